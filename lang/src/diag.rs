@@ -1,0 +1,236 @@
+//! Diagnostics: a stable code, a message, a primary span, secondary labels and a
+//! fix hint. Rendered for humans with `ariadne` and for tools as JSON.
+
+use crate::span::{SourceMap, Span};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A secondary location with a short explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+/// One finding about a policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable code (`E0101`); see [`CODES`].
+    pub code: &'static str,
+    pub message: String,
+    pub span: Span,
+    /// What the primary span shows, in a few words.
+    pub label: String,
+    pub labels: Vec<Label>,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            label: String::new(),
+            labels: Vec::new(),
+            hint: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, span, message) }
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
+        self.label = label.into();
+        self
+    }
+
+    pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label { span, message: message.into() });
+        self
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Every diagnostic code with a one-line summary, the reference for docs and tests.
+pub const CODES: &[(&str, &str)] = &[
+    ("E0001", "unexpected character"),
+    ("E0002", "unterminated string literal"),
+    ("E0003", "unknown escape sequence in a string"),
+    ("E0004", "integer literal too large"),
+    ("E0005", "unterminated block comment"),
+    ("E0010", "syntax error: unexpected token"),
+    ("E0011", "syntax error: unexpected end of file"),
+    ("E0101", "unknown name"),
+    ("E0102", "unknown module"),
+    ("E0103", "name not found in module"),
+    ("E0104", "name defined twice"),
+    ("E0105", "unknown syscall"),
+    ("E0106", "unknown errno"),
+    ("E0107", "unknown constant"),
+    ("E0108", "definition refers to itself"),
+    ("E0109", "unknown parent policy"),
+    ("E0110", "policy inherits from itself"),
+    ("E0201", "verb applied to the wrong kind of entity"),
+    ("E0202", "expected syscalls, found an entity"),
+    ("E0203", "unknown verb"),
+    ("E0204", "argument condition on an argument the syscall does not have"),
+    ("E0205", "argument conditions on a syscall group"),
+    ("E0206", "argument condition on a pointer argument"),
+    ("E0207", "argument condition that can never be true"),
+    ("E0208", "value does not fit the argument"),
+    ("E0209", "invalid port or port range"),
+    ("E0210", "invalid network address"),
+    ("E0211", "invalid path pattern"),
+    ("E0212", "path pattern that can never match"),
+    ("E0213", "unknown variable in a path"),
+    ("E0214", "list mixes different kinds of entity"),
+    ("E0215", "errno out of range"),
+    ("E0216", "same rule given different errnos"),
+    ("E0217", "expected an entity, found syscalls"),
+    ("E0218", "endpoint option does not apply to this protocol"),
+    ("E0219", "unknown protocol"),
+    ("E0301", "no initial state"),
+    ("E0302", "several initial states"),
+    ("E0303", "state defined twice"),
+    ("E0304", "transition to an unknown state"),
+    ("E0305", "unreachable state"),
+    ("E0306", "`default` given twice"),
+    ("E0307", "policy has no `default`"),
+    ("E0308", "policy defined twice"),
+    ("E0309", "file defines no policy"),
+    ("W0001", "unused binding"),
+    ("W0002", "unused import"),
+    ("W0003", "syscall absent on the target architecture"),
+    ("W0004", "transition to the state it leaves"),
+];
+
+/// Renders diagnostics for a terminal (or plain text when `color` is false).
+pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
+    use ariadne::{Color, Config, Label as ALabel, Report, ReportKind};
+    let mut out = Vec::new();
+    let mut cache = ariadne::sources(
+        sources.files().map(|(_, f)| (f.name.clone(), f.text.clone())).collect::<Vec<_>>(),
+    );
+    for d in diags {
+        let file = sources.get(d.span.file).name.clone();
+        let kind = match d.severity {
+            Severity::Error => ReportKind::Error,
+            Severity::Warning => ReportKind::Warning,
+        };
+        let primary = if d.is_error() { Color::Red } else { Color::Yellow };
+        let mut report = Report::build(kind, (file.clone(), d.span.range()))
+            .with_config(Config::default().with_color(color).with_index_type(ariadne::IndexType::Byte))
+            .with_code(d.code)
+            .with_message(&d.message)
+            .with_label(
+                ALabel::new((file, d.span.range())).with_message(&d.label).with_color(primary),
+            );
+        for l in &d.labels {
+            let f = sources.get(l.span.file).name.clone();
+            report = report
+                .with_label(ALabel::new((f, l.span.range())).with_message(&l.message).with_color(Color::Blue));
+        }
+        if let Some(h) = &d.hint {
+            report = report.with_help(h);
+        }
+        // Writing into a Vec cannot fail.
+        let _ = report.finish().write(&mut cache, &mut out);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A diagnostic flattened for JSON output: 1-based lines and columns plus byte offsets.
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub file: String,
+    pub span: JsonSpan,
+    pub label: String,
+    pub labels: Vec<JsonLabel>,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonSpan {
+    pub start: u32,
+    pub end: u32,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonLabel {
+    pub file: String,
+    pub span: JsonSpan,
+    pub message: String,
+}
+
+fn json_span(sources: &SourceMap, span: Span) -> JsonSpan {
+    let f = sources.get(span.file);
+    let (line, column) = f.line_col(span.start as usize);
+    let (end_line, end_column) = f.line_col(span.end as usize);
+    JsonSpan {
+        start: span.start,
+        end: span.end,
+        line: line + 1,
+        column: column + 1,
+        end_line: end_line + 1,
+        end_column: end_column + 1,
+    }
+}
+
+impl JsonDiagnostic {
+    pub fn new(d: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
+        JsonDiagnostic {
+            severity: d.severity,
+            code: d.code,
+            message: d.message.clone(),
+            file: sources.get(d.span.file).name.clone(),
+            span: json_span(sources, d.span),
+            label: d.label.clone(),
+            labels: d
+                .labels
+                .iter()
+                .map(|l| JsonLabel {
+                    file: sources.get(l.span.file).name.clone(),
+                    span: json_span(sources, l.span),
+                    message: l.message.clone(),
+                })
+                .collect(),
+            hint: d.hint.clone(),
+        }
+    }
+}
+
+/// The closest candidate to `name`, for "did you mean" hints.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}

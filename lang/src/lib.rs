@@ -1,0 +1,17 @@
+//! The Claw front end: source text in, a checked [`model::Module`] or diagnostics out.
+//!
+//! Stages: [`lexer`] (logos) → [`parse`] (lalrpop) → [`check`] (name resolution
+//! against the embedded stdlib, type checking, state-machine checks). The front end
+//! knows nothing about BPF, artifacts or the monitor.
+
+pub mod ast;
+pub mod check;
+pub mod diag;
+pub mod lexer;
+pub mod model;
+pub mod parse;
+pub mod pretty;
+pub mod span;
+
+pub use diag::{Diagnostic, Severity};
+pub use span::{FileId, SourceMap, Span};
