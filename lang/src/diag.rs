@@ -47,7 +47,10 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, span, message) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
@@ -56,7 +59,10 @@ impl Diagnostic {
     }
 
     pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label { span, message: message.into() });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 
@@ -92,7 +98,10 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0201", "verb applied to the wrong kind of entity"),
     ("E0202", "expected syscalls, found an entity"),
     ("E0203", "unknown verb"),
-    ("E0204", "argument condition on an argument the syscall does not have"),
+    (
+        "E0204",
+        "argument condition on an argument the syscall does not have",
+    ),
     ("E0205", "argument conditions on a syscall group"),
     ("E0206", "argument condition on a pointer argument"),
     ("E0207", "argument condition that can never be true"),
@@ -128,7 +137,10 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String 
     use ariadne::{Color, Config, Label as ALabel, Report, ReportKind};
     let mut out = Vec::new();
     let mut cache = ariadne::sources(
-        sources.files().map(|(_, f)| (f.name.clone(), f.text.clone())).collect::<Vec<_>>(),
+        sources
+            .files()
+            .map(|(_, f)| (f.name.clone(), f.text.clone()))
+            .collect::<Vec<_>>(),
     );
     for d in diags {
         let file = sources.get(d.span.file).name.clone();
@@ -136,18 +148,31 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String 
             Severity::Error => ReportKind::Error,
             Severity::Warning => ReportKind::Warning,
         };
-        let primary = if d.is_error() { Color::Red } else { Color::Yellow };
+        let primary = if d.is_error() {
+            Color::Red
+        } else {
+            Color::Yellow
+        };
         let mut report = Report::build(kind, (file.clone(), d.span.range()))
-            .with_config(Config::default().with_color(color).with_index_type(ariadne::IndexType::Byte))
+            .with_config(
+                Config::default()
+                    .with_color(color)
+                    .with_index_type(ariadne::IndexType::Byte),
+            )
             .with_code(d.code)
             .with_message(&d.message)
             .with_label(
-                ALabel::new((file, d.span.range())).with_message(&d.label).with_color(primary),
+                ALabel::new((file, d.span.range()))
+                    .with_message(&d.label)
+                    .with_color(primary),
             );
         for l in &d.labels {
             let f = sources.get(l.span.file).name.clone();
-            report = report
-                .with_label(ALabel::new((f, l.span.range())).with_message(&l.message).with_color(Color::Blue));
+            report = report.with_label(
+                ALabel::new((f, l.span.range()))
+                    .with_message(&l.message)
+                    .with_color(Color::Blue),
+            );
         }
         if let Some(h) = &d.hint {
             report = report.with_help(h);

@@ -29,6 +29,7 @@ pub struct LexError {
 /// by the grammar wherever a name may stand.
 #[derive(Logos, Debug, Clone, PartialEq, Eq)]
 #[logos(error = LexErrorKind)]
+#[logos(extras = Vec<LexError>)]
 #[logos(skip r"[ \t\r\n\f]+")]
 #[logos(skip(r"//[^\n]*", allow_greedy = true))]
 pub enum Tok<'s> {
@@ -176,6 +177,7 @@ fn parse_int<'s>(lex: &mut LogosLexer<'s, Tok<'s>>) -> Result<u64, LexErrorKind>
 
 fn lex_string<'s>(lex: &mut LogosLexer<'s, Tok<'s>>) -> Result<String, LexErrorKind> {
     let rest = lex.remainder();
+    let start = lex.span().start;
     let mut out = String::new();
     let mut bad_escape: Option<u32> = None;
     let mut chars = rest.char_indices();
@@ -183,10 +185,17 @@ fn lex_string<'s>(lex: &mut LogosLexer<'s, Tok<'s>>) -> Result<String, LexErrorK
         match c {
             '"' => {
                 lex.bump(i + 1);
-                return match bad_escape {
-                    Some(at) => Err(LexErrorKind::InvalidEscape(at)),
-                    None => Ok(out),
-                };
+                // A bad escape is reported, but the string still stands so that the
+                // binding it belongs to is not lost (no follow-on "unknown name").
+                if let Some(at) = bad_escape {
+                    let end = start + i + 2;
+                    lex.extras.push(LexError {
+                        kind: LexErrorKind::InvalidEscape(at),
+                        start,
+                        end,
+                    });
+                }
+                return Ok(out);
             }
             '\n' => break,
             '\\' => {
@@ -204,7 +213,9 @@ fn lex_string<'s>(lex: &mut LogosLexer<'s, Tok<'s>>) -> Result<String, LexErrorK
                             .strip_prefix('{')
                             .and_then(|t| t.split_once('}'))
                             .filter(|(hex, _)| !hex.is_empty() && hex.len() <= 6)
-                            .and_then(|(hex, _)| u32::from_str_radix(hex, 16).ok().map(|v| (v, hex.len())))
+                            .and_then(|(hex, _)| {
+                                u32::from_str_radix(hex, 16).ok().map(|v| (v, hex.len()))
+                            })
                             .and_then(|(v, n)| char::from_u32(v).map(|c| (c, n)));
                         match decoded {
                             Some((ch, n)) => {
@@ -216,12 +227,15 @@ fn lex_string<'s>(lex: &mut LogosLexer<'s, Tok<'s>>) -> Result<String, LexErrorK
                             }
                             None => {
                                 bad_escape.get_or_insert(i as u32 + 1);
+                                out.push_str("\\u");
                             }
                         }
                     }
                     '\n' => break,
-                    _ => {
+                    other => {
                         bad_escape.get_or_insert(i as u32 + 1);
+                        out.push('\\');
+                        out.push(other);
                     }
                 }
             }
@@ -302,9 +316,8 @@ impl Tok<'_> {
 
 /// Every keyword, for completion and for telling users a name is reserved.
 pub const KEYWORDS: &[&str] = &[
-    "use", "policy", "extends", "let", "path", "endpoint", "syscalls", "port", "default",
-    "always", "state", "initial", "on", "assert", "never", "after", "within", "allow", "deny",
-    "kill", "log",
+    "use", "policy", "extends", "let", "path", "endpoint", "syscalls", "port", "default", "always",
+    "state", "initial", "on", "assert", "never", "after", "within", "allow", "deny", "kill", "log",
 ];
 
 /// Lexes a whole text into `(start, token, end)` triples, collecting errors aside.
@@ -318,11 +331,17 @@ pub fn lex(src: &str) -> (Vec<(usize, Tok<'_>, usize)>, Vec<LexError>) {
             Ok(Tok::BlockComment) => {}
             Ok(tok) => toks.push((span.start, tok, span.end)),
             Err(kind) => {
-                errors.push(LexError { kind, start: span.start, end: span.end });
+                errors.push(LexError {
+                    kind,
+                    start: span.start,
+                    end: span.end,
+                });
                 toks.push((span.start, Tok::Error, span.end));
             }
         }
     }
+    errors.append(&mut lexer.extras);
+    errors.sort_by_key(|e| e.start);
     (toks, errors)
 }
 
@@ -352,15 +371,26 @@ mod tests {
 
     #[test]
     fn strings_and_escapes() {
-        assert_eq!(kinds(r#""a\"b\n\u{263A}""#), vec![Tok::Str("a\"b\n\u{263A}".into())]);
+        assert_eq!(
+            kinds(r#""a\"b\n\u{263A}""#),
+            vec![Tok::Str("a\"b\n\u{263A}".into())]
+        );
         let (toks, errs) = lex(r#""bad \q escape" ok"#);
         assert_eq!(errs[0].kind, LexErrorKind::InvalidEscape(5));
+        assert_eq!(
+            toks[0].1,
+            Tok::Str(r"bad \q escape".into()),
+            "the string survives"
+        );
         assert_eq!(toks.last().unwrap().1, Tok::Ident("ok"));
     }
 
     #[test]
     fn comments_nest_and_unterminated_things_are_errors() {
-        assert_eq!(kinds("/* a /* b */ c */ x // y\nz"), vec![Tok::Ident("x"), Tok::Ident("z")]);
+        assert_eq!(
+            kinds("/* a /* b */ c */ x // y\nz"),
+            vec![Tok::Ident("x"), Tok::Ident("z")]
+        );
         assert_eq!(lex("/* open").1[0].kind, LexErrorKind::UnterminatedComment);
         let (toks, errs) = lex("\"abc\nnext");
         assert_eq!(errs[0].kind, LexErrorKind::UnterminatedString);
@@ -369,7 +399,10 @@ mod tests {
 
     #[test]
     fn overflow_and_stray_chars() {
-        assert_eq!(lex("99999999999999999999999").1[0].kind, LexErrorKind::IntOverflow);
+        assert_eq!(
+            lex("99999999999999999999999").1[0].kind,
+            LexErrorKind::IntOverflow
+        );
         assert_eq!(lex("a # b").1[0].kind, LexErrorKind::UnexpectedChar);
     }
 
@@ -377,7 +410,10 @@ mod tests {
     fn punctuation() {
         let toks = kinds(":: -> .. == != <= >= < > = & | - * , ; ( ) { } [ ]");
         let texts: Vec<&str> = toks.iter().map(|t| t.text()).collect();
-        assert_eq!(texts.join(" "), ":: -> .. == != <= >= < > = & | - * , ; ( ) { } [ ]");
+        assert_eq!(
+            texts.join(" "),
+            ":: -> .. == != <= >= < > = & | - * , ; ( ) { } [ ]"
+        );
         assert_eq!(kinds("1..2"), vec![Tok::Int(1), Tok::DotDot, Tok::Int(2)]);
     }
 }

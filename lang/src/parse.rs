@@ -72,8 +72,11 @@ fn lex_diag(file: FileId, e: &LexError) -> Diagnostic {
 }
 
 fn describe_expected(expected: &[String]) -> String {
+    // `kill` and `log` are accepted wherever a name is; listing them apart is noise.
+    let has_name = expected.iter().any(|e| e == "IDENT");
     let mut names: Vec<String> = expected
         .iter()
+        .filter(|e| !(has_name && (e.as_str() == "\"kill\"" || e.as_str() == "\"log\"")))
         .map(|e| match e.as_str() {
             "IDENT" => "a name".to_string(),
             "INT" => "a number".to_string(),
@@ -92,30 +95,49 @@ fn describe_expected(expected: &[String]) -> String {
             let last = names.pop().unwrap_or_default();
             format!("{} or {last}", names.join(", "))
         }
-        _ => format!("one of {} (and {} more)", names[..8].join(", "), names.len() - 8),
+        _ => format!(
+            "one of {} (and {} more)",
+            names[..8].join(", "),
+            names.len() - 8
+        ),
     }
 }
 
-fn parse_diag(file: FileId, e: ParseError<usize, Tok<'_>, LexError>, eof: usize) -> Option<Diagnostic> {
+fn parse_diag(
+    file: FileId,
+    e: ParseError<usize, Tok<'_>, LexError>,
+    eof: usize,
+) -> Option<Diagnostic> {
     Some(match e {
-        ParseError::UnrecognizedToken { token: (_, Tok::Error, _), .. }
-        | ParseError::User { .. } => return None,
-        ParseError::InvalidToken { location } => {
-            Diagnostic::error("E0010", Span::new(file, location, location + 1), "invalid token")
-                .with_label("here")
+        ParseError::UnrecognizedToken {
+            token: (_, Tok::Error, _),
+            ..
         }
+        | ParseError::User { .. } => return None,
+        ParseError::InvalidToken { location } => Diagnostic::error(
+            "E0010",
+            Span::new(file, location, location + 1),
+            "invalid token",
+        )
+        .with_label("here"),
         ParseError::UnrecognizedEof { location, expected } => {
             let at = location.min(eof);
             Diagnostic::error("E0011", Span::new(file, at, at), "unexpected end of file")
                 .with_label(format!("expected {}", describe_expected(&expected)))
                 .with_hint("a `{` may be missing its `}`, or a statement its `;`")
         }
-        ParseError::UnrecognizedToken { token: (l, tok, r), expected } => {
+        ParseError::UnrecognizedToken {
+            token: (l, tok, r),
+            expected,
+        } => {
             let exp = describe_expected(&expected);
             let hint = if expected.iter().any(|e| e == "\";\"") {
                 "statements end with `;`".to_string()
-            } else if matches!(tok, Tok::Ident(_)) && expected.iter().any(|e| e == "\"allow\"") {
-                "rules start with an action: `allow`, `deny`, `deny(ERRNO)`, `kill` or `log`".to_string()
+            } else if expected.iter().any(|e| e == "\"allow\"") {
+                "rules start with an action: `allow`, `deny`, `deny(ERRNO)`, `kill` or `log`"
+                    .to_string()
+            } else if expected.iter().any(|e| e == "IDENT") {
+                "rules name syscalls (`allow getpid;`) or verbs and an object (`allow read workspace;`); transitions read `on read secrets -> tainted;`".to_string()
             } else {
                 format!("expected {exp}")
             };

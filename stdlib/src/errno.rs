@@ -24,7 +24,11 @@ pub fn all() -> &'static [Errno] {
                 let mut c = l.split('\t');
                 let name = c.next().expect("errno name");
                 let value = c.next().and_then(|v| v.parse().ok()).expect("errno value");
-                Errno { name, value, description: c.next().unwrap_or("") }
+                Errno {
+                    name,
+                    value,
+                    description: c.next().unwrap_or(""),
+                }
             })
             .collect()
     })

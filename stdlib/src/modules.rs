@@ -3,15 +3,30 @@
 
 /// `(module path, file name, source)` for every standard module.
 pub const MODULES: &[(&str, &str, &str)] = &[
-    ("std::groups", "std/groups.claw", include_str!("../std/groups.claw")),
-    ("std::paths", "std/paths.claw", include_str!("../std/paths.claw")),
+    (
+        "std::groups",
+        "std/groups.claw",
+        include_str!("../std/groups.claw"),
+    ),
+    (
+        "std::paths",
+        "std/paths.claw",
+        include_str!("../std/paths.claw"),
+    ),
     ("std::net", "std/net.claw", include_str!("../std/net.claw")),
-    ("std::profiles", "std/profiles.claw", include_str!("../std/profiles.claw")),
+    (
+        "std::profiles",
+        "std/profiles.claw",
+        include_str!("../std/profiles.claw"),
+    ),
 ];
 
 /// The source of a standard module by its path (`std::groups`).
 pub fn source(module: &str) -> Option<(&'static str, &'static str)> {
-    MODULES.iter().find(|(m, _, _)| *m == module).map(|&(_, file, src)| (file, src))
+    MODULES
+        .iter()
+        .find(|(m, _, _)| *m == module)
+        .map(|&(_, file, src)| (file, src))
 }
 
 /// Module paths, for completion and "did you mean" hints.

@@ -6,7 +6,9 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 /// A target architecture the compiler can emit a filter for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Arch {
     X86_64,
     Aarch64,
@@ -58,7 +60,9 @@ impl FromStr for Arch {
         match s {
             "x86_64" | "x86-64" | "amd64" => Ok(Arch::X86_64),
             "aarch64" | "arm64" => Ok(Arch::Aarch64),
-            other => Err(format!("unknown architecture `{other}` (expected x86_64 or aarch64)")),
+            other => Err(format!(
+                "unknown architecture `{other}` (expected x86_64 or aarch64)"
+            )),
         }
     }
 }
@@ -167,9 +171,22 @@ impl SyscallTable {
                 .collect();
             syscalls.push(Syscall { nr, name, args });
         }
-        let by_name = syscalls.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
-        let by_nr = syscalls.iter().enumerate().map(|(i, s)| (s.nr, i)).collect();
-        SyscallTable { arch, syscalls, by_name, by_nr }
+        let by_name = syscalls
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name, i))
+            .collect();
+        let by_nr = syscalls
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.nr, i))
+            .collect();
+        SyscallTable {
+            arch,
+            syscalls,
+            by_name,
+            by_nr,
+        }
     }
 
     pub fn by_name(&self, name: &str) -> Option<&Syscall> {
@@ -202,16 +219,21 @@ impl SyscallTable {
 /// Syscalls that exist on some supported architecture, for "did you mean" hints and
 /// for telling "unknown everywhere" from "absent on this target".
 pub fn known_anywhere(name: &str) -> bool {
-    Arch::ALL.iter().any(|&a| SyscallTable::get(a).by_name(name).is_some())
+    Arch::ALL
+        .iter()
+        .any(|&a| SyscallTable::get(a).by_name(name).is_some())
 }
 
 /// The x32 ABI's own syscall numbers on x86_64 (before `__X32_SYSCALL_BIT` is set),
 /// named so that disassembly and docs can say what the filter rejects.
 pub fn x32_only() -> impl Iterator<Item = (u32, &'static str)> {
-    X32_ONLY_TSV.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).filter_map(|l| {
-        let (nr, name) = l.split_once('\t')?;
-        Some((nr.parse().ok()?, name))
-    })
+    X32_ONLY_TSV
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (nr, name) = l.split_once('\t')?;
+            Some((nr.parse().ok()?, name))
+        })
 }
 
 /// `__X32_SYSCALL_BIT`: x32 syscalls enter the x86_64 table with this bit set.
