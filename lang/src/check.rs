@@ -1466,13 +1466,13 @@ impl<'a> Checker<'a> {
             .as_ref()
             .map(|pp| pp.always.clone())
             .unwrap_or_default();
-        let mut states: Vec<model::State> = parent
-            .as_ref()
-            .map(|pp| pp.states.clone())
-            .unwrap_or_default();
+        // A parent without `state` blocks has one implicit, unnamed state holding no
+        // rules of its own; the child's states (or its own implicit one) replace it.
+        let mut states: Vec<model::State> = Vec::new();
         let mut initial_marks: Vec<(usize, Span)> = Vec::new();
         if let Some(pp) = &parent {
-            if pp.states.len() > 1 || pp.states.iter().any(|s| !s.name.is_empty()) {
+            if pp.states.iter().any(|s| !s.name.is_empty()) {
+                states = pp.states.clone();
                 initial_marks.push((pp.initial, pp.states[pp.initial].span));
             }
         }

@@ -142,6 +142,20 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String 
             .map(|(_, f)| (f.name.clone(), f.text.clone()))
             .collect::<Vec<_>>(),
     );
+    // Spans always fall on character boundaries; snapping them anyway means a bug
+    // elsewhere degrades a caret instead of panicking inside the renderer.
+    let snap = |span: Span| -> std::ops::Range<usize> {
+        let text = &sources.get(span.file).text;
+        let fix = |mut i: usize| {
+            i = i.min(text.len());
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let (start, end) = (fix(span.start as usize), fix(span.end as usize));
+        start..end.max(start)
+    };
     for d in diags {
         let file = sources.get(d.span.file).name.clone();
         let kind = match d.severity {
@@ -153,7 +167,7 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String 
         } else {
             Color::Yellow
         };
-        let mut report = Report::build(kind, (file.clone(), d.span.range()))
+        let mut report = Report::build(kind, (file.clone(), snap(d.span)))
             .with_config(
                 Config::default()
                     .with_color(color)
@@ -162,14 +176,14 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String 
             .with_code(d.code)
             .with_message(&d.message)
             .with_label(
-                ALabel::new((file, d.span.range()))
+                ALabel::new((file, snap(d.span)))
                     .with_message(&d.label)
                     .with_color(primary),
             );
         for l in &d.labels {
             let f = sources.get(l.span.file).name.clone();
             report = report.with_label(
-                ALabel::new((f, l.span.range()))
+                ALabel::new((f, snap(l.span)))
                     .with_message(&l.message)
                     .with_color(Color::Blue),
             );

@@ -15,7 +15,7 @@ lalrpop_mod!(
 /// Parses `src` (the text of `file`). Always returns a tree, possibly partial.
 pub fn parse(file: FileId, src: &str) -> (ast::File, Vec<Diagnostic>) {
     let (tokens, lex_errors) = lexer::lex(src);
-    let mut diags: Vec<Diagnostic> = lex_errors.iter().map(|e| lex_diag(file, e)).collect();
+    let mut diags: Vec<Diagnostic> = lex_errors.iter().map(|e| lex_diag(file, src, e)).collect();
     let mut recovered = Vec::new();
     let result = grammar::FileParser::new().parse(
         file,
@@ -43,7 +43,7 @@ pub fn parse(file: FileId, src: &str) -> (ast::File, Vec<Diagnostic>) {
     (tree, diags)
 }
 
-fn lex_diag(file: FileId, e: &LexError) -> Diagnostic {
+fn lex_diag(file: FileId, src: &str, e: &LexError) -> Diagnostic {
     let span = Span::new(file, e.start, e.end);
     match e.kind {
         LexErrorKind::UnexpectedChar => Diagnostic::error("E0001", span, "unexpected character")
@@ -56,7 +56,9 @@ fn lex_diag(file: FileId, e: &LexError) -> Diagnostic {
         }
         LexErrorKind::InvalidEscape(at) => {
             let at = e.start + at as usize;
-            Diagnostic::error("E0003", Span::new(file, at, at + 2), "unknown escape sequence")
+            // The backslash plus the whole character after it (which may be multi-byte).
+            let next = src.get(at + 1..).and_then(|r| r.chars().next()).map_or(0, char::len_utf8);
+            Diagnostic::error("E0003", Span::new(file, at, at + 1 + next), "unknown escape sequence")
                 .with_label("not a valid escape")
                 .with_hint(r#"valid escapes are \n \t \r \0 \\ \" and \u{HEX}"#)
         }
