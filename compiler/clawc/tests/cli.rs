@@ -1,0 +1,99 @@
+//! Drives the real `clawc` binary: exit codes, output streams, JSON, colour.
+
+use std::process::{Command, Output};
+
+fn clawc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clawc")).args(args).env_remove("NO_COLOR").output().expect("run clawc")
+}
+
+fn write_tmp(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("clawc-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+const GOOD: &str = "policy p { default deny(EPERM); always { allow getpid; } }\n";
+const BAD: &str =
+    "policy p {\n  let workspace = path \"$WORKSPACE/**\";\n  default deny(EPERM);\n  always { allow read workspce; }\n}\n";
+
+#[test]
+fn clean_policy_exits_zero() {
+    let f = write_tmp("good.claw", GOOD);
+    let out = clawc(&["check", &f]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ok: 1 policy checked"));
+}
+
+#[test]
+fn errors_exit_one_with_code_span_and_hint() {
+    let f = write_tmp("bad.claw", BAD);
+    let out = clawc(&["check", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[E0101]"), "{err}");
+    assert!(err.contains("bad.claw:4:"), "{err}");
+    assert!(err.contains("Help:"), "{err}");
+    assert!(!err.contains('\u{1b}'), "no colour when stderr is not a terminal: {err:?}");
+}
+
+#[test]
+fn colour_can_be_forced() {
+    let f = write_tmp("bad-colour.claw", BAD);
+    let out = clawc(&["check", "--color", "always", &f]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+}
+
+#[test]
+fn json_diagnostics_for_tools() {
+    let f = write_tmp("bad-json.claw", BAD);
+    let out = clawc(&["check", "--format", "json", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let all = v.as_array().expect("an array of diagnostics");
+    let d = all.iter().find(|d| d["code"] == "E0101").expect("the E0101");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["span"]["line"], 4);
+    assert_eq!(d["span"]["column"], 23);
+    assert_eq!(d["hint"], "did you mean `workspace`?");
+    assert!(d["file"].as_str().unwrap().ends_with("bad-json.claw"));
+}
+
+#[test]
+fn several_files_and_missing_file() {
+    let good = write_tmp("good2.claw", GOOD);
+    let out = clawc(&["check", &good, "/nonexistent/policy.claw"]);
+    assert_eq!(out.status.code(), Some(2), "I/O errors exit 2");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read `/nonexistent/policy.claw`"));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    assert_eq!(clawc(&["check"]).status.code(), Some(2));
+    assert_eq!(clawc(&["frobnicate"]).status.code(), Some(2));
+    let f = write_tmp("good3.claw", GOOD);
+    assert_eq!(clawc(&["check", "--target", "mips", &f]).status.code(), Some(2));
+    assert_eq!(clawc(&["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn invalid_utf8_is_an_io_error_not_a_panic() {
+    let dir = std::env::temp_dir().join(format!("clawc-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("binary.claw");
+    std::fs::write(&path, [0xff, 0xfe, 0x00, 0x80]).unwrap();
+    let out = clawc(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid UTF-8"));
+}
+
+#[test]
+fn standard_profiles_check_on_both_targets() {
+    for target in ["x86_64", "aarch64"] {
+        let out = clawc(&["check", "--target", target, "std::profiles"]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("3 policies"));
+    }
+    assert_eq!(clawc(&["check", "std::nope"]).status.code(), Some(2));
+}
