@@ -19,7 +19,9 @@ fn claw_blocks(text: &str) -> Vec<(String, String, usize)> {
         if let Some(info) = line.strip_prefix("```") {
             match current.take() {
                 Some(block) => out.push(block),
-                None if info.starts_with("claw") => current = Some((info.to_string(), String::new(), i + 1)),
+                None if info.starts_with("claw") => {
+                    current = Some((info.to_string(), String::new(), i + 1))
+                }
                 None => current = Some(("other".into(), String::new(), i + 1)),
             }
         } else if let Some((_, code, _)) = current.as_mut() {
@@ -35,16 +37,30 @@ fn claw_blocks(text: &str) -> Vec<(String, String, usize)> {
 fn language_reference_examples_check() {
     let text = doc();
     let blocks = claw_blocks(&text);
-    assert!(blocks.len() >= 8, "expected the reference to have examples, found {}", blocks.len());
+    assert!(
+        blocks.len() >= 8,
+        "expected the reference to have examples, found {}",
+        blocks.len()
+    );
     for (info, code, line) in blocks {
         for arch in Arch::ALL {
             let mut sources = SourceMap::new();
             let file = sources.add(format!("docs/language.md:{line}"), code.clone());
-            let checked = check_file(&mut sources, file, &Options { arch, require_policy: true });
+            let checked = check_file(
+                &mut sources,
+                file,
+                &Options {
+                    arch,
+                    require_policy: true,
+                },
+            );
             let rendered = render(&checked.diagnostics, &sources, false);
             match info.strip_prefix("claw,fail=") {
                 None => {
-                    assert!(checked.diagnostics.is_empty(), "example at line {line} ({arch}):\n{rendered}");
+                    assert!(
+                        checked.diagnostics.is_empty(),
+                        "example at line {line} ({arch}):\n{rendered}"
+                    );
                     assert!(!checked.policies.is_empty());
                 }
                 Some(expected) => assert!(
@@ -61,7 +77,9 @@ fn diagnostics_table_lists_every_code() {
     let text = doc();
     for (code, _) in CODES {
         let listed = text.contains(&format!("| {code} |"))
-            || text.lines().any(|l| l.starts_with(&format!("| {}", &code[..4])) && l.contains(code));
+            || text
+                .lines()
+                .any(|l| l.starts_with(&format!("| {}", &code[..4])) && l.contains(code));
         let in_range = text.contains("E0001–E0005") && ("E0001"..="E0005").contains(code)
             || text.contains("E0010, E0011") && (*code == "E0010" || *code == "E0011");
         assert!(listed || in_range, "docs/language.md does not list {code}");

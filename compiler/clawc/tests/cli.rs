@@ -3,7 +3,11 @@
 use std::process::{Command, Output};
 
 fn clawc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clawc")).args(args).env_remove("NO_COLOR").output().expect("run clawc")
+    Command::new(env!("CARGO_BIN_EXE_clawc"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run clawc")
 }
 
 fn write_tmp(name: &str, text: &str) -> String {
@@ -22,7 +26,12 @@ const BAD: &str =
 fn clean_policy_exits_zero() {
     let f = write_tmp("good.claw", GOOD);
     let out = clawc(&["check", &f]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("ok: 1 policy checked"));
 }
 
@@ -35,7 +44,10 @@ fn errors_exit_one_with_code_span_and_hint() {
     assert!(err.contains("[E0101]"), "{err}");
     assert!(err.contains("bad.claw:4:"), "{err}");
     assert!(err.contains("Help:"), "{err}");
-    assert!(!err.contains('\u{1b}'), "no colour when stderr is not a terminal: {err:?}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "no colour when stderr is not a terminal: {err:?}"
+    );
 }
 
 #[test]
@@ -52,7 +64,10 @@ fn json_diagnostics_for_tools() {
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     let all = v.as_array().expect("an array of diagnostics");
-    let d = all.iter().find(|d| d["code"] == "E0101").expect("the E0101");
+    let d = all
+        .iter()
+        .find(|d| d["code"] == "E0101")
+        .expect("the E0101");
     assert_eq!(d["severity"], "error");
     assert_eq!(d["span"]["line"], 4);
     assert_eq!(d["span"]["column"], 23);
@@ -73,7 +88,10 @@ fn usage_errors_exit_two() {
     assert_eq!(clawc(&["check"]).status.code(), Some(2));
     assert_eq!(clawc(&["frobnicate"]).status.code(), Some(2));
     let f = write_tmp("good3.claw", GOOD);
-    assert_eq!(clawc(&["check", "--target", "mips", &f]).status.code(), Some(2));
+    assert_eq!(
+        clawc(&["check", "--target", "mips", &f]).status.code(),
+        Some(2)
+    );
     assert_eq!(clawc(&["--help"]).status.code(), Some(0));
 }
 
@@ -92,7 +110,12 @@ fn invalid_utf8_is_an_io_error_not_a_panic() {
 fn standard_profiles_check_on_both_targets() {
     for target in ["x86_64", "aarch64"] {
         let out = clawc(&["check", "--target", target, "std::profiles"]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stderr).contains("3 policies"));
     }
     assert_eq!(clawc(&["check", "std::nope"]).status.code(), Some(2));
