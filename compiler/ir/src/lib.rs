@@ -1,0 +1,449 @@
+//! The policy IR: states, rules, transitions and a default, for one architecture.
+//!
+//! It is the single source of truth for decisions. The code generator compiles the
+//! parts the kernel can decide into cBPF; the monitor calls [`Ir::decide`] for the
+//! rest; the verifier proves that the two agree. It depends on nothing but the
+//! platform tables, so the runtime can use it without the front end.
+
+mod glob;
+pub mod mediation;
+pub mod route;
+
+pub use glob::glob_match;
+pub use mediation::{Mediation, SyscallEffect};
+pub use route::{ArgRule, FilterOutcome, KernelDecision, MonitorReason, Route};
+
+use claw_stdlib::{Arch, SyscallTable};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// What happens to a request. Ordered by severity (see [`Action::severity`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Action {
+    Allow,
+    /// Allow and record in the audit log.
+    Log,
+    /// Fail with this errno.
+    Deny(u16),
+    /// Kill the process.
+    Kill,
+}
+
+impl Action {
+    /// A total order: `Kill > Deny > Log > Allow`; between two denies the smaller
+    /// errno wins, so the outcome never depends on rule order.
+    pub fn rank(self) -> (u8, u16) {
+        match self {
+            Action::Allow => (0, 0),
+            Action::Log => (1, 0),
+            Action::Deny(e) => (2, u16::MAX - e),
+            Action::Kill => (3, 0),
+        }
+    }
+
+    /// The more severe of two actions.
+    pub fn max(self, other: Action) -> Action {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+
+    pub fn is_allowing(self) -> bool {
+        matches!(self, Action::Allow | Action::Log)
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Allow => f.write_str("allow"),
+            Action::Log => f.write_str("log"),
+            Action::Deny(e) => match claw_stdlib::errno::by_value(*e) {
+                Some(n) => write!(f, "deny({})", n.name),
+                None => write!(f, "deny({e})"),
+            },
+            Action::Kill => f.write_str("kill"),
+        }
+    }
+}
+
+/// Path and network verbs (the same set as the language's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Verb {
+    Read,
+    Write,
+    Append,
+    Exec,
+    Visible,
+    Connect,
+    Send,
+    Bind,
+}
+
+impl Verb {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Read => "read",
+            Verb::Write => "write",
+            Verb::Append => "append",
+            Verb::Exec => "exec",
+            Verb::Visible => "visible",
+            Verb::Connect => "connect",
+            Verb::Send => "send",
+            Verb::Bind => "bind",
+        }
+    }
+
+    pub fn is_network(self) -> bool {
+        matches!(self, Verb::Connect | Verb::Send | Verb::Bind)
+    }
+}
+
+/// Comparison of an argument (unsigned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// `(arg & mask) OP value` on the low `width` bits of one argument register.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ArgCond {
+    pub arg: u8,
+    /// 16, 32 or 64: the bits the kernel reads; higher bits are ignored, as the
+    /// kernel ignores them.
+    pub width: u8,
+    pub mask: Option<u64>,
+    pub op: CmpOp,
+    pub value: u64,
+}
+
+impl ArgCond {
+    /// The bits of `raw` this condition looks at.
+    pub fn operand(&self, raw: u64) -> u64 {
+        let w = width_mask(self.width);
+        raw & w & self.mask.unwrap_or(u64::MAX)
+    }
+
+    pub fn holds(&self, args: &[u64; 6]) -> bool {
+        let a = self.operand(args[self.arg as usize]);
+        let v = self.value & width_mask(self.width);
+        match self.op {
+            CmpOp::Eq => a == v,
+            CmpOp::Ne => a != v,
+            CmpOp::Lt => a < v,
+            CmpOp::Le => a <= v,
+            CmpOp::Gt => a > v,
+            CmpOp::Ge => a >= v,
+        }
+    }
+}
+
+/// All ones in the low `width` bits.
+pub fn width_mask(width: u8) -> u64 {
+    if width >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << width) - 1
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Unix,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Addr {
+    Any,
+    Cidr(IpAddr, u8),
+    UnixPath(String),
+    UnixAbstract(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub proto: Proto,
+    pub addr: Addr,
+    pub ports: (u16, u16),
+}
+
+impl Endpoint {
+    pub fn matches(&self, net: &NetAddr) -> bool {
+        match (net, &self.addr) {
+            (NetAddr::Inet { proto, ip, port }, addr) => {
+                if *proto != self.proto || *port < self.ports.0 || *port > self.ports.1 {
+                    return false;
+                }
+                match addr {
+                    Addr::Any => true,
+                    Addr::Cidr(net_ip, prefix) => cidr_contains(*net_ip, *prefix, *ip),
+                    _ => false,
+                }
+            }
+            (NetAddr::UnixPath(p), Addr::UnixPath(pat)) => glob_match(pat, p),
+            (NetAddr::UnixAbstract(n), Addr::UnixAbstract(want)) => n == want,
+            _ => false,
+        }
+    }
+}
+
+fn cidr_contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
+    // An IPv4-mapped IPv6 address is the IPv4 address it maps.
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let m = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(n) & m == u32::from(a) & m
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let m = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(n) & m == u128::from(a) & m
+        }
+        _ => false,
+    }
+}
+
+/// A set of entities: path globs (possibly starting with `$VAR`) or endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Entity {
+    Paths(Vec<String>),
+    Endpoints(Vec<Endpoint>),
+}
+
+/// What a rule or transition applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Matcher {
+    /// One syscall, with conditions on register arguments (all must hold).
+    Syscall { nr: u32, conds: Vec<ArgCond> },
+    /// Verbs on entities; `entity: None` means anything (used by properties only).
+    Access { verbs: Vec<Verb>, entity: Entity },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub action: Action,
+    /// States the rule is in force in; `None` for `always` rules.
+    pub states: Option<Vec<u32>>,
+    pub matcher: Matcher,
+    /// Where it came from (`policy.claw:12`), for the audit log and explanations.
+    pub origin: String,
+}
+
+impl Rule {
+    pub fn in_state(&self, state: u32) -> bool {
+        self.states.as_ref().is_none_or(|s| s.contains(&state))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub from: u32,
+    pub to: u32,
+    pub event: Matcher,
+    pub origin: String,
+}
+
+/// A compiled policy for one architecture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ir {
+    pub name: String,
+    pub arch: Arch,
+    pub default: Action,
+    /// State names; index = state id. An implicit single state has the name "".
+    pub states: Vec<String>,
+    pub initial: u32,
+    pub rules: Vec<Rule>,
+    pub transitions: Vec<Transition>,
+}
+
+/// A network address as the monitor read it from a `sockaddr`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NetAddr {
+    Inet { proto: Proto, ip: IpAddr, port: u16 },
+    UnixPath(String),
+    UnixAbstract(String),
+}
+
+/// One access a syscall performs, established by the monitor (a canonical path it
+/// resolved, an address it read and will itself use).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Access {
+    Path { verb: Verb, path: String },
+    Net { verb: Verb, addr: NetAddr },
+}
+
+impl Access {
+    pub fn verb(&self) -> Verb {
+        match self {
+            Access::Path { verb, .. } | Access::Net { verb, .. } => *verb,
+        }
+    }
+}
+
+/// Values of the path variables (`WORKSPACE`, `HOME`...), supplied by the runtime.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env::default()
+    }
+
+    pub fn set(&mut self, var: &str, value: &str) -> &mut Env {
+        self.vars
+            .insert(var.to_string(), value.trim_end_matches('/').to_string());
+        self
+    }
+
+    pub fn get(&self, var: &str) -> Option<&str> {
+        self.vars.get(var).map(String::as_str)
+    }
+
+    /// A pattern with its leading `$VAR` replaced; `None` if the variable is unset
+    /// (such a pattern matches nothing: fail closed).
+    pub fn expand(&self, pattern: &str) -> Option<String> {
+        let Some(rest) = pattern.strip_prefix('$') else {
+            return Some(pattern.to_string());
+        };
+        let end = rest.find('/').unwrap_or(rest.len());
+        let value = self.get(&rest[..end])?;
+        Some(format!("{value}{}", &rest[end..]))
+    }
+}
+
+/// A request as the interpreter sees it: the syscall, its registers and the
+/// accesses the monitor established (empty for syscalls that touch no entity).
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub nr: u32,
+    pub args: [u64; 6],
+    pub accesses: &'a [Access],
+}
+
+/// The outcome of [`Ir::decide`]: the action and the rule that decided it (`None`
+/// when the default did).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub action: Action,
+    pub rule: Option<usize>,
+}
+
+impl Ir {
+    pub fn table(&self) -> &'static SyscallTable {
+        SyscallTable::get(self.arch)
+    }
+
+    pub fn state_id(&self, name: &str) -> Option<u32> {
+        self.states.iter().position(|s| s == name).map(|i| i as u32)
+    }
+
+    /// The reference semantics. The syscall-level rules that match the registers
+    /// apply to the request as a whole; for each access, those plus the access rules
+    /// matching it are combined by severity (the default if none matches); the
+    /// request's action is the most severe over its accesses.
+    pub fn decide(&self, state: u32, req: &Request<'_>, env: &Env) -> Decision {
+        let mut base: Option<Decision> = None;
+        for (i, r) in self.rules.iter().enumerate() {
+            if !r.in_state(state) {
+                continue;
+            }
+            if let Matcher::Syscall { nr, conds } = &r.matcher {
+                if *nr == req.nr && conds.iter().all(|c| c.holds(&req.args)) {
+                    base = Some(combine(base, r.action, i));
+                }
+            }
+        }
+        if req.accesses.is_empty() {
+            return base.unwrap_or(Decision {
+                action: self.default,
+                rule: None,
+            });
+        }
+        let mut overall: Option<Decision> = None;
+        for access in req.accesses {
+            let mut d = base;
+            for (i, r) in self.rules.iter().enumerate() {
+                if r.in_state(state) && matches_access(&r.matcher, access, env) {
+                    d = Some(combine(d, r.action, i));
+                }
+            }
+            let d = d.unwrap_or(Decision {
+                action: self.default,
+                rule: None,
+            });
+            overall = Some(match overall {
+                Some(o) if o.action.rank() >= d.action.rank() => o,
+                _ => d,
+            });
+        }
+        overall.unwrap_or(Decision {
+            action: self.default,
+            rule: None,
+        })
+    }
+
+    /// The state after `req` was performed in `state`: the first transition out of
+    /// `state` whose event matches (transitions are checked to be deterministic by
+    /// the verifier; here the lowest index wins).
+    pub fn next_state(&self, state: u32, req: &Request<'_>, env: &Env) -> Option<(u32, usize)> {
+        self.transitions.iter().enumerate().find_map(|(i, t)| {
+            if t.from != state {
+                return None;
+            }
+            let fires = match &t.event {
+                Matcher::Syscall { nr, conds } => {
+                    *nr == req.nr && conds.iter().all(|c| c.holds(&req.args))
+                }
+                m @ Matcher::Access { .. } => {
+                    req.accesses.iter().any(|a| matches_access(m, a, env))
+                }
+            };
+            fires.then_some((t.to, i))
+        })
+    }
+}
+
+fn combine(d: Option<Decision>, action: Action, rule: usize) -> Decision {
+    match d {
+        Some(d) if d.action.rank() >= action.rank() => d,
+        _ => Decision {
+            action,
+            rule: Some(rule),
+        },
+    }
+}
+
+/// Does an access matcher cover this access?
+pub fn matches_access(m: &Matcher, access: &Access, env: &Env) -> bool {
+    let Matcher::Access { verbs, entity } = m else {
+        return false;
+    };
+    if !verbs.contains(&access.verb()) {
+        return false;
+    }
+    match (entity, access) {
+        (Entity::Paths(pats), Access::Path { path, .. }) => pats
+            .iter()
+            .any(|p| env.expand(p).is_some_and(|p| glob_match(&p, path))),
+        (Entity::Endpoints(eps), Access::Net { addr, .. }) => eps.iter().any(|e| e.matches(addr)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,200 @@
+//! The partition of syscalls between the kernel and the monitor. Only what must go
+//! to the monitor goes there: a syscall whose answer depends on the state, on memory
+//! behind a pointer (a path, an address), that fires a transition, or that must be
+//! written to the audit log. Everything else is decided in the kernel from the
+//! registers, the same way in every state.
+
+use crate::{mediation, Action, ArgCond, Ir, Matcher, Verb};
+use claw_stdlib::Arch;
+
+/// One argument-conditioned rule of a kernel decision.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ArgRule {
+    pub conds: Vec<ArgCond>,
+    pub action: Action,
+}
+
+/// How the kernel decides a syscall: the first rule whose conditions all hold
+/// (rules are sorted most severe first), else `fallback`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KernelDecision {
+    pub rules: Vec<ArgRule>,
+    pub fallback: Action,
+}
+
+impl KernelDecision {
+    pub fn eval(&self, args: &[u64; 6]) -> Action {
+        self.rules
+            .iter()
+            .find(|r| r.conds.iter().all(|c| c.holds(args)))
+            .map_or(self.fallback, |r| r.action)
+    }
+
+    /// The action when it does not depend on the arguments.
+    pub fn constant(&self) -> Option<Action> {
+        match self.rules.first() {
+            None => Some(self.fallback),
+            Some(r) if r.conds.is_empty() => Some(r.action),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Why a syscall goes to the monitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MonitorReason {
+    /// Its decision differs between states.
+    StateDependent,
+    /// Verb rules decide it from memory behind a pointer.
+    Mediated(Verb),
+    /// It can fire a transition.
+    Transition,
+    /// A `log` action must reach the audit log.
+    Logged,
+}
+
+/// Where a syscall is decided.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Route {
+    Kernel(KernelDecision),
+    Monitor(MonitorReason),
+}
+
+/// What the whole filter must return for a `seccomp_data`: the IR's decision
+/// where the kernel decides, plus the checks every filter makes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FilterOutcome {
+    /// A foreign architecture or an x32 syscall number: kill the process.
+    KillProcess,
+    Act(Action),
+    /// SECCOMP_RET_USER_NOTIF: the monitor decides.
+    Notify,
+}
+
+/// `ENOSYS`: the answer to `clone3`, whose flags a filter cannot read, so that libc
+/// falls back to `clone`, whose flags it can.
+pub const ENOSYS: u16 = 38;
+
+/// `__X32_SYSCALL_BIT`.
+pub const X32_BIT: u32 = 0x4000_0000;
+
+impl Ir {
+    /// The route of syscall `nr` (numbers outside the table get the default).
+    pub fn route(&self, nr: u32) -> Route {
+        let table = self.table();
+        let Some(sc) = table.by_nr(nr) else {
+            return self.plain_route(nr);
+        };
+        if sc.name == "clone3" {
+            // Kill stays kill; anything else becomes ENOSYS (fail closed: never allow
+            // a clone whose flags nothing has checked).
+            return match self.plain_route(nr) {
+                Route::Kernel(k) if k.constant() == Some(Action::Kill) => Route::Kernel(k),
+                _ => Route::Kernel(KernelDecision {
+                    rules: Vec::new(),
+                    fallback: Action::Deny(ENOSYS),
+                }),
+            };
+        }
+        let verbs: &[Verb] = mediation::of(sc.name).map_or(&[], |m| m.verbs());
+        for t in &self.transitions {
+            let fires = match &t.event {
+                Matcher::Syscall { nr: n, .. } => *n == nr,
+                Matcher::Access { verbs: vs, .. } => vs.iter().any(|v| verbs.contains(v)),
+            };
+            if fires {
+                return Route::Monitor(MonitorReason::Transition);
+            }
+        }
+        // Verb rules that may apply to what this syscall does.
+        let relevant: Vec<&crate::Rule> = self
+            .rules
+            .iter()
+            .filter(|r| matches!(&r.matcher, Matcher::Access { verbs: vs, .. } if vs.iter().any(|v| verbs.contains(v))))
+            .collect();
+        if let Some(first) = relevant.first() {
+            // Unless an unconditional syscall rule at least as severe holds in every
+            // state (then the verb rules cannot change the outcome).
+            let dominated = (0..self.states.len() as u32).all(|s| {
+                let base = self
+                    .rules
+                    .iter()
+                    .filter(|r| r.in_state(s))
+                    .filter(|r| matches!(&r.matcher, Matcher::Syscall { nr: n, conds } if *n == nr && conds.is_empty()))
+                    .map(|r| r.action)
+                    .reduce(Action::max);
+                let top = relevant.iter().filter(|r| r.in_state(s)).map(|r| r.action).reduce(Action::max);
+                match (base, top) {
+                    (Some(b), Some(t)) => b.rank() >= t.rank() && b != Action::Log,
+                    (Some(b), None) => b != Action::Log,
+                    (None, _) => false,
+                }
+            });
+            if !dominated {
+                let verb = match &first.matcher {
+                    Matcher::Access { verbs: vs, .. } => {
+                        *vs.iter().find(|v| verbs.contains(v)).unwrap_or(&vs[0])
+                    }
+                    Matcher::Syscall { .. } => Verb::Read,
+                };
+                return Route::Monitor(MonitorReason::Mediated(verb));
+            }
+        }
+        self.plain_route(nr)
+    }
+
+    /// The route from syscall-level rules alone.
+    fn plain_route(&self, nr: u32) -> Route {
+        let mut per_state: Vec<KernelDecision> = Vec::new();
+        for s in 0..self.states.len() as u32 {
+            let mut rules: Vec<ArgRule> = self
+                .rules
+                .iter()
+                .filter(|r| r.in_state(s))
+                .filter_map(|r| match &r.matcher {
+                    Matcher::Syscall { nr: n, conds } if *n == nr => Some(ArgRule {
+                        conds: conds.clone(),
+                        action: r.action,
+                    }),
+                    _ => None,
+                })
+                .collect();
+            // Most severe first; stable, so equal rules keep source order.
+            rules.sort_by(|a, b| b.action.rank().cmp(&a.action.rank()));
+            rules.dedup();
+            if let Some(i) = rules.iter().position(|r| r.conds.is_empty()) {
+                rules.truncate(i + 1); // nothing after an unconditional rule can match first
+            }
+            per_state.push(KernelDecision {
+                rules,
+                fallback: self.default,
+            });
+        }
+        let first = per_state[0].clone();
+        if per_state.iter().any(|k| *k != first) {
+            return Route::Monitor(MonitorReason::StateDependent);
+        }
+        // The fallback is reachable unless an unconditional rule ends the list.
+        let fallback_reachable = first.rules.last().is_none_or(|r| !r.conds.is_empty());
+        let logs = first.rules.iter().any(|r| r.action == Action::Log)
+            || (fallback_reachable && first.fallback == Action::Log);
+        if logs {
+            return Route::Monitor(MonitorReason::Logged);
+        }
+        Route::Kernel(first)
+    }
+
+    /// What a correct filter returns for this `seccomp_data`.
+    pub fn filter_outcome(&self, arch: u32, nr: u32, args: &[u64; 6]) -> FilterOutcome {
+        if arch != self.arch.audit_arch() {
+            return FilterOutcome::KillProcess;
+        }
+        if self.arch == Arch::X86_64 && nr >= X32_BIT {
+            return FilterOutcome::KillProcess;
+        }
+        match self.route(nr) {
+            Route::Kernel(k) => FilterOutcome::Act(k.eval(args)),
+            Route::Monitor(_) => FilterOutcome::Notify,
+        }
+    }
+}

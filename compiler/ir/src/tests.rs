@@ -1,0 +1,272 @@
+use super::*;
+use claw_stdlib::Arch;
+
+fn nr(name: &str) -> u32 {
+    SyscallTable::get(Arch::X86_64).by_name(name).unwrap().nr
+}
+
+fn rule(action: Action, states: Option<Vec<u32>>, matcher: Matcher) -> Rule {
+    Rule {
+        action,
+        states,
+        matcher,
+        origin: "test".into(),
+    }
+}
+
+fn sys(name: &str, conds: Vec<ArgCond>) -> Matcher {
+    Matcher::Syscall {
+        nr: nr(name),
+        conds,
+    }
+}
+
+fn paths(verbs: &[Verb], pats: &[&str]) -> Matcher {
+    Matcher::Access {
+        verbs: verbs.to_vec(),
+        entity: Entity::Paths(pats.iter().map(|p| p.to_string()).collect()),
+    }
+}
+
+fn two_state_ir() -> Ir {
+    Ir {
+        name: "t".into(),
+        arch: Arch::X86_64,
+        default: Action::Deny(1),
+        states: vec!["clean".into(), "tainted".into()],
+        initial: 0,
+        rules: vec![
+            rule(Action::Allow, None, sys("getpid", vec![])),
+            rule(
+                Action::Allow,
+                None,
+                paths(&[Verb::Read, Verb::Write], &["$WORKSPACE/**"]),
+            ),
+            rule(
+                Action::Deny(13),
+                None,
+                paths(&[Verb::Read], &["$WORKSPACE/.env"]),
+            ),
+            rule(Action::Allow, Some(vec![0]), sys("socket", vec![])),
+            rule(Action::Kill, None, sys("ptrace", vec![])),
+            rule(
+                Action::Deny(13),
+                None,
+                sys(
+                    "ioctl",
+                    vec![ArgCond {
+                        arg: 1,
+                        width: 32,
+                        mask: None,
+                        op: CmpOp::Eq,
+                        value: 0x5412,
+                    }],
+                ),
+            ),
+            rule(Action::Allow, None, sys("ioctl", vec![])),
+        ],
+        transitions: vec![Transition {
+            from: 0,
+            to: 1,
+            event: paths(&[Verb::Read], &["$HOME/.ssh/**"]),
+            origin: "test".into(),
+        }],
+    }
+}
+
+fn env() -> Env {
+    let mut e = Env::new();
+    e.set("WORKSPACE", "/w").set("HOME", "/home/u");
+    e
+}
+
+#[test]
+fn decide_combines_by_severity() {
+    let ir = two_state_ir();
+    let env = env();
+    let read = |p: &str| {
+        vec![Access::Path {
+            verb: Verb::Read,
+            path: p.into(),
+        }]
+    };
+    let d = |state, name: &str, acc: &[Access]| {
+        ir.decide(
+            state,
+            &Request {
+                nr: nr(name),
+                args: [0; 6],
+                accesses: acc,
+            },
+            &env,
+        )
+        .action
+    };
+    assert_eq!(d(0, "getpid", &[]), Action::Allow);
+    assert_eq!(d(0, "openat", &read("/w/src/main.rs")), Action::Allow);
+    assert_eq!(
+        d(0, "openat", &read("/w/.env")),
+        Action::Deny(13),
+        "deny is more severe than allow"
+    );
+    assert_eq!(
+        d(0, "openat", &read("/etc/passwd")),
+        Action::Deny(1),
+        "default"
+    );
+    // O_RDWR on a file only readable: the write access falls to the default.
+    let rw = vec![
+        Access::Path {
+            verb: Verb::Read,
+            path: "/w/.env".into(),
+        },
+        Access::Path {
+            verb: Verb::Write,
+            path: "/w/.env".into(),
+        },
+    ];
+    assert_eq!(d(0, "openat", &rw), Action::Deny(13));
+    assert_eq!(d(0, "socket", &[]), Action::Allow);
+    assert_eq!(
+        d(1, "socket", &[]),
+        Action::Deny(1),
+        "state rules end with the state"
+    );
+    assert_eq!(d(0, "ptrace", &[]), Action::Kill);
+}
+
+#[test]
+fn unset_variables_match_nothing() {
+    let ir = two_state_ir();
+    let acc = [Access::Path {
+        verb: Verb::Read,
+        path: "/w/a".into(),
+    }];
+    let d = ir.decide(
+        0,
+        &Request {
+            nr: nr("openat"),
+            args: [0; 6],
+            accesses: &acc,
+        },
+        &Env::new(),
+    );
+    assert_eq!(d.action, Action::Deny(1));
+}
+
+#[test]
+fn transitions_fire_on_matching_accesses() {
+    let ir = two_state_ir();
+    let acc = [Access::Path {
+        verb: Verb::Read,
+        path: "/home/u/.ssh/id_ed25519".into(),
+    }];
+    let req = Request {
+        nr: nr("openat"),
+        args: [0; 6],
+        accesses: &acc,
+    };
+    assert_eq!(ir.next_state(0, &req, &env()).map(|t| t.0), Some(1));
+    assert_eq!(ir.next_state(1, &req, &env()), None);
+}
+
+#[test]
+fn partition() {
+    let ir = two_state_ir();
+    let k = |name: &str| match ir.route(nr(name)) {
+        Route::Kernel(k) => Some(k),
+        Route::Monitor(_) => None,
+    };
+    assert_eq!(k("getpid").unwrap().constant(), Some(Action::Allow));
+    assert_eq!(k("ptrace").unwrap().constant(), Some(Action::Kill));
+    assert_eq!(
+        k("reboot").unwrap().constant(),
+        Some(Action::Deny(1)),
+        "unmentioned: default"
+    );
+    let ioctl = k("ioctl").expect("decided from registers in the kernel");
+    assert_eq!(ioctl.constant(), None);
+    let mut args = [0u64; 6];
+    args[1] = 0x5412;
+    assert_eq!(ioctl.eval(&args), Action::Deny(13));
+    args[1] = 0xffff_ffff_0000_5412;
+    assert_eq!(
+        ioctl.eval(&args),
+        Action::Deny(13),
+        "upper half of a 32-bit argument is ignored"
+    );
+    args[1] = 0x5413;
+    assert_eq!(ioctl.eval(&args), Action::Allow);
+    assert_eq!(
+        ir.route(nr("socket")),
+        Route::Monitor(MonitorReason::StateDependent)
+    );
+    assert!(matches!(
+        ir.route(nr("openat")),
+        Route::Monitor(MonitorReason::Transition)
+    ));
+    assert!(matches!(
+        ir.route(nr("unlink")),
+        Route::Monitor(MonitorReason::Mediated(Verb::Write))
+    ));
+    assert_eq!(
+        k("clone3").unwrap().constant(),
+        Some(Action::Deny(route::ENOSYS))
+    );
+}
+
+#[test]
+fn filter_outcome_checks_arch_and_x32() {
+    let ir = two_state_ir();
+    let x86 = Arch::X86_64.audit_arch();
+    assert_eq!(
+        ir.filter_outcome(x86, nr("getpid"), &[0; 6]),
+        route::FilterOutcome::Act(Action::Allow)
+    );
+    assert_eq!(
+        ir.filter_outcome(0x4000_0003, nr("getpid"), &[0; 6]),
+        route::FilterOutcome::KillProcess
+    );
+    assert_eq!(
+        ir.filter_outcome(x86, nr("getpid") | route::X32_BIT, &[0; 6]),
+        route::FilterOutcome::KillProcess
+    );
+    assert_eq!(
+        ir.filter_outcome(x86, 5000, &[0; 6]),
+        route::FilterOutcome::Act(Action::Deny(1))
+    );
+}
+
+#[test]
+fn cidr_and_endpoints() {
+    let ep = Endpoint {
+        proto: Proto::Tcp,
+        addr: Addr::Cidr("10.0.0.0".parse().unwrap(), 8),
+        ports: (443, 443),
+    };
+    let a = |ip: &str, port| NetAddr::Inet {
+        proto: Proto::Tcp,
+        ip: ip.parse().unwrap(),
+        port,
+    };
+    assert!(ep.matches(&a("10.1.2.3", 443)));
+    assert!(!ep.matches(&a("11.1.2.3", 443)));
+    assert!(!ep.matches(&a("10.1.2.3", 80)));
+    assert!(ep.matches(&a("::ffff:10.1.2.3", 443)), "IPv4-mapped IPv6");
+    let udp = NetAddr::Inet {
+        proto: Proto::Udp,
+        ip: "10.1.2.3".parse().unwrap(),
+        port: 443,
+    };
+    assert!(!ep.matches(&udp));
+    let any = Endpoint {
+        proto: Proto::Udp,
+        addr: Addr::Any,
+        ports: (53, 53),
+    };
+    assert!(any.matches(&NetAddr::Inet {
+        proto: Proto::Udp,
+        ip: "::1".parse().unwrap(),
+        port: 53
+    }));
+}

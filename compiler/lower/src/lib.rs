@@ -1,0 +1,185 @@
+//! Lowering: a checked [`model::Policy`] (front end) to an [`Ir`] (back end).
+//! Targets are flattened (one IR rule per syscall), `always` rules become rules in
+//! force in every state, and each rule records its source location.
+
+use claw_ir::{self as ir, Ir};
+use claw_lang::model::{self, Target};
+use claw_lang::SourceMap;
+
+/// Lowers `policy`; `sources` turns spans into `file:line` origins.
+pub fn lower(policy: &model::Policy, sources: &SourceMap) -> Ir {
+    let origin = |span: claw_lang::Span| {
+        let f = sources.get(span.file);
+        let (line, _) = f.line_col(span.start as usize);
+        format!("{}:{}", f.name, line + 1)
+    };
+    let mut rules = Vec::new();
+    let mut push_rules = |rs: &[model::Rule], states: Option<Vec<u32>>| {
+        for r in rs {
+            for matcher in matchers(&r.target) {
+                rules.push(ir::Rule {
+                    action: action(r.action),
+                    states: states.clone(),
+                    matcher,
+                    origin: origin(r.span),
+                });
+            }
+        }
+    };
+    push_rules(&policy.always, None);
+    for (i, s) in policy.states.iter().enumerate() {
+        push_rules(&s.rules, Some(vec![i as u32]));
+    }
+    let mut transitions = Vec::new();
+    for (i, s) in policy.states.iter().enumerate() {
+        for t in &s.transitions {
+            for event in matchers(&t.event) {
+                transitions.push(ir::Transition {
+                    from: i as u32,
+                    to: t.to as u32,
+                    event,
+                    origin: origin(t.span),
+                });
+            }
+        }
+    }
+    Ir {
+        name: policy.name.clone(),
+        arch: policy.arch,
+        default: action(policy.default),
+        states: policy.states.iter().map(|s| s.name.clone()).collect(),
+        initial: policy.initial as u32,
+        rules,
+        transitions,
+    }
+}
+
+fn action(a: model::Action) -> ir::Action {
+    match a {
+        model::Action::Allow => ir::Action::Allow,
+        model::Action::Log => ir::Action::Log,
+        model::Action::Deny(e) => ir::Action::Deny(e),
+        model::Action::Kill => ir::Action::Kill,
+    }
+}
+
+/// One matcher per syscall, or one for the verbs on the entity. A property-only
+/// target without an entity lowers to nothing here (properties are not rules).
+pub fn matchers(t: &Target) -> Vec<ir::Matcher> {
+    match t {
+        Target::Syscalls(v) => v
+            .iter()
+            .map(|s| ir::Matcher::Syscall {
+                nr: s.nr,
+                conds: s.conds.iter().map(cond).collect(),
+            })
+            .collect(),
+        Target::Access {
+            verbs,
+            entity: Some(e),
+        } => {
+            vec![ir::Matcher::Access {
+                verbs: verbs.iter().map(|v| verb(*v)).collect(),
+                entity: entity(e),
+            }]
+        }
+        Target::Access { entity: None, .. } => Vec::new(),
+    }
+}
+
+pub fn verb(v: model::Verb) -> ir::Verb {
+    match v {
+        model::Verb::Read => ir::Verb::Read,
+        model::Verb::Write => ir::Verb::Write,
+        model::Verb::Append => ir::Verb::Append,
+        model::Verb::Exec => ir::Verb::Exec,
+        model::Verb::Visible => ir::Verb::Visible,
+        model::Verb::Connect => ir::Verb::Connect,
+        model::Verb::Send => ir::Verb::Send,
+        model::Verb::Bind => ir::Verb::Bind,
+    }
+}
+
+fn cond(c: &model::ArgCond) -> ir::ArgCond {
+    let op = match c.op {
+        model::CmpOp::Eq => ir::CmpOp::Eq,
+        model::CmpOp::Ne => ir::CmpOp::Ne,
+        model::CmpOp::Lt => ir::CmpOp::Lt,
+        model::CmpOp::Le => ir::CmpOp::Le,
+        model::CmpOp::Gt => ir::CmpOp::Gt,
+        model::CmpOp::Ge => ir::CmpOp::Ge,
+    };
+    ir::ArgCond {
+        arg: c.arg as u8,
+        width: c.width as u8,
+        mask: c.mask,
+        op,
+        value: c.value,
+    }
+}
+
+pub fn entity(e: &model::Entity) -> ir::Entity {
+    match e {
+        model::Entity::Paths(ps) => {
+            ir::Entity::Paths(ps.iter().map(|p| p.pattern.clone()).collect())
+        }
+        model::Entity::Endpoints(es) => ir::Entity::Endpoints(
+            es.iter()
+                .map(|e| ir::Endpoint {
+                    proto: match e.proto {
+                        model::Proto::Tcp => ir::Proto::Tcp,
+                        model::Proto::Udp => ir::Proto::Udp,
+                        model::Proto::Unix => ir::Proto::Unix,
+                    },
+                    addr: match &e.addr {
+                        model::Addr::Any => ir::Addr::Any,
+                        model::Addr::Cidr(ip, p) => ir::Addr::Cidr(*ip, *p),
+                        model::Addr::UnixPath(p) => ir::Addr::UnixPath(p.clone()),
+                        model::Addr::UnixAbstract(n) => ir::Addr::UnixAbstract(n.clone()),
+                    },
+                    ports: e.ports,
+                })
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claw_lang::check::{check_std_module, Options};
+    use claw_lang::model::Arch;
+
+    #[test]
+    fn coding_agent_profile_lowers_and_routes() {
+        let mut sources = SourceMap::new();
+        let opts = Options {
+            arch: Arch::X86_64,
+            require_policy: true,
+        };
+        let checked = check_std_module(&mut sources, "std::profiles", &opts).unwrap();
+        let p = checked
+            .policies
+            .iter()
+            .find(|p| p.name == "coding_agent")
+            .unwrap();
+        let ir = lower(p, &sources);
+        assert_eq!(ir.states, vec!["clean", "tainted"]);
+        assert!(ir
+            .rules
+            .iter()
+            .all(|r| r.origin.starts_with("std/profiles.claw:")));
+        let nr = |n: &str| ir.table().by_name(n).unwrap().nr;
+        let route = |n: &str| ir.route(nr(n));
+        assert!(matches!(route("getpid"), ir::Route::Kernel(_)));
+        assert!(
+            matches!(route("openat"), ir::Route::Monitor(_)),
+            "paths are decided by the monitor"
+        );
+        assert!(matches!(route("connect"), ir::Route::Monitor(_)));
+        match route("ptrace") {
+            ir::Route::Kernel(k) => assert_eq!(k.constant(), Some(ir::Action::Kill)),
+            r => panic!("ptrace should be killed in the kernel, got {r:?}"),
+        }
+    }
+}
