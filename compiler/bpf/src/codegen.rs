@@ -1,0 +1,258 @@
+//! IR → cBPF.
+//!
+//! Shape of every filter:
+//!
+//! ```text
+//! A = arch; if A != AUDIT_ARCH goto kill      (foreign arch: i386 `int 0x80`, x32 ABI)
+//! A = nr
+//! balanced JGE tree over ranges of syscall numbers with the same outcome;
+//!   x86_64 numbers >= __X32_SYSCALL_BIT are one more range, answered KILL_PROCESS
+//! leaves: `ret` (constant decision or USER_NOTIF) or an argument block
+//! ```
+//!
+//! The path to every constant leaf loads only `arch` and `nr` and uses only `JEQ`,
+//! `JGE` and `JA` with constants, so the kernel's constant-action cache
+//! (`seccomp_is_const_allow`) caches every unconditional allow; argument loads
+//! appear only inside argument blocks. 64-bit argument comparisons test both 32-bit
+//! halves; an argument the kernel reads as 32 (or 16) bits is compared on those bits
+//! only, so setting the upper half of the register cannot dodge a rule.
+
+use crate::insn::*;
+use claw_ir::{route::X32_BIT, ArgCond, ArgRule, CmpOp, Ir, KernelDecision, Route};
+use claw_stdlib::Arch;
+
+/// Why a program could not be generated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodegenError {
+    #[error(
+        "the filter would have {len} instructions; the kernel accepts at most {max} \
+         (split argument conditions across fewer syscalls, or route them to the monitor)",
+        max = MAX_INSNS
+    )]
+    TooLong { len: usize },
+    #[error("the argument conditions of one rule for syscall {nr} need jumps longer than 255 instructions")]
+    RuleTooComplex { nr: u32 },
+}
+
+/// What the filter does for one range of syscall numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Leaf {
+    Ret(u32),
+    Args(u32, KernelDecision),
+}
+
+/// Compiles the kernel part of `ir` into a seccomp filter.
+pub fn compile(ir: &Ir) -> Result<Program, CodegenError> {
+    let table = ir.table();
+    let limit = table.nr_limit();
+    // One leaf per number below the table's end; everything above shares one.
+    let mut ranges: Vec<(u32, Leaf)> = Vec::new();
+    let mut push = |start: u32, leaf: Leaf| match ranges.last() {
+        Some((_, last)) if *last == leaf && !matches!(leaf, Leaf::Args(..)) => {}
+        _ => ranges.push((start, leaf)),
+    };
+    for nr in 0..=limit {
+        push(nr, leaf_for(ir, nr));
+    }
+    if ir.arch == Arch::X86_64 {
+        push(X32_BIT, Leaf::Ret(RET_KILL_PROCESS));
+    }
+
+    let mut prog = vec![
+        Insn::ld_abs(OFF_ARCH),
+        Insn::jump(BPF_JEQ, ir.arch.audit_arch(), 1, 0),
+        Insn::ret(RET_KILL_PROCESS),
+        Insn::ld_abs(OFF_NR),
+    ];
+    prog.extend(tree(&ranges)?);
+    if prog.len() > MAX_INSNS {
+        return Err(CodegenError::TooLong { len: prog.len() });
+    }
+    Ok(prog)
+}
+
+fn leaf_for(ir: &Ir, nr: u32) -> Leaf {
+    match ir.route(nr) {
+        Route::Monitor(_) => Leaf::Ret(RET_USER_NOTIF),
+        Route::Kernel(k) => match k.constant() {
+            Some(a) => Leaf::Ret(ret_value(a)),
+            None => Leaf::Args(nr, k),
+        },
+    }
+}
+
+/// A balanced binary search over the range starts; each subtree is position
+/// independent (all its jumps are forward and internal), so subtrees concatenate.
+fn tree(ranges: &[(u32, Leaf)]) -> Result<Vec<Insn>, CodegenError> {
+    if ranges.len() == 1 {
+        return leaf(&ranges[0].1);
+    }
+    let mid = ranges.len() / 2;
+    let left = tree(&ranges[..mid])?;
+    let right = tree(&ranges[mid..])?;
+    let k = ranges[mid].0;
+    let mut out = Vec::with_capacity(left.len() + right.len() + 2);
+    match u8::try_from(left.len()) {
+        Ok(skip) => out.push(Insn::jump(BPF_JGE, k, skip, 0)),
+        Err(_) => {
+            // Too far for an 8-bit offset: branch to a 32-bit `ja` over the left side.
+            out.push(Insn::jump(BPF_JGE, k, 0, 1));
+            out.push(Insn::ja(left.len() as u32));
+        }
+    }
+    out.extend(left);
+    out.extend(right);
+    Ok(out)
+}
+
+fn leaf(l: &Leaf) -> Result<Vec<Insn>, CodegenError> {
+    match l {
+        Leaf::Ret(v) => Ok(vec![Insn::ret(*v)]),
+        Leaf::Args(nr, k) => {
+            let mut out = Vec::new();
+            for r in &k.rules {
+                out.extend(rule_block(*nr, r)?);
+            }
+            out.push(Insn::ret(ret_value(k.fallback)));
+            Ok(out)
+        }
+    }
+}
+
+/// Where a jump in a condition goes, before offsets are known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum To {
+    /// The next instruction.
+    Next,
+    /// The end of this condition: it holds.
+    Holds,
+    /// The end of the rule: some condition failed, try the next rule.
+    Fails,
+}
+
+struct Pending {
+    insn: Insn,
+    jt: To,
+    jf: To,
+    /// Index (in the rule block) of the end of the condition this belongs to.
+    cond_end: usize,
+}
+
+/// `if all conds hold: return action` — falls through to the next rule otherwise.
+fn rule_block(nr: u32, r: &ArgRule) -> Result<Vec<Insn>, CodegenError> {
+    let mut pend: Vec<Pending> = Vec::new();
+    for c in &r.conds {
+        let start = pend.len();
+        let code = cond_code(c);
+        let end = start + code.len();
+        pend.extend(code.into_iter().map(|(insn, jt, jf)| Pending {
+            insn,
+            jt,
+            jf,
+            cond_end: end,
+        }));
+    }
+    let fail = pend.len() + 1; // after the `ret`
+    let mut out = Vec::with_capacity(fail);
+    for (i, p) in pend.iter().enumerate() {
+        let target = |t: To| match t {
+            To::Next => i + 1,
+            To::Holds => p.cond_end,
+            To::Fails => fail,
+        };
+        let off = |t: To| {
+            u8::try_from(target(t) - (i + 1)).map_err(|_| CodegenError::RuleTooComplex { nr })
+        };
+        let mut insn = p.insn;
+        if insn.code == BPF_JMP | BPF_JA {
+            insn.k = u32::from(off(p.jt)?);
+        } else if insn.code & 0x07 == BPF_JMP {
+            insn.jt = off(p.jt)?;
+            insn.jf = off(p.jf)?;
+        }
+        out.push(insn);
+    }
+    out.push(Insn::ret(ret_value(r.action)));
+    Ok(out)
+}
+
+/// Loads the half of an argument and masks it.
+fn load(out: &mut Vec<(Insn, To, To)>, off: u32, mask: u32) {
+    out.push((Insn::ld_abs(off), To::Next, To::Next));
+    if mask != u32::MAX {
+        out.push((Insn::and(mask), To::Next, To::Next));
+    }
+}
+
+fn j(op: u16, k: u32, jt: To, jf: To) -> (Insn, To, To) {
+    (Insn::jump(op, k, 0, 0), jt, jf)
+}
+
+/// Instructions testing one condition: control reaches the condition's end if it
+/// holds and jumps to `Fails` if not.
+fn cond_code(c: &ArgCond) -> Vec<(Insn, To, To)> {
+    let lo_off = OFF_ARGS + 8 * u32::from(c.arg);
+    let hi_off = lo_off + 4;
+    let mask = c.mask.unwrap_or(u64::MAX) & claw_ir::width_mask(c.width);
+    let value = c.value & claw_ir::width_mask(c.width);
+    let (mhi, mlo) = ((mask >> 32) as u32, mask as u32);
+    let (vhi, vlo) = ((value >> 32) as u32, value as u32);
+    let mut out = Vec::new();
+    let last = |op: CmpOp, v: u32| match op {
+        CmpOp::Eq => j(BPF_JEQ, v, To::Next, To::Fails),
+        CmpOp::Ne => j(BPF_JEQ, v, To::Fails, To::Next),
+        CmpOp::Gt => j(BPF_JGT, v, To::Next, To::Fails),
+        CmpOp::Ge => j(BPF_JGE, v, To::Next, To::Fails),
+        CmpOp::Lt => j(BPF_JGE, v, To::Fails, To::Next),
+        CmpOp::Le => j(BPF_JGT, v, To::Fails, To::Next),
+    };
+    if mhi == 0 {
+        // The operand's upper half is 0 (a 32- or 16-bit argument, or a low mask).
+        // Against a value whose upper half is not 0 the outcome is known: the
+        // operand is smaller.
+        if vhi != 0 {
+            return match c.op {
+                CmpOp::Ne | CmpOp::Lt | CmpOp::Le => Vec::new(),
+                CmpOp::Eq | CmpOp::Gt | CmpOp::Ge => vec![(Insn::ja(0), To::Fails, To::Fails)],
+            };
+        }
+        load(&mut out, lo_off, mlo);
+        out.push(last(c.op, vlo));
+        return out;
+    }
+    load(&mut out, hi_off, mhi);
+    match c.op {
+        CmpOp::Eq => out.push(j(BPF_JEQ, vhi, To::Next, To::Fails)),
+        CmpOp::Ne => out.push(j(BPF_JEQ, vhi, To::Next, To::Holds)),
+        CmpOp::Gt | CmpOp::Ge => {
+            out.push(j(BPF_JGT, vhi, To::Holds, To::Next));
+            out.push(j(BPF_JEQ, vhi, To::Next, To::Fails));
+        }
+        CmpOp::Lt | CmpOp::Le => {
+            out.push(j(BPF_JGE, vhi, To::Next, To::Holds));
+            out.push(j(BPF_JEQ, vhi, To::Next, To::Fails));
+        }
+    }
+    load(&mut out, lo_off, mlo);
+    out.push(last(c.op, vlo));
+    out
+}
+
+/// Used by tests and benchmarks: every instruction on the path of a constant leaf is
+/// one the kernel's constant-action cache accepts.
+pub fn cacheable(insn: &Insn) -> bool {
+    let class = insn.code & 0x07;
+    match class {
+        BPF_LD => insn.code == BPF_LD | BPF_W | BPF_ABS && (insn.k == OFF_NR || insn.k == OFF_ARCH),
+        BPF_JMP => {
+            insn.code & BPF_X == 0
+                && matches!(
+                    insn.code & 0xf0,
+                    BPF_JA | BPF_JEQ | BPF_JGE | BPF_JGT | BPF_JSET
+                )
+        }
+        BPF_ALU => insn.code == BPF_ALU | BPF_AND | BPF_K,
+        BPF_RET => insn.code == BPF_RET | BPF_K,
+        _ => false,
+    }
+}
