@@ -1,0 +1,146 @@
+use super::*;
+use claw_ir::{Action, Matcher, Rule};
+
+fn sample(arch: Arch) -> Artifact {
+    let nr = claw_stdlib::SyscallTable::get(arch)
+        .by_name("getpid")
+        .unwrap()
+        .nr;
+    let ir = Ir {
+        name: "sample".into(),
+        arch,
+        default: Action::Deny(1),
+        states: vec!["a".into(), "b".into()],
+        initial: 0,
+        rules: vec![Rule {
+            action: Action::Allow,
+            states: None,
+            matcher: Matcher::Syscall { nr, conds: vec![] },
+            origin: "x.claw:1".into(),
+        }],
+        transitions: vec![],
+    };
+    Artifact {
+        program: claw_bpf::compile(&ir).unwrap(),
+        landlock: ir.landlock_plan(),
+        ir,
+        metadata: Metadata {
+            compiler: "clawc test".into(),
+            source_name: "x.claw".into(),
+            source_sha256: sha256_hex(b"policy"),
+            proofs: vec![],
+        },
+    }
+}
+
+fn err(bytes: &[u8]) -> String {
+    match Artifact::from_bytes(bytes) {
+        Ok(_) => panic!("accepted a bad artifact"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Recomputes the checksum so a test can reach the checks behind it.
+fn reseal(bytes: &mut [u8]) {
+    let sum = Sha256::digest(&bytes[HEADER_LEN..]);
+    bytes[24..56].copy_from_slice(&sum);
+}
+
+#[test]
+fn round_trip() {
+    for arch in Arch::ALL {
+        let a = sample(arch);
+        assert_eq!(Artifact::from_bytes(&a.to_bytes()).unwrap(), a);
+    }
+}
+
+#[test]
+fn refuses_other_files() {
+    assert!(err(b"").contains("bad magic"));
+    assert!(err(b"#!/bin/sh\necho hi\n").contains("bad magic"));
+    assert!(err(b"policy p { default deny; }").contains("bad magic"));
+}
+
+#[test]
+fn refuses_truncation_at_every_length() {
+    let bytes = sample(Arch::X86_64).to_bytes();
+    for cut in 8..bytes.len() {
+        let e = err(&bytes[..cut]);
+        assert!(e.contains("truncated"), "cut at {cut}: {e}");
+    }
+}
+
+#[test]
+fn refuses_any_flipped_bit_in_the_payload() {
+    let bytes = sample(Arch::X86_64).to_bytes();
+    for i in (HEADER_LEN..bytes.len()).step_by(7) {
+        let mut b = bytes.clone();
+        b[i] ^= 0x10;
+        assert!(err(&b).contains("checksum"), "byte {i}");
+    }
+}
+
+#[test]
+fn refuses_wrong_version_and_unknown_arch() {
+    let mut b = sample(Arch::X86_64).to_bytes();
+    b[8] = 2;
+    assert!(err(&b).contains("format version 2 is not supported"));
+    let mut b = sample(Arch::X86_64).to_bytes();
+    b[10] = 9;
+    assert!(err(&b).contains("unknown architecture"));
+}
+
+#[test]
+fn refuses_foreign_arch_for_the_host() {
+    let foreign = if Arch::native() == Some(Arch::X86_64) {
+        Arch::Aarch64
+    } else {
+        Arch::X86_64
+    };
+    let bytes = sample(foreign).to_bytes();
+    assert!(
+        Artifact::from_bytes(&bytes).is_ok(),
+        "readable for inspection"
+    );
+    let e = Artifact::load_for_host(&bytes).unwrap_err().to_string();
+    assert!(e.contains("compiled for") && e.contains("recompile"), "{e}");
+}
+
+#[test]
+fn refuses_trailing_bytes() {
+    let mut b = sample(Arch::X86_64).to_bytes();
+    b.push(0);
+    assert!(err(&b).contains("after its payload"));
+}
+
+#[test]
+fn refuses_invalid_contents_even_with_a_valid_checksum() {
+    // A program whose last instruction is not a return.
+    let a = sample(Arch::X86_64);
+    let mut b = a.to_bytes();
+    let prog_len = a.program.len() * 8;
+    let last = HEADER_LEN + 8 + prog_len - 8;
+    b[last] = 0x00; // BPF_LD | BPF_W | BPF_IMM
+    b[last + 1] = 0x00;
+    reseal(&mut b);
+    assert!(err(&b).contains("filter is invalid"), "{}", err(&b));
+
+    // A filter that does not start with this architecture's check.
+    let mut bad = a.clone();
+    bad.program[1].k = Arch::Aarch64.audit_arch();
+    assert!(err(&bad.to_bytes()).contains("filter is invalid"));
+
+    // An IR whose initial state does not exist.
+    let mut bad = a.clone();
+    bad.ir.initial = 7;
+    assert!(err(&bad.to_bytes()).contains("initial state 7"));
+
+    // An IR for another architecture than the header's.
+    let mut bad = a;
+    bad.ir.arch = Arch::Aarch64;
+    let mut bytes = bad.to_bytes();
+    bytes[10] = 1;
+    bytes[12..16].copy_from_slice(&Arch::X86_64.audit_arch().to_le_bytes());
+    reseal(&mut bytes);
+    assert!(err(&bytes).contains("is for aarch64"), "{}", err(&bytes));
+}
