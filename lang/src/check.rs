@@ -10,8 +10,8 @@
 use crate::ast::{self, ExprKind, Term, UseNames};
 use crate::diag::{suggest, Diagnostic};
 use crate::model::{
-    self, Action, Addr, ArgCond, CmpOp, Endpoint, Entity, EntityKind, PathPattern, Proto,
-    SyscallMatch, Target, Verb, PATH_VARIABLES,
+    self, Action, Addr, ArgCond, CmpOp, Endpoint, Entity, EntityKind, PathPattern, Proto, SyscallMatch,
+    Target, Verb, PATH_VARIABLES,
 };
 use crate::parse::parse;
 use crate::span::{FileId, SourceMap, Span};
@@ -209,9 +209,7 @@ impl<'a> Checker<'a> {
                             .with_hint("rename one of them"),
                         );
                     } else {
-                        self.modules[idx]
-                            .policies
-                            .insert(p.name.name.clone(), p.clone());
+                        self.modules[idx].policies.insert(p.name.name.clone(), p.clone());
                     }
                 }
                 ast::Item::Error(_) => {}
@@ -356,9 +354,7 @@ impl<'a> Checker<'a> {
                     "this file defines no policy",
                 )
                 .with_label("expected a `policy NAME { ... }` block")
-                .with_hint(
-                    "add `policy NAME { default deny(EPERM); }` and grant what the agent needs",
-                ),
+                .with_hint("add `policy NAME { default deny(EPERM); }` and grant what the agent needs"),
             );
         }
         if !self.modules[m].is_std {
@@ -524,19 +520,14 @@ impl<'a> Checker<'a> {
                 }
                 Some(Def::Policy(..)) => {
                     self.err(
-                        Diagnostic::error(
-                            "E0214",
-                            id.span,
-                            format!("`{}` is a policy, not a set", id.name),
-                        )
-                        .with_label("a policy cannot be used as a value")
-                        .with_hint("use `extends` to build on a policy"),
+                        Diagnostic::error("E0214", id.span, format!("`{}` is a policy, not a set", id.name))
+                            .with_label("a policy cannot be used as a value")
+                            .with_hint("use `extends` to build on a policy"),
                     );
                     Val::Error
                 }
                 None => {
-                    if self.table.by_name(&id.name).is_some() || syscalls::known_anywhere(&id.name)
-                    {
+                    if self.table.by_name(&id.name).is_some() || syscalls::known_anywhere(&id.name) {
                         let r = ast::SyscallRef {
                             name: id.clone(),
                             conds: None,
@@ -545,9 +536,8 @@ impl<'a> Checker<'a> {
                         return self.eval_syscall_ref(scope, &r);
                     }
                     let names = self.visible_names(scope);
-                    let mut d =
-                        Diagnostic::error("E0101", id.span, format!("unknown name `{}`", id.name))
-                            .with_label("not defined or imported");
+                    let mut d = Diagnostic::error("E0101", id.span, format!("unknown name `{}`", id.name))
+                        .with_label("not defined or imported");
                     d = match suggest(&id.name, names.iter().map(String::as_str)) {
                         Some(s) => d.with_hint(format!("did you mean `{s}`?")),
                         None => d.with_hint(format!(
@@ -643,9 +633,7 @@ impl<'a> Checker<'a> {
                 )
                 .with_label(format!("these are {}", NAMES[k1]))
                 .with_secondary(s0, format!("but these are {}", NAMES[k0]))
-                .with_hint(
-                    "a list is the union of one kind of thing; split it into separate rules",
-                ),
+                .with_hint("a list is the union of one kind of thing; split it into separate rules"),
             );
             return Val::Error;
         }
@@ -690,12 +678,12 @@ impl<'a> Checker<'a> {
                     (Val::Entity(e), _) => {
                         let kind = e.kind();
                         let hint = match kind {
-                            EntityKind::Path => format!(
-                                "to grant access to paths, name a verb: `allow read {name};`"
-                            ),
-                            EntityKind::Endpoint => format!(
-                                "to grant network access, name a verb: `allow connect {name};`"
-                            ),
+                            EntityKind::Path => {
+                                format!("to grant access to paths, name a verb: `allow read {name};`")
+                            }
+                            EntityKind::Endpoint => {
+                                format!("to grant network access, name a verb: `allow connect {name};`")
+                            }
                         };
                         self.err(
                             Diagnostic::error(
@@ -755,11 +743,9 @@ impl<'a> Checker<'a> {
                     }
                     return Val::Syscalls(Vec::new());
                 }
-                let mut d =
-                    Diagnostic::error("E0105", r.name.span, format!("unknown syscall `{name}`"))
-                        .with_label("not a syscall, group or binding");
-                let mut cands: Vec<String> =
-                    self.table.iter().map(|s| s.name.to_string()).collect();
+                let mut d = Diagnostic::error("E0105", r.name.span, format!("unknown syscall `{name}`"))
+                    .with_label("not a syscall, group or binding");
+                let mut cands: Vec<String> = self.table.iter().map(|s| s.name.to_string()).collect();
                 cands.extend(self.visible_names(scope));
                 if Verb::from_name(name).is_some() {
                     d = d.with_hint(format!(
@@ -768,7 +754,9 @@ impl<'a> Checker<'a> {
                 } else if let Some(s) = suggest(name, cands.iter().map(String::as_str)) {
                     d = d.with_hint(format!("did you mean `{s}`?"));
                 } else {
-                    d = d.with_hint("syscall names are those of the Linux syscall table, e.g. `openat`, `socket`");
+                    d = d.with_hint(
+                        "syscall names are those of the Linux syscall table, e.g. `openat`, `socket`",
+                    );
                 }
                 self.err(d);
                 Val::Error
@@ -835,9 +823,7 @@ impl<'a> Checker<'a> {
                 "`{}` & {m:#x} is never greater than {value:#x}",
                 arg.name
             )),
-            (_, CmpOp::Lt) if value == 0 => {
-                Some(format!("`{}` is unsigned and never less than 0", arg.name))
-            }
+            (_, CmpOp::Lt) if value == 0 => Some(format!("`{}` is unsigned and never less than 0", arg.name)),
             (_, CmpOp::Gt) if value == max => Some(format!(
                 "`{}` is {width} bits wide and never greater than {value:#x}",
                 arg.name
@@ -871,12 +857,9 @@ impl<'a> Checker<'a> {
                 Term::Name(id) => match constants::by_name(&id.name) {
                     Some(c) => (c.value(self.opts.arch) as i128, id.span),
                     None => {
-                        let mut d = Diagnostic::error(
-                            "E0107",
-                            id.span,
-                            format!("unknown constant `{}`", id.name),
-                        )
-                        .with_label("not a known constant");
+                        let mut d =
+                            Diagnostic::error("E0107", id.span, format!("unknown constant `{}`", id.name))
+                                .with_label("not a known constant");
                         d = match suggest(&id.name, constants::all().iter().map(|c| c.name)) {
                             Some(s) => d.with_hint(format!("did you mean `{s}`?")),
                             None => d.with_hint("write the number itself, e.g. `0x80000`"),
@@ -959,9 +942,8 @@ impl<'a> Checker<'a> {
                 }
             };
             if !PATH_VARIABLES.iter().any(|(v, _)| *v == var) {
-                let mut d =
-                    Diagnostic::error("E0213", s.span, format!("unknown variable `${var}`"))
-                        .with_label("the runtime does not supply this variable");
+                let mut d = Diagnostic::error("E0213", s.span, format!("unknown variable `${var}`"))
+                    .with_label("the runtime does not supply this variable");
                 d = match suggest(&var, PATH_VARIABLES.iter().map(|(v, _)| *v)) {
                     Some(sug) => d.with_hint(format!("did you mean `${sug}`?")),
                     None => d.with_hint(format!(
@@ -1062,12 +1044,8 @@ impl<'a> Checker<'a> {
             "udp" => Proto::Udp,
             "unix" => Proto::Unix,
             other => {
-                let mut d = Diagnostic::error(
-                    "E0219",
-                    ep.proto.span,
-                    format!("unknown protocol `{other}`"),
-                )
-                .with_label("expected `tcp`, `udp` or `unix`");
+                let mut d = Diagnostic::error("E0219", ep.proto.span, format!("unknown protocol `{other}`"))
+                    .with_label("expected `tcp`, `udp` or `unix`");
                 if let Some(s) = suggest(other, ["tcp", "udp", "unix"]) {
                     d = d.with_hint(format!("did you mean `{s}`?"));
                 } else {
@@ -1093,9 +1071,15 @@ impl<'a> Checker<'a> {
                 Addr::UnixPath(a.value.clone())
             } else {
                 self.err(
-                    Diagnostic::error("E0210", a.span, format!("invalid unix socket address `{}`", a.value))
-                        .with_label("expected an absolute path or `@name`")
-                        .with_hint("write `\"/run/app.sock\"` for a pathname socket or `\"@name\"` for an abstract one"),
+                    Diagnostic::error(
+                        "E0210",
+                        a.span,
+                        format!("invalid unix socket address `{}`", a.value),
+                    )
+                    .with_label("expected an absolute path or `@name`")
+                    .with_hint(
+                        "write `\"/run/app.sock\"` for a pathname socket or `\"@name\"` for an abstract one",
+                    ),
                 );
                 return None;
             };
@@ -1130,13 +1114,9 @@ impl<'a> Checker<'a> {
                 }
                 if p.lo > p.hi {
                     self.err(
-                        Diagnostic::error(
-                            "E0209",
-                            p.span,
-                            format!("empty port range {}..{}", p.lo, p.hi),
-                        )
-                        .with_label("the first port is above the last")
-                        .with_hint(format!("write `port {}..{}`", p.hi, p.lo)),
+                        Diagnostic::error("E0209", p.span, format!("empty port range {}..{}", p.lo, p.hi))
+                            .with_label("the first port is above the last")
+                            .with_hint(format!("write `port {}..{}`", p.hi, p.lo)),
                     );
                     return None;
                 }
@@ -1159,27 +1139,19 @@ impl<'a> Checker<'a> {
             ast::ActionKind::Log => Action::Log,
             ast::ActionKind::Kill => Action::Kill,
             ast::ActionKind::Deny(None) => Action::Deny(1),
-            ast::ActionKind::Deny(Some(ast::ErrnoRef::Name(id))) => {
-                match errno::by_name(&id.name) {
-                    Some(e) => Action::Deny(e.value),
-                    None => {
-                        let mut d = Diagnostic::error(
-                            "E0106",
-                            id.span,
-                            format!("unknown errno `{}`", id.name),
-                        )
+            ast::ActionKind::Deny(Some(ast::ErrnoRef::Name(id))) => match errno::by_name(&id.name) {
+                Some(e) => Action::Deny(e.value),
+                None => {
+                    let mut d = Diagnostic::error("E0106", id.span, format!("unknown errno `{}`", id.name))
                         .with_label("not an errno name");
-                        d = match suggest(&id.name, errno::all().iter().map(|e| e.name)) {
-                            Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-                            None => d.with_hint(
-                                "errno names are those of errno(3): EPERM, EACCES, ENOENT, ...",
-                            ),
-                        };
-                        self.err(d);
-                        return None;
-                    }
+                    d = match suggest(&id.name, errno::all().iter().map(|e| e.name)) {
+                        Some(s) => d.with_hint(format!("did you mean `{s}`?")),
+                        None => d.with_hint("errno names are those of errno(3): EPERM, EACCES, ENOENT, ..."),
+                    };
+                    self.err(d);
+                    return None;
                 }
-            }
+            },
             ast::ActionKind::Deny(Some(ast::ErrnoRef::Number(n, span))) => {
                 if *n == 0 || *n > u64::from(errno::MAX_ERRNO) {
                     let why = if *n == 0 {
@@ -1212,10 +1184,7 @@ impl<'a> Checker<'a> {
                     .iter()
                     .filter_map(|i| Verb::from_name(&i.name.name))
                     .collect();
-                return Some(Target::Access {
-                    verbs,
-                    entity: None,
-                });
+                return Some(Target::Access { verbs, entity: None });
             }
             let mut out = Vec::new();
             let mut ok = true;
@@ -1246,15 +1215,10 @@ impl<'a> Checker<'a> {
                     ok = false;
                 }
                 None => {
-                    let known = Verb::ALL
-                        .iter()
-                        .map(|v| v.name())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let mut d =
-                        Diagnostic::error("E0203", r.name.span, format!("unknown verb `{name}`"))
-                            .with_label("a rule with an object needs verbs")
-                            .with_hint(format!("the verbs are {known}"));
+                    let known = Verb::ALL.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ");
+                    let mut d = Diagnostic::error("E0203", r.name.span, format!("unknown verb `{name}`"))
+                        .with_label("a rule with an object needs verbs")
+                        .with_hint(format!("the verbs are {known}"));
                     if self.table.by_name(name).is_some() || syscalls::known_anywhere(name) {
                         d = d.with_hint(format!(
                             "`{name}` is a syscall; syscall rules take no object (`allow {name};`), path and network access uses verbs ({known})"
@@ -1337,10 +1301,7 @@ impl<'a> Checker<'a> {
                                 "the same requests are denied with different errnos",
                             )
                             .with_label(format!("denied with {}", Action::Deny(e)))
-                            .with_secondary(
-                                prev_span,
-                                format!("denied with {} here", Action::Deny(prev)),
-                            )
+                            .with_secondary(prev_span, format!("denied with {} here", Action::Deny(prev)))
                             .with_hint("a request fails one way only; keep one of the two rules"),
                         );
                         continue;
@@ -1367,13 +1328,9 @@ impl<'a> Checker<'a> {
         let p = self.modules[m].policies.get(name)?.clone();
         if !self.policy_in_progress.insert(key.clone()) {
             self.err(
-                Diagnostic::error(
-                    "E0110",
-                    p.name.span,
-                    format!("policy `{name}` extends itself"),
-                )
-                .with_label("part of an `extends` cycle")
-                .with_hint("remove one `extends` from the cycle"),
+                Diagnostic::error("E0110", p.name.span, format!("policy `{name}` extends itself"))
+                    .with_label("part of an `extends` cycle")
+                    .with_hint("remove one `extends` from the cycle"),
             );
             self.policy_memo.insert(key, None);
             return None;
@@ -1410,17 +1367,11 @@ impl<'a> Checker<'a> {
                         module: m,
                         policy: None,
                     }));
-                    let mut d = Diagnostic::error(
-                        "E0109",
-                        id.span,
-                        format!("unknown policy `{}`", id.name),
-                    )
-                    .with_label("no policy of this name is defined or imported");
+                    let mut d = Diagnostic::error("E0109", id.span, format!("unknown policy `{}`", id.name))
+                        .with_label("no policy of this name is defined or imported");
                     d = match suggest(&id.name, names.iter().map(String::as_str)) {
                         Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-                        None => {
-                            d.with_hint("import a profile with `use std::profiles::coding_agent;`")
-                        }
+                        None => d.with_hint("import a profile with `use std::profiles::coding_agent;`"),
                     };
                     self.err(d);
                     return None;
@@ -1459,13 +1410,9 @@ impl<'a> Checker<'a> {
             self.eval_let(&key);
         }
 
-        let mut default: Option<(Action, Span)> =
-            parent.as_ref().map(|pp| (pp.default, pp.default_span));
+        let mut default: Option<(Action, Span)> = parent.as_ref().map(|pp| (pp.default, pp.default_span));
         let mut own_default: Option<Span> = None;
-        let mut always = parent
-            .as_ref()
-            .map(|pp| pp.always.clone())
-            .unwrap_or_default();
+        let mut always = parent.as_ref().map(|pp| pp.always.clone()).unwrap_or_default();
         // A parent without `state` blocks has one implicit, unnamed state holding no
         // rules of its own; the child's states (or its own implicit one) replace it.
         let mut states: Vec<model::State> = Vec::new();
@@ -1477,10 +1424,7 @@ impl<'a> Checker<'a> {
             }
         }
         let mut own_states: Vec<(usize, &ast::State)> = Vec::new();
-        let mut asserts = parent
-            .as_ref()
-            .map(|pp| pp.asserts.clone())
-            .unwrap_or_default();
+        let mut asserts = parent.as_ref().map(|pp| pp.asserts.clone()).unwrap_or_default();
         let mut seen_states: HashMap<String, Span> = HashMap::new();
 
         for item in &p.items {
@@ -1562,12 +1506,9 @@ impl<'a> Checker<'a> {
                     Some(i) => Some(i),
                     None => {
                         let names: Vec<&str> = states.iter().map(|x| x.name.as_str()).collect();
-                        let mut d = Diagnostic::error(
-                            "E0304",
-                            t.to.span,
-                            format!("unknown state `{}`", t.to.name),
-                        )
-                        .with_label("no state of this name");
+                        let mut d =
+                            Diagnostic::error("E0304", t.to.span, format!("unknown state `{}`", t.to.name))
+                                .with_label("no state of this name");
                         d = match suggest(&t.to.name, names.iter().copied()) {
                             Some(sug) => d.with_hint(format!("did you mean `{sug}`?")),
                             None => d.with_hint(format!("declare it: `state {} {{ }}`", t.to.name)),
@@ -1640,25 +1581,21 @@ impl<'a> Checker<'a> {
                         )
                         .with_label("which state does the sandbox start in?")
                         .with_secondary(first, "mark one state `initial`, e.g. this one")
-                        .with_hint(format!(
-                            "write `state {} initial {{ ... }}`",
-                            states[0].name
-                        )),
+                        .with_hint(format!("write `state {} initial {{ ... }}`", states[0].name)),
                     );
                     return None;
                 }
                 [(i, _)] => *i,
                 [(_, first), rest @ ..] => {
-                    let mut d =
-                        Diagnostic::error("E0302", rest[0].1, "more than one initial state")
-                            .with_label("also marked `initial`")
-                            .with_secondary(*first, "first marked `initial` here");
+                    let mut d = Diagnostic::error("E0302", rest[0].1, "more than one initial state")
+                        .with_label("also marked `initial`")
+                        .with_secondary(*first, "first marked `initial` here");
                     for (_, s) in &rest[1..] {
                         d = d.with_secondary(*s, "also marked `initial`");
                     }
-                    self.err(d.with_hint(
-                        "the sandbox starts in exactly one state; remove the extra `initial`",
-                    ));
+                    self.err(
+                        d.with_hint("the sandbox starts in exactly one state; remove the extra `initial`"),
+                    );
                     return None;
                 }
             }
@@ -1667,9 +1604,7 @@ impl<'a> Checker<'a> {
         // Reachability from the initial state. A transition to a misspelled state
         // has been reported; its intended target would be unreachable only because
         // of that typo, so skip the check then.
-        let typo = self.diags[errors_diag_start..]
-            .iter()
-            .any(|d| d.code == "E0304");
+        let typo = self.diags[errors_diag_start..].iter().any(|d| d.code == "E0304");
         if typo || damaged {
             return None;
         }
@@ -1688,17 +1623,13 @@ impl<'a> Checker<'a> {
             if !reached[i] {
                 let init = states[initial].span;
                 self.diags.push(
-                    Diagnostic::error(
-                        "E0305",
-                        s.span,
-                        format!("state `{}` is unreachable", s.name),
-                    )
-                    .with_label("no transition leads here")
-                    .with_secondary(init, "the sandbox starts here")
-                    .with_hint(format!(
-                        "add `on EVENT -> {};` to a reachable state, or remove this state",
-                        s.name
-                    )),
+                    Diagnostic::error("E0305", s.span, format!("state `{}` is unreachable", s.name))
+                        .with_label("no transition leads here")
+                        .with_secondary(init, "the sandbox starts here")
+                        .with_hint(format!(
+                            "add `on EVENT -> {};` to a reachable state, or remove this state",
+                            s.name
+                        )),
                 );
             }
         }
@@ -1732,19 +1663,11 @@ impl<'a> Checker<'a> {
             }
             ast::Property::Always { what, within } => {
                 let t = self.eval_target(scope, what, true)?;
-                let Target::Access {
-                    verbs,
-                    entity: None,
-                } = t
-                else {
+                let Target::Access { verbs, entity: None } = t else {
                     self.err(
-                        Diagnostic::error(
-                            "E0203",
-                            what.span,
-                            "`always ... within` takes verbs only",
-                        )
-                        .with_label("expected verbs such as `write`")
-                        .with_hint("write `assert always write within workspace;`"),
+                        Diagnostic::error("E0203", what.span, "`always ... within` takes verbs only")
+                            .with_label("expected verbs such as `write`")
+                            .with_hint("write `assert always write within workspace;`"),
                     );
                     return None;
                 };
@@ -1779,13 +1702,8 @@ impl<'a> Checker<'a> {
                                 ),
                             )
                             .with_label(format!("expects {}", v.entity_kind()))
-                            .with_secondary(
-                                within_span,
-                                format!("this is {} set", article(within.kind())),
-                            )
-                            .with_hint(
-                                "a property's verbs and its `within` set must be of the same kind",
-                            ),
+                            .with_secondary(within_span, format!("this is {} set", article(within.kind())))
+                            .with_hint("a property's verbs and its `within` set must be of the same kind"),
                         );
                         return None;
                     }
@@ -1847,12 +1765,10 @@ fn parse_cidr(s: &str) -> Result<Addr, (String, String)> {
     if host_bits_set {
         let net = match ip {
             IpAddr::V4(v4) => IpAddr::from(
-                (u32::from(v4) & !(u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0)))
-                    .to_be_bytes(),
+                (u32::from(v4) & !(u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0))).to_be_bytes(),
             ),
             IpAddr::V6(v6) => IpAddr::from(
-                (u128::from(v6) & !(u128::MAX.checked_shr(u32::from(prefix)).unwrap_or(0)))
-                    .to_be_bytes(),
+                (u128::from(v6) & !(u128::MAX.checked_shr(u32::from(prefix)).unwrap_or(0))).to_be_bytes(),
             ),
         };
         return Err((
@@ -1882,10 +1798,7 @@ mod tests {
             parse_cidr("::1/128").unwrap(),
             Addr::Cidr("::1".parse().unwrap(), 128)
         );
-        assert!(parse_cidr("10.0.0.1/8")
-            .unwrap_err()
-            .1
-            .contains("10.0.0.0/8"));
+        assert!(parse_cidr("10.0.0.1/8").unwrap_err().1.contains("10.0.0.0/8"));
         assert!(parse_cidr("10.0.0.0/33").is_err());
         assert!(parse_cidr("example.com").is_err());
     }

@@ -162,11 +162,7 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String 
             Severity::Error => ReportKind::Error,
             Severity::Warning => ReportKind::Warning,
         };
-        let primary = if d.is_error() {
-            Color::Red
-        } else {
-            Color::Yellow
-        };
+        let primary = if d.is_error() { Color::Red } else { Color::Yellow };
         let mut report = Report::build(kind, (file.clone(), snap(d.span)))
             .with_config(
                 Config::default()

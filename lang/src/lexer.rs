@@ -213,9 +213,7 @@ fn lex_string<'s>(lex: &mut LogosLexer<'s, Tok<'s>>) -> Result<String, LexErrorK
                             .strip_prefix('{')
                             .and_then(|t| t.split_once('}'))
                             .filter(|(hex, _)| !hex.is_empty() && hex.len() <= 6)
-                            .and_then(|(hex, _)| {
-                                u32::from_str_radix(hex, 16).ok().map(|v| (v, hex.len()))
-                            })
+                            .and_then(|(hex, _)| u32::from_str_radix(hex, 16).ok().map(|v| (v, hex.len())))
                             .and_then(|(v, n)| char::from_u32(v).map(|c| (c, n)));
                         match decoded {
                             Some((ch, n)) => {
@@ -316,8 +314,8 @@ impl Tok<'_> {
 
 /// Every keyword, for completion and for telling users a name is reserved.
 pub const KEYWORDS: &[&str] = &[
-    "use", "policy", "extends", "let", "path", "endpoint", "syscalls", "port", "default", "always",
-    "state", "initial", "on", "assert", "never", "after", "within", "allow", "deny", "kill", "log",
+    "use", "policy", "extends", "let", "path", "endpoint", "syscalls", "port", "default", "always", "state",
+    "initial", "on", "assert", "never", "after", "within", "allow", "deny", "kill", "log",
 ];
 
 /// Lexes a whole text into `(start, token, end)` triples, collecting errors aside.

@@ -277,15 +277,9 @@ pub const PATH_VARIABLES: &[(&str, &str)] = &[
         "WORKSPACE",
         "the directory given to `clawless exec --workspace` (default: the current directory)",
     ),
-    (
-        "HOME",
-        "the invoking user's home directory (also written `~`)",
-    ),
+    ("HOME", "the invoking user's home directory (also written `~`)"),
     ("TMPDIR", "the temporary directory (default /tmp)"),
-    (
-        "XDG_CONFIG_HOME",
-        "per-user configuration (default ~/.config)",
-    ),
+    ("XDG_CONFIG_HOME", "per-user configuration (default ~/.config)"),
     ("XDG_CACHE_HOME", "per-user caches (default ~/.cache)"),
     ("XDG_DATA_HOME", "per-user data (default ~/.local/share)"),
     (

@@ -17,11 +17,8 @@ pub fn parse(file: FileId, src: &str) -> (ast::File, Vec<Diagnostic>) {
     let (tokens, lex_errors) = lexer::lex(src);
     let mut diags: Vec<Diagnostic> = lex_errors.iter().map(|e| lex_diag(file, src, e)).collect();
     let mut recovered = Vec::new();
-    let result = grammar::FileParser::new().parse(
-        file,
-        &mut recovered,
-        tokens.into_iter().map(Ok::<_, LexError>),
-    );
+    let result =
+        grammar::FileParser::new().parse(file, &mut recovered, tokens.into_iter().map(Ok::<_, LexError>));
     let end = src.len();
     for r in recovered {
         if let Some(d) = parse_diag(file, r.error, end) {
@@ -48,28 +45,37 @@ fn lex_diag(file: FileId, src: &str, e: &LexError) -> Diagnostic {
     match e.kind {
         LexErrorKind::UnexpectedChar => Diagnostic::error("E0001", span, "unexpected character")
             .with_label("not part of the Claw language")
-            .with_hint("names are letters, digits and `_`; strings go in double quotes; comments start with `//`"),
-        LexErrorKind::UnterminatedString => {
-            Diagnostic::error("E0002", span, "unterminated string literal")
-                .with_label("this string is never closed")
-                .with_hint("add the closing `\"` on the same line")
-        }
+            .with_hint(
+                "names are letters, digits and `_`; strings go in double quotes; comments start with `//`",
+            ),
+        LexErrorKind::UnterminatedString => Diagnostic::error("E0002", span, "unterminated string literal")
+            .with_label("this string is never closed")
+            .with_hint("add the closing `\"` on the same line"),
         LexErrorKind::InvalidEscape(at) => {
             let at = e.start + at as usize;
             // The backslash plus the whole character after it (which may be multi-byte).
-            let next = src.get(at + 1..).and_then(|r| r.chars().next()).map_or(0, char::len_utf8);
-            Diagnostic::error("E0003", Span::new(file, at, at + 1 + next), "unknown escape sequence")
-                .with_label("not a valid escape")
-                .with_hint(r#"valid escapes are \n \t \r \0 \\ \" and \u{HEX}"#)
+            let next = src
+                .get(at + 1..)
+                .and_then(|r| r.chars().next())
+                .map_or(0, char::len_utf8);
+            Diagnostic::error(
+                "E0003",
+                Span::new(file, at, at + 1 + next),
+                "unknown escape sequence",
+            )
+            .with_label("not a valid escape")
+            .with_hint(r#"valid escapes are \n \t \r \0 \\ \" and \u{HEX}"#)
         }
         LexErrorKind::IntOverflow => Diagnostic::error("E0004", span, "integer literal too large")
             .with_label("does not fit in 64 bits")
             .with_hint("syscall arguments are at most 64 bits wide"),
-        LexErrorKind::UnterminatedComment => {
-            Diagnostic::error("E0005", Span::new(file, e.start, e.start + 2), "unterminated block comment")
-                .with_label("this comment is never closed")
-                .with_hint("close it with `*/` (block comments nest)")
-        }
+        LexErrorKind::UnterminatedComment => Diagnostic::error(
+            "E0005",
+            Span::new(file, e.start, e.start + 2),
+            "unterminated block comment",
+        )
+        .with_label("this comment is never closed")
+        .with_hint("close it with `*/` (block comments nest)"),
     }
 }
 
@@ -97,31 +103,21 @@ fn describe_expected(expected: &[String]) -> String {
             let last = names.pop().unwrap_or_default();
             format!("{} or {last}", names.join(", "))
         }
-        _ => format!(
-            "one of {} (and {} more)",
-            names[..8].join(", "),
-            names.len() - 8
-        ),
+        _ => format!("one of {} (and {} more)", names[..8].join(", "), names.len() - 8),
     }
 }
 
-fn parse_diag(
-    file: FileId,
-    e: ParseError<usize, Tok<'_>, LexError>,
-    eof: usize,
-) -> Option<Diagnostic> {
+fn parse_diag(file: FileId, e: ParseError<usize, Tok<'_>, LexError>, eof: usize) -> Option<Diagnostic> {
     Some(match e {
         ParseError::UnrecognizedToken {
             token: (_, Tok::Error, _),
             ..
         }
         | ParseError::User { .. } => return None,
-        ParseError::InvalidToken { location } => Diagnostic::error(
-            "E0010",
-            Span::new(file, location, location + 1),
-            "invalid token",
-        )
-        .with_label("here"),
+        ParseError::InvalidToken { location } => {
+            Diagnostic::error("E0010", Span::new(file, location, location + 1), "invalid token")
+                .with_label("here")
+        }
         ParseError::UnrecognizedEof { location, expected } => {
             let at = location.min(eof);
             Diagnostic::error("E0011", Span::new(file, at, at), "unexpected end of file")
@@ -136,8 +132,7 @@ fn parse_diag(
             let hint = if expected.iter().any(|e| e == "\";\"") {
                 "statements end with `;`".to_string()
             } else if expected.iter().any(|e| e == "\"allow\"") {
-                "rules start with an action: `allow`, `deny`, `deny(ERRNO)`, `kill` or `log`"
-                    .to_string()
+                "rules start with an action: `allow`, `deny`, `deny(ERRNO)`, `kill` or `log`".to_string()
             } else if expected.iter().any(|e| e == "IDENT") {
                 "rules name syscalls (`allow getpid;`) or verbs and an object (`allow read workspace;`); transitions read `on read secrets -> tainted;`".to_string()
             } else {

@@ -33,10 +33,7 @@ fn use_decl(u: &Use) -> String {
         UseNames::One(i) => i.name.clone(),
         UseNames::List(v) => format!(
             "{{{}}}",
-            v.iter()
-                .map(|i| i.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            v.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
         ),
         UseNames::Glob(_) => "*".to_string(),
     };
@@ -55,10 +52,7 @@ pub fn expr(e: &Expr) -> String {
         ExprKind::Paths(v) => {
             format!(
                 "path [{}]",
-                v.iter()
-                    .map(|s| string(&s.value))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                v.iter().map(|s| string(&s.value)).collect::<Vec<_>>().join(", ")
             )
         }
         ExprKind::Endpoint(ep) => {
@@ -151,12 +145,7 @@ fn action(a: &Action) -> String {
 
 /// Canonical text of a rule/event target.
 pub fn target(t: &Target) -> String {
-    let items = t
-        .items
-        .iter()
-        .map(syscall_ref)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let items = t.items.iter().map(syscall_ref).collect::<Vec<_>>().join(", ");
     match &t.object {
         None => items,
         Some(o) => format!("{items} {}", expr(o)),
@@ -202,10 +191,7 @@ fn policy(out: &mut String, p: &Policy) {
             PolicyItem::Assert(a) => {
                 let text = match &a.property {
                     Property::Never { what, after: None } => format!("never {}", target(what)),
-                    Property::Never {
-                        what,
-                        after: Some(b),
-                    } => {
+                    Property::Never { what, after: Some(b) } => {
                         format!("never {} after {}", target(what), target(b))
                     }
                     Property::Always { what, within } => {

@@ -65,10 +65,7 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(0, |s| s.chars().count());
+        let col = self.text.get(start..offset).map_or(0, |s| s.chars().count());
         (line, col)
     }
 
@@ -89,11 +86,7 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(line) else {
             return self.text.len();
         };
-        let end = self
-            .line_starts
-            .get(line + 1)
-            .copied()
-            .unwrap_or(self.text.len());
+        let end = self.line_starts.get(line + 1).copied().unwrap_or(self.text.len());
         let mut units = 0;
         for (i, ch) in self.text[start..end].char_indices() {
             if units >= col16 {
@@ -134,9 +127,6 @@ impl SourceMap {
     }
 
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (FileId(i as u32), f))
+        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
     }
 }

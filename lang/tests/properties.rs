@@ -26,10 +26,7 @@ fn erase_spans(tree: &claw_lang::ast::File) -> String {
 
 fn assert_round_trip(src: &str) {
     let (first, diags) = parse(FileId(0), src);
-    assert!(
-        diags.is_empty(),
-        "input does not parse cleanly: {diags:?}\n{src}"
-    );
+    assert!(diags.is_empty(), "input does not parse cleanly: {diags:?}\n{src}");
     let printed = pretty::file(&first);
     let (second, diags2) = parse(FileId(0), &printed);
     assert!(
@@ -109,14 +106,10 @@ fn cond() -> impl Strategy<Value = String> {
 }
 
 fn syscall_ref() -> impl Strategy<Value = String> {
-    (
-        name(),
-        prop::option::of(prop::collection::vec(cond(), 0..3)),
-    )
-        .prop_map(|(n, c)| match c {
-            None => n,
-            Some(c) => format!("{n}({})", c.join(", ")),
-        })
+    (name(), prop::option::of(prop::collection::vec(cond(), 0..3))).prop_map(|(n, c)| match c {
+        None => n,
+        Some(c) => format!("{n}({})", c.join(", ")),
+    })
 }
 
 fn expr() -> impl Strategy<Value = String> {
@@ -134,8 +127,7 @@ fn expr() -> impl Strategy<Value = String> {
                 Some((lo, hi)) if lo == hi => format!("endpoint {p} {a} port {lo}"),
                 Some((lo, hi)) => format!("endpoint {p} {a} port {lo}..{hi}"),
             }),
-        prop::collection::vec(syscall_ref(), 0..3)
-            .prop_map(|v| format!("syscalls [{}]", v.join(", "))),
+        prop::collection::vec(syscall_ref(), 0..3).prop_map(|v| format!("syscalls [{}]", v.join(", "))),
     ];
     leaf.prop_recursive(2, 8, 3, |inner| {
         prop::collection::vec(inner, 0..3).prop_map(|v| format!("[{}]", v.join(", ")))
@@ -154,15 +146,8 @@ fn target() -> impl Strategy<Value = String> {
 }
 
 fn action() -> impl Strategy<Value = String> {
-    prop::sample::select(vec![
-        "allow",
-        "deny",
-        "deny(EPERM)",
-        "deny(13)",
-        "kill",
-        "log",
-    ])
-    .prop_map(str::to_string)
+    prop::sample::select(vec!["allow", "deny", "deny(EPERM)", "deny(13)", "kill", "log"])
+        .prop_map(str::to_string)
 }
 
 fn rule() -> impl Strategy<Value = String> {
@@ -225,10 +210,7 @@ fn file_src() -> impl Strategy<Value = String> {
             }
             for (n, ext, items) in policies {
                 let ext = ext.map(|e| format!(" extends {e}")).unwrap_or_default();
-                s.push_str(&format!(
-                    "\npolicy {n}{ext} {{\n  {}\n}}",
-                    items.join("\n  ")
-                ));
+                s.push_str(&format!("\npolicy {n}{ext} {{\n  {}\n}}", items.join("\n  ")));
             }
             s
         })

@@ -35,10 +35,7 @@ pub fn all() -> &'static [Constant] {
                 let mut c = l.split('\t');
                 let name = c.next().expect("constant name");
                 let x86_64 = c.next().and_then(|v| v.parse().ok()).expect("x86_64 value");
-                let aarch64 = c
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("aarch64 value");
+                let aarch64 = c.next().and_then(|v| v.parse().ok()).expect("aarch64 value");
                 Constant {
                     name,
                     x86_64,

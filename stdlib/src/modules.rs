@@ -8,11 +8,7 @@ pub const MODULES: &[(&str, &str, &str)] = &[
         "std/groups.claw",
         include_str!("../std/groups.claw"),
     ),
-    (
-        "std::paths",
-        "std/paths.claw",
-        include_str!("../std/paths.claw"),
-    ),
+    ("std::paths", "std/paths.claw", include_str!("../std/paths.claw")),
     ("std::net", "std/net.claw", include_str!("../std/net.claw")),
     (
         "std::profiles",

@@ -6,9 +6,7 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 /// A target architecture the compiler can emit a filter for.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Arch {
     X86_64,
     Aarch64,
@@ -171,16 +169,8 @@ impl SyscallTable {
                 .collect();
             syscalls.push(Syscall { nr, name, args });
         }
-        let by_name = syscalls
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name, i))
-            .collect();
-        let by_nr = syscalls
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.nr, i))
-            .collect();
+        let by_name = syscalls.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
+        let by_nr = syscalls.iter().enumerate().map(|(i, s)| (s.nr, i)).collect();
         SyscallTable {
             arch,
             syscalls,

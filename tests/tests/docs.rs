@@ -19,9 +19,7 @@ fn claw_blocks(text: &str) -> Vec<(String, String, usize)> {
         if let Some(info) = line.strip_prefix("```") {
             match current.take() {
                 Some(block) => out.push(block),
-                None if info.starts_with("claw") => {
-                    current = Some((info.to_string(), String::new(), i + 1))
-                }
+                None if info.starts_with("claw") => current = Some((info.to_string(), String::new(), i + 1)),
                 None => current = Some(("other".into(), String::new(), i + 1)),
             }
         } else if let Some((_, code, _)) = current.as_mut() {

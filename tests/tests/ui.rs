@@ -35,24 +35,10 @@ fn run_case(path: &Path) -> (BTreeSet<String>, String) {
             require_policy: true,
         },
     );
-    let codes = checked
-        .diagnostics
-        .iter()
-        .map(|d| d.code.to_string())
-        .collect();
+    let codes = checked.diagnostics.iter().map(|d| d.code.to_string()).collect();
     for d in &checked.diagnostics {
-        assert!(
-            !d.label.is_empty(),
-            "{}: {} has no label",
-            path.display(),
-            d.code
-        );
-        assert!(
-            d.hint.is_some(),
-            "{}: {} has no hint",
-            path.display(),
-            d.code
-        );
+        assert!(!d.label.is_empty(), "{}: {} has no label", path.display(), d.code);
+        assert!(d.hint.is_some(), "{}: {} has no hint", path.display(), d.code);
     }
     (codes, render(&checked.diagnostics, &sources, false))
 }

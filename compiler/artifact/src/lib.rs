@@ -196,9 +196,7 @@ impl Artifact {
             let tag = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes"));
             let n = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes")) as usize;
             if rest.len() - 8 < n {
-                return Err(LoadError::BadSection(format!(
-                    "{tag} is longer than the payload"
-                )));
+                return Err(LoadError::BadSection(format!("{tag} is longer than the payload")));
             }
             let slot = match tag {
                 TAG_PROGRAM..=TAG_METADATA => &mut sections[tag as usize - 1],
@@ -317,10 +315,7 @@ fn check_ir(ir: &Ir) -> Result<(), LoadError> {
 
 /// Hex SHA-256, for `Metadata::source_sha256`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -2,10 +2,7 @@ use super::*;
 use claw_ir::{Action, Matcher, Rule};
 
 fn sample(arch: Arch) -> Artifact {
-    let nr = claw_stdlib::SyscallTable::get(arch)
-        .by_name("getpid")
-        .unwrap()
-        .nr;
+    let nr = claw_stdlib::SyscallTable::get(arch).by_name("getpid").unwrap().nr;
     let ir = Ir {
         name: "sample".into(),
         arch,
@@ -98,10 +95,7 @@ fn refuses_foreign_arch_for_the_host() {
         Arch::X86_64
     };
     let bytes = sample(foreign).to_bytes();
-    assert!(
-        Artifact::from_bytes(&bytes).is_ok(),
-        "readable for inspection"
-    );
+    assert!(Artifact::from_bytes(&bytes).is_ok(), "readable for inspection");
     let e = Artifact::load_for_host(&bytes).unwrap_err().to_string();
     assert!(e.contains("compiled for") && e.contains("recompile"), "{e}");
 }

@@ -160,9 +160,7 @@ fn rule_block(nr: u32, r: &ArgRule) -> Result<Vec<Insn>, CodegenError> {
             To::Holds => p.cond_end,
             To::Fails => fail,
         };
-        let off = |t: To| {
-            u8::try_from(target(t) - (i + 1)).map_err(|_| CodegenError::RuleTooComplex { nr })
-        };
+        let off = |t: To| u8::try_from(target(t) - (i + 1)).map_err(|_| CodegenError::RuleTooComplex { nr });
         let mut insn = p.insn;
         if insn.code == BPF_JMP | BPF_JA {
             insn.k = u32::from(off(p.jt)?);
@@ -246,10 +244,7 @@ pub fn cacheable(insn: &Insn) -> bool {
         BPF_LD => insn.code == BPF_LD | BPF_W | BPF_ABS && (insn.k == OFF_NR || insn.k == OFF_ARCH),
         BPF_JMP => {
             insn.code & BPF_X == 0
-                && matches!(
-                    insn.code & 0xf0,
-                    BPF_JA | BPF_JEQ | BPF_JGE | BPF_JGT | BPF_JSET
-                )
+                && matches!(insn.code & 0xf0, BPF_JA | BPF_JEQ | BPF_JGE | BPF_JGT | BPF_JSET)
         }
         BPF_ALU => insn.code == BPF_ALU | BPF_AND | BPF_K,
         BPF_RET => insn.code == BPF_RET | BPF_K,

@@ -66,11 +66,7 @@ pub fn disasm(prog: &[Insn], arch: Arch) -> String {
         match a {
             Acc::Word(off) if (OFF_ARGS..SECCOMP_DATA_LEN).contains(&off) => {
                 let n = (off - OFF_ARGS) / 8;
-                let half = if (off - OFF_ARGS) % 8 == 0 {
-                    ""
-                } else {
-                    " >> 32"
-                };
+                let half = if (off - OFF_ARGS) % 8 == 0 { "" } else { " >> 32" };
                 format!("args[{n}]{half}")
             }
             Acc::Nr => "sys_number".into(),

@@ -153,12 +153,7 @@ fn run_with(
         pc += 1;
         match i.code & 0x07 {
             BPF_LD => match i.code & 0xe0 {
-                BPF_ABS => {
-                    a = data.word(i.k).ok_or(EmuError::BadLoad {
-                        at: pc - 1,
-                        off: i.k,
-                    })?
-                }
+                BPF_ABS => a = data.word(i.k).ok_or(EmuError::BadLoad { at: pc - 1, off: i.k })?,
                 BPF_LEN => a = SECCOMP_DATA_LEN,
                 BPF_MEM => {
                     a = *m

@@ -9,8 +9,8 @@ use claw_stdlib::{Arch, SyscallTable};
 use proptest::prelude::*;
 
 const POOL: &[&str] = &[
-    "read", "write", "openat", "socket", "ioctl", "clone", "mmap", "getpid", "kill", "connect",
-    "execve", "prctl", "futex", "ptrace", "clone3", "unlink", "fcntl", "lseek",
+    "read", "write", "openat", "socket", "ioctl", "clone", "mmap", "getpid", "kill", "connect", "execve",
+    "prctl", "futex", "ptrace", "clone3", "unlink", "fcntl", "lseek",
 ];
 
 fn arb_action() -> impl Strategy<Value = Action> {
@@ -78,12 +78,8 @@ fn arb_ir(arch: Arch) -> impl Strategy<Value = Ir> {
             matcher,
             origin: String::new(),
         });
-    (
-        arb_action(),
-        prop::collection::vec(rule, 0..14),
-        any::<bool>(),
-    )
-        .prop_map(move |(default, rules, two)| Ir {
+    (arb_action(), prop::collection::vec(rule, 0..14), any::<bool>()).prop_map(
+        move |(default, rules, two)| Ir {
             name: "random".into(),
             arch,
             default,
@@ -103,7 +99,8 @@ fn arb_ir(arch: Arch) -> impl Strategy<Value = Ir> {
                 })
                 .collect(),
             transitions: Vec::new(),
-        })
+        },
+    )
 }
 
 /// Values near the interesting boundaries, with the upper half sometimes set.
@@ -308,12 +305,7 @@ fn long_jumps_use_trampolines_and_stay_correct() {
                 instruction_pointer: 0,
                 args,
             };
-            assert_eq!(
-                run(&prog, &d).unwrap().0,
-                expected_ret(&ir, &d),
-                "{} {v}",
-                s.name
-            );
+            assert_eq!(run(&prog, &d).unwrap().0, expected_ret(&ir, &d), "{} {v}", s.name);
         }
     }
 }

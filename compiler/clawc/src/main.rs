@@ -2,12 +2,12 @@
 //!
 //! Exit codes: 0 success, 1 the policy has errors, 2 usage or I/O errors.
 
+mod build;
+mod check;
+mod inspect;
+
 use clap::{Parser, Subcommand, ValueEnum};
-use claw_lang::check::{self, Checked, Options};
-use claw_lang::diag::{render, JsonDiagnostic};
-use claw_lang::SourceMap;
 use claw_stdlib::Arch;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -22,13 +22,13 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
+pub enum Format {
     Human,
     Json,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum ColorChoice {
+pub enum ColorChoice {
     Auto,
     Always,
     Never,
@@ -51,6 +51,57 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorChoice,
     },
+    /// Compile a policy into an artifact (`out.bin`) for `clawless exec`.
+    Compile {
+        /// A policy file, or a standard module such as `std::profiles`.
+        file: String,
+        /// Where to write the artifact.
+        #[arg(short, long, default_value = "out.bin")]
+        output: String,
+        /// Which policy of the file, when it has several.
+        #[arg(long)]
+        policy: Option<String>,
+        /// Architecture to compile for.
+        #[arg(long, default_value = "x86_64", value_parser = parse_arch)]
+        target: Arch,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorChoice,
+    },
+    /// Print an artifact's filter as a readable listing, with its metadata.
+    Disasm {
+        /// An artifact written by `clawc compile`.
+        artifact: String,
+    },
+    /// Show how a syscall would be decided in a state: by the kernel filter (run in
+    /// an emulator) and by the policy's reference interpreter.
+    Explain {
+        /// An artifact, or a policy file compiled on the fly.
+        input: String,
+        /// The state to ask about (default: the initial state).
+        #[arg(long)]
+        state: Option<String>,
+        /// The syscall, by name.
+        #[arg(long)]
+        syscall: String,
+        /// An argument register: `N=VALUE` or `NAME=VALUE` (repeatable).
+        #[arg(long = "arg", value_name = "ARG=VALUE")]
+        args: Vec<String>,
+        /// The path the syscall acts on, as the monitor would resolve it.
+        #[arg(long)]
+        path: Option<String>,
+        /// The address: `tcp:1.2.3.4:443`, `udp:[::1]:53`, `unix:/run/x.sock`, `unix:@name`.
+        #[arg(long)]
+        addr: Option<String>,
+        /// A path variable for the interpreter, `VAR=VALUE` (repeatable); WORKSPACE
+        /// defaults to the current directory and HOME to $HOME.
+        #[arg(long = "env", value_name = "VAR=VALUE")]
+        env: Vec<String>,
+        /// Which policy, when compiling a file with several.
+        #[arg(long)]
+        policy: Option<String>,
+        #[arg(long, default_value = "x86_64", value_parser = parse_arch)]
+        target: Arch,
+    },
 }
 
 fn parse_arch(s: &str) -> Result<Arch, String> {
@@ -72,99 +123,35 @@ fn main() -> ExitCode {
             format,
             target,
             color,
-        } => cmd_check(&files, format, target, color),
-    }
-}
-
-/// Loads and checks one input: a file path, or a `std::` module name.
-fn check_input(sources: &mut SourceMap, input: &str, opts: &Options) -> Result<Checked, String> {
-    if input.starts_with("std::") {
-        return check::check_std_module(sources, input, opts).ok_or_else(|| {
-            let known: Vec<&str> = claw_stdlib::modules::names().collect();
-            format!("no standard module `{input}` (known: {})", known.join(", "))
-        });
-    }
-    let text = std::fs::read(input).map_err(|e| format!("cannot read `{input}`: {e}"))?;
-    let text = String::from_utf8(text).map_err(|_| format!("`{input}` is not valid UTF-8"))?;
-    let file = sources.add(input, text);
-    Ok(check::check_file(sources, file, opts))
-}
-
-fn use_color(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        } => check::run(&files, format, target, color),
+        Command::Compile {
+            file,
+            output,
+            policy,
+            target,
+            color,
+        } => build::compile_cmd(&file, &output, policy.as_deref(), target, color),
+        Command::Disasm { artifact } => inspect::disasm_cmd(&artifact),
+        Command::Explain {
+            input,
+            state,
+            syscall,
+            args,
+            path,
+            addr,
+            env,
+            policy,
+            target,
+        } => {
+            let q = inspect::Question {
+                state,
+                syscall,
+                args,
+                path,
+                addr,
+                env,
+            };
+            inspect::explain_cmd(&input, policy.as_deref(), target, &q)
         }
-    }
-}
-
-fn cmd_check(files: &[String], format: Format, target: Arch, color: ColorChoice) -> ExitCode {
-    let opts = Options {
-        arch: target,
-        require_policy: true,
-    };
-    let mut io_failed = false;
-    let mut errors = 0usize;
-    let mut warnings = 0usize;
-    let mut policies = 0usize;
-    let mut json = Vec::new();
-    for input in files {
-        let mut sources = SourceMap::new();
-        match check_input(&mut sources, input, &opts) {
-            Err(msg) => {
-                eprintln!("error: {msg}");
-                io_failed = true;
-            }
-            Ok(checked) => {
-                errors += checked.diagnostics.iter().filter(|d| d.is_error()).count();
-                warnings += checked.diagnostics.iter().filter(|d| !d.is_error()).count();
-                policies += checked.policies.len();
-                match format {
-                    Format::Human => eprint!(
-                        "{}",
-                        render(&checked.diagnostics, &sources, use_color(color))
-                    ),
-                    Format::Json => json.extend(
-                        checked
-                            .diagnostics
-                            .iter()
-                            .map(|d| JsonDiagnostic::new(d, &sources)),
-                    ),
-                }
-            }
-        }
-    }
-    match format {
-        Format::Json => match serde_json::to_string_pretty(&json) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: cannot encode diagnostics: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        Format::Human => {
-            if errors == 0 && !io_failed {
-                eprintln!(
-                    "ok: {policies} polic{} checked, {warnings} warning{}",
-                    if policies == 1 { "y" } else { "ies" },
-                    if warnings == 1 { "" } else { "s" }
-                );
-            } else if errors > 0 {
-                eprintln!(
-                    "{errors} error{} and {warnings} warning{}",
-                    if errors == 1 { "" } else { "s" },
-                    if warnings == 1 { "" } else { "s" }
-                );
-            }
-        }
-    }
-    if io_failed {
-        ExitCode::from(2)
-    } else if errors > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
     }
 }

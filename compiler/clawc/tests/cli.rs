@@ -64,10 +64,7 @@ fn json_diagnostics_for_tools() {
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     let all = v.as_array().expect("an array of diagnostics");
-    let d = all
-        .iter()
-        .find(|d| d["code"] == "E0101")
-        .expect("the E0101");
+    let d = all.iter().find(|d| d["code"] == "E0101").expect("the E0101");
     assert_eq!(d["severity"], "error");
     assert_eq!(d["span"]["line"], 4);
     assert_eq!(d["span"]["column"], 23);
@@ -88,10 +85,7 @@ fn usage_errors_exit_two() {
     assert_eq!(clawc(&["check"]).status.code(), Some(2));
     assert_eq!(clawc(&["frobnicate"]).status.code(), Some(2));
     let f = write_tmp("good3.claw", GOOD);
-    assert_eq!(
-        clawc(&["check", "--target", "mips", &f]).status.code(),
-        Some(2)
-    );
+    assert_eq!(clawc(&["check", "--target", "mips", &f]).status.code(), Some(2));
     assert_eq!(clawc(&["--help"]).status.code(), Some(0));
 }
 

@@ -44,8 +44,8 @@ pub fn rights_of(v: Verb) -> &'static [FsRight] {
     match v {
         Verb::Read => &[ReadFile, ReadDir],
         Verb::Write => &[
-            WriteFile, RemoveDir, RemoveFile, MakeChar, MakeDir, MakeReg, MakeSock, MakeFifo,
-            MakeBlock, MakeSym, Refer, Truncate,
+            WriteFile, RemoveDir, RemoveFile, MakeChar, MakeDir, MakeReg, MakeSock, MakeFifo, MakeBlock,
+            MakeSym, Refer, Truncate,
         ],
         // Landlock cannot tell appending from writing; the monitor can.
         Verb::Append => &[WriteFile],
@@ -153,8 +153,7 @@ impl Ir {
                 }
                 Entity::Endpoints(eps) => {
                     for e in eps {
-                        if matches!(e.addr, Addr::UnixAbstract(_)) && verbs.contains(&Verb::Connect)
-                        {
+                        if matches!(e.addr, Addr::UnixAbstract(_)) && verbs.contains(&Verb::Connect) {
                             abstract_unix = true;
                         }
                         if e.proto != Proto::Tcp {
@@ -279,22 +278,14 @@ mod tests {
         assert!(plan.handled_fs.contains(&FsRight::Execute));
         assert!(plan.handled_fs.contains(&FsRight::WriteFile));
         let usr = plan.fs.iter().find(|g| g.path == "/usr").unwrap();
-        assert!(
-            usr.rights.contains(&FsRight::Execute) && !usr.rights.contains(&FsRight::WriteFile)
-        );
-        assert!(
-            plan.fs.iter().all(|g| g.path != "/"),
-            "deny rules grant nothing"
-        );
+        assert!(usr.rights.contains(&FsRight::Execute) && !usr.rights.contains(&FsRight::WriteFile));
+        assert!(plan.fs.iter().all(|g| g.path != "/"), "deny rules grant nothing");
         assert_eq!(plan.tcp_connect, Some(vec![443]));
         assert!(plan.scope_abstract_unix && plan.scope_signal);
 
         // A syscall-level allow of openat leaves read/write rights to the monitor.
         let mut loose = ir.clone();
-        let openat = SyscallTable::get(Arch::X86_64)
-            .by_name("openat")
-            .unwrap()
-            .nr;
+        let openat = SyscallTable::get(Arch::X86_64).by_name("openat").unwrap().nr;
         loose.rules.push(Rule {
             action: Action::Allow,
             states: None,

@@ -278,6 +278,19 @@ pub enum NetAddr {
     UnixAbstract(String),
 }
 
+impl std::fmt::Display for NetAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetAddr::Inet { proto, ip, port } => {
+                let p = if *proto == Proto::Udp { "udp" } else { "tcp" };
+                write!(f, "{p} {}", std::net::SocketAddr::new(*ip, *port))
+            }
+            NetAddr::UnixPath(p) => write!(f, "unix {p}"),
+            NetAddr::UnixAbstract(n) => write!(f, "unix @{n}"),
+        }
+    }
+}
+
 /// One access a syscall performs, established by the monitor (a canonical path it
 /// resolved, an address it read and will itself use).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -407,12 +420,8 @@ impl Ir {
                 return None;
             }
             let fires = match &t.event {
-                Matcher::Syscall { nr, conds } => {
-                    *nr == req.nr && conds.iter().all(|c| c.holds(&req.args))
-                }
-                m @ Matcher::Access { .. } => {
-                    req.accesses.iter().any(|a| matches_access(m, a, env))
-                }
+                Matcher::Syscall { nr, conds } => *nr == req.nr && conds.iter().all(|c| c.holds(&req.args)),
+                m @ Matcher::Access { .. } => req.accesses.iter().any(|a| matches_access(m, a, env)),
             };
             fires.then_some((t.to, i))
         })

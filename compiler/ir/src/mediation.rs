@@ -9,11 +9,7 @@ use crate::Verb;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mediation {
     /// `open(path, flags)`, `openat(dirfd, path, flags)`: verbs follow the flags.
-    Open {
-        dirfd: Option<u8>,
-        path: u8,
-        flags: u8,
-    },
+    Open { dirfd: Option<u8>, path: u8, flags: u8 },
     /// `openat2(dirfd, path, how, size)`: flags and RESOLVE_* in `struct open_how`.
     OpenHow { dirfd: u8, path: u8, how: u8 },
     /// `creat(path, mode)`: open for writing, creating.
@@ -100,10 +96,7 @@ pub const EFFECTS: &[SyscallEffect] = &[
     },
     SyscallEffect {
         name: "execve",
-        mediation: Mediation::Exec {
-            dirfd: None,
-            path: 0,
-        },
+        mediation: Mediation::Exec { dirfd: None, path: 0 },
     },
     SyscallEffect {
         name: "execveat",
@@ -114,17 +107,11 @@ pub const EFFECTS: &[SyscallEffect] = &[
     },
     SyscallEffect {
         name: "stat",
-        mediation: Mediation::Look {
-            dirfd: None,
-            path: 0,
-        },
+        mediation: Mediation::Look { dirfd: None, path: 0 },
     },
     SyscallEffect {
         name: "lstat",
-        mediation: Mediation::Look {
-            dirfd: None,
-            path: 0,
-        },
+        mediation: Mediation::Look { dirfd: None, path: 0 },
     },
     SyscallEffect {
         name: "newfstatat",
@@ -142,10 +129,7 @@ pub const EFFECTS: &[SyscallEffect] = &[
     },
     SyscallEffect {
         name: "access",
-        mediation: Mediation::Look {
-            dirfd: None,
-            path: 0,
-        },
+        mediation: Mediation::Look { dirfd: None, path: 0 },
     },
     SyscallEffect {
         name: "faccessat",
@@ -163,10 +147,7 @@ pub const EFFECTS: &[SyscallEffect] = &[
     },
     SyscallEffect {
         name: "readlink",
-        mediation: Mediation::Look {
-            dirfd: None,
-            path: 0,
-        },
+        mediation: Mediation::Look { dirfd: None, path: 0 },
     },
     SyscallEffect {
         name: "readlinkat",
@@ -177,45 +158,27 @@ pub const EFFECTS: &[SyscallEffect] = &[
     },
     SyscallEffect {
         name: "getxattr",
-        mediation: Mediation::Look {
-            dirfd: None,
-            path: 0,
-        },
+        mediation: Mediation::Look { dirfd: None, path: 0 },
     },
     SyscallEffect {
         name: "lgetxattr",
-        mediation: Mediation::Look {
-            dirfd: None,
-            path: 0,
-        },
+        mediation: Mediation::Look { dirfd: None, path: 0 },
     },
     SyscallEffect {
         name: "listxattr",
-        mediation: Mediation::Look {
-            dirfd: None,
-            path: 0,
-        },
+        mediation: Mediation::Look { dirfd: None, path: 0 },
     },
     SyscallEffect {
         name: "llistxattr",
-        mediation: Mediation::Look {
-            dirfd: None,
-            path: 0,
-        },
+        mediation: Mediation::Look { dirfd: None, path: 0 },
     },
     SyscallEffect {
         name: "statfs",
-        mediation: Mediation::Look {
-            dirfd: None,
-            path: 0,
-        },
+        mediation: Mediation::Look { dirfd: None, path: 0 },
     },
     SyscallEffect {
         name: "chdir",
-        mediation: Mediation::Look {
-            dirfd: None,
-            path: 0,
-        },
+        mediation: Mediation::Look { dirfd: None, path: 0 },
     },
     SyscallEffect {
         name: "mkdir",
@@ -470,8 +433,7 @@ pub fn open_verbs(flags: u64, arch: claw_stdlib::Arch) -> Vec<Verb> {
     let acc = flags & c("O_ACCMODE");
     let reads = acc == c("O_RDONLY") || acc == c("O_RDWR");
     let writes = acc == c("O_WRONLY") || acc == c("O_RDWR");
-    let modifies =
-        flags & (c("O_CREAT") | c("O_TRUNC")) != 0 || flags & c("O_TMPFILE") == c("O_TMPFILE");
+    let modifies = flags & (c("O_CREAT") | c("O_TRUNC")) != 0 || flags & c("O_TMPFILE") == c("O_TMPFILE");
     let mut v = Vec::new();
     if reads {
         v.push(Verb::Read);

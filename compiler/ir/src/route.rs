@@ -15,7 +15,8 @@ pub struct ArgRule {
 }
 
 /// How the kernel decides a syscall: the first rule whose conditions all hold
-/// (rules are sorted most severe first), else `fallback`.
+/// (rules are sorted most severe first), else `fallback`. Normalised: every rule
+/// has conditions, and the last rule's action differs from the fallback.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KernelDecision {
     pub rules: Vec<ArgRule>,
@@ -32,11 +33,7 @@ impl KernelDecision {
 
     /// The action when it does not depend on the arguments.
     pub fn constant(&self) -> Option<Action> {
-        match self.rules.first() {
-            None => Some(self.fallback),
-            Some(r) if r.conds.is_empty() => Some(r.action),
-            Some(_) => None,
-        }
+        self.rules.is_empty().then_some(self.fallback)
     }
 }
 
@@ -162,22 +159,24 @@ impl Ir {
             // Most severe first; stable, so equal rules keep source order.
             rules.sort_by(|a, b| b.action.rank().cmp(&a.action.rank()));
             rules.dedup();
+            let mut fallback = self.default;
             if let Some(i) = rules.iter().position(|r| r.conds.is_empty()) {
-                rules.truncate(i + 1); // nothing after an unconditional rule can match first
+                // Nothing after an unconditional rule can match first: it becomes
+                // the fallback.
+                fallback = rules[i].action;
+                rules.truncate(i);
             }
-            per_state.push(KernelDecision {
-                rules,
-                fallback: self.default,
-            });
+            // A last rule that answers what the fallback answers changes nothing.
+            while rules.last().is_some_and(|r| r.action == fallback) {
+                rules.pop();
+            }
+            per_state.push(KernelDecision { rules, fallback });
         }
         let first = per_state[0].clone();
         if per_state.iter().any(|k| *k != first) {
             return Route::Monitor(MonitorReason::StateDependent);
         }
-        // The fallback is reachable unless an unconditional rule ends the list.
-        let fallback_reachable = first.rules.last().is_none_or(|r| !r.conds.is_empty());
-        let logs = first.rules.iter().any(|r| r.action == Action::Log)
-            || (fallback_reachable && first.fallback == Action::Log);
+        let logs = first.rules.iter().any(|r| r.action == Action::Log) || first.fallback == Action::Log;
         if logs {
             return Route::Monitor(MonitorReason::Logged);
         }

@@ -15,10 +15,7 @@ fn rule(action: Action, states: Option<Vec<u32>>, matcher: Matcher) -> Rule {
 }
 
 fn sys(name: &str, conds: Vec<ArgCond>) -> Matcher {
-    Matcher::Syscall {
-        nr: nr(name),
-        conds,
-    }
+    Matcher::Syscall { nr: nr(name), conds }
 }
 
 fn paths(verbs: &[Verb], pats: &[&str]) -> Matcher {
@@ -42,11 +39,7 @@ fn two_state_ir() -> Ir {
                 None,
                 paths(&[Verb::Read, Verb::Write], &["$WORKSPACE/**"]),
             ),
-            rule(
-                Action::Deny(13),
-                None,
-                paths(&[Verb::Read], &["$WORKSPACE/.env"]),
-            ),
+            rule(Action::Deny(13), None, paths(&[Verb::Read], &["$WORKSPACE/.env"])),
             rule(Action::Allow, Some(vec![0]), sys("socket", vec![])),
             rule(Action::Kill, None, sys("ptrace", vec![])),
             rule(
@@ -109,11 +102,7 @@ fn decide_combines_by_severity() {
         Action::Deny(13),
         "deny is more severe than allow"
     );
-    assert_eq!(
-        d(0, "openat", &read("/etc/passwd")),
-        Action::Deny(1),
-        "default"
-    );
+    assert_eq!(d(0, "openat", &read("/etc/passwd")), Action::Deny(1), "default");
     // O_RDWR on a file only readable: the write access falls to the default.
     let rw = vec![
         Access::Path {
@@ -209,10 +198,7 @@ fn partition() {
         ir.route(nr("unlink")),
         Route::Monitor(MonitorReason::Mediated(Verb::Write))
     ));
-    assert_eq!(
-        k("clone3").unwrap().constant(),
-        Some(Action::Deny(route::ENOSYS))
-    );
+    assert_eq!(k("clone3").unwrap().constant(), Some(Action::Deny(route::ENOSYS)));
 }
 
 #[test]

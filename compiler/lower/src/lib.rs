@@ -120,9 +120,7 @@ fn cond(c: &model::ArgCond) -> ir::ArgCond {
 
 pub fn entity(e: &model::Entity) -> ir::Entity {
     match e {
-        model::Entity::Paths(ps) => {
-            ir::Entity::Paths(ps.iter().map(|p| p.pattern.clone()).collect())
-        }
+        model::Entity::Paths(ps) => ir::Entity::Paths(ps.iter().map(|p| p.pattern.clone()).collect()),
         model::Entity::Endpoints(es) => ir::Entity::Endpoints(
             es.iter()
                 .map(|e| ir::Endpoint {

@@ -1,0 +1,123 @@
+//! `clawc compile`: source → checked model → IR → cBPF + Landlock plan → out.bin.
+
+use crate::check::{check_input, use_color};
+use crate::ColorChoice;
+use claw_artifact::{sha256_hex, Artifact, Metadata};
+use claw_lang::check::Options;
+use claw_lang::diag::render;
+use claw_lang::SourceMap;
+use claw_stdlib::Arch;
+use std::process::ExitCode;
+
+/// Why a build stopped: exit 1 for a policy problem, 2 for usage or I/O.
+pub enum BuildError {
+    Policy(String),
+    Io(String),
+}
+
+impl BuildError {
+    pub fn report(self) -> ExitCode {
+        match self {
+            BuildError::Policy(m) => {
+                eprintln!("error: {m}");
+                ExitCode::from(1)
+            }
+            BuildError::Io(m) => {
+                eprintln!("error: {m}");
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+/// Checks, lowers and compiles one policy of `input`.
+pub fn build(input: &str, policy: Option<&str>, target: Arch, color: bool) -> Result<Artifact, BuildError> {
+    let mut sources = SourceMap::new();
+    let opts = Options {
+        arch: target,
+        require_policy: true,
+    };
+    let checked = check_input(&mut sources, input, &opts).map_err(BuildError::Io)?;
+    eprint!("{}", render(&checked.diagnostics, &sources, color));
+    if checked.has_errors() {
+        let n = checked.diagnostics.iter().filter(|d| d.is_error()).count();
+        return Err(BuildError::Policy(format!(
+            "`{input}` has {n} error(s); nothing compiled"
+        )));
+    }
+    let names: Vec<&str> = checked.policies.iter().map(|p| p.name.as_str()).collect();
+    let chosen = match (policy, checked.policies.as_slice()) {
+        (Some(name), ps) => ps.iter().find(|p| p.name == name).ok_or_else(|| {
+            BuildError::Io(format!(
+                "`{input}` has no policy `{name}` (it has: {})",
+                names.join(", ")
+            ))
+        })?,
+        (None, [only]) => only,
+        (None, _) => {
+            return Err(BuildError::Io(format!(
+                "`{input}` has {} policies; choose one with --policy ({})",
+                names.len(),
+                names.join(", ")
+            )))
+        }
+    };
+    let ir = claw_lower::lower(chosen, &sources);
+    let program = claw_bpf::compile(&ir).map_err(|e| BuildError::Policy(e.to_string()))?;
+    let source_text = sources
+        .find(input)
+        .map(|f| sources.get(f).text.clone())
+        .unwrap_or_else(|| {
+            // A std module: hash the embedded module text.
+            claw_stdlib::modules::source(input)
+                .map(|(_, s)| s.to_string())
+                .unwrap_or_default()
+        });
+    Ok(Artifact {
+        program,
+        landlock: ir.landlock_plan(),
+        metadata: Metadata {
+            compiler: format!("clawc {}", env!("CARGO_PKG_VERSION")),
+            source_name: input.to_string(),
+            source_sha256: sha256_hex(source_text.as_bytes()),
+            proofs: Vec::new(),
+        },
+        ir,
+    })
+}
+
+pub fn compile_cmd(
+    input: &str,
+    output: &str,
+    policy: Option<&str>,
+    target: Arch,
+    color: ColorChoice,
+) -> ExitCode {
+    let artifact = match build(input, policy, target, use_color(color)) {
+        Ok(a) => a,
+        Err(e) => return e.report(),
+    };
+    let bytes = artifact.to_bytes();
+    // Write to a temporary file and rename, so a failed write never leaves a
+    // half-written artifact where a good one was.
+    let tmp = format!("{output}.tmp{}", std::process::id());
+    if let Err(e) = std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, output)) {
+        let _ = std::fs::remove_file(&tmp);
+        eprintln!("error: cannot write `{output}`: {e}");
+        return ExitCode::from(2);
+    }
+    let ir = &artifact.ir;
+    let monitored = (0..ir.table().nr_limit())
+        .filter(|&nr| matches!(ir.route(nr), claw_ir::Route::Monitor(_)))
+        .count();
+    eprintln!(
+        "compiled policy `{}` for {}: {} BPF instructions, {} syscalls decided by the monitor, {} state(s) -> {output} ({} bytes)",
+        ir.name,
+        ir.arch,
+        artifact.program.len(),
+        monitored,
+        ir.states.len(),
+        bytes.len()
+    );
+    ExitCode::SUCCESS
+}
