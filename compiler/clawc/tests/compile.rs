@@ -1,0 +1,266 @@
+//! `clawc compile`, `disasm` and `explain` driven as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn clawc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clawc"))
+        .args(args)
+        .output()
+        .expect("run clawc")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("clawc-compile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn repo(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn compile_then_disasm_every_example() {
+    for ex in [
+        "examples/coding_agent.claw",
+        "examples/offline_analysis.claw",
+        "examples/readonly_reviewer.claw",
+    ] {
+        for target in ["x86_64", "aarch64"] {
+            let out = tmp(&format!("{}-{target}.bin", ex.replace('/', "_")));
+            let o = clawc(&[
+                "compile",
+                &repo(ex),
+                "-o",
+                out.to_str().unwrap(),
+                "--target",
+                target,
+            ]);
+            assert_eq!(o.status.code(), Some(0), "{ex}: {}", text(&o));
+            let d = clawc(&["disasm", out.to_str().unwrap()]);
+            assert_eq!(d.status.code(), Some(0));
+            let listing = String::from_utf8_lossy(&d.stdout);
+            let arch = if target == "x86_64" {
+                "ARCH_X86_64"
+            } else {
+                "ARCH_AARCH64"
+            };
+            assert!(
+                listing.contains(&format!("if (arch == {arch}) goto 0003")),
+                "{listing}"
+            );
+            assert!(listing.contains("return KILL_PROCESS"));
+            assert!(listing.contains(&format!("({target})")));
+        }
+    }
+}
+
+#[test]
+fn small_policy_listing() {
+    let out = tmp("small.bin");
+    let o = clawc(&[
+        "compile",
+        &repo("compiler/clawc/tests/fixtures/small.claw"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let d = clawc(&["disasm", out.to_str().unwrap()]);
+    let listing = String::from_utf8_lossy(&d.stdout);
+    // The header names the temporary source path; snapshot the program itself.
+    let program = &listing[listing.find(" line ").unwrap()..];
+    insta::assert_snapshot!(program);
+}
+
+#[test]
+fn policy_errors_write_nothing() {
+    let src = tmp("bad.claw");
+    std::fs::write(&src, "policy p { default deny(EPERM); always { allow opnat; } }").unwrap();
+    let out = tmp("bad.bin");
+    let _ = std::fs::remove_file(&out);
+    let o = clawc(&["compile", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("E0105"));
+    assert!(!out.exists(), "no artifact for a policy with errors");
+}
+
+#[test]
+fn choosing_a_policy() {
+    let out = tmp("profile.bin");
+    let o = clawc(&["compile", "std::profiles", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("choose one with --policy (offline, readonly_workspace, coding_agent)"),
+        "{}",
+        text(&o)
+    );
+    let o = clawc(&[
+        "compile",
+        "std::profiles",
+        "--policy",
+        "coding_agent",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = clawc(&[
+        "compile",
+        "std::profiles",
+        "--policy",
+        "nope",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn disasm_refuses_bad_artifacts() {
+    let junk = tmp("junk.bin");
+    std::fs::write(&junk, b"not an artifact").unwrap();
+    let o = clawc(&["disasm", junk.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("bad magic"));
+
+    let good = tmp("good.bin");
+    clawc(&[
+        "compile",
+        &repo("examples/coding_agent.claw"),
+        "-o",
+        good.to_str().unwrap(),
+    ]);
+    let mut bytes = std::fs::read(&good).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let bad = tmp("flipped.bin");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = clawc(&["disasm", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("checksum mismatch"), "{}", text(&o));
+    bytes.truncate(100);
+    std::fs::write(&bad, &bytes).unwrap();
+    assert!(text(&clawc(&["disasm", bad.to_str().unwrap()])).contains("truncated"));
+}
+
+#[test]
+fn explain_shows_both_decisions() {
+    let bin = tmp("explain.bin");
+    let o = clawc(&[
+        "compile",
+        &repo("examples/coding_agent.claw"),
+        "-o",
+        bin.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let b = bin.to_str().unwrap();
+
+    let o = clawc(&["explain", b, "--syscall", "ioctl", "--arg", "cmd=TIOCSTI"]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = text(&o);
+    assert!(
+        t.contains("filter:   ERRNO(EACCES)") && t.contains("decided in the kernel"),
+        "{t}"
+    );
+    assert!(t.contains("policy:   deny(EACCES) by rule at"), "{t}");
+
+    let o = clawc(&[
+        "explain",
+        b,
+        "--syscall",
+        "openat",
+        "--arg",
+        "flags=O_RDONLY",
+        "--path",
+        "/w/src/lib.rs",
+        "--env",
+        "WORKSPACE=/w",
+    ]);
+    let t = text(&o);
+    assert!(
+        t.contains("USER_NOTIF") && t.contains("the monitor decides"),
+        "{t}"
+    );
+    assert!(t.contains("policy:   allow by rule at"), "{t}");
+
+    let o = clawc(&[
+        "explain",
+        b,
+        "--syscall",
+        "openat",
+        "--path",
+        "/home/u/.ssh/id_ed25519",
+        "--env",
+        "HOME=/home/u",
+        "--env",
+        "WORKSPACE=/home/u",
+    ]);
+    let t = text(&o);
+    assert!(t.contains("then:     the sandbox moves to `tainted`"), "{t}");
+
+    let o = clawc(&[
+        "explain",
+        b,
+        "--state",
+        "tainted",
+        "--syscall",
+        "connect",
+        "--addr",
+        "tcp:1.2.3.4:443",
+    ]);
+    assert!(
+        text(&o).contains("policy:   deny(EPERM) by the default"),
+        "{}",
+        text(&o)
+    );
+    let o = clawc(&[
+        "explain",
+        b,
+        "--state",
+        "clean",
+        "--syscall",
+        "connect",
+        "--addr",
+        "tcp:1.2.3.4:443",
+    ]);
+    assert!(text(&o).contains("policy:   allow by rule"), "{}", text(&o));
+
+    // A policy source works too, compiled on the fly.
+    let o = clawc(&[
+        "explain",
+        &repo("examples/coding_agent.claw"),
+        "--syscall",
+        "ptrace",
+    ]);
+    assert!(text(&o).contains("KILL_PROCESS"), "{}", text(&o));
+
+    // Bad questions are usage errors.
+    assert_eq!(
+        clawc(&["explain", b, "--syscall", "frobnicate"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        clawc(&["explain", b, "--syscall", "getpid", "--state", "nope"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        clawc(&["explain", b, "--syscall", "socket", "--arg", "domain=2"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
