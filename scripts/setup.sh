@@ -3,8 +3,9 @@
 # Idempotent: installs only what is missing; safe to run before every build.
 set -euo pipefail
 
-# System packages the build links against or the tests use.
-PACKAGES=(gcc pkg-config)
+# System packages the build links against or the tests use. libseccomp-dev is
+# only for the benchmark baseline (bench/), which the workspace build compiles.
+PACKAGES=(gcc pkg-config libseccomp-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -110,13 +110,30 @@ fn leaf(l: &Leaf) -> Result<Vec<Insn>, CodegenError> {
         Leaf::Ret(v) => Ok(vec![Insn::ret(*v)]),
         Leaf::Args(nr, k) => {
             let mut out = Vec::new();
+            // What the accumulator is known to hold when the next rule starts.
+            let mut known: Option<LoadedWord> = None;
             for r in &k.rules {
-                out.extend(rule_block(*nr, r)?);
+                let (block, after) = rule_block(*nr, r, known)?;
+                out.extend(block);
+                known = after;
             }
             out.push(Insn::ret(ret_value(k.fallback)));
             Ok(out)
         }
     }
+}
+
+/// A word of `seccomp_data` (its offset) masked with a constant: what the
+/// accumulator holds after `A = word; A &= mask`.
+type LoadedWord = (u32, u32);
+
+/// `Some((offset, mask))` when a condition compiles to `A = word; [A &= mask]; jump`:
+/// one load of one half of the argument. On the path where its jump fails, the
+/// accumulator still holds that masked word.
+fn single_load(c: &ArgCond) -> Option<LoadedWord> {
+    let mask = c.mask.unwrap_or(u64::MAX) & claw_ir::width_mask(c.width);
+    let value = c.value & claw_ir::width_mask(c.width);
+    (mask >> 32 == 0 && value >> 32 == 0).then_some((OFF_ARGS + 8 * u32::from(c.arg), mask as u32))
 }
 
 /// Where a jump in a condition goes, before offsets are known.
@@ -139,11 +156,26 @@ struct Pending {
 }
 
 /// `if all conds hold: return action` — falls through to the next rule otherwise.
-fn rule_block(nr: u32, r: &ArgRule) -> Result<Vec<Insn>, CodegenError> {
+/// `known` is what the accumulator holds on entry, if known: a first condition that
+/// would load exactly that skips the load. Returns the block and what the
+/// accumulator holds when it falls through to the next rule, if known.
+fn rule_block(
+    nr: u32,
+    r: &ArgRule,
+    known: Option<LoadedWord>,
+) -> Result<(Vec<Insn>, Option<LoadedWord>), CodegenError> {
     let mut pend: Vec<Pending> = Vec::new();
-    for c in &r.conds {
+    for (i, c) in r.conds.iter().enumerate() {
         let start = pend.len();
-        let code = cond_code(c);
+        let mut code = cond_code(c);
+        if i == 0 && known.is_some() && single_load(c) == known {
+            // Drop `A = word` and `A &= mask`: A already holds that.
+            let loads = code
+                .iter()
+                .take_while(|(insn, _, _)| insn.code & 0x07 != BPF_JMP)
+                .count();
+            code.drain(..loads);
+        }
         let end = start + code.len();
         pend.extend(code.into_iter().map(|(insn, jt, jf)| Pending {
             insn,
@@ -171,7 +203,11 @@ fn rule_block(nr: u32, r: &ArgRule) -> Result<Vec<Insn>, CodegenError> {
         out.push(insn);
     }
     out.push(Insn::ret(ret_value(r.action)));
-    Ok(out)
+    let after = match r.conds.as_slice() {
+        [only] => single_load(only),
+        _ => None,
+    };
+    Ok((out, after))
 }
 
 /// Loads the half of an argument and masks it.

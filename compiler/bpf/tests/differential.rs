@@ -347,3 +347,85 @@ fn programs_over_the_kernel_limit_are_refused() {
         other => panic!("expected TooLong, got {:?}", other.map(|p| p.len())),
     }
 }
+
+/// Consecutive single-comparison rules on the same argument share one load; the
+/// result must still be exactly the IR's for every value, including when a rule in
+/// between loads something else.
+#[test]
+fn shared_argument_loads_stay_correct() {
+    let t = SyscallTable::get(Arch::X86_64);
+    let fcntl = t.by_name("fcntl").unwrap().nr;
+    let c = |arg: u8, width: u8, mask: Option<u64>, op, value| ArgCond {
+        arg,
+        width,
+        mask,
+        op,
+        value,
+    };
+    let r = |action, conds| Rule {
+        action,
+        states: None,
+        matcher: Matcher::Syscall { nr: fcntl, conds },
+        origin: String::new(),
+    };
+    let rules = vec![
+        r(Action::Kill, vec![c(1, 32, None, CmpOp::Eq, 1)]),
+        r(Action::Deny(13), vec![c(1, 32, None, CmpOp::Eq, 2)]),
+        r(Action::Deny(13), vec![c(1, 32, Some(0xf0), CmpOp::Eq, 0x30)]),
+        r(Action::Deny(2), vec![c(1, 32, Some(0xf0), CmpOp::Eq, 0x40)]),
+        r(
+            Action::Deny(2),
+            vec![c(2, 64, None, CmpOp::Gt, 1 << 40), c(1, 32, None, CmpOp::Eq, 5)],
+        ),
+        r(Action::Deny(3), vec![c(1, 32, None, CmpOp::Eq, 6)]),
+        r(Action::Allow, vec![c(1, 32, None, CmpOp::Lt, 100)]),
+    ];
+    let ir = Ir {
+        name: "loads".into(),
+        arch: Arch::X86_64,
+        default: Action::Deny(1),
+        states: vec![String::new()],
+        initial: 0,
+        rules,
+        transitions: vec![],
+    };
+    let prog = compile(&ir).unwrap();
+    let loads = prog
+        .iter()
+        .filter(|i| i.code == BPF_LD | BPF_W | BPF_ABS && i.k == OFF_ARGS + 8)
+        .count();
+    assert!(
+        loads < 7,
+        "expected shared loads of args[1], got {loads}:\n{}",
+        disasm(&prog, Arch::X86_64)
+    );
+    for a1 in [
+        0u64,
+        1,
+        2,
+        3,
+        5,
+        6,
+        0x30,
+        0x31,
+        0x40,
+        0x4f,
+        99,
+        100,
+        0xffff_ffff_0000_0002,
+    ] {
+        for a2 in [0u64, 1 << 41] {
+            let d = SeccompData {
+                nr: fcntl,
+                arch: ir.arch.audit_arch(),
+                instruction_pointer: 0,
+                args: [0, a1, a2, 0, 0, 0],
+            };
+            assert_eq!(
+                ret_name(run(&prog, &d).unwrap().0),
+                ret_name(expected_ret(&ir, &d)),
+                "args[1]={a1:#x} args[2]={a2:#x}"
+            );
+        }
+    }
+}

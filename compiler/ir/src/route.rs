@@ -157,7 +157,7 @@ impl Ir {
                 })
                 .collect();
             // Most severe first; stable, so equal rules keep source order.
-            rules.sort_by(|a, b| b.action.rank().cmp(&a.action.rank()));
+            rules.sort_by_key(|r| std::cmp::Reverse(r.action.rank()));
             rules.dedup();
             let mut fallback = self.default;
             if let Some(i) = rules.iter().position(|r| r.conds.is_empty()) {
