@@ -99,6 +99,7 @@ fn arb_ir(arch: Arch) -> impl Strategy<Value = Ir> {
                 })
                 .collect(),
             transitions: Vec::new(),
+            assertions: vec![],
         },
     )
 }
@@ -241,6 +242,7 @@ fn masked_upper_half_against_wide_value() {
                 origin: String::new(),
             }],
             transitions: vec![],
+            assertions: vec![],
         };
         let prog = compile(&ir).unwrap();
         let d = SeccompData {
@@ -287,6 +289,7 @@ fn long_jumps_use_trampolines_and_stay_correct() {
         initial: 0,
         rules,
         transitions: vec![],
+            assertions: vec![],
     };
     let prog = compile(&ir).unwrap();
     assert!(prog.len() > 1000);
@@ -341,6 +344,7 @@ fn programs_over_the_kernel_limit_are_refused() {
         initial: 0,
         rules,
         transitions: vec![],
+            assertions: vec![],
     };
     match compile(&ir) {
         Err(CodegenError::TooLong { len }) => assert!(len > MAX_INSNS),
@@ -388,6 +392,7 @@ fn shared_argument_loads_stay_correct() {
         initial: 0,
         rules,
         transitions: vec![],
+            assertions: vec![],
     };
     let prog = compile(&ir).unwrap();
     let loads = prog

@@ -273,6 +273,7 @@ mod tests {
                 ),
             ],
             transitions: vec![],
+            assertions: vec![],
         };
         let plan = ir.landlock_plan();
         assert!(plan.handled_fs.contains(&FsRight::Execute));

@@ -257,6 +257,32 @@ pub struct Transition {
     pub origin: String,
 }
 
+/// What a property is about: syscalls (with conditions), or verbs on an entity —
+/// any entity when `entity` is `None` (`never connect`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Pattern {
+    Syscalls(Vec<(u32, Vec<ArgCond>)>),
+    Access { verbs: Vec<Verb>, entity: Option<Entity> },
+}
+
+/// A temporal property the verifier proves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Property {
+    /// No reachable state allows `what`; with `after`, none reachable once `after`
+    /// has been performed (counting descriptors opened before it, which survive).
+    Never { what: Pattern, after: Option<Pattern> },
+    /// Every allowed access with one of `verbs` is to something within `within`.
+    Always { verbs: Vec<Verb>, within: Entity },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assertion {
+    pub property: Property,
+    /// The assertion as written (`never connect after read secrets`).
+    pub text: String,
+    pub origin: String,
+}
+
 /// A compiled policy for one architecture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ir {
@@ -268,6 +294,9 @@ pub struct Ir {
     pub initial: u32,
     pub rules: Vec<Rule>,
     pub transitions: Vec<Transition>,
+    /// The policy's assertions, for the verifier.
+    #[serde(default)]
+    pub assertions: Vec<Assertion>,
 }
 
 /// A network address as the monitor read it from a `sockaddr`.

@@ -64,6 +64,7 @@ fn two_state_ir() -> Ir {
             event: paths(&[Verb::Read], &["$HOME/.ssh/**"]),
             origin: "test".into(),
         }],
+        assertions: vec![],
     }
 }
 

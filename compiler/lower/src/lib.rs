@@ -6,14 +6,31 @@ use claw_ir::{self as ir, Ir};
 use claw_lang::model::{self, Target};
 use claw_lang::SourceMap;
 
+/// Where each IR rule, transition and assertion came from in the source, so that
+/// later stages' findings (a shadowed rule, a failing property) point at the text.
+#[derive(Debug, Clone, Default)]
+pub struct SpanTable {
+    pub rules: Vec<claw_lang::Span>,
+    pub transitions: Vec<claw_lang::Span>,
+    pub assertions: Vec<claw_lang::Span>,
+}
+
 /// Lowers `policy`; `sources` turns spans into `file:line` origins.
 pub fn lower(policy: &model::Policy, sources: &SourceMap) -> Ir {
+    lower_with_spans(policy, sources).0
+}
+
+/// [`lower`], also returning the source span of every IR rule, transition and
+/// assertion.
+pub fn lower_with_spans(policy: &model::Policy, sources: &SourceMap) -> (Ir, SpanTable) {
+    let mut spans = SpanTable::default();
     let origin = |span: claw_lang::Span| {
         let f = sources.get(span.file);
         let (line, _) = f.line_col(span.start as usize);
         format!("{}:{}", f.name, line + 1)
     };
     let mut rules = Vec::new();
+    let spans_rules = &mut spans.rules;
     let mut push_rules = |rs: &[model::Rule], states: Option<Vec<u32>>| {
         for r in rs {
             for matcher in matchers(&r.target) {
@@ -23,6 +40,7 @@ pub fn lower(policy: &model::Policy, sources: &SourceMap) -> Ir {
                     matcher,
                     origin: origin(r.span),
                 });
+                spans_rules.push(r.span);
             }
         }
     };
@@ -40,10 +58,18 @@ pub fn lower(policy: &model::Policy, sources: &SourceMap) -> Ir {
                     event,
                     origin: origin(t.span),
                 });
+                spans.transitions.push(t.span);
             }
         }
     }
-    Ir {
+    let mut assertions = Vec::new();
+    for a in &policy.asserts {
+        let text = sources.get(a.span.file).text.get(a.span.range()).unwrap_or("assert").to_string();
+        let text = text.trim_start_matches("assert").trim().trim_end_matches(';').trim().to_string();
+        assertions.push(ir::Assertion { property: property(&a.property), text, origin: origin(a.span) });
+        spans.assertions.push(a.span);
+    }
+    let ir = Ir {
         name: policy.name.clone(),
         arch: policy.arch,
         default: action(policy.default),
@@ -51,6 +77,34 @@ pub fn lower(policy: &model::Policy, sources: &SourceMap) -> Ir {
         initial: policy.initial as u32,
         rules,
         transitions,
+        assertions,
+    };
+    debug_assert_eq!(spans.rules.len(), ir.rules.len());
+    debug_assert_eq!(spans.transitions.len(), ir.transitions.len());
+    (ir, spans)
+}
+
+fn pattern(t: &Target) -> ir::Pattern {
+    match t {
+        Target::Syscalls(v) => {
+            ir::Pattern::Syscalls(v.iter().map(|s| (s.nr, s.conds.iter().map(cond).collect())).collect())
+        }
+        Target::Access { verbs, entity } => ir::Pattern::Access {
+            verbs: verbs.iter().map(|v| verb(*v)).collect(),
+            entity: entity.as_ref().map(self::entity),
+        },
+    }
+}
+
+fn property(p: &model::Property) -> ir::Property {
+    match p {
+        model::Property::Never { what, after } => {
+            ir::Property::Never { what: pattern(what), after: after.as_ref().map(pattern) }
+        }
+        model::Property::Always { verbs, within } => ir::Property::Always {
+            verbs: verbs.iter().map(|v| verb(*v)).collect(),
+            within: entity(within),
+        },
     }
 }
 
