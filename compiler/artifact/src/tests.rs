@@ -16,7 +16,7 @@ fn sample(arch: Arch) -> Artifact {
             origin: "x.claw:1".into(),
         }],
         transitions: vec![],
-            assertions: vec![],
+        assertions: vec![],
     };
     Artifact {
         program: claw_bpf::compile(&ir).unwrap(),

@@ -289,7 +289,7 @@ fn long_jumps_use_trampolines_and_stay_correct() {
         initial: 0,
         rules,
         transitions: vec![],
-            assertions: vec![],
+        assertions: vec![],
     };
     let prog = compile(&ir).unwrap();
     assert!(prog.len() > 1000);
@@ -344,7 +344,7 @@ fn programs_over_the_kernel_limit_are_refused() {
         initial: 0,
         rules,
         transitions: vec![],
-            assertions: vec![],
+        assertions: vec![],
     };
     match compile(&ir) {
         Err(CodegenError::TooLong { len }) => assert!(len > MAX_INSNS),
@@ -392,7 +392,7 @@ fn shared_argument_loads_stay_correct() {
         initial: 0,
         rules,
         transitions: vec![],
-            assertions: vec![],
+        assertions: vec![],
     };
     let prog = compile(&ir).unwrap();
     let loads = prog

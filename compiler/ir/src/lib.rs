@@ -262,7 +262,10 @@ pub struct Transition {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Pattern {
     Syscalls(Vec<(u32, Vec<ArgCond>)>),
-    Access { verbs: Vec<Verb>, entity: Option<Entity> },
+    Access {
+        verbs: Vec<Verb>,
+        entity: Option<Entity>,
+    },
 }
 
 /// A temporal property the verifier proves.

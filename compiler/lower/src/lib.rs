@@ -64,9 +64,23 @@ pub fn lower_with_spans(policy: &model::Policy, sources: &SourceMap) -> (Ir, Spa
     }
     let mut assertions = Vec::new();
     for a in &policy.asserts {
-        let text = sources.get(a.span.file).text.get(a.span.range()).unwrap_or("assert").to_string();
-        let text = text.trim_start_matches("assert").trim().trim_end_matches(';').trim().to_string();
-        assertions.push(ir::Assertion { property: property(&a.property), text, origin: origin(a.span) });
+        let text = sources
+            .get(a.span.file)
+            .text
+            .get(a.span.range())
+            .unwrap_or("assert")
+            .to_string();
+        let text = text
+            .trim_start_matches("assert")
+            .trim()
+            .trim_end_matches(';')
+            .trim()
+            .to_string();
+        assertions.push(ir::Assertion {
+            property: property(&a.property),
+            text,
+            origin: origin(a.span),
+        });
         spans.assertions.push(a.span);
     }
     let ir = Ir {
@@ -86,9 +100,11 @@ pub fn lower_with_spans(policy: &model::Policy, sources: &SourceMap) -> (Ir, Spa
 
 fn pattern(t: &Target) -> ir::Pattern {
     match t {
-        Target::Syscalls(v) => {
-            ir::Pattern::Syscalls(v.iter().map(|s| (s.nr, s.conds.iter().map(cond).collect())).collect())
-        }
+        Target::Syscalls(v) => ir::Pattern::Syscalls(
+            v.iter()
+                .map(|s| (s.nr, s.conds.iter().map(cond).collect()))
+                .collect(),
+        ),
         Target::Access { verbs, entity } => ir::Pattern::Access {
             verbs: verbs.iter().map(|v| verb(*v)).collect(),
             entity: entity.as_ref().map(self::entity),
@@ -98,9 +114,10 @@ fn pattern(t: &Target) -> ir::Pattern {
 
 fn property(p: &model::Property) -> ir::Property {
     match p {
-        model::Property::Never { what, after } => {
-            ir::Property::Never { what: pattern(what), after: after.as_ref().map(pattern) }
-        }
+        model::Property::Never { what, after } => ir::Property::Never {
+            what: pattern(what),
+            after: after.as_ref().map(pattern),
+        },
         model::Property::Always { verbs, within } => ir::Property::Always {
             verbs: verbs.iter().map(|v| verb(*v)).collect(),
             within: entity(within),

@@ -1,0 +1,232 @@
+//! `claw-verify`: makes "formally verified" true, with z3.
+//!
+//! - **Properties** (`assert never A after B`, `assert always V within E`) are proved
+//!   over the state machine and the rule semantics: paths are z3 strings matched
+//!   against globs compiled to regular expressions, path variables (`$WORKSPACE`) are
+//!   unknown directories, endpoints are bit-vector constraints. A failing property
+//!   comes with a trace of concrete requests.
+//! - **Lints** find rules that never decide, rules with no effect, transitions that
+//!   can never fire, states never entered.
+//! - **Translation validation** proves the emitted cBPF returns the policy's
+//!   decision for every `seccomp_data`, in every state.
+//!
+//! Each check has a time limit; a timeout or `unknown` is reported as such, never as
+//! a proof.
+
+mod encode;
+mod props;
+mod tv;
+
+use claw_bpf::Insn;
+use claw_ir::Ir;
+use std::time::{Duration, Instant};
+
+pub use tv::validate_translation;
+
+/// A concrete request found by the solver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Concrete {
+    pub syscall: String,
+    pub args: [u64; 6],
+    /// `read /home/u/.ssh/id_ed25519`, `connect tcp 10.0.0.1:443`.
+    pub access: Option<String>,
+}
+
+impl std::fmt::Display for Concrete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let nonzero: Vec<String> = self
+            .args
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v != 0)
+            .map(|(i, v)| format!("arg{i}={v:#x}"))
+            .collect();
+        write!(f, "{}", self.syscall)?;
+        if !nonzero.is_empty() {
+            write!(f, "({})", nonzero.join(", "))?;
+        }
+        if let Some(a) = &self.access {
+            write!(f, ": {a}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One step of a counterexample trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub state: String,
+    pub request: Concrete,
+    pub note: String,
+    /// Values the solver chose for path variables.
+    pub vars: Vec<(String, String)>,
+}
+
+impl Step {
+    fn note(note: String) -> Step {
+        Step {
+            state: String::new(),
+            request: Concrete {
+                syscall: String::new(),
+                args: [0; 6],
+                access: None,
+            },
+            note,
+            vars: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counterexample {
+    pub steps: Vec<Step>,
+    pub explanation: Option<String>,
+}
+
+impl std::fmt::Display for Counterexample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, s) in self.steps.iter().enumerate() {
+            if s.request.syscall.is_empty() {
+                writeln!(f, "  {}. {}", i + 1, s.note)?;
+            } else {
+                let state = if s.state.is_empty() {
+                    "(single state)"
+                } else {
+                    &s.state
+                };
+                writeln!(f, "  {}. in `{state}`: {} — {}", i + 1, s.request, s.note)?;
+            }
+        }
+        if let Some(vars) = self.steps.iter().rev().map(|s| &s.vars).find(|v| !v.is_empty()) {
+            let v: Vec<String> = vars.iter().map(|(n, v)| format!("${n} = {v}")).collect();
+            writeln!(f, "  with {}", v.join(", "))?;
+        }
+        if let Some(e) = &self.explanation {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Proved,
+    Failed(Counterexample),
+    /// Timed out, or the solver could not decide.
+    Unknown(String),
+}
+
+/// What a check was about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// `ir.assertions[i]`.
+    Assertion(usize),
+    /// The compiled filter implements the policy.
+    Translation,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub check: Check,
+    pub outcome: Outcome,
+    pub time: Duration,
+}
+
+/// A warning about part of the policy, pointing at IR indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lint {
+    Rule {
+        code: &'static str,
+        rule: usize,
+        message: String,
+    },
+    Transition {
+        code: &'static str,
+        transition: usize,
+        message: String,
+    },
+    State {
+        code: &'static str,
+        state: u32,
+        message: String,
+    },
+}
+
+impl Lint {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Lint::Rule { code, .. } | Lint::Transition { code, .. } | Lint::State { code, .. } => code,
+        }
+    }
+    pub fn message(&self) -> &str {
+        match self {
+            Lint::Rule { message, .. } | Lint::Transition { message, .. } | Lint::State { message, .. } => {
+                message
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub checks: Vec<CheckResult>,
+    pub lints: Vec<Lint>,
+}
+
+impl Report {
+    pub fn all_proved(&self) -> bool {
+        self.checks.iter().all(|c| c.outcome == Outcome::Proved)
+    }
+}
+
+/// How to verify.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Time limit of each solver query, in milliseconds.
+    pub timeout_ms: u32,
+    pub lints: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            timeout_ms: 10_000,
+            lints: true,
+        }
+    }
+}
+
+/// Proves `ir`'s assertions, lints it, and validates `program` against it.
+pub fn verify(ir: &Ir, program: Option<&[Insn]>, opts: Options) -> Report {
+    let cx = props::Ctx::new(ir, opts.timeout_ms);
+    let reach = props::reachability(&cx);
+    let mut checks = Vec::new();
+    for (i, a) in ir.assertions.iter().enumerate() {
+        let t = Instant::now();
+        let outcome = props::property(&cx, &reach, &a.property);
+        checks.push(CheckResult {
+            check: Check::Assertion(i),
+            outcome,
+            time: t.elapsed(),
+        });
+    }
+    if let Some(p) = program {
+        let t = Instant::now();
+        let outcome = validate_translation(ir, p, opts.timeout_ms);
+        checks.push(CheckResult {
+            check: Check::Translation,
+            outcome,
+            time: t.elapsed(),
+        });
+    }
+    let lints = if opts.lints {
+        props::lints(&cx, &reach)
+    } else {
+        Vec::new()
+    };
+    Report { checks, lints }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,384 @@
+use super::*;
+use claw_ir::*;
+use claw_stdlib::{Arch, SyscallTable};
+
+/// Every solver feature the verifier uses, so a libz3 without one fails here at
+/// link or run time rather than in the field.
+#[test]
+fn solver_features_link_and_work() {
+    use z3::ast::{Bool, Regexp, String as Str, BV};
+    let s = z3::Solver::new();
+    let x = BV::new_const("x", 64);
+    let path = Str::new_const("p");
+    let var = Str::new_const("v");
+    let not_slash = Regexp::union(&[Regexp::range(&'\u{1}', &'.'), Regexp::range(&'0', &'\u{7f}')]);
+    let seg = Regexp::intersect(&[not_slash.plus(), Regexp::literal("..").complement()]);
+    let re = Regexp::union(&[
+        Regexp::literal("/"),
+        Regexp::concat(&[Regexp::literal("/"), seg]).star(),
+    ]);
+    let suffix = path.substr(var.length(), path.length() - var.length());
+    s.assert(Bool::and(&[
+        x.extract(31, 0)
+            .bvand(BV::from_u64(0xff, 32))
+            .eq(BV::from_u64(7, 32)),
+        x.bvuge(BV::from_u64(1 << 40, 64)),
+        var.eq(Str::from("/ws")),
+        var.prefix(&path),
+        suffix.regex_matches(&re),
+        path.length().gt(z3::ast::Int::from_u64(5)),
+        x.concat(&x).extract(127, 64).eq(&x),
+        Bool::from_bool(true).ite(&x, &x).eq(&x),
+    ]));
+    assert_eq!(s.check(), z3::SatResult::Sat);
+    let m = s.get_model().unwrap();
+    let p = m.eval(&path, true).unwrap().as_string().unwrap();
+    assert!(p.starts_with("/ws/") && p.len() > 5, "{p}");
+    assert_eq!(m.eval(&x, true).unwrap().as_u64().unwrap() & 0xff, 7);
+}
+
+fn nr(n: &str) -> u32 {
+    SyscallTable::get(Arch::X86_64).by_name(n).unwrap().nr
+}
+
+fn paths(verbs: &[Verb], p: &[&str]) -> Matcher {
+    Matcher::Access {
+        verbs: verbs.to_vec(),
+        entity: Entity::Paths(p.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+fn rule(action: Action, states: Option<Vec<u32>>, matcher: Matcher) -> Rule {
+    Rule {
+        action,
+        states,
+        matcher,
+        origin: "t".into(),
+    }
+}
+
+fn https() -> Entity {
+    Entity::Endpoints(vec![Endpoint {
+        proto: Proto::Tcp,
+        addr: Addr::Any,
+        ports: (443, 443),
+    }])
+}
+
+/// The signature policy: network until a secret is read.
+fn exfil_ir(leaky: bool) -> Ir {
+    let mut rules = vec![
+        rule(
+            Action::Allow,
+            None,
+            paths(&[Verb::Read, Verb::Write], &["$WORKSPACE/**"]),
+        ),
+        rule(
+            Action::Allow,
+            Some(vec![0]),
+            Matcher::Access {
+                verbs: vec![Verb::Connect],
+                entity: https(),
+            },
+        ),
+    ];
+    if leaky {
+        // A forgotten rule: the tainted state may still connect.
+        rules.push(rule(
+            Action::Allow,
+            Some(vec![1]),
+            Matcher::Access {
+                verbs: vec![Verb::Connect],
+                entity: https(),
+            },
+        ));
+    }
+    Ir {
+        name: "exfil".into(),
+        arch: Arch::X86_64,
+        default: Action::Deny(1),
+        states: vec!["clean".into(), "tainted".into()],
+        initial: 0,
+        rules,
+        transitions: vec![Transition {
+            from: 0,
+            to: 1,
+            event: paths(&[Verb::Read], &["$HOME/.ssh/**", "/**/.env"]),
+            origin: "t".into(),
+        }],
+        assertions: vec![
+            Assertion {
+                property: Property::Never {
+                    what: Pattern::Access {
+                        verbs: vec![Verb::Connect],
+                        entity: None,
+                    },
+                    after: Some(Pattern::Access {
+                        verbs: vec![Verb::Read],
+                        entity: Some(Entity::Paths(vec!["$HOME/.ssh/**".into(), "/**/.env".into()])),
+                    }),
+                },
+                text: "never connect after read secrets".into(),
+                origin: "t".into(),
+            },
+            Assertion {
+                property: Property::Always {
+                    verbs: vec![Verb::Write],
+                    within: Entity::Paths(vec!["$WORKSPACE/**".into()]),
+                },
+                text: "always write within workspace".into(),
+                origin: "t".into(),
+            },
+        ],
+    }
+}
+
+#[test]
+fn no_network_after_secrets_is_proved() {
+    let ir = exfil_ir(false);
+    let prog = claw_bpf::compile(&ir).unwrap();
+    let r = verify(&ir, Some(&prog), Options::default());
+    for c in &r.checks {
+        assert_eq!(c.outcome, Outcome::Proved, "{:?}", c.check);
+    }
+}
+
+#[test]
+fn a_leak_is_found_with_a_trace() {
+    let ir = exfil_ir(true);
+    let r = verify(&ir, None, Options::default());
+    let Outcome::Failed(cex) = &r.checks[0].outcome else {
+        panic!("expected a counterexample: {:?}", r.checks[0])
+    };
+    let text = cex.to_string();
+    // Read a secret in `clean` (inside the workspace, so it is allowed), then connect.
+    assert!(
+        cex.steps.iter().any(|s| s.state == "clean"
+            && s.request
+                .access
+                .as_deref()
+                .is_some_and(|a| a.starts_with("read "))),
+        "{text}"
+    );
+    let last = cex.steps.last().unwrap();
+    assert_eq!(last.state, "tainted", "{text}");
+    assert!(
+        last.request
+            .access
+            .as_deref()
+            .is_some_and(|a| a.starts_with("connect tcp") && a.ends_with(":443")),
+        "{text}"
+    );
+    assert!(
+        text.contains("$WORKSPACE = ") && text.contains("$HOME = "),
+        "{text}"
+    );
+}
+
+#[test]
+fn always_within_finds_a_write_outside() {
+    let mut ir = exfil_ir(false);
+    ir.rules
+        .push(rule(Action::Allow, None, paths(&[Verb::Write], &["/tmp/**"])));
+    let r = verify(&ir, None, Options::default());
+    let Outcome::Failed(cex) = &r.checks[1].outcome else {
+        panic!("{:?}", r.checks[1])
+    };
+    let access = cex.steps.last().unwrap().request.access.clone().unwrap();
+    assert!(access.starts_with("write /tmp"), "{cex}");
+}
+
+#[test]
+fn open_files_survive_the_transition() {
+    // "never write workspace after read secrets" fails even though the tainted state
+    // has no write rule: a file opened for writing before stays writable.
+    let mut ir = exfil_ir(false);
+    ir.rules[0].states = Some(vec![0]);
+    ir.assertions = vec![Assertion {
+        property: Property::Never {
+            what: Pattern::Access {
+                verbs: vec![Verb::Write],
+                entity: Some(Entity::Paths(vec!["$WORKSPACE/**".into()])),
+            },
+            after: Some(Pattern::Access {
+                verbs: vec![Verb::Read],
+                entity: Some(Entity::Paths(vec!["/**/.env".into()])),
+            }),
+        },
+        text: "never write workspace after read secrets".into(),
+        origin: "t".into(),
+    }];
+    let r = verify(&ir, None, Options::default());
+    let Outcome::Failed(cex) = &r.checks[0].outcome else {
+        panic!("{:?}", r.checks[0])
+    };
+    assert!(
+        cex.explanation
+            .as_deref()
+            .is_some_and(|e| e.contains("cannot be revoked")),
+        "{cex}"
+    );
+}
+
+#[test]
+fn lints_find_dead_rules_and_transitions() {
+    let mut ir = exfil_ir(false);
+    // Shadowed: every request it matches is killed by a more severe rule.
+    ir.rules.push(rule(
+        Action::Kill,
+        None,
+        Matcher::Syscall {
+            nr: nr("ptrace"),
+            conds: vec![],
+        },
+    ));
+    ir.rules.push(rule(
+        Action::Allow,
+        None,
+        Matcher::Syscall {
+            nr: nr("ptrace"),
+            conds: vec![],
+        },
+    ));
+    // No effect: denies what the default denies and overrides nothing.
+    ir.rules.push(rule(
+        Action::Deny(1),
+        None,
+        Matcher::Syscall {
+            nr: nr("reboot"),
+            conds: vec![],
+        },
+    ));
+    // Never fires: nothing allows exec. (Reading /etc would not do: $WORKSPACE is
+    // an unknown directory and may well be /etc.)
+    ir.transitions.push(Transition {
+        from: 0,
+        to: 1,
+        event: paths(&[Verb::Exec], &["/etc/**"]),
+        origin: "t".into(),
+    });
+    let r = verify(&ir, None, Options::default());
+    let codes: Vec<(&str, String)> = r
+        .lints
+        .iter()
+        .map(|l| {
+            let at = match l {
+                Lint::Rule { rule, .. } => format!("rule {rule}"),
+                Lint::Transition { transition, .. } => format!("transition {transition}"),
+                Lint::State { state, .. } => format!("state {state}"),
+            };
+            (l.code(), at)
+        })
+        .collect();
+    let n = ir.rules.len();
+    assert!(codes.contains(&("W0401", format!("rule {}", n - 2))), "{codes:?}");
+    assert!(codes.contains(&("W0402", format!("rule {}", n - 1))), "{codes:?}");
+    assert!(codes.contains(&("W0403", "transition 1".into())), "{codes:?}");
+    assert!(
+        !codes.iter().any(|(_, at)| at == "rule 0" || at == "transition 0"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn translation_validation_catches_planted_bugs() {
+    let ir = exfil_ir(false);
+    let mut ir = ir;
+    ir.rules.push(rule(
+        Action::Deny(13),
+        None,
+        Matcher::Syscall {
+            nr: nr("ioctl"),
+            conds: vec![ArgCond {
+                arg: 1,
+                width: 32,
+                mask: None,
+                op: CmpOp::Eq,
+                value: 0x5412,
+            }],
+        },
+    ));
+    ir.rules.push(rule(
+        Action::Allow,
+        None,
+        Matcher::Syscall {
+            nr: nr("ioctl"),
+            conds: vec![],
+        },
+    ));
+    ir.rules.push(rule(
+        Action::Allow,
+        None,
+        Matcher::Syscall {
+            nr: nr("getpid"),
+            conds: vec![],
+        },
+    ));
+    let prog = claw_bpf::compile(&ir).unwrap();
+    assert_eq!(validate_translation(&ir, &prog, 20_000), Outcome::Proved);
+
+    let mut mutants = Vec::new();
+    // Flip a conditional jump of the syscall tree.
+    let jge = prog
+        .iter()
+        .position(|i| i.code == claw_bpf::BPF_JMP | claw_bpf::BPF_JGE)
+        .unwrap();
+    let mut m = prog.clone();
+    let insn = &mut m[jge];
+    std::mem::swap(&mut insn.jt, &mut insn.jf);
+    mutants.push(("flipped jump", m));
+    // Change the constant the ioctl argument is compared with.
+    let jeq = prog
+        .iter()
+        .position(|i| i.code == claw_bpf::BPF_JMP | claw_bpf::BPF_JEQ && i.k == 0x5412)
+        .unwrap();
+    let mut m = prog.clone();
+    m[jeq].k = 0x5413;
+    mutants.push(("changed constant", m));
+    // Compare the argument's upper half instead of the lower.
+    let ld = prog
+        .iter()
+        .position(|i| *i == claw_bpf::Insn::ld_abs(claw_bpf::OFF_ARGS + 8))
+        .unwrap();
+    let mut m = prog.clone();
+    m[ld].k += 4;
+    mutants.push(("wrong half", m));
+    // Drop the architecture check.
+    let mut m = prog.clone();
+    m[1].k = Arch::Aarch64.audit_arch();
+    mutants.push(("wrong arch", m));
+
+    for (what, bad) in mutants {
+        match validate_translation(&ir, &bad, 20_000) {
+            Outcome::Failed(cex) => {
+                // The counterexample is real: the emulator shows the mutant and the
+                // original disagree on it.
+                let step = &cex.steps[0];
+                let d = claw_bpf::SeccompData {
+                    nr: nr(&step.request.syscall),
+                    arch: if step
+                        .note
+                        .starts_with(&format!("arch {:#x}", Arch::X86_64.audit_arch()))
+                    {
+                        Arch::X86_64.audit_arch()
+                    } else {
+                        u32::from_str_radix(
+                            step.note.trim_start_matches("arch 0x").split(':').next().unwrap(),
+                            16,
+                        )
+                        .unwrap()
+                    },
+                    instruction_pointer: 0,
+                    args: step.request.args,
+                };
+                let (good, _) = claw_bpf::run(&prog, &d).unwrap();
+                let (mutant, _) = claw_bpf::run(&bad, &d).unwrap();
+                assert_ne!(
+                    good, mutant,
+                    "{what}: counterexample does not separate them: {cex}"
+                );
+            }
+            other => panic!("{what}: expected a failure, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Translation validation: the emitted cBPF program, executed symbolically over a
+//! fully symbolic `seccomp_data` (nr, arch, instruction pointer, six 64-bit args),
+//! returns exactly what the policy decides — in every state — wherever the kernel
+//! decides, USER_NOTIF wherever the monitor does, and KILL_PROCESS for a foreign
+//! architecture or an x32 number.
+//!
+//! The expected value is built from the IR's rules directly (most severe matching
+//! rule, else the default), not from the code generator's normalised decisions, so
+//! the proof covers the partition and the normalisation as well as the code.
+
+use crate::{Counterexample, Outcome, Step};
+use claw_bpf::*;
+use claw_ir::{route::X32_BIT, Action, Ir, Matcher, Route};
+use claw_stdlib::Arch;
+use z3::ast::{Bool, BV};
+use z3::{Params, SatResult, Solver};
+
+struct Data {
+    nr: BV,
+    arch: BV,
+    ip: BV,
+    args: Vec<BV>,
+}
+
+impl Data {
+    fn new() -> Data {
+        Data {
+            nr: BV::new_const("data.nr", 32),
+            arch: BV::new_const("data.arch", 32),
+            ip: BV::new_const("data.ip", 64),
+            args: (0..6)
+                .map(|i| BV::new_const(format!("data.arg{i}"), 64))
+                .collect(),
+        }
+    }
+
+    fn word(&self, off: u32) -> Option<BV> {
+        Some(match off {
+            OFF_NR => self.nr.clone(),
+            OFF_ARCH => self.arch.clone(),
+            8 => self.ip.extract(31, 0),
+            12 => self.ip.extract(63, 32),
+            o if (OFF_ARGS..SECCOMP_DATA_LEN).contains(&o) && o % 4 == 0 => {
+                let a = &self.args[((o - OFF_ARGS) / 8) as usize];
+                if (o - OFF_ARGS) % 8 == 0 {
+                    a.extract(31, 0)
+                } else {
+                    a.extract(63, 32)
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone)]
+struct Machine {
+    reach: Bool,
+    a: BV,
+    x: BV,
+    m: Vec<BV>,
+}
+
+fn k32(v: u32) -> BV {
+    BV::from_u64(u64::from(v), 32)
+}
+
+fn merge(into: &mut Option<Machine>, edge: Machine) {
+    *into = Some(match into.take() {
+        None => edge,
+        Some(old) => Machine {
+            a: edge.reach.ite(&edge.a, &old.a),
+            x: edge.reach.ite(&edge.x, &old.x),
+            m: edge
+                .m
+                .iter()
+                .zip(&old.m)
+                .map(|(e, o)| edge.reach.ite(e, o))
+                .collect(),
+            reach: Bool::or(&[old.reach, edge.reach]),
+        },
+    });
+}
+
+/// The program's return value as a term over `data`.
+fn symbolic_return(prog: &[Insn], data: &Data) -> Result<BV, String> {
+    validate(prog).map_err(|e| e.to_string())?;
+    let mut at: Vec<Option<Machine>> = vec![None; prog.len() + 1];
+    at[0] = Some(Machine {
+        reach: Bool::from_bool(true),
+        a: k32(0),
+        x: k32(0),
+        m: vec![k32(0); MEMWORDS],
+    });
+    let mut rets: Vec<(Bool, BV)> = Vec::new();
+    for pc in 0..prog.len() {
+        let Some(mut st) = at[pc].take() else { continue };
+        let i = prog[pc];
+        let next = pc + 1;
+        match i.code & 0x07 {
+            BPF_LD | BPF_LDX => {
+                let v = match i.code & 0xe0 {
+                    BPF_ABS => data
+                        .word(i.k)
+                        .ok_or_else(|| format!("instruction {pc}: bad load offset {}", i.k))?,
+                    BPF_LEN => k32(SECCOMP_DATA_LEN),
+                    BPF_MEM => st.m[i.k as usize].clone(),
+                    _ => k32(i.k),
+                };
+                if i.code & 0x07 == BPF_LD {
+                    st.a = v;
+                } else {
+                    st.x = v;
+                }
+                merge(&mut at[next], st);
+            }
+            BPF_ST => {
+                st.m[i.k as usize] = st.a.clone();
+                merge(&mut at[next], st);
+            }
+            BPF_STX => {
+                st.m[i.k as usize] = st.x.clone();
+                merge(&mut at[next], st);
+            }
+            BPF_ALU => {
+                let src = if i.code & BPF_X != 0 {
+                    st.x.clone()
+                } else {
+                    k32(i.k)
+                };
+                let op = i.code & 0xf0;
+                if (op == BPF_DIV || op == BPF_MOD) && i.code & BPF_X != 0 {
+                    // Division by a zero register ends the filter with 0.
+                    let zero = src.eq(k32(0));
+                    rets.push((Bool::and(&[st.reach.clone(), zero.clone()]), k32(0)));
+                    st.reach = Bool::and(&[st.reach.clone(), zero.not()]);
+                }
+                st.a = match op {
+                    BPF_ADD => st.a.bvadd(&src),
+                    BPF_SUB => st.a.bvsub(&src),
+                    BPF_MUL => st.a.bvmul(&src),
+                    BPF_DIV => st.a.bvudiv(&src),
+                    BPF_MOD => st.a.bvurem(&src),
+                    BPF_OR => st.a.bvor(&src),
+                    BPF_AND => st.a.bvand(&src),
+                    BPF_LSH => st.a.bvshl(&src),
+                    BPF_RSH => st.a.bvlshr(&src),
+                    BPF_NEG => st.a.bvneg(),
+                    BPF_XOR => st.a.bvxor(&src),
+                    _ => return Err(format!("instruction {pc}: unknown ALU operation")),
+                };
+                merge(&mut at[next], st);
+            }
+            BPF_JMP => {
+                if i.code & 0xf0 == BPF_JA {
+                    merge(&mut at[next + i.k as usize], st);
+                    continue;
+                }
+                let src = if i.code & BPF_X != 0 {
+                    st.x.clone()
+                } else {
+                    k32(i.k)
+                };
+                let c = match i.code & 0xf0 {
+                    BPF_JEQ => st.a.eq(&src),
+                    BPF_JGT => st.a.bvugt(&src),
+                    BPF_JGE => st.a.bvuge(&src),
+                    _ => st.a.bvand(&src).eq(k32(0)).not(),
+                };
+                let mut t = st.clone();
+                t.reach = Bool::and(&[st.reach.clone(), c.clone()]);
+                let mut f = st;
+                f.reach = Bool::and(&[f.reach.clone(), c.not()]);
+                merge(&mut at[next + i.jt as usize], t);
+                merge(&mut at[next + i.jf as usize], f);
+            }
+            BPF_RET => {
+                let v = if i.code & BPF_A != 0 {
+                    st.a.clone()
+                } else {
+                    k32(i.k)
+                };
+                rets.push((st.reach, v));
+            }
+            _ => {
+                if i.code == BPF_MISC | BPF_TAX {
+                    st.x = st.a.clone();
+                } else {
+                    st.a = st.x.clone();
+                }
+                merge(&mut at[next], st);
+            }
+        }
+    }
+    Ok(rets
+        .into_iter()
+        .rev()
+        .fold(k32(0), |acc, (reach, v)| reach.ite(&v, &acc)))
+}
+
+/// What the policy says a filter must return, in `state`.
+fn expected(ir: &Ir, state: u32, data: &Data) -> BV {
+    let table = ir.table();
+    // Decided from the rules directly: the most severe matching syscall rule.
+    let mut rules: Vec<(&Action, Bool)> = Vec::new();
+    for r in ir.rules.iter().filter(|r| r.in_state(state)) {
+        if let Matcher::Syscall { nr, conds } = &r.matcher {
+            let mut c = vec![data.nr.eq(k32(*nr))];
+            for cond in conds {
+                let w = claw_ir::width_mask(cond.width) & cond.mask.unwrap_or(u64::MAX);
+                let a = data.args[cond.arg as usize].bvand(BV::from_u64(w, 64));
+                let v = BV::from_u64(cond.value & claw_ir::width_mask(cond.width), 64);
+                c.push(match cond.op {
+                    claw_ir::CmpOp::Eq => a.eq(&v),
+                    claw_ir::CmpOp::Ne => a.eq(&v).not(),
+                    claw_ir::CmpOp::Lt => a.bvult(&v),
+                    claw_ir::CmpOp::Le => a.bvule(&v),
+                    claw_ir::CmpOp::Gt => a.bvugt(&v),
+                    claw_ir::CmpOp::Ge => a.bvuge(&v),
+                });
+            }
+            rules.push((&r.action, Bool::and(&c)));
+        }
+    }
+    rules.sort_by_key(|(a, _)| std::cmp::Reverse(a.rank()));
+    let mut decided = k32(ret_value(ir.default));
+    for (a, m) in rules.iter().rev() {
+        decided = m.ite(&k32(ret_value(**a)), &decided);
+    }
+    // Where the monitor decides, and clone3's fixed answer.
+    for s in table.iter() {
+        match ir.route(s.nr) {
+            Route::Monitor(_) => decided = data.nr.eq(k32(s.nr)).ite(&k32(RET_USER_NOTIF), &decided),
+            Route::Kernel(k) if s.name == "clone3" => {
+                let v = k.constant().map_or(RET_KILL_PROCESS, ret_value);
+                decided = data.nr.eq(k32(s.nr)).ite(&k32(v), &decided);
+            }
+            Route::Kernel(_) => {}
+        }
+    }
+    let kill = k32(RET_KILL_PROCESS);
+    if ir.arch == Arch::X86_64 {
+        decided = data.nr.bvuge(k32(X32_BIT)).ite(&kill, &decided);
+    }
+    data.arch.eq(k32(ir.arch.audit_arch())).not().ite(&kill, &decided)
+}
+
+/// Proves that `prog` implements `ir`, state by state.
+pub fn validate_translation(ir: &Ir, prog: &[Insn], timeout_ms: u32) -> Outcome {
+    let data = Data::new();
+    let got = match symbolic_return(prog, &data) {
+        Ok(v) => v,
+        Err(e) => {
+            return Outcome::Failed(Counterexample {
+                steps: vec![],
+                explanation: Some(format!("the program cannot run: {e}")),
+            })
+        }
+    };
+    for state in 0..ir.states.len() as u32 {
+        let want = expected(ir, state, &data);
+        let solver = Solver::new();
+        let mut p = Params::new();
+        p.set_u32("timeout", timeout_ms);
+        solver.set_params(&p);
+        solver.assert(got.eq(&want).not());
+        match solver.check() {
+            SatResult::Unsat => {}
+            SatResult::Unknown => {
+                return Outcome::Unknown(solver.get_reason_unknown().unwrap_or_else(|| "unknown".into()))
+            }
+            SatResult::Sat => {
+                let Some(m) = solver.get_model() else {
+                    return Outcome::Unknown("no model".into());
+                };
+                let u = |b: &BV| m.eval(b, true).and_then(|v| v.as_u64()).unwrap_or(0);
+                let nr = u(&data.nr) as u32;
+                let mut args = [0u64; 6];
+                for (i, a) in data.args.iter().enumerate() {
+                    args[i] = u(a);
+                }
+                let arch = u(&data.arch) as u32;
+                let (g, w) = (u(&got) as u32, u(&want) as u32);
+                let name = ir
+                    .table()
+                    .by_nr(nr)
+                    .map_or_else(|| format!("syscall {nr}"), |s| s.name.to_string());
+                let state_name = ir.states[state as usize].clone();
+                return Outcome::Failed(Counterexample {
+                    steps: vec![Step {
+                        state: state_name,
+                        request: crate::Concrete {
+                            syscall: name,
+                            args,
+                            access: None,
+                        },
+                        note: format!(
+                            "arch {arch:#x}: the filter returns {}, the policy says {}",
+                            ret_name(g),
+                            ret_name(w)
+                        ),
+                        vars: vec![],
+                    }],
+                    explanation: Some("the compiled filter does not implement the policy".into()),
+                });
+            }
+        }
+    }
+    Outcome::Proved
+}
