@@ -31,6 +31,8 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     /// How to fix it.
     pub hint: Option<String>,
+    /// Further facts, such as a counterexample trace.
+    pub notes: Vec<String>,
 }
 
 impl Diagnostic {
@@ -43,6 +45,7 @@ impl Diagnostic {
             label: String::new(),
             labels: Vec::new(),
             hint: None,
+            notes: Vec::new(),
         }
     }
 
@@ -63,6 +66,11 @@ impl Diagnostic {
             span,
             message: message.into(),
         });
+        self
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
         self
     }
 
@@ -130,6 +138,13 @@ pub const CODES: &[(&str, &str)] = &[
     ("W0002", "unused import"),
     ("W0003", "syscall absent on the target architecture"),
     ("W0004", "transition to the state it leaves"),
+    ("E0401", "property does not hold"),
+    ("E0402", "verification inconclusive (timeout or unknown)"),
+    ("E0403", "compiled filter does not implement the policy"),
+    ("W0401", "rule never decides anything"),
+    ("W0402", "rule has no effect"),
+    ("W0403", "transition can never fire"),
+    ("W0404", "state is never entered"),
 ];
 
 /// Renders diagnostics for a terminal (or plain text when `color` is false).
@@ -184,6 +199,9 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String 
                     .with_color(Color::Blue),
             );
         }
+        for n in &d.notes {
+            report = report.with_note(n);
+        }
         if let Some(h) = &d.hint {
             report = report.with_help(h);
         }
@@ -204,6 +222,7 @@ pub struct JsonDiagnostic {
     pub label: String,
     pub labels: Vec<JsonLabel>,
     pub hint: Option<String>,
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -256,6 +275,7 @@ impl JsonDiagnostic {
                 })
                 .collect(),
             hint: d.hint.clone(),
+            notes: d.notes.clone(),
         }
     }
 }

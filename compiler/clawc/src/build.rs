@@ -30,28 +30,30 @@ impl BuildError {
     }
 }
 
+/// A checked, lowered and compiled policy, with what is needed to point back at
+/// its source.
+pub struct Built {
+    pub sources: SourceMap,
+    pub ir: claw_ir::Ir,
+    pub spans: claw_lower::SpanTable,
+    pub program: claw_bpf::Program,
+    pub source_sha256: String,
+}
+
 /// Checks, lowers and compiles one policy of `input`.
-pub fn build(input: &str, policy: Option<&str>, target: Arch, color: bool) -> Result<Artifact, BuildError> {
+pub fn front(input: &str, policy: Option<&str>, target: Arch, color: bool) -> Result<Built, BuildError> {
     let mut sources = SourceMap::new();
-    let opts = Options {
-        arch: target,
-        require_policy: true,
-    };
+    let opts = Options { arch: target, require_policy: true };
     let checked = check_input(&mut sources, input, &opts).map_err(BuildError::Io)?;
     eprint!("{}", render(&checked.diagnostics, &sources, color));
     if checked.has_errors() {
         let n = checked.diagnostics.iter().filter(|d| d.is_error()).count();
-        return Err(BuildError::Policy(format!(
-            "`{input}` has {n} error(s); nothing compiled"
-        )));
+        return Err(BuildError::Policy(format!("`{input}` has {n} error(s); nothing compiled")));
     }
     let names: Vec<&str> = checked.policies.iter().map(|p| p.name.as_str()).collect();
     let chosen = match (policy, checked.policies.as_slice()) {
         (Some(name), ps) => ps.iter().find(|p| p.name == name).ok_or_else(|| {
-            BuildError::Io(format!(
-                "`{input}` has no policy `{name}` (it has: {})",
-                names.join(", ")
-            ))
+            BuildError::Io(format!("`{input}` has no policy `{name}` (it has: {})", names.join(", ")))
         })?,
         (None, [only]) => only,
         (None, _) => {
@@ -62,41 +64,62 @@ pub fn build(input: &str, policy: Option<&str>, target: Arch, color: bool) -> Re
             )))
         }
     };
-    let ir = claw_lower::lower(chosen, &sources);
+    let (ir, spans) = claw_lower::lower_with_spans(chosen, &sources);
     let program = claw_bpf::compile(&ir).map_err(|e| BuildError::Policy(e.to_string()))?;
-    let source_text = sources
-        .find(input)
-        .map(|f| sources.get(f).text.clone())
-        .unwrap_or_else(|| {
-            // A std module: hash the embedded module text.
-            claw_stdlib::modules::source(input)
-                .map(|(_, s)| s.to_string())
-                .unwrap_or_default()
-        });
-    Ok(Artifact {
-        program,
-        landlock: ir.landlock_plan(),
-        metadata: Metadata {
-            compiler: format!("clawc {}", env!("CARGO_PKG_VERSION")),
-            source_name: input.to_string(),
-            source_sha256: sha256_hex(source_text.as_bytes()),
-            proofs: Vec::new(),
-        },
-        ir,
-    })
+    let source_text = sources.find(input).map(|f| sources.get(f).text.clone()).unwrap_or_else(|| {
+        // A std module: hash the embedded module text.
+        claw_stdlib::modules::source(input).map(|(_, s)| s.to_string()).unwrap_or_default()
+    });
+    let source_sha256 = sha256_hex(source_text.as_bytes());
+    Ok(Built { sources, ir, spans, program, source_sha256 })
 }
 
-pub fn compile_cmd(
-    input: &str,
-    output: &str,
-    policy: Option<&str>,
-    target: Arch,
-    color: ColorChoice,
-) -> ExitCode {
-    let artifact = match build(input, policy, target, use_color(color)) {
-        Ok(a) => a,
+impl Built {
+    /// The artifact, recording `proofs`.
+    pub fn artifact(self, input: &str, proofs: Vec<claw_artifact::Proof>) -> Artifact {
+        Artifact {
+            program: self.program,
+            landlock: self.ir.landlock_plan(),
+            metadata: Metadata {
+                compiler: format!("clawc {}", env!("CARGO_PKG_VERSION")),
+                source_name: input.to_string(),
+                source_sha256: self.source_sha256,
+                proofs,
+            },
+            ir: self.ir,
+        }
+    }
+}
+
+/// [`front`] then [`Built::artifact`], without proofs (for `explain` on a source).
+pub fn build(input: &str, policy: Option<&str>, target: Arch, color: bool) -> Result<Artifact, BuildError> {
+    Ok(front(input, policy, target, color)?.artifact(input, Vec::new()))
+}
+
+pub struct CompileOptions<'a> {
+    pub input: &'a str,
+    pub output: &'a str,
+    pub policy: Option<&'a str>,
+    pub target: Arch,
+    pub color: ColorChoice,
+    pub allow_unverified: bool,
+    pub timeout_secs: u32,
+}
+
+pub fn compile_cmd(o: &CompileOptions<'_>) -> ExitCode {
+    let color = use_color(o.color);
+    let built = match front(o.input, o.policy, o.target, color) {
+        Ok(b) => b,
         Err(e) => return e.report(),
     };
+    let output = o.output;
+    // Prove before writing: an artifact that claims nothing it has not shown.
+    let verified = crate::verify::run(&built, o.timeout_secs, color);
+    if !verified.all_proved && !o.allow_unverified {
+        eprintln!("error: not writing `{output}`: verification did not prove every check (use --allow-unverified to write it anyway; the artifact records what was proved)");
+        return ExitCode::from(1);
+    }
+    let artifact = built.artifact(o.input, verified.proofs);
     let bytes = artifact.to_bytes();
     // Write to a temporary file and rename, so a failed write never leaves a
     // half-written artifact where a good one was.

@@ -5,6 +5,7 @@
 mod build;
 mod check;
 mod inspect;
+mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use claw_stdlib::Arch;
@@ -66,6 +67,29 @@ enum Command {
         target: Arch,
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorChoice,
+        /// Write the artifact even when a proof fails or is inconclusive (the
+        /// artifact records the outcome of every check).
+        #[arg(long)]
+        allow_unverified: bool,
+        /// Time limit of each solver query, in seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout: u32,
+    },
+    /// Prove the policy's assertions and that its compiled filter implements it;
+    /// lint rules, transitions and states that do nothing.
+    Verify {
+        /// A policy file, or a standard module such as `std::profiles`.
+        file: String,
+        /// Which policy of the file, when it has several.
+        #[arg(long)]
+        policy: Option<String>,
+        #[arg(long, default_value = "x86_64", value_parser = parse_arch)]
+        target: Arch,
+        /// Time limit of each solver query, in seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout: u32,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorChoice,
     },
     /// Print an artifact's filter as a readable listing, with its metadata.
     Disasm {
@@ -124,13 +148,20 @@ fn main() -> ExitCode {
             target,
             color,
         } => check::run(&files, format, target, color),
-        Command::Compile {
-            file,
-            output,
-            policy,
-            target,
-            color,
-        } => build::compile_cmd(&file, &output, policy.as_deref(), target, color),
+        Command::Compile { file, output, policy, target, color, allow_unverified, timeout } => {
+            build::compile_cmd(&build::CompileOptions {
+                input: &file,
+                output: &output,
+                policy: policy.as_deref(),
+                target,
+                color,
+                allow_unverified,
+                timeout_secs: timeout,
+            })
+        }
+        Command::Verify { file, policy, target, timeout, color } => {
+            verify::verify_cmd(&file, policy.as_deref(), target, timeout, color)
+        }
         Command::Disasm { artifact } => inspect::disasm_cmd(&artifact),
         Command::Explain {
             input,

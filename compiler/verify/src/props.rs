@@ -40,7 +40,12 @@ impl<'a> Ctx<'a> {
         for f in facts {
             solver.assert(f);
         }
-        match solver.check() {
+        let started = std::time::Instant::now();
+        let result = solver.check();
+        if std::env::var_os("CLAW_VERIFY_TRACE").is_some() {
+            eprintln!("[verify] {:?} in {:.3} s, {} facts", result, started.elapsed().as_secs_f64(), facts.len());
+        }
+        match result {
             SatResult::Sat => match solver.get_model() {
                 Some(m) => Answer::Sat(m),
                 None => Answer::Unknown("the solver gave no model".into()),
