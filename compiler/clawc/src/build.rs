@@ -43,17 +43,25 @@ pub struct Built {
 /// Checks, lowers and compiles one policy of `input`.
 pub fn front(input: &str, policy: Option<&str>, target: Arch, color: bool) -> Result<Built, BuildError> {
     let mut sources = SourceMap::new();
-    let opts = Options { arch: target, require_policy: true };
+    let opts = Options {
+        arch: target,
+        require_policy: true,
+    };
     let checked = check_input(&mut sources, input, &opts).map_err(BuildError::Io)?;
     eprint!("{}", render(&checked.diagnostics, &sources, color));
     if checked.has_errors() {
         let n = checked.diagnostics.iter().filter(|d| d.is_error()).count();
-        return Err(BuildError::Policy(format!("`{input}` has {n} error(s); nothing compiled")));
+        return Err(BuildError::Policy(format!(
+            "`{input}` has {n} error(s); nothing compiled"
+        )));
     }
     let names: Vec<&str> = checked.policies.iter().map(|p| p.name.as_str()).collect();
     let chosen = match (policy, checked.policies.as_slice()) {
         (Some(name), ps) => ps.iter().find(|p| p.name == name).ok_or_else(|| {
-            BuildError::Io(format!("`{input}` has no policy `{name}` (it has: {})", names.join(", ")))
+            BuildError::Io(format!(
+                "`{input}` has no policy `{name}` (it has: {})",
+                names.join(", ")
+            ))
         })?,
         (None, [only]) => only,
         (None, _) => {
@@ -66,12 +74,23 @@ pub fn front(input: &str, policy: Option<&str>, target: Arch, color: bool) -> Re
     };
     let (ir, spans) = claw_lower::lower_with_spans(chosen, &sources);
     let program = claw_bpf::compile(&ir).map_err(|e| BuildError::Policy(e.to_string()))?;
-    let source_text = sources.find(input).map(|f| sources.get(f).text.clone()).unwrap_or_else(|| {
-        // A std module: hash the embedded module text.
-        claw_stdlib::modules::source(input).map(|(_, s)| s.to_string()).unwrap_or_default()
-    });
+    let source_text = sources
+        .find(input)
+        .map(|f| sources.get(f).text.clone())
+        .unwrap_or_else(|| {
+            // A std module: hash the embedded module text.
+            claw_stdlib::modules::source(input)
+                .map(|(_, s)| s.to_string())
+                .unwrap_or_default()
+        });
     let source_sha256 = sha256_hex(source_text.as_bytes());
-    Ok(Built { sources, ir, spans, program, source_sha256 })
+    Ok(Built {
+        sources,
+        ir,
+        spans,
+        program,
+        source_sha256,
+    })
 }
 
 impl Built {

@@ -148,20 +148,30 @@ fn main() -> ExitCode {
             target,
             color,
         } => check::run(&files, format, target, color),
-        Command::Compile { file, output, policy, target, color, allow_unverified, timeout } => {
-            build::compile_cmd(&build::CompileOptions {
-                input: &file,
-                output: &output,
-                policy: policy.as_deref(),
-                target,
-                color,
-                allow_unverified,
-                timeout_secs: timeout,
-            })
-        }
-        Command::Verify { file, policy, target, timeout, color } => {
-            verify::verify_cmd(&file, policy.as_deref(), target, timeout, color)
-        }
+        Command::Compile {
+            file,
+            output,
+            policy,
+            target,
+            color,
+            allow_unverified,
+            timeout,
+        } => build::compile_cmd(&build::CompileOptions {
+            input: &file,
+            output: &output,
+            policy: policy.as_deref(),
+            target,
+            color,
+            allow_unverified,
+            timeout_secs: timeout,
+        }),
+        Command::Verify {
+            file,
+            policy,
+            target,
+            timeout,
+            color,
+        } => verify::verify_cmd(&file, policy.as_deref(), target, timeout, color),
         Command::Disasm { artifact } => inspect::disasm_cmd(&artifact),
         Command::Explain {
             input,

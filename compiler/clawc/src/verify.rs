@@ -19,7 +19,10 @@ pub struct Verified {
 /// Runs every check on `built`, prints the results (diagnostics for failures and
 /// lints, one line per proof) to stderr, and returns the proof records.
 pub fn run(built: &Built, timeout_secs: u32, color: bool) -> Verified {
-    let opts = Options { timeout_ms: timeout_secs.saturating_mul(1000).max(1), lints: true };
+    let opts = Options {
+        timeout_ms: timeout_secs.saturating_mul(1000).max(1),
+        lints: true,
+    };
     let report = claw_verify::verify(&built.ir, Some(&built.program), opts);
     let ir = &built.ir;
     let mut diags = Vec::new();
@@ -28,8 +31,14 @@ pub fn run(built: &Built, timeout_secs: u32, color: bool) -> Verified {
     let mut inconclusive = false;
     for c in &report.checks {
         let (what, span) = match c.check {
-            Check::Assertion(i) => (format!("assert {}", ir.assertions[i].text), Some(built.spans.assertions[i])),
-            Check::Translation => ("the compiled filter implements the policy in every state".to_string(), None),
+            Check::Assertion(i) => (
+                format!("assert {}", ir.assertions[i].text),
+                Some(built.spans.assertions[i]),
+            ),
+            Check::Translation => (
+                "the compiled filter implements the policy in every state".to_string(),
+                None,
+            ),
         };
         let secs = c.time.as_secs_f64();
         let outcome = match &c.outcome {
@@ -53,9 +62,8 @@ pub fn run(built: &Built, timeout_secs: u32, color: bool) -> Verified {
                 };
                 let d = match span {
                     Some(span) => Diagnostic::error(code, span, message).with_label("fails"),
-                    None => {
-                        Diagnostic::error(code, built.spans_any(), message).with_label("the policy compiled here")
-                    }
+                    None => Diagnostic::error(code, built.spans_any(), message)
+                        .with_label("the policy compiled here"),
                 };
                 diags.push(d.with_note(format!("counterexample:\n{cex}")).with_hint(hint));
                 lines.push(format!("FAILED: {what} ({secs:.2} s)"));
@@ -65,10 +73,14 @@ pub fn run(built: &Built, timeout_secs: u32, color: bool) -> Verified {
                 inconclusive = true;
                 let span = span.unwrap_or_else(|| built.spans_any());
                 diags.push(
-                    Diagnostic::error("E0402", span, format!("could not decide: {}", what.trim_start_matches("assert ")))
-                        .with_label("neither proved nor refuted")
-                        .with_note(format!("the solver said: {why}"))
-                        .with_hint("raise the limit with --timeout SECONDS, or simplify the patterns involved"),
+                    Diagnostic::error(
+                        "E0402",
+                        span,
+                        format!("could not decide: {}", what.trim_start_matches("assert ")),
+                    )
+                    .with_label("neither proved nor refuted")
+                    .with_note(format!("the solver said: {why}"))
+                    .with_hint("raise the limit with --timeout SECONDS, or simplify the patterns involved"),
                 );
                 lines.push(format!("UNKNOWN: {what} ({secs:.2} s): {why}"));
                 ProofOutcome::Unknown
@@ -88,7 +100,11 @@ pub fn run(built: &Built, timeout_secs: u32, color: bool) -> Verified {
             "W0403" => "allow its event in the state it leaves, or remove it",
             _ => "remove the state, or make a transition into it possible",
         };
-        diags.push(Diagnostic::warning(l.code(), span, l.message()).with_label(label).with_hint(hint));
+        diags.push(
+            Diagnostic::warning(l.code(), span, l.message())
+                .with_label(label)
+                .with_hint(hint),
+        );
     }
     diags.sort_by_key(|d| (d.span.file, d.span.start));
     eprint!("{}", render(&diags, &built.sources, color));
@@ -96,13 +112,21 @@ pub fn run(built: &Built, timeout_secs: u32, color: bool) -> Verified {
         eprintln!("{l}");
     }
     let all_proved = report.all_proved();
-    Verified { all_proved, inconclusive, proofs }
+    Verified {
+        all_proved,
+        inconclusive,
+        proofs,
+    }
 }
 
 impl Built {
     /// A span to hang policy-wide findings on: the first rule, else the first file.
     fn spans_any(&self) -> claw_lang::Span {
-        self.spans.rules.first().copied().unwrap_or(claw_lang::Span::new(claw_lang::FileId(0), 0, 0))
+        self.spans
+            .rules
+            .first()
+            .copied()
+            .unwrap_or(claw_lang::Span::new(claw_lang::FileId(0), 0, 0))
     }
 
     fn state_span(&self, state: u32) -> claw_lang::Span {
@@ -116,7 +140,13 @@ impl Built {
     }
 }
 
-pub fn verify_cmd(input: &str, policy: Option<&str>, target: Arch, timeout: u32, color: ColorChoice) -> ExitCode {
+pub fn verify_cmd(
+    input: &str,
+    policy: Option<&str>,
+    target: Arch,
+    timeout: u32,
+    color: ColorChoice,
+) -> ExitCode {
     let color = use_color(color);
     let built = match front(input, policy, target, color) {
         Ok(b) => b,

@@ -7,6 +7,12 @@ use claw_stdlib::{constants, Arch};
 use std::net::IpAddr;
 use z3::ast::{Bool, Regexp, String as Str, BV};
 
+/// Directories no path variable may be, or be inside (the runtime refuses them).
+pub const SYSTEM_DIRS: &[&str] = &[
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin", "/sys",
+    "/usr",
+];
+
 /// Verbs as bit-vector codes.
 pub const VERBS: [Verb; 8] = [
     Verb::Read,
@@ -99,16 +105,20 @@ impl Vars {
         vars
     }
 
-    /// Every variable is a canonical absolute directory other than `/`.
+    /// Every variable is a canonical absolute directory outside the system
+    /// directories — what the runtime checks before it runs anything (a workspace
+    /// of `/dev` would make "never write workspace" and "allow write devices" one).
     pub fn well_formed(&self) -> Bool {
         let dir = canonical_dir();
-        Bool::and(
-            &self
-                .values
-                .iter()
-                .map(|v| v.regex_matches(&dir))
-                .collect::<Vec<_>>(),
-        )
+        let mut facts = Vec::new();
+        for v in &self.values {
+            facts.push(v.regex_matches(&dir));
+            for sys in SYSTEM_DIRS {
+                facts.push(v.eq(Str::from(*sys)).not());
+                facts.push(Str::from(format!("{sys}/").as_str()).prefix(v).not());
+            }
+        }
+        Bool::and(&facts)
     }
 
     fn get(&self, name: &str) -> Option<&Str> {
@@ -123,7 +133,8 @@ thread_local! {
 
 /// Any one character of the alphabet except `/`.
 fn not_slash() -> Regexp {
-    let mut parts = vec![Regexp::range(&'\u{1}', &'.'), Regexp::range(&'0', &'\u{7f}')];
+    // Printable ASCII, so that counterexamples can be read.
+    let mut parts = vec![Regexp::range(&'!', &'.'), Regexp::range(&'0', &'~')];
     ALPHABET.with(|a| parts.extend(a.borrow().iter().map(|c| Regexp::literal(&c.to_string()))));
     Regexp::union(&parts)
 }
@@ -300,13 +311,29 @@ impl Req {
                 }
             }
             Some(var) => {
-                // VAR is a prefix of the path and the rest is in the glob's language.
-                // Written as a function of the path (no fresh variable), because rule
-                // matches also occur negated, where an existential would let the
-                // solver pick a suffix that makes a deny rule "not match".
-                let len = var.length();
-                let suffix = self.path.substr(len.clone(), self.path.length() - len);
-                Bool::and(&[var.prefix(&self.path), suffix.regex_matches(&re)])
+                // Written as functions of the path (no fresh variable), because
+                // rule matches also occur negated, where an existential would let
+                // the solver pick a suffix that makes a deny rule "not match"; and
+                // with the component boundary explicit (`VAR/` is a prefix), which
+                // z3 handles far better than a regex over the suffix.
+                let comps: Vec<&str> = rest.split('/').filter(|c| !c.is_empty()).collect();
+                let with_slash = Str::concat(&[var.clone(), Str::from("/")]);
+                match comps.as_slice() {
+                    [] => self.path.eq(&var),
+                    ["**"] => Bool::or(&[self.path.eq(&var), with_slash.prefix(&self.path)]),
+                    [first, ..] if *first != "**" => {
+                        let len = with_slash.length();
+                        let tail = self.path.substr(len.clone(), self.path.length() - len);
+                        // The tail has no leading `/`; match it against `/tail`.
+                        let tail = Str::concat(&[Str::from("/"), tail]);
+                        Bool::and(&[with_slash.prefix(&self.path), tail.regex_matches(&re)])
+                    }
+                    _ => {
+                        let len = var.length();
+                        let suffix = self.path.substr(len.clone(), self.path.length() - len);
+                        Bool::and(&[var.prefix(&self.path), suffix.regex_matches(&re)])
+                    }
+                }
             }
         }
     }
@@ -436,31 +463,133 @@ fn open_flags_allow(arch: Arch, flags: &BV, req: &Req) -> Bool {
 pub struct Decision {
     /// The request is allowed (allow or log).
     pub allowed: Bool,
+    /// A deny or kill rule matches, or the request is one every filter refuses.
+    pub refused: Bool,
+    /// Each way the request can come to be allowed: one allowing rule with one of
+    /// its patterns, or the default. `allowed` is `!refused && any(reasons)`; a
+    /// refutation is much faster case by case.
+    pub reasons: Vec<Reason>,
 }
 
-/// Which rules decide in `state`: a rule applies if in force and matching.
+/// One way of being allowed, with what it is about (for cheap pruning).
+pub struct Reason {
+    pub formula: Bool,
+    /// The verbs and the one path pattern of an access rule, if it is one.
+    pub verbs: Option<Vec<Verb>>,
+    pub path: Option<String>,
+}
+
+/// Could two path patterns match a common canonical path, for some values of the
+/// path variables the verifier allows? Conservative: `true` unless provably not.
+/// Two patterns share a path only if their wildcard-free directory prefixes are
+/// comparable component-wise; a variable must itself be comparable with the other
+/// prefix, which rules out every system directory.
+pub fn may_overlap(a: &str, b: &str) -> bool {
+    fn split(p: &str) -> (bool, Vec<&str>) {
+        let var = p.starts_with('$');
+        let comps: Vec<&str> = p
+            .split('/')
+            .skip(usize::from(var))
+            .filter(|c| !c.is_empty())
+            .take_while(|c| !c.contains(['*', '?']))
+            .collect();
+        (var, comps)
+    }
+    fn comparable(x: &[&str], y: &[&str]) -> bool {
+        x.iter().zip(y).all(|(a, b)| a == b)
+    }
+    fn allowed_dir(d: &str) -> bool {
+        !SYSTEM_DIRS
+            .iter()
+            .any(|s| d == *s || d.starts_with(&format!("{s}/")))
+    }
+    let ((va, pa), (vb, pb)) = (split(a), split(b));
+    match (va, vb) {
+        (false, false) => comparable(&pa, &pb),
+        (true, true) => true,
+        (true, false) | (false, true) => {
+            let lit = if va { &pb } else { &pa };
+            // The variable is an ancestor of (or equal to) the literal prefix...
+            let ancestor = (1..=lit.len()).any(|k| allowed_dir(&format!("/{}", lit[..k].join("/"))));
+            // ...or lies below it.
+            let below = lit.is_empty() || allowed_dir(&format!("/{}", lit.join("/")));
+            ancestor || below
+        }
+    }
+}
+
+/// The decision of `state` for `req`.
 pub fn decide(ir: &Ir, state: u32, req: &Req, vars: &Vars) -> Decision {
     let mut severe = Vec::new();
-    let mut allowing = Vec::new();
+    let mut reasons = Vec::new();
+    let mut syscall_allows = Vec::new();
     let mut any = Vec::new();
     for r in ir.rules.iter().filter(|r| r.in_state(state)) {
         let m = req.matches(&r.matcher, vars);
         any.push(m.clone());
-        if r.action.is_allowing() {
-            allowing.push(m);
-        } else {
+        if !r.action.is_allowing() {
             severe.push(m);
+            continue;
+        }
+        match &r.matcher {
+            Matcher::Access {
+                verbs,
+                entity: Entity::Paths(ps),
+            } => {
+                for p in ps {
+                    let one = Matcher::Access {
+                        verbs: verbs.clone(),
+                        entity: Entity::Paths(vec![p.clone()]),
+                    };
+                    reasons.push(Reason {
+                        formula: req.matches(&one, vars),
+                        verbs: Some(verbs.clone()),
+                        path: Some(p.clone()),
+                    });
+                }
+            }
+            Matcher::Access {
+                verbs,
+                entity: Entity::Endpoints(es),
+            } => {
+                for e in es {
+                    let one = Matcher::Access {
+                        verbs: verbs.clone(),
+                        entity: Entity::Endpoints(vec![e.clone()]),
+                    };
+                    reasons.push(Reason {
+                        formula: req.matches(&one, vars),
+                        verbs: Some(verbs.clone()),
+                        path: None,
+                    });
+                }
+            }
+            // Bit-vector only and cheap: one combined reason for all of them.
+            Matcher::Syscall { .. } => syscall_allows.push(m),
         }
     }
-    let default_allows = Bool::from_bool(ir.default.is_allowing());
-    let none = Bool::or(&any).not();
-    let mut allowed = Bool::and(&[
-        Bool::or(&severe).not(),
-        Bool::or(&[Bool::or(&allowing), Bool::and(&[none, default_allows])]),
-    ]);
+    reasons.push(Reason {
+        formula: Bool::or(&syscall_allows),
+        verbs: None,
+        path: None,
+    });
+    if ir.default.is_allowing() {
+        reasons.push(Reason {
+            formula: Bool::or(&any).not(),
+            verbs: None,
+            path: None,
+        });
+    }
     // clone3 is answered ENOSYS by every filter.
     if let Some(c3) = ir.table().by_name("clone3") {
-        allowed = Bool::and(&[allowed, req.nr.eq(BV::from_u64(u64::from(c3.nr), 32)).not()]);
+        severe.push(req.nr.eq(BV::from_u64(u64::from(c3.nr), 32)));
     }
-    Decision { allowed }
+    let refused = Bool::or(&severe);
+    let any_reason: Vec<Bool> = reasons.iter().map(|r| r.formula.clone()).collect();
+    let allowed = Bool::and(&[refused.not(), Bool::or(&any_reason)]);
+    Decision {
+        allowed,
+        refused,
+        reasons,
+    }
 }

@@ -16,6 +16,7 @@
 mod encode;
 mod props;
 mod tv;
+mod witness;
 
 use claw_bpf::Insn;
 use claw_ir::Ir;

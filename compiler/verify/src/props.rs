@@ -3,6 +3,7 @@
 //! concrete witness (a path, an address, argument values).
 
 use crate::encode::{decide, Req, Vars, FAM_ABSTRACT, FAM_INET4, FAM_INET6, FAM_UNIX, VERBS};
+use crate::witness::{CReq, Witnesses};
 use crate::{Concrete, Counterexample, Lint, Outcome, Step};
 use claw_ir::{Ir, Pattern, Property, Verb};
 use std::collections::{BTreeSet, VecDeque};
@@ -20,6 +21,7 @@ pub(crate) struct Ctx<'a> {
     pub ir: &'a Ir,
     pub vars: Vars,
     pub timeout_ms: u32,
+    pub wit: Witnesses<'a>,
 }
 
 impl<'a> Ctx<'a> {
@@ -28,7 +30,65 @@ impl<'a> Ctx<'a> {
             ir,
             vars: Vars::of(ir),
             timeout_ms,
+            wit: Witnesses::new(ir),
         }
+    }
+
+    /// A step for a concrete witness, naming the variables the policy uses.
+    fn witness_step(&self, state: u32, r: &CReq, note: String) -> Step {
+        let vars = self
+            .wit
+            .env_values
+            .iter()
+            .filter(|(n, _)| self.vars.names.contains(n))
+            .cloned()
+            .collect();
+        Step {
+            state: self.state_name(state),
+            request: self.wit.concrete(r),
+            note,
+            vars,
+        }
+    }
+
+    /// An allowed request in `state` satisfying the property part, concretely if a
+    /// candidate does, else by z3.
+    fn find(
+        &self,
+        state: u32,
+        concrete: &dyn Fn(&CReq) -> bool,
+        symbolic: &dyn Fn(&Req) -> Bool,
+        shape: &Shape,
+        note: String,
+        unknown: &mut Option<String>,
+    ) -> Option<Step> {
+        if let Some(w) = self.wit.find(state, concrete) {
+            return Some(self.witness_step(state, w, note));
+        }
+        let (r, wf) = self.request("q");
+        let d = decide(self.ir, state, &r, &self.vars);
+        let what = symbolic(&r);
+        // One query per way of being allowed: small problems z3 refutes quickly.
+        for reason in &d.reasons {
+            if !shape.compatible(reason) {
+                continue;
+            }
+            match self.solve(&[wf.clone(), d.refused.not(), reason.formula.clone(), what.clone()]) {
+                Answer::Sat(m) => {
+                    return Some(Step {
+                        state: self.state_name(state),
+                        request: self.concrete(&m, &r),
+                        note,
+                        vars: self.var_values(&m),
+                    })
+                }
+                Answer::Unsat => {}
+                Answer::Unknown(why) => {
+                    unknown.get_or_insert(why);
+                }
+            }
+        }
+        None
     }
 
     pub fn solve(&self, facts: &[Bool]) -> Answer {
@@ -43,7 +103,12 @@ impl<'a> Ctx<'a> {
         let started = std::time::Instant::now();
         let result = solver.check();
         if std::env::var_os("CLAW_VERIFY_TRACE").is_some() {
-            eprintln!("[verify] {:?} in {:.3} s, {} facts", result, started.elapsed().as_secs_f64(), facts.len());
+            eprintln!(
+                "[verify] {:?} in {:.3} s, {} facts",
+                result,
+                started.elapsed().as_secs_f64(),
+                facts.len()
+            );
         }
         match result {
             SatResult::Sat => match solver.get_model() {
@@ -148,6 +213,50 @@ fn str_of(m: &Model, s: &z3::ast::String) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// What a searched-for request must be, where known: its verbs and the path
+/// patterns it must match. Lets `find` skip reasons that cannot apply.
+#[derive(Default)]
+pub(crate) struct Shape {
+    verbs: Option<Vec<Verb>>,
+    paths: Option<Vec<String>>,
+}
+
+impl Shape {
+    fn of(p: &Pattern) -> Shape {
+        match p {
+            Pattern::Access { verbs, entity } => Shape {
+                verbs: Some(verbs.clone()),
+                paths: match entity {
+                    Some(claw_ir::Entity::Paths(ps)) => Some(ps.clone()),
+                    _ => None,
+                },
+            },
+            Pattern::Syscalls(_) => Shape::default(),
+        }
+    }
+
+    fn verbs(verbs: &[Verb]) -> Shape {
+        Shape {
+            verbs: Some(verbs.to_vec()),
+            paths: None,
+        }
+    }
+
+    fn compatible(&self, r: &crate::encode::Reason) -> bool {
+        if let (Some(want), Some(have)) = (&self.verbs, &r.verbs) {
+            if !want.iter().any(|v| have.contains(v)) {
+                return false;
+            }
+        }
+        if let (Some(want), Some(have)) = (&self.paths, &r.path) {
+            if !want.iter().any(|w| crate::encode::may_overlap(w, have)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// What reachability found: for each state the steps that reach it, and for each
 /// transition whether it can fire.
 pub(crate) struct Reach {
@@ -165,23 +274,32 @@ pub(crate) fn reachability(cx: &Ctx) -> Reach {
     let mut queue = VecDeque::from([ir.initial]);
     while let Some(s) = queue.pop_front() {
         for (ti, t) in ir.transitions.iter().enumerate().filter(|(_, t)| t.from == s) {
-            let (r, wf) = cx.request("ev");
-            let fires = r.matches(&t.event, &cx.vars);
-            let witness = match cx.solve(&[wf, cx.allowed(s, &r), fires]) {
-                Answer::Sat(m) => Some(Step {
-                    state: cx.state_name(s),
-                    request: cx.concrete(&m, &r),
-                    note: format!("allowed; moves to `{}` ({})", cx.state_name(t.to), t.origin),
-                    vars: cx.var_values(&m),
-                }),
-                Answer::Unsat => {
-                    live[ti] = Some(false);
-                    continue;
-                }
-                Answer::Unknown(why) => {
-                    // Assume it can fire: sound for every "never" question.
-                    unknown.get_or_insert(why);
-                    None
+            let note = format!("allowed; moves to `{}` ({})", cx.state_name(t.to), t.origin);
+            let concrete = cx
+                .wit
+                .find(s, |r| cx.wit.matches(&t.event, r))
+                .map(|w| cx.witness_step(s, w, note.clone()));
+            let witness = if concrete.is_some() {
+                concrete
+            } else {
+                let (r, wf) = cx.request("ev");
+                let fires = r.matches(&t.event, &cx.vars);
+                match cx.solve(&[wf, cx.allowed(s, &r), fires]) {
+                    Answer::Sat(m) => Some(Step {
+                        state: cx.state_name(s),
+                        request: cx.concrete(&m, &r),
+                        note,
+                        vars: cx.var_values(&m),
+                    }),
+                    Answer::Unsat => {
+                        live[ti] = Some(false);
+                        continue;
+                    }
+                    Answer::Unknown(why) => {
+                        // Assume it can fire: sound for every "never" question.
+                        unknown.get_or_insert(why);
+                        None
+                    }
                 }
             };
             live[ti] = Some(witness.is_some());
@@ -218,42 +336,25 @@ fn fd_verbs(p: &Pattern) -> bool {
 /// Proves one property.
 pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
     let ir = cx.ir;
+    let wit = &cx.wit;
     let reached: Vec<u32> = (0..ir.states.len() as u32)
         .filter(|s| reach.path[*s as usize].is_some())
         .collect();
     let mut unknown: Option<String> = reach.unknown.clone();
     let trace = |s: u32| reach.path[s as usize].clone().unwrap_or_default();
-
-    // Finds an allowed request matching `what` in `s`.
-    let find =
-        |s: u32, what: &dyn Fn(&Req) -> Bool, note: String, unknown: &mut Option<String>| -> Option<Step> {
-            let (r, wf) = cx.request("q");
-            match cx.solve(&[wf, cx.allowed(s, &r), what(&r)]) {
-                Answer::Sat(m) => Some(Step {
-                    state: cx.state_name(s),
-                    request: cx.concrete(&m, &r),
-                    note,
-                    vars: cx.var_values(&m),
-                }),
-                Answer::Unsat => None,
-                Answer::Unknown(why) => {
-                    unknown.get_or_insert(why);
-                    None
-                }
-            }
-        };
+    let failed = |mut steps: Vec<Step>, step: Step, explanation: Option<String>| {
+        steps.push(step);
+        Outcome::Failed(Counterexample { steps, explanation })
+    };
 
     match prop {
         Property::Never { what, after: None } => {
             for &s in &reached {
-                let w = |r: &Req| r.matches_pattern(what, &cx.vars);
-                if let Some(step) = find(s, &w, "allowed, which the property forbids".into(), &mut unknown) {
-                    let mut steps = trace(s);
-                    steps.push(step);
-                    return Outcome::Failed(Counterexample {
-                        steps,
-                        explanation: None,
-                    });
+                let c = |r: &CReq| wit.matches_pattern(what, r);
+                let z = |r: &Req| r.matches_pattern(what, &cx.vars);
+                let note = "allowed, which the property forbids".to_string();
+                if let Some(step) = cx.find(s, &c, &z, &Shape::of(what), note, &mut unknown) {
+                    return failed(trace(s), step, None);
                 }
             }
         }
@@ -264,6 +365,36 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
             let mut b_states = BTreeSet::new();
             for &s in &reached {
                 let outs: Vec<&claw_ir::Transition> = ir.transitions.iter().filter(|t| t.from == s).collect();
+                let mut record = |to: u32, step: Step, post: &mut BTreeSet<u32>| {
+                    if post.insert(to) {
+                        let mut steps = trace(s);
+                        steps.push(step);
+                        how.push((to, steps));
+                    }
+                };
+                // Concretely first: every allowed candidate that is a B.
+                for r in wit
+                    .all()
+                    .iter()
+                    .filter(|r| wit.matches_pattern(b, r) && wit.allowed(s, r))
+                {
+                    b_states.insert(s);
+                    let firing: Vec<&&claw_ir::Transition> =
+                        outs.iter().filter(|t| wit.matches(&t.event, r)).collect();
+                    if firing.is_empty() {
+                        let note = format!("the `after` event happens; stays in `{}`", cx.state_name(s));
+                        record(s, cx.witness_step(s, r, note), &mut post);
+                    }
+                    for t in firing {
+                        let note = format!(
+                            "the `after` event happens; moves to `{}` ({})",
+                            cx.state_name(t.to),
+                            t.origin
+                        );
+                        record(t.to, cx.witness_step(s, r, note), &mut post);
+                    }
+                }
+                // Then z3 for the outcomes no candidate showed.
                 let (r, wf) = cx.request("b");
                 let is_b = r.matches_pattern(b, &cx.vars);
                 let stays = Bool::and(
@@ -275,26 +406,23 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
                 let mut targets: Vec<(u32, Bool, String)> =
                     vec![(s, stays, format!("stays in `{}`", cx.state_name(s)))];
                 for t in &outs {
-                    targets.push((
-                        t.to,
-                        r.matches(&t.event, &cx.vars),
-                        format!("moves to `{}` ({})", cx.state_name(t.to), t.origin),
-                    ));
+                    let note = format!("moves to `{}` ({})", cx.state_name(t.to), t.origin);
+                    targets.push((t.to, r.matches(&t.event, &cx.vars), note));
                 }
                 for (to, cond, note) in targets {
+                    if post.contains(&to) {
+                        continue;
+                    }
                     match cx.solve(&[wf.clone(), cx.allowed(s, &r), is_b.clone(), cond]) {
                         Answer::Sat(m) => {
                             b_states.insert(s);
-                            if post.insert(to) {
-                                let mut steps = trace(s);
-                                steps.push(Step {
-                                    state: cx.state_name(s),
-                                    request: cx.concrete(&m, &r),
-                                    note: format!("the `after` event happens; {note}"),
-                                    vars: cx.var_values(&m),
-                                });
-                                how.push((to, steps));
-                            }
+                            let step = Step {
+                                state: cx.state_name(s),
+                                request: cx.concrete(&m, &r),
+                                note: format!("the `after` event happens; {note}"),
+                                vars: cx.var_values(&m),
+                            };
+                            record(to, step, &mut post);
                         }
                         Answer::Unsat => {}
                         Answer::Unknown(why) => {
@@ -307,28 +435,22 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
             }
             let after = closure(ir, reach, &post);
             for &s in &after {
-                let w = |r: &Req| r.matches_pattern(what, &cx.vars);
-                if let Some(step) = find(
-                    s,
-                    &w,
-                    "allowed after the event, which the property forbids".into(),
-                    &mut unknown,
-                ) {
+                let c = |r: &CReq| wit.matches_pattern(what, r);
+                let z = |r: &Req| r.matches_pattern(what, &cx.vars);
+                let note = "allowed after the event, which the property forbids".to_string();
+                if let Some(step) = cx.find(s, &c, &z, &Shape::of(what), note, &mut unknown) {
                     // A trace: to the event, then on to `s`.
-                    let mut steps = how
-                        .iter()
-                        .find(|(to, _)| *to == s)
-                        .map(|(_, st)| st.clone())
-                        .unwrap_or_else(|| {
-                            let (_, first) = &how[0];
-                            first.clone()
-                        });
-                    if !how.iter().any(|(to, _)| *to == s) {
-                        steps.push(Step::note(format!(
-                            "… and transitions lead on to `{}`",
-                            cx.state_name(s)
-                        )));
-                    }
+                    let mut steps = match how.iter().find(|(to, _)| *to == s) {
+                        Some((_, st)) => st.clone(),
+                        None => {
+                            let mut st = how.first().map(|(_, st)| st.clone()).unwrap_or_default();
+                            st.push(Step::note(format!(
+                                "… and transitions lead on to `{}`",
+                                cx.state_name(s)
+                            )));
+                            st
+                        }
+                    };
                     steps.push(step);
                     return Outcome::Failed(Counterexample {
                         steps,
@@ -344,42 +466,31 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
                     if from_s0.is_disjoint(&b_states) {
                         continue;
                     }
-                    let w = |r: &Req| r.matches_pattern(what, &cx.vars);
+                    let c = |r: &CReq| wit.matches_pattern(what, r);
+                    let z = |r: &Req| r.matches_pattern(what, &cx.vars);
                     let note = "allowed before the event: the file stays open".to_string();
-                    if let Some(step) = find(s0, &w, note, &mut unknown) {
-                        let mut steps = trace(s0);
-                        steps.push(step);
-                        return Outcome::Failed(Counterexample {
-                            steps,
-                            explanation: Some(
-                                "a file opened before the event stays open after it: descriptors cannot be revoked, \
-                                 so the agent can keep using it. Forbid this access before the event too, or assert \
-                                 only what the runtime can revoke (network access is revoked on transitions)."
-                                    .into(),
-                            ),
-                        });
+                    if let Some(step) = cx.find(s0, &c, &z, &Shape::of(what), note, &mut unknown) {
+                        let explanation = "a file opened before the event stays open after it: descriptors cannot be \
+                            revoked, so the agent can keep using it. Forbid this access before the event too, or \
+                            assert only what the runtime can revoke (network access is revoked on transitions)."
+                            .to_string();
+                        return failed(trace(s0), step, Some(explanation));
                     }
                 }
             }
         }
         Property::Always { verbs, within } => {
             for &s in &reached {
-                let w = |r: &Req| {
+                let c = |r: &CReq| {
+                    r.access.as_ref().is_some_and(|a| verbs.contains(&a.verb())) && !wit.in_entity(within, r)
+                };
+                let z = |r: &Req| {
                     let vs = Bool::or(&verbs.iter().map(|v| r.verb_is(*v)).collect::<Vec<_>>());
                     Bool::and(&[r.has_access.clone(), vs, r.in_entity(within, &cx.vars).not()])
                 };
-                if let Some(step) = find(
-                    s,
-                    &w,
-                    "allowed, outside the set the property names".into(),
-                    &mut unknown,
-                ) {
-                    let mut steps = trace(s);
-                    steps.push(step);
-                    return Outcome::Failed(Counterexample {
-                        steps,
-                        explanation: None,
-                    });
+                let note = "allowed, outside the set the property names".to_string();
+                if let Some(step) = cx.find(s, &c, &z, &Shape::verbs(verbs), note, &mut unknown) {
+                    return failed(trace(s), step, None);
                 }
             }
         }
@@ -393,6 +504,7 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
 /// Warnings about rules, transitions and states that do nothing.
 pub(crate) fn lints(cx: &Ctx, reach: &Reach) -> Vec<Lint> {
     let ir = cx.ir;
+    let wit = &cx.wit;
     let mut out = Vec::new();
     let reached: Vec<u32> = (0..ir.states.len() as u32)
         .filter(|s| reach.path[*s as usize].is_some())
@@ -426,30 +538,63 @@ pub(crate) fn lints(cx: &Ctx, reach: &Reach) -> Vec<Lint> {
             continue;
         }
         let mut decides = false;
-        let mut overrides = false;
+        let mut overrides = rule.action != ir.default;
         let mut definite = true;
         for &s in &states {
+            let others: Vec<&claw_ir::Rule> = ir
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(j, o)| *j != i && o.in_state(s))
+                .map(|(_, o)| o)
+                .collect();
+            let stronger_c = |r: &CReq| {
+                others
+                    .iter()
+                    .any(|o| o.action.rank() > rule.action.rank() && wit.matches(&o.matcher, r))
+            };
+            let weaker_c = |r: &CReq| {
+                others
+                    .iter()
+                    .any(|o| o.action.rank() < rule.action.rank() && wit.matches(&o.matcher, r))
+            };
+            for r in wit
+                .all()
+                .iter()
+                .filter(|r| wit.matches(&rule.matcher, r) && !stronger_c(r))
+            {
+                decides = true;
+                if weaker_c(r) {
+                    overrides = true;
+                }
+                if overrides {
+                    break;
+                }
+            }
+            if decides && overrides {
+                break;
+            }
             let (r, wf) = cx.request("lint");
             let me = r.matches(&rule.matcher, &cx.vars);
-            let (mut stronger, mut weaker) = (Vec::new(), Vec::new());
-            for (j, other) in ir.rules.iter().enumerate() {
-                if j == i || !other.in_state(s) {
-                    continue;
-                }
-                let m = r.matches(&other.matcher, &cx.vars);
-                if other.action.rank() > rule.action.rank() {
-                    stronger.push(m);
-                } else if other.action.rank() < rule.action.rank() {
-                    weaker.push(m);
-                }
-            }
+            let stronger: Vec<Bool> = others
+                .iter()
+                .filter(|o| o.action.rank() > rule.action.rank())
+                .map(|o| r.matches(&o.matcher, &cx.vars))
+                .collect();
+            let weaker: Vec<Bool> = others
+                .iter()
+                .filter(|o| o.action.rank() < rule.action.rank())
+                .map(|o| r.matches(&o.matcher, &cx.vars))
+                .collect();
             let wins = Bool::or(&stronger).not();
-            match cx.solve(&[wf.clone(), me.clone(), wins.clone()]) {
-                Answer::Sat(_) => decides = true,
-                Answer::Unsat => {}
-                Answer::Unknown(_) => definite = false,
+            if !decides {
+                match cx.solve(&[wf.clone(), me.clone(), wins.clone()]) {
+                    Answer::Sat(_) => decides = true,
+                    Answer::Unsat => {}
+                    Answer::Unknown(_) => definite = false,
+                }
             }
-            if rule.action == ir.default && !overrides {
+            if !overrides {
                 match cx.solve(&[wf, me, wins, Bool::or(&weaker)]) {
                     Answer::Sat(_) => overrides = true,
                     Answer::Unsat => {}
@@ -467,7 +612,7 @@ pub(crate) fn lints(cx: &Ctx, reach: &Reach) -> Vec<Lint> {
                 message: "this rule never decides anything: every request it matches is decided by a more severe rule"
                     .into(),
             });
-        } else if rule.action == ir.default && !overrides {
+        } else if !overrides {
             out.push(Lint::Rule {
                 code: "W0402",
                 rule: i,
