@@ -19,8 +19,14 @@ pub struct Verified {
 /// Runs every check on `built`, prints the results (diagnostics for failures and
 /// lints, one line per proof) to stderr, and returns the proof records.
 pub fn run(built: &Built, timeout_secs: u32, color: bool) -> Verified {
+    // CLAW_VERIFY_TIMEOUT_MS overrides --timeout with milliseconds (for tests and
+    // for measuring how close a proof is to its limit).
+    let timeout_ms = std::env::var("CLAW_VERIFY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| timeout_secs.saturating_mul(1000).max(1));
     let opts = Options {
-        timeout_ms: timeout_secs.saturating_mul(1000).max(1),
+        timeout_ms,
         lints: true,
     };
     let report = claw_verify::verify(&built.ir, Some(&built.program), opts);
@@ -92,7 +98,7 @@ pub fn run(built: &Built, timeout_secs: u32, color: bool) -> Verified {
         let (span, label) = match l {
             Lint::Rule { rule, .. } => (built.spans.rules[*rule], "this rule"),
             Lint::Transition { transition, .. } => (built.spans.transitions[*transition], "this transition"),
-            Lint::State { state, .. } => (built.state_span(*state), "this state"),
+            Lint::State { state, .. } => (built.state_span(*state), "the way into this state"),
         };
         let hint = match l.code() {
             "W0401" => "remove it, or narrow the rules that override it",

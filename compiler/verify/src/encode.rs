@@ -248,7 +248,7 @@ impl Req {
             let verbs = self.verb_in(e.mediation.verbs());
             let flags_ok = match e.mediation {
                 mediation::Mediation::Open { flags, .. } => {
-                    open_flags_allow(ir.arch, &self.args[flags as usize], &self)
+                    open_flags_allow(ir.arch, &self.args[flags as usize], self)
                 }
                 _ => Bool::from_bool(true),
             };

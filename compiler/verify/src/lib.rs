@@ -98,9 +98,32 @@ impl std::fmt::Display for Counterexample {
                 writeln!(f, "  {}. in `{state}`: {} — {}", i + 1, s.request, s.note)?;
             }
         }
-        if let Some(vars) = self.steps.iter().rev().map(|s| &s.vars).find(|v| !v.is_empty()) {
-            let v: Vec<String> = vars.iter().map(|(n, v)| format!("${n} = {v}")).collect();
-            writeln!(f, "  with {}", v.join(", "))?;
+        let with_vars: Vec<&Vec<(String, String)>> = self
+            .steps
+            .iter()
+            .map(|s| &s.vars)
+            .filter(|v| !v.is_empty())
+            .collect();
+        let show = |vars: &Vec<(String, String)>| {
+            vars.iter()
+                .map(|(n, v)| format!("${n} = {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if let Some(first) = with_vars.first() {
+            if with_vars.iter().all(|v| v == first) {
+                writeln!(f, "  with {}", show(first))?;
+            } else {
+                // Different steps needed different values: say so rather than
+                // present a mixture as one run.
+                for (i, s) in self.steps.iter().enumerate().filter(|(_, s)| !s.vars.is_empty()) {
+                    writeln!(f, "  step {} with {}", i + 1, show(&s.vars))?;
+                }
+                writeln!(
+                    f,
+                    "  (no single choice of these directories was found for the whole trace; each step is possible for the values shown)"
+                )?;
+            }
         }
         if let Some(e) = &self.explanation {
             writeln!(f, "  {e}")?;

@@ -91,7 +91,23 @@ impl<'a> Ctx<'a> {
         None
     }
 
+    /// Solves with the path variables pinned to the witness values first, so that a
+    /// trace stays one consistent run; only if that finds nothing, with the
+    /// variables free (the proof must cover every value).
     pub fn solve(&self, facts: &[Bool]) -> Answer {
+        let mut pinned: Vec<Bool> = facts.to_vec();
+        for (name, value) in self.vars.names.iter().zip(&self.vars.values) {
+            if let Some(v) = self.wit.env.get(name) {
+                pinned.push(value.eq(z3::ast::String::from(v)));
+            }
+        }
+        match self.solve_once(&pinned) {
+            sat @ Answer::Sat(_) => sat,
+            _ => self.solve_once(facts),
+        }
+    }
+
+    fn solve_once(&self, facts: &[Bool]) -> Answer {
         let solver = Solver::new();
         let mut p = Params::new();
         p.set_u32("timeout", self.timeout_ms);

@@ -128,6 +128,12 @@ impl<'a> Witnesses<'a> {
                         if let Some(x) = env.expand(p) {
                             paths.extend(instantiate(&x));
                         }
+                        // `/**/x` also below each variable's directory.
+                        if let Some(rest) = p.strip_prefix("/**/") {
+                            for (_, dir) in witness_env() {
+                                paths.extend(instantiate(&format!("{dir}/{rest}")));
+                            }
+                        }
                     }
                 }
                 Entity::Endpoints(es) => endpoints.extend(es.iter().cloned()),
