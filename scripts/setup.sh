@@ -3,9 +3,11 @@
 # Idempotent: installs only what is missing; safe to run before every build.
 set -euo pipefail
 
-# System packages the build links against or the tests use. libseccomp-dev is
+# System packages the build links against or the tests use: libz3-dev for the
+# verifier (the z3 crate links the system Z3 4.8; its "bundled" build would
+# compile Z3 from source for tens of minutes). libseccomp-dev is
 # only for the benchmark baseline (bench/), which the workspace build compiles.
-PACKAGES=(gcc pkg-config libseccomp-dev)
+PACKAGES=(gcc pkg-config libz3-dev libseccomp-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -49,14 +49,24 @@ pub fn describe(a: &Artifact) -> String {
         .map(|s| s.name)
         .collect();
     let proofs = if a.metadata.proofs.is_empty() {
-        "none recorded".to_string()
+        "none recorded (compiled without verification)".to_string()
     } else {
-        a.metadata
+        let word = |o: claw_artifact::ProofOutcome| match o {
+            claw_artifact::ProofOutcome::Proved => "proved ",
+            claw_artifact::ProofOutcome::Failed => "FAILED ",
+            claw_artifact::ProofOutcome::Unknown => "UNKNOWN",
+        };
+        let proved = a
+            .metadata
             .proofs
             .iter()
-            .map(|p| format!("{} {:?}", p.check, p.outcome))
-            .collect::<Vec<_>>()
-            .join("; ")
+            .filter(|p| p.outcome == claw_artifact::ProofOutcome::Proved)
+            .count();
+        let mut s = format!("{proved} of {} proved", a.metadata.proofs.len());
+        for p in &a.metadata.proofs {
+            s += &format!("\n           {}  {}", word(p.outcome), p.check);
+        }
+        s
     };
     format!(
         "policy:    {} ({})\ncompiler:  {}\nsource:    {} (sha256 {})\nproofs:    {}\nstates:    {}\ndefault:   {}\nmonitor:   {} syscalls: {}\nprogram:   {} instructions\n",

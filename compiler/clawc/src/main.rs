@@ -133,6 +133,12 @@ fn parse_arch(s: &str) -> Result<Arch, String> {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, which turns `clawc disasm out.bin | head` into a
+    // panic on the next write; a command-line tool should just stop, as cat does.
+    // SAFETY: setting a signal's disposition to the default before any threads start.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

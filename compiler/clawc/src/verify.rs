@@ -18,7 +18,7 @@ pub struct Verified {
 
 /// Runs every check on `built`, prints the results (diagnostics for failures and
 /// lints, one line per proof) to stderr, and returns the proof records.
-pub fn run(built: &Built, timeout_secs: u32, color: bool) -> Verified {
+pub fn run(built: &Built, timeout_secs: u32, color: bool, lints: bool) -> Verified {
     // CLAW_VERIFY_TIMEOUT_MS overrides --timeout with milliseconds (for tests and
     // for measuring how close a proof is to its limit).
     let timeout_ms = std::env::var("CLAW_VERIFY_TIMEOUT_MS")
@@ -158,7 +158,7 @@ pub fn verify_cmd(
         Ok(b) => b,
         Err(e) => return e.report(),
     };
-    let v = run(&built, timeout, color);
+    let v = run(&built, timeout, color, true);
     if v.all_proved {
         ExitCode::SUCCESS
     } else if v.proofs.iter().any(|p| p.outcome == ProofOutcome::Failed) {

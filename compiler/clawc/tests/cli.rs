@@ -114,3 +114,44 @@ fn standard_profiles_check_on_both_targets() {
     }
     assert_eq!(clawc(&["check", "std::nope"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    use std::io::Read;
+    // A listing far larger than a pipe's buffer, so writes fail once we hang up.
+    let rules: Vec<String> = (0..1200).map(|n| format!("allow fcntl(arg1 == {n});")).collect();
+    let policy = write_tmp(
+        "big.claw",
+        &format!(
+            "policy big {{ default deny(EPERM); always {{ {} }} }}",
+            rules.join(" ")
+        ),
+    );
+    let bin = std::env::temp_dir().join(format!("clawc-pipe-{}.bin", std::process::id()));
+    let o = clawc(&["compile", &policy, "-o", bin.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let listing = clawc(&["disasm", bin.to_str().unwrap()]).stdout;
+    assert!(
+        listing.len() > 1 << 17,
+        "listing of {} bytes is too small for this test",
+        listing.len()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clawc"))
+        .args(["disasm", bin.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one byte, then hang up, as `| head -c1` would.
+    let mut one = [0u8; 1];
+    child.stdout.as_mut().unwrap().read_exact(&mut one).unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child.stderr.as_mut().unwrap().read_to_string(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        status.code() == Some(0)
+            || std::os::unix::process::ExitStatusExt::signal(&status) == Some(libc::SIGPIPE)
+    );
+}

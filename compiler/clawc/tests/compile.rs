@@ -264,3 +264,73 @@ fn explain_shows_both_decisions() {
         Some(2)
     );
 }
+
+#[test]
+fn compile_refuses_an_unproved_policy_unless_asked() {
+    let src = tmp("leaky.claw");
+    std::fs::write(
+        &src,
+        "use std::paths::secrets;\npolicy leaky {\n  let ws = path \"$WORKSPACE/**\";\n  default deny(EPERM);\n  \
+         always { allow read ws; allow connect endpoint tcp \"*\" port 443; }\n  state clean initial { on read secrets -> t; }\n  \
+         state t { }\n  assert never connect after read secrets;\n}\n",
+    )
+    .unwrap();
+    let out = tmp("leaky.bin");
+    let _ = std::fs::remove_file(&out);
+    let o = clawc(&[
+        "compile",
+        src.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--color",
+        "never",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("E0401") && text(&o).contains("counterexample"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists(), "an unproved policy is not written");
+
+    let o = clawc(&[
+        "compile",
+        src.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--allow-unverified",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let d = String::from_utf8_lossy(&clawc(&["disasm", out.to_str().unwrap()]).stdout).into_owned();
+    assert!(
+        d.contains("FAILED   assert never connect after read secrets"),
+        "the artifact records the failure:\n{d}"
+    );
+    assert!(
+        d.contains("proved   the compiled filter implements the policy in every state"),
+        "{d}"
+    );
+}
+
+#[test]
+fn compile_records_proofs() {
+    let out = tmp("proved.bin");
+    let o = clawc(&[
+        "compile",
+        &repo("examples/coding_agent.claw"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("proved: assert never connect after read secrets"),
+        "{}",
+        text(&o)
+    );
+    let d = String::from_utf8_lossy(&clawc(&["disasm", out.to_str().unwrap()]).stdout).into_owned();
+    assert!(
+        d.contains("proved   assert never connect after read secrets"),
+        "{d}"
+    );
+    assert!(d.contains("4 of 4 proved"), "{d}");
+}
