@@ -25,10 +25,7 @@ pub fn run(built: &Built, timeout_secs: u32, color: bool, lints: bool) -> Verifi
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| timeout_secs.saturating_mul(1000).max(1));
-    let opts = Options {
-        timeout_ms,
-        lints: true,
-    };
+    let opts = Options { timeout_ms, lints };
     let report = claw_verify::verify(&built.ir, Some(&built.program), opts);
     let ir = &built.ir;
     let mut diags = Vec::new();

@@ -461,12 +461,10 @@ fn open_flags_allow(arch: Arch, flags: &BV, req: &Req) -> Bool {
 
 /// The decision of `state` for `req`, as formulas.
 pub struct Decision {
-    /// The request is allowed (allow or log).
-    pub allowed: Bool,
     /// A deny or kill rule matches, or the request is one every filter refuses.
     pub refused: Bool,
     /// Each way the request can come to be allowed: one allowing rule with one of
-    /// its patterns, or the default. `allowed` is `!refused && any(reasons)`; a
+    /// its patterns, or the default. Allowed is `!refused && any(reasons)`; a
     /// refutation is much faster case by case.
     pub reasons: Vec<Reason>,
 }
@@ -584,12 +582,8 @@ pub fn decide(ir: &Ir, state: u32, req: &Req, vars: &Vars) -> Decision {
     if let Some(c3) = ir.table().by_name("clone3") {
         severe.push(req.nr.eq(BV::from_u64(u64::from(c3.nr), 32)));
     }
-    let refused = Bool::or(&severe);
-    let any_reason: Vec<Bool> = reasons.iter().map(|r| r.formula.clone()).collect();
-    let allowed = Bool::and(&[refused.not(), Bool::or(&any_reason)]);
     Decision {
-        allowed,
-        refused,
+        refused: Bool::or(&severe),
         reasons,
     }
 }

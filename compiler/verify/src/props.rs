@@ -66,29 +66,46 @@ impl<'a> Ctx<'a> {
             return Some(self.witness_step(state, w, note));
         }
         let (r, wf) = self.request("q");
-        let d = decide(self.ir, state, &r, &self.vars);
         let what = symbolic(&r);
-        // One query per way of being allowed: small problems z3 refutes quickly.
+        match self.exists(state, &r, wf, &[what], shape) {
+            Answer::Sat(m) => Some(Step {
+                state: self.state_name(state),
+                request: self.concrete(&m, &r),
+                note,
+                vars: self.var_values(&m),
+            }),
+            Answer::Unsat => None,
+            Answer::Unknown(why) => {
+                unknown.get_or_insert(why);
+                None
+            }
+        }
+    }
+
+    /// Is some request allowed in `state` that also satisfies `extra`? One solver
+    /// query per way of being allowed, skipping those that cannot apply to `shape`:
+    /// many small problems z3 refutes quickly instead of one large one.
+    pub fn exists(&self, state: u32, r: &Req, wf: Bool, extra: &[Bool], shape: &Shape) -> Answer {
+        let d = decide(self.ir, state, r, &self.vars);
+        let mut unknown = None;
         for reason in &d.reasons {
             if !shape.compatible(reason) {
                 continue;
             }
-            match self.solve(&[wf.clone(), d.refused.not(), reason.formula.clone(), what.clone()]) {
-                Answer::Sat(m) => {
-                    return Some(Step {
-                        state: self.state_name(state),
-                        request: self.concrete(&m, &r),
-                        note,
-                        vars: self.var_values(&m),
-                    })
-                }
+            let mut facts = vec![wf.clone(), d.refused.not(), reason.formula.clone()];
+            facts.extend(extra.iter().cloned());
+            match self.solve(&facts) {
+                sat @ Answer::Sat(_) => return sat,
                 Answer::Unsat => {}
                 Answer::Unknown(why) => {
                     unknown.get_or_insert(why);
                 }
             }
         }
-        None
+        match unknown {
+            Some(why) => Answer::Unknown(why),
+            None => Answer::Unsat,
+        }
     }
 
     /// Solves with the path variables pinned to the witness values first, so that a
@@ -145,10 +162,6 @@ impl<'a> Ctx<'a> {
         let r = Req::new(tag);
         let wf = r.well_formed(self.ir);
         (r, wf)
-    }
-
-    pub fn allowed(&self, state: u32, r: &Req) -> Bool {
-        decide(self.ir, state, r, &self.vars).allowed
     }
 
     pub fn concrete(&self, m: &Model, r: &Req) -> Concrete {
@@ -251,6 +264,16 @@ impl Shape {
         }
     }
 
+    fn of_matcher(m: &claw_ir::Matcher) -> Shape {
+        match m {
+            claw_ir::Matcher::Access { verbs, entity } => Shape::of(&Pattern::Access {
+                verbs: verbs.clone(),
+                entity: Some(entity.clone()),
+            }),
+            claw_ir::Matcher::Syscall { .. } => Shape::default(),
+        }
+    }
+
     fn verbs(verbs: &[Verb]) -> Shape {
         Shape {
             verbs: Some(verbs.to_vec()),
@@ -300,7 +323,7 @@ pub(crate) fn reachability(cx: &Ctx) -> Reach {
             } else {
                 let (r, wf) = cx.request("ev");
                 let fires = r.matches(&t.event, &cx.vars);
-                match cx.solve(&[wf, cx.allowed(s, &r), fires]) {
+                match cx.exists(s, &r, wf, &[fires], &Shape::of_matcher(&t.event)) {
                     Answer::Sat(m) => Some(Step {
                         state: cx.state_name(s),
                         request: cx.concrete(&m, &r),
@@ -377,6 +400,7 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
         Property::Never { what, after: Some(b) } => {
             // Where can B happen, and where does the sandbox go when it does?
             let mut post: BTreeSet<u32> = BTreeSet::new();
+            let mut uncertain: BTreeSet<u32> = BTreeSet::new();
             let mut how: Vec<(u32, Vec<Step>)> = Vec::new();
             let mut b_states = BTreeSet::new();
             for &s in &reached {
@@ -429,7 +453,7 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
                     if post.contains(&to) {
                         continue;
                     }
-                    match cx.solve(&[wf.clone(), cx.allowed(s, &r), is_b.clone(), cond]) {
+                    match cx.exists(s, &r, wf.clone(), &[is_b.clone(), cond], &Shape::of(b)) {
                         Answer::Sat(m) => {
                             b_states.insert(s);
                             let step = Step {
@@ -442,9 +466,11 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
                         }
                         Answer::Unsat => {}
                         Answer::Unknown(why) => {
+                            // Maybe: keep it (sound for a proof), but remember that
+                            // nothing found through it is a real counterexample.
                             unknown.get_or_insert(why);
                             b_states.insert(s);
-                            post.insert(to);
+                            uncertain.insert(to);
                         }
                     }
                 }
@@ -472,6 +498,24 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
                         steps,
                         explanation: None,
                     });
+                }
+            }
+            // Only after checking the certain states: a real counterexample wins.
+            let maybe_after: BTreeSet<u32> = closure(ir, reach, &uncertain)
+                .difference(&after)
+                .copied()
+                .collect();
+            for &s in &maybe_after {
+                let c = |r: &CReq| wit.matches_pattern(what, r);
+                let z = |r: &Req| r.matches_pattern(what, &cx.vars);
+                if cx
+                    .find(s, &c, &z, &Shape::of(what), String::new(), &mut unknown)
+                    .is_some()
+                {
+                    // Only reachable through a question the solver could not decide.
+                    return Outcome::Unknown(
+                        unknown.unwrap_or_else(|| "a solver query was inconclusive".into()),
+                    );
                 }
             }
             // Open files survive transitions: a descriptor opened before B for the

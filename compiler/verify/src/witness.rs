@@ -95,6 +95,7 @@ impl<'a> Witnesses<'a> {
         // Every path and endpoint the policy mentions.
         let mut paths: Vec<String> = vec!["/".into(), "/etc/passwd".into(), "/tmp/x".into()];
         let mut endpoints: Vec<claw_ir::Endpoint> = Vec::new();
+        let mut all_patterns: Vec<String> = Vec::new();
         let mut entities: Vec<&Entity> = Vec::new();
         let mut syscalls: Vec<(u32, Vec<claw_ir::ArgCond>)> = Vec::new();
         let mut take = |m: &'a Matcher, entities: &mut Vec<&'a Entity>| match m {
@@ -124,6 +125,7 @@ impl<'a> Witnesses<'a> {
         for e in entities {
             match e {
                 Entity::Paths(ps) => {
+                    all_patterns.extend(ps.iter().cloned());
                     for p in ps {
                         if let Some(x) = env.expand(p) {
                             paths.extend(instantiate(&x));
@@ -139,6 +141,24 @@ impl<'a> Witnesses<'a> {
                 Entity::Endpoints(es) => endpoints.extend(es.iter().cloned()),
             }
         }
+        // `A/**/B` also with `**` as each directory other patterns name below `A`
+        // (`/data/**/key.pem` with `/data/s0/**` gives `/data/s0/key.pem`).
+        let dirs: Vec<String> = paths
+            .iter()
+            .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d.to_string()))
+            .collect();
+        let mut combined = Vec::new();
+        for p in &all_patterns {
+            let Some(x) = env.expand(p) else { continue };
+            if let Some((a, b)) = x.split_once("/**/") {
+                for d in dirs.iter().chain(paths.iter()) {
+                    if d.starts_with(a) && d.len() > a.len() && combined.len() < 4096 {
+                        combined.extend(instantiate(&format!("{d}/{b}")));
+                    }
+                }
+            }
+        }
+        paths.extend(combined);
         paths.sort();
         paths.dedup();
 
