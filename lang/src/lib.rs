@@ -12,6 +12,7 @@ pub mod model;
 pub mod parse;
 pub mod pretty;
 pub mod span;
+pub mod symbols;
 
 pub use diag::{Diagnostic, Severity};
 pub use span::{FileId, SourceMap, Span};

@@ -5,6 +5,7 @@
 mod build;
 mod check;
 mod inspect;
+mod lsp;
 mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -91,6 +92,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorChoice,
     },
+    /// Run the language server (LSP over stdin/stdout) for editors.
+    Lsp,
     /// Print an artifact's filter as a readable listing, with its metadata.
     Disasm {
         /// An artifact written by `clawc compile`.
@@ -179,6 +182,13 @@ fn main() -> ExitCode {
             color,
         } => verify::verify_cmd(&file, policy.as_deref(), target, timeout, color),
         Command::Disasm { artifact } => inspect::disasm_cmd(&artifact),
+        Command::Lsp => match lsp::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Explain {
             input,
             state,

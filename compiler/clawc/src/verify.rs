@@ -1,46 +1,69 @@
-//! `clawc verify`, and the proofs `clawc compile` runs before writing an artifact.
+//! `clawc verify`, the proofs `clawc compile` runs before writing an artifact, and
+//! the conversion of a verification report into diagnostics (shared with `lsp`).
 
 use crate::build::{front, Built};
 use crate::check::use_color;
 use crate::ColorChoice;
 use claw_artifact::{Proof, ProofOutcome};
+use claw_ir::Ir;
 use claw_lang::diag::{render, Diagnostic};
+use claw_lang::Span;
+use claw_lower::SpanTable;
 use claw_stdlib::Arch;
-use claw_verify::{Check, Lint, Options, Outcome};
+use claw_verify::{Check, Lint, Options, Outcome, Report};
 use std::process::ExitCode;
 
 /// What a verification run established.
 pub struct Verified {
     pub all_proved: bool,
-    pub inconclusive: bool,
     pub proofs: Vec<Proof>,
 }
 
-/// Runs every check on `built`, prints the results (diagnostics for failures and
-/// lints, one line per proof) to stderr, and returns the proof records.
-pub fn run(built: &Built, timeout_secs: u32, color: bool, lints: bool) -> Verified {
-    // CLAW_VERIFY_TIMEOUT_MS overrides --timeout with milliseconds (for tests and
-    // for measuring how close a proof is to its limit).
-    let timeout_ms = std::env::var("CLAW_VERIFY_TIMEOUT_MS")
+/// A report as diagnostics (failures, inconclusive checks, lints), one summary line
+/// per check, and the proof records for the artifact.
+pub struct Findings {
+    pub diagnostics: Vec<Diagnostic>,
+    pub lines: Vec<String>,
+    pub proofs: Vec<Proof>,
+}
+
+/// The time limit: `--timeout` seconds, or CLAW_VERIFY_TIMEOUT_MS milliseconds (for
+/// tests and for measuring how close a proof is to its limit).
+pub fn timeout_ms(timeout_secs: u32) -> u32 {
+    std::env::var("CLAW_VERIFY_TIMEOUT_MS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| timeout_secs.saturating_mul(1000).max(1));
-    let opts = Options { timeout_ms, lints };
-    let report = claw_verify::verify(&built.ir, Some(&built.program), opts);
-    let ir = &built.ir;
-    let mut diags = Vec::new();
+        .unwrap_or_else(|| timeout_secs.saturating_mul(1000).max(1))
+}
+
+/// A span to hang policy-wide findings on: the first rule, else the file start.
+fn anywhere(spans: &SpanTable) -> Span {
+    spans
+        .rules
+        .first()
+        .copied()
+        .unwrap_or(Span::new(claw_lang::FileId(0), 0, 0))
+}
+
+/// Transitions into a state point at it best; else any rule.
+fn state_span(ir: &Ir, spans: &SpanTable, state: u32) -> Span {
+    ir.transitions
+        .iter()
+        .position(|t| t.to == state)
+        .map(|i| spans.transitions[i])
+        .unwrap_or_else(|| anywhere(spans))
+}
+
+pub fn findings(ir: &Ir, spans: &SpanTable, report: &Report) -> Findings {
+    let mut diagnostics = Vec::new();
     let mut lines = Vec::new();
     let mut proofs = Vec::new();
-    let mut inconclusive = false;
     for c in &report.checks {
         let (what, span) = match c.check {
-            Check::Assertion(i) => (
-                format!("assert {}", ir.assertions[i].text),
-                Some(built.spans.assertions[i]),
-            ),
+            Check::Assertion(i) => (format!("assert {}", ir.assertions[i].text), spans.assertions[i]),
             Check::Translation => (
                 "the compiled filter implements the policy in every state".to_string(),
-                None,
+                anywhere(spans),
             ),
         };
         let secs = c.time.as_secs_f64();
@@ -50,32 +73,32 @@ pub fn run(built: &Built, timeout_secs: u32, color: bool, lints: bool) -> Verifi
                 ProofOutcome::Proved
             }
             Outcome::Failed(cex) => {
-                let (code, message, hint) = match c.check {
+                let (code, message, label, hint) = match c.check {
                     Check::Assertion(_) => (
                         "E0401",
                         format!("this property does not hold: {}", what.trim_start_matches("assert ")),
+                        "fails",
                         "the trace below is a run the policy allows; add a rule that forbids its last step, or \
                          weaken the property",
                     ),
                     Check::Translation => (
                         "E0403",
                         "the compiled filter does not implement the policy".to_string(),
+                        "the policy compiled here",
                         "this is a compiler bug: please report it with the policy",
                     ),
                 };
-                let d = match span {
-                    Some(span) => Diagnostic::error(code, span, message).with_label("fails"),
-                    None => Diagnostic::error(code, built.spans_any(), message)
-                        .with_label("the policy compiled here"),
-                };
-                diags.push(d.with_note(format!("counterexample:\n{cex}")).with_hint(hint));
+                diagnostics.push(
+                    Diagnostic::error(code, span, message)
+                        .with_label(label)
+                        .with_note(format!("counterexample:\n{cex}"))
+                        .with_hint(hint),
+                );
                 lines.push(format!("FAILED: {what} ({secs:.2} s)"));
                 ProofOutcome::Failed
             }
             Outcome::Unknown(why) => {
-                inconclusive = true;
-                let span = span.unwrap_or_else(|| built.spans_any());
-                diags.push(
+                diagnostics.push(
                     Diagnostic::error(
                         "E0402",
                         span,
@@ -93,9 +116,9 @@ pub fn run(built: &Built, timeout_secs: u32, color: bool, lints: bool) -> Verifi
     }
     for l in &report.lints {
         let (span, label) = match l {
-            Lint::Rule { rule, .. } => (built.spans.rules[*rule], "this rule"),
-            Lint::Transition { transition, .. } => (built.spans.transitions[*transition], "this transition"),
-            Lint::State { state, .. } => (built.state_span(*state), "the way into this state"),
+            Lint::Rule { rule, .. } => (spans.rules[*rule], "this rule"),
+            Lint::Transition { transition, .. } => (spans.transitions[*transition], "this transition"),
+            Lint::State { state, .. } => (state_span(ir, spans, *state), "the way into this state"),
         };
         let hint = match l.code() {
             "W0401" => "remove it, or narrow the rules that override it",
@@ -103,43 +126,35 @@ pub fn run(built: &Built, timeout_secs: u32, color: bool, lints: bool) -> Verifi
             "W0403" => "allow its event in the state it leaves, or remove it",
             _ => "remove the state, or make a transition into it possible",
         };
-        diags.push(
+        diagnostics.push(
             Diagnostic::warning(l.code(), span, l.message())
                 .with_label(label)
                 .with_hint(hint),
         );
     }
-    diags.sort_by_key(|d| (d.span.file, d.span.start));
-    eprint!("{}", render(&diags, &built.sources, color));
-    for l in &lines {
-        eprintln!("{l}");
-    }
-    let all_proved = report.all_proved();
-    Verified {
-        all_proved,
-        inconclusive,
+    diagnostics.sort_by_key(|d| (d.span.file, d.span.start));
+    Findings {
+        diagnostics,
+        lines,
         proofs,
     }
 }
 
-impl Built {
-    /// A span to hang policy-wide findings on: the first rule, else the first file.
-    fn spans_any(&self) -> claw_lang::Span {
-        self.spans
-            .rules
-            .first()
-            .copied()
-            .unwrap_or(claw_lang::Span::new(claw_lang::FileId(0), 0, 0))
+/// Runs every check on `built` and prints the results to stderr.
+pub fn run(built: &Built, timeout_secs: u32, color: bool, lints: bool) -> Verified {
+    let opts = Options {
+        timeout_ms: timeout_ms(timeout_secs),
+        lints,
+    };
+    let report = claw_verify::verify(&built.ir, Some(&built.program), opts);
+    let f = findings(&built.ir, &built.spans, &report);
+    eprint!("{}", render(&f.diagnostics, &built.sources, color));
+    for l in &f.lines {
+        eprintln!("{l}");
     }
-
-    fn state_span(&self, state: u32) -> claw_lang::Span {
-        // Transitions into the state point at it best; else any rule.
-        self.ir
-            .transitions
-            .iter()
-            .position(|t| t.to == state)
-            .map(|i| self.spans.transitions[i])
-            .unwrap_or_else(|| self.spans_any())
+    Verified {
+        all_proved: report.all_proved(),
+        proofs: f.proofs,
     }
 }
 
@@ -161,7 +176,6 @@ pub fn verify_cmd(
     } else if v.proofs.iter().any(|p| p.outcome == ProofOutcome::Failed) {
         ExitCode::from(1)
     } else {
-        debug_assert!(v.inconclusive);
         ExitCode::from(2)
     }
 }
