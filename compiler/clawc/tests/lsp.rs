@@ -270,6 +270,32 @@ fn hover_definition_completion_symbols() {
         assert!(labels.iter().any(|l| l == want), "missing {want}");
     }
 
+    // Completion inside `deny(`: errno names.
+    let text = POLICY.replace("default deny(EPERM);", "default deny(EA");
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": text }] }),
+    );
+    let comp = c.at("textDocument/completion", uri, 3, 19);
+    let labels: Vec<String> = comp["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        labels.contains(&"EACCES".to_string()) && labels.contains(&"EPERM".to_string()),
+        "{labels:?}"
+    );
+    assert!(
+        !labels.contains(&"openat".to_string()),
+        "only errno names in deny("
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 4 }, "contentChanges": [{ "text": POLICY }] }),
+    );
+
     // Document symbols: the policy with its states.
     let s = c.request(
         "textDocument/documentSymbol",
