@@ -125,6 +125,13 @@ impl Client {
         );
     }
 
+    fn change(&mut self, uri: &str, version: usize, text: &str) {
+        self.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
+        );
+    }
+
     fn at(&mut self, method: &str, uri: &str, line: u32, character: u32) -> Value {
         self.request(
             method,
@@ -246,10 +253,7 @@ fn hover_definition_completion_symbols() {
     // Completion after `->`: the policy's states.
     let mut text = POLICY.to_string();
     text = text.replace("on read secrets -> tainted;", "on read secrets -> ");
-    c.notify(
-        "textDocument/didChange",
-        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": text }] }),
-    );
+    c.change(uri, 2, &text);
     let comp = c.at("textDocument/completion", uri, 7, 27);
     let labels: Vec<&str> = comp["result"]["items"]
         .as_array()
@@ -272,10 +276,7 @@ fn hover_definition_completion_symbols() {
 
     // Completion inside `deny(`: errno names.
     let text = POLICY.replace("default deny(EPERM);", "default deny(EA");
-    c.notify(
-        "textDocument/didChange",
-        json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": text }] }),
-    );
+    c.change(uri, 3, &text);
     let comp = c.at("textDocument/completion", uri, 3, 19);
     let labels: Vec<String> = comp["result"]["items"]
         .as_array()
@@ -291,10 +292,7 @@ fn hover_definition_completion_symbols() {
         !labels.contains(&"openat".to_string()),
         "only errno names in deny("
     );
-    c.notify(
-        "textDocument/didChange",
-        json!({ "textDocument": { "uri": uri, "version": 4 }, "contentChanges": [{ "text": POLICY }] }),
-    );
+    c.change(uri, 4, POLICY);
 
     // Document symbols: the policy with its states.
     let s = c.request(
@@ -320,10 +318,7 @@ fn half_typed_files_and_unknown_documents() {
     c.open(uri, "");
     // Every prefix of a policy, as if typed character by character: never a crash.
     for (i, _) in POLICY.char_indices().step_by(7) {
-        c.notify(
-            "textDocument/didChange",
-            json!({ "textDocument": { "uri": uri, "version": i + 2 }, "contentChanges": [{ "text": &POLICY[..i] }] }),
-        );
+        c.change(uri, i + 2, &POLICY[..i]);
         let _ = c.at("textDocument/hover", uri, 0, 5);
     }
     let h = c.at("textDocument/completion", uri, 3, 3);

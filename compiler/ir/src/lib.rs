@@ -85,6 +85,18 @@ pub enum Verb {
 }
 
 impl Verb {
+    /// Every verb, in a fixed order (the verifier encodes verbs by this index).
+    pub const ALL: [Verb; 8] = [
+        Verb::Read,
+        Verb::Write,
+        Verb::Append,
+        Verb::Exec,
+        Verb::Visible,
+        Verb::Connect,
+        Verb::Send,
+        Verb::Bind,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Verb::Read => "read",
