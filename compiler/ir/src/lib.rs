@@ -351,6 +351,15 @@ impl Access {
     }
 }
 
+/// Directories no path variable may be, or be inside. The verifier proves
+/// properties under this assumption and the runtime refuses such values, so a
+/// workspace of `/dev` cannot make "never write workspace" and "allow write
+/// devices" the same rule.
+pub const SYSTEM_DIRS: &[&str] = &[
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin", "/sys",
+    "/usr",
+];
+
 /// Values of the path variables (`WORKSPACE`, `HOME`...), supplied by the runtime.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Env {

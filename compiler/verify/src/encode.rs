@@ -8,10 +8,7 @@ use std::net::IpAddr;
 use z3::ast::{Bool, Regexp, String as Str, BV};
 
 /// Directories no path variable may be, or be inside (the runtime refuses them).
-pub const SYSTEM_DIRS: &[&str] = &[
-    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin", "/sys",
-    "/usr",
-];
+pub use claw_ir::SYSTEM_DIRS;
 
 /// Verbs as bit-vector codes: their index in `Verb::ALL`.
 pub const VERBS: [Verb; 8] = Verb::ALL;

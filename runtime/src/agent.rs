@@ -1,0 +1,138 @@
+//! Reading and writing a sandboxed thread's memory and descriptors, and the facts
+//! about it the monitor needs (thread group, umask). Every read here is followed by
+//! a `NOTIF_ID_VALID` check by the caller before its result is trusted.
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// The largest path the kernel accepts (`PATH_MAX`, including the NUL).
+pub const PATH_MAX: usize = 4096;
+
+fn cvt(r: libc::c_long) -> io::Result<usize> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// Reads `len` bytes at `addr` in thread `tid`'s address space (all or an error).
+pub fn read_mem(tid: u32, addr: u64, len: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    let mut done = 0;
+    while done < len {
+        let local = libc::iovec {
+            iov_base: buf[done..].as_mut_ptr().cast(),
+            iov_len: len - done,
+        };
+        let remote = libc::iovec {
+            iov_base: (addr + done as u64) as *mut libc::c_void,
+            iov_len: len - done,
+        };
+        // SAFETY: `local` covers our own buffer; the kernel checks `remote`.
+        let n = cvt(unsafe { libc::process_vm_readv(tid as i32, &local, 1, &remote, 1, 0) } as libc::c_long)?;
+        if n == 0 {
+            return Err(io::Error::from_raw_os_error(libc::EFAULT));
+        }
+        done += n;
+    }
+    Ok(buf)
+}
+
+/// Reads a NUL-terminated string of at most `max` bytes (without the NUL), a page at
+/// a time so that a string ending just before an unmapped page is still read.
+/// `ENAMETOOLONG` if no NUL comes within `max`.
+pub fn read_cstr(tid: u32, addr: u64, max: usize) -> io::Result<Vec<u8>> {
+    if addr == 0 {
+        return Err(io::Error::from_raw_os_error(libc::EFAULT));
+    }
+    let mut out = Vec::new();
+    let mut at = addr;
+    while out.len() < max {
+        let to_page_end = 4096 - (at % 4096) as usize;
+        let chunk = read_mem(tid, at, to_page_end.min(max - out.len()))?;
+        if let Some(nul) = chunk.iter().position(|&b| b == 0) {
+            out.extend_from_slice(&chunk[..nul]);
+            return Ok(out);
+        }
+        out.extend_from_slice(&chunk);
+        at += chunk.len() as u64;
+    }
+    Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG))
+}
+
+/// Writes `bytes` at `addr` in thread `tid`'s address space. Honours page
+/// protections, as the kernel's own copy-out would.
+pub fn write_mem(tid: u32, addr: u64, bytes: &[u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < bytes.len() {
+        let local = libc::iovec {
+            iov_base: bytes[done..].as_ptr() as *mut libc::c_void,
+            iov_len: bytes.len() - done,
+        };
+        let remote = libc::iovec {
+            iov_base: (addr + done as u64) as *mut libc::c_void,
+            iov_len: bytes.len() - done,
+        };
+        // SAFETY: `local` covers our own buffer; the kernel checks `remote`.
+        let n =
+            cvt(unsafe { libc::process_vm_writev(tid as i32, &local, 1, &remote, 1, 0) } as libc::c_long)?;
+        if n == 0 {
+            return Err(io::Error::from_raw_os_error(libc::EFAULT));
+        }
+        done += n;
+    }
+    Ok(())
+}
+
+/// Writes a plain-old-data value (a `struct stat`, a `statx`...) to the agent.
+pub fn write_struct<T: Copy>(tid: u32, addr: u64, value: &T) -> io::Result<()> {
+    // SAFETY: T is Copy plain data; we only read its bytes.
+    let bytes =
+        unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), std::mem::size_of::<T>()) };
+    write_mem(tid, addr, bytes)
+}
+
+/// Reads a plain-old-data value from the agent.
+pub fn read_struct<T: Copy>(tid: u32, addr: u64) -> io::Result<T> {
+    let bytes = read_mem(tid, addr, std::mem::size_of::<T>())?;
+    // SAFETY: the buffer has exactly size_of::<T>() bytes; T is plain data for
+    // which every bit pattern is valid (kernel ABI structs of integers).
+    Ok(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
+}
+
+/// A field of `/proc/<tid>/status`.
+fn status_field(tid: u32, field: &str) -> io::Result<String> {
+    let text = std::fs::read_to_string(format!("/proc/{tid}/status"))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field).map(|v| v.trim().to_string()))
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))
+}
+
+/// The process (thread group) a thread belongs to.
+pub fn tgid_of(tid: u32) -> io::Result<u32> {
+    status_field(tid, "Tgid:")?
+        .parse()
+        .map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))
+}
+
+/// The thread's umask, applied to files the monitor creates for it.
+pub fn umask_of(tid: u32) -> u32 {
+    status_field(tid, "Umask:")
+        .ok()
+        .and_then(|v| u32::from_str_radix(&v, 8).ok())
+        .unwrap_or(0o022)
+}
+
+/// A duplicate of descriptor `fd` of process `tgid` (`pidfd_getfd`), sharing the
+/// open file: acting on it acts on the agent's socket.
+pub fn take_fd(tgid: u32, fd: i32) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscalls; the returned descriptors are owned here.
+    unsafe {
+        let pidfd = cvt(libc::syscall(libc::SYS_pidfd_open, tgid as libc::pid_t, 0))? as i32;
+        let pidfd = OwnedFd::from_raw_fd(pidfd);
+        use std::os::fd::AsRawFd;
+        let dup = cvt(libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0))? as i32;
+        Ok(OwnedFd::from_raw_fd(dup))
+    }
+}

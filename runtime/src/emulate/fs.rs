@@ -1,0 +1,604 @@
+//! Path syscalls: open family, exec, looking (stat, access, readlink, xattrs) and
+//! modifying (mkdir, unlink, rename, link, symlink, chmod, chown, utimes...).
+
+use super::cvt;
+use crate::agent;
+use crate::monitor::{Answer, Fail, Monitor, Outcome};
+use crate::notify::{Notification, Reply};
+use crate::resolve::{self, proc_fd, Asker, How, Resolved};
+use claw_ir::{mediation, Access, Verb};
+use serde_json::json;
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+
+fn cstr(s: &str) -> Result<CString, Fail> {
+    CString::new(s).map_err(|_| Fail::Errno(libc::EINVAL))
+}
+
+fn path_accesses(verbs: &[Verb], path: &str) -> Vec<Access> {
+    verbs
+        .iter()
+        .map(|&verb| Access::Path {
+            verb,
+            path: path.to_string(),
+        })
+        .collect()
+}
+
+fn verb_names(verbs: &[Verb]) -> Vec<&'static str> {
+    verbs.iter().map(|v| v.name()).collect()
+}
+
+/// When resolution fails (`ENOENT`, `ENOTDIR`, `ELOOP`...), the error itself tells
+/// whether a path exists. For a path the policy neither lets the agent see nor use,
+/// answer the policy's refusal instead, so existence stays hidden.
+fn hide(
+    m: &Monitor,
+    n: &Notification,
+    asker: Asker,
+    dirfd: i32,
+    raw: &[u8],
+    verbs: &[Verb],
+    err: Fail,
+) -> Fail {
+    let Fail::Errno(_) = err else { return err };
+    let base = if raw.first() == Some(&b'/') {
+        String::new()
+    } else if dirfd == libc::AT_FDCWD {
+        std::fs::read_link(format!("/proc/{}/cwd", asker.tid))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        std::fs::read_link(format!("/proc/{}/fd/{dirfd}", asker.tid))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let path = normalise(&format!("{base}/{}", String::from_utf8_lossy(raw)));
+    let mut all = verbs.to_vec();
+    all.push(Verb::Visible);
+    let sees = all
+        .iter()
+        .any(|&v| m.peek(n.nr, &path_accesses(&[v], &path)).allowed());
+    if sees {
+        err
+    } else {
+        Fail::Errno(m.peek(n.nr, &path_accesses(verbs, &path)).refusal_errno())
+    }
+}
+
+fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn is_symlink(fd: &OwnedFd) -> bool {
+    // SAFETY: st is written by fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    unsafe { libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFLNK }
+}
+
+fn open_proc(fd: &OwnedFd, flags: i32, mode: u32) -> Result<OwnedFd, Fail> {
+    let p = cstr(&proc_fd(fd))?;
+    // SAFETY: valid C string; the result is owned below.
+    let r = cvt(unsafe { libc::open(p.as_ptr(), flags | libc::O_CLOEXEC, mode) } as libc::c_long)?;
+    // SAFETY: r is a fresh descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(r as i32) })
+}
+
+/// `open`, `openat`, `openat2`, `creat`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn open(
+    m: &Monitor,
+    n: &Notification,
+    name: &str,
+    dirfd: i32,
+    path_addr: u64,
+    flags: u64,
+    mode: u64,
+    resolve_flags: u64,
+) -> Outcome {
+    let raw = m.read_path(n, path_addr)?;
+    let asker = m.asker(n)?;
+    let oflags = flags as i32;
+    let verbs = mediation::open_verbs(flags, m.ir.arch);
+    let creat = oflags & libc::O_CREAT != 0;
+    let excl = creat && oflags & libc::O_EXCL != 0;
+    let tmpfile = oflags & libc::O_TMPFILE == libc::O_TMPFILE;
+    let how = How {
+        follow: oflags & libc::O_NOFOLLOW == 0 && !excl,
+        oflags: oflags & libc::O_DIRECTORY,
+        resolve: resolve_flags,
+        empty_ok: false,
+    };
+    let umask = agent::umask_of(n.tid);
+    let create_mode = (mode as u32) & 0o7777 & !umask;
+    let cloexec = oflags & libc::O_CLOEXEC != 0;
+    let shown =
+        |path: &str| json!({ "path": path, "flags": format!("{:#o}", flags), "verbs": verb_names(&verbs) });
+    match resolve::resolve(asker, dirfd, &raw, how) {
+        Ok(Resolved { fd, path }) => {
+            let v = m.judge(n, name, n.nr, &path_accesses(&verbs, &path), || shown(&path));
+            if !v.allowed() {
+                return Ok(v.refusal().into());
+            }
+            if excl {
+                return Err(Fail::Errno(libc::EEXIST));
+            }
+            let file = if oflags & libc::O_PATH != 0 {
+                fd
+            } else if is_symlink(&fd) {
+                return Err(Fail::Errno(libc::ELOOP));
+            } else {
+                let reopen = oflags & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW);
+                open_proc(&fd, reopen, if tmpfile { create_mode } else { 0 })?
+            };
+            m.listener.send_fd(n.id, file.as_fd(), cloexec)?;
+            Ok(Answer::Done)
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) && creat && !tmpfile => {
+            let parent = match resolve::resolve_parent(asker, dirfd, &raw) {
+                Ok(p) => p,
+                Err(e) => return Err(hide(m, n, asker, dirfd, &raw, &verbs, e.into())),
+            };
+            let v = m.judge(n, name, n.nr, &path_accesses(&verbs, &parent.path), || {
+                shown(&parent.path)
+            });
+            if !v.allowed() {
+                return Ok(v.refusal().into());
+            }
+            // O_NOFOLLOW: a symlink planted since the check is not followed.
+            let fd = resolve::openat2(
+                parent.dir.as_raw_fd(),
+                parent.name.to_bytes(),
+                (flags & !(libc::O_CLOEXEC as u64)) | libc::O_NOFOLLOW as u64,
+                u64::from(create_mode),
+                0,
+            )?;
+            m.listener.send_fd(n.id, fd.as_fd(), cloexec)?;
+            Ok(Answer::Done)
+        }
+        Err(e) => Err(hide(m, n, asker, dirfd, &raw, &verbs, e.into())),
+    }
+}
+
+/// `execve`, `execveat`: decided here, performed by the kernel (CONTINUE). The
+/// kernel re-checks at exec time against Landlock's execute right, which bounds
+/// every path the policy lets run; the monitor's check makes it precise.
+pub(super) fn exec(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>, path: u8) -> Outcome {
+    let a = n.args;
+    let raw = m.read_path(n, a[path as usize])?;
+    let asker = m.asker(n)?;
+    let dfd = dirfd.map_or(libc::AT_FDCWD, |i| a[i as usize] as i32);
+    let flags = if dirfd.is_some() { a[4] as i32 } else { 0 };
+    let how = How {
+        follow: flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+        empty_ok: flags & libc::AT_EMPTY_PATH != 0,
+        ..How::default()
+    };
+    match resolve::resolve(asker, dfd, &raw, how) {
+        Ok(r) => {
+            let v = m.judge(
+                n,
+                name,
+                n.nr,
+                &path_accesses(&[Verb::Exec], &r.path),
+                || json!({ "path": r.path }),
+            );
+            Ok(if v.allowed() { Reply::Continue } else { v.refusal() }.into())
+        }
+        Err(e) => Err(hide(m, n, asker, dfd, &raw, &[Verb::Exec], e.into())),
+    }
+}
+
+/// The syscall number of `fstat` (a look at a descriptor the agent holds).
+fn fstat_nr(m: &Monitor) -> u32 {
+    m.table().by_name("fstat").map_or(u32::MAX, |s| s.nr)
+}
+
+/// Looking without opening: stat family, access, readlink, xattr reads, statfs,
+/// chdir. Decided as `visible`; the monitor looks and writes the result back.
+pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>, path: u8) -> Outcome {
+    let a = n.args;
+    let dfd = dirfd.map_or(libc::AT_FDCWD, |i| a[i as usize] as i32);
+    // Flags argument (AT_*), by syscall.
+    let at_flags = match name {
+        "newfstatat" => a[3] as i32,
+        "statx" => a[2] as i32,
+        "faccessat2" => a[3] as i32,
+        _ => 0,
+    };
+    let follow = !matches!(
+        name,
+        "lstat" | "readlink" | "readlinkat" | "lgetxattr" | "llistxattr"
+    ) && at_flags & libc::AT_SYMLINK_NOFOLLOW == 0;
+    let raw = m.read_path(n, a[path as usize])?;
+    let asker = m.asker(n)?;
+    let how = How {
+        follow,
+        oflags: if name == "chdir" { libc::O_DIRECTORY } else { 0 },
+        resolve: 0,
+        empty_ok: at_flags & libc::AT_EMPTY_PATH != 0,
+    };
+    let r = match resolve::resolve(asker, dfd, &raw, how) {
+        Ok(r) => r,
+        Err(e) => return Err(hide(m, n, asker, dfd, &raw, &[Verb::Visible], e.into())),
+    };
+    let v = if raw.is_empty() {
+        // `fstatat(fd, "", AT_EMPTY_PATH)` is how libc implements fstat(fd): a look
+        // at a descriptor the agent holds, decided as fstat.
+        m.judge(n, name, fstat_nr(m), &[], || json!({ "fd": dfd }))
+    } else {
+        m.judge(
+            n,
+            name,
+            n.nr,
+            &path_accesses(&[Verb::Visible], &r.path),
+            || json!({ "path": r.path }),
+        )
+    };
+    if !v.allowed() {
+        return Ok(v.refusal().into());
+    }
+    let fd = r.fd.as_raw_fd();
+    let empty = c"";
+    let tid = n.tid;
+    let value: i64 = match name {
+        "stat" | "lstat" | "newfstatat" => {
+            // SAFETY: st is written by fstatat.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            cvt(unsafe { libc::fstatat(fd, empty.as_ptr(), &mut st, libc::AT_EMPTY_PATH) } as libc::c_long)?;
+            let buf = if name == "newfstatat" { a[2] } else { a[1] };
+            agent::write_struct(tid, buf, &st)?;
+            0
+        }
+        "statx" => {
+            // SAFETY: stx is written by statx.
+            let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+            let sync = at_flags & libc::AT_STATX_SYNC_TYPE;
+            cvt(unsafe {
+                libc::statx(
+                    fd,
+                    empty.as_ptr(),
+                    libc::AT_EMPTY_PATH | sync,
+                    a[3] as u32,
+                    &mut stx,
+                )
+            } as libc::c_long)?;
+            agent::write_struct(tid, a[4], &stx)?;
+            0
+        }
+        "access" | "faccessat" | "faccessat2" => {
+            let mode = if name == "access" { a[1] } else { a[2] } as i32;
+            let eaccess = at_flags & libc::AT_EACCESS;
+            // SAFETY: plain syscall.
+            cvt(unsafe {
+                libc::syscall(
+                    libc::SYS_faccessat2,
+                    fd,
+                    empty.as_ptr(),
+                    mode,
+                    libc::AT_EMPTY_PATH | eaccess,
+                )
+            })?
+        }
+        "readlink" | "readlinkat" => {
+            let (buf, size) = if name == "readlink" {
+                (a[1], a[2])
+            } else {
+                (a[2], a[3])
+            };
+            let size = (size as usize).min(agent::PATH_MAX);
+            if size == 0 {
+                return Err(Fail::Errno(libc::EINVAL));
+            }
+            let mut out = vec![0u8; size];
+            // SAFETY: out is valid for size bytes.
+            let k = cvt(
+                unsafe { libc::readlinkat(fd, empty.as_ptr(), out.as_mut_ptr().cast(), size) }
+                    as libc::c_long,
+            )?;
+            agent::write_mem(tid, buf, &out[..k as usize])?;
+            k
+        }
+        "getxattr" | "lgetxattr" => {
+            let attr =
+                CString::new(agent::read_cstr(tid, a[1], 256)?).map_err(|_| Fail::Errno(libc::EINVAL))?;
+            m.valid(n)?;
+            let size = (a[3] as usize).min(1 << 16);
+            let mut out = vec![0u8; size];
+            let p = cstr(&proc_fd(&r.fd))?;
+            // SAFETY: out is valid for size bytes.
+            let k = cvt(
+                unsafe { libc::getxattr(p.as_ptr(), attr.as_ptr(), out.as_mut_ptr().cast(), size) }
+                    as libc::c_long,
+            )?;
+            if size > 0 {
+                agent::write_mem(tid, a[2], &out[..k as usize])?;
+            }
+            k
+        }
+        "listxattr" | "llistxattr" => {
+            let size = (a[2] as usize).min(1 << 16);
+            let mut out = vec![0u8; size];
+            let p = cstr(&proc_fd(&r.fd))?;
+            // SAFETY: out is valid for size bytes.
+            let k =
+                cvt(unsafe { libc::listxattr(p.as_ptr(), out.as_mut_ptr().cast(), size) } as libc::c_long)?;
+            if size > 0 {
+                agent::write_mem(tid, a[1], &out[..k as usize])?;
+            }
+            k
+        }
+        "statfs" => {
+            // SAFETY: sf is written by fstatfs.
+            let mut sf: libc::statfs = unsafe { std::mem::zeroed() };
+            cvt(unsafe { libc::fstatfs(fd, &mut sf) } as libc::c_long)?;
+            agent::write_struct(tid, a[1], &sf)?;
+            0
+        }
+        // chdir, and any look this table does not emulate.
+        _ => return Ok(Reply::Continue.into()),
+    };
+    Ok(Reply::Value(value).into())
+}
+
+/// Reads a `struct timespec[2]` (or the `timeval`/`utimbuf` forms) for the utime
+/// family; `None` means "now".
+fn read_times(
+    m: &Monitor,
+    n: &Notification,
+    name: &str,
+    addr: u64,
+) -> Result<Option<[libc::timespec; 2]>, Fail> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let t = match name {
+        "utimensat" => agent::read_struct::<[libc::timespec; 2]>(n.tid, addr)?,
+        "utime" => {
+            let u: [i64; 2] = agent::read_struct(n.tid, addr)?;
+            [
+                libc::timespec {
+                    tv_sec: u[0],
+                    tv_nsec: 0,
+                },
+                libc::timespec {
+                    tv_sec: u[1],
+                    tv_nsec: 0,
+                },
+            ]
+        }
+        _ => {
+            let tv: [libc::timeval; 2] = agent::read_struct(n.tid, addr)?;
+            tv.map(|t| libc::timespec {
+                tv_sec: t.tv_sec,
+                tv_nsec: t.tv_usec * 1000,
+            })
+        }
+    };
+    m.valid(n)?;
+    Ok(Some(t))
+}
+
+/// Changing the tree or metadata: decided as `write` on every path involved;
+/// performed by the monitor on the directories and objects it resolved.
+pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
+    let a = n.args;
+    let asker = m.asker(n)?;
+    let tid = n.tid;
+    // The (dirfd, path register) pairs, and whether the last component is followed.
+    let at = |d: usize, p: usize| (a[d] as i32, p);
+    let cwd = |p: usize| (libc::AT_FDCWD, p);
+    let (paths, follow): (Vec<(i32, usize)>, bool) = match name {
+        "mkdir" | "rmdir" | "unlink" | "mknod" => (vec![cwd(0)], false),
+        "mkdirat" | "unlinkat" | "mknodat" => (vec![at(0, 1)], false),
+        "rename" | "link" => (vec![cwd(0), cwd(1)], false),
+        "renameat" | "renameat2" => (vec![at(0, 1), at(2, 3)], false),
+        "linkat" => (
+            vec![at(0, 1), at(2, 3)],
+            a[4] as i32 & libc::AT_SYMLINK_FOLLOW != 0,
+        ),
+        "symlink" => (vec![cwd(1)], false),
+        "symlinkat" => (vec![at(1, 2)], false),
+        "truncate" | "chmod" | "chown" | "utime" | "utimes" | "setxattr" | "removexattr" => {
+            (vec![cwd(0)], true)
+        }
+        "lchown" | "lsetxattr" | "lremovexattr" => (vec![cwd(0)], false),
+        "fchmodat" | "futimesat" => (vec![at(0, 1)], true),
+        "fchmodat2" => (vec![at(0, 1)], a[3] as i32 & libc::AT_SYMLINK_NOFOLLOW == 0),
+        "fchownat" => (vec![at(0, 1)], a[4] as i32 & libc::AT_SYMLINK_NOFOLLOW == 0),
+        "utimensat" => (vec![at(0, 1)], a[3] as i32 & libc::AT_SYMLINK_NOFOLLOW == 0),
+        _ => return Err(Fail::Errno(libc::ENOSYS)),
+    };
+    // Object-level calls (chmod, chown, utimes, truncate, xattrs, a followed link
+    // source) act on a resolved object; tree-level calls on (directory, name).
+    let object_level = follow
+        || matches!(
+            name,
+            "lchown" | "lsetxattr" | "lremovexattr" | "fchmodat2" | "fchownat" | "utimensat"
+        );
+    let mut objects: Vec<Resolved> = Vec::new();
+    let mut parents: Vec<resolve::ResolvedParent> = Vec::new();
+    let mut shown_paths = Vec::new();
+    for (i, &(dfd, reg)) in paths.iter().enumerate() {
+        let addr = a[reg];
+        // utimensat(fd, NULL, ...) is futimens(fd).
+        let raw = if addr == 0 && name == "utimensat" {
+            Vec::new()
+        } else {
+            m.read_path(n, addr)?
+        };
+        let link_source = name == "linkat" && i == 0;
+        let by_object = if link_source { follow } else { object_level };
+        if by_object {
+            let how = How {
+                follow,
+                empty_ok: raw.is_empty() && name == "utimensat",
+                ..How::default()
+            };
+            match resolve::resolve(asker, dfd, &raw, how) {
+                Ok(r) => {
+                    shown_paths.push(r.path.clone());
+                    objects.push(r);
+                }
+                Err(e) => return Err(hide(m, n, asker, dfd, &raw, &[Verb::Write], e.into())),
+            }
+        } else {
+            match resolve::resolve_parent(asker, dfd, &raw) {
+                Ok(p) => {
+                    shown_paths.push(p.path.clone());
+                    parents.push(p);
+                }
+                Err(e) => return Err(hide(m, n, asker, dfd, &raw, &[Verb::Write], e.into())),
+            }
+        }
+    }
+    let accesses: Vec<Access> = shown_paths
+        .iter()
+        .flat_map(|p| path_accesses(&[Verb::Write], p))
+        .collect();
+    // Arguments read from memory beyond the paths (symlink target, xattr name and
+    // value, times), read before deciding so the record shows them.
+    let target = if name == "symlink" || name == "symlinkat" {
+        Some(CString::new(m.read_path(n, a[0])?).map_err(|_| Fail::Errno(libc::EINVAL))?)
+    } else {
+        None
+    };
+    let v = m.judge(n, name, n.nr, &accesses, || json!({ "paths": shown_paths }));
+    if !v.allowed() {
+        return Ok(v.refusal().into());
+    }
+    let umask = agent::umask_of(tid);
+    let p0 = parents.first();
+    let o0 = objects.first();
+    let dir = |p: &resolve::ResolvedParent| p.dir.as_raw_fd();
+    let obj_path = |o: &Resolved| cstr(&proc_fd(&o.fd));
+    // SAFETY (for the calls below): every pointer is a valid C string or buffer
+    // owned here; descriptors are the monitor's own.
+    let r: libc::c_long = unsafe {
+        match (name, p0, o0) {
+            ("mkdir", Some(p), _) => {
+                libc::mkdirat(dir(p), p.name.as_ptr(), (a[1] as u32) & 0o7777 & !umask).into()
+            }
+            ("mkdirat", Some(p), _) => {
+                libc::mkdirat(dir(p), p.name.as_ptr(), (a[2] as u32) & 0o7777 & !umask).into()
+            }
+            ("rmdir", Some(p), _) => libc::unlinkat(dir(p), p.name.as_ptr(), libc::AT_REMOVEDIR).into(),
+            ("unlink", Some(p), _) => libc::unlinkat(dir(p), p.name.as_ptr(), 0).into(),
+            ("unlinkat", Some(p), _) => {
+                libc::unlinkat(dir(p), p.name.as_ptr(), a[2] as i32 & libc::AT_REMOVEDIR).into()
+            }
+            ("mknod", Some(p), _) => mknod(p, a[1], a[2], umask),
+            ("mknodat", Some(p), _) => mknod(p, a[2], a[3], umask),
+            ("rename" | "renameat" | "renameat2", Some(p), _) => {
+                let q = &parents[1];
+                let flags = if name == "renameat2" { a[4] as u32 } else { 0 };
+                libc::syscall(
+                    libc::SYS_renameat2,
+                    dir(p),
+                    p.name.as_ptr(),
+                    dir(q),
+                    q.name.as_ptr(),
+                    flags,
+                )
+            }
+            ("link" | "linkat", Some(p), None) => {
+                let q = &parents[1];
+                libc::linkat(dir(p), p.name.as_ptr(), dir(q), q.name.as_ptr(), 0).into()
+            }
+            ("linkat", Some(q), Some(o)) => {
+                // The followed source: link exactly the object that was decided.
+                let src = obj_path(o)?;
+                libc::linkat(
+                    libc::AT_FDCWD,
+                    src.as_ptr(),
+                    dir(q),
+                    q.name.as_ptr(),
+                    libc::AT_SYMLINK_FOLLOW,
+                )
+                .into()
+            }
+            ("symlink" | "symlinkat", Some(p), _) => {
+                let t = target.as_ref().ok_or(Fail::Errno(libc::EINVAL))?;
+                libc::symlinkat(t.as_ptr(), dir(p), p.name.as_ptr()).into()
+            }
+            ("truncate", _, Some(o)) => libc::truncate(obj_path(o)?.as_ptr(), a[1] as i64).into(),
+            ("chmod", _, Some(o)) => libc::chmod(obj_path(o)?.as_ptr(), a[1] as u32 & 0o7777).into(),
+            ("fchmodat" | "fchmodat2", _, Some(o)) => {
+                if is_symlink(&o.fd) {
+                    return Err(Fail::Errno(libc::EOPNOTSUPP));
+                }
+                libc::chmod(obj_path(o)?.as_ptr(), a[2] as u32 & 0o7777).into()
+            }
+            ("chown" | "lchown", _, Some(o)) => libc::fchownat(
+                o.fd.as_raw_fd(),
+                c"".as_ptr(),
+                a[1] as u32,
+                a[2] as u32,
+                libc::AT_EMPTY_PATH,
+            )
+            .into(),
+            ("fchownat", _, Some(o)) => libc::fchownat(
+                o.fd.as_raw_fd(),
+                c"".as_ptr(),
+                a[2] as u32,
+                a[3] as u32,
+                libc::AT_EMPTY_PATH,
+            )
+            .into(),
+            ("utime" | "utimes" | "futimesat" | "utimensat", _, Some(o)) => {
+                let times_reg = match name {
+                    "utime" | "utimes" => 1,
+                    _ => 2,
+                };
+                let times = read_times(m, n, name, a[times_reg])?;
+                let ptr = times.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
+                libc::utimensat(libc::AT_FDCWD, obj_path(o)?.as_ptr(), ptr, 0).into()
+            }
+            ("setxattr" | "lsetxattr", _, Some(o)) => {
+                let attr =
+                    CString::new(agent::read_cstr(tid, a[1], 256)?).map_err(|_| Fail::Errno(libc::EINVAL))?;
+                let size = (a[3] as usize).min(1 << 16);
+                let value = agent::read_mem(tid, a[2], size)?;
+                m.valid(n)?;
+                libc::setxattr(
+                    obj_path(o)?.as_ptr(),
+                    attr.as_ptr(),
+                    value.as_ptr().cast(),
+                    size,
+                    a[4] as i32,
+                )
+                .into()
+            }
+            ("removexattr" | "lremovexattr", _, Some(o)) => {
+                let attr =
+                    CString::new(agent::read_cstr(tid, a[1], 256)?).map_err(|_| Fail::Errno(libc::EINVAL))?;
+                m.valid(n)?;
+                libc::removexattr(obj_path(o)?.as_ptr(), attr.as_ptr()).into()
+            }
+            _ => return Err(Fail::Errno(libc::ENOSYS)),
+        }
+    };
+    Ok(Reply::Value(cvt(r)?).into())
+}
+
+unsafe fn mknod(p: &resolve::ResolvedParent, mode: u64, dev: u64, umask: u32) -> libc::c_long {
+    let mode = mode as u32;
+    let perm = mode & 0o7777 & !umask;
+    libc::mknodat(
+        p.dir.as_raw_fd(),
+        p.name.as_ptr(),
+        (mode & libc::S_IFMT) | perm,
+        dev,
+    )
+    .into()
+}

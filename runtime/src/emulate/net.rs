@@ -1,0 +1,346 @@
+//! Network syscalls: the monitor reads and validates the address, then connects,
+//! binds or sends on its own duplicate of the agent's socket (`pidfd_getfd`) with
+//! the address it validated. Sockets it connects are tracked for revocation.
+
+use super::cvt;
+use crate::agent;
+use crate::monitor::{Fail, Monitor, Outcome};
+use crate::notify::{Notification, Reply};
+use crate::resolve::{self, proc_fd, How};
+use crate::sockaddr::{self, SocketKind, MAX_ADDR};
+use claw_ir::{Access, Mediation, NetAddr, Proto, Verb};
+use serde_json::json;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// At most this much data is copied per emulated send (a stream send may be
+/// short, as the kernel's may; no datagram is this large).
+const MAX_SEND: usize = 1 << 20;
+/// `UIO_MAXIOV`.
+const MAX_IOV: usize = 1024;
+
+/// An address as validated: what policies see, the bytes the monitor will use, and
+/// any handle keeping a resolved unix socket path alive.
+struct Target {
+    addr: Option<NetAddr>,
+    bytes: Vec<u8>,
+    _hold: Option<OwnedFd>,
+}
+
+/// Reads and parses the address at `addr` for a socket of `kind`. A pathname unix
+/// address is resolved like any path (canonical, symlinks followed by the monitor)
+/// and then used through the handle, so a swapped symlink cannot redirect it; for
+/// `bind` only its directory is resolved (the socket file does not exist yet).
+fn target(
+    m: &Monitor,
+    n: &Notification,
+    kind: SocketKind,
+    addr: u64,
+    len: u64,
+    bind: bool,
+) -> Result<Target, Fail> {
+    let len = (len as usize).min(MAX_ADDR);
+    let bytes = agent::read_mem(n.tid, addr, len)?;
+    m.valid(n)?;
+    let parsed = sockaddr::parse(&bytes, kind).map_err(Fail::Errno)?;
+    let Some(NetAddr::UnixPath(p)) = &parsed else {
+        return Ok(Target {
+            addr: parsed,
+            bytes,
+            _hold: None,
+        });
+    };
+    let asker = m.asker(n)?;
+    if bind {
+        let parent = resolve::resolve_parent(asker, libc::AT_FDCWD, p.as_bytes())?;
+        let name = parent.name.to_string_lossy().into_owned();
+        let via = format!("{}/{name}", proc_fd(&parent.dir));
+        let bytes = sockaddr::unix_addr(&via).ok_or(Fail::Errno(libc::ENAMETOOLONG))?;
+        return Ok(Target {
+            addr: Some(NetAddr::UnixPath(parent.path)),
+            bytes,
+            _hold: Some(parent.dir),
+        });
+    }
+    let how = How {
+        follow: true,
+        ..How::default()
+    };
+    let r = resolve::resolve(asker, libc::AT_FDCWD, p.as_bytes(), how)?;
+    let bytes = sockaddr::unix_addr(&proc_fd(&r.fd)).ok_or(Fail::Errno(libc::ENAMETOOLONG))?;
+    Ok(Target {
+        addr: Some(NetAddr::UnixPath(r.path)),
+        bytes,
+        _hold: Some(r.fd),
+    })
+}
+
+fn socket(m: &Monitor, n: &Notification, fd: i32) -> Result<(OwnedFd, SocketKind), Fail> {
+    let asker = m.asker(n)?;
+    let sock = agent::take_fd(asker.tgid, fd).map_err(|e| match e.raw_os_error() {
+        Some(libc::ESRCH) => Fail::Gone,
+        _ => Fail::Errno(libc::EBADF),
+    })?;
+    m.valid(n)?;
+    let kind = sockaddr::kind(&sock).map_err(|_| Fail::Errno(libc::ENOTSOCK))?;
+    Ok((sock, kind))
+}
+
+fn net_access(verb: Verb, addr: &Option<NetAddr>) -> Vec<Access> {
+    addr.iter()
+        .map(|a| Access::Net {
+            verb,
+            addr: a.clone(),
+        })
+        .collect()
+}
+
+fn show(addr: &Option<NetAddr>) -> serde_json::Value {
+    match addr {
+        Some(a) => json!({ "addr": a.to_string() }),
+        None => json!({ "addr": null }),
+    }
+}
+
+/// `connect` and `bind`.
+pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Mediation) -> Outcome {
+    let a = n.args;
+    let (fd, addr, len, verb) = match med {
+        Mediation::Connect { fd, addr, len } => (fd, addr, len, Verb::Connect),
+        Mediation::Bind { fd, addr, len } => (fd, addr, len, Verb::Bind),
+        _ => return Err(Fail::Errno(libc::ENOSYS)),
+    };
+    let (sock, kind) = socket(m, n, a[fd as usize] as i32)?;
+    let t = target(m, n, kind, a[addr as usize], a[len as usize], verb == Verb::Bind)?;
+    let accesses = net_access(verb, &t.addr);
+    let track = verb == Verb::Connect && t.addr.is_some();
+    let udp = kind.proto == Some(Proto::Udp);
+    let v = m.judge_then(
+        n,
+        name,
+        n.nr,
+        &accesses,
+        || show(&t.addr),
+        |add| {
+            if let (true, Some(addr), Ok(dup)) = (track, &t.addr, sock.try_clone()) {
+                add(dup, addr.clone(), udp);
+            }
+        },
+    );
+    if !v.allowed() {
+        return Ok(v.refusal().into());
+    }
+    // SAFETY: the address bytes are ours and their length is passed.
+    let r = unsafe {
+        let sa = t.bytes.as_ptr().cast::<libc::sockaddr>();
+        let l = t.bytes.len() as libc::socklen_t;
+        if verb == Verb::Connect {
+            libc::connect(sock.as_raw_fd(), sa, l)
+        } else {
+            libc::bind(sock.as_raw_fd(), sa, l)
+        }
+    };
+    let r = cvt(r.into());
+    if track {
+        m.recheck(&sock);
+    }
+    Ok(Reply::Value(r?).into())
+}
+
+/// The accesses of a send: to its explicit address, else to the connected peer.
+/// A send to an unnamed peer (a `socketpair`) reaches only whoever holds the other
+/// end, as `write(2)` on the same descriptor would: it is decided as `write`.
+fn send_accesses(
+    m: &Monitor,
+    sock: &OwnedFd,
+    kind: SocketKind,
+    t: &Option<Target>,
+) -> (u32, Vec<Access>, Option<NetAddr>) {
+    let addr = match t {
+        Some(t) => t.addr.clone(),
+        None => sockaddr::peer(sock, kind),
+    };
+    if t.is_none() && addr.is_none() && kind.family == libc::AF_UNIX {
+        let write = m.table().by_name("write").map_or(u32::MAX, |s| s.nr);
+        return (write, Vec::new(), None);
+    }
+    (u32::MAX, net_access(Verb::Send, &addr), addr)
+}
+
+/// Emulated sends never raise SIGPIPE in the monitor; the agent gets it, as the
+/// kernel would have sent it, unless it asked for MSG_NOSIGNAL.
+fn pipe_signal(n: &Notification, flags: i32, r: &Result<i64, Fail>) {
+    if flags & libc::MSG_NOSIGNAL == 0 && matches!(r, Err(Fail::Errno(libc::EPIPE))) {
+        if let Ok(tgid) = agent::tgid_of(n.tid) {
+            // SAFETY: plain syscall.
+            unsafe {
+                libc::syscall(libc::SYS_tgkill, tgid, n.tid, libc::SIGPIPE);
+            }
+        }
+    }
+}
+
+/// `sendto(fd, buf, len, flags, addr, addrlen)`.
+pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
+    let a = n.args;
+    let (sock, kind) = socket(m, n, a[0] as i32)?;
+    let t = if a[4] != 0 && a[5] != 0 {
+        Some(target(m, n, kind, a[4], a[5], false)?)
+    } else {
+        None
+    };
+    let (nr, accesses, shown) = send_accesses(m, &sock, kind, &t);
+    let nr = if nr == u32::MAX { n.nr } else { nr };
+    let v = m.judge(n, name, nr, &accesses, || show(&shown));
+    if !v.allowed() {
+        return Ok(v.refusal().into());
+    }
+    let data = agent::read_mem(n.tid, a[1], (a[2] as usize).min(MAX_SEND))?;
+    m.valid(n)?;
+    let flags = a[3] as i32;
+    let (sa, sl) = t.as_ref().map_or((std::ptr::null(), 0), |t| {
+        (t.bytes.as_ptr().cast::<libc::sockaddr>(), t.bytes.len() as u32)
+    });
+    // SAFETY: data and the address are ours, with their lengths.
+    let r = cvt(unsafe {
+        libc::sendto(
+            sock.as_raw_fd(),
+            data.as_ptr().cast(),
+            data.len(),
+            flags | libc::MSG_NOSIGNAL,
+            sa,
+            sl,
+        )
+    } as libc::c_long);
+    pipe_signal(n, flags, &r);
+    Ok(Reply::Value(r?).into())
+}
+
+/// `sendmsg(fd, msg, flags)` and `sendmmsg(fd, msgvec, vlen, flags)`.
+pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
+    let a = n.args;
+    let (sock, kind) = socket(m, n, a[0] as i32)?;
+    if name == "sendmmsg" {
+        let vlen = (a[2] as usize).min(MAX_IOV);
+        let flags = a[3] as i32;
+        let entry = std::mem::size_of::<libc::mmsghdr>() as u64;
+        let mut sent = 0i64;
+        for i in 0..vlen as u64 {
+            let at = a[1] + i * entry;
+            match one_msg(m, n, name, &sock, kind, at, flags) {
+                Ok(bytes) => {
+                    let len_at = at + std::mem::size_of::<libc::msghdr>() as u64;
+                    agent::write_mem(n.tid, len_at, &(bytes as u32).to_ne_bytes())?;
+                    sent += 1;
+                }
+                Err(e) if sent == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        return Ok(Reply::Value(sent).into());
+    }
+    let r = one_msg(m, n, name, &sock, kind, a[1], a[2] as i32)?;
+    Ok(Reply::Value(r).into())
+}
+
+fn one_msg(
+    m: &Monitor,
+    n: &Notification,
+    name: &str,
+    sock: &OwnedFd,
+    kind: SocketKind,
+    at: u64,
+    flags: i32,
+) -> Result<i64, Fail> {
+    let tid = n.tid;
+    let h: libc::msghdr = agent::read_struct(tid, at)?;
+    m.valid(n)?;
+    let t = if !h.msg_name.is_null() && h.msg_namelen > 0 {
+        Some(target(
+            m,
+            n,
+            kind,
+            h.msg_name as u64,
+            u64::from(h.msg_namelen),
+            false,
+        )?)
+    } else {
+        None
+    };
+    let (nr, accesses, shown) = send_accesses(m, sock, kind, &t);
+    let nr = if nr == u32::MAX { n.nr } else { nr };
+    let v = m.judge(n, name, nr, &accesses, || show(&shown));
+    if !v.allowed() {
+        return Err(Fail::Errno(v.refusal_errno()));
+    }
+    // Gather the data into one buffer.
+    let iovlen = h.msg_iovlen.min(MAX_IOV);
+    let iovs = agent::read_mem(tid, h.msg_iov as u64, iovlen * std::mem::size_of::<libc::iovec>())?;
+    let mut data = Vec::new();
+    for c in iovs.chunks_exact(std::mem::size_of::<libc::iovec>()) {
+        let base = u64::from_ne_bytes(c[..8].try_into().unwrap_or_default());
+        let len = u64::from_ne_bytes(c[8..16].try_into().unwrap_or_default()) as usize;
+        let room = MAX_SEND - data.len();
+        if len > 0 && room > 0 {
+            data.extend(agent::read_mem(tid, base, len.min(room))?);
+        }
+    }
+    // Control messages: descriptors passed with SCM_RIGHTS are the agent's
+    // numbers; send the same open files from the monitor's duplicates.
+    let mut control = if h.msg_controllen > 0 {
+        agent::read_mem(tid, h.msg_control as u64, h.msg_controllen.min(1 << 16))?
+    } else {
+        Vec::new()
+    };
+    m.valid(n)?;
+    let _held = translate_rights(m, n, &mut control)?;
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: all-zero is a valid msghdr; every pointer set below is ours.
+    let mut out: libc::msghdr = unsafe { std::mem::zeroed() };
+    out.msg_iov = &mut iov;
+    out.msg_iovlen = 1;
+    if let Some(t) = &t {
+        out.msg_name = t.bytes.as_ptr() as *mut libc::c_void;
+        out.msg_namelen = t.bytes.len() as u32;
+    }
+    if !control.is_empty() {
+        out.msg_control = control.as_mut_ptr().cast();
+        out.msg_controllen = control.len();
+    }
+    // SAFETY: out points at buffers alive for the call.
+    let r = cvt(unsafe { libc::sendmsg(sock.as_raw_fd(), &out, flags | libc::MSG_NOSIGNAL) } as libc::c_long);
+    pipe_signal(n, flags, &r);
+    r
+}
+
+/// Rewrites SCM_RIGHTS descriptors in a control buffer to the monitor's
+/// duplicates of them; returns the duplicates (kept open until sent).
+fn translate_rights(m: &Monitor, n: &Notification, control: &mut [u8]) -> Result<Vec<OwnedFd>, Fail> {
+    let mut held = Vec::new();
+    let hdr = std::mem::size_of::<libc::cmsghdr>();
+    let mut off = 0;
+    let tgid = m.asker(n)?.tgid;
+    while off + hdr <= control.len() {
+        let len = usize::from_ne_bytes(control[off..off + 8].try_into().unwrap_or_default());
+        let level = i32::from_ne_bytes(control[off + 8..off + 12].try_into().unwrap_or_default());
+        let ty = i32::from_ne_bytes(control[off + 12..off + 16].try_into().unwrap_or_default());
+        if len < hdr || off + len > control.len() {
+            return Err(Fail::Errno(libc::EINVAL));
+        }
+        if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
+            let mut p = off + hdr;
+            while p + 4 <= off + len {
+                let theirs = i32::from_ne_bytes(control[p..p + 4].try_into().unwrap_or_default());
+                let mine = agent::take_fd(tgid, theirs).map_err(|_| Fail::Errno(libc::EBADF))?;
+                control[p..p + 4].copy_from_slice(&mine.as_raw_fd().to_ne_bytes());
+                held.push(mine);
+                p += 4;
+            }
+        }
+        // CMSG_ALIGN
+        off += (len + 7) & !7;
+    }
+    Ok(held)
+}

@@ -1,0 +1,15 @@
+//! The ClawLess runtime: runs a command under a compiled policy. It reads only the
+//! artifact (`out.bin`): the cBPF filter goes to the kernel with a notification
+//! listener, the Landlock plan to the kernel, and the IR to the monitor, which
+//! decides what the filter routes to it and emulates what it allows.
+
+pub mod agent;
+pub mod audit;
+mod emulate;
+pub mod landlock;
+pub mod monitor;
+pub mod notify;
+pub mod paths;
+pub mod resolve;
+pub mod sandbox;
+pub mod sockaddr;

@@ -1,0 +1,165 @@
+//! `clawless`: run a command under a compiled Claw policy.
+//!
+//! Exit status: the command's own, or 128+N when signal N killed it; 125 when the
+//! sandbox could not be set up (bad policy or artifact, refused path variable,
+//! Landlock required but missing); 126 when the command could not be run; 127
+//! when it was not found.
+
+use clap::{Parser, Subcommand};
+use claw_artifact::Artifact;
+use claw_runtime::audit::AuditLog;
+use claw_runtime::sandbox::{self, Launch};
+use claw_stdlib::Arch;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "clawless",
+    version,
+    about = "Run a command under a verified Claw policy"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run CMD under a policy: seccomp filter, Landlock and the monitor.
+    Exec {
+        /// A compiled artifact (`out.bin`), a `.claw` file or a standard module such
+        /// as `std::profiles` (compiled and proved on the fly with `clawc`).
+        /// Without it: the embedded default, std::profiles::coding_agent.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Which policy of a `.claw` source, when it has several.
+        #[arg(long = "policy-name")]
+        policy_name: Option<String>,
+        /// Append one JSON object per monitor decision to FILE.
+        #[arg(long, value_name = "FILE")]
+        audit_log: Option<PathBuf>,
+        /// Print each denial on stderr.
+        #[arg(long)]
+        log_denials: bool,
+        /// The directory `$WORKSPACE` names (default: the current directory).
+        #[arg(long, value_name = "DIR")]
+        workspace: Option<PathBuf>,
+        /// Refuse to run unless Landlock enforces the whole plan.
+        #[arg(long)]
+        require_landlock: bool,
+        /// The command and its arguments.
+        #[arg(required = true, last = true, value_name = "CMD")]
+        cmd: Vec<OsString>,
+    },
+}
+
+/// The default policy, compiled and proved at release time (a test checks these
+/// bytes equal a fresh `clawc compile std::profiles --policy coding_agent`).
+const DEFAULT_X86_64: &[u8] = include_bytes!("../default/coding_agent.x86_64.bin");
+const DEFAULT_AARCH64: &[u8] = include_bytes!("../default/coding_agent.aarch64.bin");
+
+fn is_source(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "claw") || p.to_string_lossy().starts_with("std::")
+}
+
+/// `clawc` next to this executable, else on PATH.
+fn clawc() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("clawc")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("clawc"))
+}
+
+/// Compiles (and proves) a policy source with `clawc`; its diagnostics go to stderr.
+fn compile(src: &Path, name: Option<&str>) -> Result<Vec<u8>, String> {
+    let out = std::env::temp_dir().join(format!("clawless-{}.bin", std::process::id()));
+    let mut cmd = std::process::Command::new(clawc());
+    cmd.arg("compile").arg(src).arg("-o").arg(&out);
+    if let Some(n) = name {
+        cmd.arg("--policy").arg(n);
+    }
+    if let Some(a) = Arch::native() {
+        cmd.arg("--target").arg(a.to_string());
+    }
+    let status = cmd.status().map_err(|e| {
+        format!(
+            "cannot run `{}` to compile {}: {e}",
+            clawc().display(),
+            src.display()
+        )
+    })?;
+    let bytes = std::fs::read(&out);
+    let _ = std::fs::remove_file(&out);
+    if !status.success() {
+        return Err(format!("{} did not compile (see above)", src.display()));
+    }
+    bytes.map_err(|e| format!("reading the compiled policy: {e}"))
+}
+
+fn load(policy: Option<&Path>, name: Option<&str>) -> Result<Artifact, String> {
+    let (bytes, what) = match policy {
+        None => {
+            let b = match Arch::native() {
+                Some(Arch::X86_64) => DEFAULT_X86_64,
+                Some(Arch::Aarch64) => DEFAULT_AARCH64,
+                None => return Err("no embedded default policy for this architecture".into()),
+            };
+            (b.to_vec(), "the embedded default policy".to_string())
+        }
+        Some(p) if is_source(p) => (compile(p, name)?, p.display().to_string()),
+        Some(p) => (
+            std::fs::read(p).map_err(|e| format!("cannot read policy `{}`: {e}", p.display()))?,
+            format!("`{}`", p.display()),
+        ),
+    };
+    Artifact::load_for_host(&bytes).map_err(|e| format!("refusing {what}: {e}"))
+}
+
+fn main() -> ExitCode {
+    let Cli {
+        command:
+            Command::Exec {
+                policy,
+                policy_name,
+                audit_log,
+                log_denials,
+                workspace,
+                require_landlock,
+                cmd,
+            },
+    } = Cli::parse();
+    let fail = |msg: String, code: u8| {
+        eprintln!("clawless: {msg}");
+        ExitCode::from(code)
+    };
+    let artifact = match load(policy.as_deref(), policy_name.as_deref()) {
+        Ok(a) => a,
+        Err(e) => return fail(e, 125),
+    };
+    let used = claw_runtime::paths::used_by(&artifact.ir, &artifact.landlock);
+    let env = match claw_runtime::paths::environment(workspace.as_deref(), &used) {
+        Ok(e) => e,
+        Err(e) => return fail(e, 125),
+    };
+    let audit_file = match &audit_log {
+        Some(p) => match std::fs::OpenOptions::new().create(true).append(true).open(p) {
+            Ok(f) => Some(f),
+            Err(e) => return fail(format!("cannot open audit log `{}`: {e}", p.display()), 125),
+        },
+        None => None,
+    };
+    let launch = Launch {
+        artifact,
+        env,
+        command: cmd,
+        audit: AuditLog::new(audit_file, log_denials),
+        require_landlock,
+    };
+    match sandbox::run(launch) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => fail(e.to_string(), e.exit_code() as u8),
+    }
+}

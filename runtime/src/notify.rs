@@ -1,0 +1,129 @@
+//! The seccomp user-notification listener: receive a notification, check that it is
+//! still pending, answer it, inject a descriptor. A thin, safe wrapper over the
+//! `SECCOMP_IOCTL_NOTIF_*` ioctls.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+
+/// One intercepted syscall, as the kernel reported it. `pid` is the calling thread.
+#[derive(Debug, Clone, Copy)]
+pub struct Notification {
+    pub id: u64,
+    pub tid: u32,
+    pub nr: u32,
+    pub arch: u32,
+    pub args: [u64; 6],
+}
+
+/// How the monitor answers a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// The syscall returns this value (the monitor performed it).
+    Value(i64),
+    /// The syscall fails with this errno.
+    Errno(i32),
+    /// The kernel runs the syscall itself. Only for decisions that depended on no
+    /// memory the agent can rewrite (see `docs/architecture.md`).
+    Continue,
+}
+
+/// The listener descriptor returned by `seccomp(SECCOMP_SET_MODE_FILTER,
+/// SECCOMP_FILTER_FLAG_NEW_LISTENER)`.
+pub struct Listener {
+    fd: OwnedFd,
+}
+
+fn ioctl(fd: i32, req: libc::Ioctl, arg: *mut libc::c_void) -> io::Result<()> {
+    // SAFETY: `arg` points at the structure `req` expects, owned by the caller.
+    let r = unsafe { libc::ioctl(fd, req, arg) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+impl Listener {
+    pub fn new(fd: OwnedFd) -> Listener {
+        Listener { fd }
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
+
+    /// Blocks until a notification arrives. Retries when the kernel drops one whose
+    /// caller died before it was read (`ENOENT`) or a signal interrupts the wait.
+    pub fn recv(&self) -> io::Result<Notification> {
+        loop {
+            // SAFETY: all-zero is a valid seccomp_notif (and the kernel requires it).
+            let mut n: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+            match ioctl(
+                self.fd.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_RECV,
+                (&raw mut n).cast(),
+            ) {
+                Ok(()) => {
+                    return Ok(Notification {
+                        id: n.id,
+                        tid: n.pid,
+                        nr: n.data.nr as u32,
+                        arch: n.data.arch,
+                        args: n.data.args,
+                    })
+                }
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR) | Some(libc::ENOENT)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Is the notification still pending (its thread alive and still waiting)? After
+    /// reading the caller's memory or opening its `/proc` entries, this proves that
+    /// what was read belongs to that caller, not to a process that reused its pid.
+    pub fn id_valid(&self, id: u64) -> bool {
+        let mut id = id;
+        ioctl(
+            self.fd.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
+            (&raw mut id).cast(),
+        )
+        .is_ok()
+    }
+
+    /// Answers a notification. An error means the caller is gone (nothing to do).
+    pub fn respond(&self, id: u64, reply: Reply) -> io::Result<()> {
+        // SAFETY: all-zero is a valid seccomp_notif_resp.
+        let mut r: libc::seccomp_notif_resp = unsafe { std::mem::zeroed() };
+        r.id = id;
+        match reply {
+            Reply::Value(v) => r.val = v,
+            Reply::Errno(e) => r.error = -e,
+            Reply::Continue => r.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+        }
+        ioctl(
+            self.fd.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
+            (&raw mut r).cast(),
+        )
+    }
+
+    /// Installs `src` in the caller's descriptor table and completes the syscall
+    /// with the new descriptor's number, in one step (`SECCOMP_ADDFD_FLAG_SEND`).
+    pub fn send_fd(&self, id: u64, src: BorrowedFd<'_>, cloexec: bool) -> io::Result<i32> {
+        // SAFETY: all-zero is a valid seccomp_notif_addfd.
+        let mut a: libc::seccomp_notif_addfd = unsafe { std::mem::zeroed() };
+        a.id = id;
+        a.flags = libc::SECCOMP_ADDFD_FLAG_SEND as u32;
+        a.srcfd = src.as_raw_fd() as u32;
+        a.newfd_flags = if cloexec { libc::O_CLOEXEC as u32 } else { 0 };
+        // SAFETY: `a` is a valid seccomp_notif_addfd.
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ADDFD, &raw mut a) };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(r)
+        }
+    }
+}

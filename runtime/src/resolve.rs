@@ -1,0 +1,355 @@
+//! Path resolution on behalf of a sandboxed thread. The monitor resolves the path
+//! the agent named *itself*, to an `O_PATH` descriptor, relative to the agent's
+//! root, working directory or directory descriptor; it decides on that descriptor's
+//! canonical path and then acts through the same descriptor. What is decided is
+//! what is used: a symlink swapped in after the check changes nothing.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// Who is asking: the thread (for `/proc/<tid>/cwd` and `/proc/thread-self`) and its
+/// process (for `/proc/self`).
+#[derive(Debug, Clone, Copy)]
+pub struct Asker {
+    pub tid: u32,
+    pub tgid: u32,
+}
+
+/// A resolved path: a handle on exactly the object the agent named, and the path
+/// policies are matched against (canonical, with `/proc/<agent>` shown as
+/// `/proc/self`).
+pub struct Resolved {
+    pub fd: OwnedFd,
+    pub path: String,
+}
+
+/// A resolved parent directory and the final component to create, remove or rename
+/// inside it (the component is not resolved: those calls do not follow it).
+pub struct ResolvedParent {
+    pub dir: OwnedFd,
+    pub name: CString,
+    /// `dir`'s canonical path joined with `name`.
+    pub path: String,
+}
+
+fn errno(e: i32) -> io::Error {
+    io::Error::from_raw_os_error(e)
+}
+
+fn open_path(path: &str, flags: i32) -> io::Result<OwnedFd> {
+    let c = CString::new(path).map_err(|_| errno(libc::EINVAL))?;
+    // SAFETY: valid C string; the descriptor is owned by the returned OwnedFd.
+    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_PATH | libc::O_CLOEXEC) };
+    if fd < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        // SAFETY: fd is a fresh descriptor.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
+
+/// `openat2(2)` (the kernel resolves, honouring `resolve` flags).
+pub fn openat2(dir: i32, path: &[u8], flags: u64, mode: u64, resolve: u64) -> io::Result<OwnedFd> {
+    let c = CString::new(path).map_err(|_| errno(libc::EINVAL))?;
+    // SAFETY: all-zero is a valid open_how (a non-exhaustive struct).
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags | libc::O_CLOEXEC as u64;
+    how.mode = mode;
+    how.resolve = resolve;
+    // SAFETY: valid pointers for the call's duration.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir,
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        // SAFETY: fd is a fresh descriptor.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    }
+}
+
+/// The path the kernel has for one of the monitor's descriptors.
+pub fn fd_path(fd: &OwnedFd) -> io::Result<String> {
+    let p = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+    Ok(p.to_string_lossy().into_owned())
+}
+
+/// `/proc/self/fd/N` of one of the monitor's descriptors: a name the kernel
+/// resolves to exactly that object (used to act on an `O_PATH` handle).
+pub fn proc_fd(fd: &OwnedFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+/// Where resolution of `path` starts for the agent.
+fn base(asker: Asker, dirfd: i32, absolute: bool) -> io::Result<OwnedFd> {
+    if absolute {
+        return open_path(&format!("/proc/{}/root", asker.tid), libc::O_DIRECTORY);
+    }
+    if dirfd == libc::AT_FDCWD {
+        return open_path(&format!("/proc/{}/cwd", asker.tid), 0);
+    }
+    if dirfd < 0 {
+        return Err(errno(libc::EBADF));
+    }
+    open_path(&format!("/proc/{}/fd/{dirfd}", asker.tid), 0).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ENOENT) {
+            errno(libc::EBADF)
+        } else {
+            e
+        }
+    })
+}
+
+/// Rewrites names that mean "the caller" (`/proc/self`, `/dev/fd`, `/dev/stdin`...)
+/// to the agent's own `/proc/<pid>` entries: resolved by the monitor they would
+/// otherwise mean the monitor.
+fn rewrite(path: &[u8], asker: Asker) -> Vec<u8> {
+    let s = String::from_utf8_lossy(path);
+    let me = format!("/proc/{}", asker.tgid);
+    let table: [(&str, String); 7] = [
+        ("/proc/self", me.clone()),
+        ("/proc/thread-self", format!("{me}/task/{}", asker.tid)),
+        ("/dev/fd", format!("{me}/fd")),
+        ("/dev/stdin", format!("{me}/fd/0")),
+        ("/dev/stdout", format!("{me}/fd/1")),
+        ("/dev/stderr", format!("{me}/fd/2")),
+        ("/dev/self", me.clone()),
+    ];
+    for (from, to) in &table {
+        if let Some(rest) = s.strip_prefix(from) {
+            if rest.is_empty() || rest.starts_with('/') {
+                return format!("{to}{rest}").into_bytes();
+            }
+        }
+    }
+    path.to_vec()
+}
+
+/// The path policies see for a kernel path: the agent's own `/proc` entries as
+/// `/proc/self`; a path through the monitor's `/proc/self` is refused.
+fn agent_view(real: &str, asker: Asker) -> io::Result<String> {
+    let me = format!("/proc/{}", asker.tgid);
+    let thread = format!("{me}/task/{}", asker.tid);
+    let under = |p: &str, prefix: &str| p == prefix || p.starts_with(&format!("{prefix}/"));
+    if under(real, &thread) {
+        return Ok(format!("/proc/thread-self{}", &real[thread.len()..]));
+    }
+    if under(real, &me) {
+        return Ok(format!("/proc/self{}", &real[me.len()..]));
+    }
+    if under(real, &format!("/proc/{}", std::process::id())) {
+        // A symlink into `/proc/self` that the rewrite did not catch: it would
+        // name the monitor. Fail closed.
+        return Err(errno(libc::EACCES));
+    }
+    Ok(real.to_string())
+}
+
+/// Normalises `.` and `..` lexically and removes duplicate slashes.
+fn lexical(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// The canonical agent-view path of a handle; for objects with no path (pipes,
+/// sockets behind `/proc/self/fd/N`, memfds) the lexical path that named them.
+fn canonical(fd: &OwnedFd, named: &str, asker: Asker) -> io::Result<String> {
+    let real = fd_path(fd)?;
+    if real.starts_with('/') && !real.starts_with("/memfd:") {
+        agent_view(&real, asker)
+    } else if named.starts_with("/proc/") {
+        agent_view(&lexical(named), asker)
+    } else {
+        // A memfd or anonymous object: its kernel name, which no policy path
+        // (they all start with `/`) can match unless it names it explicitly.
+        Ok(real)
+    }
+}
+
+/// Options for [`resolve`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct How {
+    /// Follow a symlink in the last component.
+    pub follow: bool,
+    /// Extra open flags for the `O_PATH` open (`O_DIRECTORY`).
+    pub oflags: i32,
+    /// `RESOLVE_*` flags from `openat2`.
+    pub resolve: u64,
+    /// `AT_EMPTY_PATH`: an empty path names `dirfd` itself.
+    pub empty_ok: bool,
+}
+
+/// Resolves `path` (relative to `dirfd`) as the agent would, to an `O_PATH` handle.
+pub fn resolve(asker: Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<Resolved> {
+    let scoped = how.resolve & (libc::RESOLVE_IN_ROOT | libc::RESOLVE_BENEATH) != 0;
+    if path.is_empty() {
+        if !how.empty_ok {
+            return Err(errno(libc::ENOENT));
+        }
+        let fd = base(asker, dirfd, false)?;
+        let shown = format!("/proc/self/fd/{dirfd}");
+        let path = canonical(&fd, &shown, asker)?;
+        return Ok(Resolved { fd, path });
+    }
+    let absolute = path[0] == b'/';
+    let b = base(asker, dirfd, absolute && !scoped)?;
+    let rewritten = rewrite(path, asker);
+    let target: &[u8] = if absolute && !scoped {
+        // Relative to the agent's root.
+        rewritten.strip_prefix(b"/").unwrap_or(&rewritten)
+    } else {
+        &rewritten
+    };
+    let target = if target.is_empty() { &b"."[..] } else { target };
+    let mut flags = (libc::O_PATH | how.oflags) as u64;
+    if !how.follow {
+        flags |= libc::O_NOFOLLOW as u64;
+    }
+    let fd = openat2(b.as_raw_fd(), target, flags, 0, how.resolve)?;
+    let named = {
+        let s = String::from_utf8_lossy(&rewritten).into_owned();
+        if s.starts_with('/') {
+            s
+        } else {
+            format!("{}/{s}", fd_path(&b)?)
+        }
+    };
+    let path = canonical(&fd, &named, asker)?;
+    Ok(Resolved { fd, path })
+}
+
+/// Resolves all but the last component of `path`; the last is returned as a name.
+pub fn resolve_parent(asker: Asker, dirfd: i32, path: &[u8]) -> io::Result<ResolvedParent> {
+    if path.is_empty() {
+        return Err(errno(libc::ENOENT));
+    }
+    let trimmed_len = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+    if trimmed_len == 0 {
+        // "/" itself: no parent to create in.
+        return Err(errno(libc::EBUSY));
+    }
+    let (dir, name) = match path[..trimmed_len].iter().rposition(|&b| b == b'/') {
+        Some(0) => (&b"/"[..], &path[1..]),
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&b"."[..], path),
+    };
+    let parent = resolve(
+        asker,
+        dirfd,
+        dir,
+        How {
+            follow: true,
+            oflags: libc::O_DIRECTORY,
+            ..How::default()
+        },
+    )?;
+    let bare = String::from_utf8_lossy(&name[..name.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1)])
+        .into_owned();
+    let joined = if parent.path == "/" {
+        format!("/{bare}")
+    } else {
+        format!("{}/{bare}", parent.path)
+    };
+    let name = CString::new(name).map_err(|_| errno(libc::EINVAL))?;
+    Ok(ResolvedParent {
+        dir: parent.fd,
+        name,
+        path: lexical(&joined),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_normalises() {
+        assert_eq!(lexical("/a/./b//c/../d"), "/a/b/d");
+        assert_eq!(lexical("/.."), "/");
+    }
+
+    #[test]
+    fn rewrites_self_names() {
+        let a = Asker { tid: 12, tgid: 10 };
+        assert_eq!(rewrite(b"/proc/self/fd/3", a), b"/proc/10/fd/3");
+        assert_eq!(rewrite(b"/proc/thread-self/comm", a), b"/proc/10/task/12/comm");
+        assert_eq!(rewrite(b"/dev/stdin", a), b"/proc/10/fd/0");
+        assert_eq!(rewrite(b"/dev/fd/63", a), b"/proc/10/fd/63");
+        assert_eq!(rewrite(b"/proc/selfish", a), b"/proc/selfish");
+        assert_eq!(rewrite(b"/dev/stdinx", a), b"/dev/stdinx");
+    }
+
+    #[test]
+    fn agent_view_maps_own_proc_entries() {
+        let a = Asker { tid: 12, tgid: 10 };
+        assert_eq!(agent_view("/proc/10/status", a).unwrap(), "/proc/self/status");
+        assert_eq!(
+            agent_view("/proc/10/task/12/comm", a).unwrap(),
+            "/proc/thread-self/comm"
+        );
+        assert_eq!(agent_view("/proc/100/status", a).unwrap(), "/proc/100/status");
+        let me = format!("/proc/{}/environ", std::process::id());
+        assert!(agent_view(&me, a).is_err(), "the monitor's own /proc is refused");
+    }
+
+    #[test]
+    fn resolves_like_the_kernel_for_this_process() {
+        let me = std::process::id();
+        let a = Asker { tid: me, tgid: me };
+        let dir = std::env::temp_dir().join(format!("claw-resolve-{me}"));
+        std::fs::create_dir_all(dir.join("real")).unwrap();
+        std::fs::write(dir.join("real/file"), b"x").unwrap();
+        let _ = std::fs::remove_file(dir.join("link"));
+        std::os::unix::fs::symlink(dir.join("real"), dir.join("link")).unwrap();
+        let canon = std::fs::canonicalize(&dir).unwrap();
+        let p = format!("{}/link/file", dir.display());
+        let r = resolve(
+            a,
+            libc::AT_FDCWD,
+            p.as_bytes(),
+            How {
+                follow: true,
+                ..How::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(r.path, format!("{}/real/file", canon.display()));
+        let r = resolve(
+            a,
+            libc::AT_FDCWD,
+            format!("{}/link", dir.display()).as_bytes(),
+            How::default(),
+        )
+        .unwrap();
+        assert_eq!(r.path, format!("{}/link", canon.display()), "not followed");
+        let parent = resolve_parent(
+            a,
+            libc::AT_FDCWD,
+            format!("{}/link/new/", dir.display()).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(parent.path, format!("{}/real/new", canon.display()));
+        assert_eq!(parent.name.to_bytes(), b"new/");
+        let e = resolve(a, libc::AT_FDCWD, b"/nonexistent-claw/x", How::default())
+            .err()
+            .unwrap();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

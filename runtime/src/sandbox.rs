@@ -1,0 +1,524 @@
+//! Starting a command under a policy: fork; in the child set NO_NEW_PRIVS, apply
+//! Landlock, install the filter with a notification listener, wait until the
+//! parent holds the listener, exec. The parent runs the monitor, forwards signals,
+//! reaps the tree and exits with the command's status.
+
+use crate::audit::AuditLog;
+use crate::landlock::{self, Enforcement};
+use crate::monitor::Monitor;
+use crate::notify::Listener;
+use claw_artifact::Artifact;
+use claw_ir::Env;
+use std::collections::HashSet;
+use std::ffi::{CString, OsString};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What to run and how.
+pub struct Launch {
+    pub artifact: Artifact,
+    pub env: Env,
+    pub command: Vec<OsString>,
+    pub audit: AuditLog,
+    pub require_landlock: bool,
+}
+
+/// Why a command did not run, with the exit status to report (126: found but could
+/// not be run; 127: not found; 125: the sandbox could not be set up).
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("{0}: command not found")]
+    NotFound(String),
+    #[error("cannot run {0}: {1}")]
+    CannotRun(String, String),
+    #[error("cannot set up the sandbox: {0}")]
+    Setup(String),
+}
+
+impl LaunchError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            LaunchError::NotFound(_) => 127,
+            LaunchError::CannotRun(..) => 126,
+            LaunchError::Setup(_) => 125,
+        }
+    }
+}
+
+/// Signals the runtime passes on to the command when another process sends them
+/// (a terminal's ^C already reaches the whole foreground process group).
+const FORWARDED: &[i32] = &[
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+    libc::SIGCONT,
+    libc::SIGALRM,
+];
+
+/// The program a command name refers to, searched in `PATH` like `execvp`.
+pub fn find_program(name: &Path) -> Result<PathBuf, LaunchError> {
+    let shown = name.display().to_string();
+    let candidates: Vec<PathBuf> = if name.as_os_str().as_bytes().contains(&b'/') {
+        vec![name.to_path_buf()]
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        std::env::split_paths(&path).map(|d| d.join(name)).collect()
+    };
+    let mut not_executable = None;
+    for c in candidates {
+        let Ok(meta) = std::fs::metadata(&c) else { continue };
+        use std::os::unix::fs::PermissionsExt;
+        if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+            return Ok(c);
+        }
+        not_executable = Some(c);
+    }
+    match not_executable {
+        Some(c) => Err(LaunchError::CannotRun(
+            c.display().to_string(),
+            "not an executable file".into(),
+        )),
+        None => Err(LaunchError::NotFound(shown)),
+    }
+}
+
+fn cstring(b: &[u8]) -> Result<CString, LaunchError> {
+    CString::new(b).map_err(|_| LaunchError::Setup("an argument contains a NUL byte".into()))
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), LaunchError> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is valid for two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(LaunchError::Setup(std::io::Error::last_os_error().to_string()));
+    }
+    // SAFETY: fresh descriptors.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn write_all(fd: i32, mut b: &[u8]) {
+    while !b.is_empty() {
+        // SAFETY: b is valid for its length.
+        let n = unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) };
+        if n <= 0 {
+            return;
+        }
+        b = &b[n as usize..];
+    }
+}
+
+fn read_to_end(fd: &OwnedFd) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 512];
+    loop {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n > 0 {
+            out.extend_from_slice(&buf[..n as usize]);
+        } else if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        } else {
+            return out;
+        }
+    }
+}
+
+fn read_exact(fd: &OwnedFd, n: usize) -> Option<Vec<u8>> {
+    let mut out = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        // SAFETY: out is valid for n bytes.
+        let r = unsafe { libc::read(fd.as_raw_fd(), out[got..].as_mut_ptr().cast(), n - got) };
+        if r > 0 {
+            got += r as usize;
+        } else if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        } else {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Messages from the child on the status pipe: `L` + fd (the listener's number,
+/// before the filter is installed), `E` + text (set-up failed), `X` + errno (exec
+/// failed). End of file without `X` means the exec succeeded.
+const MSG_LISTENER: u8 = b'L';
+const MSG_SETUP: u8 = b'E';
+const MSG_EXEC: u8 = b'X';
+
+/// The child side. Runs between fork and exec in a copy of a single-threaded
+/// process; never returns.
+unsafe fn child(
+    launch: &Launch,
+    prog: &libc::sock_fprog,
+    path: &CString,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    status_w: i32,
+    ack_r: i32,
+    old_mask: &libc::sigset_t,
+    umask: libc::mode_t,
+) -> ! {
+    let fail = |msg: String| -> ! {
+        let mut m = vec![MSG_SETUP];
+        m.extend_from_slice(msg.as_bytes());
+        write_all(status_w, &m);
+        libc::_exit(125)
+    };
+    libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    libc::umask(umask);
+    libc::pthread_sigmask(libc::SIG_SETMASK, old_mask, std::ptr::null_mut());
+    if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+        fail(format!(
+            "PR_SET_NO_NEW_PRIVS: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    match landlock::apply(&launch.artifact.landlock, &launch.env, launch.require_landlock) {
+        Ok(Enforcement::Full) => {}
+        Ok(Enforcement::Partial(why)) | Ok(Enforcement::None(why)) => {
+            if launch.require_landlock {
+                fail(format!("--require-landlock: {why}"));
+            }
+            eprintln!(
+                "clawless: WARNING: Landlock is not fully enforced ({why}); the filter and monitor still decide every mediated call, but exec is no longer bounded race-free. Use --require-landlock to refuse to run instead."
+            );
+        }
+        Err(e) => fail(format!("Landlock: {e}")),
+    }
+    // The listener will get the lowest free descriptor: find it, tell the parent.
+    let probe = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+    if probe < 0 {
+        fail("cannot open /dev/null".into());
+    }
+    libc::close(probe);
+    let mut m = vec![MSG_LISTENER];
+    m.extend_from_slice(&probe.to_ne_bytes());
+    write_all(status_w, &m);
+    let listener = libc::syscall(
+        libc::SYS_seccomp,
+        libc::SECCOMP_SET_MODE_FILTER,
+        libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+        prog as *const libc::sock_fprog,
+    );
+    if listener < 0 {
+        fail(format!(
+            "installing the seccomp filter: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // From here on every syscall is filtered. Wait until the parent holds the
+    // listener (if this read is itself notified, the parent answers it once it
+    // does). If the policy refuses read(2), go on: without a monitor, notified
+    // calls fail (fail closed).
+    let mut b = 0u8;
+    loop {
+        let r = libc::read(ack_r, (&raw mut b).cast(), 1);
+        if r < 0 && *libc::__errno_location() == libc::EINTR {
+            continue;
+        }
+        break;
+    }
+    libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+    let e = *libc::__errno_location();
+    let mut m = vec![MSG_EXEC];
+    m.extend_from_slice(&e.to_ne_bytes());
+    write_all(status_w, &m);
+    libc::_exit(if e == libc::ENOENT { 127 } else { 126 })
+}
+
+fn is_listener(fd: &OwnedFd) -> bool {
+    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .is_ok_and(|p| p.to_string_lossy().contains("seccomp notify"))
+}
+
+/// Takes the child's listener (`pidfd_getfd`) once it is installed.
+fn take_listener(child: i32, number: i32) -> Result<OwnedFd, LaunchError> {
+    let start = Instant::now();
+    loop {
+        if let Ok(fd) = crate::agent::take_fd(child as u32, number) {
+            if is_listener(&fd) {
+                return Ok(fd);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: plain syscall.
+        if unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) } == child {
+            return Err(LaunchError::Setup(
+                "the child exited while installing the filter".into(),
+            ));
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            // SAFETY: plain syscall.
+            unsafe { libc::kill(child, libc::SIGKILL) };
+            return Err(LaunchError::Setup(
+                "timed out waiting for the seccomp listener".into(),
+            ));
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+/// Every process below `root` (by parent links in /proc).
+pub fn descendants(root: i32) -> Vec<i32> {
+    let mut parent_of: Vec<(i32, i32)> = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // The field after the `(comm)`, which may contain spaces.
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                continue;
+            };
+            if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok()) {
+                parent_of.push((pid, ppid));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for &(c, pp) in &parent_of {
+            if pp == p && !out.contains(&c) {
+                out.push(c);
+                frontier.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// Inodes of every socket open in these processes.
+fn socket_inodes(pids: &[i32]) -> HashSet<u64> {
+    let mut out = HashSet::new();
+    for pid in pids {
+        let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if let Ok(t) = std::fs::read_link(e.path()) {
+                let t = t.to_string_lossy();
+                if let Some(i) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
+                    if let Ok(i) = i.parse() {
+                        out.insert(i);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs the command; returns the exit status to exit with.
+pub fn run(launch: Launch) -> Result<i32, LaunchError> {
+    let program = find_program(Path::new(&launch.command[0]))?;
+    let path = cstring(program.as_os_str().as_bytes())?;
+    let args: Vec<CString> = launch
+        .command
+        .iter()
+        .map(|a| cstring(a.as_bytes()))
+        .collect::<Result<_, _>>()?;
+    let envs: Vec<CString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut b = k.as_bytes().to_vec();
+            b.push(b'=');
+            b.extend_from_slice(v.as_bytes());
+            cstring(&b)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = envs.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let insns = &launch.artifact.program;
+    let prog = libc::sock_fprog {
+        len: insns.len() as u16,
+        filter: insns.as_ptr() as *mut libc::sock_filter,
+    };
+    let (status_r, status_w) = pipe()?;
+    let (ack_r, ack_w) = pipe()?;
+
+    // SAFETY: the rest is process plumbing with raw syscalls; the child runs only
+    // in a single-threaded copy of this process (no thread has been started yet).
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        let mut block: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut block);
+        for s in FORWARDED {
+            libc::sigaddset(&mut block, *s);
+        }
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+        // The monitor creates files with the agent's umask applied explicitly.
+        let umask = libc::umask(0);
+
+        let pid = libc::fork();
+        if pid < 0 {
+            return Err(LaunchError::Setup(format!(
+                "fork: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        if pid == 0 {
+            drop(status_r);
+            drop(ack_w);
+            child(
+                &launch,
+                &prog,
+                &path,
+                &argv,
+                &envp,
+                status_w.as_raw_fd(),
+                ack_r.as_raw_fd(),
+                &old,
+                umask,
+            );
+        }
+        drop(status_w);
+        drop(ack_r);
+
+        let shown = program.display().to_string();
+        let first = read_exact(&status_r, 1);
+        let listener = match first.as_deref() {
+            Some([MSG_LISTENER]) => {
+                let n =
+                    read_exact(&status_r, 4).ok_or_else(|| LaunchError::Setup("child vanished".into()))?;
+                take_listener(pid, i32::from_ne_bytes([n[0], n[1], n[2], n[3]]))
+            }
+            Some([MSG_SETUP]) => Err(LaunchError::Setup(
+                String::from_utf8_lossy(&read_to_end(&status_r)).into_owned(),
+            )),
+            _ => Err(LaunchError::Setup("the child exited during set-up".into())),
+        };
+        let listener = match listener {
+            Ok(l) => l,
+            Err(e) => {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+                return Err(e);
+            }
+        };
+        let monitor = Monitor::new(
+            &launch.artifact,
+            launch.env.clone(),
+            Listener::new(listener),
+            launch.audit,
+        );
+        monitor.start();
+        write_all(ack_w.as_raw_fd(), b"g");
+        drop(ack_w);
+        // EOF: the exec happened. Otherwise the child tells why it did not.
+        let rest = read_to_end(&status_r);
+        if rest.first() == Some(&MSG_EXEC) && rest.len() >= 5 {
+            let e = i32::from_ne_bytes([rest[1], rest[2], rest[3], rest[4]]);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+            let why = std::io::Error::from_raw_os_error(e).to_string();
+            let why = if e == libc::EPERM || e == libc::EACCES {
+                format!("{why} (refused by the policy or by Landlock)")
+            } else {
+                why
+            };
+            return Err(LaunchError::CannotRun(shown, why));
+        }
+        if rest.first() == Some(&MSG_SETUP) {
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+            return Err(LaunchError::Setup(
+                String::from_utf8_lossy(&rest[1..]).into_owned(),
+            ));
+        }
+
+        spawn_signal_forwarder(pid, block);
+        spawn_socket_reaper(Arc::clone(&monitor));
+        Ok(wait_for(pid))
+    }
+}
+
+fn spawn_signal_forwarder(child: i32, set: libc::sigset_t) {
+    let _ = std::thread::Builder::new()
+        .name("claw-signals".into())
+        .spawn(move || loop {
+            // SAFETY: info is written by sigwaitinfo.
+            unsafe {
+                let mut info: libc::siginfo_t = std::mem::zeroed();
+                let sig = libc::sigwaitinfo(&set, &mut info);
+                if sig < 0 {
+                    continue;
+                }
+                // Sent by a process (kill, sigqueue): pass it on. Sent by the kernel
+                // (a terminal's ^C, a window resize): the command got its own copy.
+                if info.si_code <= 0 {
+                    libc::kill(child, sig);
+                }
+            }
+        });
+}
+
+/// Every half second, forget sockets the sandbox has closed, so holding a
+/// duplicate for revocation never keeps a connection open.
+fn spawn_socket_reaper(monitor: Arc<Monitor>) {
+    let _ = std::thread::Builder::new()
+        .name("claw-sockets".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(500));
+            if monitor.tracking() {
+                let pids = descendants(std::process::id() as i32);
+                monitor.forget_closed(&socket_inodes(&pids));
+            }
+        });
+}
+
+/// Waits for the command; then ends whatever it left running (without the monitor
+/// it could do nothing useful anyway) and returns its status, 128+signal if killed.
+fn wait_for(child: i32) -> i32 {
+    let code;
+    loop {
+        let mut status = 0;
+        // SAFETY: plain syscall.
+        let r = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if r < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            code = 125;
+            break;
+        }
+        if r == child {
+            code = if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else if libc::WIFSIGNALED(status) {
+                let sig = libc::WTERMSIG(status);
+                if sig == libc::SIGSYS {
+                    eprintln!("clawless: the command was killed by SIGSYS: the policy's filter kills that syscall (a `kill` rule, or a foreign-architecture or x32 call)");
+                }
+                128 + sig
+            } else {
+                125
+            };
+            break;
+        }
+    }
+    for p in descendants(std::process::id() as i32) {
+        // SAFETY: plain syscall.
+        unsafe { libc::kill(p, libc::SIGKILL) };
+    }
+    // Reap what is left, without waiting on anything that does not die.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    // SAFETY: plain syscall.
+    while Instant::now() < deadline && unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } >= 0
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    code
+}
