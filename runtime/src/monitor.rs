@@ -157,11 +157,7 @@ impl Monitor {
     }
 
     fn worker(self: Arc<Self>) {
-        loop {
-            let n = match self.listener.recv() {
-                Ok(n) => n,
-                Err(_) => break,
-            };
+        while let Ok(n) = self.listener.recv() {
             if self.idle.fetch_sub(1, Ordering::SeqCst) == 1 {
                 // This was the last idle worker: keep one listening.
                 self.spawn_worker();

@@ -156,6 +156,7 @@ const MSG_EXEC: u8 = b'X';
 
 /// The child side. Runs between fork and exec in a copy of a single-threaded
 /// process; never returns.
+#[allow(clippy::too_many_arguments)] // the child's whole world, prepared before fork
 unsafe fn child(
     launch: &Launch,
     prog: &libc::sock_fprog,

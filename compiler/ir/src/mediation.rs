@@ -23,6 +23,9 @@ pub enum Mediation {
         first: (Option<u8>, u8),
         second: Option<(Option<u8>, u8)>,
     },
+    /// Changes the metadata of an open file (`fchmod`, `fchown`, `fsetxattr`...):
+    /// a `write` on the path the descriptor names.
+    FdModify { fd: u8 },
     /// `connect(fd, addr, len)`.
     Connect { fd: u8, addr: u8, len: u8 },
     /// `sendto(fd, buf, len, flags, addr, addrlen)`: address may be NULL.
@@ -40,7 +43,7 @@ impl Mediation {
             Mediation::Open { .. } | Mediation::OpenHow { .. } => {
                 &[Verb::Read, Verb::Write, Verb::Append, Verb::Visible]
             }
-            Mediation::Creat { .. } | Mediation::Modify { .. } => &[Verb::Write],
+            Mediation::Creat { .. } | Mediation::Modify { .. } | Mediation::FdModify { .. } => &[Verb::Write],
             Mediation::Exec { .. } => &[Verb::Exec],
             Mediation::Look { .. } => &[Verb::Visible],
             Mediation::Connect { .. } => &[Verb::Connect],
@@ -382,6 +385,22 @@ pub const EFFECTS: &[SyscallEffect] = &[
             first: at(0, 1),
             second: None,
         },
+    },
+    SyscallEffect {
+        name: "fchmod",
+        mediation: Mediation::FdModify { fd: 0 },
+    },
+    SyscallEffect {
+        name: "fchown",
+        mediation: Mediation::FdModify { fd: 0 },
+    },
+    SyscallEffect {
+        name: "fsetxattr",
+        mediation: Mediation::FdModify { fd: 0 },
+    },
+    SyscallEffect {
+        name: "fremovexattr",
+        mediation: Mediation::FdModify { fd: 0 },
     },
     SyscallEffect {
         name: "connect",

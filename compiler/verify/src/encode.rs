@@ -179,6 +179,10 @@ fn glob_regex(components: &str) -> Regexp {
         }
         parts.push(Regexp::concat(&c));
     }
+    if parts.len() == 1 {
+        // The root itself (`/`, no components). Z3 4.8 rejects a one-argument re.++.
+        return Regexp::literal("");
+    }
     Regexp::concat(&parts)
 }
 

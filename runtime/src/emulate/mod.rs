@@ -1,10 +1,12 @@
 //! Emulation: the monitor performs what it allows itself, on objects it resolved
 //! itself, and hands the agent the result (a descriptor injected with
 //! `SECCOMP_IOCTL_NOTIF_ADDFD`, a structure written to its memory, a return
-//! value). Two calls cannot be emulated and are answered CONTINUE after an allowing
-//! decision: `execve`/`execveat` (bounded race-free by Landlock's execute right)
-//! and `chdir` (a working directory grants nothing: every later path is resolved by
-//! the monitor again). See docs/architecture.md.
+//! value). Three cannot be emulated and are answered CONTINUE after an allowing
+//! decision: `execve`/`execveat` (bounded race-free by Landlock's execute right),
+//! `chdir` and `O_PATH` opens (the kernel cannot inject an `O_PATH` descriptor).
+//! A working directory or an `O_PATH` handle grants nothing but a look: every path
+//! used through them is resolved and decided by the monitor again. See
+//! docs/architecture.md.
 
 mod fs;
 mod net;
@@ -56,6 +58,7 @@ pub fn dispatch(m: &Monitor, n: &Notification, name: &str, med: Mediation) -> Ou
         Mediation::Exec { dirfd, path } => fs::exec(m, n, name, dirfd, path),
         Mediation::Look { dirfd, path } => fs::look(m, n, name, dirfd, path),
         Mediation::Modify { .. } => fs::modify(m, n, name),
+        Mediation::FdModify { fd } => fs::fd_modify(m, n, name, a[fd as usize] as i32),
         Mediation::Connect { .. } | Mediation::Bind { .. } => net::connect_or_bind(m, n, name, med),
         Mediation::SendTo { .. } => net::sendto(m, n, name),
         Mediation::SendMsg { .. } => net::sendmsg(m, n, name),
@@ -71,6 +74,6 @@ fn cvt(r: libc::c_long) -> Result<i64, Fail> {
                 .unwrap_or(libc::EIO),
         ))
     } else {
-        Ok(r as i64)
+        Ok(r)
     }
 }

@@ -100,7 +100,12 @@ impl Fixture {
     /// `clawless exec [extra...] --workspace ws -- cmd...` in `ws`, HOME=home.
     pub fn command(&self, extra: &[&str], cmd: &[&str]) -> Command {
         let mut c = Command::new(clawless());
-        c.arg("exec").args(extra).arg("--workspace").arg(&self.ws).arg("--").args(cmd);
+        c.arg("exec")
+            .args(extra)
+            .arg("--workspace")
+            .arg(&self.ws)
+            .arg("--")
+            .args(cmd);
         c.current_dir(&self.ws)
             .env("HOME", &self.home)
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
@@ -165,10 +170,17 @@ pub fn stderr(o: &Output) -> String {
 /// Exit status as the shell shows it (128+signal when killed).
 pub fn code(o: &Output) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    o.status.code().unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0))
+    o.status
+        .code()
+        .unwrap_or_else(|| 128 + o.status.signal().unwrap_or(0))
 }
 
 /// A short description for assertion messages.
 pub fn show(o: &Output) -> String {
-    format!("exit {}\n--- stdout\n{}--- stderr\n{}", code(o), stdout(o), stderr(o))
+    format!(
+        "exit {}\n--- stdout\n{}--- stderr\n{}",
+        code(o),
+        stdout(o),
+        stderr(o)
+    )
 }

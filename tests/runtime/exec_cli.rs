@@ -1,0 +1,308 @@
+//! `clawless exec` as a user meets it: exit statuses, refusals before anything
+//! runs, policies from source, the audit log, signals, and a monitor that keeps up
+//! with many processes at once.
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+fn default_artifact(arch: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("default/coding_agent.{arch}.bin"));
+    std::fs::read(p).unwrap()
+}
+
+#[test]
+fn exit_status_is_the_commands_own() {
+    let f = Fixture::new("exit");
+    assert_eq!(code(&f.sh("exit 7")), 7);
+    assert_eq!(code(&f.sh("true")), 0);
+}
+
+#[test]
+fn a_command_killed_by_a_signal_exits_128_plus_the_signal() {
+    let f = Fixture::new("killed");
+    let o = f.sh("kill -TERM $$; sleep 5");
+    assert_eq!(code(&o), 128 + libc::SIGTERM, "{}", show(&o));
+}
+
+#[test]
+fn a_command_that_cannot_start_gets_a_clear_error() {
+    let f = Fixture::new("nostart");
+    let o = f.run(&[], &["definitely-not-a-command-xyz"]);
+    assert_eq!(code(&o), 127, "{}", show(&o));
+    assert!(
+        stderr(&o).contains("definitely-not-a-command-xyz: command not found"),
+        "{}",
+        show(&o)
+    );
+
+    std::fs::write(f.ws.join("notexec.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    let o = f.run(&[], &["./notexec.sh"]);
+    assert_eq!(code(&o), 126, "{}", show(&o));
+    assert!(stderr(&o).contains("not an executable file"), "{}", show(&o));
+
+    // Found and executable, but the policy does not let it run (deny exec tmp).
+    let tmp = format!("/tmp/claw-cli-true-{}", std::process::id());
+    std::fs::copy("/bin/true", &tmp).unwrap();
+    let o = f.run(&[], &[&tmp]);
+    let _ = std::fs::remove_file(&tmp);
+    assert_eq!(code(&o), 126, "{}", show(&o));
+    assert!(stderr(&o).contains("refused by the policy"), "{}", show(&o));
+}
+
+#[test]
+fn corrupt_truncated_or_foreign_artifacts_are_refused_before_anything_runs() {
+    let f = Fixture::new("corrupt");
+    let good = default_artifact(std::env::consts::ARCH);
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    let foreign = default_artifact(if cfg!(target_arch = "x86_64") {
+        "aarch64"
+    } else {
+        "x86_64"
+    });
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("flipped", flipped),
+        ("truncated", good[..good.len() - 9].to_vec()),
+        ("empty", Vec::new()),
+        ("text", b"policy p { default allow; }".to_vec()),
+        ("foreign", foreign),
+    ];
+    for (name, bytes) in cases {
+        let art = f.root.join(format!("{name}.bin"));
+        std::fs::write(&art, bytes).unwrap();
+        let marker = f.ws.join(format!("ran-{name}"));
+        let o = f.run(
+            &["--policy", art.to_str().unwrap()],
+            &["/bin/sh", "-c", &format!("touch {}", marker.display())],
+        );
+        assert_eq!(code(&o), 125, "{name}\n{}", show(&o));
+        assert!(stderr(&o).contains("refusing"), "{name}\n{}", show(&o));
+        assert!(!marker.exists(), "{name}: the command ran");
+    }
+    // The good artifact, as a file, runs.
+    let art = f.root.join("good.bin");
+    std::fs::write(&art, &good).unwrap();
+    let o = f.run(&["--policy", art.to_str().unwrap()], &["/bin/true"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+}
+
+fn clawc_is_built() {
+    let clawc = std::path::Path::new(clawless()).with_file_name("clawc");
+    assert!(
+        clawc.is_file(),
+        "{} is missing: policies from source are compiled with clawc (cargo build -p clawc)",
+        clawc.display()
+    );
+}
+
+#[test]
+fn a_claw_source_is_compiled_and_proved_on_the_fly() {
+    clawc_is_built();
+    let f = Fixture::new("source");
+    std::fs::write(f.ws.join("forbidden.txt"), "no\n").unwrap();
+    let src = f.root.join("mine.claw");
+    std::fs::write(
+        &src,
+        "use std::profiles::coding_agent;\n\
+         policy mine extends coding_agent {\n\
+         \x20   let forbidden = path \"$WORKSPACE/forbidden.txt\";\n\
+         \x20   always { deny(EACCES) read forbidden; }\n\
+         }\n",
+    )
+    .unwrap();
+    let o = f.run(
+        &["--policy", src.to_str().unwrap()],
+        &["/bin/sh", "-c", "cat ok.txt; cat forbidden.txt; echo rc=$?"],
+    );
+    assert!(stdout(&o).contains("ordinary workspace file"), "{}", show(&o));
+    assert!(stdout(&o).contains("rc=1"), "{}", show(&o));
+    assert!(
+        stderr(&o).contains("Permission denied"),
+        "EACCES, as the policy says\n{}",
+        show(&o)
+    );
+    assert!(stderr(&o).contains("proved"), "the proofs ran\n{}", show(&o));
+
+    // A broken policy: diagnostics with a code, and nothing runs.
+    std::fs::write(
+        &src,
+        "policy broken { default allow; always { allow frobnicate; } }\n",
+    )
+    .unwrap();
+    let o = f.run(
+        &["--policy", src.to_str().unwrap()],
+        &["/bin/sh", "-c", "touch ran"],
+    );
+    assert_eq!(code(&o), 125, "{}", show(&o));
+    assert!(stderr(&o).contains("[E0"), "a coded diagnostic\n{}", show(&o));
+    assert!(!f.ws.join("ran").exists());
+}
+
+#[test]
+fn path_variables_in_system_directories_are_refused() {
+    let f = Fixture::new("sysdir");
+    let mut cmd = std::process::Command::new(clawless());
+    cmd.args(["exec", "--workspace", "/usr/share", "--", "/bin/true"]);
+    let o = run_with_deadline(cmd, Duration::from_secs(30));
+    assert_eq!(code(&o), 125, "{}", show(&o));
+    assert!(
+        stderr(&o).contains("WORKSPACE=/usr/share is inside /usr"),
+        "{}",
+        show(&o)
+    );
+    drop(f);
+}
+
+#[test]
+fn the_audit_log_records_decisions_rules_and_transitions() {
+    let f = Fixture::new("audit");
+    std::fs::write(f.ws.join(".env"), "TOKEN=x\n").unwrap();
+    let log = f.root.join("audit.jsonl");
+    let script = format!(
+        "cat ok.txt >/dev/null; cat .env >/dev/null; cat {} 2>/dev/null; true",
+        f.secret.display()
+    );
+    let o = f.run(
+        &["--audit-log", log.to_str().unwrap()],
+        &["/bin/sh", "-c", &script],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(records.len() > 10, "{text}");
+    for r in &records {
+        for key in [
+            "time",
+            "pid",
+            "tid",
+            "syscall",
+            "args",
+            "decision",
+            "rule",
+            "state_before",
+            "state_after",
+        ] {
+            assert!(r.get(key).is_some(), "record lacks `{key}`: {r}");
+        }
+    }
+    let path_is = |r: &serde_json::Value, p: &str| r["args"]["path"].as_str().is_some_and(|x| x.ends_with(p));
+    let taint = records
+        .iter()
+        .find(|r| path_is(r, "/ws/.env"))
+        .expect("the read of .env is recorded");
+    assert_eq!(taint["decision"], "allow");
+    assert_eq!(taint["state_before"], "clean");
+    assert_eq!(taint["state_after"], "tainted");
+    assert!(
+        taint["rule"].as_str().unwrap().starts_with("std/profiles.claw:"),
+        "{taint}"
+    );
+    assert_eq!(taint["args"]["verbs"][0], "read");
+    let denied = records
+        .iter()
+        .find(|r| path_is(r, "/.ssh/id_test"))
+        .expect("the denied read is recorded");
+    assert_eq!(denied["decision"], "deny(EPERM)");
+    assert_eq!(denied["rule"], "default");
+    assert_eq!(denied["state_before"], "tainted");
+}
+
+#[test]
+fn log_denials_explains_each_refusal_on_stderr() {
+    let f = Fixture::new("denials");
+    let o = f.run(&["--log-denials"], &["/bin/cat", f.secret.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", show(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("clawless: deny(EPERM) openat")
+            && err.contains(".ssh/id_test")
+            && err.contains("rule default"),
+        "{err}"
+    );
+    assert!(!stdout(&o).contains("TOP-SECRET"));
+}
+
+#[test]
+fn signals_sent_to_clawless_reach_the_command() {
+    let f = Fixture::new("signals");
+    let mut cmd = f.command(
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            "trap 'echo got-TERM; exit 3' TERM; echo ready; while :; do sleep 0.1; done",
+        ],
+    );
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let mut rest = String::new();
+    out.read_line(&mut rest).unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(30));
+    assert_eq!(rest.trim(), "got-TERM", "{}", show(&o));
+    assert_eq!(code(&o), 3, "{}", show(&o));
+}
+
+#[test]
+fn many_processes_at_once_and_a_blocked_open_do_not_stall_the_monitor() {
+    let f = Fixture::new("parallel");
+    // A FIFO open blocks in the monitor until a writer comes; meanwhile eight
+    // shells open files as fast as they can. Then the FIFO gets its writer.
+    let script = "set -e
+        mkfifo pipe
+        (cat pipe > got.txt) &
+        for i in 1 2 3 4 5 6 7 8; do
+          (for j in $(seq 1 40); do cat ok.txt > /dev/null; done; echo w$i >> done.txt) &
+        done
+        while [ \"$(wc -l < done.txt 2>/dev/null || echo 0)\" -lt 8 ]; do sleep 0.05; done
+        echo through-the-fifo > pipe
+        wait
+        cat got.txt; wc -l < done.txt";
+    let o = f.sh(script);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let out = stdout(&o);
+    assert!(out.contains("through-the-fifo"), "{out}");
+    assert_eq!(out.lines().last().map(str::trim), Some("8"), "{out}");
+}
+
+#[test]
+fn the_embedded_default_policy_is_the_standard_profile_as_compiled_today() {
+    clawc_is_built();
+    let clawc = std::path::Path::new(clawless()).with_file_name("clawc");
+    for arch in ["x86_64", "aarch64"] {
+        let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("default-{arch}-{}.bin", std::process::id()));
+        let st = std::process::Command::new(&clawc)
+            .args([
+                "compile",
+                "std::profiles",
+                "--policy",
+                "coding_agent",
+                "--target",
+                arch,
+                "-o",
+            ])
+            .arg(&out)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let fresh = std::fs::read(&out).unwrap();
+        let _ = std::fs::remove_file(&out);
+        assert!(
+            fresh == default_artifact(arch),
+            "runtime/default/coding_agent.{arch}.bin is stale: regenerate it with `clawc compile std::profiles --policy coding_agent --target {arch} -o runtime/default/coding_agent.{arch}.bin`"
+        );
+    }
+}
