@@ -100,6 +100,35 @@ pub struct Monitor {
     audit: AuditLog,
     idle: AtomicUsize,
     workers: AtomicUsize,
+    /// The monitor's `/`, shared with the agent's when the policy can never let it
+    /// change its root or mount namespace.
+    root: Option<OwnedFd>,
+}
+
+/// Syscalls that can give a process another root directory or another view of the
+/// mounts. (A new mount namespace from `clone`/`unshare` is a copy of this one; it
+/// only differs once one of these changes it.)
+const ROOT_CHANGERS: &[&str] = &[
+    "chroot",
+    "pivot_root",
+    "setns",
+    "mount",
+    "umount2",
+    "fsmount",
+    "move_mount",
+    "open_tree",
+    "mount_setattr",
+];
+
+/// Is the agent's root always the monitor's? True when the filter refuses every
+/// call that could change it, in every state, in the kernel.
+fn root_is_fixed(ir: &Ir) -> bool {
+    let table = ir.table();
+    ROOT_CHANGERS.iter().all(|name| {
+        table.by_name(name).is_none_or(|sc| {
+            matches!(ir.route(sc.nr), claw_ir::Route::Kernel(k) if k.constant().is_some_and(|a| !a.is_allowing()))
+        })
+    })
 }
 
 impl Monitor {
@@ -115,6 +144,9 @@ impl Monitor {
             audit,
             idle: AtomicUsize::new(0),
             workers: AtomicUsize::new(0),
+            root: root_is_fixed(&artifact.ir)
+                .then(|| std::fs::File::open("/").ok().map(OwnedFd::from))
+                .flatten(),
         })
     }
 
@@ -206,11 +238,10 @@ impl Monitor {
         }
     }
 
-    /// The agent asking, checked to still be waiting after its `/proc` was read.
+    /// The agent asking (its process is looked up when first needed; every handler
+    /// checks NOTIF_ID_VALID after what it read).
     pub(crate) fn asker(&self, n: &Notification) -> Result<Asker, Fail> {
-        let tgid = agent::tgid_of(n.tid).map_err(|_| Fail::Gone)?;
-        self.valid(n)?;
-        Ok(Asker { tid: n.tid, tgid })
+        Ok(Asker::new(n.tid).with_root(self.root.as_ref().map(|f| f.as_raw_fd())))
     }
 
     /// `NOTIF_ID_VALID`: after every read of agent memory or `/proc` entries.

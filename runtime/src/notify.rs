@@ -48,6 +48,23 @@ impl Listener {
         Listener { fd }
     }
 
+    /// Asks for synchronous wake-ups (`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`, Linux
+    /// 6.6+): the kernel hands the CPU straight from the notifying thread to a
+    /// waiting worker and back, which roughly halves the cost of a round trip.
+    /// Older kernels refuse the flag; nothing else changes.
+    pub fn sync_wakeups(&self) -> bool {
+        // The flags are the ioctl's argument itself, not a pointer to them.
+        const SYNC_WAKE_UP: usize = 1; // SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+                                       // SAFETY: plain ioctl with an integer argument.
+        unsafe {
+            libc::ioctl(
+                self.fd.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+                SYNC_WAKE_UP,
+            ) == 0
+        }
+    }
+
     pub fn fd(&self) -> BorrowedFd<'_> {
         use std::os::fd::AsFd;
         self.fd.as_fd()

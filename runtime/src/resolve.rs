@@ -9,11 +9,46 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// Who is asking: the thread (for `/proc/<tid>/cwd` and `/proc/thread-self`) and its
-/// process (for `/proc/self`).
-#[derive(Debug, Clone, Copy)]
+/// process (for `/proc/self`), looked up only when a path needs it (reading
+/// `/proc/<tid>/status` costs more than the rest of an open).
+#[derive(Debug, Clone)]
 pub struct Asker {
     pub tid: u32,
-    pub tgid: u32,
+    tgid: std::cell::OnceCell<u32>,
+    /// The monitor's own `/`, when the policy can never let the agent change its
+    /// root (then it is the agent's root too, and need not be opened per call).
+    root: Option<i32>,
+}
+
+impl Asker {
+    pub fn new(tid: u32) -> Asker {
+        Asker {
+            tid,
+            tgid: std::cell::OnceCell::new(),
+            root: None,
+        }
+    }
+
+    /// Uses `root` (a descriptor the caller keeps open) for absolute paths.
+    pub fn with_root(mut self, root: Option<i32>) -> Asker {
+        self.root = root;
+        self
+    }
+
+    /// With the process already known (tests, callers that looked it up).
+    pub fn with_tgid(tid: u32, tgid: u32) -> Asker {
+        let a = Asker::new(tid);
+        let _ = a.tgid.set(tgid);
+        a
+    }
+
+    /// The thread's process; the thread id itself if it is gone (the caller's
+    /// NOTIF_ID_VALID check then discards the notification).
+    pub fn tgid(&self) -> u32 {
+        *self
+            .tgid
+            .get_or_init(|| crate::agent::tgid_of(self.tid).unwrap_or(self.tid))
+    }
 }
 
 /// A resolved path: a handle on exactly the object the agent named, and the path
@@ -77,7 +112,11 @@ pub fn openat2(dir: i32, path: &[u8], flags: u64, mode: u64, resolve: u64) -> io
 
 /// The path the kernel has for one of the monitor's descriptors.
 pub fn fd_path(fd: &OwnedFd) -> io::Result<String> {
-    let p = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+    raw_fd_path(fd.as_raw_fd())
+}
+
+fn raw_fd_path(fd: i32) -> io::Result<String> {
+    let p = std::fs::read_link(format!("/proc/self/fd/{fd}"))?;
     Ok(p.to_string_lossy().into_owned())
 }
 
@@ -88,7 +127,7 @@ pub fn proc_fd(fd: &OwnedFd) -> String {
 }
 
 /// Where resolution of `path` starts for the agent.
-fn base(asker: Asker, dirfd: i32, absolute: bool) -> io::Result<OwnedFd> {
+fn base(asker: &Asker, dirfd: i32, absolute: bool) -> io::Result<OwnedFd> {
     if absolute {
         return open_path(&format!("/proc/{}/root", asker.tid), libc::O_DIRECTORY);
     }
@@ -110,9 +149,12 @@ fn base(asker: Asker, dirfd: i32, absolute: bool) -> io::Result<OwnedFd> {
 /// Rewrites names that mean "the caller" (`/proc/self`, `/dev/fd`, `/dev/stdin`...)
 /// to the agent's own `/proc/<pid>` entries: resolved by the monitor they would
 /// otherwise mean the monitor.
-fn rewrite(path: &[u8], asker: Asker) -> Vec<u8> {
+fn rewrite(path: &[u8], asker: &Asker) -> Vec<u8> {
+    if !(path.starts_with(b"/proc/") || path.starts_with(b"/dev/")) {
+        return path.to_vec();
+    }
     let s = String::from_utf8_lossy(path);
-    let me = format!("/proc/{}", asker.tgid);
+    let me = format!("/proc/{}", asker.tgid());
     let table: [(&str, String); 7] = [
         ("/proc/self", me.clone()),
         ("/proc/thread-self", format!("{me}/task/{}", asker.tid)),
@@ -134,8 +176,11 @@ fn rewrite(path: &[u8], asker: Asker) -> Vec<u8> {
 
 /// The path policies see for a kernel path: the agent's own `/proc` entries as
 /// `/proc/self`; a path through the monitor's `/proc/self` is refused.
-fn agent_view(real: &str, asker: Asker) -> io::Result<String> {
-    let me = format!("/proc/{}", asker.tgid);
+fn agent_view(real: &str, asker: &Asker) -> io::Result<String> {
+    if !real.starts_with("/proc/") {
+        return Ok(real.to_string());
+    }
+    let me = format!("/proc/{}", asker.tgid());
     let thread = format!("{me}/task/{}", asker.tid);
     let under = |p: &str, prefix: &str| p == prefix || p.starts_with(&format!("{prefix}/"));
     if under(real, &thread) {
@@ -169,7 +214,7 @@ fn lexical(path: &str) -> String {
 
 /// The canonical agent-view path of a handle; for objects with no path (pipes,
 /// sockets behind `/proc/self/fd/N`, memfds) the lexical path that named them.
-fn canonical(fd: &OwnedFd, named: &str, asker: Asker) -> io::Result<String> {
+fn canonical(fd: &OwnedFd, named: &str, asker: &Asker) -> io::Result<String> {
     let real = fd_path(fd)?;
     if real.starts_with('/') && !real.starts_with("/memfd:") {
         agent_view(&real, asker)
@@ -196,7 +241,7 @@ pub struct How {
 }
 
 /// Resolves `path` (relative to `dirfd`) as the agent would, to an `O_PATH` handle.
-pub fn resolve(asker: Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<Resolved> {
+pub fn resolve(asker: &Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<Resolved> {
     let scoped = how.resolve & (libc::RESOLVE_IN_ROOT | libc::RESOLVE_BENEATH) != 0;
     if path.is_empty() {
         if !how.empty_ok {
@@ -208,7 +253,15 @@ pub fn resolve(asker: Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<Re
         return Ok(Resolved { fd, path });
     }
     let absolute = path[0] == b'/';
-    let b = base(asker, dirfd, absolute && !scoped)?;
+    let from_root = absolute && !scoped;
+    let owned;
+    let b: i32 = match asker.root {
+        Some(root) if from_root => root,
+        _ => {
+            owned = base(asker, dirfd, from_root)?;
+            owned.as_raw_fd()
+        }
+    };
     let rewritten = rewrite(path, asker);
     let target: &[u8] = if absolute && !scoped {
         // Relative to the agent's root.
@@ -221,13 +274,13 @@ pub fn resolve(asker: Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<Re
     if !how.follow {
         flags |= libc::O_NOFOLLOW as u64;
     }
-    let fd = openat2(b.as_raw_fd(), target, flags, 0, how.resolve)?;
+    let fd = openat2(b, target, flags, 0, how.resolve)?;
     let named = {
         let s = String::from_utf8_lossy(&rewritten).into_owned();
         if s.starts_with('/') {
             s
         } else {
-            format!("{}/{s}", fd_path(&b)?)
+            format!("{}/{s}", raw_fd_path(b)?)
         }
     };
     let path = canonical(&fd, &named, asker)?;
@@ -235,7 +288,7 @@ pub fn resolve(asker: Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<Re
 }
 
 /// Resolves all but the last component of `path`; the last is returned as a name.
-pub fn resolve_parent(asker: Asker, dirfd: i32, path: &[u8]) -> io::Result<ResolvedParent> {
+pub fn resolve_parent(asker: &Asker, dirfd: i32, path: &[u8]) -> io::Result<ResolvedParent> {
     if path.is_empty() {
         return Err(errno(libc::ENOENT));
     }
@@ -286,7 +339,7 @@ mod tests {
 
     #[test]
     fn rewrites_self_names() {
-        let a = Asker { tid: 12, tgid: 10 };
+        let a = &Asker::with_tgid(12, 10);
         assert_eq!(rewrite(b"/proc/self/fd/3", a), b"/proc/10/fd/3");
         assert_eq!(rewrite(b"/proc/thread-self/comm", a), b"/proc/10/task/12/comm");
         assert_eq!(rewrite(b"/dev/stdin", a), b"/proc/10/fd/0");
@@ -297,7 +350,7 @@ mod tests {
 
     #[test]
     fn agent_view_maps_own_proc_entries() {
-        let a = Asker { tid: 12, tgid: 10 };
+        let a = &Asker::with_tgid(12, 10);
         assert_eq!(agent_view("/proc/10/status", a).unwrap(), "/proc/self/status");
         assert_eq!(
             agent_view("/proc/10/task/12/comm", a).unwrap(),
@@ -311,7 +364,7 @@ mod tests {
     #[test]
     fn resolves_like_the_kernel_for_this_process() {
         let me = std::process::id();
-        let a = Asker { tid: me, tgid: me };
+        let a = &Asker::with_tgid(me, me);
         let dir = std::env::temp_dir().join(format!("claw-resolve-{me}"));
         std::fs::create_dir_all(dir.join("real")).unwrap();
         std::fs::write(dir.join("real/file"), b"x").unwrap();

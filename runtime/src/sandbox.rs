@@ -411,12 +411,9 @@ pub fn run(launch: Launch) -> Result<i32, LaunchError> {
                 return Err(e);
             }
         };
-        let monitor = Monitor::new(
-            &launch.artifact,
-            launch.env.clone(),
-            Listener::new(listener),
-            launch.audit,
-        );
+        let listener = Listener::new(listener);
+        listener.sync_wakeups();
+        let monitor = Monitor::new(&launch.artifact, launch.env.clone(), listener, launch.audit);
         monitor.start();
         write_all(ack_w.as_raw_fd(), b"g");
         drop(ack_w);

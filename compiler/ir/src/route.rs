@@ -109,6 +109,14 @@ impl Ir {
             .iter()
             .filter(|r| matches!(&r.matcher, Matcher::Access { verbs: vs, .. } if vs.iter().any(|v| verbs.contains(v))))
             .collect();
+        if !relevant.is_empty() && self.allowed_everywhere(nr, verbs, &relevant) {
+            // The verb rules answer "allow" for every path in every state and
+            // nothing else applies: the monitor would only ever say yes.
+            return Route::Kernel(KernelDecision {
+                rules: Vec::new(),
+                fallback: Action::Allow,
+            });
+        }
         if let Some(first) = relevant.first() {
             // Unless an unconditional syscall rule at least as severe holds in every
             // state (then the verb rules cannot change the outcome).
@@ -138,6 +146,38 @@ impl Ir {
             }
         }
         self.plain_route(nr)
+    }
+
+    /// Do the verb rules allow every path for each of `verbs`, in every state, with
+    /// no rule on those verbs more severe than allow, no syscall-level rule on `nr`
+    /// and no transition on them? (E.g. `allow visible "/**"` makes `stat` and
+    /// `readlink` plain kernel allows.) Network verbs never qualify.
+    fn allowed_everywhere(&self, nr: u32, verbs: &[Verb], relevant: &[&crate::Rule]) -> bool {
+        if verbs.is_empty() || verbs.iter().any(|v| v.is_network()) {
+            return false;
+        }
+        if relevant.iter().any(|r| r.action != Action::Allow) {
+            return false;
+        }
+        let syscall_rules = self
+            .rules
+            .iter()
+            .any(|r| matches!(&r.matcher, Matcher::Syscall { nr: n, .. } if *n == nr));
+        if syscall_rules {
+            return false;
+        }
+        let covers_all = |r: &crate::Rule, v: Verb| match &r.matcher {
+            Matcher::Access {
+                verbs: vs,
+                entity: crate::Entity::Paths(ps),
+            } => vs.contains(&v) && ps.iter().any(|p| p == "/**"),
+            _ => false,
+        };
+        (0..self.states.len() as u32).all(|s| {
+            verbs
+                .iter()
+                .all(|&v| relevant.iter().any(|r| r.in_state(s) && covers_all(r, v)))
+        })
     }
 
     /// The route from syscall-level rules alone.

@@ -257,3 +257,41 @@ fn cidr_and_endpoints() {
         port: 53
     }));
 }
+
+#[test]
+fn a_verb_allowed_on_every_path_is_decided_in_the_kernel() {
+    let mut ir = two_state_ir();
+    let stat = nr("newfstatat");
+    let refused = |r: Route| matches!(r, Route::Kernel(k) if k.constant() == Some(Action::Deny(1)));
+    assert!(
+        refused(ir.route(stat)),
+        "no visible rule: the default, in the kernel"
+    );
+    ir.rules
+        .push(rule(Action::Allow, None, paths(&[Verb::Visible], &["/**"])));
+    assert_eq!(
+        ir.route(stat),
+        Route::Kernel(KernelDecision {
+            rules: vec![],
+            fallback: Action::Allow
+        })
+    );
+    // Opens also read and write: they still go to the monitor.
+    assert!(matches!(ir.route(nr("openat")), Route::Monitor(_)));
+    // A refusal on some path brings the monitor back.
+    let mut hidden = ir.clone();
+    hidden.rules.push(rule(
+        Action::Deny(13),
+        None,
+        paths(&[Verb::Visible], &["/secret/**"]),
+    ));
+    assert!(matches!(hidden.route(stat), Route::Monitor(_)));
+    // So does an allow in one state only.
+    let mut one_state = two_state_ir();
+    one_state.rules.push(rule(
+        Action::Allow,
+        Some(vec![0]),
+        paths(&[Verb::Visible], &["/**"]),
+    ));
+    assert!(matches!(one_state.route(stat), Route::Monitor(_)));
+}

@@ -6,11 +6,14 @@
 //!
 //! The expected value is built from the IR's rules directly (most severe matching
 //! rule, else the default), not from the code generator's normalised decisions, so
-//! the proof covers the partition and the normalisation as well as the code.
+//! the proof covers the partition and the normalisation as well as the code. One
+//! exception, proved separately ([`kernel_allowed_mediation`]): a path syscall the
+//! partition leaves to the kernel because the policy allows every path it can touch
+//! (`allow visible "/**"` makes `stat` a plain allow).
 
 use crate::{Counterexample, Outcome, Step};
 use claw_bpf::*;
-use claw_ir::{route::X32_BIT, Action, Ir, Matcher, Route};
+use claw_ir::{mediation, route::X32_BIT, Action, Ir, Matcher, Route};
 use claw_stdlib::Arch;
 use z3::ast::{Bool, BV};
 use z3::{Params, SatResult, Solver};
@@ -235,6 +238,12 @@ fn expected(ir: &Ir, state: u32, data: &Data) -> BV {
                 let v = k.constant().map_or(RET_KILL_PROCESS, ret_value);
                 decided = data.nr.eq(k32(s.nr)).ite(&k32(v), &decided);
             }
+            Route::Kernel(k) if is_kernel_allowed_mediation(s.name, &k) => {
+                decided = data
+                    .nr
+                    .eq(k32(s.nr))
+                    .ite(&k32(ret_value(Action::Allow)), &decided);
+            }
             Route::Kernel(_) => {}
         }
     }
@@ -245,8 +254,113 @@ fn expected(ir: &Ir, state: u32, data: &Data) -> BV {
     data.arch.eq(k32(ir.arch.audit_arch())).not().ite(&kill, &decided)
 }
 
+/// A path syscall the partition sends to the kernel as a plain allow.
+fn is_kernel_allowed_mediation(name: &str, k: &claw_ir::KernelDecision) -> bool {
+    name != "clone3" && mediation::of(name).is_some() && k.constant() == Some(Action::Allow)
+}
+
+/// Proves, for every path syscall the partition answers ALLOW in the kernel, that
+/// the policy allows every request it can make, in every state: no syscall rule
+/// and no rule more severe than allow applies to its verbs, no transition fires on
+/// them, and for each verb an allow rule has a pattern that matches every path.
+pub fn kernel_allowed_mediation(ir: &Ir) -> Outcome {
+    let fail = |syscall: &str, state: u32, why: String| {
+        Outcome::Failed(Counterexample {
+            steps: vec![Step {
+                state: ir.states[state as usize].clone(),
+                request: crate::Concrete {
+                    syscall: syscall.to_string(),
+                    args: [0; 6],
+                    access: None,
+                },
+                note: format!("the filter allows it in the kernel, but {why}"),
+                vars: vec![],
+            }],
+            explanation: Some("the compiled filter does not implement the policy".into()),
+        })
+    };
+    // A pattern matches every absolute path exactly when all its components are
+    // `**` (each matches any run of components, none included): `/**`.
+    let matches_all =
+        |p: &str| p.starts_with('/') && p.split('/').filter(|c| !c.is_empty()).all(|c| c == "**");
+    for s in ir.table().iter() {
+        let Route::Kernel(k) = ir.route(s.nr) else {
+            continue;
+        };
+        if !is_kernel_allowed_mediation(s.name, &k) {
+            continue;
+        }
+        let verbs = mediation::of(s.name).map_or(&[][..], |m| m.verbs());
+        let touches = |vs: &[claw_ir::Verb]| vs.iter().any(|v| verbs.contains(v));
+        for t in &ir.transitions {
+            let fires = match &t.event {
+                Matcher::Syscall { nr, .. } => *nr == s.nr,
+                Matcher::Access { verbs: vs, .. } => touches(vs),
+            };
+            if fires {
+                return fail(
+                    s.name,
+                    t.from,
+                    format!("a transition ({}) can fire on it", t.origin),
+                );
+            }
+        }
+        for state in 0..ir.states.len() as u32 {
+            for r in ir.rules.iter().filter(|r| r.in_state(state)) {
+                match &r.matcher {
+                    Matcher::Syscall { nr, .. } if *nr == s.nr => {
+                        return fail(s.name, state, format!("the syscall rule at {} applies", r.origin));
+                    }
+                    Matcher::Access { verbs: vs, .. } if touches(vs) && r.action != Action::Allow => {
+                        return fail(
+                            s.name,
+                            state,
+                            format!("the rule at {} says {}", r.origin, r.action),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            for v in verbs {
+                let mut covered = false;
+                for r in ir
+                    .rules
+                    .iter()
+                    .filter(|r| r.in_state(state) && r.action == Action::Allow)
+                {
+                    let Matcher::Access {
+                        verbs: vs,
+                        entity: claw_ir::Entity::Paths(ps),
+                    } = &r.matcher
+                    else {
+                        continue;
+                    };
+                    if !vs.contains(v) {
+                        continue;
+                    }
+                    covered = ps.iter().any(|p| matches_all(p));
+                    if covered {
+                        break;
+                    }
+                }
+                if !covered {
+                    return fail(
+                        s.name,
+                        state,
+                        format!("no rule allows {} on every path", v.name()),
+                    );
+                }
+            }
+        }
+    }
+    Outcome::Proved
+}
+
 /// Proves that `prog` implements `ir`, state by state.
 pub fn validate_translation(ir: &Ir, prog: &[Insn], timeout_ms: u32) -> Outcome {
+    if let o @ (Outcome::Failed(_) | Outcome::Unknown(_)) = kernel_allowed_mediation(ir) {
+        return o;
+    }
     let data = Data::new();
     let got = match symbolic_return(prog, &data) {
         Ok(v) => v,

@@ -35,7 +35,7 @@ fn verb_names(verbs: &[Verb]) -> Vec<&'static str> {
 fn hide(
     m: &Monitor,
     n: &Notification,
-    asker: Asker,
+    asker: &Asker,
     dirfd: i32,
     raw: &[u8],
     verbs: &[Verb],
@@ -119,12 +119,16 @@ pub(super) fn open(
         resolve: resolve_flags,
         empty_ok: false,
     };
-    let umask = agent::umask_of(n.tid);
-    let create_mode = (mode as u32) & 0o7777 & !umask;
+    // The umask matters (and costs a /proc read) only when creating.
+    let create_mode = if creat || tmpfile {
+        (mode as u32) & 0o7777 & !agent::umask_of(n.tid)
+    } else {
+        0
+    };
     let cloexec = oflags & libc::O_CLOEXEC != 0;
     let shown =
         |path: &str| json!({ "path": path, "flags": format!("{:#o}", flags), "verbs": verb_names(&verbs) });
-    match resolve::resolve(asker, dirfd, &raw, how) {
+    match resolve::resolve(&asker, dirfd, &raw, how) {
         Ok(Resolved { fd, path }) => {
             let v = m.judge(n, name, n.nr, &path_accesses(&verbs, &path), || shown(&path));
             if !v.allowed() {
@@ -148,9 +152,9 @@ pub(super) fn open(
             Ok(Answer::Done)
         }
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && creat && !tmpfile => {
-            let parent = match resolve::resolve_parent(asker, dirfd, &raw) {
+            let parent = match resolve::resolve_parent(&asker, dirfd, &raw) {
                 Ok(p) => p,
-                Err(e) => return Err(hide(m, n, asker, dirfd, &raw, &verbs, e.into())),
+                Err(e) => return Err(hide(m, n, &asker, dirfd, &raw, &verbs, e.into())),
             };
             let v = m.judge(n, name, n.nr, &path_accesses(&verbs, &parent.path), || {
                 shown(&parent.path)
@@ -169,7 +173,7 @@ pub(super) fn open(
             m.listener.send_fd(n.id, fd.as_fd(), cloexec)?;
             Ok(Answer::Done)
         }
-        Err(e) => Err(hide(m, n, asker, dirfd, &raw, &verbs, e.into())),
+        Err(e) => Err(hide(m, n, &asker, dirfd, &raw, &verbs, e.into())),
     }
 }
 
@@ -187,7 +191,7 @@ pub(super) fn exec(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
         empty_ok: flags & libc::AT_EMPTY_PATH != 0,
         ..How::default()
     };
-    match resolve::resolve(asker, dfd, &raw, how) {
+    match resolve::resolve(&asker, dfd, &raw, how) {
         Ok(r) => {
             let v = m.judge(
                 n,
@@ -198,7 +202,7 @@ pub(super) fn exec(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
             );
             Ok(if v.allowed() { Reply::Continue } else { v.refusal() }.into())
         }
-        Err(e) => Err(hide(m, n, asker, dfd, &raw, &[Verb::Exec], e.into())),
+        Err(e) => Err(hide(m, n, &asker, dfd, &raw, &[Verb::Exec], e.into())),
     }
 }
 
@@ -231,9 +235,9 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
         resolve: 0,
         empty_ok: at_flags & libc::AT_EMPTY_PATH != 0,
     };
-    let r = match resolve::resolve(asker, dfd, &raw, how) {
+    let r = match resolve::resolve(&asker, dfd, &raw, how) {
         Ok(r) => r,
-        Err(e) => return Err(hide(m, n, asker, dfd, &raw, &[Verb::Visible], e.into())),
+        Err(e) => return Err(hide(m, n, &asker, dfd, &raw, &[Verb::Visible], e.into())),
     };
     let v = if raw.is_empty() {
         // `fstatat(fd, "", AT_EMPTY_PATH)` is how libc implements fstat(fd): a look
@@ -448,20 +452,20 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
                 empty_ok: raw.is_empty() && name == "utimensat",
                 ..How::default()
             };
-            match resolve::resolve(asker, dfd, &raw, how) {
+            match resolve::resolve(&asker, dfd, &raw, how) {
                 Ok(r) => {
                     shown_paths.push(r.path.clone());
                     objects.push(r);
                 }
-                Err(e) => return Err(hide(m, n, asker, dfd, &raw, &[Verb::Write], e.into())),
+                Err(e) => return Err(hide(m, n, &asker, dfd, &raw, &[Verb::Write], e.into())),
             }
         } else {
-            match resolve::resolve_parent(asker, dfd, &raw) {
+            match resolve::resolve_parent(&asker, dfd, &raw) {
                 Ok(p) => {
                     shown_paths.push(p.path.clone());
                     parents.push(p);
                 }
-                Err(e) => return Err(hide(m, n, asker, dfd, &raw, &[Verb::Write], e.into())),
+                Err(e) => return Err(hide(m, n, &asker, dfd, &raw, &[Verb::Write], e.into())),
             }
         }
     }
@@ -603,7 +607,7 @@ pub(super) fn fd_modify(m: &Monitor, n: &Notification, name: &str, fd: i32) -> O
         empty_ok: true,
         ..How::default()
     };
-    let r = resolve::resolve(asker, fd, b"", how)?;
+    let r = resolve::resolve(&asker, fd, b"", how)?;
     let v = m.judge(
         n,
         name,

@@ -1,0 +1,254 @@
+//! `cargo run --release -p claw-bench --bin runtime`: real workloads natively and
+//! under `clawless exec` (the embedded default policy), interleaved in one run, as
+//! ratios; and the monitor's throughput on notified opens with 1 and 8 threads.
+//! Needs release builds of `clawless` and `clawc` next to this binary (the command
+//! in docs/BENCHMARKS.md builds them).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("target/release"))
+}
+
+fn clawless() -> PathBuf {
+    let p = target_dir().join("clawless");
+    if !p.is_file() {
+        eprintln!(
+            "error: {} not found; build it first: cargo build --release -p claw-runtime",
+            p.display()
+        );
+        std::process::exit(2);
+    }
+    p
+}
+
+fn sh(dir: &Path, script: &str) {
+    let st = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "set-up failed: {script}");
+}
+
+/// A C project of `n` files, each including a few system headers and holding
+/// `funcs` functions of real work (loops, arithmetic, string handling).
+fn make_project(dir: &Path, n: usize, funcs: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut objs = Vec::new();
+    std::fs::write(
+        dir.join("common.h"),
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <math.h>\nint f0(int);\n",
+    )
+    .unwrap();
+    for i in 0..n {
+        let mut body = String::from("#include \"common.h\"\n");
+        for j in 0..funcs {
+            body.push_str(&format!(
+                "static double g{j}(const double *v, int n) {{\n  double acc = {j}.0;\n  for (int k = 0; k < n; k++) {{\n    acc += v[k] * (k % {m} + 1) / (1.0 + acc * acc);\n    if (acc > 1e6) acc = sqrt(acc);\n  }}\n  char buf[64]; snprintf(buf, sizeof buf, \"%f\", acc);\n  return acc + (double)strlen(buf);\n}}\n",
+                m = j % 7 + 2
+            ));
+        }
+        body.push_str(&format!("int f{i}(int x) {{\n  double v[16] = {{0}}; double t = 0;\n  for (int k = 0; k < 16; k++) v[k] = x + k;\n"));
+        for j in 0..funcs {
+            body.push_str(&format!("  t += g{j}(v, 16);\n"));
+        }
+        body.push_str("  return (int)t;\n}\n");
+        std::fs::write(dir.join(format!("f{i}.c")), body).unwrap();
+        objs.push(format!("f{i}.o"));
+    }
+    std::fs::write(
+        dir.join("main.c"),
+        "#include \"common.h\"\nint main(void) { return f0(3) > 100; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("Makefile"),
+        format!(
+            "CFLAGS = -O2 -Wall\nprog: main.o {objs}\n\t$(CC) -o $@ $^ -lm\n%.o: %.c common.h\n\t$(CC) $(CFLAGS) -c $< -o $@\nclean:\n\trm -f prog *.o\n",
+            objs = objs.join(" ")
+        ),
+    )
+    .unwrap();
+}
+
+/// A tree of `dirs` × `files` small text files.
+fn make_tree(dir: &Path, dirs: usize, files: usize) {
+    for d in 0..dirs {
+        let sub = dir.join(format!("d{d:03}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        for f in 0..files {
+            let body = if (d + f) % 17 == 0 {
+                "has the needle\n"
+            } else {
+                "plain text line\n"
+            };
+            std::fs::write(sub.join(format!("f{f:03}.txt")), body.repeat(20)).unwrap();
+        }
+    }
+}
+
+struct Workload {
+    name: &'static str,
+    what: &'static str,
+    script: &'static str,
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "build",
+        what: "`make -j2` of a 41-file C project, 30 functions per file (gcc -O2), from clean",
+        script: "cd proj && make -s clean && make -s -j2",
+    },
+    Workload {
+        name: "build, tiny files",
+        what: "the same with one small function per file: almost all header lookups",
+        script: "cd tiny && make -s clean && make -s -j2",
+    },
+    Workload {
+        name: "tree walk",
+        what: "`find` + `grep -rl` + `du` over 2,000 files in 40 directories",
+        script: "find tree -type f | wc -l >/dev/null && grep -rl needle tree | wc -l >/dev/null && du -s tree >/dev/null",
+    },
+    Workload {
+        name: "git",
+        what: "`git init/add/commit/status/log` of the same 2,000 files",
+        script: "cd tree && rm -rf .git && git init -q && git add -A && git -c user.name=b -c user.email=b@x commit -qm m && git status --porcelain | wc -l >/dev/null && git log --oneline >/dev/null",
+    },
+];
+
+fn time(cmd: &mut Command) -> f64 {
+    let t = Instant::now();
+    let out = cmd.output().unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "workload failed: {:?}\n{}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    secs
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let clawless = clawless();
+    let ws = target_dir().join("bench-runtime");
+    let _ = std::fs::remove_dir_all(&ws);
+    std::fs::create_dir_all(&ws).unwrap();
+    let ws = std::fs::canonicalize(&ws).unwrap();
+    make_project(&ws.join("proj"), 40, 30);
+    make_project(&ws.join("tiny"), 40, 1);
+    make_tree(&ws.join("tree"), 40, 50);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("progs/openloop.c");
+    let st = Command::new("gcc")
+        .args(["-O2", "-pthread", "-o"])
+        .arg(ws.join("openloop"))
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::write(ws.join("target.txt"), "x").unwrap();
+    sh(&ws, "cd proj && make -s -j2 && cd ../tiny && make -s -j2"); // warm the page cache
+
+    let native = |script: &str| {
+        let mut c = Command::new("/bin/sh");
+        c.arg("-c").arg(script).current_dir(&ws);
+        c
+    };
+    let boxed = |script: &str| {
+        let mut c = Command::new(&clawless);
+        c.arg("exec")
+            .arg("--workspace")
+            .arg(&ws)
+            .args(["--", "/bin/sh", "-c", script])
+            .current_dir(&ws);
+        c
+    };
+
+    println!("| workload | what | native (median of {runs}) | under clawless | ratio |");
+    println!("|---|---|---:|---:|---:|");
+    for w in WORKLOADS {
+        let (mut n, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            n.push(time(&mut native(w.script)));
+            b.push(time(&mut boxed(w.script)));
+        }
+        let (mn, mb) = (median(n), median(b));
+        println!(
+            "| {} | {} | {:.3} s | {:.3} s | **{:.2}×** |",
+            w.name,
+            w.what,
+            mn,
+            mb,
+            mb / mn
+        );
+    }
+
+    // How many calls the monitor decided for the build (one audited run).
+    let log = ws.join("audit.jsonl");
+    let mut c = Command::new(&clawless);
+    c.arg("exec")
+        .arg("--workspace")
+        .arg(&ws)
+        .arg("--audit-log")
+        .arg(&log)
+        .args(["--", "/bin/sh", "-c", WORKLOADS[0].script])
+        .current_dir(&ws);
+    time(&mut c);
+    let notified = std::fs::read_to_string(&log)
+        .map(|s| s.lines().count())
+        .unwrap_or(0);
+    println!();
+    println!("The build made {notified} calls that the monitor decided (from one audited run).");
+    println!();
+
+    println!("| monitor throughput | native opens/s | under clawless (notified opens/s) | ratio |");
+    println!("|---|---:|---:|---:|");
+    for threads in [1, 8] {
+        let count = if threads == 1 { "20000" } else { "5000" };
+        let args = [
+            ws.join("target.txt").display().to_string(),
+            threads.to_string(),
+            count.to_string(),
+        ];
+        let rate = |c: &mut Command| -> f64 {
+            let out = c.output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+        };
+        let (mut n, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            n.push(rate(Command::new(ws.join("openloop")).args(&args)));
+            b.push(rate(
+                Command::new(&clawless)
+                    .arg("exec")
+                    .arg("--workspace")
+                    .arg(&ws)
+                    .arg("--")
+                    .arg(ws.join("openloop"))
+                    .args(&args),
+            ));
+        }
+        let (mn, mb) = (median(n), median(b));
+        println!(
+            "| {threads} thread{} | {:.0} | {:.0} | {:.1}× slower |",
+            if threads == 1 { "" } else { "s" },
+            mn,
+            mb,
+            mn / mb
+        );
+    }
+    let _ = std::fs::remove_dir_all(&ws);
+}
