@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 /// Workers started up front; more are started whenever all are busy (a blocking
 /// emulated call, such as a `connect` or an `open` of a FIFO, never stalls others).
-const INITIAL_WORKERS: usize = 4;
+const INITIAL_WORKERS: usize = 1;
 const MAX_WORKERS: usize = 512;
 
 /// Why a handler stopped without an answer of its own.

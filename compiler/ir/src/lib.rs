@@ -381,6 +381,30 @@ impl Env {
         self.vars.get(var).map(String::as_str)
     }
 
+    /// Does `pattern` (which may start with `$VAR`) match `path`? Unset variables
+    /// match nothing. Equivalent to expanding then [`glob_match`], without
+    /// allocating.
+    pub fn matches(&self, pattern: &str, path: &str) -> bool {
+        let Some(rest) = pattern.strip_prefix('$') else {
+            return glob_match(pattern, path);
+        };
+        let end = rest.find('/').unwrap_or(rest.len());
+        let Some(value) = self.get(&rest[..end]) else {
+            return false;
+        };
+        let (tail, Some(remaining)) = (&rest[end..], path.strip_prefix(value)) else {
+            return false;
+        };
+        if tail.is_empty() {
+            return remaining.is_empty() || remaining == "/";
+        }
+        match remaining {
+            "" => glob_match(tail, "/"),
+            r if r.starts_with('/') || value.is_empty() => glob_match(tail, r),
+            _ => false,
+        }
+    }
+
     /// A pattern with its leading `$VAR` replaced; `None` if the variable is unset
     /// (such a pattern matches nothing: fail closed).
     pub fn expand(&self, pattern: &str) -> Option<String> {
@@ -500,9 +524,7 @@ pub fn matches_access(m: &Matcher, access: &Access, env: &Env) -> bool {
         return false;
     }
     match (entity, access) {
-        (Entity::Paths(pats), Access::Path { path, .. }) => pats
-            .iter()
-            .any(|p| env.expand(p).is_some_and(|p| glob_match(&p, path))),
+        (Entity::Paths(pats), Access::Path { path, .. }) => pats.iter().any(|p| env.matches(p, path)),
         (Entity::Endpoints(eps), Access::Net { addr, .. }) => eps.iter().any(|e| e.matches(addr)),
         _ => false,
     }

@@ -295,3 +295,35 @@ fn a_verb_allowed_on_every_path_is_decided_in_the_kernel() {
     ));
     assert!(matches!(one_state.route(stat), Route::Monitor(_)));
 }
+
+#[test]
+fn env_matches_is_expand_then_glob() {
+    let mut env = Env::new();
+    env.set("WS", "/home/u/proj").set("EMPTY", "/");
+    let patterns = [
+        "$WS/**",
+        "$WS",
+        "$WS/src/*.rs",
+        "$WS/a",
+        "$NOPE/**",
+        "/home/**",
+        "$EMPTY/**",
+        "$WS/**/x",
+    ];
+    let paths = [
+        "/home/u/proj",
+        "/home/u/proj/",
+        "/home/u/projx",
+        "/home/u/proj/a",
+        "/home/u/proj/src/m.rs",
+        "/home/u/proj/b/x",
+        "/etc",
+        "/",
+    ];
+    for p in patterns {
+        for q in paths {
+            let slow = env.expand(p).is_some_and(|e| glob_match(&e, q));
+            assert_eq!(env.matches(p, q), slow, "{p} vs {q}");
+        }
+    }
+}

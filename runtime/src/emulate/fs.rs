@@ -142,7 +142,7 @@ pub(super) fn open(
                 // the kernel open it. A raced path yields at most a handle to look
                 // at; anything done through it comes back here.
                 return Ok(Reply::Continue.into());
-            } else if is_symlink(&fd) {
+            } else if !how.follow && is_symlink(&fd) {
                 return Err(Fail::Errno(libc::ELOOP));
             } else {
                 let reopen = oflags & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW);
