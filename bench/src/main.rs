@@ -9,7 +9,8 @@
 //! semantics first, and the table says how far it agrees. Results are ratios:
 //! absolute times on a shared machine are noise.
 //!
-//! Run: `cargo run --release -p claw-bench` (markdown on stdout).
+//! Run: `cargo run --release -p claw-bench` (markdown on stdout);
+//! `CLAW_BENCH_DEBUG=1` lists, on stderr, every probe libseccomp answers otherwise.
 
 use claw_bpf::{run, Insn, Program, SeccompData, RET_ALLOW, RET_USER_NOTIF};
 use claw_ir::{Action, ArgRule, CmpOp, FilterOutcome, Ir, Route};
@@ -197,7 +198,25 @@ fn libseccomp_program(ir: &Ir) -> Program {
                     let _ = ctx.add_rule_conditional(scmp_action(r.action), sys(nr), &conds);
                 }
                 if k.fallback != ir.default {
-                    let _ = ctx.add_rule(scmp_action(k.fallback), sys(nr));
+                    // An unconditional libseccomp rule replaces the conditional ones
+                    // on its syscall, so a fallback is given as the complement of the
+                    // exceptions where that is expressible (one argument, equalities).
+                    match complement(&k.rules) {
+                        Some(parts) => {
+                            for (arg, op, value) in parts {
+                                let op = match op {
+                                    CmpOp::Lt => ScmpCompareOp::Less,
+                                    CmpOp::Gt => ScmpCompareOp::Greater,
+                                    _ => ScmpCompareOp::Equal,
+                                };
+                                let cond = ScmpArgCompare::new(u32::from(arg), op, value);
+                                let _ = ctx.add_rule_conditional(scmp_action(k.fallback), sys(nr), &[cond]);
+                            }
+                        }
+                        None => {
+                            let _ = ctx.add_rule(scmp_action(k.fallback), sys(nr));
+                        }
+                    }
                 }
             }
         }
@@ -211,6 +230,33 @@ fn libseccomp_program(ir: &Ir) -> Program {
         .chunks_exact(8)
         .map(|c| Insn::from_bytes(c.try_into().expect("8 bytes")))
         .collect()
+}
+
+/// The values of one argument that none of `rules` names, as single comparisons
+/// (`arg`, operator, value) whose union is exactly that set: both libraries take
+/// one comparison per argument per rule, and neither can negate a rule. `None`
+/// unless every rule is one unmasked equality on the same argument and the gaps
+/// between the named values are small enough to enumerate.
+fn complement(rules: &[ArgRule]) -> Option<Vec<(u8, CmpOp, u64)>> {
+    let arg = rules.first()?.conds.first()?.arg;
+    let mut values = Vec::new();
+    for r in rules {
+        match r.conds.as_slice() {
+            [c] if c.arg == arg && c.op == CmpOp::Eq && c.mask.is_none() => values.push(c.value),
+            _ => return None,
+        }
+    }
+    values.sort_unstable();
+    values.dedup();
+    let mut out = vec![(arg, CmpOp::Lt, values[0])];
+    for w in values.windows(2) {
+        if w[1] - w[0] > 64 {
+            return None;
+        }
+        out.extend((w[0] + 1..w[1]).map(|v| (arg, CmpOp::Eq, v)));
+    }
+    out.push((arg, CmpOp::Gt, *values.last()?));
+    Some(out)
 }
 
 // ----- seccompiler -------------------------------------------------------------------
@@ -232,8 +278,32 @@ fn seccompiler_program(ir: &Ir) -> Result<Program, String> {
             rules.insert(i64::from(nr), vec![]);
             continue;
         }
+        let len = |arg: u8| {
+            if sc.args[arg as usize].kind == ArgKind::U64 {
+                SeccompCmpArgLen::Qword
+            } else {
+                SeccompCmpArgLen::Dword
+            }
+        };
         if k.fallback == Action::Allow {
-            continue; // needs negated conditions; the allow-list shape cannot say it
+            // Allowed unless an exception matches: the allow-list is the complement.
+            let Some(parts) = complement(&k.rules) else {
+                continue; // needs negated conditions the allow-list shape cannot say
+            };
+            let v = parts
+                .into_iter()
+                .filter_map(|(arg, op, value)| {
+                    let op = match op {
+                        CmpOp::Lt => SeccompCmpOp::Lt,
+                        CmpOp::Gt => SeccompCmpOp::Gt,
+                        _ => SeccompCmpOp::Eq,
+                    };
+                    let cond = SeccompCondition::new(arg, len(arg), op, value).ok()?;
+                    SeccompRule::new(vec![cond]).ok()
+                })
+                .collect();
+            rules.insert(i64::from(nr), v);
+            continue;
         }
         let mut v = Vec::new();
         for r in allow_rules {
@@ -241,11 +311,6 @@ fn seccompiler_program(ir: &Ir) -> Result<Program, String> {
                 .conds
                 .iter()
                 .filter_map(|c| {
-                    let len = if sc.args[c.arg as usize].kind == ArgKind::U64 {
-                        SeccompCmpArgLen::Qword
-                    } else {
-                        SeccompCmpArgLen::Dword
-                    };
                     let op = match (c.mask, c.op) {
                         (Some(m), CmpOp::Eq) => SeccompCmpOp::MaskedEq(m),
                         (Some(_), _) => return None,
@@ -256,7 +321,7 @@ fn seccompiler_program(ir: &Ir) -> Result<Program, String> {
                         (None, CmpOp::Gt) => SeccompCmpOp::Gt,
                         (None, CmpOp::Ge) => SeccompCmpOp::Ge,
                     };
-                    SeccompCondition::new(c.arg, len, op, c.value).ok()
+                    SeccompCondition::new(c.arg, len(c.arg), op, c.value).ok()
                 })
                 .collect();
             if let Ok(rule) = SeccompRule::new(conds) {
@@ -462,6 +527,21 @@ fn main() {
             case.name
         );
         let lib_ok = agreement(&lib, &probes, |d| outcome_ret(&ir, d));
+        if std::env::var_os("CLAW_BENCH_DEBUG").is_some() {
+            for d in &probes {
+                let got = run(&lib, d).map(|r| r.0).ok();
+                if got != Some(outcome_ret(&ir, d)) {
+                    eprintln!(
+                        "{}: nr {} args {:x?}: libseccomp {:x?}, policy {:x}",
+                        case.name,
+                        d.nr,
+                        d.args,
+                        got,
+                        outcome_ret(&ir, d)
+                    );
+                }
+            }
+        }
         let default_ret = claw_bpf::ret_value(ir.default);
         let sc_ok = sc.as_ref().map_or((0, 0), |sc| {
             agreement(sc, &probes, |d| {

@@ -2,7 +2,8 @@
 //! under `clawless exec` (the embedded default policy), interleaved in one run, as
 //! ratios; and the monitor's throughput on notified opens with 1 and 8 threads.
 //! Needs release builds of `clawless` and `clawc` next to this binary (the command
-//! in docs/BENCHMARKS.md builds them).
+//! in docs/BENCHMARKS.md builds them). Set `CLAW_BENCH_KEEP=1` to keep the
+//! generated workspace and the build's audit log for analysis.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -250,5 +251,12 @@ fn main() {
             mn / mb
         );
     }
-    let _ = std::fs::remove_dir_all(&ws);
+    if std::env::var_os("CLAW_BENCH_KEEP").is_some() {
+        println!(
+            "\nKept {} (its audit.jsonl shows what the monitor decided).",
+            ws.display()
+        );
+    } else {
+        let _ = std::fs::remove_dir_all(&ws);
+    }
 }
