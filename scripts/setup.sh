@@ -7,7 +7,9 @@ set -euo pipefail
 # verifier (the z3 crate links the system Z3 4.8; its "bundled" build would
 # compile Z3 from source for tens of minutes). libseccomp-dev is
 # only for the benchmark baseline (bench/), which the workspace build compiles.
-PACKAGES=(gcc pkg-config libz3-dev libseccomp-dev)
+# git, make and python3 are the workloads of the runtime's benign suite and of the
+# example agent (examples/agent/demo.sh); gcc also builds the attack programs.
+PACKAGES=(gcc make git python3 pkg-config libz3-dev libseccomp-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -75,7 +75,13 @@ fn clawc() -> PathBuf {
 
 /// Compiles (and proves) a policy source with `clawc`; its diagnostics go to stderr.
 fn compile(src: &Path, name: Option<&str>) -> Result<Vec<u8>, String> {
-    let out = std::env::temp_dir().join(format!("clawless-{}.bin", std::process::id()));
+    // A private directory (mode 0700, unpredictable name): a fixed name in /tmp
+    // could be a symlink planted by another user.
+    let dir = tempfile::Builder::new()
+        .prefix("clawless-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let out = dir.path().join("policy.bin");
     let mut cmd = std::process::Command::new(clawc());
     cmd.arg("compile").arg(src).arg("-o").arg(&out);
     if let Some(n) = name {
@@ -92,7 +98,6 @@ fn compile(src: &Path, name: Option<&str>) -> Result<Vec<u8>, String> {
         )
     })?;
     let bytes = std::fs::read(&out);
-    let _ = std::fs::remove_file(&out);
     if !status.success() {
         return Err(format!("{} did not compile (see above)", src.display()));
     }

@@ -412,14 +412,21 @@ impl Monitor {
         }
     }
 
-    /// Drops tracked sockets no sandboxed process holds any more (so a socket the
-    /// agent closed really closes). `holders` are the inodes of every socket open
-    /// in the sandbox.
+    /// Shuts down and drops tracked sockets no sandboxed process holds any more, so
+    /// a socket the agent closed really closes. `open_inodes` are the inodes of
+    /// every socket in the sandbox's descriptor tables. A socket in none of them
+    /// may also be *in flight* (passed with `SCM_RIGHTS`, not yet received): were
+    /// it only forgotten, it would come back later beyond revocation's reach, so
+    /// it is shut down first — closed for good either way (fail closed).
     pub fn forget_closed(&self, open_inodes: &std::collections::HashSet<u64>) {
         let mut shared = self.lock();
-        shared
-            .sockets
-            .retain(|t| inode(t.sock.as_raw_fd()).is_some_and(|i| open_inodes.contains(&i)));
+        shared.sockets.retain(|t| {
+            let held = inode(t.sock.as_raw_fd()).is_some_and(|i| open_inodes.contains(&i));
+            if !held {
+                shut(t);
+            }
+            held
+        });
     }
 
     /// Are there tracked sockets (is [`Monitor::forget_closed`] worth running)?

@@ -330,6 +330,21 @@ fn an_already_open_tcp_socket_is_shut_down_when_a_secret_is_read() {
 }
 
 #[test]
+fn a_socket_hidden_in_flight_while_the_secret_is_read_is_still_revoked() {
+    let ip = "127.77.0.16";
+    let server = Tcp::new(ip, 443);
+    let f = with_dotenv("inflight");
+    let o = attack(&f, &["inflight", ip, "443", ".env"]);
+    let out = stdout(&o);
+    assert!(out.contains("write before: ok=7"), "{}", show(&o));
+    assert!(out.contains("send fd: ok=1"), "{}", show(&o));
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(out.contains("recv fd: ok=1"), "{}", show(&o));
+    assert!(out.contains("write after: errno=32"), "{}", show(&o));
+    assert_eq!(server.received(), "before\n");
+}
+
+#[test]
 fn an_already_connected_udp_socket_is_revoked_when_a_secret_is_read() {
     let ip = "127.77.0.15";
     let server = Udp::new(ip, 53);

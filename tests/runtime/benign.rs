@@ -108,3 +108,57 @@ fn make_build_of_a_c_project() {
     assert!(out.contains("BUILD-OK 42"), "{out}");
     assert!(!out.contains("main.o"), "make clean ran\n{out}");
 }
+
+/// The README's main command in miniature: the example agent does its work, reads
+/// the workspace's `.env`, and every exfiltration it then tries is refused; the
+/// "attacker's" server (here, outside the sandbox) receives the pre-taint request
+/// and nothing secret.
+#[test]
+fn the_example_agent_works_and_cannot_exfiltrate() {
+    use std::io::Read;
+    let f = Fixture::new("demo");
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/agent/demo.sh");
+    std::fs::copy(demo, f.ws.join("demo.sh")).unwrap();
+    let secret = "API_KEY=sk-live-demo-test-9f3e";
+    std::fs::write(f.ws.join(".env"), format!("{secret}\n")).unwrap();
+    let server = std::net::TcpListener::bind("127.77.0.20:443").expect("bind 127.77.0.20:443");
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = received.clone();
+    std::thread::spawn(move || {
+        for conn in server.incoming().flatten() {
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                let mut conn = conn;
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = conn.read(&mut buf) {
+                    sink.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
+        }
+    });
+    let mut c = f.command(&["--require-landlock"], &["/bin/bash", "demo.sh"]);
+    c.env("COLLECTOR", "127.77.0.20:443");
+    let o = run_with_deadline(c, std::time::Duration::from_secs(120));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "the example agent reported failures\n{}", show(&o));
+    for step in [
+        "ok       make builds",
+        "ok       git init",
+        "ok       a shell pipeline and python3",
+        "ok       connected to 127.77.0.20:443",
+        "ok       a new TCP connection to the collector: blocked",
+        "ok       the HTTPS connection opened before the read: blocked",
+        "ok       a DNS query (UDP port 53) carrying the secret: blocked",
+        "ok       a child process (bash /dev/tcp): blocked",
+        "ok       rebuild and commit",
+    ] {
+        assert!(out.contains(step), "missing `{step}`\n{}", show(&o));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let got = String::from_utf8_lossy(&received.lock().unwrap()).to_string();
+    assert!(
+        got.contains("GET /docs"),
+        "the pre-taint request arrives: {got:?}"
+    );
+    assert!(!got.contains("sk-live"), "the secret reached the server: {got:?}");
+}

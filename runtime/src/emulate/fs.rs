@@ -130,6 +130,15 @@ pub(super) fn open(
         |path: &str| json!({ "path": path, "flags": format!("{:#o}", flags), "verbs": verb_names(&verbs) });
     match resolve::resolve(&asker, dirfd, &raw, how) {
         Ok(Resolved { fd, path }) => {
+            // The file exists and the reopen below never creates: `O_CREAT` alone
+            // asks for nothing (`>>` onto an existing file is an append). With
+            // `O_EXCL` the answer would reveal existence, so it is judged as asked.
+            let verbs = if creat && !excl {
+                mediation::open_verbs(flags & !(libc::O_CREAT as u64), m.ir.arch)
+            } else {
+                verbs.clone()
+            };
+            let shown = |path: &str| json!({ "path": path, "flags": format!("{:#o}", flags), "verbs": verb_names(&verbs) });
             let v = m.judge(n, name, n.nr, &path_accesses(&verbs, &path), || shown(&path));
             if !v.allowed() {
                 return Ok(v.refusal().into());

@@ -320,6 +320,45 @@ int main(int argc, char **argv) {
         report("write after (dup)", write(s2, "after3\n", 7));
         return 0;
     }
+    if (!strcmp(name, "inflight") && argc == 5) {
+        // inflight IP PORT SECRET_FILE: connect, then hide the only reference to the
+        // socket in flight (SCM_RIGHTS on a socketpair, original closed) for as long
+        // as the monitor's socket reaper needs to see no process holding it; take it
+        // back, read the secret, send.
+        struct sockaddr_in sa;
+        int s = inet_socket(SOCK_STREAM, argv[2], atoi(argv[3]), &sa);
+        report("connect", connect(s, (struct sockaddr *)&sa, sizeof sa));
+        report("write before", write(s, "before\n", 7));
+        int sp[2];
+        report("socketpair", socketpair(AF_UNIX, SOCK_DGRAM, 0, sp));
+        char byte = 'x', cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = {&byte, 1};
+        struct msghdr m = {0};
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = cbuf;
+        m.msg_controllen = sizeof cbuf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &s, sizeof(int));
+        report("send fd", sendmsg(sp[0], &m, 0));
+        close(s);
+        usleep(1500000); // the monitor's socket reaper runs meanwhile
+        memset(cbuf, 0, sizeof cbuf);
+        m.msg_controllen = sizeof cbuf;
+        report("recv fd", recvmsg(sp[1], &m, 0));
+        c = CMSG_FIRSTHDR(&m);
+        int s2 = -1;
+        if (c && c->cmsg_type == SCM_RIGHTS) memcpy(&s2, CMSG_DATA(c), sizeof(int));
+        int fd = open(argv[4], O_RDONLY);
+        report("open secret", fd);
+        if (fd >= 0) close(fd);
+        usleep(100000);
+        report("write after", write(s2, "after\n", 6));
+        return 0;
+    }
     if (!strcmp(name, "fork-then")) {
         // fork-then CMD...: run a child process that does the work (exfiltration
         // from a child after the parent was tainted).
