@@ -198,7 +198,7 @@ fn agent_view(real: &str, asker: &Asker) -> io::Result<String> {
 }
 
 /// Normalises `.` and `..` lexically and removes duplicate slashes.
-fn lexical(path: &str) -> String {
+pub(crate) fn lexical(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for c in path.split('/') {
         match c {

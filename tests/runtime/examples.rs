@@ -14,15 +14,6 @@ fn example(name: &str) -> String {
         .to_string()
 }
 
-fn clawc_is_built() {
-    let clawc = std::path::Path::new(clawless()).with_file_name("clawc");
-    assert!(
-        clawc.is_file(),
-        "{} is missing: policies from source are compiled with clawc (cargo build -p clawc)",
-        clawc.display()
-    );
-}
-
 /// Runs `script` under the example policy; returns (exit code, stdout, stderr).
 fn run(f: &Fixture, policy: &str, script: &str) -> (i32, String, String) {
     clawc_is_built();

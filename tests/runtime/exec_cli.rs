@@ -90,15 +90,6 @@ fn corrupt_truncated_or_foreign_artifacts_are_refused_before_anything_runs() {
     assert_eq!(code(&o), 0, "{}", show(&o));
 }
 
-fn clawc_is_built() {
-    let clawc = std::path::Path::new(clawless()).with_file_name("clawc");
-    assert!(
-        clawc.is_file(),
-        "{} is missing: policies from source are compiled with clawc (cargo build -p clawc)",
-        clawc.display()
-    );
-}
-
 #[test]
 fn a_claw_source_is_compiled_and_proved_on_the_fly() {
     clawc_is_built();

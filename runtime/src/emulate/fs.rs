@@ -53,7 +53,7 @@ fn hide(
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default()
     };
-    let path = normalise(&format!("{base}/{}", String::from_utf8_lossy(raw)));
+    let path = resolve::lexical(&format!("{base}/{}", String::from_utf8_lossy(raw)));
     let mut all = verbs.to_vec();
     all.push(Verb::Visible);
     let sees = all
@@ -64,20 +64,6 @@ fn hide(
     } else {
         Fail::Errno(m.peek(n.nr, &path_accesses(verbs, &path)).refusal_errno())
     }
-}
-
-fn normalise(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
 }
 
 fn is_symlink(fd: &OwnedFd) -> bool {

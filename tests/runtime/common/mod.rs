@@ -17,6 +17,16 @@ pub fn clawless() -> &'static str {
 }
 
 /// Fails (never skips) when the kernel lacks what enforcement needs.
+/// Policies from source are compiled by the `clawc` next to `clawless`.
+pub fn clawc_is_built() {
+    let clawc = std::path::Path::new(clawless()).with_file_name("clawc");
+    assert!(
+        clawc.is_file(),
+        "{} is missing: policies from source are compiled with clawc (cargo build -p clawc)",
+        clawc.display()
+    );
+}
+
 pub fn require_kernel() {
     let actions = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail").unwrap_or_default();
     assert!(

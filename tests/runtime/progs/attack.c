@@ -43,6 +43,18 @@ static int holds_secret(int fd) {
     return n > 0 && strstr(buf, SECRET_MARK) != NULL;
 }
 
+// Opens `path` n times (while another thread or process rewrites it), counting
+// the opens that got the workspace file and those that got the secret.
+static void open_loop(const char *path, int n, int *good, int *leaked) {
+    for (int i = 0; i < n; i++) {
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) {
+            if (holds_secret(fd)) (*leaked)++;
+            else (*good)++;
+        }
+    }
+}
+
 // ---- racing a path buffer from a second thread ----
 static char race_buf[512];
 static const char *race_a, *race_b;
@@ -168,13 +180,7 @@ int main(int argc, char **argv) {
         strcpy(race_buf, race_a);
         pthread_t t;
         pthread_create(&t, NULL, flipper, NULL);
-        for (int i = 0; i < n; i++) {
-            int fd = open(race_buf, O_RDONLY);
-            if (fd >= 0) {
-                if (holds_secret(fd)) leaked++;
-                else good++;
-            }
-        }
+        open_loop(race_buf, n, &good, &leaked);
         race_stop = 1;
         pthread_join(t, NULL);
         printf("race: good=%d leaked=%d\n", good, leaked);
@@ -188,13 +194,7 @@ int main(int argc, char **argv) {
         int n = atoi(argv[5]), good = 0, leaked = 0;
         pthread_t t;
         pthread_create(&t, NULL, swapper, NULL);
-        for (int i = 0; i < n; i++) {
-            int fd = open(swap_link, O_RDONLY);
-            if (fd >= 0) {
-                if (holds_secret(fd)) leaked++;
-                else good++;
-            }
-        }
+        open_loop(swap_link, n, &good, &leaked);
         race_stop = 1;
         pthread_join(t, NULL);
         printf("symlink-swap: good=%d leaked=%d\n", good, leaked);
@@ -379,13 +379,7 @@ int main(int argc, char **argv) {
         strcpy(race_buf, race_a);
         static char stack[65536];
         int pid = clone((int (*)(void *))flipper, stack + sizeof stack, CLONE_VM | SIGCHLD, NULL);
-        for (int i = 0; i < n; i++) {
-            int fd = open(race_buf, O_RDONLY);
-            if (fd >= 0) {
-                if (holds_secret(fd)) leaked++;
-                else good++;
-            }
-        }
+        open_loop(race_buf, n, &good, &leaked);
         race_stop = 1;
         waitpid(pid, NULL, 0);
         printf("vfork-race: good=%d leaked=%d\n", good, leaked);
