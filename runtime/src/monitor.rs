@@ -154,12 +154,6 @@ impl Monitor {
         self.ir.table()
     }
 
-    /// The current state's name.
-    pub fn state_name(&self) -> String {
-        let s = self.lock().state;
-        self.ir.states[s as usize].clone()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -240,8 +234,8 @@ impl Monitor {
 
     /// The agent asking (its process is looked up when first needed; every handler
     /// checks NOTIF_ID_VALID after what it read).
-    pub(crate) fn asker(&self, n: &Notification) -> Result<Asker, Fail> {
-        Ok(Asker::new(n.tid).with_root(self.root.as_ref().map(|f| f.as_raw_fd())))
+    pub(crate) fn asker(&self, n: &Notification) -> Asker {
+        Asker::new(n.tid).with_root(self.root.as_ref().map(|f| f.as_raw_fd()))
     }
 
     /// `NOTIF_ID_VALID`: after every read of agent memory or `/proc` entries.

@@ -93,7 +93,7 @@ pub(super) fn open(
     resolve_flags: u64,
 ) -> Outcome {
     let raw = m.read_path(n, path_addr)?;
-    let asker = m.asker(n)?;
+    let asker = m.asker(n);
     let oflags = flags as i32;
     let verbs = mediation::open_verbs(flags, m.ir.arch);
     let creat = oflags & libc::O_CREAT != 0;
@@ -112,20 +112,22 @@ pub(super) fn open(
         0
     };
     let cloexec = oflags & libc::O_CLOEXEC != 0;
-    let shown =
-        |path: &str| json!({ "path": path, "flags": format!("{:#o}", flags), "verbs": verb_names(&verbs) });
+    let shown = |path: &str, verbs: &[Verb]| json!({ "path": path, "flags": format!("{:#o}", flags), "verbs": verb_names(verbs) });
     match resolve::resolve(&asker, dirfd, &raw, how) {
         Ok(Resolved { fd, path }) => {
             // The file exists and the reopen below never creates: `O_CREAT` alone
             // asks for nothing (`>>` onto an existing file is an append). With
             // `O_EXCL` the answer would reveal existence, so it is judged as asked.
-            let verbs = if creat && !excl {
-                mediation::open_verbs(flags & !(libc::O_CREAT as u64), m.ir.arch)
+            let existing;
+            let verbs: &[Verb] = if creat && !excl {
+                existing = mediation::open_verbs(flags & !(libc::O_CREAT as u64), m.ir.arch);
+                &existing
             } else {
-                verbs.clone()
+                &verbs
             };
-            let shown = |path: &str| json!({ "path": path, "flags": format!("{:#o}", flags), "verbs": verb_names(&verbs) });
-            let v = m.judge(n, name, n.nr, &path_accesses(&verbs, &path), || shown(&path));
+            let v = m.judge(n, name, n.nr, &path_accesses(verbs, &path), || {
+                shown(&path, verbs)
+            });
             if !v.allowed() {
                 return Ok(v.refusal().into());
             }
@@ -152,7 +154,7 @@ pub(super) fn open(
                 Err(e) => return Err(hide(m, n, &asker, dirfd, &raw, &verbs, e.into())),
             };
             let v = m.judge(n, name, n.nr, &path_accesses(&verbs, &parent.path), || {
-                shown(&parent.path)
+                shown(&parent.path, &verbs)
             });
             if !v.allowed() {
                 return Ok(v.refusal().into());
@@ -178,7 +180,7 @@ pub(super) fn open(
 pub(super) fn exec(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>, path: u8) -> Outcome {
     let a = n.args;
     let raw = m.read_path(n, a[path as usize])?;
-    let asker = m.asker(n)?;
+    let asker = m.asker(n);
     let dfd = dirfd.map_or(libc::AT_FDCWD, |i| a[i as usize] as i32);
     let flags = if dirfd.is_some() { a[4] as i32 } else { 0 };
     let how = How {
@@ -223,7 +225,7 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
         "lstat" | "readlink" | "readlinkat" | "lgetxattr" | "llistxattr"
     ) && at_flags & libc::AT_SYMLINK_NOFOLLOW == 0;
     let raw = m.read_path(n, a[path as usize])?;
-    let asker = m.asker(n)?;
+    let asker = m.asker(n);
     let how = How {
         follow,
         oflags: if name == "chdir" { libc::O_DIRECTORY } else { 0 },
@@ -395,7 +397,7 @@ fn read_times(
 /// performed by the monitor on the directories and objects it resolved.
 pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let a = n.args;
-    let asker = m.asker(n)?;
+    let asker = m.asker(n);
     let tid = n.tid;
     // The (dirfd, path register) pairs, and whether the last component is followed.
     let at = |d: usize, p: usize| (a[d] as i32, p);
@@ -597,7 +599,7 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
 /// the descriptor names; performed on that object by the monitor.
 pub(super) fn fd_modify(m: &Monitor, n: &Notification, name: &str, fd: i32) -> Outcome {
     let a = n.args;
-    let asker = m.asker(n)?;
+    let asker = m.asker(n);
     let how = How {
         empty_ok: true,
         ..How::default()

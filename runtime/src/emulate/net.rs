@@ -49,7 +49,7 @@ fn target(
             _hold: None,
         });
     };
-    let asker = m.asker(n)?;
+    let asker = m.asker(n);
     if bind {
         let parent = resolve::resolve_parent(&asker, libc::AT_FDCWD, p.as_bytes())?;
         let name = parent.name.to_string_lossy().into_owned();
@@ -75,7 +75,7 @@ fn target(
 }
 
 fn socket(m: &Monitor, n: &Notification, fd: i32) -> Result<(OwnedFd, SocketKind), Fail> {
-    let asker = m.asker(n)?;
+    let asker = m.asker(n);
     let sock = agent::take_fd(asker.tgid(), fd).map_err(|e| match e.raw_os_error() {
         Some(libc::ESRCH) => Fail::Gone,
         _ => Fail::Errno(libc::EBADF),
@@ -321,7 +321,7 @@ fn translate_rights(m: &Monitor, n: &Notification, control: &mut [u8]) -> Result
     let mut held = Vec::new();
     let hdr = std::mem::size_of::<libc::cmsghdr>();
     let mut off = 0;
-    let tgid = m.asker(n)?.tgid();
+    let tgid = m.asker(n).tgid();
     while off + hdr <= control.len() {
         let len = usize::from_ne_bytes(control[off..off + 8].try_into().unwrap_or_default());
         let level = i32::from_ne_bytes(control[off + 8..off + 12].try_into().unwrap_or_default());
