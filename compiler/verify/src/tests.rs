@@ -387,3 +387,43 @@ fn translation_validation_catches_planted_bugs() {
         }
     }
 }
+
+/// `allow visible "/**"` lets the partition answer `stat` in the kernel; the proof
+/// accepts that filter for that policy, and refuses it for a policy that hides a
+/// path (which needs the monitor to decide `stat`).
+#[test]
+fn a_kernel_allowed_path_syscall_is_proved_only_when_every_path_is_allowed() {
+    let mut open = exfil_ir(false);
+    open.rules
+        .push(rule(Action::Allow, None, paths(&[Verb::Visible], &["/**"])));
+    let stat = nr("newfstatat");
+    assert!(matches!(open.route(stat), Route::Kernel(_)));
+    assert_eq!(tv::kernel_allowed_mediation(&open), Outcome::Proved);
+    let prog = claw_bpf::compile(&open).unwrap();
+    assert_eq!(validate_translation(&open, &prog, 20_000), Outcome::Proved);
+
+    let mut hiding = open.clone();
+    hiding.rules.push(rule(
+        Action::Deny(13),
+        None,
+        paths(&[Verb::Visible], &["/secret/**"]),
+    ));
+    assert!(matches!(hiding.route(stat), Route::Monitor(_)));
+    match validate_translation(&hiding, &prog, 20_000) {
+        Outcome::Failed(cex) => {
+            let d = claw_bpf::SeccompData {
+                nr: nr(&cex.steps[0].request.syscall),
+                arch: Arch::X86_64.audit_arch(),
+                instruction_pointer: 0,
+                args: cex.steps[0].request.args,
+            };
+            let right = claw_bpf::compile(&hiding).unwrap();
+            assert_ne!(
+                claw_bpf::run(&prog, &d).unwrap().0,
+                claw_bpf::run(&right, &d).unwrap().0,
+                "the counterexample shows the two filters disagree: {cex:?}"
+            );
+        }
+        other => panic!("a kernel allow of stat passed for a policy hiding /secret: {other:?}"),
+    }
+}
