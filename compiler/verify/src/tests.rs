@@ -427,3 +427,28 @@ fn a_kernel_allowed_path_syscall_is_proved_only_when_every_path_is_allowed() {
         other => panic!("a kernel allow of stat passed for a policy hiding /secret: {other:?}"),
     }
 }
+
+/// Under `default allow` with no rule about paths, every path syscall goes to the
+/// kernel as an allow, and that is what the policy says: proved, with no rule
+/// needed. Adding a transition on reads makes the same filter wrong.
+#[test]
+fn default_allow_needs_no_rule_for_a_kernel_allowed_path_syscall() {
+    let mut ir = exfil_ir(false);
+    ir.default = Action::Allow;
+    ir.rules.clear();
+    ir.transitions.clear();
+    let open = nr("openat");
+    assert!(matches!(ir.route(open), Route::Kernel(_)));
+    assert_eq!(tv::kernel_allowed_mediation(&ir), Outcome::Proved);
+    let prog = claw_bpf::compile(&ir).unwrap();
+    assert_eq!(validate_translation(&ir, &prog, 20_000), Outcome::Proved);
+
+    let mut watched = exfil_ir(false);
+    watched.default = Action::Allow;
+    watched.rules.clear();
+    assert!(matches!(watched.route(open), Route::Monitor(_)));
+    assert!(
+        matches!(validate_translation(&watched, &prog, 20_000), Outcome::Failed(_)),
+        "a filter that lets the kernel open files was proved for a policy with a transition on reads"
+    );
+}

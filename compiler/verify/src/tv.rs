@@ -262,7 +262,8 @@ fn is_kernel_allowed_mediation(name: &str, k: &claw_ir::KernelDecision) -> bool 
 /// Proves, for every path syscall the partition answers ALLOW in the kernel, that
 /// the policy allows every request it can make, in every state: no syscall rule
 /// and no rule more severe than allow applies to its verbs, no transition fires on
-/// them, and for each verb an allow rule has a pattern that matches every path.
+/// them, and for each verb the default allows or an allow rule has a pattern that
+/// matches every path.
 pub fn kernel_allowed_mediation(ir: &Ir) -> Outcome {
     let fail = |syscall: &str, state: u32, why: String| {
         Outcome::Failed(Counterexample {
@@ -322,7 +323,8 @@ pub fn kernel_allowed_mediation(ir: &Ir) -> Outcome {
                 }
             }
             for v in verbs {
-                let mut covered = false;
+                // Under `default allow` no rule is needed: none above refuses.
+                let mut covered = ir.default == Action::Allow;
                 for r in ir
                     .rules
                     .iter()
@@ -335,13 +337,10 @@ pub fn kernel_allowed_mediation(ir: &Ir) -> Outcome {
                     else {
                         continue;
                     };
-                    if !vs.contains(v) {
-                        continue;
-                    }
-                    covered = ps.iter().any(|p| matches_all(p));
                     if covered {
                         break;
                     }
+                    covered = vs.contains(v) && ps.iter().any(|p| matches_all(p));
                 }
                 if !covered {
                     return fail(
