@@ -16,6 +16,9 @@ fn cvt(r: libc::c_long) -> io::Result<usize> {
     }
 }
 
+/// The first read of a string (see [`read_cstr`]).
+const FIRST_READ: usize = 256;
+
 /// Reads `len` bytes at `addr` in thread `tid`'s address space (all or an error).
 pub fn read_mem(tid: u32, addr: u64, len: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
@@ -48,9 +51,13 @@ pub fn read_cstr(tid: u32, addr: u64, max: usize) -> io::Result<Vec<u8>> {
     }
     let mut out = Vec::new();
     let mut at = addr;
+    // Most paths are short: the first read asks for a few hundred bytes, not the
+    // rest of the page.
+    let mut want = FIRST_READ;
     while out.len() < max {
         let to_page_end = 4096 - (at % 4096) as usize;
-        let chunk = read_mem(tid, at, to_page_end.min(max - out.len()))?;
+        let chunk = read_mem(tid, at, to_page_end.min(want).min(max - out.len()))?;
+        want = PATH_MAX;
         if let Some(nul) = chunk.iter().position(|&b| b == 0) {
             out.extend_from_slice(&chunk[..nul]);
             return Ok(out);
@@ -134,5 +141,40 @@ pub fn take_fd(tgid: u32, fd: i32) -> io::Result<OwnedFd> {
         use std::os::fd::AsRawFd;
         let dup = cvt(libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0))? as i32;
         Ok(OwnedFd::from_raw_fd(dup))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own_tid() -> u32 {
+        // SAFETY: plain syscall.
+        unsafe { libc::gettid() as u32 }
+    }
+
+    #[test]
+    fn reads_strings_longer_than_the_first_read_and_up_to_the_limit() {
+        for len in [
+            0,
+            5,
+            FIRST_READ - 1,
+            FIRST_READ,
+            FIRST_READ + 1,
+            3000,
+            PATH_MAX - 1,
+        ] {
+            let s: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let c = std::ffi::CString::new(s.clone()).unwrap();
+            let got = read_cstr(own_tid(), c.as_ptr() as u64, PATH_MAX).unwrap();
+            assert_eq!(got, s, "length {len}");
+        }
+        let long = std::ffi::CString::new(vec![b'x'; PATH_MAX]).unwrap();
+        let e = read_cstr(own_tid(), long.as_ptr() as u64, PATH_MAX).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENAMETOOLONG));
+        assert_eq!(
+            read_cstr(own_tid(), 0, PATH_MAX).unwrap_err().raw_os_error(),
+            Some(libc::EFAULT)
+        );
     }
 }

