@@ -9,17 +9,49 @@ use crate::audit::{AuditLog, Record};
 use crate::notify::{Listener, Notification, Reply};
 use crate::resolve::Asker;
 use claw_artifact::Artifact;
-use claw_ir::{mediation, Access, Action, Env, Ir, NetAddr, Request, Verb};
+use claw_ir::{mediation, Access, Action, Decision, Env, Ir, Matcher, NetAddr, Request, Verb};
 use claw_stdlib::SyscallTable;
 use serde_json::json;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
-/// Workers started up front; more are started whenever all are busy (a blocking
-/// emulated call, such as a `connect` or an `open` of a FIFO, never stalls others).
-const INITIAL_WORKERS: usize = 1;
+/// The most workers the pool grows to (one per handler blocked at once, plus one).
 const MAX_WORKERS: usize = 512;
+
+/// How long every worker may be busy, with no one waiting for the next
+/// notification, before the watchdog puts another worker on it.
+const STALL_TICK: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// The watchdog's longest sleep, when the monitor has had nothing to do.
+const QUIET_TICK: std::time::Duration = std::time::Duration::from_millis(32);
+
+/// Workers waiting in `SECCOMP_IOCTL_NOTIF_RECV` at once (see [`Turn`]). Two, so
+/// that the next notification is taken while the previous worker still waits for
+/// its `ADDFD` to complete; more only add wake-ups (measured: 1 halves the
+/// throughput of one thread's opens, 3 is slower than 2 on a build).
+const RECEIVERS: usize = 2;
+
+/// The worker pool's turns at `SECCOMP_IOCTL_NOTIF_RECV`. The kernel wakes
+/// *every* worker waiting there on each notification (and again when one takes
+/// it), which on a build cost more than the handling; so only [`RECEIVERS`]
+/// workers wait there. Having received, a worker gives its turn up and handles
+/// the notification; done, it takes a turn back if one is free (no wake-up
+/// needed), or waits idle. If no worker has waited in `recv` for a whole
+/// [`STALL_TICK`] (every worker busy: a `connect`, an `open` of a FIFO...), the
+/// watchdog wakes an idle worker or starts one, so a blocked call never stalls
+/// the others.
+#[derive(Default)]
+struct Turn {
+    /// A worker is waiting in `recv`.
+    taken: usize,
+    /// How many times a worker took the turn (for the watchdog).
+    takes: u64,
+    /// Workers waiting for the turn.
+    idle: usize,
+    /// Workers alive.
+    workers: usize,
+}
 
 /// Why a handler stopped without an answer of its own.
 #[derive(Debug)]
@@ -61,10 +93,67 @@ struct Tracked {
     udp: bool,
 }
 
-/// State shared by all workers: the sandbox-wide state and the sockets to revoke.
+/// State shared by all workers: the sandbox-wide state, the sockets to revoke and
+/// the decisions already made.
 struct Shared {
     state: u32,
     sockets: Vec<Tracked>,
+    decided: DecisionCache,
+}
+
+/// What the IR answered, by state and request. The IR is a pure function of the
+/// state, the request and the (fixed) environment, and agents ask the same
+/// questions over and over (a build opens the same headers thousands of times), so
+/// the answer is remembered. Only for requests whose syscall no syscall-level rule
+/// or transition mentions: their registers (pointers, which differ every call)
+/// then cannot change the answer and are left out of the key.
+struct DecisionCache {
+    answers: HashMap<(u32, u32, Vec<Access>), Evaluation>,
+    /// Syscalls whose registers can change a decision.
+    uncacheable: HashSet<u32>,
+}
+
+/// A decision and the transition it would fire if carried out.
+type Evaluation = (Decision, Option<(u32, usize)>);
+
+/// Enough for every header of a large build; when full, it starts over.
+const CACHED_DECISIONS: usize = 16_384;
+
+impl DecisionCache {
+    fn new(ir: &Ir) -> DecisionCache {
+        let rules = ir.rules.iter().map(|r| &r.matcher);
+        let events = ir.transitions.iter().map(|t| &t.event);
+        let uncacheable = rules
+            .chain(events)
+            .filter_map(|m| match m {
+                Matcher::Syscall { nr, .. } => Some(*nr),
+                Matcher::Access { .. } => None,
+            })
+            .collect();
+        DecisionCache {
+            answers: HashMap::new(),
+            uncacheable,
+        }
+    }
+
+    /// The IR's decision on `req` in `state` and the transition it fires, from the
+    /// cache when the registers cannot matter.
+    fn evaluate(&mut self, ir: &Ir, env: &Env, state: u32, req: &Request<'_>) -> Evaluation {
+        let compute = || (ir.decide(state, req, env), ir.next_state(state, req, env));
+        if req.accesses.is_empty() || self.uncacheable.contains(&req.nr) {
+            return compute();
+        }
+        let key = (state, req.nr, req.accesses.to_vec());
+        if let Some(e) = self.answers.get(&key) {
+            return *e;
+        }
+        let e = compute();
+        if self.answers.len() >= CACHED_DECISIONS {
+            self.answers.clear();
+        }
+        self.answers.insert(key, e);
+        e
+    }
 }
 
 /// A decision as the handlers use it.
@@ -98,8 +187,9 @@ pub struct Monitor {
     pub(crate) listener: Listener,
     shared: Mutex<Shared>,
     audit: AuditLog,
-    idle: AtomicUsize,
-    workers: AtomicUsize,
+    turn: Mutex<Turn>,
+    /// Signalled by the watchdog when the turn is free and every worker busy.
+    free: Condvar,
     /// The monitor's `/`, shared with the agent's when the policy can never let it
     /// change its root or mount namespace.
     root: Option<OwnedFd>,
@@ -137,13 +227,14 @@ impl Monitor {
             shared: Mutex::new(Shared {
                 state: artifact.ir.initial,
                 sockets: Vec::new(),
+                decided: DecisionCache::new(&artifact.ir),
             }),
             ir: artifact.ir.clone(),
             env,
             listener,
             audit,
-            idle: AtomicUsize::new(0),
-            workers: AtomicUsize::new(0),
+            turn: Mutex::new(Turn::default()),
+            free: Condvar::new(),
             root: root_is_fixed(&artifact.ir)
                 .then(|| std::fs::File::open("/").ok().map(OwnedFd::from))
                 .flatten(),
@@ -158,36 +249,60 @@ impl Monitor {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts the worker pool; returns immediately.
+    /// Starts the worker pool and its watchdog; returns immediately.
     pub fn start(self: &Arc<Self>) {
-        for _ in 0..INITIAL_WORKERS {
+        for _ in 0..RECEIVERS {
             self.spawn_worker();
         }
+        let me = Arc::clone(self);
+        let _ = std::thread::Builder::new()
+            .name("claw-watchdog".into())
+            .stack_size(64 * 1024)
+            .spawn(move || me.watchdog());
+    }
+
+    fn turn(&self) -> std::sync::MutexGuard<'_, Turn> {
+        self.turn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn spawn_worker(self: &Arc<Self>) {
-        if self.workers.fetch_add(1, Ordering::SeqCst) >= MAX_WORKERS {
-            self.workers.fetch_sub(1, Ordering::SeqCst);
-            return;
+        {
+            let mut t = self.turn();
+            if t.workers >= MAX_WORKERS {
+                return;
+            }
+            t.workers += 1;
         }
-        self.idle.fetch_add(1, Ordering::SeqCst);
         let me = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("claw-monitor".into())
             .stack_size(256 * 1024)
             .spawn(move || me.worker());
         if spawned.is_err() {
-            self.idle.fetch_sub(1, Ordering::SeqCst);
-            self.workers.fetch_sub(1, Ordering::SeqCst);
+            self.turn().workers -= 1;
         }
     }
 
+    /// Waits until this worker has the turn at `recv` (see [`Turn`]).
+    fn take_turn(&self) {
+        // Idle workers are woken only by the watchdog; one that finds the turn
+        // taken again (its holder came back first) goes back to waiting.
+        let mut t = self.turn();
+        t.idle += 1;
+        while t.taken >= RECEIVERS {
+            t = self.free.wait(t).unwrap_or_else(|e| e.into_inner());
+        }
+        t.idle -= 1;
+        t.taken += 1;
+        t.takes += 1;
+    }
+
     fn worker(self: Arc<Self>) {
-        while let Ok(n) = self.listener.recv() {
-            if self.idle.fetch_sub(1, Ordering::SeqCst) == 1 {
-                // This was the last idle worker: keep one listening.
-                self.spawn_worker();
-            }
+        loop {
+            self.take_turn();
+            let received = self.listener.recv();
+            self.turn().taken -= 1;
+            let Ok(n) = received else { break };
             let reply = self.handle(&n);
             match reply {
                 Ok(Answer::Done) => {}
@@ -199,10 +314,36 @@ impl Monitor {
                 }
                 Err(Fail::Gone) => {}
             }
-            self.idle.fetch_add(1, Ordering::SeqCst);
         }
-        self.idle.fetch_sub(1, Ordering::SeqCst);
-        self.workers.fetch_sub(1, Ordering::SeqCst);
+        self.turn().workers -= 1;
+    }
+
+    /// Every [`STALL_TICK`]: if no worker has taken a turn since the last tick and
+    /// none is in `recv`, every worker is busy; put another one on `recv`. While
+    /// nothing happens at all it looks less often (up to [`QUIET_TICK`]).
+    fn watchdog(self: Arc<Self>) {
+        let mut last_takes = u64::MAX;
+        let mut tick = STALL_TICK;
+        loop {
+            std::thread::sleep(tick);
+            let t = self.turn();
+            let unchanged = t.takes == last_takes;
+            last_takes = t.takes;
+            tick = if unchanged && t.taken == RECEIVERS {
+                (tick * 2).min(QUIET_TICK)
+            } else {
+                STALL_TICK
+            };
+            if !(unchanged && t.taken == 0) {
+                continue;
+            }
+            if t.idle > 0 {
+                self.free.notify_one();
+            } else {
+                drop(t);
+                self.spawn_worker();
+            }
+        }
     }
 
     /// Answers one notification.
@@ -272,14 +413,15 @@ impl Monitor {
     /// How the current state would decide, without acting or recording (to decide
     /// what an error may reveal).
     pub(crate) fn peek(&self, nr: u32, accesses: &[Access]) -> Verdict {
-        let state = self.lock().state;
+        let mut shared = self.lock();
         let req = Request {
             nr,
             args: [0; 6],
             accesses,
         };
+        let state = shared.state;
         Verdict {
-            action: self.ir.decide(state, &req, &self.env).action,
+            action: shared.decided.evaluate(&self.ir, &self.env, state, &req).0.action,
         }
     }
 
@@ -301,10 +443,10 @@ impl Monitor {
         };
         let mut shared = self.lock();
         let before = shared.state;
-        let d = self.ir.decide(before, &req, &self.env);
+        let (d, next) = shared.decided.evaluate(&self.ir, &self.env, before, &req);
         let mut revoked = Vec::new();
         if d.action.is_allowing() {
-            if let Some((to, _)) = self.ir.next_state(before, &req, &self.env) {
+            if let Some((to, _)) = next {
                 shared.state = to;
                 revoked = self.revoke(&mut shared, to);
             }
@@ -458,4 +600,136 @@ fn inode(fd: i32) -> Option<u64> {
 
 fn same_socket(a: i32, b: i32) -> bool {
     inode(a).is_some() && inode(a) == inode(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claw_ir::{ArgCond, CmpOp, Entity, Rule, Transition};
+    use claw_stdlib::Arch;
+
+    fn nr(name: &str) -> u32 {
+        SyscallTable::get(Arch::X86_64).by_name(name).unwrap().nr
+    }
+
+    fn rule(action: Action, matcher: Matcher) -> Rule {
+        Rule {
+            action,
+            states: None,
+            matcher,
+            origin: "t".into(),
+        }
+    }
+
+    fn reads(paths: &[&str]) -> Matcher {
+        Matcher::Access {
+            verbs: vec![Verb::Read],
+            entity: Entity::Paths(paths.iter().map(|p| p.to_string()).collect()),
+        }
+    }
+
+    fn read(path: &str) -> Vec<Access> {
+        vec![Access::Path {
+            verb: Verb::Read,
+            path: path.into(),
+        }]
+    }
+
+    /// Reads allowed under /usr, a transition on reading /secret, and a syscall
+    /// rule on `openat` that looks at its flags (so `openat` is never cached).
+    fn ir() -> Ir {
+        Ir {
+            name: "t".into(),
+            arch: Arch::X86_64,
+            default: Action::Deny(1),
+            states: vec!["clean".into(), "tainted".into()],
+            initial: 0,
+            rules: vec![
+                rule(Action::Allow, reads(&["/usr/**", "/secret"])),
+                rule(
+                    Action::Deny(13),
+                    Matcher::Syscall {
+                        nr: nr("openat"),
+                        conds: vec![ArgCond {
+                            arg: 2,
+                            width: 32,
+                            mask: Some(0o100),
+                            op: CmpOp::Ne,
+                            value: 0,
+                        }],
+                    },
+                ),
+            ],
+            transitions: vec![Transition {
+                from: 0,
+                to: 1,
+                event: reads(&["/secret"]),
+                origin: "t".into(),
+            }],
+            assertions: vec![],
+        }
+    }
+
+    #[test]
+    fn cached_decisions_are_the_irs_own() {
+        let (ir, env) = (ir(), Env::new());
+        let mut cache = DecisionCache::new(&ir);
+        let open = nr("open");
+        for _ in 0..3 {
+            for state in [0, 1] {
+                for path in ["/usr/include/stdio.h", "/secret", "/etc/shadow"] {
+                    let accesses = read(path);
+                    let req = Request {
+                        nr: open,
+                        args: [state as u64 + 7; 6],
+                        accesses: &accesses,
+                    };
+                    let direct = (ir.decide(state, &req, &env), ir.next_state(state, &req, &env));
+                    assert_eq!(
+                        cache.evaluate(&ir, &env, state, &req),
+                        direct,
+                        "{path} in {state}"
+                    );
+                }
+            }
+        }
+        assert_eq!(cache.answers.len(), 6, "one entry per state and path");
+        let fired = cache.evaluate(
+            &ir,
+            &env,
+            0,
+            &Request {
+                nr: open,
+                args: [0; 6],
+                accesses: &read("/secret"),
+            },
+        );
+        assert_eq!(
+            fired.1.map(|(to, _)| to),
+            Some(1),
+            "the transition is remembered too"
+        );
+    }
+
+    #[test]
+    fn a_syscall_whose_registers_matter_is_never_cached() {
+        let (ir, env) = (ir(), Env::new());
+        let mut cache = DecisionCache::new(&ir);
+        let accesses = read("/usr/include/stdio.h");
+        let with_flags = |flags: u64| Request {
+            nr: nr("openat"),
+            args: [0, 0, flags, 0, 0, 0],
+            accesses: &accesses,
+        };
+        assert!(cache
+            .evaluate(&ir, &env, 0, &with_flags(0))
+            .0
+            .action
+            .is_allowing());
+        assert_eq!(
+            cache.evaluate(&ir, &env, 0, &with_flags(0o100)).0.action,
+            Action::Deny(13)
+        );
+        assert!(cache.answers.is_empty());
+    }
 }

@@ -246,24 +246,27 @@ fn signals_sent_to_clawless_reach_the_command() {
 }
 
 #[test]
-fn many_processes_at_once_and_a_blocked_open_do_not_stall_the_monitor() {
+fn many_processes_at_once_and_blocked_opens_do_not_stall_the_monitor() {
     let f = Fixture::new("parallel");
-    // A FIFO open blocks in the monitor until a writer comes; meanwhile eight
-    // shells open files as fast as they can. Then the FIFO gets its writer.
+    // A FIFO open blocks in the monitor until a writer comes. Three of them tie
+    // up more workers than wait for notifications (the watchdog must add more);
+    // meanwhile eight shells open files as fast as they can. Then the FIFOs get
+    // their writers.
     let script = "set -e
-        mkfifo pipe
-        (cat pipe > got.txt) &
+        for p in 1 2 3; do mkfifo pipe$p; (cat pipe$p > got$p.txt) & done
         for i in 1 2 3 4 5 6 7 8; do
           (for j in $(seq 1 40); do cat ok.txt > /dev/null; done; echo w$i >> done.txt) &
         done
         while [ \"$(wc -l < done.txt 2>/dev/null || echo 0)\" -lt 8 ]; do sleep 0.05; done
-        echo through-the-fifo > pipe
+        for p in 1 2 3; do echo through-fifo-$p > pipe$p; done
         wait
-        cat got.txt; wc -l < done.txt";
+        cat got1.txt got2.txt got3.txt; wc -l < done.txt";
     let o = f.sh(script);
     assert_eq!(code(&o), 0, "{}", show(&o));
     let out = stdout(&o);
-    assert!(out.contains("through-the-fifo"), "{out}");
+    for p in 1..=3 {
+        assert!(out.contains(&format!("through-fifo-{p}")), "{out}");
+    }
     assert_eq!(out.lines().last().map(str::trim), Some("8"), "{out}");
 }
 
