@@ -212,7 +212,10 @@ fn main() {
         .map(|s| s.lines().count())
         .unwrap_or(0);
     println!();
-    println!("The build made {notified} calls that the monitor decided (from one audited run).");
+    println!(
+        "The build made {notified} calls that the monitor decided (from one audited run; \
+         opens of missing files, answered ENOENT without a decision, are not in the log)."
+    );
     println!();
 
     println!("| monitor throughput | native opens/s | under clawless (notified opens/s) | ratio |");
