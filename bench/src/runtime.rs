@@ -108,6 +108,11 @@ const WORKLOADS: &[Workload] = &[
         script: "cd proj && make -s clean && make -s -j2",
     },
     Workload {
+        name: "build, one job",
+        what: "the same with `make -j1`: one of the two cores is left to the monitor",
+        script: "cd proj && make -s clean && make -s -j1",
+    },
+    Workload {
         name: "build, tiny files",
         what: "the same with one small function per file: almost all header lookups",
         script: "cd tiny && make -s clean && make -s -j2",
