@@ -7,6 +7,7 @@
 pub mod ast;
 pub mod check;
 pub mod diag;
+pub mod format;
 pub mod lexer;
 pub mod model;
 pub mod parse;

@@ -1,6 +1,7 @@
 //! Prints a syntax tree back as canonical Claw source. Parsing the output gives the
-//! same tree (up to spans): the round-trip property the test suite checks, and the
-//! basis of `clawc fmt`. Comments are not part of the tree and are not printed.
+//! same tree (up to spans): the round-trip property the test suite checks. Comments
+//! are not part of the tree and are not printed, which is why `clawc fmt` lays out
+//! tokens instead (see `format`).
 
 use crate::ast::*;
 use std::fmt::Write;

@@ -1,9 +1,10 @@
 //! Property tests of the front end:
 //! - round trip: printing a parsed file and parsing it again gives the same tree;
-//! - robustness: no input, however mangled, makes the front end panic.
+//! - robustness: no input, however mangled, makes the front end panic;
+//! - formatting: `clawc fmt` keeps the tree and every comment, and is idempotent.
 
 use claw_lang::check::{check_file, Options};
-use claw_lang::{parse::parse, pretty, FileId, SourceMap};
+use claw_lang::{format, parse::parse, pretty, FileId, SourceMap};
 use claw_stdlib::Arch;
 use proptest::prelude::*;
 
@@ -315,7 +316,69 @@ fn check_does_not_panic(src: &str) {
     }
 }
 
+/// Formatting keeps the tree (when the text parses), formats to itself, and never
+/// panics; text that does not lex is refused, never mangled.
+fn assert_formats(src: &str) {
+    let out = match format::format(src) {
+        Ok(out) => out,
+        Err(format::FormatError::Lex(_)) => return,
+        Err(e) => panic!("{e}\n{src}"),
+    };
+    assert_eq!(
+        format::format(&out).as_deref(),
+        Ok(out.as_str()),
+        "not idempotent:\n{out}"
+    );
+    let (before, d1) = parse(FileId(0), src);
+    let (after, d2) = parse(FileId(0), &out);
+    assert_eq!(
+        d1.len(),
+        d2.len(),
+        "formatting changed the diagnostics:\n{src}\n---\n{out}"
+    );
+    if d1.is_empty() {
+        assert_eq!(
+            erase_spans(&before),
+            erase_spans(&after),
+            "formatting changed the tree:\n{out}"
+        );
+    }
+}
+
+/// A generated file with comments (and blank lines) put before some of its tokens.
+fn commented_src() -> impl Strategy<Value = String> {
+    let comment = "(// [a-z ]{0,8}\n|/\\* [a-z]{0,5} \\*/|\n\n)";
+    (
+        file_src(),
+        prop::collection::vec((any::<prop::sample::Index>(), comment), 0..6),
+    )
+        .prop_map(|(src, comments)| {
+            let (tokens, _) = claw_lang::lexer::lex(&src);
+            let mut at: Vec<(usize, String)> = comments
+                .into_iter()
+                .filter(|_| !tokens.is_empty())
+                .map(|(i, c)| (tokens[i.index(tokens.len())].0, c))
+                .collect();
+            at.sort_by_key(|a| std::cmp::Reverse(a.0));
+            let mut out = src;
+            for (i, c) in at {
+                out.insert_str(i, &format!(" {c} "));
+            }
+            out
+        })
+}
+
 proptest! {
+
+    #[test]
+    fn generated_files_format_keeping_tree_and_comments(src in commented_src()) {
+        assert_formats(&src);
+    }
+
+    #[test]
+    fn token_soup_formats_or_is_refused(src in token_soup()) {
+        assert_formats(&src);
+    }
 
     #[test]
     fn generated_files_round_trip(src in file_src()) {

@@ -5,7 +5,8 @@
 //! columns counted in UTF-16 as LSP requires. Saving also verifies the document's
 //! policies on a worker thread, so typing is never blocked; the results are
 //! published only if the document has not changed since. Hover, go-to-definition,
-//! completion and document symbols come from the symbol index of the parse tree.
+//! completion and document symbols come from the symbol index of the parse tree;
+//! formatting is `clawc fmt`'s.
 
 use crate::verify::{findings, timeout_ms};
 use claw_lang::check::{check_file, Options};
@@ -28,6 +29,7 @@ pub fn run() -> Result<(), String> {
         "definitionProvider": true,
         "completionProvider": { "triggerCharacters": [":", "(", ">", " "] },
         "documentSymbolProvider": true,
+        "documentFormattingProvider": true,
     });
     let init = conn
         .initialize(caps)
@@ -308,6 +310,7 @@ impl Server {
             "textDocument/definition" => Server::definition,
             "textDocument/completion" => Server::completion,
             "textDocument/documentSymbol" => Server::document_symbols,
+            "textDocument/formatting" => Server::formatting,
             other => {
                 return error(
                     id,
@@ -348,6 +351,23 @@ impl Server {
             .and_then(Value::as_str)
             .unwrap_or("");
         analyze(uri, &doc.text)
+    }
+
+    /// The whole document laid out by `clawc fmt`, as one edit (none if it already
+    /// is). A document that does not parse is not formatted.
+    fn formatting(&self, _req: &Request, doc: &Doc) -> Result<Value, String> {
+        let (_, diags) = claw_lang::parse::parse(FileId(0), &doc.text);
+        if diags.iter().any(Diagnostic::is_error) {
+            return Err("the document does not parse: fix its errors first".into());
+        }
+        let out = claw_lang::format::format(&doc.text).map_err(|e| e.to_string())?;
+        if out == doc.text {
+            return Ok(json!([]));
+        }
+        let lines = doc.text.matches('\n').count();
+        let last = doc.text.rsplit('\n').next().unwrap_or("");
+        let end = json!({ "line": lines, "character": last.encode_utf16().count() });
+        Ok(json!([{ "range": { "start": { "line": 0, "character": 0 }, "end": end }, "newText": out }]))
     }
 
     fn hover(&self, req: &Request, doc: &Doc) -> Result<Value, String> {

@@ -4,6 +4,7 @@
 
 mod build;
 mod check;
+mod fmt;
 mod inspect;
 mod lsp;
 mod verify;
@@ -89,6 +90,17 @@ enum Command {
         /// Time limit of each solver query, in seconds.
         #[arg(long, default_value_t = 30)]
         timeout: u32,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorChoice,
+    },
+    /// Lay policy files out canonically, in place, keeping every comment.
+    Fmt {
+        /// Policy files (`-`: standard input to standard output).
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Change nothing; list the files that are not formatted and exit 1 if any.
+        #[arg(long)]
+        check: bool,
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorChoice,
     },
@@ -182,6 +194,7 @@ fn main() -> ExitCode {
             color,
         } => verify::verify_cmd(&file, policy.as_deref(), target, timeout, color),
         Command::Disasm { artifact } => inspect::disasm_cmd(&artifact),
+        Command::Fmt { files, check, color } => fmt::fmt_cmd(&files, check, color),
         Command::Lsp => match lsp::run() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -155,3 +155,71 @@ fn a_closed_pipe_is_not_a_panic() {
             || std::os::unix::process::ExitStatusExt::signal(&status) == Some(libc::SIGPIPE)
     );
 }
+
+/// `clawc fmt` rewrites a file in place, keeps its comments and permissions, and
+/// then leaves it alone; `--check` lists what is not formatted and changes nothing.
+#[test]
+fn fmt_formats_in_place_and_check_reports() {
+    use std::os::unix::fs::PermissionsExt;
+    let messy = "// keep me\npolicy p{default deny(EPERM);always{allow getpid;   // and me\n}}\n";
+    let tidy = "// keep me\npolicy p {\n    default deny(EPERM);\n    always {\n        allow getpid;   // and me\n    }\n}\n";
+    let f = write_tmp("fmt-messy.claw", messy);
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+
+    let out = clawc(&["fmt", "--check", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), f);
+    assert_eq!(
+        std::fs::read_to_string(&f).unwrap(),
+        messy,
+        "--check changes nothing"
+    );
+
+    let out = clawc(&["fmt", &f]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), tidy);
+    let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "permissions kept");
+
+    let out = clawc(&["fmt", "--check", &f]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}
+
+/// A file that does not parse is shown with its diagnostics and left untouched;
+/// standard input is formatted to standard output.
+#[test]
+fn fmt_refuses_broken_files_and_reads_stdin() {
+    let broken = "policy p { default deny(EPERM) always { allow getpid; } }\n";
+    let f = write_tmp("fmt-broken.claw", broken);
+    let out = clawc(&["fmt", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[E0") && err.contains("does not parse"), "{err}");
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), broken);
+
+    let out = clawc(&["fmt", "/nonexistent/x.claw"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = clawc(&["fmt", "std::profiles"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clawc"))
+        .args(["fmt", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(GOOD.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "policy p {\n    default deny(EPERM);\n    always {\n        allow getpid;\n    }\n}\n"
+    );
+}

@@ -358,3 +358,38 @@ fn saving_shows_verification_results() {
     assert_eq!(e["range"]["start"]["line"], 10, "on the assert");
     c.shutdown();
 }
+
+#[test]
+fn formatting_is_clawc_fmt_as_one_edit() {
+    let mut c = Client::start();
+    let uri = "file:///work/project/fmt.claw";
+    c.open(uri, "policy p{default deny(EPERM); // é\nalways{allow getpid;}}");
+    let r = c.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } }),
+    );
+    let edits = r["result"].as_array().unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(edits.len(), 1, "{r}");
+    assert_eq!(edits[0]["range"]["end"], json!({ "line": 1, "character": 22 }));
+    assert_eq!(
+        edits[0]["newText"],
+        "policy p {\n    default deny(EPERM); // é\n    always {\n        allow getpid;\n    }\n}\n"
+    );
+    // Already formatted: no edits. Broken: an error, and no edit.
+    c.change(uri, 2, edits[0]["newText"].as_str().unwrap());
+    let r = c.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": {} }),
+    );
+    assert_eq!(r["result"], json!([]));
+    c.change(uri, 3, "policy p { default deny(EPERM) }");
+    let r = c.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": {} }),
+    );
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("does not parse"),
+        "{r}"
+    );
+    c.shutdown();
+}
