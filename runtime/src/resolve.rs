@@ -235,13 +235,16 @@ pub(crate) fn lexical(path: &str) -> String {
 }
 
 /// The canonical agent-view path of a handle; for objects with no path (pipes,
-/// sockets behind `/proc/self/fd/N`, memfds) the lexical path that named them.
-fn canonical(fd: &OwnedFd, named: &str, asker: &Asker) -> io::Result<String> {
+/// sockets behind `/proc/self/fd/N`, memfds) the lexical path that named them
+/// (`named`, worked out only then: it can cost a `readlink`).
+fn canonical(fd: &OwnedFd, named: impl FnOnce() -> io::Result<String>, asker: &Asker) -> io::Result<String> {
     let real = fd_path(fd)?;
     if real.starts_with('/') && !real.starts_with("/memfd:") {
-        agent_view(&real, asker)
-    } else if named.starts_with("/proc/") {
-        agent_view(&lexical(named), asker)
+        return agent_view(&real, asker);
+    }
+    let named = named()?;
+    if named.starts_with("/proc/") {
+        agent_view(&lexical(&named), asker)
     } else {
         // A memfd or anonymous object: its kernel name, which no policy path
         // (they all start with `/`) can match unless it names it explicitly.
@@ -271,7 +274,7 @@ pub fn resolve(asker: &Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<R
         }
         let fd = base(asker, dirfd, false)?;
         let shown = format!("/proc/self/fd/{dirfd}");
-        let path = canonical(&fd, &shown, asker)?;
+        let path = canonical(&fd, || Ok(shown), asker)?;
         return Ok(Resolved { fd, path });
     }
     let absolute = path[0] == b'/';
@@ -297,15 +300,15 @@ pub fn resolve(asker: &Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<R
         flags |= libc::O_NOFOLLOW as u64;
     }
     let fd = openat2(b, target, flags, 0, how.resolve)?;
-    let named = {
+    let named = || {
         let s = String::from_utf8_lossy(&rewritten).into_owned();
         if s.starts_with('/') {
-            s
+            Ok(s)
         } else {
-            format!("{}/{s}", raw_fd_path(b)?)
+            Ok(format!("{}/{s}", raw_fd_path(b)?))
         }
     };
-    let path = canonical(&fd, &named, asker)?;
+    let path = canonical(&fd, named, asker)?;
     Ok(Resolved { fd, path })
 }
 
