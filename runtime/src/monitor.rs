@@ -20,10 +20,10 @@ use std::sync::{Arc, Condvar, Mutex};
 const MAX_WORKERS: usize = 512;
 
 /// How long every worker may be busy, with no one waiting for the next
-/// notification, before the watchdog puts another worker on it.
+/// notification, before the watchdog puts another worker on it (once it noticed).
 const STALL_TICK: std::time::Duration = std::time::Duration::from_millis(1);
 
-/// The watchdog's longest sleep, when the monitor has had nothing to do.
+/// The watchdog's longest sleep, while some worker waits for notifications.
 const QUIET_TICK: std::time::Duration = std::time::Duration::from_millis(32);
 
 /// Workers waiting in `SECCOMP_IOCTL_NOTIF_RECV` at once (see [`Turn`]). Two, so
@@ -37,10 +37,9 @@ const RECEIVERS: usize = 2;
 /// it), which on a build cost more than the handling; so only [`RECEIVERS`]
 /// workers wait there. Having received, a worker gives its turn up and handles
 /// the notification; done, it takes a turn back if one is free (no wake-up
-/// needed), or waits idle. If no worker has waited in `recv` for a whole
-/// [`STALL_TICK`] (every worker busy: a `connect`, an `open` of a FIFO...), the
-/// watchdog wakes an idle worker or starts one, so a blocked call never stalls
-/// the others.
+/// needed), or waits idle. If no worker waits in `recv` for a while (every worker
+/// busy: a `connect`, an `open` of a FIFO...), the watchdog wakes an idle worker
+/// or starts one, so a blocked call never stalls the others for long.
 #[derive(Default)]
 struct Turn {
     /// A worker is waiting in `recv`.
@@ -318,25 +317,31 @@ impl Monitor {
         self.turn().workers -= 1;
     }
 
-    /// Every [`STALL_TICK`]: if no worker has taken a turn since the last tick and
-    /// none is in `recv`, every worker is busy; put another one on `recv`. While
-    /// nothing happens at all it looks less often (up to [`QUIET_TICK`]).
+    /// Looks at the pool now and then (every [`QUIET_TICK`] at most, backing off
+    /// while some worker waits in `recv`, the usual case). When none does, it looks
+    /// again a [`STALL_TICK`] later: if still none does and none has since taken
+    /// a turn, every worker is busy (blocked in a `connect`, a FIFO `open`...), and
+    /// it wakes an idle worker or starts one.
     fn watchdog(self: Arc<Self>) {
         let mut last_takes = u64::MAX;
         let mut tick = STALL_TICK;
+        let mut suspect = false;
         loop {
             std::thread::sleep(tick);
             let t = self.turn();
             let unchanged = t.takes == last_takes;
             last_takes = t.takes;
-            tick = if unchanged && t.taken == RECEIVERS {
-                (tick * 2).min(QUIET_TICK)
-            } else {
-                STALL_TICK
-            };
-            if !(unchanged && t.taken == 0) {
+            if t.taken > 0 {
+                suspect = false;
+                tick = (tick * 2).min(QUIET_TICK);
                 continue;
             }
+            tick = STALL_TICK;
+            if !(suspect && unchanged) {
+                suspect = true;
+                continue;
+            }
+            suspect = false;
             if t.idle > 0 {
                 self.free.notify_one();
             } else {
