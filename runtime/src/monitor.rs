@@ -50,6 +50,8 @@ struct Turn {
     idle: usize,
     /// Workers alive.
     workers: usize,
+    /// No process uses the filter any more: nothing will ever arrive.
+    closed: bool,
 }
 
 /// Why a handler stopped without an answer of its own.
@@ -300,8 +302,13 @@ impl Monitor {
         loop {
             self.take_turn();
             let received = self.listener.recv();
-            self.turn().taken -= 1;
-            let Ok(n) = received else { break };
+            let mut t = self.turn();
+            t.taken -= 1;
+            let Ok(n) = received else {
+                t.closed = true;
+                break;
+            };
+            drop(t);
             let reply = self.handle(&n);
             match reply {
                 Ok(Answer::Done) => {}
@@ -329,6 +336,9 @@ impl Monitor {
         loop {
             std::thread::sleep(tick);
             let t = self.turn();
+            if t.closed {
+                return;
+            }
             let unchanged = t.takes == last_takes;
             last_takes = t.takes;
             if t.taken > 0 {

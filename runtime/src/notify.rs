@@ -71,7 +71,9 @@ impl Listener {
     }
 
     /// Blocks until a notification arrives. Retries when the kernel drops one whose
-    /// caller died before it was read (`ENOENT`) or a signal interrupts the wait.
+    /// caller died before it was read (`ENOENT`) or a signal interrupts the wait;
+    /// fails once no process uses the filter any more (the kernel then answers
+    /// `ENOENT` at once, every time, and the listener polls as hung up).
     pub fn recv(&self) -> io::Result<Notification> {
         loop {
             // SAFETY: all-zero is a valid seccomp_notif (and the kernel requires it).
@@ -90,10 +92,22 @@ impl Listener {
                         args: n.data.args,
                     })
                 }
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) && self.hung_up() => return Err(e),
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR) | Some(libc::ENOENT)) => continue,
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Has every process using the filter exited?
+    fn hung_up(&self) -> bool {
+        let mut p = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: 0,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; a zero timeout never blocks.
+        unsafe { libc::poll(&mut p, 1, 0) == 1 && p.revents & libc::POLLHUP != 0 }
     }
 
     /// Is the notification still pending (its thread alive and still waiting)? After
@@ -142,5 +156,59 @@ impl Listener {
         } else {
             Ok(r)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::FromRawFd;
+    use std::time::Duration;
+
+    /// A listener for a filter installed by a thread that has since exited (an
+    /// allow-everything filter: only its listener matters here).
+    fn orphaned_listener() -> Listener {
+        let fd = std::thread::spawn(|| {
+            let allow = [libc::sock_filter {
+                code: (libc::BPF_RET | libc::BPF_K) as u16,
+                jt: 0,
+                jf: 0,
+                k: libc::SECCOMP_RET_ALLOW,
+            }];
+            let prog = libc::sock_fprog {
+                len: 1,
+                filter: allow.as_ptr().cast_mut(),
+            };
+            // SAFETY: plain syscalls on this thread only (no TSYNC); `prog` lives
+            // across the call.
+            unsafe {
+                assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+                let fd = libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                    &prog as *const libc::sock_fprog,
+                );
+                assert!(fd >= 0, "seccomp: {}", io::Error::last_os_error());
+                fd as i32
+            }
+        })
+        .join()
+        .unwrap();
+        // SAFETY: a fresh descriptor the thread handed over.
+        Listener::new(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    #[test]
+    fn recv_ends_once_no_process_uses_the_filter() {
+        let listener = orphaned_listener();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(listener.recv().map(|n| n.id));
+        });
+        let got = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("recv must return, not spin, once nothing can notify");
+        assert!(got.is_err(), "{got:?}");
     }
 }
