@@ -153,8 +153,11 @@ fn the_audit_log_records_decisions_rules_and_transitions() {
     let f = Fixture::new("audit");
     std::fs::write(f.ws.join(".env"), "TOKEN=x\n").unwrap();
     let log = f.root.join("audit.jsonl");
+    // Each read twice, by absolute path (decided as written, and remembered):
+    // every one is still recorded, and the second read of .env is in `tainted`.
+    let (ok, env) = (f.path("ok.txt"), f.path(".env"));
     let script = format!(
-        "cat ok.txt >/dev/null; cat .env >/dev/null; cat {} 2>/dev/null; true",
+        "cat {ok} {ok} >/dev/null; cat {env} >/dev/null; cat {env} >/dev/null; cat {} 2>/dev/null; true",
         f.secret.display()
     );
     let o = f.run(
@@ -196,6 +199,15 @@ fn the_audit_log_records_decisions_rules_and_transitions() {
         "{taint}"
     );
     assert_eq!(taint["args"]["verbs"][0], "read");
+    let env_reads: Vec<_> = records.iter().filter(|r| path_is(r, "/ws/.env")).collect();
+    assert_eq!(env_reads.len(), 2, "{text}");
+    assert_eq!(env_reads[1]["state_before"], "tainted");
+    assert_eq!(env_reads[1]["state_after"], "tainted");
+    assert_eq!(
+        records.iter().filter(|r| path_is(r, "/ws/ok.txt")).count(),
+        2,
+        "{text}"
+    );
     let denied = records
         .iter()
         .find(|r| path_is(r, "/.ssh/id_test"))
