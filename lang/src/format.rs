@@ -107,8 +107,9 @@ fn gap_comments<'s>(gap: &'s str, out: &mut Vec<Sourced<'s>>) -> (usize, usize) 
         rest = &rest[blank..];
         let len = if rest.starts_with("//") {
             rest.find('\n').unwrap_or(rest.len())
-        } else if rest.starts_with("/*") {
-            block_comment_len(rest)
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            // The lexer accepted the text, so the comment closes.
+            2 + lexer::block_comment_rest(after).unwrap_or(after.len())
         } else {
             return (breaks, spaces);
         };
@@ -124,29 +125,6 @@ fn gap_comments<'s>(gap: &'s str, out: &mut Vec<Sourced<'s>>) -> (usize, usize) 
         (breaks, spaces) = (0, 0);
         rest = &rest[len..];
     }
-}
-
-/// Length of a (nesting) block comment at the start of `s`.
-fn block_comment_len(s: &str) -> usize {
-    let (mut depth, mut i) = (0usize, 0usize);
-    let b = s.as_bytes();
-    while i + 1 < b.len() {
-        match (b[i], b[i + 1]) {
-            (b'/', b'*') => {
-                depth += 1;
-                i += 2;
-            }
-            (b'*', b'/') => {
-                depth -= 1;
-                i += 2;
-                if depth == 0 {
-                    return i;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    s.len()
 }
 
 /// The tokens and comments of `src`, in order.

@@ -137,6 +137,21 @@ pub enum Tok<'s> {
 
 fn block_comment<'s>(lex: &mut LogosLexer<'s, Tok<'s>>) -> logos::FilterResult<(), LexErrorKind> {
     let rest = lex.remainder();
+    match block_comment_rest(rest) {
+        Some(len) => {
+            lex.bump(len);
+            logos::FilterResult::Skip
+        }
+        None => {
+            lex.bump(rest.len());
+            logos::FilterResult::Error(LexErrorKind::UnterminatedComment)
+        }
+    }
+}
+
+/// How much of `rest` (the text after a `/*`) the comment still takes, up to and
+/// including its closing `*/` (comments nest); `None` if it never closes.
+pub(crate) fn block_comment_rest(rest: &str) -> Option<usize> {
     let bytes = rest.as_bytes();
     let mut depth = 1usize;
     let mut i = 0;
@@ -150,15 +165,13 @@ fn block_comment<'s>(lex: &mut LogosLexer<'s, Tok<'s>>) -> logos::FilterResult<(
                 depth -= 1;
                 i += 2;
                 if depth == 0 {
-                    lex.bump(i);
-                    return logos::FilterResult::Skip;
+                    return Some(i);
                 }
             }
             _ => i += 1,
         }
     }
-    lex.bump(rest.len());
-    logos::FilterResult::Error(LexErrorKind::UnterminatedComment)
+    None
 }
 
 fn parse_int<'s>(lex: &mut LogosLexer<'s, Tok<'s>>) -> Result<u64, LexErrorKind> {

@@ -3,7 +3,7 @@
 use crate::check::use_color;
 use crate::ColorChoice;
 use claw_lang::diag::render;
-use claw_lang::format::{format, FormatError};
+use claw_lang::format::format;
 use claw_lang::parse::parse;
 use claw_lang::SourceMap;
 use std::io::{Read, Write};
@@ -32,9 +32,7 @@ fn formatted(name: &str, text: String, color: ColorChoice) -> Result<String, Out
     }
     format(&text).map_err(|e| {
         eprintln!("error: not formatting `{name}`: {e}");
-        match e {
-            FormatError::Lex(_) | FormatError::NotPreserved => Outcome::Refused,
-        }
+        Outcome::Refused
     })
 }
 
