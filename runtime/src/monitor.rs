@@ -109,7 +109,11 @@ struct Shared {
 /// or transition mentions: their registers (pointers, which differ every call)
 /// then cannot change the answer and are left out of the key.
 struct DecisionCache {
-    answers: HashMap<(u32, u32, Vec<Access>), Evaluation>,
+    /// By (state, syscall), then by the accesses (looked up as a slice: a hit
+    /// allocates nothing).
+    answers: HashMap<(u32, u32), HashMap<Vec<Access>, Evaluation>>,
+    /// How many answers are held, over all (state, syscall).
+    held: usize,
     /// Syscalls whose registers can change a decision.
     uncacheable: HashSet<u32>,
 }
@@ -133,6 +137,7 @@ impl DecisionCache {
             .collect();
         DecisionCache {
             answers: HashMap::new(),
+            held: 0,
             uncacheable,
         }
     }
@@ -144,15 +149,23 @@ impl DecisionCache {
         if req.accesses.is_empty() || self.uncacheable.contains(&req.nr) {
             return compute();
         }
-        let key = (state, req.nr, req.accesses.to_vec());
-        if let Some(e) = self.answers.get(&key) {
+        if let Some(e) = self
+            .answers
+            .get(&(state, req.nr))
+            .and_then(|m| m.get(req.accesses))
+        {
             return *e;
         }
         let e = compute();
-        if self.answers.len() >= CACHED_DECISIONS {
+        if self.held >= CACHED_DECISIONS {
             self.answers.clear();
+            self.held = 0;
         }
-        self.answers.insert(key, e);
+        self.answers
+            .entry((state, req.nr))
+            .or_default()
+            .insert(req.accesses.to_vec(), e);
+        self.held += 1;
         e
     }
 }
@@ -708,7 +721,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cache.answers.len(), 6, "one entry per state and path");
+        assert_eq!(cache.held, 6, "one entry per state and path");
         let fired = cache.evaluate(
             &ir,
             &env,
@@ -745,6 +758,7 @@ mod tests {
             cache.evaluate(&ir, &env, 0, &with_flags(0o100)).0.action,
             Action::Deny(13)
         );
+        assert_eq!(cache.held, 0);
         assert!(cache.answers.is_empty());
     }
 }
