@@ -19,8 +19,27 @@ fn cvt(r: libc::c_long) -> io::Result<usize> {
 /// The first read of a string (see [`read_cstr`]).
 const FIRST_READ: usize = 256;
 
+/// The most any one read of agent memory asks for: every caller bounds its
+/// length by the kernel's own limit first (a send's data, a control buffer, an
+/// xattr value); this is the backstop against a length taken from the agent.
+pub const MAX_READ: usize = 2 << 20;
+
+/// `addr + off` in the agent's address space; a range that wraps around it is
+/// the kernel's `EFAULT`.
+fn offset(addr: u64, off: usize, len: usize) -> io::Result<u64> {
+    (off as u64)
+        .checked_add(len as u64)
+        .and_then(|end| addr.checked_add(end))
+        .map(|_| addr + off as u64)
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::EFAULT))
+}
+
 /// Reads `len` bytes at `addr` in thread `tid`'s address space (all or an error).
 pub fn read_mem(tid: u32, addr: u64, len: usize) -> io::Result<Vec<u8>> {
+    if len > MAX_READ {
+        return Err(io::Error::from_raw_os_error(libc::ENOMEM));
+    }
+    offset(addr, 0, len)?;
     let mut buf = vec![0u8; len];
     let mut done = 0;
     while done < len {
@@ -29,7 +48,7 @@ pub fn read_mem(tid: u32, addr: u64, len: usize) -> io::Result<Vec<u8>> {
             iov_len: len - done,
         };
         let remote = libc::iovec {
-            iov_base: (addr + done as u64) as *mut libc::c_void,
+            iov_base: offset(addr, done, len - done)? as *mut libc::c_void,
             iov_len: len - done,
         };
         // SAFETY: `local` covers our own buffer; the kernel checks `remote`.
@@ -63,7 +82,7 @@ pub fn read_cstr(tid: u32, addr: u64, max: usize) -> io::Result<Vec<u8>> {
             return Ok(out);
         }
         out.extend_from_slice(&chunk);
-        at += chunk.len() as u64;
+        at = offset(at, chunk.len(), 0)?;
     }
     Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG))
 }
@@ -71,6 +90,7 @@ pub fn read_cstr(tid: u32, addr: u64, max: usize) -> io::Result<Vec<u8>> {
 /// Writes `bytes` at `addr` in thread `tid`'s address space. Honours page
 /// protections, as the kernel's own copy-out would.
 pub fn write_mem(tid: u32, addr: u64, bytes: &[u8]) -> io::Result<()> {
+    offset(addr, 0, bytes.len())?;
     let mut done = 0;
     while done < bytes.len() {
         let local = libc::iovec {
@@ -78,7 +98,7 @@ pub fn write_mem(tid: u32, addr: u64, bytes: &[u8]) -> io::Result<()> {
             iov_len: bytes.len() - done,
         };
         let remote = libc::iovec {
-            iov_base: (addr + done as u64) as *mut libc::c_void,
+            iov_base: offset(addr, done, bytes.len() - done)? as *mut libc::c_void,
             iov_len: bytes.len() - done,
         };
         // SAFETY: `local` covers our own buffer; the kernel checks `remote`.

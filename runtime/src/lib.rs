@@ -13,3 +13,4 @@ pub mod paths;
 pub mod resolve;
 pub mod sandbox;
 pub mod sockaddr;
+pub mod wire;

@@ -177,3 +177,57 @@ mod tests {
         assert_eq!(parse(&p[..2], unix), Ok(None), "unnamed");
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn kinds() -> impl Strategy<Value = SocketKind> {
+        (
+            prop_oneof![
+                Just(libc::AF_INET),
+                Just(libc::AF_INET6),
+                Just(libc::AF_UNIX),
+                any::<i32>()
+            ],
+            prop_oneof![
+                Just(Some(Proto::Tcp)),
+                Just(Some(Proto::Udp)),
+                Just(Some(Proto::Unix)),
+                Just(None)
+            ],
+        )
+            .prop_map(|(family, proto)| SocketKind { family, proto })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Any bytes of any length up to `sockaddr_storage`, of any family (the
+        /// first two bytes are often a real one): parsed or refused, never a
+        /// panic; an inet address is only read from a long enough buffer.
+        #[test]
+        fn any_address_bytes_parse_or_are_refused(
+            family in prop_oneof![
+                Just(libc::AF_INET as u16),
+                Just(libc::AF_INET6 as u16),
+                Just(libc::AF_UNIX as u16),
+                any::<u16>()
+            ],
+            rest in proptest::collection::vec(any::<u8>(), 0..MAX_ADDR),
+            cut in 0usize..=MAX_ADDR,
+            kind in kinds(),
+        ) {
+            let mut b = family.to_ne_bytes().to_vec();
+            b.extend_from_slice(&rest);
+            b.truncate(cut.max(2).min(MAX_ADDR));
+            let r = parse(&b, kind);
+            if let Ok(Some(NetAddr::Inet { ip, .. })) = &r {
+                let need = if ip.is_ipv4() { 16 } else { 24 };
+                prop_assert!(b.len() >= need);
+            }
+            prop_assert!(parse(&b[..b.len().min(1)], kind).is_err());
+        }
+    }
+}

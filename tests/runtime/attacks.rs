@@ -429,3 +429,51 @@ fn if_the_monitor_dies_the_sandbox_gains_nothing() {
     assert!(!rest.contains("ordinary workspace file"), "{}", show(&o));
     assert!(!f.ws.join("new.txt").exists());
 }
+
+/// Malformed message headers, each sent 600 times (more than the monitor ever
+/// had workers): a control message whose `cmsg_len` wraps the walk (the bug that
+/// pinned a worker at 100% CPU for ever), zero, huge, short and unaligned
+/// lengths, too many descriptors, huge iovec counts and lengths, huge control and
+/// name lengths, a `sendmmsg` with a bad entry in the middle, unmapped pointers.
+/// Every answer is the kernel's own (the same program run outside the sandbox is
+/// the oracle), the run ends promptly, and ordinary calls still work afterwards.
+#[test]
+fn hostile_message_headers_get_the_kernels_answer_and_never_stall_the_monitor() {
+    let ip = "127.77.0.18";
+    let _server = Udp::new(ip, 53);
+    let f = Fixture::new("hostilemsg").with_attack();
+    let ok = f.path("ok.txt");
+    let native = std::process::Command::new(f.ws.join("attack"))
+        .args(["hostile-msg", ip, "53", "1", &ok])
+        .output()
+        .unwrap();
+    let expected: Vec<String> = stdout(&native)
+        .lines()
+        .filter(|l| l.starts_with("hostile "))
+        .map(|l| l.replace(" same=1", ""))
+        .collect();
+    assert!(expected.len() >= 25, "the oracle run: {}", show(&native));
+    let started = std::time::Instant::now();
+    let o = attack(&f, &["hostile-msg", ip, "53", "600", &ok]);
+    let took = started.elapsed();
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let out = stdout(&o);
+    let got: Vec<&str> = out.lines().filter(|l| l.starts_with("hostile ")).collect();
+    assert_eq!(got.len(), expected.len(), "every variant ran\n{}", show(&o));
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(
+            g.to_string(),
+            format!("{e} same=600"),
+            "the kernel answers `{e}`\n{}",
+            show(&o)
+        );
+    }
+    for after in ["after: open: ok=0", "after: unix send: ok=1", "after: udp sendto: ok=5"] {
+        assert!(out.contains(after), "missing `{after}`\n{}", show(&o));
+    }
+    assert!(
+        took < Duration::from_secs(60),
+        "{} hostile calls took {took:?}",
+        600 * got.len()
+    );
+}

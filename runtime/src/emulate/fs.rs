@@ -6,6 +6,7 @@ use crate::agent;
 use crate::monitor::{Answer, Fail, Monitor, Outcome};
 use crate::notify::{Notification, Reply};
 use crate::resolve::{self, proc_fd, Asker, How, Resolved};
+use crate::wire;
 use claw_ir::{mediation, Access, Verb};
 use serde_json::json;
 use std::ffi::CString;
@@ -13,6 +14,17 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
 fn cstr(s: &str) -> Result<CString, Fail> {
     CString::new(s).map_err(|_| Fail::Errno(libc::EINVAL))
+}
+
+/// An xattr name from agent memory, checked as the kernel checks it (`ERANGE`
+/// when empty or longer than `XATTR_NAME_MAX`).
+fn xattr_name(tid: u32, addr: u64) -> Result<CString, Fail> {
+    let raw = match agent::read_cstr(tid, addr, wire::XATTR_NAME_MAX + 1) {
+        Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => return Err(Fail::Errno(libc::ERANGE)),
+        r => r?,
+    };
+    wire::xattr_name(&raw).map_err(Fail::Errno)?;
+    CString::new(raw).map_err(|_| Fail::Errno(libc::EINVAL))
 }
 
 fn path_accesses(verbs: &[Verb], path: &str) -> Vec<Access> {
@@ -353,10 +365,7 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
             } else {
                 (a[2], a[3])
             };
-            let size = (size as usize).min(agent::PATH_MAX);
-            if size == 0 {
-                return Err(Fail::Errno(libc::EINVAL));
-            }
+            let size = wire::readlink_size(size).map_err(Fail::Errno)?;
             let mut out = vec![0u8; size];
             // SAFETY: out is valid for size bytes.
             let k = cvt(
@@ -367,10 +376,9 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
             k
         }
         "getxattr" | "lgetxattr" => {
-            let attr =
-                CString::new(agent::read_cstr(tid, a[1], 256)?).map_err(|_| Fail::Errno(libc::EINVAL))?;
+            let attr = xattr_name(tid, a[1])?;
             m.valid(n)?;
-            let size = (a[3] as usize).min(1 << 16);
+            let size = wire::xattr_get_size(a[3]);
             let mut out = vec![0u8; size];
             let p = cstr(&proc_fd(&r.fd))?;
             // SAFETY: out is valid for size bytes.
@@ -384,7 +392,7 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
             k
         }
         "listxattr" | "llistxattr" => {
-            let size = (a[2] as usize).min(1 << 16);
+            let size = wire::xattr_get_size(a[2]);
             let mut out = vec![0u8; size];
             let p = cstr(&proc_fd(&r.fd))?;
             // SAFETY: out is valid for size bytes.
@@ -434,13 +442,7 @@ fn read_times(
                 },
             ]
         }
-        _ => {
-            let tv: [libc::timeval; 2] = agent::read_struct(n.tid, addr)?;
-            tv.map(|t| libc::timespec {
-                tv_sec: t.tv_sec,
-                tv_nsec: t.tv_usec * 1000,
-            })
-        }
+        _ => wire::timevals(&agent::read_mem(n.tid, addr, 32)?).map_err(Fail::Errno)?,
     };
     m.valid(n)?;
     Ok(Some(t))
@@ -622,9 +624,8 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
                 libc::utimensat(libc::AT_FDCWD, obj_path(o)?.as_ptr(), ptr, 0).into()
             }
             ("setxattr" | "lsetxattr", _, Some(o)) => {
-                let attr =
-                    CString::new(agent::read_cstr(tid, a[1], 256)?).map_err(|_| Fail::Errno(libc::EINVAL))?;
-                let size = (a[3] as usize).min(1 << 16);
+                let attr = xattr_name(tid, a[1])?;
+                let size = wire::xattr_set_size(a[3]).map_err(Fail::Errno)?;
                 let value = agent::read_mem(tid, a[2], size)?;
                 m.valid(n)?;
                 libc::setxattr(
@@ -637,8 +638,7 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
                 .into()
             }
             ("removexattr" | "lremovexattr", _, Some(o)) => {
-                let attr =
-                    CString::new(agent::read_cstr(tid, a[1], 256)?).map_err(|_| Fail::Errno(libc::EINVAL))?;
+                let attr = xattr_name(tid, a[1])?;
                 m.valid(n)?;
                 libc::removexattr(obj_path(o)?.as_ptr(), attr.as_ptr()).into()
             }
@@ -682,10 +682,9 @@ pub(super) fn fd_modify(m: &Monitor, n: &Notification, name: &str, fd: i32) -> O
             )
             .into(),
             "fsetxattr" | "fremovexattr" => {
-                let attr = CString::new(agent::read_cstr(n.tid, a[1], 256)?)
-                    .map_err(|_| Fail::Errno(libc::EINVAL))?;
+                let attr = xattr_name(n.tid, a[1])?;
                 if name == "fsetxattr" {
-                    let size = (a[3] as usize).min(1 << 16);
+                    let size = wire::xattr_set_size(a[3]).map_err(Fail::Errno)?;
                     let value = agent::read_mem(n.tid, a[2], size)?;
                     m.valid(n)?;
                     libc::setxattr(

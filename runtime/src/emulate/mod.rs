@@ -34,12 +34,12 @@ pub fn dispatch(m: &Monitor, n: &Notification, name: &str, med: Mediation) -> Ou
             )
         }
         Mediation::OpenHow { dirfd, path, how } => {
-            let size = a[3] as usize;
-            if size < std::mem::size_of::<libc::open_how>() || size > 4096 {
-                return Err(Fail::Errno(libc::EINVAL));
-            }
-            let h: libc::open_how = crate::agent::read_struct(n.tid, a[how as usize])?;
+            // The whole structure the agent gave (up to a page): bytes past the
+            // known fields must be zero, as copy_struct_from_user requires.
+            let size = crate::wire::open_how_size(a[3]).map_err(Fail::Errno)?;
+            let bytes = crate::agent::read_mem(n.tid, a[how as usize], size)?;
             m.valid(n)?;
+            let h = crate::wire::parse_open_how(&bytes).map_err(Fail::Errno)?;
             fs::open(
                 m,
                 n,

@@ -8,6 +8,7 @@ use crate::monitor::{Fail, Monitor, Outcome};
 use crate::notify::{Notification, Reply};
 use crate::resolve::{self, proc_fd, How};
 use crate::sockaddr::{self, SocketKind, MAX_ADDR};
+use crate::wire;
 use claw_ir::{Access, Mediation, NetAddr, Proto, Verb};
 use serde_json::json;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -15,8 +16,6 @@ use std::os::fd::{AsRawFd, OwnedFd};
 /// At most this much data is copied per emulated send (a stream send may be
 /// short, as the kernel's may; no datagram is this large).
 const MAX_SEND: usize = 1 << 20;
-/// `UIO_MAXIOV`.
-const MAX_IOV: usize = 1024;
 
 /// An address as validated: what policies see, the bytes the monitor will use, and
 /// any handle keeping a resolved unix socket path alive.
@@ -35,10 +34,10 @@ fn target(
     n: &Notification,
     kind: SocketKind,
     addr: u64,
-    len: u64,
+    len: usize,
     bind: bool,
 ) -> Result<Target, Fail> {
-    let len = (len as usize).min(MAX_ADDR);
+    let len = len.min(MAX_ADDR);
     let bytes = agent::read_mem(n.tid, addr, len)?;
     m.valid(n)?;
     let parsed = sockaddr::parse(&bytes, kind).map_err(Fail::Errno)?;
@@ -110,7 +109,8 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
         _ => return Err(Fail::Errno(libc::ENOSYS)),
     };
     let (sock, kind) = socket(m, n, a[fd as usize] as i32)?;
-    let t = target(m, n, kind, a[addr as usize], a[len as usize], verb == Verb::Bind)?;
+    let len = wire::addr_len(a[len as usize]).map_err(Fail::Errno)?;
+    let t = target(m, n, kind, a[addr as usize], len, verb == Verb::Bind)?;
     let accesses = net_access(verb, &t.addr);
     let track = verb == Verb::Connect && t.addr.is_some();
     let udp = kind.proto == Some(Proto::Udp);
@@ -183,8 +183,13 @@ fn pipe_signal(n: &Notification, flags: i32, r: &Result<i64, Fail>) {
 pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let a = n.args;
     let (sock, kind) = socket(m, n, a[0] as i32)?;
-    let t = if a[4] != 0 && a[5] != 0 {
-        Some(target(m, n, kind, a[4], a[5], false)?)
+    let len = if a[4] != 0 {
+        wire::addr_len(a[5]).map_err(Fail::Errno)?
+    } else {
+        0
+    };
+    let t = if len != 0 {
+        Some(target(m, n, kind, a[4], len, false)?)
     } else {
         None
     };
@@ -220,19 +225,20 @@ pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let a = n.args;
     let (sock, kind) = socket(m, n, a[0] as i32)?;
     if name == "sendmmsg" {
-        let vlen = (a[2] as usize).min(MAX_IOV);
         let flags = a[3] as i32;
-        let entry = std::mem::size_of::<libc::mmsghdr>() as u64;
         let mut sent = 0i64;
-        for i in 0..vlen as u64 {
-            let at = a[1] + i * entry;
+        for i in 0..wire::mmsg_vlen(a[2]) {
+            let (Some(at), Some(len_at)) = (wire::mmsg_entry(a[1], i), wire::mmsg_len_field(a[1], i))
+            else {
+                return Err(Fail::Errno(libc::EFAULT));
+            };
             match one_msg(m, n, name, &sock, kind, at, flags) {
                 Ok(bytes) => {
-                    let len_at = at + std::mem::size_of::<libc::msghdr>() as u64;
                     agent::write_mem(n.tid, len_at, &(bytes as u32).to_ne_bytes())?;
                     sent += 1;
                 }
                 Err(e) if sent == 0 => return Err(e),
+                // As the kernel: the messages sent so far are the answer.
                 Err(_) => break,
             }
         }
@@ -242,6 +248,9 @@ pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     Ok(Reply::Value(r).into())
 }
 
+/// One message of a `sendmsg`/`sendmmsg`. Its header, iovec array and control
+/// buffer are read and parsed (see `wire`) before anything is decided, so a
+/// malformed message is refused as the kernel refuses it and records nothing.
 fn one_msg(
     m: &Monitor,
     n: &Notification,
@@ -252,17 +261,16 @@ fn one_msg(
     flags: i32,
 ) -> Result<i64, Fail> {
     let tid = n.tid;
-    let h: libc::msghdr = agent::read_struct(tid, at)?;
+    let h = wire::parse_msghdr(&agent::read_mem(tid, at, wire::MSGHDR)?).map_err(Fail::Errno)?;
     m.valid(n)?;
-    let t = if !h.msg_name.is_null() && h.msg_namelen > 0 {
-        Some(target(
-            m,
-            n,
-            kind,
-            h.msg_name as u64,
-            u64::from(h.msg_namelen),
-            false,
-        )?)
+    let iovs = agent::read_mem(tid, h.iov, h.iovlen * wire::IOVEC)?;
+    let iovs = wire::parse_iovecs(&iovs).map_err(Fail::Errno)?;
+    let mut control = agent::read_mem(tid, h.control, h.controllen)?;
+    m.valid(n)?;
+    let cmsgs = wire::parse_cmsgs(&control).map_err(Fail::Errno)?;
+    let slots = wire::rights_slots(&cmsgs).map_err(Fail::Errno)?;
+    let t = if h.namelen > 0 {
+        Some(target(m, n, kind, h.name, h.namelen, false)?)
     } else {
         None
     };
@@ -272,27 +280,19 @@ fn one_msg(
     if !v.allowed() {
         return Err(Fail::Errno(v.refusal_errno()));
     }
-    // Gather the data into one buffer.
-    let iovlen = h.msg_iovlen.min(MAX_IOV);
-    let iovs = agent::read_mem(tid, h.msg_iov as u64, iovlen * std::mem::size_of::<libc::iovec>())?;
+    // Gather the data into one buffer (at most MAX_SEND bytes, at most
+    // UIO_MAXIOV reads).
     let mut data = Vec::new();
-    for c in iovs.chunks_exact(std::mem::size_of::<libc::iovec>()) {
-        let base = u64::from_ne_bytes(c[..8].try_into().unwrap_or_default());
-        let len = u64::from_ne_bytes(c[8..16].try_into().unwrap_or_default()) as usize;
+    for iov in &iovs {
         let room = MAX_SEND - data.len();
-        if len > 0 && room > 0 {
-            data.extend(agent::read_mem(tid, base, len.min(room))?);
+        if iov.len > 0 && room > 0 {
+            data.extend(agent::read_mem(tid, iov.base, iov.len.min(room))?);
         }
     }
+    m.valid(n)?;
     // Control messages: descriptors passed with SCM_RIGHTS are the agent's
     // numbers; send the same open files from the monitor's duplicates.
-    let mut control = if h.msg_controllen > 0 {
-        agent::read_mem(tid, h.msg_control as u64, h.msg_controllen.min(1 << 16))?
-    } else {
-        Vec::new()
-    };
-    m.valid(n)?;
-    let _held = translate_rights(m, n, &mut control)?;
+    let _held = translate_rights(m, n, &mut control, &slots)?;
     let mut iov = libc::iovec {
         iov_base: data.as_mut_ptr().cast(),
         iov_len: data.len(),
@@ -315,32 +315,26 @@ fn one_msg(
     r
 }
 
-/// Rewrites SCM_RIGHTS descriptors in a control buffer to the monitor's
-/// duplicates of them; returns the duplicates (kept open until sent).
-fn translate_rights(m: &Monitor, n: &Notification, control: &mut [u8]) -> Result<Vec<OwnedFd>, Fail> {
-    let mut held = Vec::new();
-    let hdr = std::mem::size_of::<libc::cmsghdr>();
-    let mut off = 0;
+/// Rewrites the SCM_RIGHTS descriptor slots of a parsed control buffer (see
+/// [`wire::rights_slots`]: at most `SCM_MAX_FD`, each inside the buffer) to the
+/// monitor's duplicates of them; returns the duplicates (kept open until sent).
+fn translate_rights(
+    m: &Monitor,
+    n: &Notification,
+    control: &mut [u8],
+    slots: &[usize],
+) -> Result<Vec<OwnedFd>, Fail> {
+    let mut held = Vec::with_capacity(slots.len());
+    if slots.is_empty() {
+        return Ok(held);
+    }
     let tgid = m.asker(n).tgid();
-    while off + hdr <= control.len() {
-        let len = usize::from_ne_bytes(control[off..off + 8].try_into().unwrap_or_default());
-        let level = i32::from_ne_bytes(control[off + 8..off + 12].try_into().unwrap_or_default());
-        let ty = i32::from_ne_bytes(control[off + 12..off + 16].try_into().unwrap_or_default());
-        if len < hdr || off + len > control.len() {
-            return Err(Fail::Errno(libc::EINVAL));
-        }
-        if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
-            let mut p = off + hdr;
-            while p + 4 <= off + len {
-                let theirs = i32::from_ne_bytes(control[p..p + 4].try_into().unwrap_or_default());
-                let mine = agent::take_fd(tgid, theirs).map_err(|_| Fail::Errno(libc::EBADF))?;
-                control[p..p + 4].copy_from_slice(&mine.as_raw_fd().to_ne_bytes());
-                held.push(mine);
-                p += 4;
-            }
-        }
-        // CMSG_ALIGN
-        off += (len + 7) & !7;
+    for &p in slots {
+        let slot = control.get_mut(p..p + 4).ok_or(Fail::Errno(libc::EINVAL))?;
+        let theirs = i32::from_ne_bytes([slot[0], slot[1], slot[2], slot[3]]);
+        let mine = agent::take_fd(tgid, theirs).map_err(|_| Fail::Errno(libc::EBADF))?;
+        slot.copy_from_slice(&mine.as_raw_fd().to_ne_bytes());
+        held.push(mine);
     }
     Ok(held)
 }

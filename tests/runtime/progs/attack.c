@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -102,6 +103,202 @@ static void read_if(int argc, char **argv, int at) {
         report("open secret", fd);
         if (fd >= 0) close(fd);
     }
+}
+
+// ---- hostile message headers (hostile-msg) ----
+// Each variant is sent `hostile_n` times; it prints the first answer and how many
+// answers were the same, so that the test can compare with the kernel's own.
+static int hostile_n;
+static int hostile_sp[2];
+
+// Receives (and closes descriptors of) whatever reached the socketpair, so that
+// sends that succeed never fill it.
+static void drain(void) {
+    char buf[256], cbuf[CMSG_SPACE(sizeof(int) * 253)];
+    for (;;) {
+        struct iovec iov = {buf, sizeof buf};
+        struct msghdr m = {0};
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = cbuf;
+        m.msg_controllen = sizeof cbuf;
+        if (recvmsg(hostile_sp[1], &m, MSG_DONTWAIT) < 0) return;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                for (int *f = (int *)CMSG_DATA(c); (char *)(f + 1) <= (char *)c + c->cmsg_len; f++) close(*f);
+    }
+}
+
+static void variant(const char *what, long (*send_it)(void *), void *arg) {
+    long first = 0;
+    int first_errno = 0, same = 0;
+    for (int i = 0; i < hostile_n; i++) {
+        errno = 0;
+        long r = send_it(arg);
+        int e = r < 0 ? errno : 0;
+        if (i == 0) {
+            first = r;
+            first_errno = e;
+        }
+        if (r == first && e == first_errno) same++;
+        drain();
+    }
+    if (first < 0)
+        printf("hostile %s: errno=%d same=%d\n", what, first_errno, same);
+    else
+        printf("hostile %s: ok=%ld same=%d\n", what, first, same);
+    fflush(stdout);
+}
+
+struct hostile {
+    int fd;
+    struct msghdr m;
+    struct mmsghdr mm[3];
+    unsigned long vlen;
+    void *vec;
+};
+static long do_sendmsg(void *p) {
+    struct hostile *h = p;
+    return syscall(SYS_sendmsg, h->fd, &h->m, 0);
+}
+static long do_sendmmsg(void *p) {
+    struct hostile *h = p;
+    return syscall(SYS_sendmmsg, h->fd, h->vec, h->vlen, 0);
+}
+static long do_sendto_200(void *p) {
+    struct hostile *h = p;
+    return syscall(SYS_sendto, h->fd, "x", 1, 0, h->m.msg_name, 200);
+}
+static long do_bad_msghdr(void *p) {
+    struct hostile *h = p;
+    return syscall(SYS_sendmsg, h->fd, (void *)8, 0);
+}
+
+// A control buffer: message 1 is SCM_RIGHTS with `nfds` copies of stdin, then
+// (if len2 != 1) a second header whose cmsg_len is len2.
+static size_t control(char *buf, size_t size, int nfds, uint64_t len1, uint64_t len2) {
+    memset(buf, 0, size);
+    struct cmsghdr *c = (struct cmsghdr *)buf;
+    c->cmsg_len = len1 ? len1 : CMSG_LEN(sizeof(int) * nfds);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    for (int i = 0; i < nfds; i++) ((int *)CMSG_DATA(c))[i] = 0;
+    size_t used = CMSG_SPACE(sizeof(int) * nfds);
+    if (len2 != 1) {
+        struct cmsghdr *d = (struct cmsghdr *)(buf + used);
+        d->cmsg_len = len2;
+        d->cmsg_level = SOL_SOCKET;
+        d->cmsg_type = SCM_RIGHTS;
+        used += CMSG_SPACE(sizeof(int));
+    }
+    return used;
+}
+
+static void hostile_msgs(const char *ip, int port, int n, const char *ordinary) {
+    hostile_n = n;
+    report("socketpair", socketpair(AF_UNIX, SOCK_DGRAM, 0, hostile_sp));
+    struct sockaddr_in sa;
+    int u = inet_socket(SOCK_DGRAM, ip, port, &sa);
+    char byte = 'x', sabuf[256] = {0};
+    memcpy(sabuf, &sa, sizeof sa);
+    static char cbuf[CMSG_SPACE(sizeof(int) * 300) + 64];
+    static struct iovec iovs[1100];
+    for (int i = 0; i < 1100; i++) iovs[i] = (struct iovec){&byte, 1};
+    struct hostile h = {0};
+    struct iovec one = {&byte, 1};
+#define RESET(sock)                                  \
+    do {                                             \
+        memset(&h, 0, sizeof h);                     \
+        h.fd = (sock);                               \
+        one = (struct iovec){&byte, 1};              \
+        h.m.msg_iov = &one;                          \
+        h.m.msg_iovlen = 1;                          \
+    } while (0)
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    RESET(hostile_sp[0]);
+    h.m.msg_control = cbuf;
+    h.m.msg_controllen = control(cbuf, sizeof cbuf, 1, 0, UINT64_MAX);
+    variant("second cmsg_len 2^64-1", do_sendmsg, &h);
+    h.m.msg_controllen = control(cbuf, sizeof cbuf, 1, 0, UINT64_MAX - 6);
+    variant("second cmsg_len 2^64-7", do_sendmsg, &h);
+    h.m.msg_controllen = control(cbuf, sizeof cbuf, 1, 0, 0);
+    variant("second cmsg_len 0", do_sendmsg, &h);
+    h.m.msg_controllen = control(cbuf, sizeof cbuf, 1, 1UL << 40, 1);
+    variant("cmsg_len 2^40", do_sendmsg, &h);
+    h.m.msg_controllen = control(cbuf, sizeof cbuf, 1, 8, 1);
+    variant("cmsg_len below the header", do_sendmsg, &h);
+    h.m.msg_controllen = control(cbuf, sizeof cbuf, 1, 0, 1) - 1;
+    variant("unaligned control buffer", do_sendmsg, &h);
+    h.m.msg_controllen = control(cbuf, sizeof cbuf, 1, 0, 1) + 7;
+    variant("trailing bytes after the last cmsg", do_sendmsg, &h);
+    h.m.msg_controllen = 15;
+    variant("control shorter than a header", do_sendmsg, &h);
+    h.m.msg_controllen = control(cbuf, sizeof cbuf, 254, 0, 1);
+    variant("254 descriptors", do_sendmsg, &h);
+    h.m.msg_controllen = control(cbuf, sizeof cbuf, 253, 0, 1);
+    variant("253 descriptors", do_sendmsg, &h);
+    h.m.msg_controllen = SIZE_MAX;
+    variant("msg_controllen 2^64-1", do_sendmsg, &h);
+    h.m.msg_controllen = 1 << 20;
+    variant("msg_controllen 1 MiB", do_sendmsg, &h);
+    h.m.msg_controllen = 64;
+    h.m.msg_control = (void *)8;
+    variant("control unmapped", do_sendmsg, &h);
+
+    RESET(hostile_sp[0]);
+    one.iov_len = SIZE_MAX;
+    variant("iov_len 2^64-1", do_sendmsg, &h);
+    one.iov_len = 1;
+    h.m.msg_iovlen = SIZE_MAX;
+    variant("msg_iovlen 2^64-1", do_sendmsg, &h);
+    h.m.msg_iov = iovs;
+    h.m.msg_iovlen = 1025;
+    variant("msg_iovlen 1025", do_sendmsg, &h);
+    h.m.msg_iovlen = 1024;
+    variant("msg_iovlen 1024", do_sendmsg, &h);
+    h.m.msg_iov = (void *)8;
+    h.m.msg_iovlen = 4;
+    variant("iovec array unmapped", do_sendmsg, &h);
+    variant("msghdr unmapped", do_bad_msghdr, &h);
+
+    RESET(u);
+    h.m.msg_name = sabuf;
+    h.m.msg_namelen = 0xffffffffu;
+    variant("msg_namelen 2^32-1", do_sendmsg, &h);
+    h.m.msg_namelen = 200;
+    variant("msg_namelen 200", do_sendmsg, &h);
+    variant("sendto addrlen 200", do_sendto_200, &h);
+    h.m.msg_control = cbuf;
+    h.m.msg_controllen = control(cbuf, sizeof cbuf, 1, 0, 1);
+    variant("SCM_RIGHTS over udp", do_sendmsg, &h);
+
+    RESET(u);
+    for (int i = 0; i < 3; i++) {
+        h.mm[i].msg_hdr.msg_name = &sa;
+        h.mm[i].msg_hdr.msg_namelen = sizeof sa;
+        h.mm[i].msg_hdr.msg_iov = &one;
+        h.mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    h.mm[1].msg_hdr.msg_iovlen = SIZE_MAX;
+    h.vec = h.mm;
+    h.vlen = 0xffffffffUL;
+    variant("sendmmsg vlen 2^32-1, bad second entry", do_sendmmsg, &h);
+    h.vlen = (1UL << 32) | 3;
+    variant("sendmmsg vlen 2^32+3", do_sendmmsg, &h);
+    h.vec = (void *)-64L;
+    h.vlen = 2;
+    variant("sendmmsg vector at the top of memory", do_sendmmsg, &h);
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    fprintf(stderr, "hostile: %d of each in %ld ms\n", n, ms);
+    // The monitor still answers ordinary calls.
+    int fd = open(ordinary, O_RDONLY);
+    report("after: open", fd >= 0 ? 0 : -1);
+    report("after: unix send", send(hostile_sp[0], "y", 1, 0));
+    report("after: udp sendto", sendto(u, "after", 5, 0, (struct sockaddr *)&sa, sizeof sa));
 }
 
 static void *noop(void *arg) { return arg; }
@@ -357,6 +554,12 @@ int main(int argc, char **argv) {
         if (fd >= 0) close(fd);
         usleep(100000);
         report("write after", write(s2, "after\n", 6));
+        return 0;
+    }
+    if (!strcmp(name, "hostile-msg") && argc == 6) {
+        // hostile-msg IP PORT N ORDINARY_FILE: malformed message headers, N times
+        // each, then ordinary calls.
+        hostile_msgs(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
         return 0;
     }
     if (!strcmp(name, "fork-then")) {
