@@ -1,12 +1,24 @@
 //! The audit log: one JSON object per line for every decision the monitor makes
 //! (and every socket it revokes), and a human line on stderr for each denial when
 //! asked. Kernel-decided syscalls never reach the monitor and are not logged here.
+//!
+//! Written off the decision path: a worker formats its line and hands it to a
+//! bounded queue; a writer thread per destination writes it. A destination that is
+//! slow or stops (an audit log on a FIFO nobody reads, a full disk, a file size
+//! limit, stderr on a pipe nobody reads) therefore never delays a decision. When a
+//! queue is full the line is counted, not waited for, and the writer writes how
+//! many were dropped as soon as it catches up: nothing is lost silently. Write
+//! errors are the log's loss only; the writer threads block `SIGPIPE` and
+//! `SIGXFSZ`, so a write to a closed pipe or past `RLIMIT_FSIZE` fails with
+//! `EPIPE`/`EFBIG` instead of killing `clawless`.
 
 use serde::Serialize;
 use std::fs::File;
-use std::io::{LineWriter, Write};
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// One decision, as written to the log.
 #[derive(Debug, Serialize)]
@@ -27,10 +39,155 @@ pub struct Record<'a> {
     pub state_after: &'a str,
 }
 
+/// Lines queued per destination before they are counted as dropped.
+const AUDIT_QUEUE: usize = 8192;
+const DENIAL_QUEUE: usize = 1024;
+/// How much one write gathers from the queue.
+const BATCH: usize = 64 * 1024;
+
+enum Msg {
+    Line(String),
+    /// Everything before it is written (or failed): answer on the channel.
+    Flush(SyncSender<()>),
+}
+
+/// How a destination says that lines were dropped.
+#[derive(Clone, Copy)]
+enum Kind {
+    Json,
+    Human,
+}
+
+impl Kind {
+    fn dropped(self, n: u64) -> String {
+        match self {
+            Kind::Json => format!(
+                "{}\n",
+                serde_json::json!({ "time": now(), "dropped": n, "decision": "dropped" })
+            ),
+            Kind::Human => {
+                format!("clawless: {n} denial messages dropped (stderr is not keeping up)\n")
+            }
+        }
+    }
+}
+
+/// Counters shared by the queue's two ends.
+#[derive(Default)]
+struct Counts {
+    /// Lines dropped and not yet reported by the writer.
+    dropped: AtomicU64,
+    /// Lines queued and not yet written (or failed).
+    pending: AtomicU64,
+}
+
+/// One destination and its writer thread.
+struct Sink {
+    tx: SyncSender<Msg>,
+    counts: Arc<Counts>,
+}
+
+impl Sink {
+    fn new(out: impl Write + Send + 'static, kind: Kind, queue: usize, name: &str) -> Option<Sink> {
+        let (tx, rx) = sync_channel(queue);
+        let counts = Arc::new(Counts::default());
+        let c = Arc::clone(&counts);
+        std::thread::Builder::new()
+            .name(name.into())
+            .stack_size(128 * 1024)
+            .spawn(move || writer(out, rx, &c, kind))
+            .ok()?;
+        Some(Sink { tx, counts })
+    }
+
+    /// Queues a line; never waits.
+    fn send(&self, line: String) {
+        self.counts.pending.fetch_add(1, Ordering::Relaxed);
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.tx.try_send(Msg::Line(line))
+        {
+            self.counts.pending.fetch_sub(1, Ordering::Relaxed);
+            self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits until the writer wrote what is queued, until `deadline`. `false` if it
+    /// did not (it is stuck on its destination).
+    fn flush(&self, deadline: Instant) -> bool {
+        let (ack, done) = sync_channel(1);
+        let mut msg = Msg::Flush(ack);
+        loop {
+            match self.tx.try_send(msg) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(m)) => {
+                    if Instant::now() >= deadline {
+                        return false;
+                    }
+                    msg = m;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+        done.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .is_ok()
+    }
+
+    /// Lines that never made it: dropped, or still queued.
+    fn lost(&self) -> u64 {
+        self.counts.dropped.load(Ordering::Relaxed) + self.counts.pending.load(Ordering::Relaxed)
+    }
+}
+
+/// Blocks the signals a failed write raises in the calling thread (they are
+/// thread-directed), so the write fails with an errno instead.
+fn block_write_signals() {
+    // SAFETY: a sigset_t initialised by sigemptyset, then plain calls.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::sigaddset(&mut set, libc::SIGXFSZ);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+fn writer(mut out: impl Write, rx: Receiver<Msg>, counts: &Counts, kind: Kind) {
+    block_write_signals();
+    let mut buf = String::new();
+    let mut acks = Vec::new();
+    while let Ok(first) = rx.recv() {
+        buf.clear();
+        let mut lines = 0u64;
+        let mut next = Some(first);
+        while let Some(m) = next.take() {
+            match m {
+                Msg::Line(l) => {
+                    buf.push_str(&l);
+                    lines += 1;
+                }
+                Msg::Flush(ack) => acks.push(ack),
+            }
+            if buf.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        let dropped = counts.dropped.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            buf.push_str(&kind.dropped(dropped));
+        }
+        // A failed write is the log's loss only (a full disk, EFBIG, EPIPE).
+        let _ = out.write_all(buf.as_bytes()).and_then(|()| out.flush());
+        counts.pending.fetch_sub(lines, Ordering::Relaxed);
+        for ack in acks.drain(..) {
+            let _ = ack.try_send(());
+        }
+    }
+}
+
 /// Where records go.
 pub struct AuditLog {
-    file: Option<Mutex<LineWriter<File>>>,
-    log_denials: bool,
+    file: Option<Sink>,
+    denials: Option<Sink>,
 }
 
 pub fn now() -> f64 {
@@ -40,37 +197,185 @@ pub fn now() -> f64 {
 }
 
 impl AuditLog {
+    /// Starts a writer for the log file and one for stderr's denial lines, as asked.
     pub fn new(file: Option<File>, log_denials: bool) -> AuditLog {
         AuditLog {
-            file: file.map(|f| Mutex::new(LineWriter::new(f))),
-            log_denials,
+            file: file.and_then(|f| Sink::new(f, Kind::Json, AUDIT_QUEUE, "claw-audit")),
+            denials: log_denials
+                .then(|| Sink::new(std::io::stderr(), Kind::Human, DENIAL_QUEUE, "claw-denials"))
+                .flatten(),
         }
     }
 
     /// Is anything recorded at all? (Lets the monitor skip building records.)
     pub fn enabled(&self) -> bool {
-        self.file.is_some() || self.log_denials
+        self.file.is_some() || self.denials.is_some()
     }
 
+    /// Queues a record (and its denial line); never waits for a destination.
     pub fn record(&self, r: &Record<'_>, denied: bool) {
         if let Some(f) = &self.file {
-            if let Ok(line) = serde_json::to_string(r) {
-                let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
-                // A full disk must not stop enforcement; the write error is the
-                // log's loss only.
-                let _ = writeln!(f, "{line}");
+            if let Ok(mut line) = serde_json::to_string(r) {
+                line.push('\n');
+                f.send(line);
             }
         }
-        if denied && self.log_denials {
+        if let (true, Some(d)) = (denied, &self.denials) {
             let state = if r.state_before.is_empty() {
                 String::new()
             } else {
                 format!(" in state {}", r.state_before)
             };
-            eprintln!(
-                "clawless: {} {} {}{state} (pid {}, rule {})",
+            d.send(format!(
+                "clawless: {} {} {}{state} (pid {}, rule {})\n",
                 r.decision, r.syscall, r.args, r.pid, r.rule
-            );
+            ));
         }
+    }
+
+    /// At the end of the run: waits up to `limit` for the writers to write what
+    /// is queued, and says on stderr how many records were lost if any were (a
+    /// destination that stopped cannot keep `clawless` from exiting).
+    pub fn finish(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        if let Some(f) = &self.file {
+            f.flush(deadline);
+            let lost = f.lost();
+            if lost > 0 {
+                // stderr may be a pipe nobody reads, too: say it if it can be said.
+                let said = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || {
+                    block_write_signals();
+                    eprintln!(
+                        "clawless: {lost} audit records could not be written (the audit log did not keep up)"
+                    );
+                });
+                if let Ok(t) = said {
+                    let until = Instant::now() + Duration::from_millis(100);
+                    while !t.is_finished() && Instant::now() < until {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }
+            }
+        }
+        if let Some(d) = &self.denials {
+            d.flush(deadline);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(i: u32) -> Record<'static> {
+        Record {
+            time: 0.0,
+            pid: i,
+            tid: i,
+            syscall: "openat",
+            args: serde_json::json!({ "path": "/x" }),
+            decision: "allow".into(),
+            rule: "default",
+            state_before: "",
+            state_after: "",
+        }
+    }
+
+    #[test]
+    fn records_are_written_in_order_and_flushed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let log = AuditLog::new(Some(File::create(&path).unwrap()), false);
+        for i in 0..100 {
+            log.record(&record(i), false);
+        }
+        log.finish(Duration::from_secs(10));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let pids: Vec<u64> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["pid"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(pids, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_log_nobody_reads_never_blocks_and_drops_are_counted() {
+        // A pipe whose reader never reads: the writer blocks once it is full.
+        let mut fds = [0; 2];
+        // SAFETY: fds is valid for pipe2.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: fds[1] is a fresh descriptor owned here.
+        let w = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+        let log = AuditLog::new(Some(w), false);
+        let started = Instant::now();
+        let n = AUDIT_QUEUE as u32 * 4;
+        for i in 0..n {
+            log.record(&record(i), false);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let f = log.file.as_ref().unwrap();
+        assert!(f.counts.dropped.load(Ordering::Relaxed) > 0);
+        let flushed = log
+            .file
+            .as_ref()
+            .unwrap()
+            .flush(Instant::now() + Duration::from_millis(200));
+        assert!(!flushed, "the writer is stuck on the full pipe");
+        // The reader reads: the writer catches up and says how many it dropped.
+        let mut r = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            let _ = std::io::Read::read_to_string(&mut r, &mut all);
+            all
+        });
+        log.record(&record(n), false);
+        assert!(log
+            .file
+            .as_ref()
+            .unwrap()
+            .flush(Instant::now() + Duration::from_secs(10)));
+        drop(log);
+        let all = reader.join().unwrap();
+        let mut lines = 0u64;
+        let mut dropped = 0u64;
+        for l in all.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            match v["dropped"].as_u64() {
+                Some(d) => dropped += d,
+                None => lines += 1,
+            }
+        }
+        assert!(dropped > 0, "a record says how many were dropped");
+        assert_eq!(
+            lines + dropped,
+            u64::from(n) + 1,
+            "every record is written or counted"
+        );
+    }
+
+    #[test]
+    fn a_write_error_is_survived() {
+        // A pipe whose reader is gone: EPIPE, and SIGPIPE must not kill us.
+        let mut fds = [0; 2];
+        // SAFETY: fds is valid for pipe2.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both are fresh descriptors owned here.
+        unsafe { libc::close(fds[0]) };
+        let w = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+        let log = AuditLog::new(Some(w), false);
+        log.record(&record(1), false);
+        assert!(log
+            .file
+            .as_ref()
+            .unwrap()
+            .flush(Instant::now() + Duration::from_secs(10)));
     }
 }

@@ -16,6 +16,9 @@ use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex};
 
+/// How long `clawless` waits at exit for the audit log to take what is queued.
+const AUDIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The most workers the pool grows to (one per handler blocked at once, plus one).
 const MAX_WORKERS: usize = 512;
 
@@ -591,6 +594,11 @@ impl Monitor {
             }
             held
         });
+    }
+
+    /// At the end of the run: lets the audit writers catch up, for a while.
+    pub fn finish_audit(&self) {
+        self.audit.finish(AUDIT_GRACE);
     }
 
     /// Are there tracked sockets (is [`Monitor::forget_closed`] worth running)?

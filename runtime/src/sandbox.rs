@@ -439,7 +439,11 @@ pub fn run(launch: Launch) -> Result<i32, LaunchError> {
 
         spawn_signal_forwarder(pid, block);
         spawn_socket_reaper(Arc::clone(&monitor));
-        Ok(wait_for(pid))
+        let code = wait_for(pid);
+        // The audit writers write what is queued (a stuck destination cannot
+        // keep clawless from exiting).
+        monitor.finish_audit();
+        Ok(code)
     }
 }
 

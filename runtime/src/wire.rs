@@ -274,8 +274,8 @@ pub fn parse_open_how(b: &[u8]) -> Result<OpenHow, Errno> {
     if how.flags >> 32 != 0 || how.resolve & !RESOLVE_ALL != 0 || how.mode & !0o7777 != 0 {
         return Err(libc::EINVAL);
     }
-    let creates = how.flags & libc::O_CREAT as u64 != 0
-        || how.flags & libc::O_TMPFILE as u64 == libc::O_TMPFILE as u64;
+    let creates =
+        how.flags & libc::O_CREAT as u64 != 0 || how.flags & libc::O_TMPFILE as u64 == libc::O_TMPFILE as u64;
     if how.mode != 0 && !creates {
         return Err(libc::EINVAL);
     }

@@ -468,7 +468,11 @@ fn hostile_message_headers_get_the_kernels_answer_and_never_stall_the_monitor() 
             show(&o)
         );
     }
-    for after in ["after: open: ok=0", "after: unix send: ok=1", "after: udp sendto: ok=5"] {
+    for after in [
+        "after: open: ok=0",
+        "after: unix send: ok=1",
+        "after: udp sendto: ok=5",
+    ] {
         assert!(out.contains(after), "missing `{after}`\n{}", show(&o));
     }
     assert!(

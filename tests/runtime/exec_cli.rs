@@ -312,3 +312,60 @@ fn the_embedded_default_policy_is_the_standard_profile_as_compiled_today() {
         );
     }
 }
+
+/// The audit log on a FIFO whose reader never reads, and `--log-denials` on a
+/// stderr pipe nobody reads: both fill after a few hundred lines. Decisions must
+/// not wait for them: thousands of opens (allowed and refused, each a record,
+/// the refused ones each a stderr line) finish with the right results, and
+/// `clawless` exits with the command's status.
+#[test]
+fn an_audit_log_and_a_stderr_nobody_reads_never_stall_decisions() {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = Fixture::new("stuckaudit").with_attack();
+    let fifo = f.root.join("audit.fifo");
+    let c = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // Holds the FIFO open (so clawless can open it for writing) and never reads.
+    let _reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let secret = f.secret.display().to_string();
+    let script = format!("./attack open-loop {secret} 4000; ./attack open-loop ok.txt 4000; exit 7");
+    let fifo_arg = fifo.display().to_string();
+    let mut cmd = f.command(
+        &["--audit-log", &fifo_arg, "--log-denials"],
+        &["/bin/sh", "-c", &script],
+    );
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let started = std::time::Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    // Held open, never read.
+    let _stderr = child.stderr.take().unwrap();
+    let reading = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if started.elapsed() > Duration::from_secs(90) {
+            let _ = child.kill();
+            panic!("clawless stalled on its audit log or stderr");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = reading.join().unwrap();
+    assert_eq!(status.code(), Some(7), "{out}");
+    let refused = out.lines().next().unwrap_or_default();
+    assert!(
+        refused.starts_with("open-loop: ok=0 refused=4000 errno="),
+        "{out}"
+    );
+    assert!(out.contains("open-loop: ok=4000 refused=0 errno=0"), "{out}");
+}

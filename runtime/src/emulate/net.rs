@@ -228,8 +228,7 @@ pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
         let flags = a[3] as i32;
         let mut sent = 0i64;
         for i in 0..wire::mmsg_vlen(a[2]) {
-            let (Some(at), Some(len_at)) = (wire::mmsg_entry(a[1], i), wire::mmsg_len_field(a[1], i))
-            else {
+            let (Some(at), Some(len_at)) = (wire::mmsg_entry(a[1], i), wire::mmsg_len_field(a[1], i)) else {
                 return Err(Fail::Errno(libc::EFAULT));
             };
             match one_msg(m, n, name, &sock, kind, at, flags) {

@@ -562,6 +562,22 @@ int main(int argc, char **argv) {
         hostile_msgs(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
         return 0;
     }
+    if (!strcmp(name, "open-loop") && argc == 4) {
+        // open-loop PATH N: N opens (each one a decision to record).
+        int n = atoi(argv[3]), ok = 0, refused = 0, last = 0;
+        for (int i = 0; i < n; i++) {
+            int fd = open(argv[2], O_RDONLY);
+            if (fd >= 0) {
+                ok++;
+                close(fd);
+            } else {
+                refused++;
+                last = errno;
+            }
+        }
+        printf("open-loop: ok=%d refused=%d errno=%d\n", ok, refused, last);
+        return 0;
+    }
     if (!strcmp(name, "fork-then")) {
         // fork-then CMD...: run a child process that does the work (exfiltration
         // from a child after the parent was tainted).
