@@ -20,7 +20,26 @@ use std::sync::{Arc, Condvar, Mutex};
 const AUDIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The most workers the pool grows to (one per handler blocked at once, plus one).
-const MAX_WORKERS: usize = 512;
+/// Workers block only in calls the monitor cannot tell in advance will block (a
+/// slow filesystem, a full socket buffer); what it can tell (see
+/// [`Monitor::offload`]) never holds a worker.
+const MAX_WORKERS: usize = 4096;
+
+/// Workers started with the pool, beyond the receivers: they exist before the
+/// agent can use up the thread limit it shares with the monitor
+/// (`RLIMIT_NPROC`), so the pool serves ordinary calls even when no thread can
+/// be started any more.
+const RESERVE: usize = 6;
+
+/// A worker's stack: handlers are shallow (the deepest is a decision).
+const WORKER_STACK: usize = 256 * 1024;
+
+/// Threads that finish a blocking operation (see [`Monitor::offload`]) at once;
+/// past this, such an operation is refused with `EAGAIN`.
+const MAX_BLOCKED: usize = 16_384;
+
+/// A blocked operation's stack: one syscall and an answer.
+const BLOCKED_STACK: usize = 64 * 1024;
 
 /// How long every worker may be busy, with no one waiting for the next
 /// notification, before the watchdog puts another worker on it (once it noticed).
@@ -210,6 +229,14 @@ pub struct Monitor {
     /// The monitor's `/`, shared with the agent's when the policy can never let it
     /// change its root or mount namespace.
     root: Option<OwnedFd>,
+    /// This monitor, for the threads [`Monitor::offload`] starts.
+    me: std::sync::OnceLock<std::sync::Weak<Monitor>>,
+    /// Operations handed to their own thread, not yet answered.
+    blocked: std::sync::atomic::AtomicUsize,
+    /// Set once every worker was seen busy: something blocks. From then on opens
+    /// take the general path, which sees what it opens before opening it (see
+    /// `emulate::fs::open_plain`).
+    careful: std::sync::atomic::AtomicBool,
 }
 
 /// Syscalls that can give a process another root directory or another view of the
@@ -255,6 +282,9 @@ impl Monitor {
             root: root_is_fixed(&artifact.ir)
                 .then(|| std::fs::File::open("/").ok().map(OwnedFd::from))
                 .flatten(),
+            me: std::sync::OnceLock::new(),
+            blocked: std::sync::atomic::AtomicUsize::new(0),
+            careful: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -268,7 +298,8 @@ impl Monitor {
 
     /// Starts the worker pool and its watchdog; returns immediately.
     pub fn start(self: &Arc<Self>) {
-        for _ in 0..RECEIVERS {
+        let _ = self.me.set(Arc::downgrade(self));
+        for _ in 0..RECEIVERS + RESERVE {
             self.spawn_worker();
         }
         let me = Arc::clone(self);
@@ -293,7 +324,7 @@ impl Monitor {
         let me = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("claw-monitor".into())
-            .stack_size(256 * 1024)
+            .stack_size(WORKER_STACK)
             .spawn(move || me.worker());
         if spawned.is_err() {
             self.turn().workers -= 1;
@@ -326,18 +357,67 @@ impl Monitor {
             };
             drop(t);
             let reply = self.handle(&n);
-            match reply {
-                Ok(Answer::Done) => {}
-                Ok(Answer::Reply(r)) => {
-                    let _ = self.listener.respond(n.id, r);
-                }
-                Err(Fail::Errno(e)) => {
-                    let _ = self.listener.respond(n.id, Reply::Errno(e));
-                }
-                Err(Fail::Gone) => {}
-            }
+            self.answer(n.id, reply);
         }
         self.turn().workers -= 1;
+    }
+
+    fn answer(&self, id: u64, reply: Outcome) {
+        match reply {
+            Ok(Answer::Done) => {}
+            Ok(Answer::Reply(r)) => {
+                let _ = self.listener.respond(id, r);
+            }
+            Err(Fail::Errno(e)) => {
+                let _ = self.listener.respond(id, Reply::Errno(e));
+            }
+            Err(Fail::Gone) => {}
+        }
+    }
+
+    /// Finishes a decided operation that may block for as long as the agent
+    /// wants (opening a FIFO or a device, a blocking `connect`) on a thread of its
+    /// own, which answers the notification when it is done; the worker goes back
+    /// to `recv` at once. So however many such calls the agent makes, they never
+    /// hold the workers that answer everything else. If no thread can be started
+    /// (the agent used up the thread limit) or [`MAX_BLOCKED`] are waiting
+    /// already, the call is refused with `EAGAIN`, as the kernel refuses what it
+    /// has no resources for; ordinary calls go on being served.
+    pub(crate) fn offload(
+        &self,
+        n: &Notification,
+        job: impl FnOnce(&Monitor) -> Outcome + Send + 'static,
+    ) -> Outcome {
+        use std::sync::atomic::Ordering;
+        let Some(me) = self.me.get().and_then(std::sync::Weak::upgrade) else {
+            // No pool (a monitor used without `start`): nothing to protect.
+            return job(self);
+        };
+        if self.blocked.fetch_add(1, Ordering::Relaxed) >= MAX_BLOCKED {
+            self.blocked.fetch_sub(1, Ordering::Relaxed);
+            return Err(Fail::Errno(libc::EAGAIN));
+        }
+        let id = n.id;
+        let spawned = std::thread::Builder::new()
+            .name("claw-blocked".into())
+            .stack_size(BLOCKED_STACK)
+            .spawn(move || {
+                let r = job(&me);
+                me.answer(id, r);
+                me.blocked.fetch_sub(1, Ordering::Relaxed);
+            });
+        match spawned {
+            Ok(_) => Ok(Answer::Done),
+            Err(_) => {
+                self.blocked.fetch_sub(1, Ordering::Relaxed);
+                Err(Fail::Errno(libc::EAGAIN))
+            }
+        }
+    }
+
+    /// Has something blocked every worker at some point (see `careful`)?
+    pub(crate) fn careful(&self) -> bool {
+        self.careful.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Looks at the pool now and then (every [`QUIET_TICK`] at most, backing off
@@ -368,6 +448,7 @@ impl Monitor {
                 continue;
             }
             suspect = false;
+            self.careful.store(true, std::sync::atomic::Ordering::Relaxed);
             if t.idle > 0 {
                 self.free.notify_one();
             } else {

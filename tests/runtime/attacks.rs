@@ -481,3 +481,41 @@ fn hostile_message_headers_get_the_kernels_answer_and_never_stall_the_monitor() 
         600 * got.len()
     );
 }
+
+/// Opens that wait for as long as the agent wants (700 threads open a FIFO that
+/// has no writer: more than the monitor ever had workers) must not hold the
+/// monitor: ordinary opens from another thread meanwhile complete promptly, and
+/// the FIFO opens complete once a writer comes. Both spellings: a path with a
+/// relative part (the general path) and an absolute one (decided as written).
+#[test]
+fn blocked_fifo_opens_by_the_hundred_do_not_exhaust_the_monitor() {
+    let f = Fixture::new("fifoflood").with_attack();
+    let c = std::ffi::CString::new(f.path("flood")).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    for fifo in ["./flood".to_string(), f.path("flood")] {
+        let started = std::time::Instant::now();
+        let o = attack(&f, &["fifo-flood", &fifo, "700", &f.path("ok.txt")]);
+        let took = started.elapsed();
+        let out = stdout(&o);
+        assert_eq!(code(&o), 0, "{}", show(&o));
+        assert!(out.contains("fifo-flood: started=700"), "{}", show(&o));
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("fifo-flood: ordinary opens="))
+            .unwrap_or_else(|| panic!("{}", show(&o)));
+        assert!(
+            line.starts_with("fifo-flood: ordinary opens=200 in ") && line.ends_with("while 700 fifo opens wait"),
+            "{line}\n{}",
+            show(&o)
+        );
+        let ms: u64 = line
+            .split(" in ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        assert!(ms < 10_000, "200 ordinary opens took {ms} ms ({fifo})");
+        assert!(out.contains("fifo-flood: fifo opens=700"), "{}", show(&o));
+        assert!(took < Duration::from_secs(60), "{took:?}");
+    }
+}

@@ -84,6 +84,18 @@ fn is_symlink(fd: &OwnedFd) -> bool {
     unsafe { libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFLNK }
 }
 
+/// Can opening this object wait for as long as the agent wants? A FIFO waits
+/// for its other end, a device for its driver (a terminal line, a modem).
+fn open_may_block(fd: &OwnedFd, oflags: i32) -> bool {
+    if oflags & libc::O_NONBLOCK != 0 {
+        return false;
+    }
+    // SAFETY: st is written by fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } == 0;
+    ok && matches!(st.st_mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFCHR)
+}
+
 fn open_proc(fd: &OwnedFd, flags: i32, mode: u32) -> Result<OwnedFd, Fail> {
     let p = cstr(&proc_fd(fd))?;
     // SAFETY: valid C string; the result is owned below.
@@ -161,7 +173,17 @@ pub(super) fn open(
                 return Err(Fail::Errno(libc::ELOOP));
             } else {
                 let reopen = oflags & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW);
-                open_proc(&fd, reopen, if tmpfile { create_mode } else { 0 })?
+                let mode = if tmpfile { create_mode } else { 0 };
+                if open_may_block(&fd, reopen) {
+                    // Decided; the open itself waits on a thread of its own.
+                    let id = n.id;
+                    return m.offload(n, move |m| {
+                        let file = open_proc(&fd, reopen, mode)?;
+                        m.listener.send_fd(id, file.as_fd(), cloexec)?;
+                        Ok(Answer::Done)
+                    });
+                }
+                open_proc(&fd, reopen, mode)?
             };
             m.listener.send_fd(n.id, file.as_fd(), cloexec)?;
             Ok(Answer::Done)
@@ -198,7 +220,9 @@ pub(super) fn open(
 /// allowed on the way, so the file opened is the file decided; then judged (the
 /// state may have changed since the look) and handed over. `None` leaves it to the
 /// general path: a symlink on the way, a refusal (whose error must hide what the
-/// agent may not see), any error but a missing file.
+/// agent may not see), any error but a missing file. Once something has blocked
+/// every worker (see `Monitor::careful`), every open takes the general path:
+/// this one opens before it can see that it opens a FIFO, which waits.
 #[allow(clippy::too_many_arguments)]
 fn open_plain(
     m: &Monitor,
@@ -210,6 +234,9 @@ fn open_plain(
     verbs: &[Verb],
     shown: &dyn Fn(&str, &[Verb]) -> serde_json::Value,
 ) -> Option<Outcome> {
+    if m.careful() {
+        return None;
+    }
     let (root, path, relative) = resolve::plain_absolute(asker, raw)?;
     let accesses = path_accesses(verbs, &path);
     if !m.peek(n.nr, &accesses).allowed() {

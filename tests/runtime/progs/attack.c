@@ -301,6 +301,25 @@ static void hostile_msgs(const char *ip, int port, int n, const char *ordinary) 
     report("after: udp sendto", sendto(u, "after", 5, 0, (struct sockaddr *)&sa, sizeof sa));
 }
 
+// ---- blocked opens (fifo-flood) ----
+static const char *flood_fifo;
+static volatile int flood_opened;
+static void *flood_open(void *arg) {
+    (void)arg;
+    int fd = open(flood_fifo, O_RDONLY);
+    if (fd >= 0) {
+        __sync_fetch_and_add(&flood_opened, 1);
+        close(fd);
+    }
+    return NULL;
+}
+
+static long ms_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 static void *noop(void *arg) { return arg; }
 
 int main(int argc, char **argv) {
@@ -560,6 +579,39 @@ int main(int argc, char **argv) {
         // hostile-msg IP PORT N ORDINARY_FILE: malformed message headers, N times
         // each, then ordinary calls.
         hostile_msgs(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
+        return 0;
+    }
+    if (!strcmp(name, "fifo-flood") && argc == 5) {
+        // fifo-flood FIFO N ORDINARY: N threads open FIFO for reading (no writer:
+        // each waits); meanwhile ordinary opens from this thread; then one writer
+        // lets them all through.
+        flood_fifo = argv[2];
+        int n = atoi(argv[3]);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+        pthread_t *ts = calloc(n, sizeof *ts);
+        int started = 0;
+        for (int i = 0; i < n; i++)
+            if (pthread_create(&ts[i], &attr, flood_open, NULL) == 0) started++;
+        printf("fifo-flood: started=%d\n", started);
+        usleep(1500000);  // every thread is waiting in its open by now
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int ok = 0;
+        for (int i = 0; i < 200; i++) {
+            int fd = open(argv[4], O_RDONLY);
+            if (fd >= 0) {
+                ok++;
+                close(fd);
+            }
+        }
+        printf("fifo-flood: ordinary opens=%d in %ld ms, while %d fifo opens wait\n", ok, ms_since(&t0), n - flood_opened);
+        fflush(stdout);
+        int w = open(flood_fifo, O_WRONLY);
+        report("fifo-flood: writer", w >= 0 ? 0 : -1);
+        for (int i = 0; i < n; i++) pthread_join(ts[i], NULL);
+        printf("fifo-flood: fifo opens=%d\n", flood_opened);
         return 0;
     }
     if (!strcmp(name, "open-loop") && argc == 4) {
