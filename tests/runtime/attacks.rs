@@ -519,3 +519,37 @@ fn blocked_fifo_opens_by_the_hundred_do_not_exhaust_the_monitor() {
         assert!(took < Duration::from_secs(60), "{took:?}");
     }
 }
+
+/// Blocking connects to a server whose backlog is full (600 threads; each waits
+/// for the kernel's SYN retries) must not hold the monitor either.
+#[test]
+fn blocked_connects_by_the_hundred_do_not_exhaust_the_monitor() {
+    use std::os::fd::AsRawFd;
+    let ip = "127.77.0.19";
+    let server = Tcp::new(ip, 443);
+    // The smallest backlog: one connection queues, the rest wait in connect.
+    assert_eq!(unsafe { libc::listen(server.0.as_raw_fd(), 0) }, 0);
+    let f = Fixture::new("connectflood").with_attack();
+    let o = attack(&f, &["connect-flood", ip, "443", "600", &f.path("ok.txt")]);
+    let out = stdout(&o);
+    assert!(out.contains("connect-flood: started=600"), "{}", show(&o));
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("connect-flood: ordinary opens="))
+        .unwrap_or_else(|| panic!("{}", show(&o)));
+    assert!(line.starts_with("connect-flood: ordinary opens=200 in "), "{line}");
+    let waiting: u32 = line
+        .split("while ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(waiting > 512, "the connects must really wait: {line}");
+    let ms: u64 = line
+        .split(" in ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(ms < 10_000, "200 ordinary opens took {ms} ms");
+}

@@ -129,6 +129,23 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
     if !v.allowed() {
         return Ok(v.refusal().into());
     }
+    if verb == Verb::Connect && blocking(&sock) {
+        // A blocking connect waits for the peer (a full backlog, a host that
+        // never answers) as long as the agent lets it: on a thread of its own.
+        return m.offload(n, move |m| finish_connect(m, &sock, &t, verb, track));
+    }
+    finish_connect(m, &sock, &t, verb, track)
+}
+
+/// Is the socket in blocking mode (its file's flags, shared with the agent)?
+fn blocking(sock: &OwnedFd) -> bool {
+    // SAFETY: plain syscall on a descriptor we own.
+    let fl = unsafe { libc::fcntl(sock.as_raw_fd(), libc::F_GETFL) };
+    fl >= 0 && fl & libc::O_NONBLOCK == 0
+}
+
+/// Performs a decided `connect` or `bind`.
+fn finish_connect(m: &Monitor, sock: &OwnedFd, t: &Target, verb: Verb, track: bool) -> Outcome {
     // SAFETY: the address bytes are ours and their length is passed.
     let r = unsafe {
         let sa = t.bytes.as_ptr().cast::<libc::sockaddr>();
@@ -141,7 +158,7 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
     };
     let r = cvt(r.into());
     if track {
-        m.recheck(&sock);
+        m.recheck(sock);
     }
     Ok(Reply::Value(r?).into())
 }

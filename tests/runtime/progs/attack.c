@@ -320,6 +320,16 @@ static long ms_since(const struct timespec *t0) {
     return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+static struct sockaddr_in flood_addr;
+static volatile int flood_connected;
+static void *flood_connect(void *arg) {
+    (void)arg;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s >= 0 && connect(s, (struct sockaddr *)&flood_addr, sizeof flood_addr) == 0)
+        __sync_fetch_and_add(&flood_connected, 1);
+    return NULL;
+}
+
 static void *noop(void *arg) { return arg; }
 
 int main(int argc, char **argv) {
@@ -613,6 +623,39 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++) pthread_join(ts[i], NULL);
         printf("fifo-flood: fifo opens=%d\n", flood_opened);
         return 0;
+    }
+    if (!strcmp(name, "connect-flood") && argc == 6) {
+        // connect-flood IP PORT N ORDINARY: N threads connect (blocking) to a
+        // server whose backlog is full; meanwhile ordinary opens from this thread.
+        memset(&flood_addr, 0, sizeof flood_addr);
+        flood_addr.sin_family = AF_INET;
+        flood_addr.sin_port = htons(atoi(argv[3]));
+        inet_pton(AF_INET, argv[2], &flood_addr.sin_addr);
+        int n = atoi(argv[4]);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int started = 0;
+        for (int i = 0; i < n; i++) {
+            pthread_t t;
+            if (pthread_create(&t, &attr, flood_connect, NULL) == 0) started++;
+        }
+        printf("connect-flood: started=%d\n", started);
+        usleep(1500000);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int ok = 0;
+        for (int i = 0; i < 200; i++) {
+            int fd = open(argv[5], O_RDONLY);
+            if (fd >= 0) {
+                ok++;
+                close(fd);
+            }
+        }
+        printf("connect-flood: ordinary opens=%d in %ld ms, while %d connects wait\n", ok, ms_since(&t0), n - flood_connected);
+        fflush(stdout);
+        _exit(0);
     }
     if (!strcmp(name, "open-loop") && argc == 4) {
         // open-loop PATH N: N opens (each one a decision to record).
