@@ -504,7 +504,8 @@ fn blocked_fifo_opens_by_the_hundred_do_not_exhaust_the_monitor() {
             .find(|l| l.starts_with("fifo-flood: ordinary opens="))
             .unwrap_or_else(|| panic!("{}", show(&o)));
         assert!(
-            line.starts_with("fifo-flood: ordinary opens=200 in ") && line.ends_with("while 700 fifo opens wait"),
+            line.starts_with("fifo-flood: ordinary opens=200 in ")
+                && line.ends_with("while 700 fifo opens wait"),
             "{line}\n{}",
             show(&o)
         );
@@ -537,7 +538,10 @@ fn blocked_connects_by_the_hundred_do_not_exhaust_the_monitor() {
         .lines()
         .find(|l| l.starts_with("connect-flood: ordinary opens="))
         .unwrap_or_else(|| panic!("{}", show(&o)));
-    assert!(line.starts_with("connect-flood: ordinary opens=200 in "), "{line}");
+    assert!(
+        line.starts_with("connect-flood: ordinary opens=200 in "),
+        "{line}"
+    );
     let waiting: u32 = line
         .split("while ")
         .nth(1)
