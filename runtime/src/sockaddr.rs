@@ -221,7 +221,7 @@ mod props {
         ) {
             let mut b = family.to_ne_bytes().to_vec();
             b.extend_from_slice(&rest);
-            b.truncate(cut.max(2).min(MAX_ADDR));
+            b.truncate(cut.clamp(2, MAX_ADDR));
             let r = parse(&b, kind);
             if let Ok(Some(NetAddr::Inet { ip, .. })) = &r {
                 let need = if ip.is_ipv4() { 16 } else { 24 };
