@@ -557,3 +557,31 @@ fn blocked_connects_by_the_hundred_do_not_exhaust_the_monitor() {
         .unwrap();
     assert!(ms < 10_000, "200 ordinary opens took {ms} ms");
 }
+
+/// Blocking sends on a socket whose buffer is full (600 threads) must not hold
+/// the monitor; once the peer reads, every one of them completes.
+#[test]
+fn blocked_sends_by_the_hundred_do_not_exhaust_the_monitor() {
+    let f = Fixture::new("sendflood").with_attack();
+    let o = attack(&f, &["send-flood", "600", &f.path("ok.txt")]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(out.contains("send-flood: filled=yes"), "{}", show(&o));
+    assert!(out.contains("send-flood: started=600"), "{}", show(&o));
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("send-flood: ordinary opens="))
+        .unwrap_or_else(|| panic!("{}", show(&o)));
+    assert!(
+        line.starts_with("send-flood: ordinary opens=200 in ") && line.ends_with("while 600 sends wait"),
+        "{line}"
+    );
+    let ms: u64 = line
+        .split(" in ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(ms < 10_000, "200 ordinary opens took {ms} ms");
+    assert!(out.contains("send-flood: sends=600 received=all"), "{}", show(&o));
+}

@@ -196,6 +196,99 @@ fn pipe_signal(n: &Notification, flags: i32, r: &Result<i64, Fail>) {
     }
 }
 
+/// A decided send, ready to perform: the data, the address and control bytes as
+/// the monitor validated them, and its duplicates of the descriptors it passes.
+struct Outgoing {
+    data: Vec<u8>,
+    target: Option<Target>,
+    control: Vec<u8>,
+    _held: Vec<OwnedFd>,
+    /// The agent's flags.
+    flags: i32,
+}
+
+/// How far a send got without waiting.
+enum Sent {
+    /// Finished (or failed): the answer.
+    Done(i64),
+    /// The agent's socket is blocking and the send would wait, after this many
+    /// bytes.
+    Waits(usize),
+}
+
+impl Outgoing {
+    /// Sends `data[from..]` (control messages go with the first byte only, as
+    /// the kernel attaches them).
+    fn send(&mut self, sock: &OwnedFd, from: usize, extra: i32) -> Result<i64, Fail> {
+        let rest = self.data.get_mut(from..).unwrap_or_default();
+        let mut iov = libc::iovec {
+            iov_base: rest.as_mut_ptr().cast(),
+            iov_len: rest.len(),
+        };
+        // SAFETY: all-zero is a valid msghdr; every pointer set below is ours.
+        let mut out: libc::msghdr = unsafe { std::mem::zeroed() };
+        out.msg_iov = &mut iov;
+        out.msg_iovlen = 1;
+        if let Some(t) = &self.target {
+            out.msg_name = t.bytes.as_ptr() as *mut libc::c_void;
+            out.msg_namelen = t.bytes.len() as u32;
+        }
+        if from == 0 && !self.control.is_empty() {
+            out.msg_control = self.control.as_mut_ptr().cast();
+            out.msg_controllen = self.control.len();
+        }
+        let flags = self.flags | libc::MSG_NOSIGNAL | extra;
+        // SAFETY: out points at buffers alive for the call.
+        cvt(unsafe { libc::sendmsg(sock.as_raw_fd(), &out, flags) } as libc::c_long)
+    }
+
+    /// Sends without waiting. A send that would wait on a socket the agent made
+    /// blocking is not waited for here (see [`Outgoing::finish`]).
+    fn try_send(&mut self, n: &Notification, sock: &OwnedFd) -> Result<Sent, Fail> {
+        if self.flags & libc::MSG_DONTWAIT != 0 {
+            let r = self.send(sock, 0, 0);
+            pipe_signal(n, self.flags, &r);
+            return r.map(Sent::Done);
+        }
+        match self.send(sock, 0, libc::MSG_DONTWAIT) {
+            Ok(k) if k as usize >= self.data.len() || !blocking(sock) => Ok(Sent::Done(k)),
+            Ok(k) => Ok(Sent::Waits(k as usize)),
+            Err(Fail::Errno(libc::EAGAIN)) if blocking(sock) => Ok(Sent::Waits(0)),
+            r => {
+                pipe_signal(n, self.flags, &r);
+                r.map(Sent::Done)
+            }
+        }
+    }
+
+    /// Finishes a send that waits, blocking (on a thread of its own): what the
+    /// kernel's blocking send would have answered.
+    fn finish(mut self, n: &Notification, sock: &OwnedFd, sent: usize) -> Result<i64, Fail> {
+        let r = self.send(sock, sent, 0);
+        match r {
+            Ok(k) => Ok(sent as i64 + k),
+            Err(_) if sent > 0 => Ok(sent as i64),
+            Err(e) => {
+                let r = Err(e);
+                pipe_signal(n, self.flags, &r);
+                r
+            }
+        }
+    }
+}
+
+/// Performs a decided send and answers: at once, or from a thread of its own if
+/// it waits (a full buffer the peer never drains must not hold a worker).
+fn deliver(m: &Monitor, n: &Notification, sock: OwnedFd, mut out: Outgoing) -> Outcome {
+    match out.try_send(n, &sock)? {
+        Sent::Done(v) => Ok(Reply::Value(v).into()),
+        Sent::Waits(k) => {
+            let n = *n;
+            m.offload(&n, move |_| Ok(Reply::Value(out.finish(&n, &sock, k)?).into()))
+        }
+    }
+}
+
 /// `sendto(fd, buf, len, flags, addr, addrlen)`.
 pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let a = n.args;
@@ -218,55 +311,67 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     }
     let data = agent::read_mem(n.tid, a[1], (a[2] as usize).min(MAX_SEND))?;
     m.valid(n)?;
-    let flags = a[3] as i32;
-    let (sa, sl) = t.as_ref().map_or((std::ptr::null(), 0), |t| {
-        (t.bytes.as_ptr().cast::<libc::sockaddr>(), t.bytes.len() as u32)
-    });
-    // SAFETY: data and the address are ours, with their lengths.
-    let r = cvt(unsafe {
-        libc::sendto(
-            sock.as_raw_fd(),
-            data.as_ptr().cast(),
-            data.len(),
-            flags | libc::MSG_NOSIGNAL,
-            sa,
-            sl,
-        )
-    } as libc::c_long);
-    pipe_signal(n, flags, &r);
-    Ok(Reply::Value(r?).into())
+    let out = Outgoing {
+        data,
+        target: t,
+        control: Vec::new(),
+        _held: Vec::new(),
+        flags: a[3] as i32,
+    };
+    deliver(m, n, sock, out)
 }
 
 /// `sendmsg(fd, msg, flags)` and `sendmmsg(fd, msgvec, vlen, flags)`.
 pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let a = n.args;
     let (sock, kind) = socket(m, n, a[0] as i32)?;
-    if name == "sendmmsg" {
-        let flags = a[3] as i32;
-        let mut sent = 0i64;
-        for i in 0..wire::mmsg_vlen(a[2]) {
-            let (Some(at), Some(len_at)) = (wire::mmsg_entry(a[1], i), wire::mmsg_len_field(a[1], i)) else {
-                return Err(Fail::Errno(libc::EFAULT));
-            };
-            match one_msg(m, n, name, &sock, kind, at, flags) {
-                Ok(bytes) => {
-                    agent::write_mem(n.tid, len_at, &(bytes as u32).to_ne_bytes())?;
-                    sent += 1;
-                }
-                Err(e) if sent == 0 => return Err(e),
-                // As the kernel: the messages sent so far are the answer.
-                Err(_) => break,
-            }
-        }
-        return Ok(Reply::Value(sent).into());
+    if name != "sendmmsg" {
+        let out = one_msg(m, n, name, &sock, kind, a[1], a[2] as i32)?;
+        return deliver(m, n, sock, out);
     }
-    let r = one_msg(m, n, name, &sock, kind, a[1], a[2] as i32)?;
-    Ok(Reply::Value(r).into())
+    let flags = a[3] as i32;
+    let mut sent = 0i64;
+    for i in 0..wire::mmsg_vlen(a[2]) {
+        let (Some(at), Some(len_at)) = (wire::mmsg_entry(a[1], i), wire::mmsg_len_field(a[1], i)) else {
+            return Err(Fail::Errno(libc::EFAULT));
+        };
+        let done = one_msg(m, n, name, &sock, kind, at, flags).and_then(|mut out| {
+            let r = out.try_send(n, &sock)?;
+            Ok((out, r))
+        });
+        match done {
+            Ok((_, Sent::Done(bytes))) => {
+                agent::write_mem(n.tid, len_at, &(bytes as u32).to_ne_bytes())?;
+                sent += 1;
+            }
+            // The first message waits: it alone finishes on a thread of its own
+            // (a blocking sendmmsg may answer fewer messages than asked).
+            Ok((out, Sent::Waits(k))) if sent == 0 => {
+                let n = *n;
+                return m.offload(&n, move |_| {
+                    let bytes = out.finish(&n, &sock, k)?;
+                    agent::write_mem(n.tid, len_at, &(bytes as u32).to_ne_bytes())?;
+                    Ok(Reply::Value(1).into())
+                });
+            }
+            Ok((_, Sent::Waits(0))) => break,
+            Ok((_, Sent::Waits(k))) => {
+                agent::write_mem(n.tid, len_at, &(k as u32).to_ne_bytes())?;
+                sent += 1;
+                break;
+            }
+            Err(e) if sent == 0 => return Err(e),
+            // As the kernel: the messages sent so far are the answer.
+            Err(_) => break,
+        }
+    }
+    Ok(Reply::Value(sent).into())
 }
 
-/// One message of a `sendmsg`/`sendmmsg`. Its header, iovec array and control
-/// buffer are read and parsed (see `wire`) before anything is decided, so a
-/// malformed message is refused as the kernel refuses it and records nothing.
+/// One message of a `sendmsg`/`sendmmsg`, decided and ready to send. Its header,
+/// iovec array and control buffer are read and parsed (see `wire`) before
+/// anything is decided, so a malformed message is refused as the kernel refuses
+/// it and records nothing.
 fn one_msg(
     m: &Monitor,
     n: &Notification,
@@ -275,7 +380,7 @@ fn one_msg(
     kind: SocketKind,
     at: u64,
     flags: i32,
-) -> Result<i64, Fail> {
+) -> Result<Outgoing, Fail> {
     let tid = n.tid;
     let h = wire::parse_msghdr(&agent::read_mem(tid, at, wire::MSGHDR)?).map_err(Fail::Errno)?;
     m.valid(n)?;
@@ -308,27 +413,14 @@ fn one_msg(
     m.valid(n)?;
     // Control messages: descriptors passed with SCM_RIGHTS are the agent's
     // numbers; send the same open files from the monitor's duplicates.
-    let _held = translate_rights(m, n, &mut control, &slots)?;
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    // SAFETY: all-zero is a valid msghdr; every pointer set below is ours.
-    let mut out: libc::msghdr = unsafe { std::mem::zeroed() };
-    out.msg_iov = &mut iov;
-    out.msg_iovlen = 1;
-    if let Some(t) = &t {
-        out.msg_name = t.bytes.as_ptr() as *mut libc::c_void;
-        out.msg_namelen = t.bytes.len() as u32;
-    }
-    if !control.is_empty() {
-        out.msg_control = control.as_mut_ptr().cast();
-        out.msg_controllen = control.len();
-    }
-    // SAFETY: out points at buffers alive for the call.
-    let r = cvt(unsafe { libc::sendmsg(sock.as_raw_fd(), &out, flags | libc::MSG_NOSIGNAL) } as libc::c_long);
-    pipe_signal(n, flags, &r);
-    r
+    let held = translate_rights(m, n, &mut control, &slots)?;
+    Ok(Outgoing {
+        data,
+        target: t,
+        control,
+        _held: held,
+        flags,
+    })
 }
 
 /// Rewrites the SCM_RIGHTS descriptor slots of a parsed control buffer (see

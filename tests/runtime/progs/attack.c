@@ -330,6 +330,14 @@ static void *flood_connect(void *arg) {
     return NULL;
 }
 
+static int flood_sock;
+static volatile int flood_sent;
+static void *flood_send(void *arg) {
+    (void)arg;
+    if (send(flood_sock, "x", 1, 0) == 1) __sync_fetch_and_add(&flood_sent, 1);
+    return NULL;
+}
+
 static void *noop(void *arg) { return arg; }
 
 int main(int argc, char **argv) {
@@ -656,6 +664,50 @@ int main(int argc, char **argv) {
         printf("connect-flood: ordinary opens=%d in %ld ms, while %d connects wait\n", ok, ms_since(&t0), n - flood_connected);
         fflush(stdout);
         _exit(0);
+    }
+    if (!strcmp(name, "send-flood") && argc == 4) {
+        // send-flood N ORDINARY: fill a unix stream socket nobody reads, then N
+        // threads send on it (blocking: each waits); meanwhile ordinary opens;
+        // then the other end reads and every send completes.
+        int sp[2];
+        report("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, sp));
+        flood_sock = sp[0];
+        static char chunk[65536];
+        long filled = 0, k;
+        while ((k = send(sp[0], chunk, sizeof chunk, MSG_DONTWAIT)) > 0) filled += k;
+        printf("send-flood: filled=%s\n", filled > 0 && errno == EAGAIN ? "yes" : "no");
+        int n = atoi(argv[2]);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+        pthread_t *ts = calloc(n, sizeof *ts);
+        int started = 0;
+        for (int i = 0; i < n; i++)
+            if (pthread_create(&ts[i], &attr, flood_send, NULL) == 0) started++;
+        printf("send-flood: started=%d\n", started);
+        usleep(1500000);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int ok = 0;
+        for (int i = 0; i < 200; i++) {
+            int fd = open(argv[3], O_RDONLY);
+            if (fd >= 0) {
+                ok++;
+                close(fd);
+            }
+        }
+        printf("send-flood: ordinary opens=%d in %ld ms, while %d sends wait\n", ok, ms_since(&t0), n - flood_sent);
+        fflush(stdout);
+        long got = 0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (got < filled + n && ms_since(&t0) < 30000) {
+            k = recv(sp[1], chunk, sizeof chunk, MSG_DONTWAIT);
+            if (k > 0) got += k;
+            else usleep(1000);
+        }
+        for (int i = 0; i < n; i++) pthread_join(ts[i], NULL);
+        printf("send-flood: sends=%d received=%s\n", flood_sent, got == filled + n ? "all" : "not all");
+        return 0;
     }
     if (!strcmp(name, "open-loop") && argc == 4) {
         // open-loop PATH N: N opens (each one a decision to record).
