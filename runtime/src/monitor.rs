@@ -36,10 +36,22 @@ const WORKER_STACK: usize = 256 * 1024;
 
 /// Threads that finish a blocking operation (see [`Monitor::offload`]) at once;
 /// past this, such an operation is refused with `EAGAIN`.
-const MAX_BLOCKED: usize = 16_384;
+const MAX_BLOCKED: usize = 8192;
 
 /// A blocked operation's stack: one syscall and an answer.
 const BLOCKED_STACK: usize = 64 * 1024;
+
+/// How often the watchdog looks for blocked operations whose caller is gone.
+const SWEEP: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The signal that interrupts a blocked operation whose caller is gone (a
+/// handler that does nothing, without `SA_RESTART`, so the syscall returns
+/// `EINTR`). Not one `clawless` forwards or glibc reserves.
+fn interrupt_signal() -> i32 {
+    libc::SIGRTMAX() - 1
+}
+
+extern "C" fn interrupted(_: libc::c_int) {}
 
 /// How long every worker may be busy, with no one waiting for the next
 /// notification, before the watchdog puts another worker on it (once it noticed).
@@ -233,10 +245,14 @@ pub struct Monitor {
     me: std::sync::OnceLock<std::sync::Weak<Monitor>>,
     /// Operations handed to their own thread, not yet answered.
     blocked: std::sync::atomic::AtomicUsize,
-    /// Set once every worker was seen busy: something blocks. From then on opens
-    /// take the general path, which sees what it opens before opening it (see
-    /// `emulate::fs::open_plain`).
+    /// Those threads while they wait, by notification.
+    waiting: Mutex<HashMap<u64, libc::pthread_t>>,
+    /// Set once every worker was seen busy while one was in a one-step open
+    /// (see [`Monitor::opening_plainly`]): from then on opens take the general
+    /// path, which sees what it opens before opening it.
     careful: std::sync::atomic::AtomicBool,
+    /// Workers inside a one-step open.
+    plain_opens: std::sync::atomic::AtomicUsize,
 }
 
 /// Syscalls that can give a process another root directory or another view of the
@@ -284,7 +300,9 @@ impl Monitor {
                 .flatten(),
             me: std::sync::OnceLock::new(),
             blocked: std::sync::atomic::AtomicUsize::new(0),
+            waiting: Mutex::new(HashMap::new()),
             careful: std::sync::atomic::AtomicBool::new(false),
+            plain_opens: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -299,6 +317,13 @@ impl Monitor {
     /// Starts the worker pool and its watchdog; returns immediately.
     pub fn start(self: &Arc<Self>) {
         let _ = self.me.set(Arc::downgrade(self));
+        // SAFETY: a sigaction initialised here, for a handler that does nothing.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = interrupted as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(interrupt_signal(), &sa, std::ptr::null_mut());
+        }
         for _ in 0..RECEIVERS + RESERVE {
             self.spawn_worker();
         }
@@ -402,7 +427,16 @@ impl Monitor {
             .name("claw-blocked".into())
             .stack_size(BLOCKED_STACK)
             .spawn(move || {
+                // SAFETY: a sigset_t initialised by sigemptyset; plain calls.
+                unsafe {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, interrupt_signal());
+                    libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                    me.waiting_list().insert(id, libc::pthread_self());
+                }
                 let r = job(&me);
+                me.waiting_list().remove(&id);
                 me.answer(id, r);
                 me.blocked.fetch_sub(1, Ordering::Relaxed);
             });
@@ -415,9 +449,41 @@ impl Monitor {
         }
     }
 
-    /// Has something blocked every worker at some point (see `careful`)?
+    fn waiting_list(&self) -> std::sync::MutexGuard<'_, HashMap<u64, libc::pthread_t>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Interrupts every blocked operation whose notification is gone (its caller
+    /// was killed, or interrupted by a signal and will ask again), so that such
+    /// threads never pile up. Signalled again at every sweep until it is out (a
+    /// signal that came just before its syscall interrupted nothing).
+    fn sweep_abandoned(&self) {
+        let waiting = self.waiting_list();
+        for (&id, &thread) in waiting.iter() {
+            if !self.listener.id_valid(id) {
+                // SAFETY: the thread is alive: it leaves the list (under this
+                // lock) before it ends.
+                unsafe {
+                    libc::pthread_kill(thread, interrupt_signal());
+                }
+            }
+        }
+    }
+
+    /// Has a one-step open been seen blocking (see `careful`)?
     pub(crate) fn careful(&self) -> bool {
         self.careful.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Runs the open of `emulate::fs::open_plain`, which opens before it can
+    /// see that it opens a FIFO (and then waits for the other end): counted, so
+    /// that the watchdog can tell that it is what holds the workers.
+    pub(crate) fn opening_plainly<T>(&self, open: impl FnOnce() -> T) -> T {
+        use std::sync::atomic::Ordering;
+        self.plain_opens.fetch_add(1, Ordering::Relaxed);
+        let r = open();
+        self.plain_opens.fetch_sub(1, Ordering::Relaxed);
+        r
     }
 
     /// Looks at the pool now and then (every [`QUIET_TICK`] at most, backing off
@@ -429,8 +495,13 @@ impl Monitor {
         let mut last_takes = u64::MAX;
         let mut tick = STALL_TICK;
         let mut suspect = false;
+        let mut swept = std::time::Instant::now();
         loop {
             std::thread::sleep(tick);
+            if swept.elapsed() >= SWEEP {
+                swept = std::time::Instant::now();
+                self.sweep_abandoned();
+            }
             let t = self.turn();
             if t.closed {
                 return;
@@ -448,7 +519,9 @@ impl Monitor {
                 continue;
             }
             suspect = false;
-            self.careful.store(true, std::sync::atomic::Ordering::Relaxed);
+            if self.plain_opens.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+                self.careful.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             if t.idle > 0 {
                 self.free.notify_one();
             } else {

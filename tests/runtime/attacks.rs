@@ -585,3 +585,57 @@ fn blocked_sends_by_the_hundred_do_not_exhaust_the_monitor() {
     assert!(ms < 10_000, "200 ordinary opens took {ms} ms");
     assert!(out.contains("send-flood: sends=600 received=all"), "{}", show(&o));
 }
+
+/// The threads of blocked opens whose callers are killed while they wait must
+/// not pile up in the monitor: each is interrupted once its notification is
+/// gone. Counted live in `clawless`'s own task list.
+#[test]
+fn blocked_opens_whose_callers_die_do_not_pile_up_in_the_monitor() {
+    use std::io::{BufRead, BufReader};
+    let f = Fixture::new("abandon").with_attack();
+    let c = std::ffi::CString::new(f.path("flood")).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut cmd = f.command(&[], &["./attack", "abandon", "./flood", "100"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let blocked = || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|t| {
+                        std::fs::read_to_string(t.path().join("comm"))
+                            .is_ok_and(|c| c.trim() == "claw-blocked")
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut while_waiting = 0;
+    let mut after_kill = usize::MAX;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line == "abandon: waiting" {
+            while_waiting = blocked();
+        }
+        if line.starts_with("abandon: killed=") {
+            std::thread::sleep(Duration::from_millis(1000));
+            after_kill = blocked();
+        }
+        seen.push(line);
+        if seen.last().is_some_and(|l| l == "abandon: done") {
+            break;
+        }
+    }
+    let o = wait_with_deadline(child, Duration::from_secs(60));
+    assert_eq!(code(&o), 0, "{seen:?}\n{}", show(&o));
+    assert!(seen.contains(&"abandon: killed=100".to_string()), "{seen:?}");
+    assert!(
+        while_waiting >= 100,
+        "the opens were waiting in the monitor: {while_waiting}"
+    );
+    assert_eq!(after_kill, 0, "threads left for dead callers");
+}

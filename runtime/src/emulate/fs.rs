@@ -220,9 +220,10 @@ pub(super) fn open(
 /// allowed on the way, so the file opened is the file decided; then judged (the
 /// state may have changed since the look) and handed over. `None` leaves it to the
 /// general path: a symlink on the way, a refusal (whose error must hide what the
-/// agent may not see), any error but a missing file. Once something has blocked
-/// every worker (see `Monitor::careful`), every open takes the general path:
-/// this one opens before it can see that it opens a FIFO, which waits.
+/// agent may not see), any error but a missing file. Once such an open was seen
+/// holding a worker while every worker was busy (see `Monitor::careful`), every
+/// open takes the general path: this one opens before it can see that it opens a
+/// FIFO, which waits, and the general path hands such opens to their own thread.
 #[allow(clippy::too_many_arguments)]
 fn open_plain(
     m: &Monitor,
@@ -244,7 +245,9 @@ fn open_plain(
     }
     let strict = libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
     let cloexec = flags & libc::O_CLOEXEC as u64 != 0;
-    match resolve::openat2(root, relative, flags & !(libc::O_CLOEXEC as u64), 0, strict) {
+    let opened =
+        m.opening_plainly(|| resolve::openat2(root, relative, flags & !(libc::O_CLOEXEC as u64), 0, strict));
+    match opened {
         // Missing before any symlink: the agent's own walk ends there too. The
         // policy lets it use the path, so the error hides nothing.
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {

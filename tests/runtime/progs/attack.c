@@ -709,6 +709,32 @@ int main(int argc, char **argv) {
         printf("send-flood: sends=%d received=%s\n", flood_sent, got == filled + n ? "all" : "not all");
         return 0;
     }
+    if (!strcmp(name, "abandon") && argc == 4) {
+        // abandon FIFO N: N processes wait to open FIFO; they are killed while
+        // they wait (whatever the monitor holds for them must go too).
+        int n = atoi(argv[3]);
+        pid_t *kids = calloc(n, sizeof *kids);
+        for (int i = 0; i < n; i++) {
+            kids[i] = fork();
+            if (kids[i] == 0) {
+                open(argv[2], O_RDONLY);
+                _exit(0);
+            }
+        }
+        usleep(1000000);
+        printf("abandon: waiting\n");
+        fflush(stdout);
+        usleep(1500000);
+        for (int i = 0; i < n; i++) kill(kids[i], SIGKILL);
+        int reaped = 0;
+        for (int i = 0; i < n; i++)
+            if (waitpid(kids[i], NULL, 0) == kids[i]) reaped++;
+        printf("abandon: killed=%d\n", reaped);
+        fflush(stdout);
+        usleep(2000000);
+        printf("abandon: done\n");
+        return 0;
+    }
     if (!strcmp(name, "open-loop") && argc == 4) {
         // open-loop PATH N: N opens (each one a decision to record).
         int n = atoi(argv[3]), ok = 0, refused = 0, last = 0;
