@@ -127,7 +127,7 @@ pub fn peer(fd: &OwnedFd, kind: SocketKind) -> Option<NetAddr> {
     if r < 0 {
         return None;
     }
-    parse(&buf[..len as usize], kind).ok().flatten()
+    parse(&buf[..(len as usize).min(MAX_ADDR)], kind).ok().flatten()
 }
 
 #[cfg(test)]

@@ -205,6 +205,9 @@ struct Outgoing {
     _held: Vec<OwnedFd>,
     /// The agent's flags.
     flags: i32,
+    /// `sendto` with an address of length 0: the kernel passes a name of length
+    /// 0 to the protocol (UDP answers `EINVAL`), which is not the same as none.
+    empty_name: bool,
 }
 
 /// How far a send got without waiting.
@@ -229,9 +232,12 @@ impl Outgoing {
         let mut out: libc::msghdr = unsafe { std::mem::zeroed() };
         out.msg_iov = &mut iov;
         out.msg_iovlen = 1;
+        let mut empty = [0u8; 2];
         if let Some(t) = &self.target {
             out.msg_name = t.bytes.as_ptr() as *mut libc::c_void;
             out.msg_namelen = t.bytes.len() as u32;
+        } else if self.empty_name {
+            out.msg_name = empty.as_mut_ptr().cast();
         }
         if from == 0 && !self.control.is_empty() {
             out.msg_control = self.control.as_mut_ptr().cast();
@@ -317,6 +323,7 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
         control: Vec::new(),
         _held: Vec::new(),
         flags: a[3] as i32,
+        empty_name: a[4] != 0 && len == 0,
     };
     deliver(m, n, sock, out)
 }
@@ -420,6 +427,7 @@ fn one_msg(
         control,
         _held: held,
         flags,
+        empty_name: false,
     })
 }
 
