@@ -44,6 +44,10 @@ const AUDIT_QUEUE: usize = 8192;
 const DENIAL_QUEUE: usize = 1024;
 /// How much one write gathers from the queue.
 const BATCH: usize = 64 * 1024;
+/// The writer's pause after each write: lines queued meanwhile wake nobody (a
+/// sender wakes the writer only when it waits in `recv`), so a busy monitor pays
+/// at most one wake-up per pause, not one per line.
+const PAUSE: Duration = Duration::from_millis(2);
 
 enum Msg {
     Line(String),
@@ -178,8 +182,12 @@ fn writer(mut out: impl Write, rx: Receiver<Msg>, counts: &Counts, kind: Kind) {
         // A failed write is the log's loss only (a full disk, EFBIG, EPIPE).
         let _ = out.write_all(buf.as_bytes()).and_then(|()| out.flush());
         counts.pending.fetch_sub(lines, Ordering::Relaxed);
+        let flushing = !acks.is_empty();
         for ack in acks.drain(..) {
             let _ = ack.try_send(());
+        }
+        if !flushing {
+            std::thread::sleep(PAUSE);
         }
     }
 }
