@@ -173,6 +173,58 @@ mod tests {
         unsafe { libc::gettid() as u32 }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Strings of any bytes placed anywhere before an unmapped page, and
+        /// addresses anywhere (the top of memory, wrapping ranges): the string, or
+        /// EFAULT/ENAMETOOLONG, never a panic or a read past the page.
+        #[test]
+        fn any_string_before_an_unmapped_page_reads_exactly(
+            body in proptest::collection::vec(1u8..=255, 0..5000),
+            nul in proptest::bool::ANY,
+            wild in proptest::prelude::any::<u64>(),
+            len in 0usize..64,
+        ) {
+            const SPAN: usize = 3 * 4096;
+            // SAFETY: a private anonymous mapping, its last page made inaccessible.
+            let map = unsafe {
+                libc::mmap(std::ptr::null_mut(), SPAN + 4096, libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            };
+            proptest::prop_assert!(map != libc::MAP_FAILED);
+            unsafe { libc::mprotect(map.cast::<u8>().add(SPAN).cast(), 4096, libc::PROT_NONE) };
+            let mut s = body.clone();
+            s.truncate(SPAN - 1);
+            if nul { s.push(0); }
+            let at = SPAN - s.len();
+            // SAFETY: at + s.len() == SPAN, inside the writable part.
+            unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), map.cast::<u8>().add(at), s.len()) };
+            let r = read_cstr(own_tid(), map as u64 + at as u64, PATH_MAX);
+            let want_len = s.len() - usize::from(nul);
+            match r {
+                Ok(got) => {
+                    proptest::prop_assert!(nul && want_len < PATH_MAX);
+                    proptest::prop_assert_eq!(&got[..], &s[..want_len]);
+                }
+                Err(e) => {
+                    let e = e.raw_os_error();
+                    proptest::prop_assert!(
+                        (!nul && want_len < PATH_MAX && e == Some(libc::EFAULT))
+                            || (want_len >= PATH_MAX && e == Some(libc::ENAMETOOLONG)),
+                        "{:?} for a string of {} (nul {})", e, want_len, nul
+                    );
+                }
+            }
+            // Anywhere at all: an answer, never a panic.
+            let _ = read_cstr(own_tid(), wild, PATH_MAX);
+            let _ = read_mem(own_tid(), wild, len);
+            let _ = read_mem(own_tid(), u64::MAX - (len as u64 / 2), len);
+            // SAFETY: the mapping made above.
+            unsafe { libc::munmap(map, SPAN + 4096) };
+        }
+    }
+
     #[test]
     fn reads_strings_longer_than_the_first_read_and_up_to_the_limit() {
         for len in [

@@ -38,8 +38,9 @@ const WORKER_STACK: usize = 256 * 1024;
 /// past this, such an operation is refused with `EAGAIN`.
 const MAX_BLOCKED: usize = 8192;
 
-/// A blocked operation's stack: one syscall and an answer.
-const BLOCKED_STACK: usize = 64 * 1024;
+/// A blocked operation's stack: one syscall, a re-check of the state after a
+/// `connect`, an answer (only the pages touched are memory).
+const BLOCKED_STACK: usize = 128 * 1024;
 
 /// How often the watchdog looks for blocked operations whose caller is gone.
 const SWEEP: std::time::Duration = std::time::Duration::from_millis(100);
