@@ -516,7 +516,11 @@ fn blocked_fifo_opens_by_the_hundred_do_not_exhaust_the_monitor() {
             .and_then(|v| v.parse().ok())
             .unwrap();
         assert!(ms < 10_000, "200 ordinary opens took {ms} ms ({fifo})");
-        assert!(out.contains("fifo-flood: fifo opens=700"), "{}", show(&o));
+        assert!(
+            out.contains("fifo-flood: fifo opens=700 eagain=0"),
+            "{}",
+            show(&o)
+        );
         assert!(took < Duration::from_secs(60), "{took:?}");
     }
 }
@@ -638,4 +642,71 @@ fn blocked_opens_whose_callers_die_do_not_pile_up_in_the_monitor() {
         "the opens were waiting in the monitor: {while_waiting}"
     );
     assert_eq!(after_kill, 0, "threads left for dead callers");
+}
+
+/// The same flood when the agent and `clawless` share a thread limit the agent
+/// uses up (`clawless` run as an unprivileged user under `RLIMIT_NPROC`, which
+/// root would not be held to): the monitor can start no thread for the blocked
+/// opens beyond some point, and those get `EAGAIN`; ordinary opens are still
+/// served promptly by the workers started with the pool, and every blocked open
+/// is answered.
+#[test]
+fn blocked_opens_under_a_shared_thread_limit_leave_ordinary_calls_served() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new("nproc").with_attack();
+    let c = std::ffi::CString::new(f.path("flood")).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
+    std::fs::set_permissions(f.ws.join("flood"), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let mut cmd = std::process::Command::new("prlimit");
+    cmd.args([
+        "--nproc=300:300",
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ])
+    .arg(clawless())
+    .args(["exec", "--workspace"])
+    .arg(&f.ws)
+    .args(["--", "./attack", "fifo-flood", "./flood", "700"])
+    .arg(f.path("ok.txt"))
+    .current_dir(&f.ws)
+    .env("HOME", &f.home)
+    .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+    .stdin(std::process::Stdio::null());
+    let o = run_with_deadline(cmd, Duration::from_secs(60));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let started: u32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("fifo-flood: started="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{}", show(&o)));
+    assert!(
+        (100..700).contains(&started),
+        "the limit held the agent's threads: {started}\n{}",
+        show(&o)
+    );
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("fifo-flood: ordinary opens="))
+        .unwrap_or_else(|| panic!("{}", show(&o)));
+    assert!(line.starts_with("fifo-flood: ordinary opens=200 in "), "{line}");
+    let (opened, eagain): (u32, u32) = out
+        .lines()
+        .find_map(|l| l.strip_prefix("fifo-flood: fifo opens="))
+        .and_then(|r| r.split_once(" eagain="))
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+        .unwrap_or_else(|| panic!("{}", show(&o)));
+    assert_eq!(
+        opened + eagain,
+        started,
+        "every blocked open was answered\n{}",
+        show(&o)
+    );
+    assert!(
+        eagain > 0,
+        "the monitor ran out of threads, as it should here\n{}",
+        show(&o)
+    );
 }
