@@ -83,6 +83,8 @@ struct Counts {
     dropped: AtomicU64,
     /// Lines queued and not yet written (or failed).
     pending: AtomicU64,
+    /// Lines whose write failed (a full disk, `EFBIG`, `EPIPE`).
+    failed: AtomicU64,
 }
 
 /// One destination and its writer thread.
@@ -136,9 +138,12 @@ impl Sink {
             .is_ok()
     }
 
-    /// Lines that never made it: dropped, or still queued.
+    /// Lines that never made it: dropped and not reported, still queued, or
+    /// failed.
     fn lost(&self) -> u64 {
-        self.counts.dropped.load(Ordering::Relaxed) + self.counts.pending.load(Ordering::Relaxed)
+        self.counts.dropped.load(Ordering::Relaxed)
+            + self.counts.pending.load(Ordering::Relaxed)
+            + self.counts.failed.load(Ordering::Relaxed)
     }
 }
 
@@ -179,8 +184,11 @@ fn writer(mut out: impl Write, rx: Receiver<Msg>, counts: &Counts, kind: Kind) {
         if dropped > 0 {
             buf.push_str(&kind.dropped(dropped));
         }
-        // A failed write is the log's loss only (a full disk, EFBIG, EPIPE).
-        let _ = out.write_all(buf.as_bytes()).and_then(|()| out.flush());
+        // A failed write is the log's loss only (a full disk, EFBIG, EPIPE),
+        // counted and reported at exit.
+        if out.write_all(buf.as_bytes()).and_then(|()| out.flush()).is_err() {
+            counts.failed.fetch_add(lines, Ordering::Relaxed);
+        }
         counts.pending.fetch_sub(lines, Ordering::Relaxed);
         let flushing = !acks.is_empty();
         for ack in acks.drain(..) {
@@ -385,5 +393,10 @@ mod tests {
             .as_ref()
             .unwrap()
             .flush(Instant::now() + Duration::from_secs(10)));
+        assert_eq!(
+            log.file.as_ref().unwrap().lost(),
+            1,
+            "the failed record is counted"
+        );
     }
 }
