@@ -73,8 +73,10 @@ const RECEIVERS: usize = 2;
 /// workers wait there. Having received, a worker gives its turn up and handles
 /// the notification; done, it takes a turn back if one is free (no wake-up
 /// needed), or waits idle. If no worker waits in `recv` for a while (every worker
-/// busy: a `connect`, an `open` of a FIFO...), the watchdog wakes an idle worker
-/// or starts one, so a blocked call never stalls the others for long.
+/// busy: a slow filesystem, a one-step open of a FIFO...), the watchdog wakes an
+/// idle worker or starts one, so a blocked call never stalls the others for long.
+/// Calls known to wait for the agent never hold a worker (see
+/// [`Monitor::offload`]).
 #[derive(Default)]
 struct Turn {
     /// A worker is waiting in `recv`.
@@ -490,8 +492,9 @@ impl Monitor {
     /// Looks at the pool now and then (every [`QUIET_TICK`] at most, backing off
     /// while some worker waits in `recv`, the usual case). When none does, it looks
     /// again a [`STALL_TICK`] later: if still none does and none has since taken
-    /// a turn, every worker is busy (blocked in a `connect`, a FIFO `open`...), and
-    /// it wakes an idle worker or starts one.
+    /// a turn, every worker is busy (blocked on a slow filesystem, a one-step
+    /// open of a FIFO...), and it wakes an idle worker or starts one. Every
+    /// [`SWEEP`] it also interrupts blocked operations whose caller is gone.
     fn watchdog(self: Arc<Self>) {
         let mut last_takes = u64::MAX;
         let mut tick = STALL_TICK;

@@ -728,7 +728,7 @@ int main(int argc, char **argv) {
                 _exit(0);
             }
         }
-        usleep(1000000);
+        usleep(2000000);
         printf("abandon: waiting\n");
         fflush(stdout);
         usleep(1500000);
