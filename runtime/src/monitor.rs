@@ -404,7 +404,8 @@ impl Monitor {
     }
 
     /// Finishes a decided operation that may block for as long as the agent
-    /// wants (opening a FIFO or a device, a blocking `connect`) on a thread of its
+    /// wants (opening a FIFO or a device, a blocking `connect`, a send into a
+    /// full buffer) on a thread of its
     /// own, which answers the notification when it is done; the worker goes back
     /// to `recv` at once. So however many such calls the agent makes, they never
     /// hold the workers that answer everything else. If no thread can be started
