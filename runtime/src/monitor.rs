@@ -124,6 +124,9 @@ type Evaluation = (Decision, Option<(u32, usize)>);
 /// Enough for every header of a large build; when full, it starts over.
 const CACHED_DECISIONS: usize = 16_384;
 
+/// Requests with more accesses than this are decided afresh every time.
+const CACHED_ACCESSES: usize = 8;
+
 impl DecisionCache {
     fn new(ir: &Ir) -> DecisionCache {
         let rules = ir.rules.iter().map(|r| &r.matcher);
@@ -146,7 +149,12 @@ impl DecisionCache {
     /// cache when the registers cannot matter.
     fn evaluate(&mut self, ir: &Ir, env: &Env, state: u32, req: &Request<'_>) -> Evaluation {
         let compute = || (ir.decide(state, req, env), ir.next_state(state, req, env));
-        if req.accesses.is_empty() || self.uncacheable.contains(&req.nr) {
+        // A request with many accesses (a directory that moves: one read per path
+        // below it) is rare and would make one entry as large as the subtree.
+        if req.accesses.is_empty()
+            || req.accesses.len() > CACHED_ACCESSES
+            || self.uncacheable.contains(&req.nr)
+        {
             return compute();
         }
         if let Some(e) = self
