@@ -429,3 +429,168 @@ fn if_the_monitor_dies_the_sandbox_gains_nothing() {
     assert!(!rest.contains("ordinary workspace file"), "{}", show(&o));
     assert!(!f.ws.join("new.txt").exists());
 }
+
+/// What one `rename-leak` run showed: whether the name change was performed.
+/// Either way the channel worked before it, and nothing but that first message
+/// reached the server: a performed name change tainted the sandbox before the
+/// secret had its new name (the read of it is not what tainted: the monitor
+/// decides the name change as a read of the secret), a refused one left the
+/// secret where it was.
+fn name_change_leak(ip: &str, f: &Fixture, policy: Option<&str>, home: Option<&std::path::Path>, how: &str, src: &str, dst: &str, read: &str) -> bool {
+    let server = Tcp::new(ip, 443);
+    let args = ["./attack", "rename-leak", ip, "443", how, src, dst, read];
+    let extra: Vec<&str> = policy.map_or(vec![], |p| vec!["--policy", p]);
+    let mut c = f.command(&extra, &args);
+    if let Some(h) = home {
+        c.env("HOME", h);
+    }
+    let o = run_with_deadline(c, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{how}: {}", show(&o));
+    assert!(out.contains("send before: ok=7"), "{how}: the channel must work first\n{}", show(&o));
+    let performed = out.contains(&format!("{how}: ok=0"));
+    assert!(
+        performed || out.contains(&format!("{how}: errno=")),
+        "{how}: the name change never ran\n{}",
+        show(&o)
+    );
+    if performed {
+        assert!(
+            out.contains("new name holds the secret: 1"),
+            "{how}: the secret must really have the new name\n{}",
+            show(&o)
+        );
+        assert!(
+            out.contains("send after name change: errno=32"),
+            "{how}: the name change itself must taint, before it returns\n{}",
+            show(&o)
+        );
+        assert!(
+            out.contains("send after (old socket): errno=32"),
+            "{how}: the open socket was not shut down\n{}",
+            show(&o)
+        );
+        assert!(
+            out.contains("socket: errno=1") || out.contains("connect after: errno="),
+            "{how}: the network is still open\n{}",
+            show(&o)
+        );
+    } else {
+        assert!(out.contains("new name holds the secret: 0"), "{}", show(&o));
+    }
+    let got = server.received();
+    if performed {
+        assert_eq!(got, "before\n", "{how}: something reached the server\n{}", show(&o));
+    } else {
+        // Nothing was read, so the sandbox stays clean and may still talk.
+        assert!(got.starts_with("before\n") && !got.contains("SECRET"), "{how}: {got:?}\n{}", show(&o));
+    }
+    performed
+}
+
+/// A `.env` in the workspace given another name by `how`, then read under it.
+fn dotenv_renamed(ip: &str, how: &str, src: &str, dst: &str, read: &str) {
+    let f = with_dotenv(&format!("name-{how}"));
+    std::os::unix::fs::symlink(".env", f.ws.join("alias")).unwrap();
+    assert!(
+        name_change_leak(ip, &f, None, None, how, src, dst, read),
+        "{how}: the policy lets the agent read and write its workspace, so the name change is performed (and taints)"
+    );
+}
+
+#[test]
+fn renaming_a_secret_taints_before_it_has_the_new_name() {
+    dotenv_renamed("127.77.12.1", "rename", ".env", "notes.txt", "notes.txt");
+}
+
+#[test]
+fn renameat_a_secret_taints() {
+    dotenv_renamed("127.77.12.2", "renameat", ".env", "notes.txt", "notes.txt");
+}
+
+#[test]
+fn renameat2_a_secret_taints_with_every_flag() {
+    dotenv_renamed("127.77.12.3", "renameat2", ".env", "notes.txt", "notes.txt");
+    dotenv_renamed("127.77.12.4", "renameat2-noreplace", ".env", "notes.txt", "notes.txt");
+    dotenv_renamed("127.77.12.5", "renameat2-whiteout", ".env", "notes.txt", "notes.txt");
+}
+
+#[test]
+fn exchanging_a_secret_with_a_file_taints_in_both_directions() {
+    // The secret is the source, then the destination: either way it ends up as
+    // ok.txt.
+    dotenv_renamed("127.77.12.6", "renameat2-exchange", ".env", "ok.txt", "ok.txt");
+    dotenv_renamed("127.77.12.7", "renameat2-exchange", "ok.txt", ".env", "ok.txt");
+}
+
+#[test]
+fn linking_a_secret_taints() {
+    dotenv_renamed("127.77.12.8", "link", ".env", "notes.txt", "notes.txt");
+    dotenv_renamed("127.77.12.9", "linkat", ".env", "notes.txt", "notes.txt");
+}
+
+#[test]
+fn linking_a_secret_through_a_symlink_or_a_descriptor_taints() {
+    // AT_SYMLINK_FOLLOW through a workspace symlink to the secret; a `visible`
+    // O_PATH handle linked through /proc/self/fd/N, and with AT_EMPTY_PATH.
+    dotenv_renamed("127.77.12.10", "linkat-follow", "alias", "notes.txt", "notes.txt");
+    dotenv_renamed("127.77.12.11", "linkat-procfd", ".env", "notes.txt", "notes.txt");
+    dotenv_renamed("127.77.12.12", "linkat-empty", ".env", "notes.txt", "notes.txt");
+}
+
+#[test]
+fn moving_a_directory_that_holds_a_secret_taints() {
+    let f = with_dotenv("name-dir");
+    std::fs::create_dir_all(f.ws.join("proj/src")).unwrap();
+    std::fs::rename(f.ws.join(".env"), f.ws.join("proj/src/.env")).unwrap();
+    assert!(name_change_leak("127.77.12.13", &f, None, None, "rename", "proj", "moved", "moved/src/.env"));
+}
+
+#[test]
+fn moving_a_directory_a_secret_pattern_covers_taints() {
+    // HOME inside the workspace, so the agent may write ~/.ssh: moving it out of
+    // `~/.ssh/**` is reading every key in it.
+    let f = Fixture::new("name-ssh").with_attack();
+    let home = f.ws.join("h");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_test"), SECRET).unwrap();
+    assert!(name_change_leak("127.77.12.14", &f, None, Some(&home), "rename", "h/.ssh", "x", "x/id_test"));
+}
+
+#[test]
+fn a_secret_outside_the_workspace_cannot_be_given_a_workspace_name() {
+    // ~/.ssh is outside what the agent may write: every way of naming it fails.
+    for (i, how) in ["link", "linkat-procfd", "rename"].iter().enumerate() {
+        let f = Fixture::new(&format!("name-home-{how}")).with_attack();
+        let secret = f.secret.display().to_string();
+        let ip = format!("127.77.12.{}", 20 + i);
+        assert!(
+            !name_change_leak(&ip, &f, None, None, how, &secret, "notes.txt", "notes.txt"),
+            "{how} of a home secret must be refused"
+        );
+    }
+}
+
+#[test]
+fn deny_read_cannot_be_bypassed_by_renaming_or_linking() {
+    // A policy that lets the agent write its workspace but never read a `.env`:
+    // naming one is reading it, so every name change of it is refused.
+    clawc_is_built();
+    for (i, how) in ["rename", "renameat2-exchange", "link", "linkat-procfd"].iter().enumerate() {
+        let f = with_dotenv(&format!("name-deny-{how}"));
+        let src = f.root.join("mine.claw");
+        std::fs::write(
+            &src,
+            "use std::profiles::coding_agent;\nuse std::paths::*;\n\
+             policy mine extends coding_agent { always { deny(EACCES) read dotenv; } }\n",
+        )
+        .unwrap();
+        let ip = format!("127.77.12.{}", 30 + i);
+        let (from, to) = if *how == "renameat2-exchange" { ("ok.txt", ".env") } else { (".env", "notes.txt") };
+        let read = if *how == "renameat2-exchange" { "ok.txt" } else { "notes.txt" };
+        assert!(
+            !name_change_leak(&ip, &f, Some(src.to_str().unwrap()), None, how, from, to, read),
+            "{how} of a file the policy forbids reading must be refused"
+        );
+    }
+}
