@@ -436,7 +436,16 @@ fn if_the_monitor_dies_the_sandbox_gains_nothing() {
 /// secret had its new name (the read of it is not what tainted: the monitor
 /// decides the name change as a read of the secret), a refused one left the
 /// secret where it was.
-fn name_change_leak(ip: &str, f: &Fixture, policy: Option<&str>, home: Option<&std::path::Path>, how: &str, src: &str, dst: &str, read: &str) -> bool {
+fn name_change_leak(
+    ip: &str,
+    f: &Fixture,
+    policy: Option<&str>,
+    home: Option<&std::path::Path>,
+    how: &str,
+    src: &str,
+    dst: &str,
+    read: &str,
+) -> bool {
     let server = Tcp::new(ip, 443);
     let args = ["./attack", "rename-leak", ip, "443", how, src, dst, read];
     let extra: Vec<&str> = policy.map_or(vec![], |p| vec!["--policy", p]);
@@ -447,7 +456,11 @@ fn name_change_leak(ip: &str, f: &Fixture, policy: Option<&str>, home: Option<&s
     let o = run_with_deadline(c, Duration::from_secs(120));
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{how}: {}", show(&o));
-    assert!(out.contains("send before: ok=7"), "{how}: the channel must work first\n{}", show(&o));
+    assert!(
+        out.contains("send before: ok=7"),
+        "{how}: the channel must work first\n{}",
+        show(&o)
+    );
     let performed = out.contains(&format!("{how}: ok=0"));
     assert!(
         performed || out.contains(&format!("{how}: errno=")),
@@ -480,10 +493,19 @@ fn name_change_leak(ip: &str, f: &Fixture, policy: Option<&str>, home: Option<&s
     }
     let got = server.received();
     if performed {
-        assert_eq!(got, "before\n", "{how}: something reached the server\n{}", show(&o));
+        assert_eq!(
+            got,
+            "before\n",
+            "{how}: something reached the server\n{}",
+            show(&o)
+        );
     } else {
         // Nothing was read, so the sandbox stays clean and may still talk.
-        assert!(got.starts_with("before\n") && !got.contains("SECRET"), "{how}: {got:?}\n{}", show(&o));
+        assert!(
+            got.starts_with("before\n") && !got.contains("SECRET"),
+            "{how}: {got:?}\n{}",
+            show(&o)
+        );
     }
     performed
 }
@@ -511,8 +533,20 @@ fn renameat_a_secret_taints() {
 #[test]
 fn renameat2_a_secret_taints_with_every_flag() {
     dotenv_renamed("127.77.12.3", "renameat2", ".env", "notes.txt", "notes.txt");
-    dotenv_renamed("127.77.12.4", "renameat2-noreplace", ".env", "notes.txt", "notes.txt");
-    dotenv_renamed("127.77.12.5", "renameat2-whiteout", ".env", "notes.txt", "notes.txt");
+    dotenv_renamed(
+        "127.77.12.4",
+        "renameat2-noreplace",
+        ".env",
+        "notes.txt",
+        "notes.txt",
+    );
+    dotenv_renamed(
+        "127.77.12.5",
+        "renameat2-whiteout",
+        ".env",
+        "notes.txt",
+        "notes.txt",
+    );
 }
 
 #[test]
@@ -543,7 +577,16 @@ fn moving_a_directory_that_holds_a_secret_taints() {
     let f = with_dotenv("name-dir");
     std::fs::create_dir_all(f.ws.join("proj/src")).unwrap();
     std::fs::rename(f.ws.join(".env"), f.ws.join("proj/src/.env")).unwrap();
-    assert!(name_change_leak("127.77.12.13", &f, None, None, "rename", "proj", "moved", "moved/src/.env"));
+    assert!(name_change_leak(
+        "127.77.12.13",
+        &f,
+        None,
+        None,
+        "rename",
+        "proj",
+        "moved",
+        "moved/src/.env"
+    ));
 }
 
 #[test]
@@ -554,7 +597,16 @@ fn moving_a_directory_a_secret_pattern_covers_taints() {
     let home = f.ws.join("h");
     std::fs::create_dir_all(home.join(".ssh")).unwrap();
     std::fs::write(home.join(".ssh/id_test"), SECRET).unwrap();
-    assert!(name_change_leak("127.77.12.14", &f, None, Some(&home), "rename", "h/.ssh", "x", "x/id_test"));
+    assert!(name_change_leak(
+        "127.77.12.14",
+        &f,
+        None,
+        Some(&home),
+        "rename",
+        "h/.ssh",
+        "x",
+        "x/id_test"
+    ));
 }
 
 #[test]
@@ -576,7 +628,10 @@ fn deny_read_cannot_be_bypassed_by_renaming_or_linking() {
     // A policy that lets the agent write its workspace but never read a `.env`:
     // naming one is reading it, so every name change of it is refused.
     clawc_is_built();
-    for (i, how) in ["rename", "renameat2-exchange", "link", "linkat-procfd"].iter().enumerate() {
+    for (i, how) in ["rename", "renameat2-exchange", "link", "linkat-procfd"]
+        .iter()
+        .enumerate()
+    {
         let f = with_dotenv(&format!("name-deny-{how}"));
         let src = f.root.join("mine.claw");
         std::fs::write(
@@ -586,8 +641,16 @@ fn deny_read_cannot_be_bypassed_by_renaming_or_linking() {
         )
         .unwrap();
         let ip = format!("127.77.12.{}", 30 + i);
-        let (from, to) = if *how == "renameat2-exchange" { ("ok.txt", ".env") } else { (".env", "notes.txt") };
-        let read = if *how == "renameat2-exchange" { "ok.txt" } else { "notes.txt" };
+        let (from, to) = if *how == "renameat2-exchange" {
+            ("ok.txt", ".env")
+        } else {
+            (".env", "notes.txt")
+        };
+        let read = if *how == "renameat2-exchange" {
+            "ok.txt"
+        } else {
+            "notes.txt"
+        };
         assert!(
             !name_change_leak(&ip, &f, Some(src.to_str().unwrap()), None, how, from, to, read),
             "{how} of a file the policy forbids reading must be refused"

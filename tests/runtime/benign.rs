@@ -203,7 +203,10 @@ fn ordinary_renames_work_and_do_not_taint() {
     assert!(lines.contains(&"draft"), "{out}");
     assert!(lines.contains(&"16500") && lines.contains(&"BIG-MOVED"), "{out}");
     let moved_ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(f.ws.join("big2")).unwrap());
-    assert_ne!(big_ino, moved_ino, "too large to list: refused with EXDEV, so mv copied it");
+    assert_ne!(
+        big_ino, moved_ino,
+        "too large to list: refused with EXDEV, so mv copied it"
+    );
     assert!(out.contains("tcp send: ok="), "the sandbox is still clean\n{out}");
     let (mut s, _) = server.accept().expect("the clean sandbox reached the server");
     s.set_nonblocking(false).unwrap();

@@ -474,7 +474,11 @@ fn a_rename_allowed_by_a_syscall_rule_reads_what_it_renames() {
                     conds: vec![],
                 },
             ),
-            rule(Action::Allow, None, paths(&[Verb::Read], &["$WORKSPACE/src/*.rs"])),
+            rule(
+                Action::Allow,
+                None,
+                paths(&[Verb::Read], &["$WORKSPACE/src/*.rs"]),
+            ),
         ],
         transitions: vec![],
         assertions: vec![Assertion {
@@ -496,12 +500,16 @@ fn a_rename_allowed_by_a_syscall_rule_reads_what_it_renames() {
     let last = cex.steps.last().unwrap();
     assert_eq!(last.request.syscall, "rename", "{cex}");
     assert!(
-        last.request.access.as_deref().is_some_and(|a| a.starts_with("read ") && a.ends_with(".env")),
+        last.request
+            .access
+            .as_deref()
+            .is_some_and(|a| a.starts_with("read ") && a.ends_with(".env")),
         "{cex}"
     );
     // With the read denied, it holds: renaming is refused like opening.
     let mut ir = ir;
-    ir.rules.push(rule(Action::Deny(13), None, paths(&[Verb::Read], &["/**/.env"])));
+    ir.rules
+        .push(rule(Action::Deny(13), None, paths(&[Verb::Read], &["/**/.env"])));
     let r = verify(&ir, None, Options::default());
     assert_eq!(r.checks[0].outcome, Outcome::Proved, "{:?}", r.checks[0]);
 }
