@@ -436,16 +436,15 @@ fn if_the_monitor_dies_the_sandbox_gains_nothing() {
 /// secret had its new name (the read of it is not what tainted: the monitor
 /// decides the name change as a read of the secret), a refused one left the
 /// secret where it was.
+/// `call` is `[how, source, destination, the name to read after]`.
 fn name_change_leak(
     ip: &str,
     f: &Fixture,
     policy: Option<&str>,
     home: Option<&std::path::Path>,
-    how: &str,
-    src: &str,
-    dst: &str,
-    read: &str,
+    call: [&str; 4],
 ) -> bool {
+    let [how, src, dst, read] = call;
     let server = Tcp::new(ip, 443);
     let args = ["./attack", "rename-leak", ip, "443", how, src, dst, read];
     let extra: Vec<&str> = policy.map_or(vec![], |p| vec!["--policy", p]);
@@ -515,7 +514,7 @@ fn dotenv_renamed(ip: &str, how: &str, src: &str, dst: &str, read: &str) {
     let f = with_dotenv(&format!("name-{how}"));
     std::os::unix::fs::symlink(".env", f.ws.join("alias")).unwrap();
     assert!(
-        name_change_leak(ip, &f, None, None, how, src, dst, read),
+        name_change_leak(ip, &f, None, None, [how, src, dst, read]),
         "{how}: the policy lets the agent read and write its workspace, so the name change is performed (and taints)"
     );
 }
@@ -582,10 +581,7 @@ fn moving_a_directory_that_holds_a_secret_taints() {
         &f,
         None,
         None,
-        "rename",
-        "proj",
-        "moved",
-        "moved/src/.env"
+        ["rename", "proj", "moved", "moved/src/.env"]
     ));
 }
 
@@ -602,10 +598,7 @@ fn moving_a_directory_a_secret_pattern_covers_taints() {
         &f,
         None,
         Some(&home),
-        "rename",
-        "h/.ssh",
-        "x",
-        "x/id_test"
+        ["rename", "h/.ssh", "x", "x/id_test"]
     ));
 }
 
@@ -617,7 +610,7 @@ fn a_secret_outside_the_workspace_cannot_be_given_a_workspace_name() {
         let secret = f.secret.display().to_string();
         let ip = format!("127.77.12.{}", 20 + i);
         assert!(
-            !name_change_leak(&ip, &f, None, None, how, &secret, "notes.txt", "notes.txt"),
+            !name_change_leak(&ip, &f, None, None, [how, &secret, "notes.txt", "notes.txt"]),
             "{how} of a home secret must be refused"
         );
     }
@@ -652,7 +645,7 @@ fn deny_read_cannot_be_bypassed_by_renaming_or_linking() {
             "notes.txt"
         };
         assert!(
-            !name_change_leak(&ip, &f, Some(src.to_str().unwrap()), None, how, from, to, read),
+            !name_change_leak(&ip, &f, Some(src.to_str().unwrap()), None, [how, from, to, read]),
             "{how} of a file the policy forbids reading must be refused"
         );
     }
