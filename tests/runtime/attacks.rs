@@ -650,3 +650,30 @@ fn deny_read_cannot_be_bypassed_by_renaming_or_linking() {
         );
     }
 }
+
+#[test]
+fn a_directory_too_large_to_list_is_not_moved_unread() {
+    // Past the monitor's bound the rename is refused (EXDEV, so `mv` would copy,
+    // each read decided): the .env inside never gets a new name unread.
+    let f = with_dotenv("name-big");
+    let big = f.ws.join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    for i in 0..16_400 {
+        std::fs::write(big.join(i.to_string()), "").unwrap();
+    }
+    std::fs::rename(f.ws.join(".env"), big.join(".env")).unwrap();
+    let o = attack(
+        &f,
+        &[
+            "rename-leak",
+            "127.77.12.41",
+            "1",
+            "rename",
+            "big",
+            "moved",
+            "moved/.env",
+        ],
+    );
+    assert!(stdout(&o).contains("rename: errno=18"), "{}", show(&o));
+    assert!(big.join(".env").exists() && !f.ws.join("moved").exists());
+}

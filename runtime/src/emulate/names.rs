@@ -246,13 +246,22 @@ impl Dir {
     }
 
     /// The next entry but `.` and `..`: its name and whether it is a directory.
-    fn next(&mut self) -> Option<(CString, bool)> {
+    /// A listing that fails part way is `EXDEV` (never a shorter list).
+    fn next(&mut self) -> Result<Option<(CString, bool)>, Fail> {
         loop {
+            // SAFETY: errno is thread-local; readdir sets it only on error.
+            unsafe { *libc::__errno_location() = 0 };
             // SAFETY: self.0 is an open stream; the entry is copied before the
             // next call.
             let e = unsafe { libc::readdir(self.0) };
             if e.is_null() {
-                return None;
+                // SAFETY: as above.
+                let err = unsafe { *libc::__errno_location() };
+                return if err == 0 {
+                    Ok(None)
+                } else {
+                    Err(Fail::Errno(libc::EXDEV))
+                };
             }
             // SAFETY: readdir returns a valid entry with a NUL-terminated name.
             let (name, kind) = unsafe { (CStr::from_ptr((*e).d_name.as_ptr()).to_owned(), (*e).d_type) };
@@ -271,7 +280,7 @@ impl Dir {
                 }
                 _ => false,
             };
-            return Some((name, dir));
+            return Ok(Some((name, dir)));
         }
     }
 }
@@ -325,7 +334,7 @@ fn walk(
         let Some((dir, here)) = stack.last_mut() else {
             break;
         };
-        let Some((name, is_dir)) = dir.next() else {
+        let Some((name, is_dir)) = dir.next()? else {
             stack.pop();
             continue;
         };
