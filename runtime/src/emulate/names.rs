@@ -276,6 +276,10 @@ impl Dir {
                     let r = unsafe {
                         libc::fstatat(self.fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW)
                     };
+                    let gone = std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOENT);
+                    if r != 0 && !gone {
+                        return Err(Fail::Errno(libc::EXDEV));
+                    }
                     r == 0 && st.st_mode & libc::S_IFMT == libc::S_IFDIR
                 }
                 _ => false,
