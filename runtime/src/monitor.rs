@@ -215,6 +215,8 @@ pub struct Monitor {
     /// The monitor's `/`, shared with the agent's when the policy can never let it
     /// change its root or mount namespace.
     root: Option<OwnedFd>,
+    /// Secrets with more than one name since before the session.
+    pub(crate) aliases: crate::aliases::Aliases,
 }
 
 /// Syscalls that can give a process another root directory or another view of the
@@ -245,7 +247,9 @@ fn root_is_fixed(ir: &Ir) -> bool {
 
 impl Monitor {
     pub fn new(artifact: &Artifact, env: Env, listener: Listener, audit: AuditLog) -> Arc<Monitor> {
+        let aliases = crate::aliases::Aliases::find(&artifact.ir, &env);
         Arc::new(Monitor {
+            aliases,
             shared: Mutex::new(Shared {
                 state: artifact.ir.initial,
                 sockets: Vec::new(),

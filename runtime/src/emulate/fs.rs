@@ -26,6 +26,18 @@ pub(super) fn path_accesses(verbs: &[Verb], path: &str) -> Vec<Access> {
         .collect()
 }
 
+/// `accesses`, plus a `read` of the secret's own path when the object a reading
+/// open reaches is a secret with another name from before the session
+/// (`crate::aliases`).
+fn with_alias(m: &Monitor, fd: &impl AsRawFd, verbs: &[Verb], mut accesses: Vec<Access>) -> Vec<Access> {
+    if verbs.contains(&Verb::Read) {
+        if let Some(secret) = m.aliases.of(fd) {
+            accesses.extend(path_accesses(&[Verb::Read], secret));
+        }
+    }
+    accesses
+}
+
 fn verb_names(verbs: &[Verb]) -> Vec<&'static str> {
     verbs.iter().map(|v| v.name()).collect()
 }
@@ -132,9 +144,8 @@ pub(super) fn open(
             } else {
                 &verbs
             };
-            let v = m.judge(n, name, n.nr, &path_accesses(verbs, &path), || {
-                shown(&path, verbs)
-            });
+            let accesses = with_alias(m, &fd, verbs, path_accesses(verbs, &path));
+            let v = m.judge(n, name, n.nr, &accesses, || shown(&path, verbs));
             if !v.allowed() {
                 return Ok(v.refusal().into());
             }
@@ -214,6 +225,7 @@ fn open_plain(
         }
         Err(_) => None,
         Ok(file) => {
+            let accesses = with_alias(m, &file, verbs, accesses);
             let v = m.judge(n, name, n.nr, &accesses, || shown(&path, verbs));
             if !v.allowed() {
                 return Some(Ok(v.refusal().into()));
