@@ -420,6 +420,69 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any tree within the bounds is listed exactly (every path below, once,
+        /// symlinks not followed), every listed name is decided as a read, and the
+        /// verbs decided are the model's; past the bound the answer is EXDEV.
+        #[test]
+        fn any_tree_is_listed_exactly(
+            entries in proptest::collection::vec(
+                (proptest::collection::vec(0u8..4, 1..5), 0u8..3), 0..40),
+            bound in 1usize..60,
+        ) {
+            let d = scratch(&format!("prop-{bound}-{}", entries.len()));
+            let top = d.join("top");
+            std::fs::create_dir_all(&top).unwrap();
+            let mut want = BTreeSet::new();
+            for (comps, kind) in &entries {
+                let rel: Vec<String> = comps.iter().map(|c| format!("n{c}")).collect();
+                let p = top.join(rel.join("/"));
+                // Parents are directories unless something else is already there.
+                let mut ok = true;
+                for i in 1..rel.len() {
+                    let q = top.join(rel[..i].join("/"));
+                    if q.symlink_metadata().is_ok_and(|m| !m.is_dir()) {
+                        ok = false;
+                    }
+                }
+                if !ok || p.symlink_metadata().is_ok() {
+                    continue;
+                }
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                match kind {
+                    0 => std::fs::write(&p, "x").unwrap(),
+                    1 => std::fs::create_dir(&p).unwrap(),
+                    _ => std::os::unix::fs::symlink("/", &p).unwrap(),
+                }
+                for i in 1..=rel.len() {
+                    want.insert(format!("/t/{}", rel[..i].join("/")));
+                }
+            }
+            let mut out = Vec::new();
+            let r = walk(open_dir(&top), "/t", &mut out, bound, MAX_DEPTH);
+            let _ = std::fs::remove_dir_all(&d);
+            if want.len() > bound {
+                proptest::prop_assert!(matches!(r, Err(Fail::Errno(libc::EXDEV))));
+            } else {
+                proptest::prop_assert!(r.is_ok());
+                let got: BTreeSet<String> = out.iter().cloned().collect();
+                proptest::prop_assert_eq!(got.len(), out.len(), "each path once");
+                proptest::prop_assert_eq!(&got, &want);
+                let mut moved = vec!["/t".to_string()];
+                moved.extend(out);
+                let acc = accesses("/t", "/u", &moved);
+                for p in &moved {
+                    let read = Access::Path { verb: Verb::Read, path: p.clone() };
+                    proptest::prop_assert!(acc.contains(&read), "{} is read", p);
+                }
+                let verbs: BTreeSet<Verb> = acc.iter().map(|a| a.verb()).collect();
+                let model: BTreeSet<Verb> = claw_ir::mediation::of("rename").unwrap().verbs().iter().copied().collect();
+                proptest::prop_assert_eq!(verbs, model);
+            }
+        }
+    }
+
     /// The model (the verbs `Mediation::verbs` says a syscall performs, which the
     /// router and the verifier use) equals what the monitor decides for every
     /// name-changing syscall, and every other path-modifying call is a write.
