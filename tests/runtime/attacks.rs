@@ -614,6 +614,16 @@ fn a_secret_outside_the_workspace_cannot_be_given_a_workspace_name() {
             "{how} of a home secret must be refused"
         );
     }
+    // Nor ~/.ssh as a whole.
+    let f = Fixture::new("name-home-dir").with_attack();
+    let ssh = f.home.join(".ssh").display().to_string();
+    assert!(!name_change_leak(
+        "127.77.12.24",
+        &f,
+        None,
+        None,
+        ["rename", &ssh, "x", "x/id_test"]
+    ));
 }
 
 #[test]

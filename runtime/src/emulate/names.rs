@@ -42,6 +42,9 @@ pub const MAX_BELOW: usize = 16_384;
 /// level), past which the rename is refused with `EXDEV`.
 pub const MAX_DEPTH: usize = 64;
 
+/// How many of the names read the audit record shows.
+const SHOWN: usize = 8;
+
 /// The most bytes of path names the walk collects.
 const MAX_BYTES: usize = 4 << 20;
 
@@ -157,6 +160,7 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
             "paths": [from.path(), &to.path],
             "flags": if is_link { lflags as u32 } else { rflags },
             "read": moved.len(),
+            "read_first": moved.iter().take(SHOWN).collect::<Vec<_>>(),
         })
     });
     if !v.allowed() {
