@@ -101,7 +101,7 @@ impl Aliases {
         if self.by_id.is_empty() {
             return None;
         }
-        // SAFETY: st is written by fstat.
+        // SAFETY: all-zero is a valid `stat`.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: fd is a descriptor the caller holds; st is valid for writing.
         if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {

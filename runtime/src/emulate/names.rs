@@ -275,8 +275,10 @@ impl Dir {
             let dir = match kind {
                 libc::DT_DIR => true,
                 libc::DT_UNKNOWN => {
-                    // SAFETY: st is written by fstatat.
+                    // SAFETY: all-zero is a valid `stat`.
                     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                    // SAFETY: the stream's descriptor, a valid C string, and st
+                    // valid for writing.
                     let r = unsafe {
                         libc::fstatat(self.fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW)
                     };
