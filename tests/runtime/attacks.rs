@@ -443,7 +443,7 @@ fn name_change_leak(
     policy: Option<&str>,
     home: Option<&std::path::Path>,
     call: [&str; 4],
-) -> bool {
+) -> (bool, String) {
     let [how, src, dst, read] = call;
     let server = Tcp::new(ip, 443);
     let args = ["./attack", "rename-leak", ip, "443", how, src, dst, read];
@@ -506,7 +506,7 @@ fn name_change_leak(
             show(&o)
         );
     }
-    performed
+    (performed, out)
 }
 
 /// A `.env` in the workspace given another name by `how`, then read under it.
@@ -514,7 +514,7 @@ fn dotenv_renamed(ip: &str, how: &str, src: &str, dst: &str, read: &str) {
     let f = with_dotenv(&format!("name-{how}"));
     std::os::unix::fs::symlink(".env", f.ws.join("alias")).unwrap();
     assert!(
-        name_change_leak(ip, &f, None, None, [how, src, dst, read]),
+        name_change_leak(ip, &f, None, None, [how, src, dst, read]).0,
         "{how}: the policy lets the agent read and write its workspace, so the name change is performed (and taints)"
     );
 }
@@ -576,13 +576,16 @@ fn moving_a_directory_that_holds_a_secret_taints() {
     let f = with_dotenv("name-dir");
     std::fs::create_dir_all(f.ws.join("proj/src")).unwrap();
     std::fs::rename(f.ws.join(".env"), f.ws.join("proj/src/.env")).unwrap();
-    assert!(name_change_leak(
-        "127.77.12.13",
-        &f,
-        None,
-        None,
-        ["rename", "proj", "moved", "moved/src/.env"]
-    ));
+    assert!(
+        name_change_leak(
+            "127.77.12.13",
+            &f,
+            None,
+            None,
+            ["rename", "proj", "moved", "moved/src/.env"]
+        )
+        .0
+    );
 }
 
 #[test]
@@ -593,13 +596,16 @@ fn moving_a_directory_a_secret_pattern_covers_taints() {
     let home = f.ws.join("h");
     std::fs::create_dir_all(home.join(".ssh")).unwrap();
     std::fs::write(home.join(".ssh/id_test"), SECRET).unwrap();
-    assert!(name_change_leak(
-        "127.77.12.14",
-        &f,
-        None,
-        Some(&home),
-        ["rename", "h/.ssh", "x", "x/id_test"]
-    ));
+    assert!(
+        name_change_leak(
+            "127.77.12.14",
+            &f,
+            None,
+            Some(&home),
+            ["rename", "h/.ssh", "x", "x/id_test"]
+        )
+        .0
+    );
 }
 
 #[test]
@@ -610,53 +616,63 @@ fn a_secret_outside_the_workspace_cannot_be_given_a_workspace_name() {
         let secret = f.secret.display().to_string();
         let ip = format!("127.77.12.{}", 20 + i);
         assert!(
-            !name_change_leak(&ip, &f, None, None, [how, &secret, "notes.txt", "notes.txt"]),
+            !name_change_leak(&ip, &f, None, None, [how, &secret, "notes.txt", "notes.txt"]).0,
             "{how} of a home secret must be refused"
         );
     }
     // Nor ~/.ssh as a whole.
     let f = Fixture::new("name-home-dir").with_attack();
     let ssh = f.home.join(".ssh").display().to_string();
-    assert!(!name_change_leak(
-        "127.77.12.24",
-        &f,
-        None,
-        None,
-        ["rename", &ssh, "x", "x/id_test"]
-    ));
+    assert!(!name_change_leak("127.77.12.24", &f, None, None, ["rename", &ssh, "x", "x/id_test"]).0);
 }
 
 #[test]
 fn deny_read_cannot_be_bypassed_by_renaming_or_linking() {
     // A policy that lets the agent write its workspace but never read a `.env`:
-    // naming one is reading it, so every name change of it is refused.
+    // naming one is reading it, so every name change of it is refused, with the
+    // read rule's EACCES. Compiled (and proved) once.
     clawc_is_built();
+    let policy = Fixture::new("name-deny-policy");
+    let src = policy.root.join("mine.claw");
+    let bin = policy.root.join("mine.bin");
+    std::fs::write(
+        &src,
+        "use std::profiles::coding_agent;\nuse std::paths::*;\n\
+         policy mine extends coding_agent { always { deny(EACCES) read dotenv; } }\n",
+    )
+    .unwrap();
+    let clawc = std::path::Path::new(clawless()).with_file_name("clawc");
+    let st = std::process::Command::new(clawc)
+        .arg("compile")
+        .arg(&src)
+        .arg("-o")
+        .arg(&bin)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
     for (i, how) in ["rename", "renameat2-exchange", "link", "linkat-procfd"]
         .iter()
         .enumerate()
     {
         let f = with_dotenv(&format!("name-deny-{how}"));
-        let src = f.root.join("mine.claw");
-        std::fs::write(
-            &src,
-            "use std::profiles::coding_agent;\nuse std::paths::*;\n\
-             policy mine extends coding_agent { always { deny(EACCES) read dotenv; } }\n",
-        )
-        .unwrap();
         let ip = format!("127.77.12.{}", 30 + i);
-        let (from, to) = if *how == "renameat2-exchange" {
+        let exchange = *how == "renameat2-exchange";
+        let (from, to) = if exchange {
             ("ok.txt", ".env")
         } else {
             (".env", "notes.txt")
         };
-        let read = if *how == "renameat2-exchange" {
-            "ok.txt"
-        } else {
-            "notes.txt"
-        };
+        let read = if exchange { "ok.txt" } else { "notes.txt" };
+        let (performed, out) =
+            name_change_leak(&ip, &f, Some(bin.to_str().unwrap()), None, [how, from, to, read]);
         assert!(
-            !name_change_leak(&ip, &f, Some(src.to_str().unwrap()), None, [how, from, to, read]),
-            "{how} of a file the policy forbids reading must be refused"
+            !performed,
+            "{how} of a file the policy forbids reading must be refused\n{out}"
+        );
+        assert!(
+            out.contains(&format!("{how}: errno=13")),
+            "refused by the read rule\n{out}"
         );
     }
 }

@@ -153,6 +153,21 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
             return Err(hide(m, n, &asker, dfd, &dst_raw, verbs, e.into()));
         }
     };
+    // A call refused on its two names alone is refused whatever lies below them
+    // (more accesses only make a decision more severe): decide it without
+    // listing anything, so refused renames of large trees cost nothing.
+    let named = accesses(from.path(), &to.path, &[from.path().to_string()]);
+    if !m.peek(n.nr, &named).allowed() {
+        let v = m.judge(n, name, n.nr, &named, || {
+            json!({ "paths": [from.path(), &to.path], "flags": if is_link { lflags as u32 } else { rflags } })
+        });
+        if !v.allowed() {
+            return Ok(v.refusal().into());
+        }
+        // The state changed in between and now allows the names: decide the
+        // whole call below, as if this had not happened (what it fired was a
+        // read the call performs if it goes ahead).
+    }
     let moved = moved_names(&from, &to, is_link, exchange)?;
     let acc = accesses(from.path(), &to.path, &moved);
     let v = m.judge(n, name, n.nr, &acc, || {
