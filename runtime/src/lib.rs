@@ -4,6 +4,7 @@
 //! decides what the filter routes to it and emulates what it allows.
 
 pub mod agent;
+pub mod aliases;
 pub mod audit;
 mod emulate;
 pub mod landlock;

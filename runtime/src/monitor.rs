@@ -161,6 +161,9 @@ type Evaluation = (Decision, Option<(u32, usize)>);
 /// Enough for every header of a large build; when full, it starts over.
 const CACHED_DECISIONS: usize = 16_384;
 
+/// Requests with more accesses than this are decided afresh every time.
+const CACHED_ACCESSES: usize = 8;
+
 impl DecisionCache {
     fn new(ir: &Ir) -> DecisionCache {
         let rules = ir.rules.iter().map(|r| &r.matcher);
@@ -183,7 +186,12 @@ impl DecisionCache {
     /// cache when the registers cannot matter.
     fn evaluate(&mut self, ir: &Ir, env: &Env, state: u32, req: &Request<'_>) -> Evaluation {
         let compute = || (ir.decide(state, req, env), ir.next_state(state, req, env));
-        if req.accesses.is_empty() || self.uncacheable.contains(&req.nr) {
+        // A request with many accesses (a directory that moves: one read per path
+        // below it) is rare and would make one entry as large as the subtree.
+        if req.accesses.is_empty()
+            || req.accesses.len() > CACHED_ACCESSES
+            || self.uncacheable.contains(&req.nr)
+        {
             return compute();
         }
         if let Some(e) = self
@@ -256,6 +264,8 @@ pub struct Monitor {
     careful: std::sync::atomic::AtomicBool,
     /// Workers inside a one-step open.
     plain_opens: std::sync::atomic::AtomicUsize,
+    /// Secrets with more than one name since before the session.
+    pub(crate) aliases: crate::aliases::Aliases,
 }
 
 /// Syscalls that can give a process another root directory or another view of the
@@ -286,7 +296,9 @@ fn root_is_fixed(ir: &Ir) -> bool {
 
 impl Monitor {
     pub fn new(artifact: &Artifact, env: Env, listener: Listener, audit: AuditLog) -> Arc<Monitor> {
+        let aliases = crate::aliases::Aliases::find(&artifact.ir, &env);
         Arc::new(Monitor {
+            aliases,
             shared: Mutex::new(Shared {
                 state: artifact.ir.initial,
                 sockets: Vec::new(),

@@ -710,3 +710,324 @@ fn blocked_opens_under_a_shared_thread_limit_leave_ordinary_calls_served() {
         show(&o)
     );
 }
+
+/// What one `rename-leak` run showed: whether the name change was performed.
+/// Either way the channel worked before it, and nothing but that first message
+/// reached the server: a performed name change tainted the sandbox before the
+/// secret had its new name (the read of it is not what tainted: the monitor
+/// decides the name change as a read of the secret), a refused one left the
+/// secret where it was.
+/// `call` is `[how, source, destination, the name to read after]`.
+fn name_change_leak(
+    ip: &str,
+    f: &Fixture,
+    policy: Option<&str>,
+    home: Option<&std::path::Path>,
+    call: [&str; 4],
+) -> (bool, String) {
+    let [how, src, dst, read] = call;
+    let server = Tcp::new(ip, 443);
+    let args = ["./attack", "rename-leak", ip, "443", how, src, dst, read];
+    let extra: Vec<&str> = policy.map_or(vec![], |p| vec!["--policy", p]);
+    let mut c = f.command(&extra, &args);
+    if let Some(h) = home {
+        c.env("HOME", h);
+    }
+    let o = run_with_deadline(c, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{how}: {}", show(&o));
+    assert!(
+        out.contains("send before: ok=7"),
+        "{how}: the channel must work first\n{}",
+        show(&o)
+    );
+    let performed = out.contains(&format!("{how}: ok=0"));
+    assert!(
+        performed || out.contains(&format!("{how}: errno=")),
+        "{how}: the name change never ran\n{}",
+        show(&o)
+    );
+    if performed {
+        assert!(
+            out.contains("new name holds the secret: 1"),
+            "{how}: the secret must really have the new name\n{}",
+            show(&o)
+        );
+        assert!(
+            out.contains("send after name change: errno=32"),
+            "{how}: the name change itself must taint, before it returns\n{}",
+            show(&o)
+        );
+        assert!(
+            out.contains("send after (old socket): errno=32"),
+            "{how}: the open socket was not shut down\n{}",
+            show(&o)
+        );
+        assert!(
+            out.contains("socket: errno=1") || out.contains("connect after: errno="),
+            "{how}: the network is still open\n{}",
+            show(&o)
+        );
+    } else {
+        assert!(out.contains("new name holds the secret: 0"), "{}", show(&o));
+    }
+    let got = server.received();
+    if performed {
+        assert_eq!(
+            got,
+            "before\n",
+            "{how}: something reached the server\n{}",
+            show(&o)
+        );
+    } else {
+        // Nothing was read, so the sandbox stays clean and may still talk.
+        assert!(
+            got.starts_with("before\n") && !got.contains("SECRET"),
+            "{how}: {got:?}\n{}",
+            show(&o)
+        );
+    }
+    (performed, out)
+}
+
+/// A `.env` in the workspace given another name by `how`, then read under it.
+fn dotenv_renamed(ip: &str, how: &str, src: &str, dst: &str, read: &str) {
+    let f = with_dotenv(&format!("name-{how}"));
+    std::os::unix::fs::symlink(".env", f.ws.join("alias")).unwrap();
+    assert!(
+        name_change_leak(ip, &f, None, None, [how, src, dst, read]).0,
+        "{how}: the policy lets the agent read and write its workspace, so the name change is performed (and taints)"
+    );
+}
+
+#[test]
+fn renaming_a_secret_taints_before_it_has_the_new_name() {
+    dotenv_renamed("127.77.12.1", "rename", ".env", "notes.txt", "notes.txt");
+}
+
+#[test]
+fn renameat_a_secret_taints() {
+    dotenv_renamed("127.77.12.2", "renameat", ".env", "notes.txt", "notes.txt");
+}
+
+#[test]
+fn renameat2_a_secret_taints_with_every_flag() {
+    dotenv_renamed("127.77.12.3", "renameat2", ".env", "notes.txt", "notes.txt");
+    dotenv_renamed(
+        "127.77.12.4",
+        "renameat2-noreplace",
+        ".env",
+        "notes.txt",
+        "notes.txt",
+    );
+    dotenv_renamed(
+        "127.77.12.5",
+        "renameat2-whiteout",
+        ".env",
+        "notes.txt",
+        "notes.txt",
+    );
+}
+
+#[test]
+fn exchanging_a_secret_with_a_file_taints_in_both_directions() {
+    // The secret is the source, then the destination: either way it ends up as
+    // ok.txt.
+    dotenv_renamed("127.77.12.6", "renameat2-exchange", ".env", "ok.txt", "ok.txt");
+    dotenv_renamed("127.77.12.7", "renameat2-exchange", "ok.txt", ".env", "ok.txt");
+}
+
+#[test]
+fn linking_a_secret_taints() {
+    dotenv_renamed("127.77.12.8", "link", ".env", "notes.txt", "notes.txt");
+    dotenv_renamed("127.77.12.9", "linkat", ".env", "notes.txt", "notes.txt");
+}
+
+#[test]
+fn linking_a_secret_through_a_symlink_or_a_descriptor_taints() {
+    // AT_SYMLINK_FOLLOW through a workspace symlink to the secret; a `visible`
+    // O_PATH handle linked through /proc/self/fd/N, and with AT_EMPTY_PATH.
+    dotenv_renamed("127.77.12.10", "linkat-follow", "alias", "notes.txt", "notes.txt");
+    dotenv_renamed("127.77.12.11", "linkat-procfd", ".env", "notes.txt", "notes.txt");
+    dotenv_renamed("127.77.12.12", "linkat-empty", ".env", "notes.txt", "notes.txt");
+}
+
+#[test]
+fn moving_a_directory_that_holds_a_secret_taints() {
+    let f = with_dotenv("name-dir");
+    std::fs::create_dir_all(f.ws.join("proj/src")).unwrap();
+    std::fs::rename(f.ws.join(".env"), f.ws.join("proj/src/.env")).unwrap();
+    assert!(
+        name_change_leak(
+            "127.77.12.13",
+            &f,
+            None,
+            None,
+            ["rename", "proj", "moved", "moved/src/.env"]
+        )
+        .0
+    );
+}
+
+#[test]
+fn moving_a_directory_a_secret_pattern_covers_taints() {
+    // HOME inside the workspace, so the agent may write ~/.ssh: moving it out of
+    // `~/.ssh/**` is reading every key in it.
+    let f = Fixture::new("name-ssh").with_attack();
+    let home = f.ws.join("h");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_test"), SECRET).unwrap();
+    assert!(
+        name_change_leak(
+            "127.77.12.14",
+            &f,
+            None,
+            Some(&home),
+            ["rename", "h/.ssh", "x", "x/id_test"]
+        )
+        .0
+    );
+}
+
+#[test]
+fn a_secret_outside_the_workspace_cannot_be_given_a_workspace_name() {
+    // ~/.ssh is outside what the agent may write: every way of naming it fails.
+    for (i, how) in ["link", "linkat-procfd", "rename"].iter().enumerate() {
+        let f = Fixture::new(&format!("name-home-{how}")).with_attack();
+        let secret = f.secret.display().to_string();
+        let ip = format!("127.77.12.{}", 20 + i);
+        assert!(
+            !name_change_leak(&ip, &f, None, None, [how, &secret, "notes.txt", "notes.txt"]).0,
+            "{how} of a home secret must be refused"
+        );
+    }
+    // Nor ~/.ssh as a whole.
+    let f = Fixture::new("name-home-dir").with_attack();
+    let ssh = f.home.join(".ssh").display().to_string();
+    assert!(!name_change_leak("127.77.12.24", &f, None, None, ["rename", &ssh, "x", "x/id_test"]).0);
+}
+
+#[test]
+fn deny_read_cannot_be_bypassed_by_renaming_or_linking() {
+    // A policy that lets the agent write its workspace but never read a `.env`:
+    // naming one is reading it, so every name change of it is refused, with the
+    // read rule's EACCES. Compiled (and proved) once.
+    clawc_is_built();
+    let policy = Fixture::new("name-deny-policy");
+    let src = policy.root.join("mine.claw");
+    let bin = policy.root.join("mine.bin");
+    std::fs::write(
+        &src,
+        "use std::profiles::coding_agent;\nuse std::paths::*;\n\
+         policy mine extends coding_agent { always { deny(EACCES) read dotenv; } }\n",
+    )
+    .unwrap();
+    let clawc = std::path::Path::new(clawless()).with_file_name("clawc");
+    let st = std::process::Command::new(clawc)
+        .arg("compile")
+        .arg(&src)
+        .arg("-o")
+        .arg(&bin)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    for (i, how) in ["rename", "renameat2-exchange", "link", "linkat-procfd"]
+        .iter()
+        .enumerate()
+    {
+        let f = with_dotenv(&format!("name-deny-{how}"));
+        let ip = format!("127.77.12.{}", 30 + i);
+        let exchange = *how == "renameat2-exchange";
+        let (from, to) = if exchange {
+            ("ok.txt", ".env")
+        } else {
+            (".env", "notes.txt")
+        };
+        let read = if exchange { "ok.txt" } else { "notes.txt" };
+        let (performed, out) =
+            name_change_leak(&ip, &f, Some(bin.to_str().unwrap()), None, [how, from, to, read]);
+        assert!(
+            !performed,
+            "{how} of a file the policy forbids reading must be refused\n{out}"
+        );
+        assert!(
+            out.contains(&format!("{how}: errno=13")),
+            "refused by the read rule\n{out}"
+        );
+    }
+}
+
+#[test]
+fn a_directory_too_large_to_list_is_not_moved_unread() {
+    // Past the monitor's bound the rename is refused (EXDEV, so `mv` would copy,
+    // each read decided): the .env inside never gets a new name unread.
+    let f = with_dotenv("name-big");
+    let big = f.ws.join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    for i in 0..16_400 {
+        std::fs::write(big.join(i.to_string()), "").unwrap();
+    }
+    std::fs::rename(f.ws.join(".env"), big.join(".env")).unwrap();
+    let o = attack(
+        &f,
+        &[
+            "rename-leak",
+            "127.77.12.41",
+            "1",
+            "rename",
+            "big",
+            "moved",
+            "moved/.env",
+        ],
+    );
+    assert!(stdout(&o).contains("rename: errno=18"), "{}", show(&o));
+    assert!(big.join(".env").exists() && !f.ws.join("moved").exists());
+}
+
+/// A hard link made before the session (outside the sandbox's reach) is the same
+/// object as the secret: the monitor knows it by identity, so reading it under the
+/// other name is decided as reading the secret — refused where the secret may not
+/// be read, tainting where it may.
+#[test]
+fn a_secret_hard_linked_before_the_session_is_still_the_secret() {
+    // ~/.ssh outside the workspace: the profile may not read it, nor its alias.
+    let f = Fixture::new("name-prelink").with_attack();
+    std::fs::hard_link(&f.secret, f.ws.join("notes.txt")).unwrap();
+    // Relative (resolved in full) and absolute (decided as written) opens.
+    let o = f.sh(&format!(
+        "cat ok.txt; cat notes.txt; echo rc=$?; cat {}; echo rc=$?",
+        f.path("notes.txt")
+    ));
+    assert!(stdout(&o).contains("ordinary workspace file"), "{}", show(&o));
+    assert!(
+        stdout(&o).matches("rc=1").count() == 2 && !stdout(&o).contains("TOP-SECRET"),
+        "the alias was read\n{}",
+        show(&o)
+    );
+    // HOME inside the workspace: reading ~/.ssh is allowed and taints; so does
+    // reading its alias.
+    let ip = "127.77.12.42";
+    let server = Tcp::new(ip, 443);
+    let home = f.ws.join("h");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_test"), SECRET).unwrap();
+    std::fs::remove_file(f.ws.join("notes.txt")).unwrap();
+    std::fs::hard_link(home.join(".ssh/id_test"), f.ws.join("notes.txt")).unwrap();
+    let mut c = f.command(&[], &["./attack", "hold", "tcp", ip, "443", "notes.txt"]);
+    c.env("HOME", &home);
+    let o = run_with_deadline(c, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert!(
+        out.contains("write before: ok=7"),
+        "the channel works\n{}",
+        show(&o)
+    );
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(
+        out.contains("write after: errno=32"),
+        "reading the alias did not taint\n{}",
+        show(&o)
+    );
+    assert_eq!(server.received(), "before\n");
+}

@@ -162,3 +162,55 @@ fn the_example_agent_works_and_cannot_exfiltrate() {
     );
     assert!(!got.contains("sk-live"), "the secret reached the server: {got:?}");
 }
+
+/// Renames and links the monitor now decides as reads (docs/language.md, "Names"):
+/// git's lock-file renames, `mv` of a directory with no secret below it, an
+/// editor's write-then-rename, a hard link, and `mv` of a directory too large to
+/// list (refused with EXDEV, so `mv` copies it). None of them taints: the network
+/// still works afterwards.
+#[test]
+fn ordinary_renames_work_and_do_not_taint() {
+    use std::io::Read;
+    let ip = "127.77.12.40";
+    let server = std::net::TcpListener::bind((ip, 443)).unwrap();
+    server.set_nonblocking(true).unwrap();
+    let f = Fixture::new("renames").with_attack();
+    let big = f.ws.join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    for i in 0..16_500 {
+        std::fs::write(big.join(i.to_string()), "").unwrap();
+    }
+    let big_ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&big).unwrap());
+    let out = run_ok(
+        &f,
+        &format!(
+            "set -e
+             git init -q repo && cd repo
+             git config user.name agent && git config user.email agent@example.invalid
+             echo one > a && git add a && git commit -qm one
+             git mv a b && git commit -qm two && git log --oneline | wc -l && cd ..
+             mkdir -p src/deep && for i in 1 2 3 4 5; do echo $i > src/deep/$i.rs; done
+             mv src moved && ls moved/deep | wc -l
+             printf draft > .notes.txt.swp && mv .notes.txt.swp notes.txt && cat notes.txt && echo
+             ln notes.txt hard.txt && cat hard.txt && echo
+             mv big big2 2>/dev/null; ls big2 | wc -l; test ! -e big && echo BIG-MOVED
+             ./attack tcp {ip} 443 STILL-CLEAN"
+        ),
+    );
+    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    assert!(lines.contains(&"2"), "two commits\n{out}");
+    assert!(lines.contains(&"5"), "the directory moved\n{out}");
+    assert!(lines.contains(&"draft"), "{out}");
+    assert!(lines.contains(&"16500") && lines.contains(&"BIG-MOVED"), "{out}");
+    let moved_ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(f.ws.join("big2")).unwrap());
+    assert_ne!(
+        big_ino, moved_ino,
+        "too large to list: refused with EXDEV, so mv copied it"
+    );
+    assert!(out.contains("tcp send: ok="), "the sandbox is still clean\n{out}");
+    let (mut s, _) = server.accept().expect("the clean sandbox reached the server");
+    s.set_nonblocking(false).unwrap();
+    let mut got = String::new();
+    s.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "STILL-CLEAN");
+}

@@ -753,7 +753,7 @@ fn syscall_hover(name: &str) -> Option<String> {
 
 fn verb_hover(name: &str) -> String {
     let what = match name {
-        "read" => "open for reading, list a directory",
+        "read" => "open for reading, list a directory, give the object another name (rename, link)",
         "write" => "create, open for writing, truncate, rename, link, delete, change metadata",
         "append" => "open for appending only",
         "exec" => "execute as a program",

@@ -96,7 +96,7 @@ impl Ir {
         let table = self.table();
         mediation::EFFECTS
             .iter()
-            .filter(|e| e.mediation.verbs().contains(&verb))
+            .filter(|e| e.mediation.landlock_verbs().contains(&verb))
             .any(|e| {
                 let Some(sc) = table.by_name(e.name) else {
                     return false;

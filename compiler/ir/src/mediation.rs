@@ -18,10 +18,20 @@ pub enum Mediation {
     Exec { dirfd: Option<u8>, path: u8 },
     /// Looks at a path without opening it (stat, access, readlink, xattr reads).
     Look { dirfd: Option<u8>, path: u8 },
-    /// Changes the tree or metadata at one or two paths (unlink, rename, chmod...).
+    /// Changes the tree or metadata at a path (mkdir, unlink, symlink, chmod...):
+    /// a `write` on it.
     Modify {
         first: (Option<u8>, u8),
         second: Option<(Option<u8>, u8)>,
+    },
+    /// Gives an existing object another name (`rename`, `renameat`, `renameat2`,
+    /// `link`, `linkat`): a `write` on both names, and a `read` on every name whose
+    /// object is given the new one — the source, both sides of `RENAME_EXCHANGE`,
+    /// and every path below a directory that moves. Whoever can name an object can
+    /// read it under that name, so naming is reading (docs/language.md).
+    NameChange {
+        from: (Option<u8>, u8),
+        to: (Option<u8>, u8),
     },
     /// Changes the metadata of an open file (`fchmod`, `fchown`, `fsetxattr`...):
     /// a `write` on the path the descriptor names.
@@ -44,11 +54,23 @@ impl Mediation {
                 &[Verb::Read, Verb::Write, Verb::Append, Verb::Visible]
             }
             Mediation::Creat { .. } | Mediation::Modify { .. } | Mediation::FdModify { .. } => &[Verb::Write],
+            Mediation::NameChange { .. } => &[Verb::Read, Verb::Write],
             Mediation::Exec { .. } => &[Verb::Exec],
             Mediation::Look { .. } => &[Verb::Visible],
             Mediation::Connect { .. } => &[Verb::Connect],
             Mediation::SendTo { .. } | Mediation::SendMsg { .. } => &[Verb::Send],
             Mediation::Bind { .. } => &[Verb::Bind],
+        }
+    }
+
+    /// The verbs whose Landlock rights the kernel checks for this call when it is
+    /// performed unmediated. A name change needs no read right of Landlock (the
+    /// monitor decides its `read`), so a syscall-level allow of `rename` need not
+    /// leave reading unbounded.
+    pub fn landlock_verbs(self) -> &'static [Verb] {
+        match self {
+            Mediation::NameChange { .. } => &[Verb::Write],
+            other => other.verbs(),
         }
     }
 }
@@ -220,37 +242,37 @@ pub const EFFECTS: &[SyscallEffect] = &[
     },
     SyscallEffect {
         name: "rename",
-        mediation: Mediation::Modify {
-            first: plain(0),
-            second: Some(plain(1)),
+        mediation: Mediation::NameChange {
+            from: plain(0),
+            to: plain(1),
         },
     },
     SyscallEffect {
         name: "renameat",
-        mediation: Mediation::Modify {
-            first: at(0, 1),
-            second: Some(at(2, 3)),
+        mediation: Mediation::NameChange {
+            from: at(0, 1),
+            to: at(2, 3),
         },
     },
     SyscallEffect {
         name: "renameat2",
-        mediation: Mediation::Modify {
-            first: at(0, 1),
-            second: Some(at(2, 3)),
+        mediation: Mediation::NameChange {
+            from: at(0, 1),
+            to: at(2, 3),
         },
     },
     SyscallEffect {
         name: "link",
-        mediation: Mediation::Modify {
-            first: plain(0),
-            second: Some(plain(1)),
+        mediation: Mediation::NameChange {
+            from: plain(0),
+            to: plain(1),
         },
     },
     SyscallEffect {
         name: "linkat",
-        mediation: Mediation::Modify {
-            first: at(0, 1),
-            second: Some(at(2, 3)),
+        mediation: Mediation::NameChange {
+            from: at(0, 1),
+            to: at(2, 3),
         },
     },
     SyscallEffect {

@@ -327,3 +327,88 @@ fn env_matches_is_expand_then_glob() {
         }
     }
 }
+
+#[test]
+fn name_changes_read_so_read_rules_route_them_to_the_monitor() {
+    // Only a read rule: renames and links read what they rename, so they go to
+    // the monitor; unlink (a write only) stays a kernel default.
+    let ir = Ir {
+        name: "t".into(),
+        arch: Arch::X86_64,
+        default: Action::Allow,
+        states: vec![String::new()],
+        initial: 0,
+        rules: vec![rule(Action::Deny(13), None, paths(&[Verb::Read], &["/**/.env"]))],
+        transitions: vec![],
+        assertions: vec![],
+    };
+    for name in ["rename", "renameat", "renameat2", "link", "linkat"] {
+        assert_eq!(
+            ir.route(nr(name)),
+            Route::Monitor(MonitorReason::Mediated(Verb::Read)),
+            "{name}"
+        );
+        let req = Request {
+            nr: nr(name),
+            args: [0; 6],
+            accesses: &[
+                Access::Path {
+                    verb: Verb::Write,
+                    path: "/w/.env".into(),
+                },
+                Access::Path {
+                    verb: Verb::Write,
+                    path: "/w/notes".into(),
+                },
+                Access::Path {
+                    verb: Verb::Read,
+                    path: "/w/.env".into(),
+                },
+            ],
+        };
+        assert_eq!(ir.decide(0, &req, &env()).action, Action::Deny(13), "{name}");
+    }
+    assert!(matches!(ir.route(nr("unlink")), Route::Kernel(_)));
+    // Reading and writing allowed everywhere: back to a kernel allow.
+    let mut open = ir.clone();
+    open.rules = vec![rule(
+        Action::Allow,
+        None,
+        paths(&[Verb::Read, Verb::Write], &["/**"]),
+    )];
+    assert_eq!(
+        open.route(nr("rename")),
+        Route::Kernel(KernelDecision {
+            rules: vec![],
+            fallback: Action::Allow
+        })
+    );
+    // Writing alone allowed everywhere is not enough: the read is decided too.
+    open.rules = vec![rule(Action::Allow, None, paths(&[Verb::Write], &["/**"]))];
+    assert!(matches!(open.route(nr("rename")), Route::Monitor(_)));
+}
+
+#[test]
+fn a_syscall_allow_of_rename_leaves_reading_bounded_by_landlock() {
+    // The kernel checks no read right for a rename (the monitor decides its read),
+    // so `allow rename` must not make Landlock give up on reading.
+    let ir = Ir {
+        name: "t".into(),
+        arch: Arch::X86_64,
+        default: Action::Deny(1),
+        states: vec![String::new()],
+        initial: 0,
+        rules: vec![
+            rule(Action::Allow, None, sys("rename", vec![])),
+            rule(Action::Allow, None, paths(&[Verb::Read], &["/usr/**"])),
+        ],
+        transitions: vec![],
+        assertions: vec![],
+    };
+    let plan = ir.landlock_plan();
+    assert!(plan.handled_fs.contains(&landlock::FsRight::ReadFile), "{plan:?}");
+    assert!(
+        !plan.handled_fs.contains(&landlock::FsRight::RemoveFile),
+        "{plan:?}"
+    );
+}

@@ -452,3 +452,64 @@ fn default_allow_needs_no_rule_for_a_kernel_allowed_path_syscall() {
         "a filter that lets the kernel open files was proved for a policy with a transition on reads"
     );
 }
+
+/// A name change reads the object it renames (docs/language.md, "Names"): a policy
+/// that allows `rename` whatever its paths cannot prove that a `.env` is never
+/// read, though no rule lets anything open one. The model's verbs for a name
+/// change are `Mediation::verbs`, which the monitor's decisions equal.
+#[test]
+fn a_rename_allowed_by_a_syscall_rule_reads_what_it_renames() {
+    let ir = Ir {
+        name: "names".into(),
+        arch: Arch::X86_64,
+        default: Action::Deny(1),
+        states: vec![String::new()],
+        initial: 0,
+        rules: vec![
+            rule(
+                Action::Allow,
+                None,
+                Matcher::Syscall {
+                    nr: nr("rename"),
+                    conds: vec![],
+                },
+            ),
+            rule(
+                Action::Allow,
+                None,
+                paths(&[Verb::Read], &["$WORKSPACE/src/*.rs"]),
+            ),
+        ],
+        transitions: vec![],
+        assertions: vec![Assertion {
+            property: Property::Never {
+                what: Pattern::Access {
+                    verbs: vec![Verb::Read],
+                    entity: Some(Entity::Paths(vec!["/**/.env".into()])),
+                },
+                after: None,
+            },
+            text: "never read dotenv".into(),
+            origin: "t".into(),
+        }],
+    };
+    let r = verify(&ir, None, Options::default());
+    let Outcome::Failed(cex) = &r.checks[0].outcome else {
+        panic!("renaming a .env reads it: {:?}", r.checks[0])
+    };
+    let last = cex.steps.last().unwrap();
+    assert_eq!(last.request.syscall, "rename", "{cex}");
+    assert!(
+        last.request
+            .access
+            .as_deref()
+            .is_some_and(|a| a.starts_with("read ") && a.ends_with(".env")),
+        "{cex}"
+    );
+    // With the read denied, it holds: renaming is refused like opening.
+    let mut ir = ir;
+    ir.rules
+        .push(rule(Action::Deny(13), None, paths(&[Verb::Read], &["/**/.env"])));
+    let r = verify(&ir, None, Options::default());
+    assert_eq!(r.checks[0].outcome, Outcome::Proved, "{:?}", r.checks[0]);
+}

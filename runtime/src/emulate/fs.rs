@@ -1,5 +1,6 @@
 //! Path syscalls: open family, exec, looking (stat, access, readlink, xattrs) and
-//! modifying (mkdir, unlink, rename, link, symlink, chmod, chown, utimes...).
+//! modifying (mkdir, unlink, symlink, chmod, chown, utimes...). Renames and links
+//! are in `names`.
 
 use super::cvt;
 use crate::agent;
@@ -27,7 +28,7 @@ fn xattr_name(tid: u32, addr: u64) -> Result<CString, Fail> {
     CString::new(raw).map_err(|_| Fail::Errno(libc::EINVAL))
 }
 
-fn path_accesses(verbs: &[Verb], path: &str) -> Vec<Access> {
+pub(super) fn path_accesses(verbs: &[Verb], path: &str) -> Vec<Access> {
     verbs
         .iter()
         .map(|&verb| Access::Path {
@@ -37,6 +38,18 @@ fn path_accesses(verbs: &[Verb], path: &str) -> Vec<Access> {
         .collect()
 }
 
+/// `accesses`, plus a `read` of the secret's own path when the object a reading
+/// open reaches is a secret with another name from before the session
+/// (`crate::aliases`).
+fn with_alias(m: &Monitor, fd: &impl AsRawFd, verbs: &[Verb], mut accesses: Vec<Access>) -> Vec<Access> {
+    if verbs.contains(&Verb::Read) {
+        if let Some(secret) = m.aliases.of(fd) {
+            accesses.extend(path_accesses(&[Verb::Read], secret));
+        }
+    }
+    accesses
+}
+
 fn verb_names(verbs: &[Verb]) -> Vec<&'static str> {
     verbs.iter().map(|v| v.name()).collect()
 }
@@ -44,7 +57,7 @@ fn verb_names(verbs: &[Verb]) -> Vec<&'static str> {
 /// When resolution fails (`ENOENT`, `ENOTDIR`, `ELOOP`...), the error itself tells
 /// whether a path exists. For a path the policy neither lets the agent see nor use,
 /// answer the policy's refusal instead, so existence stays hidden.
-fn hide(
+pub(super) fn hide(
     m: &Monitor,
     n: &Notification,
     asker: &Asker,
@@ -155,9 +168,8 @@ pub(super) fn open(
             } else {
                 &verbs
             };
-            let v = m.judge(n, name, n.nr, &path_accesses(verbs, &path), || {
-                shown(&path, verbs)
-            });
+            let accesses = with_alias(m, &fd, verbs, path_accesses(verbs, &path));
+            let v = m.judge(n, name, n.nr, &accesses, || shown(&path, verbs));
             if !v.allowed() {
                 return Ok(v.refusal().into());
             }
@@ -255,6 +267,7 @@ fn open_plain(
         }
         Err(_) => None,
         Ok(file) => {
+            let accesses = with_alias(m, &file, verbs, accesses);
             let v = m.judge(n, name, n.nr, &accesses, || shown(&path, verbs));
             if !v.allowed() {
                 return Some(Ok(v.refusal().into()));
@@ -490,12 +503,6 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let (paths, follow): (Vec<(i32, usize)>, bool) = match name {
         "mkdir" | "rmdir" | "unlink" | "mknod" => (vec![cwd(0)], false),
         "mkdirat" | "unlinkat" | "mknodat" => (vec![at(0, 1)], false),
-        "rename" | "link" => (vec![cwd(0), cwd(1)], false),
-        "renameat" | "renameat2" => (vec![at(0, 1), at(2, 3)], false),
-        "linkat" => (
-            vec![at(0, 1), at(2, 3)],
-            a[4] as i32 & libc::AT_SYMLINK_FOLLOW != 0,
-        ),
         "symlink" => (vec![cwd(1)], false),
         "symlinkat" => (vec![at(1, 2)], false),
         "truncate" | "chmod" | "chown" | "utime" | "utimes" | "setxattr" | "removexattr" => {
@@ -518,7 +525,7 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let mut objects: Vec<Resolved> = Vec::new();
     let mut parents: Vec<resolve::ResolvedParent> = Vec::new();
     let mut shown_paths = Vec::new();
-    for (i, &(dfd, reg)) in paths.iter().enumerate() {
+    for &(dfd, reg) in &paths {
         let addr = a[reg];
         // utimensat(fd, NULL, ...) is futimens(fd).
         let raw = if addr == 0 && name == "utimensat" {
@@ -526,9 +533,7 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
         } else {
             m.read_path(n, addr)?
         };
-        let link_source = name == "linkat" && i == 0;
-        let by_object = if link_source { follow } else { object_level };
-        if by_object {
+        if object_level {
             let how = How {
                 follow,
                 empty_ok: raw.is_empty() && name == "utimensat",
@@ -588,34 +593,6 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
             }
             ("mknod", Some(p), _) => mknod(p, a[1], a[2], umask),
             ("mknodat", Some(p), _) => mknod(p, a[2], a[3], umask),
-            ("rename" | "renameat" | "renameat2", Some(p), _) => {
-                let q = &parents[1];
-                let flags = if name == "renameat2" { a[4] as u32 } else { 0 };
-                libc::syscall(
-                    libc::SYS_renameat2,
-                    dir(p),
-                    p.name.as_ptr(),
-                    dir(q),
-                    q.name.as_ptr(),
-                    flags,
-                )
-            }
-            ("link" | "linkat", Some(p), None) => {
-                let q = &parents[1];
-                libc::linkat(dir(p), p.name.as_ptr(), dir(q), q.name.as_ptr(), 0).into()
-            }
-            ("linkat", Some(q), Some(o)) => {
-                // The followed source: link exactly the object that was decided.
-                let src = obj_path(o)?;
-                libc::linkat(
-                    libc::AT_FDCWD,
-                    src.as_ptr(),
-                    dir(q),
-                    q.name.as_ptr(),
-                    libc::AT_SYMLINK_FOLLOW,
-                )
-                .into()
-            }
             ("symlink" | "symlinkat", Some(p), _) => {
                 let t = target.as_ref().ok_or(Fail::Errno(libc::EINVAL))?;
                 libc::symlinkat(t.as_ptr(), dir(p), p.name.as_ptr()).into()

@@ -758,6 +758,59 @@ int main(int argc, char **argv) {
         printf("open-loop: ok=%d refused=%d errno=%d\n", ok, refused, last);
         return 0;
     }
+    if (!strcmp(name, "rename-leak") && argc == 8) {
+        // rename-leak IP PORT HOW SRC DST READ: send on a socket (the channel
+        // works), give SRC another name by HOW, read READ (the secret's new name),
+        // then send what was read on the old socket and on a new one.
+        struct sockaddr_in sa;
+        int s = inet_socket(SOCK_STREAM, argv[2], atoi(argv[3]), &sa);
+        report("connect before", connect(s, (struct sockaddr *)&sa, sizeof sa));
+        report("send before", write(s, "before\n", 7));
+        const char *how = argv[4], *src = argv[5], *dst = argv[6];
+        long r = -1;
+        errno = EINVAL;
+        int d = open(".", O_PATH | O_DIRECTORY);
+        if (!strcmp(how, "rename")) r = rename(src, dst);
+        else if (!strcmp(how, "renameat")) r = renameat(d, src, d, dst);
+        else if (!strcmp(how, "renameat2")) r = syscall(SYS_renameat2, d, src, d, dst, 0);
+        else if (!strcmp(how, "renameat2-noreplace")) r = syscall(SYS_renameat2, d, src, d, dst, 1);
+        else if (!strcmp(how, "renameat2-exchange")) r = syscall(SYS_renameat2, d, src, d, dst, 2);
+        else if (!strcmp(how, "renameat2-whiteout")) r = syscall(SYS_renameat2, d, src, d, dst, 4);
+        else if (!strcmp(how, "link")) r = link(src, dst);
+        else if (!strcmp(how, "linkat")) r = linkat(d, src, d, dst, 0);
+        else if (!strcmp(how, "linkat-follow")) r = linkat(AT_FDCWD, src, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
+        else if (!strcmp(how, "linkat-procfd") || !strcmp(how, "linkat-empty")) {
+            // A handle that is only a look (O_PATH: `visible`), linked by
+            // descriptor.
+            int h = open(src, O_PATH);
+            report("O_PATH source", h);
+            if (!strcmp(how, "linkat-empty")) {
+                r = linkat(h, "", AT_FDCWD, dst, AT_EMPTY_PATH);
+            } else {
+                char p[64];
+                snprintf(p, sizeof p, "/proc/self/fd/%d", h);
+                r = linkat(AT_FDCWD, p, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
+            }
+        }
+        report(how, r);
+        // No pause: a transition the name change fires has fired when it returns.
+        report("send after name change", write(s, "x\n", 2));
+        char buf[256] = {0};
+        int fd = open(argv[7], O_RDONLY);
+        report("open new name", fd);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        printf("new name holds the secret: %d\n", n > 0 && strstr(buf, "SECRET") != NULL);
+        usleep(100000);
+        report("send after (old socket)", write(s, buf, n > 0 ? (size_t)n : 1));
+        struct sockaddr_in sb;
+        int s2 = inet_socket(SOCK_STREAM, argv[2], atoi(argv[3]), &sb);
+        if (s2 >= 0) {
+            long c = connect(s2, (struct sockaddr *)&sb, sizeof sb);
+            report("connect after", c);
+            if (c == 0) report("send after (new socket)", write(s2, buf, n > 0 ? (size_t)n : 1));
+        }
+        return 0;
+    }
     if (!strcmp(name, "fork-then")) {
         // fork-then CMD...: run a child process that does the work (exfiltration
         // from a child after the parent was tainted).

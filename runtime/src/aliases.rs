@@ -1,0 +1,162 @@
+//! Secrets that had another name before the session: a hard link made outside the
+//! sandbox (`~/notes/key`, the same inode as `~/.ssh/id_ed25519`) is, to a policy of
+//! paths, a different file. At start-up the monitor lists the files the policy's
+//! `read` rules and transitions single out (a `deny read`, an `on read` event)
+//! whose pattern has a literal directory to start from, and remembers, by identity
+//! `(dev, inode)`, those with more than one link. An open that reads such an object
+//! under any name is then also decided as a `read` of the secret's own path.
+//!
+//! What it does not know: patterns with no literal directory (`/**/.env`: the
+//! whole filesystem would have to be listed), files past the listing bound
+//! ([`MAX_LISTED`]), bind mounts and copies made before the session, and secrets
+//! created after start-up outside the sandbox (docs/threat-model.md). Links made
+//! during the session need none of this: each one is decided as a read of what it
+//! links (`emulate/names.rs`).
+
+use claw_ir::{Entity, Env, Ir, Matcher, Verb};
+use std::collections::HashMap;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// The most entries listed at start-up, over all patterns.
+pub const MAX_LISTED: usize = 65_536;
+
+/// The deepest the start-up listing goes below a pattern's literal directory.
+const MAX_DEPTH: usize = 16;
+
+/// Multiply-linked secret files, by identity.
+#[derive(Debug, Default)]
+pub struct Aliases {
+    by_id: HashMap<(u64, u64), String>,
+}
+
+impl Aliases {
+    /// Lists what the policy's read rules and events single out (see the module doc).
+    pub fn find(ir: &Ir, env: &Env) -> Aliases {
+        let mut patterns: Vec<String> = Vec::new();
+        let reads = |m: &Matcher| match m {
+            Matcher::Access {
+                verbs,
+                entity: Entity::Paths(ps),
+            } if verbs.contains(&Verb::Read) => ps.clone(),
+            _ => Vec::new(),
+        };
+        for r in ir.rules.iter().filter(|r| !r.action.is_allowing()) {
+            patterns.extend(reads(&r.matcher));
+        }
+        for t in &ir.transitions {
+            patterns.extend(reads(&t.event));
+        }
+        patterns.sort();
+        patterns.dedup();
+        let mut a = Aliases::default();
+        let mut budget = MAX_LISTED;
+        for p in patterns {
+            let Some(expanded) = env.expand(&p) else { continue };
+            let root = literal_dir(&expanded);
+            if root == "/" {
+                continue;
+            }
+            a.list(Path::new(&root), &expanded, 0, &mut budget);
+        }
+        a
+    }
+
+    fn list(&mut self, path: &Path, pattern: &str, depth: usize, budget: &mut usize) {
+        if *budget == 0 {
+            return;
+        }
+        *budget -= 1;
+        let Ok(md) = std::fs::symlink_metadata(path) else {
+            return;
+        };
+        let name = path.to_string_lossy();
+        if md.is_file() {
+            if md.nlink() > 1 && claw_ir::glob_match(pattern, &name) {
+                self.by_id.insert((md.dev(), md.ino()), name.into_owned());
+            }
+            return;
+        }
+        if !md.is_dir() || depth >= MAX_DEPTH {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if *budget == 0 {
+                return;
+            }
+            self.list(&e.path(), pattern, depth + 1, budget);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// The secret's own path when `fd` is one of the remembered objects.
+    pub fn of(&self, fd: &impl AsRawFd) -> Option<&str> {
+        if self.by_id.is_empty() {
+            return None;
+        }
+        // SAFETY: all-zero is a valid `stat`.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fd is a descriptor the caller holds; st is valid for writing.
+        if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+            return None;
+        }
+        self.by_id.get(&(st.st_dev, st.st_ino)).map(String::as_str)
+    }
+}
+
+/// The longest leading run of components of `pattern` with no wildcard.
+fn literal_dir(pattern: &str) -> String {
+    let mut out = String::new();
+    for c in pattern.split('/').filter(|c| !c.is_empty()) {
+        if c.contains(['*', '?']) {
+            break;
+        }
+        out.push('/');
+        out.push_str(c);
+    }
+    if out.is_empty() {
+        "/".into()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_dirs() {
+        assert_eq!(literal_dir("/home/u/.ssh/**"), "/home/u/.ssh");
+        assert_eq!(literal_dir("/**/.env"), "/");
+        assert_eq!(literal_dir("/etc/ssh/ssh_host_*_key"), "/etc/ssh");
+        assert_eq!(literal_dir("/etc/shadow"), "/etc/shadow");
+    }
+
+    #[test]
+    fn only_multiply_linked_matching_files_are_remembered() {
+        let d = std::env::temp_dir().join(format!("claw-aliases-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("sec/sub")).unwrap();
+        std::fs::write(d.join("sec/sub/key"), "k").unwrap();
+        std::fs::write(d.join("sec/lone"), "k").unwrap();
+        std::fs::hard_link(d.join("sec/sub/key"), d.join("alias")).unwrap();
+        let pattern = format!("{}/sec/**", d.display());
+        let mut a = Aliases::default();
+        let mut budget = 100;
+        a.list(&d.join("sec"), &pattern, 0, &mut budget);
+        let f = std::fs::File::open(d.join("alias")).unwrap();
+        assert_eq!(a.of(&f), Some(format!("{}/sec/sub/key", d.display()).as_str()));
+        let lone = std::fs::File::open(d.join("sec/lone")).unwrap();
+        assert_eq!(a.of(&lone), None);
+        assert_eq!(a.by_id.len(), 1);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
