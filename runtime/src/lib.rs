@@ -6,10 +6,13 @@
 pub mod agent;
 pub mod audit;
 mod emulate;
+pub mod execdirs;
 pub mod landlock;
 pub mod monitor;
+pub mod namespaces;
 pub mod notify;
 pub mod paths;
+pub mod pidfilter;
 pub mod resolve;
 pub mod sandbox;
 pub mod sockaddr;

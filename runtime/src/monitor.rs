@@ -204,9 +204,11 @@ pub struct Monitor {
     turn: Mutex<Turn>,
     /// Signalled by the watchdog when the turn is free and every worker busy.
     free: Condvar,
-    /// The monitor's `/`, shared with the agent's when the policy can never let it
-    /// change its root or mount namespace.
+    /// The agent's `/` (in its own mount namespace), opened once when the policy
+    /// can never let it change its root or mount namespace.
     root: Option<OwnedFd>,
+    /// How the agent's `/proc` relates to ours (isolated: its own pid namespace).
+    view: crate::resolve::View,
 }
 
 /// Syscalls that can give a process another root directory or another view of the
@@ -236,7 +238,16 @@ fn root_is_fixed(ir: &Ir) -> bool {
 }
 
 impl Monitor {
-    pub fn new(artifact: &Artifact, env: Env, listener: Listener, audit: AuditLog) -> Arc<Monitor> {
+    /// `agent`: the sandboxed process (its pid here), whose root absolute paths
+    /// are resolved from; `view`: whether it has a `/proc` of its own.
+    pub fn new(
+        artifact: &Artifact,
+        env: Env,
+        listener: Listener,
+        audit: AuditLog,
+        agent: u32,
+        view: crate::resolve::View,
+    ) -> Arc<Monitor> {
         Arc::new(Monitor {
             shared: Mutex::new(Shared {
                 state: artifact.ir.initial,
@@ -250,8 +261,18 @@ impl Monitor {
             turn: Mutex::new(Turn::default()),
             free: Condvar::new(),
             root: root_is_fixed(&artifact.ir)
-                .then(|| std::fs::File::open("/").ok().map(OwnedFd::from))
+                .then(|| {
+                    crate::resolve::openat2(
+                        libc::AT_FDCWD,
+                        format!("/proc/{agent}/root").as_bytes(),
+                        (libc::O_PATH | libc::O_DIRECTORY) as u64,
+                        0,
+                        0,
+                    )
+                    .ok()
+                })
                 .flatten(),
+            view,
         })
     }
 
@@ -404,7 +425,9 @@ impl Monitor {
     /// The agent asking (its process is looked up when first needed; every handler
     /// checks NOTIF_ID_VALID after what it read).
     pub(crate) fn asker(&self, n: &Notification) -> Asker {
-        Asker::new(n.tid).with_root(self.root.as_ref().map(|f| f.as_raw_fd()))
+        Asker::new(n.tid)
+            .with_root(self.root.as_ref().map(|f| f.as_raw_fd()))
+            .with_view(self.view)
     }
 
     /// `NOTIF_ID_VALID`: after every read of agent memory or `/proc` entries.
