@@ -604,9 +604,58 @@ mod tests {
             agent_view("/proc/10/task/12/comm", a).unwrap(),
             "/proc/thread-self/comm"
         );
-        assert_eq!(agent_view("/proc/100/status", a).unwrap(), "/proc/100/status");
+        assert_eq!(agent_view("/proc/meminfo", a).unwrap(), "/proc/meminfo");
+        // Host view: a process that does not descend from the monitor is refused,
+        // and so is the monitor itself.
+        assert!(agent_view("/proc/1/status", a).is_err(), "outside the sandbox");
         let me = format!("/proc/{}/environ", std::process::id());
         assert!(agent_view(&me, a).is_err(), "the monitor's own /proc is refused");
+        // Namespace view: every pid but our init's.
+        let n = &Asker::with_tgid(12, 10).with_view(View::Namespace);
+        let _ = n.ns_ids.set((2, 3));
+        assert_eq!(agent_view("/proc/2/fd/4", n).unwrap(), "/proc/self/fd/4");
+        assert_eq!(agent_view("/proc/2/task/3/fd", n).unwrap(), "/proc/thread-self/fd");
+        assert_eq!(agent_view("/proc/7/status", n).unwrap(), "/proc/7/status");
+        assert!(agent_view("/proc/1/fd/3", n).is_err(), "our init");
+    }
+
+    #[test]
+    fn every_spelling_of_self_is_rewritten() {
+        let a = &Asker::with_tgid(12, 10);
+        for (spelled, meant) in [
+            (&b"//proc/thread-self/fd/3"[..], &b"/proc/10/task/12/fd/3"[..]),
+            (b"/proc/./self/fd/3", b"/proc/10/fd/3"),
+            (b"/proc/self/../self/fd/3", b"/proc/10/fd/3"),
+            (b"/proc/1/../self/environ", b"/proc/10/environ"),
+            (b"/../proc/self", b"/proc/10"),
+            (b"/dev//fd/3", b"/proc/10/fd/3"),
+            (b"/dev/./stdout", b"/proc/10/fd/1"),
+            (b"/dev/../proc/thread-self/", b"/proc/10/task/12/"),
+            (b"///proc//self//fd//3", b"/proc/10/fd/3"),
+        ] {
+            assert_eq!(
+                String::from_utf8_lossy(&rewrite(spelled, a)),
+                String::from_utf8_lossy(meant),
+                "{}",
+                String::from_utf8_lossy(spelled)
+            );
+        }
+        // `..` after a component that may be a symlink keeps its meaning.
+        assert_eq!(rewrite(b"/proc/thread-self/..", a), b"/proc/10/task/12/..");
+        assert_eq!(rewrite(b"/dev/fd/../x", a), b"/proc/10/fd/../x");
+        assert_eq!(lead_normal(b"/proc/self/cwd/../x"), b"/proc/self/cwd/../x");
+        assert_eq!(lead_normal(b"/usr/lib/../x"), b"/usr/lib/../x");
+    }
+
+    #[test]
+    fn magic_links_of_a_process_directory() {
+        assert_eq!(magic_prefix(b"/proc/10/fd/3"), Some((10, 13)));
+        assert_eq!(magic_prefix(b"/proc/10/fd/3/x"), Some((10, 13)));
+        assert_eq!(magic_prefix(b"/proc/10/task/12/cwd/a/b"), Some((10, 20)));
+        assert_eq!(magic_prefix(b"/proc/10/root"), Some((10, 13)));
+        assert_eq!(magic_prefix(b"/proc/10/fd"), None, "the directory itself");
+        assert_eq!(magic_prefix(b"/proc/10/status"), None);
+        assert_eq!(magic_prefix(b"/proc/self/fd/3"), None, "rewritten before");
     }
 
     #[test]
