@@ -296,6 +296,11 @@ fn lead_normal(path: &[u8]) -> Vec<u8> {
 /// numbered as in its own `/proc`: resolved by the monitor they would otherwise
 /// mean the monitor.
 fn rewrite(path: &[u8], asker: &Asker) -> Vec<u8> {
+    let has = |w: &[u8]| path.windows(w.len()).any(|x| x == w);
+    if !(has(b"/proc") || has(b"/dev")) {
+        // No spelling of either can do without the component itself.
+        return path.to_vec();
+    }
     let normal = lead_normal(path);
     if !(normal.starts_with(b"/proc/") || normal.starts_with(b"/dev/")) {
         return path.to_vec();

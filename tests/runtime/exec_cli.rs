@@ -312,3 +312,60 @@ fn the_embedded_default_policy_is_the_standard_profile_as_compiled_today() {
         );
     }
 }
+
+#[test]
+fn the_mode_is_said_once_and_can_be_forced() {
+    let f = Fixture::new("modes");
+    let script = "echo pid=$$";
+    let run = |extra: &[&str], env: Option<&str>| {
+        let mut c = f.command(extra, &["/bin/sh", "-c", script]);
+        match env {
+            Some(v) => c.env("CLAWLESS_MODE", v),
+            None => c.env_remove("CLAWLESS_MODE"),
+        };
+        run_with_deadline(c, Duration::from_secs(60))
+    };
+    // Default here (root, namespaces available): isolated, the shell is pid 2.
+    let o = run(&[], None);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(stderr(&o).matches("clawless: isolated mode").count(), 1, "{}", show(&o));
+    assert!(stdout(&o).contains("pid=2\n"), "{}", show(&o));
+    for (extra, env) in [(&["--mode", "mediated"][..], None), (&[][..], Some("mediated"))] {
+        let o = run(extra, env);
+        assert_eq!(code(&o), 0, "{}", show(&o));
+        assert_eq!(stderr(&o).matches("clawless: mediated mode").count(), 1, "{}", show(&o));
+        assert!(!stdout(&o).contains("pid=2\n"), "{}", show(&o));
+    }
+    // The command line wins over the environment.
+    let o = run(&["--mode", "isolated", "--require-isolation"], Some("mediated"));
+    assert!(stderr(&o).contains("clawless: isolated mode"), "{}", show(&o));
+    // Contradictions and unknown modes are refused before anything runs.
+    let o = run(&["--mode", "mediated", "--require-isolation"], None);
+    assert_eq!(code(&o), 125, "{}", show(&o));
+    assert!(!stdout(&o).contains("pid="), "{}", show(&o));
+    let o = run(&[], Some("jail"));
+    assert_eq!(code(&o), 125, "{}", show(&o));
+    assert!(stderr(&o).contains("CLAWLESS_MODE=jail"), "{}", show(&o));
+}
+
+#[test]
+fn an_unprivileged_user_runs_isolated_in_a_user_namespace() {
+    use std::os::unix::process::CommandExt;
+    let f = Fixture::new("unpriv");
+    for d in [&f.root, &f.ws, &f.home] {
+        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    }
+    let mut c = f.command(&[], &["/bin/sh", "-c", "id -u; echo pid=$$; echo made > mine.txt"]);
+    c.env_remove("CLAWLESS_MODE").uid(65534).gid(65534);
+    let o = run_with_deadline(c, Duration::from_secs(60));
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        stderr(&o).contains("clawless: isolated mode (user, pid and mount namespaces"),
+        "{}",
+        show(&o)
+    );
+    assert!(stdout(&o).starts_with("65534\npid=2\n"), "{}", show(&o));
+    // The file it made belongs to the user (the namespace maps it to itself).
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(f.ws.join("mine.txt")).unwrap().uid(), 65534);
+}
