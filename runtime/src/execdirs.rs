@@ -58,9 +58,7 @@ pub fn never_executable(ir: &Ir, env: &Env) -> Vec<String> {
         .into_iter()
         .filter(|(_, s)| all.is_subset(s))
         .map(|(d, _)| d)
-        .filter(|d| {
-            std::fs::canonicalize(d).is_ok_and(|c| c.to_str() == Some(d.as_str()) && c.is_dir())
-        })
+        .filter(|d| std::fs::canonicalize(d).is_ok_and(|c| c.to_str() == Some(d.as_str()) && c.is_dir()))
         .collect();
     // A recursive mount of a directory covers those below it.
     dirs.iter()
@@ -113,12 +111,24 @@ mod tests {
         let ir = ir_with(vec![rule(Action::Deny(1), None, vec![Verb::Exec], &["$T/**"])]);
         assert_eq!(never_executable(&ir, &env), vec![d.clone()]);
         // In one state only: not a mount (another state may run programs there).
-        let ir = ir_with(vec![rule(Action::Deny(1), Some(vec![0]), vec![Verb::Exec], &["$T/**"])]);
+        let ir = ir_with(vec![rule(
+            Action::Deny(1),
+            Some(vec![0]),
+            vec![Verb::Exec],
+            &["$T/**"],
+        )]);
         assert!(never_executable(&ir, &env).is_empty());
         // One rule per state, together covering all: a mount.
         let ir = ir_with(
             (0..n)
-                .map(|s| rule(Action::Kill, Some(vec![s]), vec![Verb::Read, Verb::Exec], &["$T/**"]))
+                .map(|s| {
+                    rule(
+                        Action::Kill,
+                        Some(vec![s]),
+                        vec![Verb::Read, Verb::Exec],
+                        &["$T/**"],
+                    )
+                })
                 .collect(),
         );
         assert_eq!(never_executable(&ir, &env), vec![d.clone()]);
@@ -147,7 +157,10 @@ mod tests {
             Action::Deny(1),
             None,
             vec![Verb::Exec],
-            &[&format!("{}/**", root.display()), &format!("{}/**", sub.display())],
+            &[
+                &format!("{}/**", root.display()),
+                &format!("{}/**", sub.display()),
+            ],
         )]);
         assert_eq!(never_executable(&ir, &env), vec![root.display().to_string()]);
         std::fs::remove_dir_all(&sub).unwrap();

@@ -152,7 +152,10 @@ fn main() -> ExitCode {
         eprintln!("clawless: {msg}");
         ExitCode::from(code)
     };
-    let mode = match namespaces::Request::new(mode.as_deref().and_then(namespaces::Mode::parse), require_isolation) {
+    let mode = match namespaces::Request::new(
+        mode.as_deref().and_then(namespaces::Mode::parse),
+        require_isolation,
+    ) {
         Ok(m) => m,
         Err(e) => return fail(e, 125),
     };

@@ -135,7 +135,11 @@ fn write_map(init: i32, file: &str, text: &str) -> Result<(), String> {
 /// # Safety
 /// The calling process must be single-threaded (the child is a copy of it, as
 /// after `fork`), and `agent` must only do what is safe after `fork`.
-pub unsafe fn spawn_isolated(iso: &Isolation, status_w: i32, agent: &mut dyn FnMut()) -> Result<Spawned, String> {
+pub unsafe fn spawn_isolated(
+    iso: &Isolation,
+    status_w: i32,
+    agent: &mut dyn FnMut(),
+) -> Result<Spawned, String> {
     let user_ns = libc::geteuid() != 0;
     let (go_r, go_w) = pipe().map_err(|e| e.to_string())?;
     let (report_r, report_w) = pipe().map_err(|e| e.to_string())?;
@@ -145,12 +149,23 @@ pub unsafe fn spawn_isolated(iso: &Isolation, status_w: i32, agent: &mut dyn FnM
     }
     // A raw clone: like fork (SIGCHLD to us on exit, the child continues on a copy
     // of this stack), with new namespaces.
-    let pid = libc::syscall(libc::SYS_clone, (flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize);
+    let pid = libc::syscall(
+        libc::SYS_clone,
+        (flags | libc::SIGCHLD) as libc::c_ulong,
+        0usize,
+        0usize,
+        0usize,
+        0usize,
+    );
     if pid < 0 {
         let e = std::io::Error::last_os_error();
         return Err(format!(
             "cannot create {} namespaces ({e})",
-            if user_ns { "user, pid and mount" } else { "pid and mount" }
+            if user_ns {
+                "user, pid and mount"
+            } else {
+                "pid and mount"
+            }
         ));
     }
     if pid == 0 {

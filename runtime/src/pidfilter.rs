@@ -98,7 +98,12 @@ fn rules(mediated: bool) -> Vec<(libc::c_long, Vec<Test>)> {
 }
 
 fn stmt(code: u16, k: u32) -> libc::sock_filter {
-    libc::sock_filter { code, jt: 0, jf: 0, k }
+    libc::sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
 }
 
 fn jump(k: u32, jt: u8, jf: u8) -> libc::sock_filter {
@@ -185,7 +190,7 @@ mod tests {
 
     /// A tiny interpreter of the subset this module emits.
     fn run(p: &[libc::sock_filter], nr: u32, args: [u64; 6]) -> u32 {
-        let mut data = vec![0u8; 64];
+        let mut data = [0u8; 64];
         data[0..4].copy_from_slice(&nr.to_ne_bytes());
         data[4..8].copy_from_slice(&AUDIT_ARCH.to_ne_bytes());
         for (i, a) in args.iter().enumerate() {
@@ -218,8 +223,14 @@ mod tests {
         assert_eq!(run(&p, nr(libc::SYS_prlimit64), [0, 1, 0, 0, 0, 0]), RET_ALLOW);
         assert_eq!(run(&p, nr(libc::SYS_prlimit64), [1234, 1, 0, 0, 0, 0]), EPERM);
         // The high half of an int argument is ignored by the kernel, and here.
-        assert_eq!(run(&p, nr(libc::SYS_prlimit64), [1 << 32, 1, 0, 0, 0, 0]), RET_ALLOW);
-        assert_eq!(run(&p, nr(libc::SYS_sched_setaffinity), [7, 8, 0, 0, 0, 0]), EPERM);
+        assert_eq!(
+            run(&p, nr(libc::SYS_prlimit64), [1 << 32, 1, 0, 0, 0, 0]),
+            RET_ALLOW
+        );
+        assert_eq!(
+            run(&p, nr(libc::SYS_sched_setaffinity), [7, 8, 0, 0, 0, 0]),
+            EPERM
+        );
         assert_eq!(run(&p, nr(libc::SYS_setpriority), [0, 0, 19, 0, 0, 0]), RET_ALLOW);
         assert_eq!(run(&p, nr(libc::SYS_setpriority), [0, 99, 19, 0, 0, 0]), EPERM);
         assert_eq!(run(&p, nr(libc::SYS_setpriority), [1, 0, 19, 0, 0, 0]), EPERM);
@@ -228,7 +239,14 @@ mod tests {
         assert_eq!(run(&p, nr(libc::SYS_ioprio_set), [3, 0, 0, 0, 0, 0]), EPERM);
         assert_eq!(run(&p, nr(libc::SYS_kcmp), [0, 5, 0, 0, 0, 0]), EPERM);
         assert_eq!(run(&p, nr(libc::SYS_pidfd_open), [5, 0, 0, 0, 0, 0]), EPERM);
-        assert_eq!(run(&p, nr(libc::SYS_perf_event_open), [0, u64::from(u32::MAX), 0, 0, 0, 0]), EPERM);
+        assert_eq!(
+            run(
+                &p,
+                nr(libc::SYS_perf_event_open),
+                [0, u64::from(u32::MAX), 0, 0, 0, 0]
+            ),
+            EPERM
+        );
         assert_eq!(run(&p, nr(libc::SYS_getpid), [9, 9, 9, 9, 9, 9]), RET_ALLOW);
     }
 
@@ -243,6 +261,13 @@ mod tests {
         assert_eq!(run(&p, nr(libc::SYS_getpriority), [2, 0, 0, 0, 0, 0]), EPERM);
         assert_eq!(run(&p, nr(libc::SYS_kcmp), [5, 1, 0, 0, 0, 0]), EPERM);
         assert_eq!(run(&p, nr(libc::SYS_pidfd_open), [5, 0, 0, 0, 0, 0]), RET_ALLOW);
-        assert_eq!(run(&p, nr(libc::SYS_perf_event_open), [0, u64::from(u32::MAX), 0, 0, 0, 0]), EPERM);
+        assert_eq!(
+            run(
+                &p,
+                nr(libc::SYS_perf_event_open),
+                [0, u64::from(u32::MAX), 0, 0, 0, 0]
+            ),
+            EPERM
+        );
     }
 }

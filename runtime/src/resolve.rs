@@ -467,7 +467,11 @@ pub fn resolve(asker: &Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<R
     // The monitor follows no magic link the agent did not name directly as a
     // sandbox process's own (`/proc/<member>/fd/N`, `cwd`, `root`, ...): a symlink
     // to `/proc/<other>/fd/N`, or one met after such a link, is refused (ELOOP).
-    let magic = if absolute && !scoped { magic_prefix(&rewritten) } else { None };
+    let magic = if absolute && !scoped {
+        magic_prefix(&rewritten)
+    } else {
+        None
+    };
     let fd = match magic {
         Some((pid, len)) => {
             if !asker.is_member(pid) && pid != asker.ns_ids().0 {
@@ -619,7 +623,10 @@ mod tests {
         let n = &Asker::with_tgid(12, 10).with_view(View::Namespace);
         let _ = n.ns_ids.set((2, 3));
         assert_eq!(agent_view("/proc/2/fd/4", n).unwrap(), "/proc/self/fd/4");
-        assert_eq!(agent_view("/proc/2/task/3/fd", n).unwrap(), "/proc/thread-self/fd");
+        assert_eq!(
+            agent_view("/proc/2/task/3/fd", n).unwrap(),
+            "/proc/thread-self/fd"
+        );
         assert_eq!(agent_view("/proc/7/status", n).unwrap(), "/proc/7/status");
         assert!(agent_view("/proc/1/fd/3", n).is_err(), "our init");
     }

@@ -506,11 +506,18 @@ unsafe fn start(
             (s.init, Some(s.report), s.user_ns)
         }
         None => {
+            let parent = libc::getpid();
             let pid = libc::fork();
             if pid < 0 {
                 return Err(LaunchError::Setup(format!("fork: {}", std::io::Error::last_os_error())).into());
             }
             if pid == 0 {
+                // The command itself dies with `clawless` (what it started and
+                // moved out of its tree does not: see docs/threat-model.md).
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                if libc::getppid() != parent {
+                    libc::_exit(125);
+                }
                 agent_work();
                 libc::_exit(125);
             }

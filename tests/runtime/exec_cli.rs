@@ -328,12 +328,22 @@ fn the_mode_is_said_once_and_can_be_forced() {
     // Default here (root, namespaces available): isolated, the shell is pid 2.
     let o = run(&[], None);
     assert_eq!(code(&o), 0, "{}", show(&o));
-    assert_eq!(stderr(&o).matches("clawless: isolated mode").count(), 1, "{}", show(&o));
+    assert_eq!(
+        stderr(&o).matches("clawless: isolated mode").count(),
+        1,
+        "{}",
+        show(&o)
+    );
     assert!(stdout(&o).contains("pid=2\n"), "{}", show(&o));
     for (extra, env) in [(&["--mode", "mediated"][..], None), (&[][..], Some("mediated"))] {
         let o = run(extra, env);
         assert_eq!(code(&o), 0, "{}", show(&o));
-        assert_eq!(stderr(&o).matches("clawless: mediated mode").count(), 1, "{}", show(&o));
+        assert_eq!(
+            stderr(&o).matches("clawless: mediated mode").count(),
+            1,
+            "{}",
+            show(&o)
+        );
         assert!(!stdout(&o).contains("pid=2\n"), "{}", show(&o));
     }
     // The command line wins over the environment.
@@ -355,7 +365,10 @@ fn an_unprivileged_user_runs_isolated_in_a_user_namespace() {
     for d in [&f.root, &f.ws, &f.home] {
         std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     }
-    let mut c = f.command(&[], &["/bin/sh", "-c", "id -u; echo pid=$$; echo made > mine.txt"]);
+    let mut c = f.command(
+        &[],
+        &["/bin/sh", "-c", "id -u; echo pid=$$; echo made > mine.txt"],
+    );
     c.env_remove("CLAWLESS_MODE").uid(65534).gid(65534);
     let o = run_with_deadline(c, Duration::from_secs(60));
     assert_eq!(code(&o), 0, "{}", show(&o));

@@ -239,10 +239,13 @@ int main(int argc, char **argv) {
     if (!strcmp(name, "proc-spellings") && argc >= 3) {
         // Every spelling of "my own descriptor N" aimed at the monitor's: for each,
         // try N in 0..63 for writing; report any that reaches argv[2].
+        // Also the parent's own numbers: clawless itself in mediated mode.
+        char ppid_fmt[64];
+        snprintf(ppid_fmt, sizeof ppid_fmt, "/proc/%d/fd/%%d", (int)getppid());
         const char *fmts[] = {"//proc/thread-self/fd/%d", "/proc/./self/fd/%d", "/proc/self/../self/fd/%d",
                               "/proc/1/../thread-self/fd/%d", "/dev//fd/%d", "//dev/./fd/%d",
                               "/proc//self//fd//%d", "/../proc/thread-self/fd/%d", "/proc/1/fd/%d",
-                              "/proc/1/task/1/fd/%d", "self/fd/%d", "thread-self/fd/%d"};
+                              "/proc/1/task/1/fd/%d", "self/fd/%d", "thread-self/fd/%d", ppid_fmt};
         int tried = 0, reached = 0;
         int procdir = open("/proc", O_RDONLY | O_DIRECTORY);
         for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++) {
