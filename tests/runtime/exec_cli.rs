@@ -382,3 +382,49 @@ fn an_unprivileged_user_runs_isolated_in_a_user_namespace() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(std::fs::metadata(f.ws.join("mine.txt")).unwrap().uid(), 65534);
 }
+
+#[test]
+fn without_namespaces_it_falls_back_or_refuses_as_asked() {
+    // A parent that makes creating a pid namespace fail (EPERM), as a platform
+    // without them does.
+    let f = Fixture::new("nons").with_attack();
+    let run = |extra: &[&str]| {
+        let mut c = std::process::Command::new(f.ws.join("attack"));
+        c.arg("no-namespaces")
+            .arg(clawless())
+            .arg("exec")
+            .args(extra)
+            .arg("--workspace")
+            .arg(&f.ws)
+            .args(["--", "/bin/sh", "-c", "echo pid=$$"])
+            .current_dir(&f.ws)
+            .env("HOME", &f.home)
+            .env_remove("CLAWLESS_MODE")
+            .stdin(Stdio::null());
+        run_with_deadline(c, Duration::from_secs(60))
+    };
+    let o = run(&[]);
+    assert!(stdout(&o).contains("no-namespaces: filter on"), "{}", show(&o));
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        stderr(&o).contains("clawless: mediated mode (cannot create pid and mount namespaces"),
+        "the fallback is said, with why\n{}",
+        show(&o)
+    );
+    assert!(
+        stdout(&o).contains("pid=") && !stdout(&o).contains("pid=2\n"),
+        "{}",
+        show(&o)
+    );
+    for extra in [&["--require-isolation"][..], &["--mode", "isolated"][..]] {
+        let o = run(extra);
+        assert!(stdout(&o).contains("no-namespaces: filter on"), "{}", show(&o));
+        assert_eq!(code(&o), 125, "{extra:?}\n{}", show(&o));
+        assert!(
+            stderr(&o).contains("isolation is required but not available"),
+            "{}",
+            show(&o)
+        );
+        assert!(!stdout(&o).contains("pid="), "nothing ran\n{}", show(&o));
+    }
+}

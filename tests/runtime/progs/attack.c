@@ -4,7 +4,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -339,6 +342,32 @@ int main(int argc, char **argv) {
         unlink(copy);
         printf("tmp-exec done\n");
         return 0;
+    }
+    if (!strcmp(name, "no-namespaces") && argc >= 3) {
+        // Runs argv[2..] where creating a pid namespace fails with EPERM (as on a
+        // kernel or distribution that disallows it): clone/unshare with
+        // CLONE_NEWPID, and clone3 (ENOSYS, so libc falls back to clone).
+        struct sock_filter f[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 1, 0),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 0, 3),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+            BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWPID, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {sizeof f / sizeof *f, f};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) {
+            perror("no-namespaces: seccomp");
+            return 2;
+        }
+        printf("no-namespaces: filter on\n");
+        fflush(stdout);
+        execv(argv[2], argv + 2);
+        perror("no-namespaces: exec");
+        return 127;
     }
     if (!strcmp(name, "x32")) {
         // getpid with the x32 bit: a filter that forgets x32 lets it through.
