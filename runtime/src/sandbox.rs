@@ -173,6 +173,7 @@ unsafe fn child(
     old_mask: &libc::sigset_t,
     umask: libc::mode_t,
     processes: &[libc::sock_filter],
+    nofile: Option<libc::rlimit>,
 ) -> ! {
     let fail = |msg: String| -> ! {
         let mut m = vec![MSG_SETUP];
@@ -184,6 +185,9 @@ unsafe fn child(
     // ignored across exec.
     libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+    if let Some(lim) = nofile {
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
     libc::umask(umask);
     libc::pthread_sigmask(libc::SIG_SETMASK, old_mask, std::ptr::null_mut());
     if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
@@ -337,17 +341,23 @@ fn socket_inodes(pids: &[i32]) -> HashSet<u64> {
 
 /// What `clawless` does for itself before anything of the agent runs: a write to
 /// a full pipe or over a file-size limit must fail, not kill the monitor, and it
-/// may hold as many descriptors as it is allowed to.
-fn protect_self() {
+/// may hold as many descriptors as it is allowed to. Returns the descriptor limit
+/// it was given, which the command gets back.
+fn protect_self() -> Option<libc::rlimit> {
     // SAFETY: plain syscalls on our own process.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
         let mut lim: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
+        }
+        let given = lim;
+        if lim.rlim_cur < lim.rlim_max {
             lim.rlim_cur = lim.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
+        Some(given)
     }
 }
 
@@ -393,7 +403,7 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = envs.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
-    protect_self();
+    let nofile = protect_self();
     // Given to the monitor of the attempt that runs (there may be two).
     let mut audit = Some(std::mem::replace(&mut launch.audit, AuditLog::new(None, false)));
     let isolation = Isolation {
@@ -417,6 +427,7 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
             envp: &envp,
             old: &old,
             umask,
+            nofile,
         };
         let mut why_not = "--mode mediated".to_string();
         if launch.mode.try_isolation() {
@@ -449,6 +460,8 @@ struct Exec<'a> {
     envp: &'a [*const libc::c_char],
     old: &'a libc::sigset_t,
     umask: libc::mode_t,
+    /// The descriptor limit `clawless` was started with.
+    nofile: Option<libc::rlimit>,
 }
 
 /// A command that is running under its monitor.
@@ -497,6 +510,7 @@ unsafe fn start(
             exec.old,
             exec.umask,
             &processes,
+            exec.nofile,
         )
     };
     let (pid, report, user_ns) = match isolation {

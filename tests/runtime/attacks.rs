@@ -501,6 +501,14 @@ fn processes_outside_the_sandbox_cannot_be_named_or_tampered_with() {
     }
     assert!(f.ws.join("tampered").exists(), "the attack never got to its end");
     let after_monitor = observable(monitor);
+    // clawless raised its own descriptor limit to the hard one.
+    let limits = std::fs::read_to_string(format!("/proc/{monitor}/limits")).unwrap();
+    let files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .map(|l| l.split_whitespace().skip(3).take(2).collect())
+        .unwrap_or_default();
+    assert!(files.len() == 2 && files[0] == files[1], "{limits}");
     let o = wait_with_deadline(child, Duration::from_secs(60));
     let after_outside = observable(op);
     let outside_alive = unsafe { libc::kill(op as i32, 0) } == 0;

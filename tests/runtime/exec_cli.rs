@@ -428,3 +428,25 @@ fn without_namespaces_it_falls_back_or_refuses_as_asked() {
         assert!(!stdout(&o).contains("pid="), "nothing ran\n{}", show(&o));
     }
 }
+
+#[test]
+fn the_command_gets_the_descriptor_limit_clawless_was_given() {
+    use std::os::unix::process::CommandExt;
+    // clawless raises its own soft limit to the hard one; the command must not
+    // inherit that.
+    let f = Fixture::new("nofile");
+    let mut c = f.command(&[], &["/bin/sh", "-c", "ulimit -Sn; ulimit -Hn"]);
+    // SAFETY: setrlimit is async-signal-safe; runs in the forked child.
+    unsafe {
+        c.pre_exec(|| {
+            let mut lim: libc::rlimit = std::mem::zeroed();
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+            lim.rlim_cur = 777.min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            Ok(())
+        });
+    }
+    let o = run_with_deadline(c, Duration::from_secs(60));
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(stdout(&o).starts_with("777\n"), "{}", show(&o));
+}
