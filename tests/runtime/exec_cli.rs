@@ -450,3 +450,35 @@ fn the_command_gets_the_descriptor_limit_clawless_was_given() {
     assert_eq!(code(&o), 0, "{}", show(&o));
     assert!(stdout(&o).starts_with("777\n"), "{}", show(&o));
 }
+
+#[test]
+fn a_file_size_limit_on_clawless_cannot_kill_the_monitor() {
+    use std::os::unix::process::CommandExt;
+    // What `prlimit64(getppid(), RLIMIT_FSIZE, 0)` did before the process filter
+    // refused it: the monitor's next audit write exceeded the limit. SIGXFSZ is
+    // ignored, the write fails, enforcement and the command go on.
+    let f = Fixture::new("fsize");
+    let audit = f.root.join("audit.jsonl");
+    let mut c = f.command(
+        &["--audit-log", audit.to_str().unwrap()],
+        &["/bin/sh", "-c", "cat ok.txt; echo END"],
+    );
+    // SAFETY: setrlimit is async-signal-safe; runs in the forked child.
+    unsafe {
+        c.pre_exec(|| {
+            let mut lim: libc::rlimit = std::mem::zeroed();
+            libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim);
+            lim.rlim_cur = 16;
+            libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
+            Ok(())
+        });
+    }
+    let o = run_with_deadline(c, Duration::from_secs(60));
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        stdout(&o).contains("ordinary workspace file\nEND"),
+        "{}",
+        show(&o)
+    );
+    assert!(std::fs::metadata(&audit).unwrap().len() <= 16, "the limit held");
+}
