@@ -8,6 +8,7 @@
 use clap::{Parser, Subcommand};
 use claw_artifact::Artifact;
 use claw_runtime::audit::AuditLog;
+use claw_runtime::namespaces;
 use claw_runtime::sandbox::{self, Launch};
 use claw_stdlib::Arch;
 use std::ffi::OsString;
@@ -49,6 +50,15 @@ enum Command {
         /// Refuse to run unless Landlock enforces the whole plan.
         #[arg(long)]
         require_landlock: bool,
+        /// `isolated`: own pid and mount namespaces (and a user namespace when not
+        /// root), private /proc, noexec mounts; fail if unavailable. `mediated`: no
+        /// namespaces. Default: isolated where available, else mediated (said on
+        /// stderr). Also from the environment variable CLAWLESS_MODE.
+        #[arg(long, value_name = "MODE", value_parser = ["isolated", "mediated"])]
+        mode: Option<String>,
+        /// Refuse to run (exit 125) when isolated mode is not available.
+        #[arg(long)]
+        require_isolation: bool,
         /// The command and its arguments.
         #[arg(required = true, last = true, value_name = "CMD")]
         cmd: Vec<OsString>,
@@ -133,12 +143,21 @@ fn main() -> ExitCode {
                 log_denials,
                 workspace,
                 require_landlock,
+                mode,
+                require_isolation,
                 cmd,
             },
     } = Cli::parse();
     let fail = |msg: String, code: u8| {
         eprintln!("clawless: {msg}");
         ExitCode::from(code)
+    };
+    let mode = match namespaces::Request::new(
+        mode.as_deref().and_then(namespaces::Mode::parse),
+        require_isolation,
+    ) {
+        Ok(m) => m,
+        Err(e) => return fail(e, 125),
     };
     let artifact = match load(policy.as_deref(), policy_name.as_deref()) {
         Ok(a) => a,
@@ -162,6 +181,7 @@ fn main() -> ExitCode {
         command: cmd,
         audit: AuditLog::new(audit_file, log_denials),
         require_landlock,
+        mode,
     };
     match sandbox::run(launch) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -249,8 +249,8 @@ pub struct Monitor {
     turn: Mutex<Turn>,
     /// Signalled by the watchdog when the turn is free and every worker busy.
     free: Condvar,
-    /// The monitor's `/`, shared with the agent's when the policy can never let it
-    /// change its root or mount namespace.
+    /// The agent's `/` (in its own mount namespace), opened once when the policy
+    /// can never let it change its root or mount namespace.
     root: Option<OwnedFd>,
     /// This monitor, for the threads [`Monitor::offload`] starts.
     me: std::sync::OnceLock<std::sync::Weak<Monitor>>,
@@ -266,6 +266,8 @@ pub struct Monitor {
     plain_opens: std::sync::atomic::AtomicUsize,
     /// Secrets with more than one name since before the session.
     pub(crate) aliases: crate::aliases::Aliases,
+    /// How the agent's `/proc` relates to ours (isolated: its own pid namespace).
+    view: crate::resolve::View,
 }
 
 /// Syscalls that can give a process another root directory or another view of the
@@ -295,7 +297,16 @@ fn root_is_fixed(ir: &Ir) -> bool {
 }
 
 impl Monitor {
-    pub fn new(artifact: &Artifact, env: Env, listener: Listener, audit: AuditLog) -> Arc<Monitor> {
+    /// `agent`: the sandboxed process (its pid here), whose root absolute paths
+    /// are resolved from; `view`: whether it has a `/proc` of its own.
+    pub fn new(
+        artifact: &Artifact,
+        env: Env,
+        listener: Listener,
+        audit: AuditLog,
+        agent: u32,
+        view: crate::resolve::View,
+    ) -> Arc<Monitor> {
         let aliases = crate::aliases::Aliases::find(&artifact.ir, &env);
         Arc::new(Monitor {
             aliases,
@@ -311,13 +322,23 @@ impl Monitor {
             turn: Mutex::new(Turn::default()),
             free: Condvar::new(),
             root: root_is_fixed(&artifact.ir)
-                .then(|| std::fs::File::open("/").ok().map(OwnedFd::from))
+                .then(|| {
+                    crate::resolve::openat2(
+                        libc::AT_FDCWD,
+                        format!("/proc/{agent}/root").as_bytes(),
+                        (libc::O_PATH | libc::O_DIRECTORY) as u64,
+                        0,
+                        0,
+                    )
+                    .ok()
+                })
                 .flatten(),
             me: std::sync::OnceLock::new(),
             blocked: std::sync::atomic::AtomicUsize::new(0),
             waiting: Mutex::new(HashMap::new()),
             careful: std::sync::atomic::AtomicBool::new(false),
             plain_opens: std::sync::atomic::AtomicUsize::new(0),
+            view,
         })
     }
 
@@ -578,7 +599,9 @@ impl Monitor {
     /// The agent asking (its process is looked up when first needed; every handler
     /// checks NOTIF_ID_VALID after what it read).
     pub(crate) fn asker(&self, n: &Notification) -> Asker {
-        Asker::new(n.tid).with_root(self.root.as_ref().map(|f| f.as_raw_fd()))
+        Asker::new(n.tid)
+            .with_root(self.root.as_ref().map(|f| f.as_raw_fd()))
+            .with_view(self.view)
     }
 
     /// `NOTIF_ID_VALID`: after every read of agent memory or `/proc` entries.

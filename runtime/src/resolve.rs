@@ -15,9 +15,25 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 pub struct Asker {
     pub tid: u32,
     tgid: std::cell::OnceCell<u32>,
-    /// The monitor's own `/`, when the policy can never let the agent change its
-    /// root (then it is the agent's root too, and need not be opened per call).
+    /// The process and thread ids as the agent itself sees them (in its pid
+    /// namespace): what `/proc/self` and `/proc/thread-self` mean in its `/proc`.
+    ns_ids: std::cell::OnceCell<(u32, u32)>,
+    /// The agent's `/` (opened once), when the policy can never let it change its
+    /// root (then it need not be opened per call).
     root: Option<i32>,
+    view: View,
+}
+
+/// Which processes the agent's `/proc` shows, and which of them are the sandbox's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The host's `/proc` (mediated mode): a process is the sandbox's when it
+    /// descends from `monitor` (the runtime, a subreaper of the whole tree) and is
+    /// not the monitor itself.
+    Host { monitor: u32 },
+    /// A private `/proc` of the sandbox's own pid namespace (isolated mode): every
+    /// process there is the sandbox's except pid 1, the runtime's init.
+    Namespace,
 }
 
 impl Asker {
@@ -25,13 +41,23 @@ impl Asker {
         Asker {
             tid,
             tgid: std::cell::OnceCell::new(),
+            ns_ids: std::cell::OnceCell::new(),
             root: None,
+            view: View::Host {
+                monitor: std::process::id(),
+            },
         }
     }
 
     /// Uses `root` (a descriptor the caller keeps open) for absolute paths.
     pub fn with_root(mut self, root: Option<i32>) -> Asker {
         self.root = root;
+        self
+    }
+
+    /// How the agent's `/proc` relates to the monitor's.
+    pub fn with_view(mut self, view: View) -> Asker {
+        self.view = view;
         self
     }
 
@@ -49,6 +75,62 @@ impl Asker {
             .tgid
             .get_or_init(|| crate::agent::tgid_of(self.tid).unwrap_or(self.tid))
     }
+
+    /// (process, thread) in the agent's own pid namespace: the innermost values of
+    /// `NStgid` and `NSpid` in `/proc/<tid>/status`; the global ids on the host view.
+    /// Unknown (gone): 0, which names nothing in `/proc`.
+    pub fn ns_ids(&self) -> (u32, u32) {
+        *self.ns_ids.get_or_init(|| match self.view {
+            View::Host { .. } => (self.tgid(), self.tid),
+            View::Namespace => {
+                let text = std::fs::read_to_string(format!("/proc/{}/status", self.tid)).unwrap_or_default();
+                let last = |field: &str| -> u32 {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(field))
+                        .and_then(|v| v.split_whitespace().last())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0)
+                };
+                (last("NStgid:"), last("NSpid:"))
+            }
+        })
+    }
+
+    /// Is process `pid` (as the agent's `/proc` numbers it) one of the sandbox's?
+    pub fn is_member(&self, pid: u32) -> bool {
+        if pid == 0 {
+            return false;
+        }
+        match self.view {
+            View::Namespace => pid != 1,
+            View::Host { monitor } => pid == self.ns_ids().0 || descends_from(pid, monitor),
+        }
+    }
+}
+
+/// Does `pid` descend from `ancestor` (by parent links in `/proc`, bounded)?
+fn descends_from(pid: u32, ancestor: u32) -> bool {
+    let mut p = pid;
+    for _ in 0..4096 {
+        if p == ancestor {
+            return p != pid;
+        }
+        if p <= 1 {
+            return false;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            return false;
+        };
+        let Some(ppid) = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+        else {
+            return false;
+        };
+        p = ppid;
+    }
+    false
 }
 
 /// A resolved path: a handle on exactly the object the agent named, and the path
@@ -168,18 +250,67 @@ fn base(asker: &Asker, dirfd: i32, absolute: bool) -> io::Result<OwnedFd> {
     })
 }
 
-/// Rewrites names that mean "the caller" (`/proc/self`, `/dev/fd`, `/dev/stdin`...)
-/// to the agent's own `/proc/<pid>` entries: resolved by the monitor they would
-/// otherwise mean the monitor.
-fn rewrite(path: &[u8], asker: &Asker) -> Vec<u8> {
-    if !(path.starts_with(b"/proc/") || path.starts_with(b"/dev/")) {
+/// Normalises the leading components of an absolute path where that cannot change
+/// its meaning: empty and `.` components anywhere, and `..` while everything
+/// before it is a plain directory (`/`, `/proc`, `/dev`) or a process directory
+/// (`/proc/N`, `/proc/self`, whose parent is `/proc`). The rest (after a component
+/// that may be a symlink) is kept as written. So `//proc/./self/../1/fd` and
+/// `/proc/1/fd` are the same path here, as they are to the kernel.
+fn lead_normal(path: &[u8]) -> Vec<u8> {
+    if path.first() != Some(&b'/') {
         return path.to_vec();
     }
-    let s = String::from_utf8_lossy(path);
-    let me = format!("/proc/{}", asker.tgid());
+    let in_zone = |kept: &[&[u8]]| match kept {
+        [] => true,
+        [top] => *top == b"proc" || *top == b"dev",
+        [top, p] => *top == b"proc" && (*p == b"self" || (!p.is_empty() && p.iter().all(u8::is_ascii_digit))),
+        _ => false,
+    };
+    let mut kept: Vec<&[u8]> = Vec::new();
+    let mut parts = path.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".");
+    for c in parts.by_ref() {
+        if c == b".." && in_zone(&kept) {
+            kept.pop();
+            continue;
+        }
+        kept.push(c);
+        if !in_zone(&kept) {
+            break;
+        }
+    }
+    // Past the zone (or at its end), the rest as written, less `//` and `/./`.
+    kept.extend(parts);
+    let mut out = Vec::with_capacity(path.len());
+    for c in &kept {
+        out.push(b'/');
+        out.extend_from_slice(c);
+    }
+    if out.is_empty() || path.ends_with(b"/") {
+        out.push(b'/');
+    }
+    out
+}
+
+/// Rewrites names that mean "the caller" (`/proc/self`, `/dev/fd`, `/dev/stdin`...),
+/// however spelled (see [`lead_normal`]), to the agent's own `/proc/<pid>` entries,
+/// numbered as in its own `/proc`: resolved by the monitor they would otherwise
+/// mean the monitor.
+fn rewrite(path: &[u8], asker: &Asker) -> Vec<u8> {
+    let has = |w: &[u8]| path.windows(w.len()).any(|x| x == w);
+    if !(has(b"/proc") || has(b"/dev")) {
+        // No spelling of either can do without the component itself.
+        return path.to_vec();
+    }
+    let normal = lead_normal(path);
+    if !(normal.starts_with(b"/proc/") || normal.starts_with(b"/dev/")) {
+        return path.to_vec();
+    }
+    let s = String::from_utf8_lossy(&normal);
+    let (tgid, tid) = asker.ns_ids();
+    let me = format!("/proc/{tgid}");
     let table: [(&str, String); 7] = [
         ("/proc/self", me.clone()),
-        ("/proc/thread-self", format!("{me}/task/{}", asker.tid)),
+        ("/proc/thread-self", format!("{me}/task/{tid}")),
         ("/dev/fd", format!("{me}/fd")),
         ("/dev/stdin", format!("{me}/fd/0")),
         ("/dev/stdout", format!("{me}/fd/1")),
@@ -193,27 +324,61 @@ fn rewrite(path: &[u8], asker: &Asker) -> Vec<u8> {
             }
         }
     }
-    path.to_vec()
+    normal
+}
+
+/// The magic links of a process directory: `(pid, prefix length)` when `path`
+/// (rewritten, absolute) starts with `/proc/<pid>[/task/<tid>]/` followed by
+/// `fd/<n>`, `cwd`, `root`, `exe`, `map_files/<range>` or `ns/<name>`.
+fn magic_prefix(path: &[u8]) -> Option<(u32, usize)> {
+    let s = std::str::from_utf8(path).ok()?;
+    let rest = s.strip_prefix("/proc/")?;
+    let (pid, mut rest) = rest.split_once('/')?;
+    let pid: u32 = pid.parse().ok()?;
+    if let Some(r) = rest.strip_prefix("task/") {
+        let (tid, r) = r.split_once('/')?;
+        tid.parse::<u32>().ok()?;
+        rest = r;
+    }
+    let (first, after) = rest.split_once('/').unwrap_or((rest, ""));
+    let len = match first {
+        "cwd" | "root" | "exe" => first.len(),
+        "fd" | "map_files" | "ns" => {
+            let (entry, _) = after.split_once('/').unwrap_or((after, ""));
+            if entry.is_empty() {
+                return None;
+            }
+            first.len() + 1 + entry.len()
+        }
+        _ => return None,
+    };
+    Some((pid, s.len() - rest.len() + len))
 }
 
 /// The path policies see for a kernel path: the agent's own `/proc` entries as
-/// `/proc/self`; a path through the monitor's `/proc/self` is refused.
+/// `/proc/self`; a path into another process's `/proc` directory is refused unless
+/// that process is the sandbox's.
 fn agent_view(real: &str, asker: &Asker) -> io::Result<String> {
-    if !real.starts_with("/proc/") {
+    let Some(after) = real.strip_prefix("/proc/") else {
         return Ok(real.to_string());
-    }
-    let me = format!("/proc/{}", asker.tgid());
-    let thread = format!("{me}/task/{}", asker.tid);
+    };
+    let first = after.split('/').next().unwrap_or("");
+    let Ok(pid) = first.parse::<u32>() else {
+        return Ok(real.to_string());
+    };
+    let (tgid, tid) = asker.ns_ids();
+    let me = format!("/proc/{tgid}");
+    let thread = format!("{me}/task/{tid}");
     let under = |p: &str, prefix: &str| p == prefix || p.starts_with(&format!("{prefix}/"));
-    if under(real, &thread) {
-        return Ok(format!("/proc/thread-self{}", &real[thread.len()..]));
-    }
-    if under(real, &me) {
+    if pid == tgid {
+        if under(real, &thread) {
+            return Ok(format!("/proc/thread-self{}", &real[thread.len()..]));
+        }
         return Ok(format!("/proc/self{}", &real[me.len()..]));
     }
-    if under(real, &format!("/proc/{}", std::process::id())) {
-        // A symlink into `/proc/self` that the rewrite did not catch: it would
-        // name the monitor. Fail closed.
+    if !asker.is_member(pid) {
+        // The monitor's own `/proc` entries (a symlink into `/proc/self` that the
+        // rewrite did not catch), our init's, or a process outside the sandbox.
         return Err(errno(libc::EACCES));
     }
     Ok(real.to_string())
@@ -299,7 +464,44 @@ pub fn resolve(asker: &Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<R
     if !how.follow {
         flags |= libc::O_NOFOLLOW as u64;
     }
-    let fd = openat2(b, target, flags, 0, how.resolve)?;
+    // The monitor follows no magic link the agent did not name directly as a
+    // sandbox process's own (`/proc/<member>/fd/N`, `cwd`, `root`, ...): a symlink
+    // to `/proc/<other>/fd/N`, or one met after such a link, is refused (ELOOP).
+    let magic = if absolute && !scoped {
+        magic_prefix(&rewritten)
+    } else {
+        None
+    };
+    let fd = match magic {
+        Some((pid, len)) => {
+            if !asker.is_member(pid) && pid != asker.ns_ids().0 {
+                return Err(errno(libc::EACCES));
+            }
+            let (head, tail) = rewritten.split_at(len);
+            let tail = tail.strip_prefix(b"/").unwrap_or(tail);
+            let head = head.strip_prefix(b"/").unwrap_or(head);
+            if tail.is_empty() {
+                openat2(b, head, flags, 0, how.resolve)?
+            } else {
+                let link = openat2(b, head, libc::O_PATH as u64, 0, how.resolve)?;
+                openat2(
+                    link.as_raw_fd(),
+                    tail,
+                    flags,
+                    0,
+                    how.resolve | libc::RESOLVE_NO_MAGICLINKS,
+                )?
+            }
+        }
+        None => openat2(b, target, flags, 0, how.resolve | libc::RESOLVE_NO_MAGICLINKS)?,
+    };
+    if let Some((pid, _)) = magic {
+        // Checked again after the open: the process named was the sandbox's
+        // before, and is still (a pid reused between the two would have to be).
+        if !asker.is_member(pid) && pid != asker.ns_ids().0 {
+            return Err(errno(libc::EACCES));
+        }
+    }
     let named = || {
         let s = String::from_utf8_lossy(&rewritten).into_owned();
         if s.starts_with('/') {
@@ -411,9 +613,61 @@ mod tests {
             agent_view("/proc/10/task/12/comm", a).unwrap(),
             "/proc/thread-self/comm"
         );
-        assert_eq!(agent_view("/proc/100/status", a).unwrap(), "/proc/100/status");
+        assert_eq!(agent_view("/proc/meminfo", a).unwrap(), "/proc/meminfo");
+        // Host view: a process that does not descend from the monitor is refused,
+        // and so is the monitor itself.
+        assert!(agent_view("/proc/1/status", a).is_err(), "outside the sandbox");
         let me = format!("/proc/{}/environ", std::process::id());
         assert!(agent_view(&me, a).is_err(), "the monitor's own /proc is refused");
+        // Namespace view: every pid but our init's.
+        let n = &Asker::with_tgid(12, 10).with_view(View::Namespace);
+        let _ = n.ns_ids.set((2, 3));
+        assert_eq!(agent_view("/proc/2/fd/4", n).unwrap(), "/proc/self/fd/4");
+        assert_eq!(
+            agent_view("/proc/2/task/3/fd", n).unwrap(),
+            "/proc/thread-self/fd"
+        );
+        assert_eq!(agent_view("/proc/7/status", n).unwrap(), "/proc/7/status");
+        assert!(agent_view("/proc/1/fd/3", n).is_err(), "our init");
+    }
+
+    #[test]
+    fn every_spelling_of_self_is_rewritten() {
+        let a = &Asker::with_tgid(12, 10);
+        for (spelled, meant) in [
+            (&b"//proc/thread-self/fd/3"[..], &b"/proc/10/task/12/fd/3"[..]),
+            (b"/proc/./self/fd/3", b"/proc/10/fd/3"),
+            (b"/proc/self/../self/fd/3", b"/proc/10/fd/3"),
+            (b"/proc/1/../self/environ", b"/proc/10/environ"),
+            (b"/../proc/self", b"/proc/10"),
+            (b"/dev//fd/3", b"/proc/10/fd/3"),
+            (b"/dev/./stdout", b"/proc/10/fd/1"),
+            (b"/dev/../proc/thread-self/", b"/proc/10/task/12/"),
+            (b"///proc//self//fd//3", b"/proc/10/fd/3"),
+        ] {
+            assert_eq!(
+                String::from_utf8_lossy(&rewrite(spelled, a)),
+                String::from_utf8_lossy(meant),
+                "{}",
+                String::from_utf8_lossy(spelled)
+            );
+        }
+        // `..` after a component that may be a symlink keeps its meaning.
+        assert_eq!(rewrite(b"/proc/thread-self/..", a), b"/proc/10/task/12/..");
+        assert_eq!(rewrite(b"/dev/fd/../x", a), b"/proc/10/fd/../x");
+        assert_eq!(lead_normal(b"/proc/self/cwd/../x"), b"/proc/self/cwd/../x");
+        assert_eq!(lead_normal(b"/usr/lib/../x"), b"/usr/lib/../x");
+    }
+
+    #[test]
+    fn magic_links_of_a_process_directory() {
+        assert_eq!(magic_prefix(b"/proc/10/fd/3"), Some((10, 13)));
+        assert_eq!(magic_prefix(b"/proc/10/fd/3/x"), Some((10, 13)));
+        assert_eq!(magic_prefix(b"/proc/10/task/12/cwd/a/b"), Some((10, 20)));
+        assert_eq!(magic_prefix(b"/proc/10/root"), Some((10, 13)));
+        assert_eq!(magic_prefix(b"/proc/10/fd"), None, "the directory itself");
+        assert_eq!(magic_prefix(b"/proc/10/status"), None);
+        assert_eq!(magic_prefix(b"/proc/self/fd/3"), None, "rewritten before");
     }
 
     #[test]

@@ -1,11 +1,14 @@
-//! Starting a command under a policy: fork; in the child set NO_NEW_PRIVS, apply
-//! Landlock, install the filter with a notification listener, wait until the
+//! Starting a command under a policy: start the agent process (in isolated mode
+//! below our init in new namespaces, see `namespaces`; in mediated mode by a plain
+//! fork); in it set NO_NEW_PRIVS, apply Landlock, install the runtime's process
+//! filter and the policy's filter with a notification listener, wait until the
 //! parent holds the listener, exec. The parent runs the monitor, forwards signals,
 //! reaps the tree and exits with the command's status.
 
 use crate::audit::AuditLog;
 use crate::landlock::{self, Enforcement};
 use crate::monitor::Monitor;
+use crate::namespaces::{self, Isolation};
 use crate::notify::Listener;
 use claw_artifact::Artifact;
 use claw_ir::Env;
@@ -24,6 +27,8 @@ pub struct Launch {
     pub command: Vec<OsString>,
     pub audit: AuditLog,
     pub require_landlock: bool,
+    /// Isolated or mediated, as asked.
+    pub mode: namespaces::Request,
 }
 
 /// Why a command did not run, with the exit status to report (126: found but could
@@ -167,6 +172,8 @@ unsafe fn child(
     ack_r: i32,
     old_mask: &libc::sigset_t,
     umask: libc::mode_t,
+    processes: &[libc::sock_filter],
+    nofile: Option<libc::rlimit>,
 ) -> ! {
     let fail = |msg: String| -> ! {
         let mut m = vec![MSG_SETUP];
@@ -174,7 +181,13 @@ unsafe fn child(
         write_all(status_w, &m);
         libc::_exit(125)
     };
+    // The runtime ignores these (see `protect_self`); an ignored signal would stay
+    // ignored across exec.
     libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+    if let Some(lim) = nofile {
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
     libc::umask(umask);
     libc::pthread_sigmask(libc::SIG_SETMASK, old_mask, std::ptr::null_mut());
     if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
@@ -194,6 +207,9 @@ unsafe fn child(
             );
         }
         Err(e) => fail(format!("Landlock: {e}")),
+    }
+    if let Err(e) = crate::pidfilter::install(processes) {
+        fail(format!("installing the runtime's process filter: {e}"));
     }
     // The listener will get the lowest free descriptor: find it, tell the parent.
     let probe = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
@@ -241,11 +257,12 @@ fn is_listener(fd: &OwnedFd) -> bool {
         .is_ok_and(|p| p.to_string_lossy().contains("seccomp notify"))
 }
 
-/// Takes the child's listener (`pidfd_getfd`) once it is installed.
-fn take_listener(child: i32, number: i32) -> Result<OwnedFd, LaunchError> {
+/// Takes the agent's listener (`pidfd_getfd`) once it is installed; `child` is
+/// our child (the agent, or the init above it).
+fn take_listener(child: i32, agent: i32, number: i32) -> Result<OwnedFd, LaunchError> {
     let start = Instant::now();
     loop {
-        if let Ok(fd) = crate::agent::take_fd(child as u32, number) {
+        if let Ok(fd) = crate::agent::take_fd(agent as u32, number) {
             if is_listener(&fd) {
                 return Ok(fd);
             }
@@ -322,8 +339,51 @@ fn socket_inodes(pids: &[i32]) -> HashSet<u64> {
     out
 }
 
+/// What `clawless` does for itself before anything of the agent runs: a write to
+/// a full pipe or over a file-size limit must fail, not kill the monitor, and it
+/// may hold as many descriptors as it is allowed to. Returns the descriptor limit
+/// it was given, which the command gets back.
+fn protect_self() -> Option<libc::rlimit> {
+    // SAFETY: plain syscalls on our own process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
+        }
+        let given = lim;
+        if lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+        Some(given)
+    }
+}
+
+/// The directories to make `noexec` in isolated mode, as C strings.
+fn noexec_dirs(launch: &Launch) -> Vec<CString> {
+    crate::execdirs::never_executable(&launch.artifact.ir, &launch.env)
+        .into_iter()
+        .filter_map(|d| CString::new(d).ok())
+        .collect()
+}
+
+/// Why one attempt at starting did not run the command.
+enum StartError {
+    /// Isolation is not available here (nothing of the agent ran).
+    Unavailable(String),
+    Failed(LaunchError),
+}
+
+impl From<LaunchError> for StartError {
+    fn from(e: LaunchError) -> StartError {
+        StartError::Failed(e)
+    }
+}
+
 /// Runs the command; returns the exit status to exit with.
-pub fn run(launch: Launch) -> Result<i32, LaunchError> {
+pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
     let program = find_program(Path::new(&launch.command[0]))?;
     let path = cstring(program.as_os_str().as_bytes())?;
     let args: Vec<CString> = launch
@@ -343,16 +403,13 @@ pub fn run(launch: Launch) -> Result<i32, LaunchError> {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = envs.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
-    let insns = &launch.artifact.program;
-    let prog = libc::sock_fprog {
-        len: insns.len() as u16,
-        filter: insns.as_ptr() as *mut libc::sock_filter,
+    let nofile = protect_self();
+    // Given to the monitor of the attempt that runs (there may be two).
+    let mut audit = Some(std::mem::replace(&mut launch.audit, AuditLog::new(None, false)));
+    let isolation = Isolation {
+        noexec: noexec_dirs(&launch),
     };
-    let (status_r, status_w) = pipe()?;
-    let (ack_r, ack_w) = pipe()?;
-
-    // SAFETY: the rest is process plumbing with raw syscalls; the child runs only
-    // in a single-threaded copy of this process (no thread has been started yet).
+    // SAFETY: process plumbing with raw syscalls; no thread has been started yet.
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         let mut block: libc::sigset_t = std::mem::zeroed();
@@ -364,87 +421,225 @@ pub fn run(launch: Launch) -> Result<i32, LaunchError> {
         libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
         // The monitor creates files with the agent's umask applied explicitly.
         let umask = libc::umask(0);
-
-        let pid = libc::fork();
-        if pid < 0 {
-            return Err(LaunchError::Setup(format!(
-                "fork: {}",
-                std::io::Error::last_os_error()
-            )));
-        }
-        if pid == 0 {
-            drop(status_r);
-            drop(ack_w);
-            child(
-                &launch,
-                &prog,
-                &path,
-                &argv,
-                &envp,
-                status_w.as_raw_fd(),
-                ack_r.as_raw_fd(),
-                &old,
-                umask,
-            );
-        }
-        drop(status_w);
-        drop(ack_r);
-
-        let shown = program.display().to_string();
-        let first = read_exact(&status_r, 1);
-        let listener = match first.as_deref() {
-            Some([MSG_LISTENER]) => {
-                let n =
-                    read_exact(&status_r, 4).ok_or_else(|| LaunchError::Setup("child vanished".into()))?;
-                take_listener(pid, i32::from_ne_bytes([n[0], n[1], n[2], n[3]]))
-            }
-            Some([MSG_SETUP]) => Err(LaunchError::Setup(
-                String::from_utf8_lossy(&read_to_end(&status_r)).into_owned(),
-            )),
-            _ => Err(LaunchError::Setup("the child exited during set-up".into())),
+        let exec = Exec {
+            path: &path,
+            argv: &argv,
+            envp: &envp,
+            old: &old,
+            umask,
+            nofile,
         };
-        let listener = match listener {
-            Ok(l) => l,
-            Err(e) => {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-                return Err(e);
+        let mut why_not = "--mode mediated".to_string();
+        if launch.mode.try_isolation() {
+            match start(&launch, &exec, Some(&isolation), &mut audit) {
+                Ok(started) => return Ok(started.finish(&launch, block)),
+                Err(StartError::Failed(e)) => return Err(e),
+                Err(StartError::Unavailable(why)) => {
+                    if launch.mode.isolation_required() {
+                        return Err(LaunchError::Setup(format!(
+                            "isolation is required but not available here: {why}"
+                        )));
+                    }
+                    why_not = why;
+                }
             }
-        };
-        let listener = Listener::new(listener);
-        listener.sync_wakeups();
-        let monitor = Monitor::new(&launch.artifact, launch.env.clone(), listener, launch.audit);
-        monitor.start();
-        write_all(ack_w.as_raw_fd(), b"g");
-        drop(ack_w);
-        // EOF: the exec happened. Otherwise the child tells why it did not.
-        let rest = read_to_end(&status_r);
-        if rest.first() == Some(&MSG_EXEC) && rest.len() >= 5 {
-            let e = i32::from_ne_bytes([rest[1], rest[2], rest[3], rest[4]]);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
-            let why = std::io::Error::from_raw_os_error(e).to_string();
-            let why = if e == libc::EPERM || e == libc::EACCES {
-                format!("{why} (refused by the policy or by Landlock)")
-            } else {
-                why
-            };
-            return Err(LaunchError::CannotRun(shown, why));
         }
-        if rest.first() == Some(&MSG_SETUP) {
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
-            return Err(LaunchError::Setup(
-                String::from_utf8_lossy(&rest[1..]).into_owned(),
-            ));
+        eprintln!("clawless: mediated mode ({why_not}): no namespaces; the monitor and the runtime's process filter decide");
+        match start(&launch, &exec, None, &mut audit) {
+            Ok(started) => Ok(started.finish(&launch, block)),
+            Err(StartError::Failed(e)) => Err(e),
+            Err(StartError::Unavailable(why)) => Err(LaunchError::Setup(why)),
         }
+    }
+}
 
-        spawn_signal_forwarder(pid, block);
-        spawn_socket_reaper(Arc::clone(&monitor));
-        let code = wait_for(pid);
+/// The command to exec, prepared before any fork.
+struct Exec<'a> {
+    path: &'a CString,
+    argv: &'a [*const libc::c_char],
+    envp: &'a [*const libc::c_char],
+    old: &'a libc::sigset_t,
+    umask: libc::mode_t,
+    /// The descriptor limit `clawless` was started with.
+    nofile: Option<libc::rlimit>,
+}
+
+/// A command that is running under its monitor.
+struct Started {
+    /// Our child: the agent (mediated) or our init (isolated).
+    child: i32,
+    /// Isolated: the init's report of the agent's wait status.
+    report: Option<OwnedFd>,
+    monitor: Arc<Monitor>,
+}
+
+impl Started {
+    fn finish(self, _launch: &Launch, block: libc::sigset_t) -> i32 {
+        spawn_signal_forwarder(self.child, block);
+        spawn_socket_reaper(Arc::clone(&self.monitor));
+        let code = wait_for(self.child, self.report.as_ref());
         // The audit writers write what is queued (a stuck destination cannot
         // keep clawless from exiting).
-        monitor.finish_audit();
-        Ok(code)
+        self.monitor.finish_audit();
+        code
     }
+}
+
+/// One attempt: isolated when `isolation` is given, else mediated.
+unsafe fn start(
+    launch: &Launch,
+    exec: &Exec<'_>,
+    isolation: Option<&Isolation>,
+    audit: &mut Option<AuditLog>,
+) -> Result<Started, StartError> {
+    let insns = &launch.artifact.program;
+    let prog = libc::sock_fprog {
+        len: insns.len() as u16,
+        filter: insns.as_ptr() as *mut libc::sock_filter,
+    };
+    let processes = crate::pidfilter::program(isolation.is_none());
+    let (status_r, status_w) = pipe()?;
+    let (ack_r, ack_w) = pipe()?;
+    let mut agent_work = || {
+        drop_raw(status_r.as_raw_fd());
+        drop_raw(ack_w.as_raw_fd());
+        child(
+            launch,
+            &prog,
+            exec.path,
+            exec.argv,
+            exec.envp,
+            status_w.as_raw_fd(),
+            ack_r.as_raw_fd(),
+            exec.old,
+            exec.umask,
+            &processes,
+            exec.nofile,
+        )
+    };
+    let (pid, report, user_ns) = match isolation {
+        Some(iso) => {
+            let s = namespaces::spawn_isolated(iso, status_w.as_raw_fd(), &mut agent_work)
+                .map_err(StartError::Unavailable)?;
+            (s.init, Some(s.report), s.user_ns)
+        }
+        None => {
+            let parent = libc::getpid();
+            let pid = libc::fork();
+            if pid < 0 {
+                return Err(LaunchError::Setup(format!("fork: {}", std::io::Error::last_os_error())).into());
+            }
+            if pid == 0 {
+                // The command itself dies with `clawless` (what it started and
+                // moved out of its tree does not: see docs/threat-model.md).
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                if libc::getppid() != parent {
+                    libc::_exit(125);
+                }
+                agent_work();
+                libc::_exit(125);
+            }
+            (pid, None, false)
+        }
+    };
+    drop(status_w);
+    drop(ack_r);
+    let kill_child = |pid: i32| {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+    };
+
+    let shown = Path::new(exec.path.to_str().unwrap_or("?")).display().to_string();
+    let first = read_exact(&status_r, 1);
+    let listener = match first.as_deref() {
+        Some([MSG_LISTENER]) => {
+            let n = read_exact(&status_r, 4).ok_or_else(|| LaunchError::Setup("child vanished".into()))?;
+            let agent = if isolation.is_some() {
+                namespaces::agent_pid(pid)
+            } else {
+                Some(pid)
+            };
+            match agent {
+                Some(agent) => take_listener(pid, agent, i32::from_ne_bytes([n[0], n[1], n[2], n[3]]))
+                    .map(|l| (l, agent)),
+                None => Err(LaunchError::Setup("cannot find the agent below our init".into())),
+            }
+        }
+        Some([MSG_SETUP]) => Err(LaunchError::Setup(
+            String::from_utf8_lossy(&read_to_end(&status_r)).into_owned(),
+        )),
+        Some([namespaces::MSG_UNAVAILABLE]) => {
+            let why = String::from_utf8_lossy(&read_to_end(&status_r)).into_owned();
+            kill_child(pid);
+            return Err(StartError::Unavailable(why));
+        }
+        _ => Err(LaunchError::Setup("the child exited during set-up".into())),
+    };
+    let (listener, agent) = match listener {
+        Ok(l) => l,
+        Err(e) => {
+            kill_child(pid);
+            return Err(e.into());
+        }
+    };
+    let listener = Listener::new(listener);
+    listener.sync_wakeups();
+    let view = if isolation.is_some() {
+        crate::resolve::View::Namespace
+    } else {
+        crate::resolve::View::Host {
+            monitor: std::process::id(),
+        }
+    };
+    let monitor = Monitor::new(
+        &launch.artifact,
+        launch.env.clone(),
+        listener,
+        audit.take().unwrap_or_else(|| AuditLog::new(None, false)),
+        agent as u32,
+        view,
+    );
+    monitor.start();
+    if isolation.is_some() {
+        eprintln!(
+            "clawless: isolated mode ({}pid and mount namespaces, private /proc{})",
+            if user_ns { "user, " } else { "" },
+            if isolation.is_some_and(|i| !i.noexec.is_empty()) {
+                ", noexec mounts"
+            } else {
+                ""
+            }
+        );
+    }
+    write_all(ack_w.as_raw_fd(), b"g");
+    drop(ack_w);
+    // EOF: the exec happened. Otherwise the child tells why it did not.
+    let rest = read_to_end(&status_r);
+    if rest.first() == Some(&MSG_EXEC) && rest.len() >= 5 {
+        let e = i32::from_ne_bytes([rest[1], rest[2], rest[3], rest[4]]);
+        kill_child(pid);
+        let why = std::io::Error::from_raw_os_error(e).to_string();
+        let why = if e == libc::EPERM || e == libc::EACCES {
+            format!("{why} (refused by the policy or by Landlock)")
+        } else {
+            why
+        };
+        return Err(LaunchError::CannotRun(shown, why).into());
+    }
+    if rest.first() == Some(&MSG_SETUP) {
+        kill_child(pid);
+        return Err(LaunchError::Setup(String::from_utf8_lossy(&rest[1..]).into_owned()).into());
+    }
+    Ok(Started {
+        child: pid,
+        report,
+        monitor,
+    })
+}
+
+/// Closes a raw descriptor in a forked child (whose `OwnedFd`s are never dropped).
+unsafe fn drop_raw(fd: i32) {
+    libc::close(fd);
 }
 
 fn spawn_signal_forwarder(child: i32, set: libc::sigset_t) {
@@ -481,9 +676,25 @@ fn spawn_socket_reaper(monitor: Arc<Monitor>) {
         });
 }
 
-/// Waits for the command; then ends whatever it left running (without the monitor
-/// it could do nothing useful anyway) and returns its status, 128+signal if killed.
-fn wait_for(child: i32) -> i32 {
+/// The status to exit with for a wait status: the exit code, 128+signal if killed.
+fn exit_code(status: i32) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        if sig == libc::SIGSYS {
+            eprintln!("clawless: the command was killed by SIGSYS: the policy's filter kills that syscall (a `kill` rule, or a foreign-architecture or x32 call)");
+        }
+        128 + sig
+    } else {
+        125
+    }
+}
+
+/// Waits for the command (isolated: for our init, which reports the agent's status
+/// on `report`); then ends whatever it left running (without the monitor it could
+/// do nothing useful anyway) and returns its status, 128+signal if killed.
+fn wait_for(child: i32, report: Option<&OwnedFd>) -> i32 {
     let code;
     loop {
         let mut status = 0;
@@ -497,16 +708,15 @@ fn wait_for(child: i32) -> i32 {
             break;
         }
         if r == child {
-            code = if libc::WIFEXITED(status) {
-                libc::WEXITSTATUS(status)
-            } else if libc::WIFSIGNALED(status) {
-                let sig = libc::WTERMSIG(status);
-                if sig == libc::SIGSYS {
-                    eprintln!("clawless: the command was killed by SIGSYS: the policy's filter kills that syscall (a `kill` rule, or a foreign-architecture or x32 call)");
-                }
-                128 + sig
-            } else {
-                125
+            code = match report {
+                None => exit_code(status),
+                Some(report) => match namespaces::read_report(report) {
+                    Some(agent) => exit_code(agent),
+                    None => {
+                        eprintln!("clawless: the sandbox's init died before the command ended");
+                        125
+                    }
+                },
             };
             break;
         }

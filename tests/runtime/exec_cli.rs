@@ -313,6 +313,176 @@ fn the_embedded_default_policy_is_the_standard_profile_as_compiled_today() {
     }
 }
 
+#[test]
+fn the_mode_is_said_once_and_can_be_forced() {
+    let f = Fixture::new("modes");
+    let script = "echo pid=$$";
+    let run = |extra: &[&str], env: Option<&str>| {
+        let mut c = f.command(extra, &["/bin/sh", "-c", script]);
+        match env {
+            Some(v) => c.env("CLAWLESS_MODE", v),
+            None => c.env_remove("CLAWLESS_MODE"),
+        };
+        run_with_deadline(c, Duration::from_secs(60))
+    };
+    // Default here (root, namespaces available): isolated, the shell is pid 2.
+    let o = run(&[], None);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert_eq!(
+        stderr(&o).matches("clawless: isolated mode").count(),
+        1,
+        "{}",
+        show(&o)
+    );
+    assert!(stdout(&o).contains("pid=2\n"), "{}", show(&o));
+    for (extra, env) in [(&["--mode", "mediated"][..], None), (&[][..], Some("mediated"))] {
+        let o = run(extra, env);
+        assert_eq!(code(&o), 0, "{}", show(&o));
+        assert_eq!(
+            stderr(&o).matches("clawless: mediated mode").count(),
+            1,
+            "{}",
+            show(&o)
+        );
+        assert!(!stdout(&o).contains("pid=2\n"), "{}", show(&o));
+    }
+    // The command line wins over the environment.
+    let o = run(&["--mode", "isolated", "--require-isolation"], Some("mediated"));
+    assert!(stderr(&o).contains("clawless: isolated mode"), "{}", show(&o));
+    // Contradictions and unknown modes are refused before anything runs.
+    let o = run(&["--mode", "mediated", "--require-isolation"], None);
+    assert_eq!(code(&o), 125, "{}", show(&o));
+    assert!(!stdout(&o).contains("pid="), "{}", show(&o));
+    let o = run(&[], Some("jail"));
+    assert_eq!(code(&o), 125, "{}", show(&o));
+    assert!(stderr(&o).contains("CLAWLESS_MODE=jail"), "{}", show(&o));
+}
+
+#[test]
+fn an_unprivileged_user_runs_isolated_in_a_user_namespace() {
+    use std::os::unix::process::CommandExt;
+    let f = Fixture::new("unpriv");
+    for d in [&f.root, &f.ws, &f.home] {
+        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    }
+    let mut c = f.command(
+        &[],
+        &["/bin/sh", "-c", "id -u; echo pid=$$; echo made > mine.txt"],
+    );
+    c.env_remove("CLAWLESS_MODE").uid(65534).gid(65534);
+    let o = run_with_deadline(c, Duration::from_secs(60));
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        stderr(&o).contains("clawless: isolated mode (user, pid and mount namespaces"),
+        "{}",
+        show(&o)
+    );
+    assert!(stdout(&o).starts_with("65534\npid=2\n"), "{}", show(&o));
+    // The file it made belongs to the user (the namespace maps it to itself).
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(f.ws.join("mine.txt")).unwrap().uid(), 65534);
+}
+
+#[test]
+fn without_namespaces_it_falls_back_or_refuses_as_asked() {
+    // A parent that makes creating a pid namespace fail (EPERM), as a platform
+    // without them does.
+    let f = Fixture::new("nons").with_attack();
+    let run = |extra: &[&str]| {
+        let mut c = std::process::Command::new(f.ws.join("attack"));
+        c.arg("no-namespaces")
+            .arg(clawless())
+            .arg("exec")
+            .args(extra)
+            .arg("--workspace")
+            .arg(&f.ws)
+            .args(["--", "/bin/sh", "-c", "echo pid=$$"])
+            .current_dir(&f.ws)
+            .env("HOME", &f.home)
+            .env_remove("CLAWLESS_MODE")
+            .stdin(Stdio::null());
+        run_with_deadline(c, Duration::from_secs(60))
+    };
+    let o = run(&[]);
+    assert!(stdout(&o).contains("no-namespaces: filter on"), "{}", show(&o));
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        stderr(&o).contains("clawless: mediated mode (cannot create pid and mount namespaces"),
+        "the fallback is said, with why\n{}",
+        show(&o)
+    );
+    assert!(
+        stdout(&o).contains("pid=") && !stdout(&o).contains("pid=2\n"),
+        "{}",
+        show(&o)
+    );
+    for extra in [&["--require-isolation"][..], &["--mode", "isolated"][..]] {
+        let o = run(extra);
+        assert!(stdout(&o).contains("no-namespaces: filter on"), "{}", show(&o));
+        assert_eq!(code(&o), 125, "{extra:?}\n{}", show(&o));
+        assert!(
+            stderr(&o).contains("isolation is required but not available"),
+            "{}",
+            show(&o)
+        );
+        assert!(!stdout(&o).contains("pid="), "nothing ran\n{}", show(&o));
+    }
+}
+
+#[test]
+fn the_command_gets_the_descriptor_limit_clawless_was_given() {
+    use std::os::unix::process::CommandExt;
+    // clawless raises its own soft limit to the hard one; the command must not
+    // inherit that.
+    let f = Fixture::new("nofile");
+    let mut c = f.command(&[], &["/bin/sh", "-c", "ulimit -Sn; ulimit -Hn"]);
+    // SAFETY: setrlimit is async-signal-safe; runs in the forked child.
+    unsafe {
+        c.pre_exec(|| {
+            let mut lim: libc::rlimit = std::mem::zeroed();
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+            lim.rlim_cur = 777.min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            Ok(())
+        });
+    }
+    let o = run_with_deadline(c, Duration::from_secs(60));
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(stdout(&o).starts_with("777\n"), "{}", show(&o));
+}
+
+#[test]
+fn a_file_size_limit_on_clawless_cannot_kill_the_monitor() {
+    use std::os::unix::process::CommandExt;
+    // What `prlimit64(getppid(), RLIMIT_FSIZE, 0)` did before the process filter
+    // refused it: the monitor's next audit write exceeded the limit. SIGXFSZ is
+    // ignored, the write fails, enforcement and the command go on.
+    let f = Fixture::new("fsize");
+    let audit = f.root.join("audit.jsonl");
+    let mut c = f.command(
+        &["--audit-log", audit.to_str().unwrap()],
+        &["/bin/sh", "-c", "cat ok.txt; echo END"],
+    );
+    // SAFETY: setrlimit is async-signal-safe; runs in the forked child.
+    unsafe {
+        c.pre_exec(|| {
+            let mut lim: libc::rlimit = std::mem::zeroed();
+            libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim);
+            lim.rlim_cur = 16;
+            libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
+            Ok(())
+        });
+    }
+    let o = run_with_deadline(c, Duration::from_secs(60));
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        stdout(&o).contains("ordinary workspace file\nEND"),
+        "{}",
+        show(&o)
+    );
+    assert!(std::fs::metadata(&audit).unwrap().len() <= 16, "the limit held");
+}
+
 /// The audit log on a FIFO whose reader never reads, and `--log-denials` on a
 /// stderr pipe nobody reads: both fill after a few hundred lines. Decisions must
 /// not wait for them: thousands of opens (allowed and refused, each a record,

@@ -16,6 +16,13 @@ pub fn clawless() -> &'static str {
     env!("CARGO_BIN_EXE_clawless")
 }
 
+/// Whether this run of the suites forces mediated mode (`CLAWLESS_MODE=mediated`,
+/// which `clawless` reads too: scripts/test.sh runs the runtime suites in both
+/// modes). Otherwise `clawless` runs isolated (the test machines allow it).
+pub fn mediated() -> bool {
+    std::env::var("CLAWLESS_MODE").as_deref() == Ok("mediated")
+}
+
 /// Fails (never skips) when the kernel lacks what enforcement needs.
 /// Policies from source are compiled by the `clawc` next to `clawless`.
 pub fn clawc_is_built() {

@@ -4,7 +4,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,6 +18,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -340,6 +345,69 @@ static void *flood_send(void *arg) {
     return NULL;
 }
 
+// ---- naming processes outside the sandbox ----
+static long pid_of(const char *spec) {
+    if (!strcmp(spec, "ppid")) return getppid();
+    if (!strncmp(spec, "file:", 5)) {
+        // A pid the test writes once it knows it (clawless's own), waited for.
+        for (int i = 0; i < 200; i++) {
+            FILE *f = fopen(spec + 5, "r");
+            long p = 0;
+            if (f) {
+                int ok = fscanf(f, "%ld", &p) == 1;
+                fclose(f);
+                if (ok && p > 0) return p;
+            }
+            usleep(25000);
+        }
+        return -1;
+    }
+    return atol(spec);
+}
+
+static void tamper(const char *spec) {
+    long pid = pid_of(spec);
+    char what[128];
+    // Each call in a child of its own: a call the policy kills ends only it.
+#define TRY(label, call) do { \
+        snprintf(what, sizeof what, "%s %s", label, spec); \
+        fflush(stdout); \
+        pid_t c_ = fork(); \
+        if (c_ == 0) { report(what, (long)(call)); _exit(0); } \
+        int st_ = 0; \
+        waitpid(c_, &st_, 0); \
+        if (WIFSIGNALED(st_)) { printf("%s: killed by signal %d\n", what, WTERMSIG(st_)); fflush(stdout); } \
+    } while (0)
+    struct rlimit zero = {0, 0};
+    TRY("prlimit64 FSIZE", syscall(SYS_prlimit64, pid, RLIMIT_FSIZE, &zero, NULL));
+    TRY("setpriority", setpriority(PRIO_PROCESS, pid, 19));
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    TRY("sched_setaffinity", sched_setaffinity(pid, sizeof one, &one));
+    struct sched_param sp = {0};
+    TRY("sched_setscheduler", sched_setscheduler(pid, SCHED_IDLE, &sp));
+    TRY("ioprio_set", syscall(SYS_ioprio_set, 1, pid, (3 << 13)));
+    TRY("kill", kill(pid, SIGTERM));
+    TRY("tgkill", syscall(SYS_tgkill, pid, pid, SIGTERM));
+    TRY("pidfd_open", syscall(SYS_pidfd_open, pid, 0));
+    long pidfd = syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd >= 0) {
+        TRY("pidfd_send_signal", syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0));
+        struct iovec iov = {(void *)0x10000, 4096};
+        TRY("process_madvise", syscall(SYS_process_madvise, pidfd, &iov, 1, MADV_COLD, 0));
+        close(pidfd);
+    }
+    TRY("kcmp", syscall(SYS_kcmp, getpid(), pid, 0, 0, 0));
+    unsigned long nodes = 1;
+    TRY("migrate_pages", syscall(SYS_migrate_pages, pid, 8 * sizeof nodes, &nodes, &nodes));
+    TRY("move_pages", syscall(SYS_move_pages, pid, 0, NULL, NULL, NULL, 0));
+    void *head;
+    size_t hlen;
+    TRY("get_robust_list", syscall(SYS_get_robust_list, pid, &head, &hlen));
+#undef TRY
+}
+
 static void *noop(void *arg) { return arg; }
 
 int main(int argc, char **argv) {
@@ -350,6 +418,192 @@ int main(int argc, char **argv) {
     const char *name = argv[1];
     signal(SIGPIPE, SIG_IGN);
 
+    if (!strcmp(name, "pid-tamper") && argc >= 3) {
+        // Every pid-taking call against each target, then ordinary mediated work
+        // (which the monitor must still decide and log).
+        for (int i = 2; i < argc; i++) tamper(argv[i]);
+        report("setpriority PRIO_PGRP 0", setpriority(PRIO_PGRP, 0, 19));
+        report("setpriority PRIO_USER 0", setpriority(PRIO_USER, 0, 19));
+        report("ioprio_set WHO_USER 0", syscall(SYS_ioprio_set, 3, 0, (3 << 13)));
+        int fd = open("ok.txt", O_RDONLY);
+        report("open after", fd);
+        FILE *f = fopen("tampered", "w");
+        if (f) fclose(f);
+        usleep(1500000); // the test looks at clawless now
+        fd = open("ok.txt", O_RDONLY);
+        report("open at end", fd);
+        printf("pid-tamper done\n");
+        return 0;
+    }
+    if (!strcmp(name, "daemons") && argc >= 4) {
+        // A setsid daemon and a double-forked orphan, both named by argv[2]
+        // (their argv[0]), each logging the result of a mediated open every 100 ms
+        // to argv[3].N. argv[4] == "wait": the command itself stays.
+        for (int k = 0; k < 2; k++) {
+            pid_t p = fork();
+            if (p == 0) {
+                if (k == 0) setsid();
+                if (fork() != 0) _exit(0);
+                char log[512];
+                snprintf(log, sizeof log, "%s.%d", argv[3], k);
+                int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+                for (int i = 0; i < 3000; i++) {
+                    int fd = open("ok.txt", O_RDONLY);
+                    dprintf(lfd, "open: %d errno=%d\n", fd, fd < 0 ? errno : 0);
+                    if (fd >= 0) close(fd);
+                    usleep(100000);
+                }
+                _exit(0);
+            }
+            waitpid(p, NULL, 0);
+        }
+        // Started means running: both have logged their first open.
+        for (int i = 0; i < 300; i++) {
+            int up = 0;
+            for (int k = 0; k < 2; k++) {
+                char log[512];
+                struct stat st;
+                snprintf(log, sizeof log, "%s.%d", argv[3], k);
+                if (stat(log, &st) == 0 && st.st_size > 0) up++;
+            }
+            if (up == 2) break;
+            usleep(20000);
+        }
+        printf("daemons started\n");
+        fflush(stdout);
+        if (argc >= 5 && !strcmp(argv[4], "wait")) sleep(300);
+        return 0;
+    }
+    if (!strcmp(name, "proc-spellings") && argc >= 3) {
+        // Every spelling of "my own descriptor N" aimed at the monitor's: for each,
+        // try N in 0..63 for writing; report any that reaches argv[2].
+        // Also the parent's own numbers: clawless itself in mediated mode.
+        char ppid_fmt[64];
+        snprintf(ppid_fmt, sizeof ppid_fmt, "/proc/%d/fd/%%d", (int)getppid());
+        const char *fmts[] = {"//proc/thread-self/fd/%d", "/proc/./self/fd/%d", "/proc/self/../self/fd/%d",
+                              "/proc/1/../thread-self/fd/%d", "/dev//fd/%d", "//dev/./fd/%d",
+                              "/proc//self//fd//%d", "/../proc/thread-self/fd/%d", "/proc/1/fd/%d",
+                              "/proc/1/task/1/fd/%d", "self/fd/%d", "thread-self/fd/%d", ppid_fmt};
+        int tried = 0, reached = 0;
+        int procdir = open("/proc", O_RDONLY | O_DIRECTORY);
+        for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++) {
+            for (int n = 0; n < 64; n++) {
+                char p[128];
+                snprintf(p, sizeof p, fmts[i], n);
+                int fd = p[0] == '/' ? open(p, O_WRONLY | O_APPEND)
+                                     : (procdir >= 0 ? openat(procdir, p, O_WRONLY | O_APPEND) : -1);
+                tried++;
+                if (fd < 0) continue;
+                char link[64], target[512] = {0};
+                snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+                if (readlink(link, target, sizeof target - 1) > 0 && strstr(target, argv[2])) {
+                    reached++;
+                    printf("reached %s via %s\n", target, p);
+                    dprintf(fd, "{\"forged\":\"ATTACKER-WAS-HERE\"}\n");
+                    ftruncate(fd, 0);
+                }
+                close(fd);
+            }
+        }
+        printf("proc-spellings: tried=%d reached=%d\n", tried, reached);
+        return 0;
+    }
+    if (!strcmp(name, "proc-outside") && argc >= 4) {
+        // /proc/<outside pid>/fd/N (a deleted private file it holds), and its
+        // other entries.
+        const char *pid = argv[2], *n = argv[3];
+        char p[256];
+        int leaked = 0;
+        const char *fmts[] = {"/proc/%s/fd/%s", "//proc/%s/fd/%s", "/proc/%s/task/%s/../../fd/%s", "/proc/%s/environ",
+                              "/proc/%s/root/proc/%s/fd/%s", "/proc/%s/cwd", "/proc/%s/mem"};
+        for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++) {
+            snprintf(p, sizeof p, fmts[i], pid, i == 2 ? pid : n, n);
+            if (i == 4) snprintf(p, sizeof p, fmts[i], pid, pid, n);
+            int fd = open(p, O_RDONLY);
+            report(p, fd);
+            if (fd >= 0 && holds_secret(fd)) leaked++;
+        }
+        // Through a symlink in the workspace.
+        snprintf(p, sizeof p, "/proc/%s/fd/%s", pid, n);
+        unlink("plink");
+        if (symlink(p, "plink") == 0) {
+            int fd = open("plink", O_RDONLY);
+            report("symlink to it", fd);
+            if (fd >= 0 && holds_secret(fd)) leaked++;
+        }
+        printf("proc-outside: leaked=%d\n", leaked);
+        return 0;
+    }
+    if (!strcmp(name, "exec-probe")) {
+        printf("EXECUTED-THE-COPY\n");
+        return 0;
+    }
+    if (!strcmp(name, "tmp-exec") && argc >= 4) {
+        // argv[2]: where to copy ourselves (a never-executable directory);
+        // argv[3]: the dynamic loader.
+        const char *copy = argv[2];
+        int in = open("/proc/self/exe", O_RDONLY);
+        int out = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+        char buf[65536];
+        ssize_t k;
+        while (in >= 0 && out >= 0 && (k = read(in, buf, sizeof buf)) > 0) write(out, buf, k);
+        close(in);
+        close(out);
+        struct stat st;
+        report("copied", stat(copy, &st) == 0 ? st.st_size : -1);
+        char *args[] = {(char *)copy, "exec-probe", NULL};
+        char *ldargs[] = {(char *)argv[3], (char *)copy, "exec-probe", NULL};
+        for (int how = 0; how < 2; how++) {
+            pid_t p = fork();
+            if (p == 0) {
+                if (how == 0) execv(copy, args);
+                else execv(argv[3], ldargs);
+                printf("%s: errno=%d\n", how == 0 ? "execve(copy)" : "execve(ld.so, copy)", errno);
+                fflush(stdout);
+                _exit(126);
+            }
+            int status = 0;
+            waitpid(p, &status, 0);
+            printf("%s: exit=%d\n", how == 0 ? "run copy" : "run via ld.so", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        }
+        fflush(stdout);
+        int fd = open(copy, O_RDONLY);
+        report("open copy", fd);
+        void *m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+        report("mmap(PROT_EXEC)", m == MAP_FAILED ? -1 : 0);
+        void *r = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+        report("mmap(PROT_READ)", r == MAP_FAILED ? -1 : 0);
+        if (r != MAP_FAILED) report("mprotect(PROT_EXEC)", mprotect(r, 4096, PROT_READ | PROT_EXEC));
+        unlink(copy);
+        printf("tmp-exec done\n");
+        return 0;
+    }
+    if (!strcmp(name, "no-namespaces") && argc >= 3) {
+        // Runs argv[2..] where creating a pid namespace fails with EPERM (as on a
+        // kernel or distribution that disallows it): clone/unshare with
+        // CLONE_NEWPID, and clone3 (ENOSYS, so libc falls back to clone).
+        struct sock_filter f[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 1, 0),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 0, 3),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+            BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWPID, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {sizeof f / sizeof *f, f};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) {
+            perror("no-namespaces: seccomp");
+            return 2;
+        }
+        printf("no-namespaces: filter on\n");
+        fflush(stdout);
+        execv(argv[2], argv + 2);
+        perror("no-namespaces: exec");
+        return 127;
+    }
     if (!strcmp(name, "x32")) {
         // getpid with the x32 bit: a filter that forgets x32 lets it through.
         report("x32 getpid", syscall(0x40000000 | 39));

@@ -1,0 +1,168 @@
+//! The directories a policy never lets the agent execute from: a `deny` or `kill`
+//! rule on the `exec` verb over the pattern `DIR/**` (DIR literal once the path
+//! variables are expanded), in force in every state. The IR combines rules by
+//! severity, so no `allow` can make a program under DIR executable in any state;
+//! isolated mode then remounts DIR `noexec` in the sandbox's private mount
+//! namespace, which also refuses `PROT_EXEC` mappings of its files (the dynamic
+//! loader run as `ld.so /tmp/prog`, `mmap` of a file with `PROT_EXEC`), race-free.
+//!
+//! This module reads the IR and the environment; it knows nothing of mounts.
+
+use claw_ir::{Action, Entity, Env, Ir, Matcher, Verb};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A literal directory `D` when `pattern` (expanded) is `D/**`.
+fn literal_dir(pattern: &str, env: &Env) -> Option<String> {
+    let p = env.expand(pattern)?;
+    let dir = p.strip_suffix("/**")?;
+    let glob = |c: char| matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\');
+    if !dir.starts_with('/') || dir.chars().any(glob) || dir.split('/').any(|c| c == "." || c == "..") {
+        return None;
+    }
+    let dir = dir.trim_end_matches('/');
+    // Never the whole file system: that policy cannot run its own command anyway.
+    (!dir.is_empty() && !dir.contains("//")).then(|| dir.to_string())
+}
+
+/// The directories (as written, sorted, none below another) that no state lets the
+/// agent execute from. Only existing directories that are their own canonical
+/// path (the monitor decides on canonical paths, and a mount follows symlinks).
+pub fn never_executable(ir: &Ir, env: &Env) -> Vec<String> {
+    let all: BTreeSet<u32> = (0..ir.states.len() as u32).collect();
+    let mut covered: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+    for r in &ir.rules {
+        if !matches!(r.action, Action::Deny(_) | Action::Kill) {
+            continue;
+        }
+        let Matcher::Access {
+            verbs,
+            entity: Entity::Paths(pats),
+        } = &r.matcher
+        else {
+            continue;
+        };
+        if !verbs.contains(&Verb::Exec) {
+            continue;
+        }
+        let states: BTreeSet<u32> = match &r.states {
+            None => all.clone(),
+            Some(s) => s.iter().copied().collect(),
+        };
+        for p in pats {
+            if let Some(d) = literal_dir(p, env) {
+                covered.entry(d).or_default().extend(&states);
+            }
+        }
+    }
+    let dirs: Vec<String> = covered
+        .into_iter()
+        .filter(|(_, s)| all.is_subset(s))
+        .map(|(d, _)| d)
+        .filter(|d| std::fs::canonicalize(d).is_ok_and(|c| c.to_str() == Some(d.as_str()) && c.is_dir()))
+        .collect();
+    // A recursive mount of a directory covers those below it.
+    dirs.iter()
+        .filter(|d| !dirs.iter().any(|o| o != *d && d.starts_with(&format!("{o}/"))))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claw_ir::Rule;
+
+    fn rule(action: Action, states: Option<Vec<u32>>, verbs: Vec<Verb>, pats: &[&str]) -> Rule {
+        Rule {
+            action,
+            states,
+            matcher: Matcher::Access {
+                verbs,
+                entity: Entity::Paths(pats.iter().map(|s| s.to_string()).collect()),
+            },
+            origin: "test".into(),
+        }
+    }
+
+    fn ir_with(rules: Vec<Rule>) -> Ir {
+        let mut ir = claw_runtime_test_ir();
+        ir.rules = rules;
+        ir
+    }
+
+    /// A two-state IR (clean, tainted) from the embedded default's shape.
+    fn claw_runtime_test_ir() -> Ir {
+        let bytes = include_bytes!("../default/coding_agent.x86_64.bin");
+        let a = claw_artifact::Artifact::from_bytes(bytes).expect("the embedded default loads");
+        let mut ir = a.ir;
+        ir.rules.clear();
+        ir
+    }
+
+    #[test]
+    fn only_dirs_denied_in_every_state() {
+        let dir = std::env::temp_dir();
+        let dir = std::fs::canonicalize(dir).unwrap();
+        let d = dir.display().to_string();
+        let n = claw_runtime_test_ir().states.len() as u32;
+        assert!(n >= 2, "the default has several states");
+        let mut env = Env::new();
+        env.set("T", &d);
+        let ir = ir_with(vec![rule(Action::Deny(1), None, vec![Verb::Exec], &["$T/**"])]);
+        assert_eq!(never_executable(&ir, &env), vec![d.clone()]);
+        // In one state only: not a mount (another state may run programs there).
+        let ir = ir_with(vec![rule(
+            Action::Deny(1),
+            Some(vec![0]),
+            vec![Verb::Exec],
+            &["$T/**"],
+        )]);
+        assert!(never_executable(&ir, &env).is_empty());
+        // One rule per state, together covering all: a mount.
+        let ir = ir_with(
+            (0..n)
+                .map(|s| {
+                    rule(
+                        Action::Kill,
+                        Some(vec![s]),
+                        vec![Verb::Read, Verb::Exec],
+                        &["$T/**"],
+                    )
+                })
+                .collect(),
+        );
+        assert_eq!(never_executable(&ir, &env), vec![d.clone()]);
+        // Not exec, not a deny, a glob, a file pattern, a missing directory, `/`.
+        for (action, verbs, pat) in [
+            (Action::Deny(1), vec![Verb::Write], "$T/**"),
+            (Action::Allow, vec![Verb::Exec], "$T/**"),
+            (Action::Deny(1), vec![Verb::Exec], "$T/*.sh"),
+            (Action::Deny(1), vec![Verb::Exec], "$T/*/x/**"),
+            (Action::Deny(1), vec![Verb::Exec], "/nonexistent-claw-dir/**"),
+            (Action::Deny(1), vec![Verb::Exec], "/**"),
+            (Action::Deny(1), vec![Verb::Exec], "$UNSET/**"),
+        ] {
+            let ir = ir_with(vec![rule(action, None, verbs, &[pat])]);
+            assert!(never_executable(&ir, &env).is_empty(), "{pat}");
+        }
+    }
+
+    #[test]
+    fn nested_dirs_are_covered_by_their_parent() {
+        let root = std::fs::canonicalize(std::env::temp_dir()).unwrap();
+        let sub = root.join(format!("claw-execdirs-{}", std::process::id()));
+        std::fs::create_dir_all(&sub).unwrap();
+        let env = Env::new();
+        let ir = ir_with(vec![rule(
+            Action::Deny(1),
+            None,
+            vec![Verb::Exec],
+            &[
+                &format!("{}/**", root.display()),
+                &format!("{}/**", sub.display()),
+            ],
+        )]);
+        assert_eq!(never_executable(&ir, &env), vec![root.display().to_string()]);
+        std::fs::remove_dir_all(&sub).unwrap();
+    }
+}

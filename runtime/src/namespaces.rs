@@ -1,0 +1,369 @@
+//! How the sandbox is launched, decided in one place: *isolated* (the command runs
+//! in its own pid and mount namespaces, inside a user namespace when `clawless` is
+//! not root, below a small init of ours) or *mediated* (a plain fork, as before
+//! namespaces; the runtime's process filter and Landlock's scopes keep the agent
+//! from naming processes outside the sandbox).
+//!
+//! In isolated mode `clawless` creates with a raw `clone` (fork-like: `SIGCHLD`, no
+//! new stack) a process that is pid 1 of a new pid namespace. That init:
+//! - dies with `clawless` (`PR_SET_PDEATHSIG`, armed before it waits for the
+//!   parent's go, so a parent that died earlier is seen as end of file);
+//! - makes every mount a slave (nothing the sandbox mounts leaks out), mounts a
+//!   fresh procfs on `/proc` (only the sandbox's processes exist there) and remounts
+//!   the directories the policy never lets the agent execute from `noexec`;
+//! - forks the agent (pid 2), which does the caller's child work (filter, Landlock,
+//!   exec) and never runs anything of ours again;
+//! - stays outside the filter, reaps every zombie, passes on the signals a process
+//!   outside the namespace sends it, and when the agent exits writes its raw wait
+//!   status on the report pipe and exits: the kernel then kills everything left in
+//!   the namespace (`setsid` daemons, double forks).
+//!
+//! This module knows the kernel's namespace interfaces; it does not know the
+//! policy (the caller gives it the directories to make `noexec`) nor the agent's
+//! own set-up (a closure).
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// How the sandbox runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Isolated,
+    Mediated,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "isolated" => Some(Mode::Isolated),
+            "mediated" => Some(Mode::Mediated),
+            _ => None,
+        }
+    }
+}
+
+/// What the user asked for: a mode (`--mode`, else `CLAWLESS_MODE`), and whether
+/// running without isolation is an error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request {
+    pub mode: Option<Mode>,
+    pub require_isolation: bool,
+}
+
+impl Request {
+    /// Combines the command line with `CLAWLESS_MODE` (the command line wins).
+    pub fn new(cli: Option<Mode>, require_isolation: bool) -> Result<Request, String> {
+        let mode = match cli {
+            Some(m) => Some(m),
+            None => match std::env::var("CLAWLESS_MODE") {
+                Ok(v) if !v.is_empty() => Some(
+                    Mode::parse(&v)
+                        .ok_or_else(|| format!("CLAWLESS_MODE={v}: expected `isolated` or `mediated`"))?,
+                ),
+                _ => None,
+            },
+        };
+        if require_isolation && mode == Some(Mode::Mediated) {
+            return Err("--require-isolation contradicts mediated mode".into());
+        }
+        Ok(Request {
+            mode,
+            require_isolation,
+        })
+    }
+
+    /// Must the run be isolated (fail rather than fall back)?
+    pub fn isolation_required(&self) -> bool {
+        self.require_isolation || self.mode == Some(Mode::Isolated)
+    }
+
+    /// Should isolation be tried at all?
+    pub fn try_isolation(&self) -> bool {
+        self.mode != Some(Mode::Mediated)
+    }
+}
+
+/// What the isolated set-up needs from the caller.
+pub struct Isolation {
+    /// Directories to remount `noexec` (recursively) in the private mount namespace.
+    pub noexec: Vec<CString>,
+}
+
+/// An isolated sandbox that started: our init's pid (in `clawless`'s namespace)
+/// and the pipe on which it reports the agent's wait status.
+pub struct Spawned {
+    pub init: i32,
+    pub report: OwnedFd,
+    /// Whether a user namespace was needed (not root).
+    pub user_ns: bool,
+}
+
+/// The status-pipe message of an init that could not set the namespaces up (the
+/// caller may fall back to mediated mode: nothing of the agent has run).
+pub const MSG_UNAVAILABLE: u8 = b'U';
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is valid for two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fresh descriptors.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn write_all(fd: i32, mut b: &[u8]) {
+    while !b.is_empty() {
+        // SAFETY: b is valid for its length.
+        let n = unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) };
+        if n <= 0 {
+            return;
+        }
+        b = &b[n as usize..];
+    }
+}
+
+/// Writes a uid/gid map file of the new user namespace: the caller's id to itself.
+fn write_map(init: i32, file: &str, text: &str) -> Result<(), String> {
+    std::fs::write(format!("/proc/{init}/{file}"), text).map_err(|e| format!("writing {file}: {e}"))
+}
+
+/// Starts our init in new namespaces; `agent` runs in its child (pid 2) and should
+/// not return (it execs; if it returns, the child exits 125). `Err` when the namespaces cannot be created here (the caller may fall
+/// back); failures after that are reported by the init on `status_w`.
+///
+/// # Safety
+/// The calling process must be single-threaded (the child is a copy of it, as
+/// after `fork`), and `agent` must only do what is safe after `fork`.
+pub unsafe fn spawn_isolated(
+    iso: &Isolation,
+    status_w: i32,
+    agent: &mut dyn FnMut(),
+) -> Result<Spawned, String> {
+    let user_ns = libc::geteuid() != 0;
+    let (go_r, go_w) = pipe().map_err(|e| e.to_string())?;
+    let (report_r, report_w) = pipe().map_err(|e| e.to_string())?;
+    let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS;
+    if user_ns {
+        flags |= libc::CLONE_NEWUSER;
+    }
+    // A raw clone: like fork (SIGCHLD to us on exit, the child continues on a copy
+    // of this stack), with new namespaces.
+    let pid = libc::syscall(
+        libc::SYS_clone,
+        (flags | libc::SIGCHLD) as libc::c_ulong,
+        0usize,
+        0usize,
+        0usize,
+        0usize,
+    );
+    if pid < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(format!(
+            "cannot create {} namespaces ({e})",
+            if user_ns {
+                "user, pid and mount"
+            } else {
+                "pid and mount"
+            }
+        ));
+    }
+    if pid == 0 {
+        libc::close(go_w.as_raw_fd());
+        libc::close(report_r.as_raw_fd());
+        init(iso, status_w, go_r.as_raw_fd(), report_w.as_raw_fd(), agent);
+    }
+    let pid = pid as i32;
+    drop(go_r);
+    drop(report_w);
+    if user_ns {
+        let uid = libc::getuid();
+        let gid = libc::getgid();
+        let mapped = write_map(pid, "setgroups", "deny")
+            .and_then(|()| write_map(pid, "uid_map", &format!("{uid} {uid} 1\n")))
+            .and_then(|()| write_map(pid, "gid_map", &format!("{gid} {gid} 1\n")));
+        if let Err(e) = mapped {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+            return Err(format!("cannot map ids in the user namespace: {e}"));
+        }
+    }
+    write_all(go_w.as_raw_fd(), b"g");
+    drop(go_w);
+    Ok(Spawned {
+        init: pid,
+        report: report_r,
+        user_ns,
+    })
+}
+
+/// Our init (pid 1 of the new pid namespace). Never returns.
+unsafe fn init(iso: &Isolation, status_w: i32, go_r: i32, report_w: i32, agent: &mut dyn FnMut()) -> ! {
+    let unavailable = |what: &str| -> ! {
+        let e = std::io::Error::last_os_error();
+        let mut m = vec![MSG_UNAVAILABLE];
+        m.extend_from_slice(format!("{what}: {e}").as_bytes());
+        write_all(status_w, &m);
+        libc::_exit(125)
+    };
+    // Armed first; the go byte below then proves the parent was alive after it.
+    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+    let mut b = 0u8;
+    loop {
+        let r = libc::read(go_r, (&raw mut b).cast(), 1);
+        if r < 0 && *libc::__errno_location() == libc::EINTR {
+            continue;
+        }
+        if r != 1 || b != b'g' {
+            libc::_exit(125);
+        }
+        break;
+    }
+    libc::close(go_r);
+    if libc::mount(
+        std::ptr::null(),
+        c"/".as_ptr(),
+        std::ptr::null(),
+        libc::MS_REC | libc::MS_SLAVE,
+        std::ptr::null(),
+    ) != 0
+    {
+        unavailable("making the mounts private");
+    }
+    if libc::mount(
+        c"proc".as_ptr(),
+        c"/proc".as_ptr(),
+        c"proc".as_ptr(),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        std::ptr::null(),
+    ) != 0
+    {
+        unavailable("mounting a private /proc");
+    }
+    for dir in &iso.noexec {
+        if libc::mount(
+            dir.as_ptr(),
+            dir.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND | libc::MS_REC,
+            std::ptr::null(),
+        ) != 0
+        {
+            unavailable(&format!("bind-mounting {}", dir.to_string_lossy()));
+        }
+        // mount_setattr adds the flag to every mount below (a remount would have to
+        // repeat the flags the parent namespace locked, and reach only the top).
+        let attr = MountAttr {
+            attr_set: MOUNT_ATTR_NOEXEC,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: 0,
+        };
+        if libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            dir.as_ptr(),
+            libc::AT_RECURSIVE as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        ) != 0
+        {
+            unavailable(&format!("making {} noexec", dir.to_string_lossy()));
+        }
+    }
+    // Nothing in the sandbox may read our memory or descriptors.
+    libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    let mut all: libc::sigset_t = std::mem::zeroed();
+    libc::sigfillset(&mut all);
+    libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+    let child = libc::fork();
+    if child < 0 {
+        unavailable("fork");
+    }
+    if child == 0 {
+        libc::close(report_w);
+        // The agent's own set-up reads and writes what is its own (exec resets it
+        // too; the parent takes its listener before exec).
+        libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
+        agent();
+        libc::_exit(125);
+    }
+    // Keep only the report pipe: the agent holds what it needs, and a descriptor of
+    // ours must never be reachable from the sandbox.
+    if report_w > 0 {
+        libc::syscall(libc::SYS_close_range, 0u32, (report_w - 1) as u32, 0u32);
+    }
+    libc::syscall(libc::SYS_close_range, (report_w + 1) as u32, u32::MAX, 0u32);
+    loop {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let sig = libc::sigwaitinfo(&all, &mut info);
+        loop {
+            let mut status = 0;
+            let r = libc::waitpid(-1, &mut status, libc::WNOHANG);
+            if r <= 0 {
+                break;
+            }
+            if r == child {
+                write_all(report_w, &status.to_ne_bytes());
+                libc::_exit(0);
+            }
+        }
+        // From outside the namespace (`clawless`'s forwarder: the sender has no
+        // pid here): pass it on. From inside, it is the agent's own business.
+        if sig > 0 && sig != libc::SIGCHLD && info.si_code <= 0 && info.si_pid() == 0 {
+            libc::kill(child, sig);
+        }
+    }
+}
+
+/// `struct mount_attr` (linux/mount.h).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+const MOUNT_ATTR_NOEXEC: u64 = 0x0000_0008;
+
+/// The agent's pid as `clawless` sees it: the one child of our init.
+pub fn agent_pid(init: i32) -> Option<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children")).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Decodes the report: the agent's raw wait status, if the init sent it.
+pub fn read_report(report: &OwnedFd) -> Option<i32> {
+    let mut b = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        // SAFETY: b is valid for its length.
+        let n = unsafe { libc::read(report.as_raw_fd(), b[got..].as_mut_ptr().cast(), 4 - got) };
+        if n > 0 {
+            got += n as usize;
+        } else if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        } else {
+            return None;
+        }
+    }
+    Some(i32::from_ne_bytes(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_and_combine() {
+        assert_eq!(Mode::parse("isolated"), Some(Mode::Isolated));
+        assert_eq!(Mode::parse("mediated"), Some(Mode::Mediated));
+        assert_eq!(Mode::parse("jail"), None);
+        let r = Request::new(Some(Mode::Isolated), false).unwrap();
+        assert!(r.isolation_required() && r.try_isolation());
+        let r = Request::new(Some(Mode::Mediated), false).unwrap();
+        assert!(!r.isolation_required() && !r.try_isolation());
+        assert!(Request::new(Some(Mode::Mediated), true).is_err());
+    }
+}
