@@ -10,6 +10,7 @@ pub mod diag;
 pub mod format;
 pub mod lexer;
 pub mod model;
+pub mod overlap;
 pub mod parse;
 pub mod pretty;
 pub mod span;

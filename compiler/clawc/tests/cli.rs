@@ -223,3 +223,89 @@ fn fmt_refuses_broken_files_and_reads_stdin() {
         "policy p {\n    default deny(EPERM);\n    always {\n        allow getpid;\n    }\n}\n"
     );
 }
+
+/// Every `$ clawc explain ...` example of docs/cli.md, run from the repository's
+/// root, prints exactly the lines the docs show.
+#[test]
+fn explain_examples_in_the_docs_print_what_they_show() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("docs/cli.md")).unwrap();
+    let mut ran = 0;
+    for block in doc.split("```text\n").skip(1) {
+        let block = &block[..block.find("```").unwrap()];
+        let Some(cmd) = block
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("$ clawc explain "))
+        else {
+            continue;
+        };
+        let want: String = block.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        let args: Vec<&str> = std::iter::once("explain").chain(cmd.split_whitespace()).collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_clawc"))
+            .args(&args)
+            .current_dir(&root)
+            .output()
+            .expect("run clawc");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            want,
+            "`clawc {}`\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 3, "the docs' explain examples were found ({ran})");
+}
+
+/// `--arg` takes a register number, `argN` or a kernel name; `--syscall` a number.
+#[test]
+fn explain_takes_registers_and_numbers() {
+    let f = write_tmp(
+        "explain-args.claw",
+        "policy p { default deny(EPERM); always { allow socket(family == 1); allow prctl(arg1 == 3); allow setns(arg1 == 5); } }\n",
+    );
+    let ask = |args: &[&str]| {
+        let mut all = vec!["explain", f.as_str()];
+        all.extend_from_slice(args);
+        let out = clawc(&all);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for args in [
+        &["--syscall", "socket", "--arg", "0=1"][..],
+        &["--syscall", "socket", "--arg", "arg0=AF_UNIX"],
+        &["--syscall", "socket", "--arg", "family=1"],
+        &["--syscall", "41", "--arg", "0=1"],
+        &["--syscall", "prctl", "--arg", "arg1=3"],
+        &["--syscall", "prctl", "--arg", "1=3", "--arg", "5=9"],
+    ] {
+        let (rc, out, err) = ask(args);
+        assert_eq!(rc, Some(0), "{args:?}\n{out}{err}");
+        assert!(out.contains("filter:   ALLOW"), "{args:?}\n{out}");
+    }
+    // prctl's kernel parameter `arg2` is register 1, renamed `param2`.
+    let (_, out, _) = ask(&["--syscall", "prctl", "--arg", "param2=3"]);
+    assert!(out.contains("filter:   ALLOW"), "{out}");
+    let (_, out, _) = ask(&["--syscall", "prctl", "--arg", "arg2=3"]);
+    assert!(out.contains("ERRNO(EPERM)"), "arg2 is register 2\n{out}");
+    let (rc, out, _) = ask(&["--syscall", "0x40000029"]);
+    assert_eq!(rc, Some(0));
+    assert!(
+        out.contains("x32 socket") && out.contains("KILL_PROCESS"),
+        "{out}"
+    );
+    let (rc, out, _) = ask(&["--syscall", "999"]);
+    assert_eq!(rc, Some(0));
+    assert!(
+        out.contains("syscall 999") && out.contains("ERRNO(EPERM)"),
+        "{out}"
+    );
+    let (rc, _, err) = ask(&["--syscall", "socket", "--arg", "6=1"]);
+    assert_eq!(rc, Some(2));
+    assert!(err.contains("0 to 5"), "{err}");
+}
