@@ -745,6 +745,9 @@ impl<'a> Checker<'a> {
                         conds,
                     }]);
                 }
+                if let Some(nr) = numbered_syscall(name) {
+                    return self.numbered_syscall(r, name, nr);
+                }
                 if syscalls::known_anywhere(name) {
                     if !self.is_std(scope) {
                         let arch = self.opts.arch;
@@ -775,6 +778,41 @@ impl<'a> Checker<'a> {
                 Val::Error
             }
         }
+    }
+
+    /// `syscall_NNN`: a syscall by number, for numbers the table does not name (new
+    /// syscalls, private ones). It takes no conditions: nothing says what its
+    /// arguments are.
+    fn numbered_syscall(&mut self, r: &ast::SyscallRef, name: &str, nr: u32) -> Val {
+        if let Some(sc) = self.table.by_nr(nr) {
+            self.err(
+                Diagnostic::error("E0105", r.name.span, format!("syscall {nr} has a name: `{}`", sc.name))
+                    .with_label("numbered syscalls are for numbers the table does not name")
+                    .with_hint(format!("write `{}`", sc.name)),
+            );
+            return Val::Error;
+        }
+        if nr >= syscalls::X32_SYSCALL_BIT || nr >= 1 << 20 {
+            self.err(
+                Diagnostic::error("E0105", r.name.span, format!("`{name}` is not a syscall number"))
+                    .with_label("x32 numbers and numbers this large are killed by every filter")
+                    .with_hint("syscall numbers are below 0x40000000; x32 syscalls are refused"),
+            );
+            return Val::Error;
+        }
+        if let Some(c) = r.conds.as_ref().and_then(|cs| cs.first()) {
+            self.err(
+                Diagnostic::error("E0204", c.arg.span, format!("`{name}` has no argument table"))
+                    .with_label("conditions need the syscall's arguments")
+                    .with_hint("a syscall given by number is allowed or denied whatever its arguments"),
+            );
+            return Val::Error;
+        }
+        Val::Syscalls(vec![SyscallMatch {
+            name: name.to_string(),
+            nr,
+            conds: Vec::new(),
+        }])
     }
 
     // ----- argument conditions -------------------------------------------------------
@@ -1849,5 +1887,15 @@ mod tests {
         assert!(parse_cidr("10.0.0.1/8").unwrap_err().1.contains("10.0.0.0/8"));
         assert!(parse_cidr("10.0.0.0/33").is_err());
         assert!(parse_cidr("example.com").is_err());
+    }
+}
+
+/// The number of a `syscall_NNN` name (decimal, or `syscall_0x1cc`).
+fn numbered_syscall(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("syscall_")?;
+    match digits.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None if digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse().ok(),
+        None => None,
     }
 }

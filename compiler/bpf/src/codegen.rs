@@ -44,7 +44,13 @@ enum Leaf {
 /// Compiles the kernel part of `ir` into a seccomp filter.
 pub fn compile(ir: &Ir) -> Result<Program, CodegenError> {
     let table = ir.table();
-    let limit = table.nr_limit();
+    // Rules may name numbers the table does not (`allow syscall_460;`): the
+    // per-number leaves extend past the highest of them.
+    let named = ir.rules.iter().filter_map(|r| match &r.matcher {
+        claw_ir::Matcher::Syscall { nr, .. } if *nr < X32_BIT => Some(nr + 1),
+        _ => None,
+    });
+    let limit = named.fold(table.nr_limit(), u32::max);
     // One leaf per number below the table's end; everything above shares one.
     let mut ranges: Vec<(u32, Leaf)> = Vec::new();
     let mut push = |start: u32, leaf: Leaf| match ranges.last() {
