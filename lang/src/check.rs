@@ -786,9 +786,13 @@ impl<'a> Checker<'a> {
     fn numbered_syscall(&mut self, r: &ast::SyscallRef, name: &str, nr: u32) -> Val {
         if let Some(sc) = self.table.by_nr(nr) {
             self.err(
-                Diagnostic::error("E0105", r.name.span, format!("syscall {nr} has a name: `{}`", sc.name))
-                    .with_label("numbered syscalls are for numbers the table does not name")
-                    .with_hint(format!("write `{}`", sc.name)),
+                Diagnostic::error(
+                    "E0105",
+                    r.name.span,
+                    format!("syscall {nr} has a name: `{}`", sc.name),
+                )
+                .with_label("numbered syscalls are for numbers the table does not name")
+                .with_hint(format!("write `{}`", sc.name)),
             );
             return Val::Error;
         }
@@ -1865,6 +1869,16 @@ fn parse_cidr(s: &str) -> Result<Addr, (String, String)> {
     Ok(Addr::Cidr(ip, prefix))
 }
 
+/// The number of a `syscall_NNN` name (decimal, or `syscall_0x1cc`).
+fn numbered_syscall(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("syscall_")?;
+    match digits.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None if digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse().ok(),
+        None => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1887,15 +1901,5 @@ mod tests {
         assert!(parse_cidr("10.0.0.1/8").unwrap_err().1.contains("10.0.0.0/8"));
         assert!(parse_cidr("10.0.0.0/33").is_err());
         assert!(parse_cidr("example.com").is_err());
-    }
-}
-
-/// The number of a `syscall_NNN` name (decimal, or `syscall_0x1cc`).
-fn numbered_syscall(name: &str) -> Option<u32> {
-    let digits = name.strip_prefix("syscall_")?;
-    match digits.strip_prefix("0x") {
-        Some(h) => u32::from_str_radix(h, 16).ok(),
-        None if digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse().ok(),
-        None => None,
     }
 }
