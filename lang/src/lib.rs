@@ -8,6 +8,7 @@ pub mod ast;
 pub mod check;
 pub mod diag;
 pub mod format;
+pub mod import;
 pub mod lexer;
 pub mod model;
 pub mod overlap;

@@ -5,6 +5,7 @@
 mod build;
 mod check;
 mod fmt;
+mod import;
 mod inspect;
 mod lsp;
 mod verify;
@@ -104,6 +105,23 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorChoice,
     },
+    /// Convert a Docker/OCI seccomp profile (JSON) into a Claw policy that checks.
+    Import {
+        /// The profile (`docker-default.json`, a Kubernetes `seccompProfile`).
+        profile: String,
+        /// Where to write the policy (default: standard output).
+        #[arg(short, long)]
+        output: Option<String>,
+        /// The policy's name (default: from the file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// A capability the container has, for the profile's `includes`/`excludes`
+        /// (repeatable: `--cap CAP_SYS_ADMIN`).
+        #[arg(long = "cap", value_name = "CAP")]
+        caps: Vec<String>,
+        #[arg(long, default_value = "x86_64", value_parser = parse_arch)]
+        target: Arch,
+    },
     /// Run the language server (LSP over stdin/stdout) for editors.
     Lsp,
     /// Print an artifact's filter as a readable listing, with its metadata.
@@ -195,6 +213,19 @@ fn main() -> ExitCode {
         } => verify::verify_cmd(&file, policy.as_deref(), target, timeout, color),
         Command::Disasm { artifact } => inspect::disasm_cmd(&artifact),
         Command::Fmt { files, check, color } => fmt::fmt_cmd(&files, check, color),
+        Command::Import {
+            profile,
+            output,
+            name,
+            caps,
+            target,
+        } => import::import_cmd(&import::Args {
+            profile: &profile,
+            output: output.as_deref(),
+            name: name.as_deref(),
+            caps: &caps,
+            target,
+        }),
         Command::Lsp => match lsp::run() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -309,3 +309,78 @@ fn explain_takes_registers_and_numbers() {
     assert_eq!(rc, Some(2));
     assert!(err.contains("0 to 5"), "{err}");
 }
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/oci/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `clawc import` writes a policy that checks, says what it dropped, and refuses
+/// TRAP/TRACE and malformed profiles with the JSON path of the problem.
+#[test]
+fn import_writes_a_policy_that_checks() {
+    let out_path = write_tmp("docker-like.claw", "");
+    let out = clawc(&["import", &fixture("docker-like.json"), "-o", &out_path]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("only with CAP_SYS_ADMIN"), "{err}");
+    assert!(err.contains("SCMP_ARCH_X86") && err.contains("_llseek"), "{err}");
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    assert!(text.contains("allow personality(arg0 == 8);"), "{text}");
+    assert!(text.contains("allow clone(arg0 & 0x7e020000 == 0);"), "{text}");
+    assert!(text.contains("deny(ENOSYS) denied_enosys;"), "{text}");
+    assert!(
+        !text.contains("        mount,"),
+        "CAP_SYS_ADMIN rules are dropped\n{text}"
+    );
+    let check = clawc(&["check", &out_path]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let fmt = clawc(&["fmt", "--check", &out_path]);
+    assert_eq!(fmt.status.code(), Some(0), "the import is formatted");
+
+    let with_cap = clawc(&["import", &fixture("docker-like.json"), "--cap", "CAP_SYS_ADMIN"]);
+    let text = String::from_utf8_lossy(&with_cap.stdout);
+    assert!(
+        text.contains("        mount,") && !text.contains("allow clone(arg0"),
+        "{text}"
+    );
+
+    let actions = clawc(&["import", &fixture("actions.json")]);
+    let text = String::from_utf8_lossy(&actions.stdout);
+    assert!(
+        text.contains("deny(0) denied_0;") && text.contains("log logged;"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&actions.stderr).contains("KILL_THREAD"));
+
+    for (file, path) in [
+        ("trap.json", "$.syscalls[1].action: SCMP_ACT_TRACE is refused"),
+        ("bad-op.json", "$.syscalls[0].args[0].op: unknown operator"),
+    ] {
+        let out = clawc(&["import", &fixture(file)]);
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(path),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{file}: nothing written");
+    }
+    for (json, path) in [
+        ("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [ {\"names\": [\"read\"]} ]", "line 1, column"),
+        ("{\"defaultAction\": \"SCMP_ACT_TRAP\"}", "$.defaultAction"),
+        ("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [ {\"names\": [\"read\"]} ]}", "$.syscalls[0].action: missing"),
+        ("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [ {\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 7, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]} ]}", "$.syscalls[0].args[0].index"),
+        ("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 5000}", "$.defaultErrnoRet"),
+        ("[1, 2]", "$: a seccomp profile is a JSON object"),
+    ] {
+        let f = write_tmp("malformed.json", json);
+        let out = clawc(&["import", &f]);
+        assert_eq!(out.status.code(), Some(1), "{json}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(path), "{json}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
