@@ -9,7 +9,9 @@ set -euo pipefail
 # only for the benchmark baseline (bench/), which the workspace build compiles.
 # git, make and python3 are the workloads of the runtime's benign suite and of the
 # example agent (examples/agent/demo.sh); gcc also builds the attack programs.
-PACKAGES=(gcc make git python3 pkg-config libz3-dev libseccomp-dev)
+# runc and busybox-static run the test of `clawc export --oci` for real (a busybox
+# rootfs in an OCI container under the exported profile).
+PACKAGES=(gcc make git python3 pkg-config libz3-dev libseccomp-dev runc busybox-static)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

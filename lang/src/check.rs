@@ -723,6 +723,19 @@ impl<'a> Checker<'a> {
                                     None => return Val::Error,
                                 }
                             }
+                            let refs: Vec<&ArgCond> = out.iter().collect();
+                            if let Some((i, j)) = crate::overlap::contradiction(&refs) {
+                                self.err(
+                                    Diagnostic::error("E0207", cs[j].span, "these conditions can never all be true")
+                                        .with_label(format!(
+                                            "cannot hold together with the other condition on register {} (`{}`)",
+                                            out[i].arg, out[i].arg_name
+                                        ))
+                                        .with_secondary(cs[i].span, "this condition")
+                                        .with_hint("both test the same register; a rule whose conditions never hold never applies"),
+                                );
+                                return Val::Error;
+                            }
                             out
                         }
                     };
@@ -731,6 +744,9 @@ impl<'a> Checker<'a> {
                         nr: sc.nr,
                         conds,
                     }]);
+                }
+                if let Some(nr) = numbered_syscall(name) {
+                    return self.numbered_syscall(r, name, nr);
                 }
                 if syscalls::known_anywhere(name) {
                     if !self.is_std(scope) {
@@ -762,6 +778,45 @@ impl<'a> Checker<'a> {
                 Val::Error
             }
         }
+    }
+
+    /// `syscall_NNN`: a syscall by number, for numbers the table does not name (new
+    /// syscalls, private ones). It takes no conditions: nothing says what its
+    /// arguments are.
+    fn numbered_syscall(&mut self, r: &ast::SyscallRef, name: &str, nr: u32) -> Val {
+        if let Some(sc) = self.table.by_nr(nr) {
+            self.err(
+                Diagnostic::error(
+                    "E0105",
+                    r.name.span,
+                    format!("syscall {nr} has a name: `{}`", sc.name),
+                )
+                .with_label("numbered syscalls are for numbers the table does not name")
+                .with_hint(format!("write `{}`", sc.name)),
+            );
+            return Val::Error;
+        }
+        if nr >= syscalls::X32_SYSCALL_BIT || nr >= 1 << 20 {
+            self.err(
+                Diagnostic::error("E0105", r.name.span, format!("`{name}` is not a syscall number"))
+                    .with_label("x32 numbers and numbers this large are killed by every filter")
+                    .with_hint("syscall numbers are below 0x40000000; x32 syscalls are refused"),
+            );
+            return Val::Error;
+        }
+        if let Some(c) = r.conds.as_ref().and_then(|cs| cs.first()) {
+            self.err(
+                Diagnostic::error("E0204", c.arg.span, format!("`{name}` has no argument table"))
+                    .with_label("conditions need the syscall's arguments")
+                    .with_hint("a syscall given by number is allowed or denied whatever its arguments"),
+            );
+            return Val::Error;
+        }
+        Val::Syscalls(vec![SyscallMatch {
+            name: name.to_string(),
+            nr,
+            conds: Vec::new(),
+        }])
     }
 
     // ----- argument conditions -------------------------------------------------------
@@ -1153,16 +1208,15 @@ impl<'a> Checker<'a> {
                 }
             },
             ast::ActionKind::Deny(Some(ast::ErrnoRef::Number(n, span))) => {
-                if *n == 0 || *n > u64::from(errno::MAX_ERRNO) {
-                    let why = if *n == 0 {
-                        "errno 0 would report success without doing anything"
-                    } else {
-                        "the kernel accepts errno values 1 to 4095"
-                    };
+                // `deny(0)`: not executed, reported as a success ("pretend success",
+                // Docker's and nsjail's `ERRNO(0)`).
+                if *n > u64::from(errno::MAX_ERRNO) {
                     self.err(
                         Diagnostic::error("E0215", *span, format!("errno {n} is out of range"))
-                            .with_label(why)
-                            .with_hint("use a name such as `EPERM` or a number from 1 to 4095"),
+                            .with_label("the kernel accepts errno values 0 to 4095")
+                            .with_hint(
+                                "use a name such as `EPERM` or a number from 0 (pretend success) to 4095",
+                            ),
                     );
                     return None;
                 }
@@ -1316,6 +1370,40 @@ impl<'a> Checker<'a> {
             });
         }
         out
+    }
+
+    /// W0005: two denies with different errnos that can match one request in one
+    /// state. The decision is deterministic (the smaller errno wins, see
+    /// docs/language.md), but probably not what was meant. Identical targets in
+    /// one block are E0216 (reported in `eval_rules`).
+    fn overlapping_denies(&mut self, always: &[model::Rule], states: &[model::State]) {
+        let mut reported: HashSet<(Span, Span)> = HashSet::new();
+        for st in states {
+            let rules: Vec<&model::Rule> = always.iter().chain(&st.rules).collect();
+            for (i, a) in rules.iter().enumerate() {
+                let Action::Deny(ea) = a.action else { continue };
+                for b in &rules[i + 1..] {
+                    let Action::Deny(eb) = b.action else { continue };
+                    if ea == eb {
+                        continue;
+                    }
+                    if !crate::overlap::may_overlap(&a.target, &b.target)
+                        || !reported.insert((a.span, b.span))
+                    {
+                        continue;
+                    }
+                    let win = Action::Deny(ea.min(eb));
+                    self.err(
+                        Diagnostic::warning("W0005", b.span, "these rules may deny the same requests with different errnos")
+                            .with_label(format!("denies with {}", b.action))
+                            .with_secondary(a.span, format!("denies with {} here", a.action))
+                            .with_hint(format!(
+                                "where both match, the smaller errno wins ({win}); narrow one rule or use one errno"
+                            )),
+                    );
+                }
+            }
+        }
     }
 
     // ----- policies ---------------------------------------------------------------------
@@ -1601,6 +1689,8 @@ impl<'a> Checker<'a> {
             }
         };
 
+        self.overlapping_denies(&always, &states);
+
         // Reachability from the initial state. A transition to a misspelled state
         // has been reported; its intended target would be unreachable only because
         // of that typo, so skip the check then.
@@ -1777,6 +1867,16 @@ fn parse_cidr(s: &str) -> Result<Addr, (String, String)> {
         ));
     }
     Ok(Addr::Cidr(ip, prefix))
+}
+
+/// The number of a `syscall_NNN` name (decimal, or `syscall_0x1cc`).
+fn numbered_syscall(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("syscall_")?;
+    match digits.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None if digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse().ok(),
+        None => None,
+    }
 }
 
 #[cfg(test)]

@@ -108,13 +108,16 @@ pub struct Syscall {
 }
 
 impl Syscall {
-    /// Index of the argument called `name`, or of `argN`.
+    /// Index of `argN` (always register N), or of the argument called `name`. No
+    /// kernel name is `argN` for another N: the tables rename such parameters
+    /// `paramN` (prctl's `arg2` is `param2`, register 1).
     pub fn arg_index(&self, name: &str) -> Option<usize> {
-        if let Some(i) = self.args.iter().position(|a| a.name == name) {
-            return Some(i);
+        if let Some(n) = name.strip_prefix("arg").and_then(|d| d.parse::<usize>().ok()) {
+            if name.len() == 4 {
+                return (n < self.args.len()).then_some(n);
+            }
         }
-        let n: usize = name.strip_prefix("arg")?.parse().ok()?;
-        (n < self.args.len()).then_some(n)
+        self.args.iter().position(|a| a.name == name)
     }
 }
 

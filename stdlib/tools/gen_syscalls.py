@@ -132,6 +132,11 @@ def write_table(arch, rows, defs, arch_dir):
                 print(f"{arch}: no SYSCALL_DEFINE for {name} ({entry}); listed with no arguments",
                       file=sys.stderr)
                 args = []
+            # `argN` in a rule always means register N; a kernel parameter named
+            # `argN` at another position (prctl's arg2..arg5 are registers 1..4)
+            # is renamed `paramN` so that the two never collide.
+            args = [(f"param{a[3:]}" if re.fullmatch(r"arg\d", a) and a != f"arg{i}" else a, k)
+                    for i, (a, k) in enumerate(args)]
             spec = ",".join(f"{a}:{k}" for a, k in args)
             fh.write(f"{nr}\t{name}\t{spec}\n")
     print(f"wrote {out}: {len(rows)} syscalls")

@@ -18,6 +18,7 @@
 //! only, so setting the upper half of the register cannot dodge a rule.
 
 use crate::insn::*;
+use crate::layout::{self, Block, Op, T};
 use claw_ir::{route::X32_BIT, ArgCond, ArgRule, CmpOp, Ir, KernelDecision, Route};
 use claw_stdlib::Arch;
 
@@ -44,7 +45,13 @@ enum Leaf {
 /// Compiles the kernel part of `ir` into a seccomp filter.
 pub fn compile(ir: &Ir) -> Result<Program, CodegenError> {
     let table = ir.table();
-    let limit = table.nr_limit();
+    // Rules may name numbers the table does not (`allow syscall_460;`): the
+    // per-number leaves extend past the highest of them.
+    let named = ir.rules.iter().filter_map(|r| match &r.matcher {
+        claw_ir::Matcher::Syscall { nr, .. } if *nr < X32_BIT => Some(nr + 1),
+        _ => None,
+    });
+    let limit = named.fold(table.nr_limit(), u32::max);
     // One leaf per number below the table's end; everything above shares one.
     let mut ranges: Vec<(u32, Leaf)> = Vec::new();
     let mut push = |start: u32, leaf: Leaf| match ranges.last() {
@@ -64,7 +71,13 @@ pub fn compile(ir: &Ir) -> Result<Program, CodegenError> {
         Insn::ret(RET_KILL_PROCESS),
         Insn::ld_abs(OFF_NR),
     ];
-    prog.extend(tree(&ranges)?);
+    let body = shared_tree(&ranges)?;
+    match layout::resolve(&body) {
+        Some(code) => prog.extend(code),
+        // Not expected (every block is kept within reach); the plain layout is
+        // always possible.
+        None => prog.extend(tree(&ranges)?),
+    }
     if prog.len() > MAX_INSNS {
         return Err(CodegenError::TooLong { len: prog.len() });
     }
@@ -78,6 +91,77 @@ fn leaf_for(ir: &Ir, nr: u32) -> Leaf {
             Some(a) => Leaf::Ret(ret_value(a)),
             None => Leaf::Args(nr, k),
         },
+    }
+}
+
+/// The same search tree as [`tree`], with returns shared: a leaf that only returns
+/// costs no instruction (the node jumps to a shared `ret`), and an argument block's
+/// rules jump to shared returns instead of each ending in its own.
+fn shared_tree(ranges: &[(u32, Leaf)]) -> Result<Block, CodegenError> {
+    if ranges.len() == 1 {
+        return shared_leaf(&ranges[0].1);
+    }
+    let mid = ranges.len() / 2;
+    let left = shared_tree(&ranges[..mid])?;
+    let right = shared_tree(&ranges[mid..])?;
+    Ok(layout::branch(ranges[mid].0, &left, &right))
+}
+
+fn shared_leaf(l: &Leaf) -> Result<Block, CodegenError> {
+    let k = match l {
+        Leaf::Ret(v) => return Ok(Block::pure(*v)),
+        Leaf::Args(_, k) => k,
+    };
+    let mut b = Block::default();
+    let mut known: Option<LoadedWord> = None;
+    let fallback = ret_value(k.fallback);
+    for (i, r) in k.rules.iter().enumerate() {
+        let last = i + 1 == k.rules.len();
+        let pend = rule_pend(r, known);
+        let end = pend.len();
+        let mut ops: Vec<Op> = Vec::with_capacity(end + 1);
+        let action = ret_value(r.action);
+        for (j, p) in pend.iter().enumerate() {
+            let target = |t: To| match t {
+                To::Fails if last => T::Ret(fallback),
+                To::Fails => T::At(end),
+                To::Next if j + 1 == end => T::Ret(action),
+                To::Next => T::At(j + 1),
+                To::Holds if p.cond_end == end => T::Ret(action),
+                To::Holds => T::At(p.cond_end),
+            };
+            let (jt, jf) = if p.insn.code == BPF_JMP | BPF_JA {
+                (Some(target(p.jt)), None)
+            } else if p.insn.code & 0x07 == BPF_JMP {
+                (Some(target(p.jt)), Some(target(p.jf)))
+            } else {
+                (None, None)
+            };
+            ops.push(Op { insn: p.insn, jt, jf });
+        }
+        if ops.last().is_none_or(|o| o.jt.is_none()) {
+            // No condition left to test (or the last one fell through): it holds.
+            ops.push(Op {
+                insn: Insn::ja(0),
+                jt: Some(T::Ret(action)),
+                jf: None,
+            });
+        }
+        b.append(&Block { ops, pure: None });
+        known = match r.conds.as_slice() {
+            [only] => single_load(only),
+            _ => None,
+        };
+    }
+    if k.rules.is_empty() {
+        return Ok(Block::pure(fallback));
+    }
+    if b.closed_len() <= layout::REACH + 1 {
+        Ok(b)
+    } else {
+        // Too long to share returns at its end: one `ret` per rule, as laid out
+        // by `leaf`.
+        Ok(Block::from_insns(&leaf(l)?))
     }
 }
 
@@ -155,15 +239,9 @@ struct Pending {
     cond_end: usize,
 }
 
-/// `if all conds hold: return action` — falls through to the next rule otherwise.
-/// `known` is what the accumulator holds on entry, if known: a first condition that
-/// would load exactly that skips the load. Returns the block and what the
-/// accumulator holds when it falls through to the next rule, if known.
-fn rule_block(
-    nr: u32,
-    r: &ArgRule,
-    known: Option<LoadedWord>,
-) -> Result<(Vec<Insn>, Option<LoadedWord>), CodegenError> {
+/// A rule's conditions as instructions with symbolic targets. A first condition
+/// that would load exactly what the accumulator holds (`known`) skips the load.
+fn rule_pend(r: &ArgRule, known: Option<LoadedWord>) -> Vec<Pending> {
     let mut pend: Vec<Pending> = Vec::new();
     for (i, c) in r.conds.iter().enumerate() {
         let start = pend.len();
@@ -184,6 +262,19 @@ fn rule_block(
             cond_end: end,
         }));
     }
+    pend
+}
+
+/// `if all conds hold: return action` — falls through to the next rule otherwise.
+/// `known` is what the accumulator holds on entry, if known: a first condition that
+/// would load exactly that skips the load. Returns the block and what the
+/// accumulator holds when it falls through to the next rule, if known.
+fn rule_block(
+    nr: u32,
+    r: &ArgRule,
+    known: Option<LoadedWord>,
+) -> Result<(Vec<Insn>, Option<LoadedWord>), CodegenError> {
+    let pend = rule_pend(r, known);
     let fail = pend.len() + 1; // after the `ret`
     let mut out = Vec::with_capacity(fail);
     for (i, p) in pend.iter().enumerate() {

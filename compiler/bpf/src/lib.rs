@@ -8,6 +8,7 @@ mod codegen;
 mod disasm;
 mod emu;
 mod insn;
+mod layout;
 
 pub use codegen::{cacheable, compile, CodegenError};
 pub use disasm::disasm;

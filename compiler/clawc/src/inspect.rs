@@ -168,14 +168,79 @@ fn parse_addr(s: &str) -> Result<NetAddr, String> {
     }
 }
 
+/// The syscall asked about: a name of the table, or a number (decimal or `0x`),
+/// which may be outside the table (an unnamed number, an x32 number).
+fn resolve_syscall(
+    spec: &str,
+    arch: Arch,
+    table: &'static claw_stdlib::SyscallTable,
+) -> Result<(u32, Option<&'static claw_stdlib::Syscall>), String> {
+    let spec = spec.trim();
+    let number = match spec.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => spec.parse::<u32>().ok(),
+    };
+    match number {
+        Some(nr) => Ok((nr, table.by_nr(nr))),
+        None => table
+            .by_name(spec)
+            .map(|sc| (sc.nr, Some(sc)))
+            .ok_or_else(|| format!("`{spec}` is not a syscall on {arch} (give a name or a number)")),
+    }
+}
+
+/// A syscall's name for the listing: the table's, an x32 name, or `syscall N`.
+fn syscall_name(nr: u32, sc: Option<&claw_stdlib::Syscall>, arch: Arch) -> String {
+    if let Some(sc) = sc {
+        return sc.name.to_string();
+    }
+    let x32 = claw_ir::route::X32_BIT;
+    if arch == Arch::X86_64 && nr >= x32 {
+        let base = nr - x32;
+        let name = claw_stdlib::syscalls::x32_only()
+            .find(|(n, _)| *n == base)
+            .map(|(_, name)| name.to_string())
+            .or_else(|| {
+                claw_stdlib::SyscallTable::get(arch)
+                    .by_nr(base)
+                    .map(|s| s.name.to_string())
+            });
+        return format!("x32 {}", name.unwrap_or_else(|| format!("syscall {base}")));
+    }
+    format!("syscall {nr}")
+}
+
+/// The register an `--arg` key names: `N` or `argN` (always register N, 0..5), or
+/// the kernel's name of a parameter.
+fn arg_register(key: &str, sc: Option<&claw_stdlib::Syscall>) -> Result<usize, String> {
+    let digits = key.strip_prefix("arg").unwrap_or(key);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return match digits.parse::<usize>() {
+            Ok(n) if n < 6 => Ok(n),
+            _ => Err(format!("`--arg {key}=...`: there are six registers, 0 to 5")),
+        };
+    }
+    let Some(sc) = sc else {
+        return Err(format!(
+            "`--arg {key}=...`: a syscall given by number has no argument names; write N=VALUE"
+        ));
+    };
+    sc.args.iter().position(|a| a.name == key).ok_or_else(|| {
+        let names: Vec<&str> = sc.args.iter().map(|a| a.name).collect();
+        format!(
+            "`{}` has no argument `{key}` (it takes: {}; or name a register, 0 to 5)",
+            sc.name,
+            names.join(", ")
+        )
+    })
+}
+
 /// The explanation and whether the filter and the interpreter agree.
 pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
     let ir = &a.ir;
     let arch = ir.arch;
     let table = ir.table();
-    let sc = table
-        .by_name(&q.syscall)
-        .ok_or_else(|| format!("`{}` is not a syscall on {arch}", q.syscall))?;
+    let (nr, sc) = resolve_syscall(&q.syscall, arch, table)?;
     let state = match &q.state {
         None => ir.initial,
         Some(name) => ir
@@ -186,15 +251,8 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
     for spec in &q.args {
         let (k, v) = spec
             .split_once('=')
-            .ok_or_else(|| format!("`--arg {spec}`: write N=VALUE or NAME=VALUE"))?;
-        let idx = sc.arg_index(k.trim()).ok_or_else(|| {
-            let names: Vec<&str> = sc.args.iter().map(|a| a.name).collect();
-            format!(
-                "`{}` has no argument `{k}` (it takes: {})",
-                sc.name,
-                names.join(", ")
-            )
-        })?;
+            .ok_or_else(|| format!("`--arg {spec}`: write N=VALUE, argN=VALUE or NAME=VALUE"))?;
+        let idx = arg_register(k.trim(), sc)?;
         args[idx] = parse_value(v, arch)?;
     }
     let mut env = Env::new();
@@ -217,7 +275,7 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
 
     // The accesses the monitor would establish.
     let mut accesses = Vec::new();
-    if let Some(m) = mediation::of(sc.name) {
+    if let Some(m) = sc.and_then(|sc| mediation::of(sc.name)) {
         let verbs: Vec<Verb> = match m {
             Mediation::Open { flags, .. } => mediation::open_verbs(args[flags as usize], arch),
             other => other.verbs().to_vec(),
@@ -240,7 +298,7 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
     }
 
     let data = SeccompData {
-        nr: sc.nr,
+        nr,
         arch: arch.audit_arch(),
         instruction_pointer: 0,
         args,
@@ -251,10 +309,8 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
     } else {
         format!("`{}`", ir.states[state as usize])
     };
-    let mut out = format!(
-        "syscall:  {} (nr {}) on {arch}, in state {state_name}\n",
-        sc.name, sc.nr
-    );
+    let name = syscall_name(nr, sc, arch);
+    let mut out = format!("syscall:  {name} (nr {nr}) on {arch}, in state {state_name}\n");
     if !accesses.is_empty() {
         let list: Vec<String> = accesses
             .iter()
@@ -267,7 +323,7 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
     }
     out += &format!("filter:   {} after {steps} instructions", ret_name(ret));
     let req = Request {
-        nr: sc.nr,
+        nr,
         args,
         accesses: &accesses,
     };
@@ -279,7 +335,7 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
     let mut agree = true;
     if ret == RET_USER_NOTIF {
         out += " — the monitor decides\n";
-        if (mediation::of(sc.name).is_some()) && accesses.is_empty() {
+        if sc.is_some_and(|sc| mediation::of(sc.name).is_some()) && accesses.is_empty() {
             out += "note:     give --path or --addr to say what the syscall acts on\n";
         }
     } else {
@@ -295,8 +351,14 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
             " — DISAGREES with the policy's semantics\n"
         };
     }
+    if ret == claw_bpf::RET_KILL_PROCESS && nr >= claw_ir::route::X32_BIT && arch == Arch::X86_64 {
+        out += "note:     an x32 syscall number: every filter kills the process (the x32 ABI is refused)\n";
+    }
     out += &format!("policy:   {} by {by}\n", decision.action);
-    if sc.name == "clone3" && ret != RET_USER_NOTIF && decision.action != claw_ir::Action::Kill {
+    if sc.is_some_and(|sc| sc.name == "clone3")
+        && ret != RET_USER_NOTIF
+        && decision.action != claw_ir::Action::Kill
+    {
         out += "note:     clone3 is always answered ENOSYS: its flags are in memory no filter can read, so libc \
                 falls back to clone, whose flags the policy decides\n";
     }

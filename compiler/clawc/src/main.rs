@@ -4,7 +4,9 @@
 
 mod build;
 mod check;
+mod export;
 mod fmt;
+mod import;
 mod inspect;
 mod lsp;
 mod verify;
@@ -104,6 +106,41 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorChoice,
     },
+    /// Convert a Docker/OCI seccomp profile (JSON) into a Claw policy that checks.
+    Import {
+        /// The profile (`docker-default.json`, a Kubernetes `seccompProfile`).
+        profile: String,
+        /// Where to write the policy (default: standard output).
+        #[arg(short, long)]
+        output: Option<String>,
+        /// The policy's name (default: from the file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// A capability the container has, for the profile's `includes`/`excludes`
+        /// (repeatable: `--cap CAP_SYS_ADMIN`).
+        #[arg(long = "cap", value_name = "CAP")]
+        caps: Vec<String>,
+        #[arg(long, default_value = "x86_64", value_parser = parse_arch)]
+        target: Arch,
+    },
+    /// Write the static part of a policy as an OCI seccomp profile (Docker,
+    /// runc/crun, a Kubernetes `seccompProfile`): a bound that allows everything the
+    /// policy allows in any state; the rest stays with `clawless exec` inside.
+    Export {
+        /// A policy file, or a standard module such as `std::profiles`.
+        file: String,
+        /// Write an OCI (Docker/Kubernetes) seccomp profile (the only format).
+        #[arg(long, required = true)]
+        oci: bool,
+        /// Where to write the profile (default: standard output).
+        #[arg(short, long)]
+        output: Option<String>,
+        /// Which policy of the file, when it has several.
+        #[arg(long)]
+        policy: Option<String>,
+        #[arg(long, default_value = "x86_64", value_parser = parse_arch)]
+        target: Arch,
+    },
     /// Run the language server (LSP over stdin/stdout) for editors.
     Lsp,
     /// Print an artifact's filter as a readable listing, with its metadata.
@@ -195,6 +232,26 @@ fn main() -> ExitCode {
         } => verify::verify_cmd(&file, policy.as_deref(), target, timeout, color),
         Command::Disasm { artifact } => inspect::disasm_cmd(&artifact),
         Command::Fmt { files, check, color } => fmt::fmt_cmd(&files, check, color),
+        Command::Import {
+            profile,
+            output,
+            name,
+            caps,
+            target,
+        } => import::import_cmd(&import::Args {
+            profile: &profile,
+            output: output.as_deref(),
+            name: name.as_deref(),
+            caps: &caps,
+            target,
+        }),
+        Command::Export {
+            file,
+            oci: _,
+            output,
+            policy,
+            target,
+        } => export_cmd(&file, output.as_deref(), policy.as_deref(), target),
         Command::Lsp => match lsp::run() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -224,4 +281,43 @@ fn main() -> ExitCode {
             inspect::explain_cmd(&input, policy.as_deref(), target, &q)
         }
     }
+}
+
+/// `clawc export --oci`: see `export.rs`.
+fn export_cmd(file: &str, output: Option<&str>, policy: Option<&str>, target: Arch) -> ExitCode {
+    let built = match build::front(file, policy, target, false) {
+        Ok(b) => b,
+        Err(e) => return e.report(),
+    };
+    let (profile, inside) = export::oci_profile(&built.ir);
+    let text = match serde_json::to_string_pretty(&profile) {
+        Ok(t) => t + "\n",
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match output {
+        None => print!("{text}"),
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &text) {
+                eprintln!("error: cannot write `{path}`: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if inside.is_empty() {
+        eprintln!(
+            "exported `{}`: the profile decides every syscall exactly",
+            built.ir.name
+        );
+    } else {
+        eprintln!(
+            "exported `{}`: {} syscall(s) are allowed by the profile and decided by `clawless exec` inside the container: {}",
+            built.ir.name,
+            inside.len(),
+            inside.join(" ")
+        );
+    }
+    ExitCode::SUCCESS
 }

@@ -223,3 +223,164 @@ fn fmt_refuses_broken_files_and_reads_stdin() {
         "policy p {\n    default deny(EPERM);\n    always {\n        allow getpid;\n    }\n}\n"
     );
 }
+
+/// Every `$ clawc explain ...` example of docs/cli.md, run from the repository's
+/// root, prints exactly the lines the docs show.
+#[test]
+fn explain_examples_in_the_docs_print_what_they_show() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("docs/cli.md")).unwrap();
+    let mut ran = 0;
+    for block in doc.split("```text\n").skip(1) {
+        let block = &block[..block.find("```").unwrap()];
+        let Some(cmd) = block
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("$ clawc explain "))
+        else {
+            continue;
+        };
+        let want: String = block.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        let args: Vec<&str> = std::iter::once("explain").chain(cmd.split_whitespace()).collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_clawc"))
+            .args(&args)
+            .current_dir(&root)
+            .output()
+            .expect("run clawc");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            want,
+            "`clawc {}`\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 3, "the docs' explain examples were found ({ran})");
+}
+
+/// `--arg` takes a register number, `argN` or a kernel name; `--syscall` a number.
+#[test]
+fn explain_takes_registers_and_numbers() {
+    let f = write_tmp(
+        "explain-args.claw",
+        "policy p { default deny(EPERM); always { allow socket(family == 1); allow prctl(arg1 == 3); allow setns(arg1 == 5); } }\n",
+    );
+    let ask = |args: &[&str]| {
+        let mut all = vec!["explain", f.as_str()];
+        all.extend_from_slice(args);
+        let out = clawc(&all);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for args in [
+        &["--syscall", "socket", "--arg", "0=1"][..],
+        &["--syscall", "socket", "--arg", "arg0=AF_UNIX"],
+        &["--syscall", "socket", "--arg", "family=1"],
+        &["--syscall", "41", "--arg", "0=1"],
+        &["--syscall", "prctl", "--arg", "arg1=3"],
+        &["--syscall", "prctl", "--arg", "1=3", "--arg", "5=9"],
+    ] {
+        let (rc, out, err) = ask(args);
+        assert_eq!(rc, Some(0), "{args:?}\n{out}{err}");
+        assert!(out.contains("filter:   ALLOW"), "{args:?}\n{out}");
+    }
+    // prctl's kernel parameter `arg2` is register 1, renamed `param2`.
+    let (_, out, _) = ask(&["--syscall", "prctl", "--arg", "param2=3"]);
+    assert!(out.contains("filter:   ALLOW"), "{out}");
+    let (_, out, _) = ask(&["--syscall", "prctl", "--arg", "arg2=3"]);
+    assert!(out.contains("ERRNO(EPERM)"), "arg2 is register 2\n{out}");
+    let (rc, out, _) = ask(&["--syscall", "0x40000029"]);
+    assert_eq!(rc, Some(0));
+    assert!(
+        out.contains("x32 socket") && out.contains("KILL_PROCESS"),
+        "{out}"
+    );
+    let (rc, out, _) = ask(&["--syscall", "999"]);
+    assert_eq!(rc, Some(0));
+    assert!(
+        out.contains("syscall 999") && out.contains("ERRNO(EPERM)"),
+        "{out}"
+    );
+    let (rc, _, err) = ask(&["--syscall", "socket", "--arg", "6=1"]);
+    assert_eq!(rc, Some(2));
+    assert!(err.contains("0 to 5"), "{err}");
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/oci/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `clawc import` writes a policy that checks, says what it dropped, and refuses
+/// TRAP/TRACE and malformed profiles with the JSON path of the problem.
+#[test]
+fn import_writes_a_policy_that_checks() {
+    let out_path = write_tmp("docker-like.claw", "");
+    let out = clawc(&["import", &fixture("docker-like.json"), "-o", &out_path]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("only with CAP_SYS_ADMIN"), "{err}");
+    assert!(err.contains("SCMP_ARCH_X86") && err.contains("_llseek"), "{err}");
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    assert!(text.contains("allow personality(arg0 == 8);"), "{text}");
+    assert!(text.contains("allow clone(arg0 & 0x7e020000 == 0);"), "{text}");
+    assert!(text.contains("deny(ENOSYS) denied_enosys;"), "{text}");
+    assert!(
+        !text.contains("        mount,"),
+        "CAP_SYS_ADMIN rules are dropped\n{text}"
+    );
+    let check = clawc(&["check", &out_path]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let fmt = clawc(&["fmt", "--check", &out_path]);
+    assert_eq!(fmt.status.code(), Some(0), "the import is formatted");
+
+    let with_cap = clawc(&["import", &fixture("docker-like.json"), "--cap", "CAP_SYS_ADMIN"]);
+    let text = String::from_utf8_lossy(&with_cap.stdout);
+    assert!(
+        text.contains("        mount,") && !text.contains("allow clone(arg0"),
+        "{text}"
+    );
+
+    let actions = clawc(&["import", &fixture("actions.json")]);
+    let text = String::from_utf8_lossy(&actions.stdout);
+    assert!(
+        text.contains("deny(0) denied_0;") && text.contains("log logged;"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&actions.stderr).contains("KILL_THREAD"));
+
+    for (file, path) in [
+        ("trap.json", "$.syscalls[1].action: SCMP_ACT_TRACE is refused"),
+        ("bad-op.json", "$.syscalls[0].args[0].op: unknown operator"),
+    ] {
+        let out = clawc(&["import", &fixture(file)]);
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(path),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{file}: nothing written");
+    }
+    for (json, path) in [
+        ("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [ {\"names\": [\"read\"]} ]", "line 1, column"),
+        ("{\"defaultAction\": \"SCMP_ACT_TRAP\"}", "$.defaultAction"),
+        ("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [ {\"names\": [\"read\"]} ]}", "$.syscalls[0].action: missing"),
+        ("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [ {\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 7, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]} ]}", "$.syscalls[0].args[0].index"),
+        ("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 5000}", "$.defaultErrnoRet"),
+        ("[1, 2]", "$: a seccomp profile is a JSON object"),
+    ] {
+        let f = write_tmp("malformed.json", json);
+        let out = clawc(&["import", &f]);
+        assert_eq!(out.status.code(), Some(1), "{json}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(path), "{json}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -2,7 +2,8 @@
 //! to the monitor goes there: a syscall whose answer depends on the state, on memory
 //! behind a pointer (a path, an address), that fires a transition, or that must be
 //! written to the audit log. Everything else is decided in the kernel from the
-//! registers, the same way in every state.
+//! registers, the same way in every state. A `log` the registers decide is the
+//! kernel's own SECCOMP_RET_LOG (allowed, recorded by the kernel's audit).
 
 use crate::{mediation, Action, ArgCond, Ir, Matcher, Verb};
 use claw_stdlib::Arch;
@@ -46,8 +47,6 @@ pub enum MonitorReason {
     Mediated(Verb),
     /// It can fire a transition.
     Transition,
-    /// A `log` action must reach the audit log.
-    Logged,
 }
 
 /// Where a syscall is decided.
@@ -130,8 +129,8 @@ impl Ir {
                     .reduce(Action::max);
                 let top = relevant.iter().filter(|r| r.in_state(s)).map(|r| r.action).reduce(Action::max);
                 match (base, top) {
-                    (Some(b), Some(t)) => b.rank() >= t.rank() && b != Action::Log,
-                    (Some(b), None) => b != Action::Log,
+                    (Some(b), Some(t)) => b.rank() >= t.rank(),
+                    (Some(_), None) => true,
                     (None, _) => false,
                 }
             });
@@ -216,10 +215,8 @@ impl Ir {
         if per_state.iter().any(|k| *k != first) {
             return Route::Monitor(MonitorReason::StateDependent);
         }
-        let logs = first.rules.iter().any(|r| r.action == Action::Log) || first.fallback == Action::Log;
-        if logs {
-            return Route::Monitor(MonitorReason::Logged);
-        }
+        // A `log` decided from the registers is the kernel's SECCOMP_RET_LOG: allowed
+        // and recorded by the kernel's audit, with no round trip to the monitor.
         Route::Kernel(first)
     }
 

@@ -230,6 +230,15 @@ fn expected(ir: &Ir, state: u32, data: &Data) -> BV {
     for (a, m) in rules.iter().rev() {
         decided = m.ite(&k32(ret_value(**a)), &decided);
     }
+    // Numbers outside the table that rules name (`allow syscall(999)`): the monitor
+    // decides them when their rules differ between states.
+    for r in &ir.rules {
+        if let Matcher::Syscall { nr, .. } = &r.matcher {
+            if table.by_nr(*nr).is_none() && matches!(ir.route(*nr), Route::Monitor(_)) {
+                decided = data.nr.eq(k32(*nr)).ite(&k32(RET_USER_NOTIF), &decided);
+            }
+        }
+    }
     // Where the monitor decides, and clone3's fixed answer.
     for s in table.iter() {
         match ir.route(s.nr) {
@@ -238,7 +247,7 @@ fn expected(ir: &Ir, state: u32, data: &Data) -> BV {
                 let v = k.constant().map_or(RET_KILL_PROCESS, ret_value);
                 decided = data.nr.eq(k32(s.nr)).ite(&k32(v), &decided);
             }
-            Route::Kernel(k) if is_kernel_allowed_mediation(s.name, &k) => {
+            Route::Kernel(k) if is_kernel_allowed_mediation(ir, s.nr, s.name, &k) => {
                 decided = data
                     .nr
                     .eq(k32(s.nr))
@@ -254,9 +263,18 @@ fn expected(ir: &Ir, state: u32, data: &Data) -> BV {
     data.arch.eq(k32(ir.arch.audit_arch())).not().ite(&kill, &decided)
 }
 
-/// A path syscall the partition sends to the kernel as a plain allow.
-fn is_kernel_allowed_mediation(name: &str, k: &claw_ir::KernelDecision) -> bool {
-    name != "clone3" && mediation::of(name).is_some() && k.constant() == Some(Action::Allow)
+/// A path syscall the partition sends to the kernel as a plain allow because its
+/// verb rules allow every path. With a syscall-level rule on it, the syscall rules
+/// alone decide it in the kernel (they apply to every access, and no verb rule
+/// could change the outcome), which `expected` models directly.
+fn is_kernel_allowed_mediation(ir: &Ir, nr: u32, name: &str, k: &claw_ir::KernelDecision) -> bool {
+    name != "clone3"
+        && mediation::of(name).is_some()
+        && k.constant() == Some(Action::Allow)
+        && !ir
+            .rules
+            .iter()
+            .any(|r| matches!(&r.matcher, Matcher::Syscall { nr: n, .. } if *n == nr))
 }
 
 /// Proves, for every path syscall the partition answers ALLOW in the kernel, that
@@ -288,7 +306,7 @@ pub fn kernel_allowed_mediation(ir: &Ir) -> Outcome {
         let Route::Kernel(k) = ir.route(s.nr) else {
             continue;
         };
-        if !is_kernel_allowed_mediation(s.name, &k) {
+        if !is_kernel_allowed_mediation(ir, s.nr, s.name, &k) {
             continue;
         }
         let verbs = mediation::of(s.name).map_or(&[][..], |m| m.verbs());
