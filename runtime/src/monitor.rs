@@ -486,6 +486,25 @@ impl Monitor {
         }
     }
 
+    /// Called by an offloaded job once its waiting is over, before it answers
+    /// with `SECCOMP_ADDFD_FLAG_SEND`: from then on it must not be interrupted.
+    /// Once a SEND is queued the kernel marks the notification replied, so
+    /// `NOTIF_ID_VALID` fails and the sweep would take it for abandoned; a signal
+    /// then breaks the `ADDFD` off before the agent installed the descriptor, and
+    /// the kernel completes the agent's syscall with 0 and no descriptor (a shell
+    /// then duplicates its stdin where it meant `/dev/null`). The signal is blocked
+    /// first, so one already sent stays pending, then the job leaves the list.
+    pub(crate) fn answering(&self, id: u64) {
+        // SAFETY: a sigset_t initialised by sigemptyset; plain calls.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, interrupt_signal());
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
+        self.waiting_list().remove(&id);
+    }
+
     fn waiting_list(&self) -> std::sync::MutexGuard<'_, HashMap<u64, libc::pthread_t>> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }

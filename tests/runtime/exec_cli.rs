@@ -539,3 +539,29 @@ fn an_audit_log_and_a_stderr_nobody_reads_never_stall_decisions() {
     );
     assert!(out.contains("open-loop: ok=4000 refused=0 errno=0"), "{out}");
 }
+
+/// Opens of devices finish on a thread of their own (they may block), which
+/// answers with `SECCOMP_ADDFD_FLAG_SEND`. Once that is queued the kernel reports
+/// the notification as no longer pending, and the monitor's sweep of abandoned
+/// calls used to interrupt the `ADDFD` then: the agent's open returned 0 with no
+/// descriptor, a shell duplicated its stdin onto stdout, and `cat` failed with
+/// EBADF (about one run in four of this script). Eight shells redirecting to
+/// `/dev/null` in parallel, several times: every redirection must work.
+#[test]
+fn offloaded_device_opens_always_return_their_descriptor() {
+    let f = Fixture::new("devnull-offload");
+    let script = "for i in 1 2 3 4 5 6 7 8; do
+          (for j in $(seq 1 40); do cat ok.txt > /dev/null || echo FAIL; done; echo done$i) &
+        done; wait";
+    for round in 0..3 {
+        let o = f.sh(script);
+        assert_eq!(code(&o), 0, "round {round}\n{}", show(&o));
+        let out = stdout(&o);
+        assert_eq!(out.matches("done").count(), 8, "round {round}\n{}", show(&o));
+        assert!(
+            !out.contains("FAIL") && !stderr(&o).contains("Bad file descriptor"),
+            "round {round}: a redirection got no descriptor\n{}",
+            show(&o)
+        );
+    }
+}

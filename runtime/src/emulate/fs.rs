@@ -191,6 +191,7 @@ pub(super) fn open(
                     let id = n.id;
                     return m.offload(n, move |m| {
                         let file = open_proc(&fd, reopen, mode)?;
+                        m.answering(id);
                         m.listener.send_fd(id, file.as_fd(), cloexec)?;
                         Ok(Answer::Done)
                     });
