@@ -29,8 +29,11 @@ pub use tv::validate_translation;
 pub struct Concrete {
     pub syscall: String,
     pub args: [u64; 6],
-    /// `read /home/u/.ssh/id_ed25519`, `connect tcp 10.0.0.1:443`.
+    /// `read /home/u/.ssh/id_ed25519`, `connect tcp 10.0.0.1:443` (several,
+    /// comma-separated: an `O_RDWR` open reads and writes).
     pub access: Option<String>,
+    /// The accesses as the interpreter takes them, for replaying the step.
+    pub accesses: Vec<claw_ir::Access>,
 }
 
 impl std::fmt::Display for Concrete {
@@ -57,25 +60,14 @@ impl std::fmt::Display for Concrete {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     pub state: String,
+    /// The state's index (`None` for a note that is no request).
+    pub state_id: Option<u32>,
+    /// The state the step leads to under the interpreter.
+    pub next: Option<u32>,
     pub request: Concrete,
     pub note: String,
     /// Values the solver chose for path variables.
     pub vars: Vec<(String, String)>,
-}
-
-impl Step {
-    fn note(note: String) -> Step {
-        Step {
-            state: String::new(),
-            request: Concrete {
-                syscall: String::new(),
-                args: [0; 6],
-                access: None,
-            },
-            note,
-            vars: vec![],
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
