@@ -159,7 +159,10 @@ mod tests {
         }
         // SAFETY: getuid cannot fail.
         let uid = unsafe { libc::getuid() };
-        assert_eq!(claw_ir::check_var("XDG_RUNTIME_DIR", &format!("/run/user/{uid}")), Ok(()));
+        assert_eq!(
+            claw_ir::check_var("XDG_RUNTIME_DIR", &format!("/run/user/{uid}")),
+            Ok(())
+        );
         assert!(claw_ir::check_var("XDG_RUNTIME_DIR", "/run/user").is_err());
         assert!(claw_ir::check_var("XDG_RUNTIME_DIR", "/run/systemd").is_err());
         assert!(claw_ir::check_var("HOME", "/run/user/1000").is_err());

@@ -139,10 +139,11 @@ fn utf8_text() -> Regexp {
     Regexp::union(&[utf8_char_but_slash(), re_lit("/")]).star()
 }
 
-/// A canonical component: valid UTF-8, no `/`, not empty, not `.` or `..`.
+/// A canonical component: no `/`, not empty, not `.` or `..` (any bytes: valid
+/// UTF-8 is asked for only of a model, see [`Req::utf8`]).
 fn canonical_seg() -> Regexp {
     Regexp::intersect(&[
-        utf8_char_but_slash().plus(),
+        any_byte_but_slash().plus(),
         re_lit(".").complement(),
         re_lit("..").complement(),
     ])
@@ -269,6 +270,17 @@ impl Vars {
         Bool::and(&facts)
     }
 
+    /// Every value is valid UTF-8 (see [`Req::utf8`]).
+    pub fn utf8(&self) -> Bool {
+        Bool::and(
+            &self
+                .values
+                .iter()
+                .map(|v| v.regex_matches(&utf8_text()))
+                .collect::<Vec<_>>(),
+        )
+    }
+
     fn get(&self, name: &str) -> Option<&Str> {
         self.names.iter().position(|n| n == name).map(|i| &self.values[i])
     }
@@ -364,14 +376,25 @@ impl Req {
         let [s0, s1, s2] = [&self.slots[0], &self.slots[1], &self.slots[2]];
         let mut cases = Vec::new();
         let mut mediated = Vec::new();
-        let single = |verbs: &[Verb]| Bool::and(&[s0.present.clone(), self.verb_in(0, verbs), s1.present.not(), s2.present.not()]);
+        let single = |verbs: &[Verb]| {
+            Bool::and(&[
+                s0.present.clone(),
+                self.verb_in(0, verbs),
+                s1.present.not(),
+                s2.present.not(),
+            ])
+        };
         for e in mediation::EFFECTS {
             let Some(sc) = table.by_name(e.name) else { continue };
             let is = self.nr.eq(BV::from_u64(u64::from(sc.nr), 32));
             mediated.push(is.clone());
             let shape = match e.mediation {
-                mediation::Mediation::Open { flags, .. } => self.open_shape(open_verbs(ir.arch, &self.args[flags as usize], &self.exists)),
-                mediation::Mediation::OpenHow { .. } => self.open_shape(open_verbs(ir.arch, &self.how_flags, &self.exists)),
+                mediation::Mediation::Open { flags, .. } => {
+                    self.open_shape(open_verbs(ir.arch, &self.args[flags as usize], &self.exists))
+                }
+                mediation::Mediation::OpenHow { .. } => {
+                    self.open_shape(open_verbs(ir.arch, &self.how_flags, &self.exists))
+                }
                 mediation::Mediation::Creat { .. } => single(&[Verb::Write]),
                 mediation::Mediation::Modify { second: Some(_), .. } => {
                     // The source is written (and read, where the table says so);
@@ -387,7 +410,10 @@ impl Req {
                 }
                 mediation::Mediation::SendTo { .. } | mediation::Mediation::SendMsg { .. } => {
                     // May carry no address (a connected socket).
-                    Bool::or(&[single(e.mediation.verbs()), Bool::and(&[s0.present.not(), s1.present.not(), s2.present.not()])])
+                    Bool::or(&[
+                        single(e.mediation.verbs()),
+                        Bool::and(&[s0.present.not(), s1.present.not(), s2.present.not()]),
+                    ])
                 }
                 m => single(m.verbs()),
             };
@@ -399,7 +425,6 @@ impl Req {
         let net_ok = Bool::and(&[
             self.fam.bvule(BV::from_u64(FAM_ABSTRACT, 8)),
             self.proto.bvule(BV::from_u64(1, 8)),
-            self.sock.regex_matches(&utf8_text()),
         ]);
         Bool::and(&[
             self.nr
@@ -408,6 +433,18 @@ impl Req {
             network.implies(&net_ok),
             Bool::and(&[s0.present.clone(), network.not()]).implies(s0.path.regex_matches(&canonical_path())),
             s2.present.implies(s2.path.regex_matches(&canonical_path())),
+        ])
+    }
+
+    /// Every string of the request is valid UTF-8, as the interpreter's are.
+    /// Not part of [`Req::well_formed`]: allowing any bytes only adds requests
+    /// (sound for a proof) and keeps refutations fast; a model with invalid
+    /// UTF-8 is solved again with this.
+    pub fn utf8(&self) -> Bool {
+        Bool::and(&[
+            self.slots[0].path.regex_matches(&utf8_text()),
+            self.slots[2].path.regex_matches(&utf8_text()),
+            self.sock.regex_matches(&utf8_text()),
         ])
     }
 
@@ -576,7 +613,11 @@ impl Req {
     pub fn fires(&self, m: &Matcher, vars: &Vars) -> Bool {
         match m {
             Matcher::Syscall { nr, conds } => self.syscall_matches(*nr, conds),
-            m => Bool::or(&(0..SLOTS).map(|i| self.slot_matches(i, m, vars)).collect::<Vec<_>>()),
+            m => Bool::or(
+                &(0..SLOTS)
+                    .map(|i| self.slot_matches(i, m, vars))
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
 
@@ -610,7 +651,11 @@ impl Req {
     pub fn matches_pattern(&self, p: &Pattern, vars: &Vars) -> Bool {
         match p {
             Pattern::Syscalls(_) => self.regs_match_pattern(p),
-            p => Bool::or(&(0..SLOTS).map(|i| self.slot_matches_pattern(i, p, vars)).collect::<Vec<_>>()),
+            p => Bool::or(
+                &(0..SLOTS)
+                    .map(|i| self.slot_matches_pattern(i, p, vars))
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
 }
@@ -627,7 +672,10 @@ fn open_verbs(arch: Arch, flags: &BV, exists: &Bool) -> OpenVerbs {
     let reads = Bool::or(&[acc.eq(bits(c("O_RDONLY"))), acc.eq(bits(c("O_RDWR")))]);
     let writes = Bool::or(&[acc.eq(bits(c("O_WRONLY"))), acc.eq(bits(c("O_RDWR")))]);
     let tmpfile = flags.bvand(bits(c("O_TMPFILE"))).eq(bits(c("O_TMPFILE")));
-    let creat = Bool::and(&[has("O_CREAT"), Bool::and(&[exists.clone(), has("O_EXCL").not()]).not()]);
+    let creat = Bool::and(&[
+        has("O_CREAT"),
+        Bool::and(&[exists.clone(), has("O_EXCL").not()]).not(),
+    ]);
     let modifies = Bool::or(&[creat, has("O_TRUNC"), tmpfile]);
     let w = Bool::or(&[modifies, Bool::and(&[writes.clone(), has("O_APPEND").not()])]);
     let a = Bool::and(&[w.not(), writes]);
@@ -635,10 +683,8 @@ fn open_verbs(arch: Arch, flags: &BV, exists: &Bool) -> OpenVerbs {
     let path = has("O_PATH");
     let first = path.ite(
         &code(Verb::Visible),
-        &Bool::or(&[reads.clone(), Bool::or(&[w.clone(), a.clone()]).not()]).ite(
-            &code(Verb::Read),
-            &w.ite(&code(Verb::Write), &code(Verb::Append)),
-        ),
+        &Bool::or(&[reads.clone(), Bool::or(&[w.clone(), a.clone()]).not()])
+            .ite(&code(Verb::Read), &w.ite(&code(Verb::Write), &code(Verb::Append))),
     );
     let two = Bool::and(&[path.not(), reads, Bool::or(&[w.clone(), a])]);
     let second = w.ite(&code(Verb::Write), &code(Verb::Append));
@@ -665,7 +711,12 @@ pub struct Decision {
 impl Decision {
     /// Access `slot` is allowed, if present.
     pub fn slot_allowed(&self, slot: usize, req: &Req) -> Bool {
-        let any = Bool::or(&self.reasons[slot].iter().map(|r| r.formula.clone()).collect::<Vec<_>>());
+        let any = Bool::or(
+            &self.reasons[slot]
+                .iter()
+                .map(|r| r.formula.clone())
+                .collect::<Vec<_>>(),
+        );
         req.slots[slot].present.implies(&any)
     }
 }
@@ -684,7 +735,10 @@ fn coords(p: &str) -> (Option<&str>, Vec<&str>) {
     match p.strip_prefix('$') {
         Some(r) => {
             let end = r.find('/').unwrap_or(r.len());
-            (Some(&r[..end]), r[end..].split('/').filter(|c| !c.is_empty()).collect())
+            (
+                Some(&r[..end]),
+                r[end..].split('/').filter(|c| !c.is_empty()).collect(),
+            )
         }
         None => (None, p.split('/').filter(|c| !c.is_empty()).collect()),
     }
@@ -773,7 +827,11 @@ fn sequences_may_meet(a: &[&str], b: &[&str]) -> bool {
 /// be comparable, which rules out every system directory.
 pub fn may_overlap(a: &str, b: &str) -> bool {
     fn literal_prefix<'x>(comps: &[&'x str]) -> Vec<&'x str> {
-        comps.iter().copied().take_while(|c| !c.contains(['*', '?'])).collect()
+        comps
+            .iter()
+            .copied()
+            .take_while(|c| !c.contains(['*', '?']))
+            .collect()
     }
     fn allowed_dir(d: &str) -> bool {
         !SYSTEM_DIRS
@@ -789,7 +847,11 @@ pub fn may_overlap(a: &str, b: &str) -> bool {
         (Some(x), Some(y)) if x == y => sequences_may_meet(&ca, &cb),
         (Some(_), Some(_)) => true,
         (Some(_), None) | (None, Some(_)) => {
-            let lit = if va.is_some() { literal_prefix(&cb) } else { literal_prefix(&ca) };
+            let lit = if va.is_some() {
+                literal_prefix(&cb)
+            } else {
+                literal_prefix(&ca)
+            };
             // The variable is an ancestor of (or equal to) the literal prefix...
             let ancestor = (1..=lit.len()).any(|k| allowed_dir(&format!("/{}", lit[..k].join("/"))));
             // ...or lies below it.
@@ -857,7 +919,9 @@ pub fn decide(ir: &Ir, state: u32, req: &Req, vars: &Vars) -> Decision {
                     }
                     let ones: Vec<Entity> = match entity {
                         Entity::Paths(ps) => ps.iter().map(|p| Entity::Paths(vec![p.clone()])).collect(),
-                        Entity::Endpoints(es) => es.iter().map(|e| Entity::Endpoints(vec![e.clone()])).collect(),
+                        Entity::Endpoints(es) => {
+                            es.iter().map(|e| Entity::Endpoints(vec![e.clone()])).collect()
+                        }
                     };
                     for one in ones {
                         let path = match &one {

@@ -220,7 +220,23 @@ pub fn verify(ir: &Ir, program: Option<&[Insn]>, opts: Options) -> Report {
     let mut checks = Vec::new();
     for (i, a) in ir.assertions.iter().enumerate() {
         let t = Instant::now();
-        let outcome = props::property(&cx, &reach, &a.property);
+        let mut outcome = props::property(&cx, &reach, &a.property);
+        // A trace whose steps needed different variable values is no single run:
+        // search again preferring the values of its last step (a few times).
+        let mut tries = 0;
+        while let Outcome::Failed(c) = &outcome {
+            let last = c.steps.last().map(|s| s.vars.clone()).unwrap_or_default();
+            if tries == 2 || c.steps.iter().all(|s| s.vars == last) {
+                break;
+            }
+            tries += 1;
+            let cx2 = props::Ctx::with_values(ir, opts.timeout_ms, &last);
+            let reach2 = props::reachability(&cx2);
+            match props::property(&cx2, &reach2, &a.property) {
+                again @ Outcome::Failed(_) => outcome = again,
+                _ => break,
+            }
+        }
         checks.push(CheckResult {
             check: Check::Assertion(i),
             outcome,

@@ -13,7 +13,7 @@ use crate::{Concrete, Counterexample, Lint, Outcome, Step};
 use claw_ir::{Access, Entity, Env, Ir, Matcher, NetAddr, Pattern, Property, Proto, Verb};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use z3::ast::Bool;
+use z3::ast::{Ast, Bool};
 use z3::{Model, Params, SatResult, Solver};
 
 pub(crate) enum Answer {
@@ -62,7 +62,9 @@ impl Want<'_> {
 
     fn verbs(&self) -> Option<&[Verb]> {
         match self {
-            Want::Performs(Pattern::Access { verbs, .. }) | Want::Fires(Matcher::Access { verbs, .. }) => Some(verbs),
+            Want::Performs(Pattern::Access { verbs, .. }) | Want::Fires(Matcher::Access { verbs, .. }) => {
+                Some(verbs)
+            }
             Want::Outside(verbs, _) => Some(verbs),
             _ => None,
         }
@@ -102,11 +104,16 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(ir: &'a Ir, timeout_ms: u32) -> Ctx<'a> {
+        Ctx::with_values(ir, timeout_ms, &[])
+    }
+
+    /// Preferring `values` for the variables (see `Witnesses::with_values`).
+    pub fn with_values(ir: &'a Ir, timeout_ms: u32, values: &[(String, String)]) -> Ctx<'a> {
         Ctx {
             ir,
             vars: Vars::of(ir),
             timeout_ms,
-            wit: Witnesses::new(ir),
+            wit: Witnesses::with_values(ir, values),
         }
     }
 
@@ -141,7 +148,11 @@ impl<'a> Ctx<'a> {
             env.set(n, v);
         }
         let req = claw_ir::Request {
-            nr: self.ir.table().by_name(&request.syscall).map_or(u32::MAX, |s| s.nr),
+            nr: self
+                .ir
+                .table()
+                .by_name(&request.syscall)
+                .map_or(u32::MAX, |s| s.nr),
             args: request.args,
             accesses: &request.accesses,
         };
@@ -200,7 +211,11 @@ impl<'a> Ctx<'a> {
         match want.regs(r) {
             Some(regs) => {
                 // By the registers: without an access, or with one allowed.
-                queries.push(base(vec![regs.clone(), r.has_access().not(), d.no_access.clone()]));
+                queries.push(base(vec![
+                    regs.clone(),
+                    r.has_access().not(),
+                    d.no_access.clone(),
+                ]));
                 for reason in &d.reasons[0] {
                     let mut more = vec![regs.clone(), r.has_access().clone(), reason.formula.clone()];
                     more.extend((1..SLOTS).map(|j| d.slot_allowed(j, r)));
@@ -214,18 +229,35 @@ impl<'a> Ctx<'a> {
                             continue;
                         }
                     }
-                    let Some(does) = want.slot(r, slot, &self.vars) else { continue };
+                    let Some(does) = want.slot(r, slot, &self.vars) else {
+                        continue;
+                    };
                     for reason in d.reasons[slot].iter().filter(|x| shape.compatible(x)) {
-                        let mut more = vec![does.clone(), r.slots[slot].present.clone(), reason.formula.clone()];
+                        let mut more = vec![
+                            does.clone(),
+                            r.slots[slot].present.clone(),
+                            reason.formula.clone(),
+                        ];
                         more.extend((0..SLOTS).filter(|j| *j != slot).map(|j| d.slot_allowed(j, r)));
                         queries.push(base(more));
                     }
                 }
             }
         }
-        for facts in queries {
+        for mut facts in queries {
             match self.solve(&facts) {
-                sat @ Answer::Sat(_) => return sat,
+                Answer::Sat(m) if self.valid_text(&m, r) => return Answer::Sat(m),
+                Answer::Sat(m) => {
+                    // Bytes that are no UTF-8: the interpreter never sees such a
+                    // path. Ask again for text; keep the bytes if that fails (the
+                    // request exists in the kernel all the same).
+                    facts.push(r.utf8());
+                    facts.push(self.vars.utf8());
+                    return match self.solve(&facts) {
+                        sat @ Answer::Sat(_) => sat,
+                        _ => Answer::Sat(m),
+                    };
+                }
                 Answer::Unsat => {}
                 Answer::Unknown(why) => {
                     unknown.get_or_insert(why);
@@ -238,26 +270,56 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Are the model's strings (paths, address, variable values) valid UTF-8?
+    fn valid_text(&self, m: &Model, r: &Req) -> bool {
+        let ok = |s: &z3::ast::String| model_bytes(m, s).is_none_or(|b| std::str::from_utf8(&b).is_ok());
+        ok(&r.slots[0].path) && ok(&r.slots[2].path) && ok(&r.sock) && self.vars.values.iter().all(ok)
+    }
+
     /// Solves with the path variables pinned to the witness values first, so that a
     /// trace stays one consistent run; only if that finds nothing, with the
     /// variables free (the proof must cover every value).
     pub fn solve(&self, facts: &[Bool]) -> Answer {
-        let mut pinned: Vec<Bool> = facts.to_vec();
-        for (name, value) in self.vars.names.iter().zip(&self.vars.values) {
-            if let Some(v) = self.wit.env.get(name) {
-                pinned.push(value.eq(crate::encode::lit(v)));
+        // The witness values substituted (z3 simplifies the constant prefixes
+        // away), with a short limit: this is only a preference.
+        let consts: Vec<(z3::ast::String, z3::ast::String)> = self
+            .vars
+            .names
+            .iter()
+            .zip(&self.vars.values)
+            .filter_map(|(name, value)| Some((value.clone(), crate::encode::lit(self.wit.env.get(name)?))))
+            .collect();
+        if !consts.is_empty() {
+            let subst: Vec<(&z3::ast::String, &z3::ast::String)> =
+                consts.iter().map(|(a, b)| (a, b)).collect();
+            let pinned: Vec<Bool> = facts.iter().map(|f| f.substitute(&subst)).collect();
+            // No variable in the question: one query is enough.
+            let same = pinned.iter().zip(facts).all(|(p, f)| {
+                // SAFETY: both are valid ASTs of the thread's context.
+                unsafe {
+                    z3_sys::Z3_is_eq_ast(
+                        z3::Context::thread_local().get_z3_context(),
+                        p.get_z3_ast(),
+                        f.get_z3_ast(),
+                    )
+                }
+            });
+            if same {
+                return self.solve_once(facts, self.timeout_ms);
+            }
+            let mut equal: Vec<Bool> = consts.iter().map(|(a, b)| a.eq(b)).collect();
+            equal.extend(pinned);
+            if let sat @ Answer::Sat(_) = self.solve_once(&equal, self.timeout_ms.min(2_000)) {
+                return sat;
             }
         }
-        match self.solve_once(&pinned) {
-            sat @ Answer::Sat(_) => sat,
-            _ => self.solve_once(facts),
-        }
+        self.solve_once(facts, self.timeout_ms)
     }
 
-    fn solve_once(&self, facts: &[Bool]) -> Answer {
+    fn solve_once(&self, facts: &[Bool], timeout_ms: u32) -> Answer {
         let solver = Solver::new();
         let mut p = Params::new();
-        p.set_u32("timeout", self.timeout_ms);
+        p.set_u32("timeout", timeout_ms);
         solver.set_params(&p);
         solver.assert(self.vars.well_formed());
         for f in facts {
@@ -265,6 +327,17 @@ impl<'a> Ctx<'a> {
         }
         let started = std::time::Instant::now();
         let result = solver.check();
+        if let Some(dir) = std::env::var_os("CLAW_VERIFY_DUMP") {
+            if started.elapsed().as_millis() > 1000 {
+                let n = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                let _ = std::fs::write(
+                    std::path::Path::new(&dir).join(format!("q{n}.smt2")),
+                    solver.to_string(),
+                );
+            }
+        }
         if std::env::var_os("CLAW_VERIFY_TRACE").is_some() {
             eprintln!(
                 "[verify] {:?} in {:.3} s, {} facts",
@@ -282,7 +355,7 @@ impl<'a> Ctx<'a> {
             SatResult::Unknown => Answer::Unknown(
                 solver
                     .get_reason_unknown()
-                    .unwrap_or_else(|| format!("timed out after {} ms", self.timeout_ms)),
+                    .unwrap_or_else(|| format!("timed out after {timeout_ms} ms")),
             ),
         }
     }
@@ -316,9 +389,8 @@ impl<'a> Ctx<'a> {
             if verb.is_network() && i == 0 {
                 let port = u(&r.port) as u16;
                 let proto = if u(&r.proto) == 1 { Proto::Udp } else { Proto::Tcp };
-                let sock = || {
-                    String::from_utf8_lossy(&model_bytes(m, &r.sock).unwrap_or_default()).into_owned()
-                };
+                let sock =
+                    || String::from_utf8_lossy(&model_bytes(m, &r.sock).unwrap_or_default()).into_owned();
                 let addr = match u(&r.fam) {
                     FAM_INET4 => NetAddr::Inet {
                         proto,
@@ -326,8 +398,14 @@ impl<'a> Ctx<'a> {
                         port,
                     },
                     FAM_INET6 => {
-                        let hi = m.eval(&r.ip6.extract(127, 64), true).and_then(|v| v.as_u64()).unwrap_or(0);
-                        let lo = m.eval(&r.ip6.extract(63, 0), true).and_then(|v| v.as_u64()).unwrap_or(0);
+                        let hi = m
+                            .eval(&r.ip6.extract(127, 64), true)
+                            .and_then(|v| v.as_u64())
+                            .unwrap_or(0);
+                        let lo = m
+                            .eval(&r.ip6.extract(63, 0), true)
+                            .and_then(|v| v.as_u64())
+                            .unwrap_or(0);
                         NetAddr::Inet {
                             proto,
                             ip: IpAddr::V6(Ipv6Addr::from((u128::from(hi) << 64) | u128::from(lo))),
@@ -573,7 +651,11 @@ fn fd_part(p: &Pattern) -> Option<Pattern> {
 /// `s` (when it is the first whose event matches), or nowhere.
 fn targets(cx: &Ctx, s: u32, r: &Req) -> Vec<(u32, Bool, String)> {
     let ir = cx.ir;
-    let mut out = vec![(s, stays(ir, s, r, &cx.vars), format!("stays in `{}`", cx.state_name(s)))];
+    let mut out = vec![(
+        s,
+        stays(ir, s, r, &cx.vars),
+        format!("stays in `{}`", cx.state_name(s)),
+    )];
     for (ti, t) in ir.transitions.iter().enumerate().filter(|(_, t)| t.from == s) {
         let note = format!("moves to `{}` ({})", cx.state_name(t.to), t.origin);
         out.push((t.to, fires_first(ir, ti, r, &cx.vars), note));
@@ -583,6 +665,16 @@ fn targets(cx: &Ctx, s: u32, r: &Req) -> Vec<(u32, Bool, String)> {
 
 /// Proves one property.
 pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
+    match property_once(cx, reach, prop) {
+        Outcome::Failed(c) => Outcome::Failed(Counterexample {
+            steps: one_run(cx, prop, c.steps),
+            explanation: c.explanation,
+        }),
+        other => other,
+    }
+}
+
+fn property_once(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
     let ir = cx.ir;
     let wit = &cx.wit;
     let reached: Vec<u32> = (0..ir.states.len() as u32)
@@ -652,7 +744,13 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
                     } else {
                         format!("the `after` event happens; moves to `{}`", cx.state_name(to))
                     };
-                    record(to, cx.witness_step(s, r, note), &mut how, &mut b_step, &mut uncertain);
+                    record(
+                        to,
+                        cx.witness_step(s, r, note),
+                        &mut how,
+                        &mut b_step,
+                        &mut uncertain,
+                    );
                 }
                 // Then z3 for the outcomes no candidate showed (every one: a state
                 // already known to follow B elsewhere is still asked for here, so
@@ -724,10 +822,11 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
             // usable after it.
             let b_states: BTreeSet<u32> = b_step.keys().chain(b_maybe.iter()).copied().collect();
             if let Some(fd) = fd_part(what) {
-                let explanation = "a file opened before the event stays open after it: descriptors cannot be \
+                let explanation =
+                    "a file opened before the event stays open after it: descriptors cannot be \
                     revoked, so the agent can keep using it. Forbid this access before the event too, or \
                     assert only what the runtime can revoke (network access is revoked on transitions)."
-                    .to_string();
+                        .to_string();
                 for &s0 in &reached {
                     if closure(ir, reach, &BTreeSet::from([s0])).is_disjoint(&b_states) {
                         continue;
@@ -802,7 +901,9 @@ pub(crate) fn property(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
     }
     match unknown {
         Some(why) => Outcome::Unknown(why),
-        None if maybe => Outcome::Unknown("a violation was found only through a run the solver could not decide".into()),
+        None if maybe => {
+            Outcome::Unknown("a violation was found only through a run the solver could not decide".into())
+        }
         None => Outcome::Proved,
     }
 }
@@ -930,4 +1031,112 @@ pub(crate) fn lints(cx: &Ctx, reach: &Reach) -> Vec<Lint> {
         }
     }
     out
+}
+
+/// The request of a trace step, for the interpreter.
+fn step_req(ir: &Ir, st: &Step) -> CReq {
+    CReq {
+        nr: ir.table().by_name(&st.request.syscall).map_or(u32::MAX, |s| s.nr),
+        args: st.request.args,
+        accesses: st.request.accesses.clone(),
+    }
+}
+
+/// Does this run (each step allowed, in order) violate `prop`? As the property
+/// means it: B then A; or A's read/write/append at or before B (the descriptor
+/// stays open).
+fn run_violates(ir: &Ir, prop: &Property, steps: &[Step], env: &Env) -> bool {
+    let reqs: Vec<CReq> = steps.iter().map(|s| step_req(ir, s)).collect();
+    let does = |p: &Pattern, r: &CReq| crate::witness::pattern_matches(p, r, env);
+    match prop {
+        Property::Never { what, after: None } => reqs.iter().any(|r| does(what, r)),
+        Property::Never { what, after: Some(b) } => {
+            let fd = fd_part(what);
+            let (mut seen_b, mut opened) = (false, false);
+            for r in &reqs {
+                if seen_b && does(what, r) {
+                    return true;
+                }
+                opened |= fd.as_ref().is_some_and(|f| does(f, r));
+                if does(b, r) {
+                    if opened {
+                        return true;
+                    }
+                    seen_b = true;
+                }
+            }
+            false
+        }
+        Property::Always { verbs, within } => reqs
+            .iter()
+            .any(|r| crate::witness::access_outside(verbs, within, r, env)),
+    }
+}
+
+/// Makes a trace one run: steps found separately may use different values of
+/// the path variables (the witness values, or the solver's). Tries each set of
+/// values on the whole trace (moving paths below a variable's old value to its
+/// new one) and keeps the first under which every step is allowed, moves as the
+/// trace says and the run still violates the property.
+pub(crate) fn one_run(cx: &Ctx, prop: &Property, steps: Vec<Step>) -> Vec<Step> {
+    let ir = cx.ir;
+    let mut sets: Vec<Vec<(String, String)>> = Vec::new();
+    for st in steps.iter().rev() {
+        if !sets.contains(&st.vars) {
+            sets.push(st.vars.clone());
+        }
+    }
+    if sets.len() <= 1 {
+        return steps;
+    }
+    'sets: for vars in sets {
+        let mut env = Env::new();
+        for (n, v) in &vars {
+            env.set(n, v);
+        }
+        let mut out = Vec::new();
+        let mut state = ir.initial;
+        for st in &steps {
+            let mut st = st.clone();
+            let mut moves: Vec<(String, String)> = st
+                .vars
+                .iter()
+                .filter_map(|(n, old)| {
+                    let new = vars.iter().find(|(m, _)| m == n)?.1.clone();
+                    (new != *old).then(|| (old.clone(), new))
+                })
+                .collect();
+            moves.sort_by_key(|(old, _)| std::cmp::Reverse(old.len()));
+            for a in &mut st.request.accesses {
+                if let Access::Path { path, .. } = a {
+                    if let Some((old, new)) = moves
+                        .iter()
+                        .find(|(old, _)| path == old || path.starts_with(&format!("{old}/")))
+                    {
+                        *path = format!("{new}{}", &path[old.len()..]);
+                    }
+                }
+            }
+            st.request.access = crate::witness::show_accesses(&st.request.accesses);
+            st.vars = vars.clone();
+            let r = step_req(ir, &st);
+            let allowed =
+                cx.wit.clone3() != Some(r.nr) && ir.decide(state, &r.request(), &env).action.is_allowing();
+            if st.state_id != Some(state) || !allowed {
+                continue 'sets;
+            }
+            let next = ir
+                .next_state(state, &r.request(), &env)
+                .map_or(state, |(to, _)| to);
+            if st.next != Some(next) {
+                continue 'sets;
+            }
+            state = next;
+            out.push(st);
+        }
+        if run_violates(ir, prop, &out, &env) {
+            return out;
+        }
+    }
+    steps
 }

@@ -83,14 +83,26 @@ fn const_of(ir: &Ir, name: &str) -> u64 {
 
 impl<'a> Witnesses<'a> {
     pub fn new(ir: &'a Ir) -> Witnesses<'a> {
-        let mut env = Env::new();
-        for (k, v) in witness_env() {
-            env.set(k, v);
-        }
-        let env_values = witness_env()
+        Witnesses::with_values(ir, &[])
+    }
+
+    /// With `values` in place of some of the witness values (to find a whole
+    /// trace under the values one of its steps needed).
+    pub fn with_values(ir: &'a Ir, values: &[(String, String)]) -> Witnesses<'a> {
+        let mut env_values: Vec<(String, String)> = witness_env()
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        for (k, v) in values {
+            match env_values.iter_mut().find(|(n, _)| n == k) {
+                Some(e) => e.1 = v.clone(),
+                None => env_values.push((k.clone(), v.clone())),
+            }
+        }
+        let mut env = Env::new();
+        for (k, v) in &env_values {
+            env.set(k, v);
+        }
         let table = ir.table();
         let nr = |n: &str| table.by_name(n).map(|s| s.nr);
 
@@ -134,7 +146,7 @@ impl<'a> Witnesses<'a> {
                         }
                         // `/**/x` also below each variable's directory.
                         if let Some(rest) = p.strip_prefix("/**/") {
-                            for (_, dir) in witness_env() {
+                            for (_, dir) in &env_values {
                                 paths.extend(instantiate(&format!("{dir}/{rest}")));
                             }
                         }
@@ -193,7 +205,11 @@ impl<'a> Witnesses<'a> {
         let rename_reads = mediation::of("renameat2").is_some_and(|m| m.verbs().contains(&Verb::Read));
         for p in &paths {
             for flags in opens {
-                push(nr("openat"), open_at(flags), on(&mediation::open_verbs(flags, ir.arch), p));
+                push(
+                    nr("openat"),
+                    open_at(flags),
+                    on(&mediation::open_verbs(flags, ir.arch), p),
+                );
             }
             push(nr("open"), [0; 6], on(&[Verb::Read], p));
             push(nr("newfstatat"), [0; 6], on(&[Verb::Visible], p));
@@ -305,6 +321,11 @@ impl<'a> Witnesses<'a> {
                 .is_allowing()
     }
 
+    /// `clone3`'s number (refused by every filter).
+    pub fn clone3(&self) -> Option<u32> {
+        self.clone3
+    }
+
     /// The first candidate allowed in `state` that satisfies `pred`.
     pub fn find(&self, state: u32, pred: impl Fn(&CReq) -> bool) -> Option<&CReq> {
         self.candidates.iter().find(|r| pred(r) && self.allowed(state, r))
@@ -319,7 +340,10 @@ impl<'a> Witnesses<'a> {
     pub fn matches(&self, m: &Matcher, r: &CReq) -> bool {
         match m {
             Matcher::Syscall { nr, conds } => r.nr == *nr && conds.iter().all(|c| c.holds(&r.args)),
-            m @ Matcher::Access { .. } => r.accesses.iter().any(|a| claw_ir::matches_access(m, a, &self.env)),
+            m @ Matcher::Access { .. } => r
+                .accesses
+                .iter()
+                .any(|a| claw_ir::matches_access(m, a, &self.env)),
         }
     }
 
@@ -411,7 +435,10 @@ pub fn step_matches(ir: &Ir, step: &crate::Step, p: &Pattern) -> bool {
         env.set(n, v);
     }
     let r = CReq {
-        nr: ir.table().by_name(&step.request.syscall).map_or(u32::MAX, |s| s.nr),
+        nr: ir
+            .table()
+            .by_name(&step.request.syscall)
+            .map_or(u32::MAX, |s| s.nr),
         args: step.request.args,
         accesses: step.request.accesses.clone(),
     };
