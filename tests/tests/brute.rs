@@ -84,7 +84,7 @@ fn replay(ir: &Ir, prop: &Property, cex: &Counterexample) -> Result<(), String> 
         run.push(r);
     }
     let refs: Vec<&BReq> = run.iter().collect();
-    if !run_violates(prop, &refs, &env) {
+    if !run_violates(ir, prop, &refs, &env) {
         return Err("the run does not violate the property".into());
     }
     Ok(())

@@ -647,6 +647,30 @@ fn fd_part(p: &Pattern) -> Option<Pattern> {
     }
 }
 
+/// The request is an open (`open`, `openat`, `openat2`, `creat`): the calls that
+/// leave the agent a descriptor.
+fn opens_a_file(ir: &Ir, r: &Req) -> Bool {
+    let nrs: Vec<Bool> = ir
+        .table()
+        .iter()
+        .filter(|s| is_open(s.name))
+        .map(|s| r.nr.eq(z3::ast::BV::from_u64(u64::from(s.nr), 32)))
+        .collect();
+    Bool::or(&nrs)
+}
+
+/// Does this syscall open a file (and so leave a descriptor)?
+pub(crate) fn is_open(name: &str) -> bool {
+    matches!(
+        claw_ir::mediation::of(name),
+        Some(
+            claw_ir::Mediation::Open { .. }
+                | claw_ir::Mediation::OpenHow { .. }
+                | claw_ir::Mediation::Creat { .. }
+        )
+    )
+}
+
 /// Where a request allowed in `s` may take the sandbox: each transition out of
 /// `s` (when it is the first whose event matches), or nowhere.
 fn targets(cx: &Ctx, s: u32, r: &Req) -> Vec<(u32, Bool, String)> {
@@ -739,10 +763,13 @@ fn property_once(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
                     .filter(|r| wit.matches_pattern(b, r) && wit.allowed(s, r))
                 {
                     let to = wit.next(s, r);
-                    let note = if to == s {
-                        format!("the `after` event happens; stays in `{}`", cx.state_name(s))
-                    } else {
-                        format!("the `after` event happens; moves to `{}`", cx.state_name(to))
+                    let note = match wit.next_index(s, r) {
+                        Some(ti) => format!(
+                            "the `after` event happens; moves to `{}` ({})",
+                            cx.state_name(to),
+                            ir.transitions[ti].origin
+                        ),
+                        None => format!("the `after` event happens; stays in `{}`", cx.state_name(s)),
                     };
                     record(
                         to,
@@ -838,10 +865,12 @@ fn property_once(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
                         let b_later = later.iter().find(|x| b_step.contains_key(x)).copied();
                         let b_maybe_later = !later.is_disjoint(&b_states);
                         let note = format!("allowed before the event: the file stays open; {note}");
+                        // Only an open leaves a descriptor.
+                        let opens = opens_a_file(ir, &r);
                         let extra = if b_maybe_later {
-                            vec![cond]
+                            vec![cond, opens]
                         } else {
-                            vec![cond, r.matches_pattern(b, &cx.vars)]
+                            vec![cond, opens, r.matches_pattern(b, &cx.vars)]
                         };
                         let step = match cx.exists(s0, &r, wf.clone(), Want::Performs(&fd), &extra) {
                             Answer::Sat(m) => cx.model_step(s0, &m, &r, note),
@@ -1057,7 +1086,8 @@ fn run_violates(ir: &Ir, prop: &Property, steps: &[Step], env: &Env) -> bool {
                 if seen_b && does(what, r) {
                     return true;
                 }
-                opened |= fd.as_ref().is_some_and(|f| does(f, r));
+                let open = ir.table().by_nr(r.nr).is_some_and(|s| is_open(s.name));
+                opened |= open && fd.as_ref().is_some_and(|f| does(f, r));
                 if does(b, r) {
                     if opened {
                         return true;

@@ -82,10 +82,6 @@ fn const_of(ir: &Ir, name: &str) -> u64 {
 }
 
 impl<'a> Witnesses<'a> {
-    pub fn new(ir: &'a Ir) -> Witnesses<'a> {
-        Witnesses::with_values(ir, &[])
-    }
-
     /// With `values` in place of some of the witness values (to find a whole
     /// trace under the values one of its steps needed).
     pub fn with_values(ir: &'a Ir, values: &[(String, String)]) -> Witnesses<'a> {

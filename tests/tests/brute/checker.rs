@@ -490,10 +490,24 @@ pub fn outside(verbs: &[Verb], within: &Entity, r: &BReq, env: &Env) -> bool {
     })
 }
 
+/// Does this request open a file (and leave the agent a descriptor)?
+pub fn opens(ir: &Ir, r: &BReq) -> bool {
+    ir.table().by_nr(r.nr).is_some_and(|s| {
+        matches!(
+            mediation::of(s.name),
+            Some(
+                mediation::Mediation::Open { .. }
+                    | mediation::Mediation::OpenHow { .. }
+                    | mediation::Mediation::Creat { .. }
+            )
+        )
+    })
+}
+
 /// Does this run (every step allowed, in order) violate `prop`? Descriptors
 /// opened for a read, write or append the property forbids stay usable after
 /// the event, so a run that opens one at or before the event violates it too.
-pub fn run_violates(prop: &Property, run: &[&BReq], env: &Env) -> bool {
+pub fn run_violates(ir: &Ir, prop: &Property, run: &[&BReq], env: &Env) -> bool {
     match prop {
         Property::Never { what, after: None } => run.iter().any(|r| performs(what, r, env)),
         Property::Never { what, after: Some(b) } => {
@@ -504,7 +518,7 @@ pub fn run_violates(prop: &Property, run: &[&BReq], env: &Env) -> bool {
                 if seen_b && performs(what, r, env) {
                     return true;
                 }
-                if fd.as_ref().is_some_and(|f| performs(f, r, env)) {
+                if opens(ir, r) && fd.as_ref().is_some_and(|f| performs(f, r, env)) {
                     opened = true;
                 }
                 if performs(b, r, env) {
@@ -571,7 +585,7 @@ pub fn violation(ir: &Ir, prop: &Property, reqs: &[BReq], env: &Env) -> Option<F
                     run: build(&prev, node, i),
                 });
             }
-            let opens = fd.as_ref().is_some_and(|f| performs(f, r, env));
+            let opens = opens(ir, r) && fd.as_ref().is_some_and(|f| performs(f, r, env));
             let n: Node = (next(ir, s, r, env), seen_b || is_b, opened || opens);
             if seen.insert(n) {
                 prev.insert(n, (node, i));
