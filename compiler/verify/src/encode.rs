@@ -875,7 +875,7 @@ pub fn subsumes(b: &str, a: &str) -> bool {
         Some((&"**", rest)) => (rest, true),
         _ => (&cb[..], false),
     };
-    if prefix.iter().any(|c| *c == "**") {
+    if prefix.contains(&"**") {
         return false;
     }
     if open {

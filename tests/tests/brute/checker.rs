@@ -200,7 +200,7 @@ pub fn requests(ir: &Ir, env: &Env) -> Vec<BReq> {
             Entity::Endpoints(es) => endpoints.extend(es),
         }
     }
-    for (_, v) in envs().iter().flat_map(|e| vars_of(e)) {
+    for (_, v) in envs().iter().flat_map(vars_of) {
         paths.insert(v.clone());
         paths.insert(format!("{v}/x"));
     }
