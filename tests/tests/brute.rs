@@ -466,6 +466,20 @@ fn matcher() -> impl Strategy<Value = Matcher> {
     ]
 }
 
+/// A syscall rule on `openat`'s flags: then a request's other accesses matter.
+fn open_flags_rule() -> impl Strategy<Value = Matcher> {
+    (prop_oneof![Just(0o3u64), Just(0o2000), Just(0o100)], 0u64..3).prop_map(|(mask, v)| Matcher::Syscall {
+        nr: nr("openat"),
+        conds: vec![ArgCond {
+            arg: 2,
+            width: 32,
+            mask: Some(mask),
+            op: CmpOp::Eq,
+            value: v & mask,
+        }],
+    })
+}
+
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![4 => Just(Action::Allow), 1 => Just(Action::Log), 2 => Just(Action::Deny(1)), 1 => Just(Action::Deny(13)), 1 => Just(Action::Kill)]
 }
@@ -494,7 +508,7 @@ fn policy() -> impl Strategy<Value = Ir> {
                     (0..n).collect::<Vec<u32>>(),
                     1..=n as usize,
                 )),
-                matcher(),
+                prop_oneof![8 => matcher(), 1 => open_flags_rule()],
             )
                 .prop_map(|(action, states, matcher)| Rule {
                     action,

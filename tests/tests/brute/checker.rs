@@ -204,23 +204,30 @@ pub fn requests(ir: &Ir, env: &Env) -> Vec<BReq> {
         paths.insert(v.clone());
         paths.insert(format!("{v}/x"));
     }
-    let mut out: BTreeSet<(u32, [u64; 6], Vec<String>)> = BTreeSet::new();
+    let mut out: BTreeSet<(u32, Vec<bool>, Vec<String>)> = BTreeSet::new();
     let mut reqs = Vec::new();
+    // Registers matter only through the conditions of syscall rules and events:
+    // requests that agree on all of them and ask the same accesses are one.
+    let mut conds: Vec<(u32, claw_ir::ArgCond)> = Vec::new();
+    for m in ir
+        .rules
+        .iter()
+        .map(|r| &r.matcher)
+        .chain(ir.transitions.iter().map(|t| &t.event))
+    {
+        if let Matcher::Syscall { nr, conds: cs } = m {
+            conds.extend(cs.iter().map(|c| (*nr, c.clone())));
+        }
+    }
     let mut push = |nr: Option<u32>, args: [u64; 6], accesses: Vec<Access>| {
         let Some(nr) = nr else { return };
         let key: Vec<String> = accesses.iter().map(|a| format!("{a:?}")).collect();
-        // Only syscall rules on other syscalls look at registers here: requests
-        // that differ only in an open's flags but ask the same are one.
-        let args_key = if ir
-            .rules
+        let truth: Vec<bool> = conds
             .iter()
-            .any(|r| matches!(&r.matcher, Matcher::Syscall { nr: n, .. } if *n == nr))
-        {
-            args
-        } else {
-            [0; 6]
-        };
-        if out.insert((nr, args_key, key)) {
+            .filter(|(n, _)| *n == nr)
+            .map(|(_, c)| c.holds(&args))
+            .collect();
+        if out.insert((nr, truth, key)) {
             reqs.push(BReq { nr, args, accesses });
         }
     };
