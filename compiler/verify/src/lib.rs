@@ -160,6 +160,9 @@ pub enum Lint {
     Transition {
         code: &'static str,
         transition: usize,
+        /// Another transition the warning is about (W0405: the earlier one that
+        /// takes the requests both match).
+        other: Option<usize>,
         message: String,
     },
     State {

@@ -978,11 +978,46 @@ pub(crate) fn lints(cx: &Ctx, reach: &Reach) -> Vec<Lint> {
             out.push(Lint::Transition {
                 code: "W0403",
                 transition: ti,
+                other: None,
                 message: format!(
                     "this transition can never fire: no request matching its event is allowed in `{}` (or a transition written before it takes every such request)",
                     ir.states[t.from as usize]
                 ),
             });
+        }
+    }
+    // Two transitions of a state that one allowed request can fire: the first
+    // written wins (as `Ir::next_state`); say so, with both.
+    for (j, u) in ir.transitions.iter().enumerate() {
+        // A dead one too: this says why (W0403 says that it is).
+        if reach.path[u.from as usize].is_none() {
+            continue;
+        }
+        for (i, t) in ir.transitions.iter().enumerate().take(j) {
+            if t.from != u.from || t.to == u.to {
+                continue;
+            }
+            let both = |r: &CReq| wit.matches(&t.event, r) && wit.matches(&u.event, r);
+            let overlaps = wit.find(u.from, both).is_some() || {
+                let (r, wf) = cx.request("overlap");
+                let first = r.fires(&t.event, &cx.vars);
+                matches!(
+                    cx.exists(u.from, &r, wf, Want::Fires(&u.event), &[first]),
+                    Answer::Sat(_)
+                )
+            };
+            if overlaps {
+                out.push(Lint::Transition {
+                    code: "W0405",
+                    transition: j,
+                    other: Some(i),
+                    message: format!(
+                        "this transition overlaps an earlier one of `{}` ({}): a request matching both moves to `{}`, the first written",
+                        ir.states[u.from as usize], t.origin, ir.states[t.to as usize]
+                    ),
+                });
+                break;
+            }
         }
     }
     for (i, rule) in ir.rules.iter().enumerate() {
