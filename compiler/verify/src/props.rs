@@ -102,6 +102,63 @@ pub(crate) struct Ctx<'a> {
     pub vars: Vars,
     pub timeout_ms: u32,
     pub wit: Witnesses<'a>,
+    /// Other values of the variables to try candidates with (see `find_elsewhere`).
+    alt_envs: Vec<(Env, Vec<(String, String)>)>,
+}
+
+/// Every variable the policy uses set to one directory a literal pattern names
+/// (at most a few), where the runtime would accept it.
+fn alternative_envs(ir: &Ir, vars: &Vars, wit: &Witnesses) -> Vec<(Env, Vec<(String, String)>)> {
+    if vars.names.is_empty() {
+        return Vec::new();
+    }
+    let mut dirs: Vec<String> = Vec::new();
+    let matchers = ir
+        .rules
+        .iter()
+        .map(|r| &r.matcher)
+        .chain(ir.transitions.iter().map(|t| &t.event));
+    for m in matchers {
+        if let Matcher::Access {
+            entity: Entity::Paths(ps),
+            ..
+        } = m
+        {
+            for p in ps.iter().filter(|p| p.starts_with('/')) {
+                let comps: Vec<&str> = p
+                    .split('/')
+                    .filter(|c| !c.is_empty())
+                    .take_while(|c| !c.contains(['*', '?']))
+                    .collect();
+                for k in 1..=comps.len() {
+                    let d = format!("/{}", comps[..k].join("/"));
+                    if !dirs.contains(&d) {
+                        dirs.push(d);
+                    }
+                }
+            }
+        }
+    }
+    dirs.truncate(8);
+    let mut out = Vec::new();
+    for d in dirs {
+        let mut values = Vec::new();
+        let mut env = wit.env.clone();
+        for n in &vars.names {
+            let v = if claw_ir::check_var(n, &d).is_ok() {
+                d.clone()
+            } else {
+                match wit.env.get(n) {
+                    Some(v) => v.to_string(),
+                    None => continue,
+                }
+            };
+            env.set(n, &v);
+            values.push((n.clone(), v));
+        }
+        out.push((env, values));
+    }
+    out
 }
 
 impl<'a> Ctx<'a> {
@@ -116,12 +173,16 @@ impl<'a> Ctx<'a> {
             matches!(&r.matcher, Matcher::Syscall { nr, .. }
                 if table.by_nr(*nr).is_some_and(|s| claw_ir::mediation::of(s.name).is_some()))
         });
+        let vars = Vars::of(ir);
+        let wit = Witnesses::with_values(ir, values);
+        let alt_envs = alternative_envs(ir, &vars, &wit);
         Ctx {
             ir,
             single_suffices,
-            vars: Vars::of(ir),
+            vars,
             timeout_ms,
-            wit: Witnesses::with_values(ir, values),
+            wit,
+            alt_envs,
         }
     }
 
@@ -191,6 +252,11 @@ impl<'a> Ctx<'a> {
         }
         let (r, wf) = self.request("q");
         let extra = extra(&r);
+        if extra.is_empty() {
+            if let Some(step) = self.find_elsewhere(state, want, &note) {
+                return Some(step);
+            }
+        }
         match self.exists(state, &r, wf, want, &extra) {
             Answer::Sat(m) => Some(self.model_step(state, &m, &r, note)),
             Answer::Unsat => None,
@@ -199,6 +265,41 @@ impl<'a> Ctx<'a> {
                 None
             }
         }
+    }
+
+    /// A candidate that does `want` when the variables are a directory the
+    /// policy names (`$WORKSPACE` = `/data` against `allow … "/data/a*"`): z3 is
+    /// slow to find such values, the candidates have them. The step carries them.
+    fn find_elsewhere(&self, state: u32, want: Want, note: &str) -> Option<Step> {
+        for (env, vars) in &self.alt_envs {
+            let does = |r: &CReq| match want {
+                Want::Performs(p) => crate::witness::pattern_matches(p, r, env),
+                Want::Outside(verbs, e) => crate::witness::access_outside(verbs, e, r, env),
+                Want::Fires(m) => match m {
+                    Matcher::Syscall { nr, conds } => r.nr == *nr && conds.iter().all(|c| c.holds(&r.args)),
+                    m => r.accesses.iter().any(|a| claw_ir::matches_access(m, a, env)),
+                },
+            };
+            let allowed = |r: &CReq| {
+                self.wit.clone3() != Some(r.nr)
+                    && self.ir.decide(state, &r.request(), env).action.is_allowing()
+            };
+            if let Some(r) = self.wit.all().iter().find(|r| does(r) && allowed(r)) {
+                let next = self
+                    .ir
+                    .next_state(state, &r.request(), env)
+                    .map_or(state, |(to, _)| to);
+                return Some(Step {
+                    state: self.state_name(state),
+                    state_id: Some(state),
+                    next: Some(next),
+                    request: self.wit.concrete(r),
+                    note: note.to_string(),
+                    vars: vars.clone(),
+                });
+            }
+        }
+        None
     }
 
     /// Is some request allowed in `state` that does `want` and satisfies `extra`?
