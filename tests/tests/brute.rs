@@ -371,6 +371,20 @@ fn path_variables_take_values_the_runtime_accepts() {
 }
 
 #[test]
+fn a_variable_at_a_directory_the_policy_names() {
+    // Fails only if $WORKSPACE is /data or above /data/a…: found by trying the
+    // policy's own directories (z3 alone timed out), as one run.
+    case(
+        r#"policy p {
+            default deny(EPERM);
+            always { allow visible path "/data/a*"; }
+            assert never visible path "$WORKSPACE/**" after visible;
+        }"#,
+        &["failed"],
+    );
+}
+
+#[test]
 fn the_slow_cases_prove_in_seconds() {
     let t = Instant::now();
     case(
@@ -576,26 +590,5 @@ proptest! {
     fn verify_agrees_with_the_brute_force(ir in policy()) {
         let mut t = Tally::default();
         check(&ir, &mut t);
-    }
-}
-
-#[test]
-fn debug_case() {
-    let Ok(j) = std::env::var("BRUTE_DEBUG_IR") else {
-        return;
-    };
-    let ir: Ir = serde_json::from_str(&std::fs::read_to_string(j).unwrap()).unwrap();
-    for env in envs() {
-        let reqs = requests(&ir, &env);
-        for a in &ir.assertions {
-            eprintln!(
-                "{env:?}: {:#?}",
-                violation(&ir, &a.property, &reqs, &env).map(|f| f.run)
-            );
-        }
-    }
-    let r = verify(&ir, None, Options::default());
-    for c in &r.checks {
-        eprintln!("{:?}", c.outcome);
     }
 }
