@@ -1,7 +1,8 @@
 //! Values of the path variables (`$WORKSPACE`, `$HOME`...) for a run. Each is made
 //! canonical (the monitor decides on canonical paths) and checked against the
 //! assumption the verifier's proofs rest on: no variable the policy uses is, or is
-//! inside, a system directory.
+//! inside, a system directory (`claw_ir::check_var`: `$XDG_RUNTIME_DIR` may lie in
+//! `/run/user`, its default).
 
 use claw_ir::{Entity, Env, Ir, Matcher, SYSTEM_DIRS};
 use std::collections::BTreeSet;
@@ -104,13 +105,8 @@ pub fn environment(workspace: Option<&Path>, used: &BTreeSet<String>) -> Result<
                 None => continue,
             }
         };
-        let checked = canonical(&value).and_then(|c| match in_system_dir(&c) {
-            Some(sys) => Err(format!(
-                "{var}={c} is {} {sys}: the policy's proofs assume path variables lie outside system directories",
-                if c == sys { "the system directory" } else { "inside" }
-            )),
-            None => Ok(c),
-        });
+        // The verifier's assumption, from its one definition.
+        let checked = canonical(&value).and_then(|c| claw_ir::check_var(var, &c).map(|()| c));
         match checked {
             Ok(c) => {
                 if *var == "WORKSPACE" && !Path::new(&c).is_dir() {
@@ -144,6 +140,34 @@ mod tests {
         );
         let e = environment(Some(Path::new("/usr/share")), &used).unwrap_err();
         assert!(e.contains("inside /usr"), "{e}");
+    }
+
+    /// The runtime's defaults satisfy the verifier's assumption, so a policy using
+    /// any variable runs on an ordinary machine: `$XDG_RUNTIME_DIR` defaults to
+    /// `/run/user/UID`, which the proofs cover.
+    #[test]
+    fn defaults_satisfy_the_verifiers_assumption() {
+        let home = Path::new("/home/someone");
+        for var in VARIABLES.iter().filter(|v| **v != "WORKSPACE") {
+            let v = default_value(var, home).unwrap();
+            let c = canonical(&v).unwrap();
+            // A value from this process's environment may be anything; the
+            // built-in defaults must pass.
+            if std::env::var_os(var).is_none() {
+                assert_eq!(claw_ir::check_var(var, &c), Ok(()), "{var}={c}");
+            }
+        }
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        assert_eq!(
+            claw_ir::check_var("XDG_RUNTIME_DIR", &format!("/run/user/{uid}")),
+            Ok(())
+        );
+        assert!(claw_ir::check_var("XDG_RUNTIME_DIR", "/run/user").is_err());
+        assert!(claw_ir::check_var("XDG_RUNTIME_DIR", "/run/systemd").is_err());
+        assert!(claw_ir::check_var("HOME", "/run/user/1000").is_err());
+        assert!(claw_ir::check_var("HOME", "/home/a/../etc").is_err());
+        assert!(claw_ir::check_var("HOME", "/").is_err());
     }
 
     #[test]

@@ -124,13 +124,16 @@ pub fn findings(ir: &Ir, spans: &SpanTable, report: &Report) -> Findings {
             "W0401" => "remove it, or narrow the rules that override it",
             "W0402" => "remove it",
             "W0403" => "allow its event in the state it leaves, or remove it",
+            "W0405" => "make the events disjoint, or write the one that should win first",
             _ => "remove the state, or make a transition into it possible",
         };
-        diagnostics.push(
-            Diagnostic::warning(l.code(), span, l.message())
-                .with_label(label)
-                .with_hint(hint),
-        );
+        let mut d = Diagnostic::warning(l.code(), span, l.message())
+            .with_label(label)
+            .with_hint(hint);
+        if let Lint::Transition { other: Some(o), .. } = l {
+            d = d.with_secondary(spans.transitions[*o], "this one is written first and wins");
+        }
+        diagnostics.push(d);
     }
     diagnostics.sort_by_key(|d| (d.span.file, d.span.start));
     Findings {

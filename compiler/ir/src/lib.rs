@@ -360,6 +360,42 @@ pub const SYSTEM_DIRS: &[&str] = &[
     "/usr",
 ];
 
+/// Path variables that may lie strictly below one directory inside a system
+/// directory: `$XDG_RUNTIME_DIR` is `/run/user/UID` on an ordinary machine (and the
+/// runtime's default). A proof covers these values too.
+pub const VAR_ALLOWED_BELOW: &[(&str, &str)] = &[("XDG_RUNTIME_DIR", "/run/user")];
+
+/// What every path variable's value must be, the one definition the verifier
+/// assumes and the runtime checks: a canonical absolute directory (no empty, `.`
+/// or `..` component, no trailing `/`, no NUL), not `/`, and neither a system
+/// directory nor inside one, unless [`VAR_ALLOWED_BELOW`] lets `var` lie below
+/// that directory.
+pub fn check_var(var: &str, value: &str) -> Result<(), String> {
+    let comps: Vec<&str> = value.split('/').skip(1).collect();
+    if !value.starts_with('/')
+        || value.contains('\0')
+        || comps.iter().any(|c| c.is_empty() || *c == "." || *c == "..")
+    {
+        return Err(format!("{var}={value} is not a canonical absolute directory"));
+    }
+    if VAR_ALLOWED_BELOW
+        .iter()
+        .any(|(v, below)| *v == var && value.starts_with(&format!("{below}/")))
+    {
+        return Ok(());
+    }
+    match SYSTEM_DIRS
+        .iter()
+        .find(|s| value == **s || value.starts_with(&format!("{s}/")))
+    {
+        Some(sys) => Err(format!(
+            "{var}={value} is {} {sys}: the policy's proofs assume path variables lie outside system directories",
+            if value == *sys { "the system directory" } else { "inside" }
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Values of the path variables (`WORKSPACE`, `HOME`...), supplied by the runtime.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Env {

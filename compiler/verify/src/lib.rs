@@ -29,8 +29,11 @@ pub use tv::validate_translation;
 pub struct Concrete {
     pub syscall: String,
     pub args: [u64; 6],
-    /// `read /home/u/.ssh/id_ed25519`, `connect tcp 10.0.0.1:443`.
+    /// `read /home/u/.ssh/id_ed25519`, `connect tcp 10.0.0.1:443` (several,
+    /// comma-separated: an `O_RDWR` open reads and writes).
     pub access: Option<String>,
+    /// The accesses as the interpreter takes them, for replaying the step.
+    pub accesses: Vec<claw_ir::Access>,
 }
 
 impl std::fmt::Display for Concrete {
@@ -57,25 +60,14 @@ impl std::fmt::Display for Concrete {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     pub state: String,
+    /// The state's index (`None` for a note that is no request).
+    pub state_id: Option<u32>,
+    /// The state the step leads to under the interpreter.
+    pub next: Option<u32>,
     pub request: Concrete,
     pub note: String,
     /// Values the solver chose for path variables.
     pub vars: Vec<(String, String)>,
-}
-
-impl Step {
-    fn note(note: String) -> Step {
-        Step {
-            state: String::new(),
-            request: Concrete {
-                syscall: String::new(),
-                args: [0; 6],
-                access: None,
-            },
-            note,
-            vars: vec![],
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +160,9 @@ pub enum Lint {
     Transition {
         code: &'static str,
         transition: usize,
+        /// Another transition the warning is about (W0405: the earlier one that
+        /// takes the requests both match).
+        other: Option<usize>,
         message: String,
     },
     State {
@@ -228,7 +223,23 @@ pub fn verify(ir: &Ir, program: Option<&[Insn]>, opts: Options) -> Report {
     let mut checks = Vec::new();
     for (i, a) in ir.assertions.iter().enumerate() {
         let t = Instant::now();
-        let outcome = props::property(&cx, &reach, &a.property);
+        let mut outcome = props::property(&cx, &reach, &a.property);
+        // A trace whose steps needed different variable values is no single run:
+        // search again preferring the values of its last step (a few times).
+        let mut tries = 0;
+        while let Outcome::Failed(c) = &outcome {
+            let last = c.steps.last().map(|s| s.vars.clone()).unwrap_or_default();
+            if tries == 2 || c.steps.iter().all(|s| s.vars == last) {
+                break;
+            }
+            tries += 1;
+            let cx2 = props::Ctx::with_values(ir, opts.timeout_ms, &last);
+            let reach2 = props::reachability(&cx2);
+            match props::property(&cx2, &reach2, &a.property) {
+                again @ Outcome::Failed(_) => outcome = again,
+                _ => break,
+            }
+        }
         checks.push(CheckResult {
             check: Check::Assertion(i),
             outcome,

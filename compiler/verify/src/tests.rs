@@ -513,3 +513,68 @@ fn a_rename_allowed_by_a_syscall_rule_reads_what_it_renames() {
     let r = verify(&ir, None, Options::default());
     assert_eq!(r.checks[0].outcome, Outcome::Proved, "{:?}", r.checks[0]);
 }
+
+/// The values witnesses give path variables are ones the runtime accepts
+/// (`claw_ir::check_var`, the assumption the proofs rest on).
+#[test]
+fn witness_values_satisfy_the_assumption() {
+    for (var, value) in crate::witness::witness_env() {
+        assert_eq!(claw_ir::check_var(var, value), Ok(()), "{var}={value}");
+    }
+}
+
+/// The product construction behind pattern pruning, against brute force over
+/// small components.
+#[test]
+fn pattern_overlap_is_exact_for_one_origin() {
+    use crate::encode::{may_overlap, subsumes};
+    assert!(!may_overlap("$HOME/.ssh/*", "$HOME/.ssh/*/x"));
+    assert!(may_overlap("$HOME/.ssh/*", "$HOME/**/x"));
+    assert!(may_overlap("/data/??/x", "/data/é/**"), "bytes: ?? is é");
+    assert!(!may_overlap("/data/?/x", "/data/ab/x"));
+    assert!(may_overlap("/a*b/c", "/ab/c"));
+    assert!(!may_overlap("/a*b/c", "/ba/c"));
+    assert!(may_overlap("/**", "$WORKSPACE/x"));
+    assert!(subsumes("/opt/**", "/opt/tools/*"));
+    assert!(subsumes("/opt/*", "/opt/tools"));
+    assert!(!subsumes("/opt/*", "/opt/tools/*"));
+    assert!(!subsumes("/opt/**", "$HOME/x"));
+    // Against the interpreter's matcher on every short component sequence.
+    let comps = ["a", "b", "ab", "*", "a*", "?", "**"];
+    let names = ["a", "b", "ab", "ba", "aa"];
+    let mut pats = vec![];
+    for x in comps {
+        pats.push(format!("/{x}"));
+        for y in comps {
+            pats.push(format!("/{x}/{y}"));
+        }
+    }
+    let mut paths = vec!["/".to_string()];
+    for x in names {
+        paths.push(format!("/{x}"));
+        for y in names {
+            paths.push(format!("/{x}/{y}"));
+            for z in names {
+                paths.push(format!("/{x}/{y}/{z}"));
+            }
+        }
+    }
+    for p in &pats {
+        for q in &pats {
+            let common = paths
+                .iter()
+                .any(|x| claw_ir::glob_match(p, x) && claw_ir::glob_match(q, x));
+            if common {
+                assert!(may_overlap(p, q), "{p} and {q} share a path");
+            }
+            if subsumes(q, p) {
+                assert!(
+                    paths
+                        .iter()
+                        .all(|x| !claw_ir::glob_match(p, x) || claw_ir::glob_match(q, x)),
+                    "{q} does not contain {p}"
+                );
+            }
+        }
+    }
+}

@@ -14,15 +14,17 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub struct CReq {
     pub nr: u32,
     pub args: [u64; 6],
-    pub access: Option<Access>,
+    /// What the monitor establishes: one access, or several (an `O_RDWR` open
+    /// reads and writes; a rename writes two paths).
+    pub accesses: Vec<Access>,
 }
 
 impl CReq {
-    fn request(&self) -> Request<'_> {
+    pub fn request(&self) -> Request<'_> {
         Request {
             nr: self.nr,
             args: self.args,
-            accesses: self.access.as_slice(),
+            accesses: &self.accesses,
         }
     }
 }
@@ -80,15 +82,23 @@ fn const_of(ir: &Ir, name: &str) -> u64 {
 }
 
 impl<'a> Witnesses<'a> {
-    pub fn new(ir: &'a Ir) -> Witnesses<'a> {
-        let mut env = Env::new();
-        for (k, v) in witness_env() {
-            env.set(k, v);
-        }
-        let env_values = witness_env()
+    /// With `values` in place of some of the witness values (to find a whole
+    /// trace under the values one of its steps needed).
+    pub fn with_values(ir: &'a Ir, values: &[(String, String)]) -> Witnesses<'a> {
+        let mut env_values: Vec<(String, String)> = witness_env()
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        for (k, v) in values {
+            match env_values.iter_mut().find(|(n, _)| n == k) {
+                Some(e) => e.1 = v.clone(),
+                None => env_values.push((k.clone(), v.clone())),
+            }
+        }
+        let mut env = Env::new();
+        for (k, v) in &env_values {
+            env.set(k, v);
+        }
         let table = ir.table();
         let nr = |n: &str| table.by_name(n).map(|s| s.nr);
 
@@ -132,7 +142,7 @@ impl<'a> Witnesses<'a> {
                         }
                         // `/**/x` also below each variable's directory.
                         if let Some(rest) = p.strip_prefix("/**/") {
-                            for (_, dir) in witness_env() {
+                            for (_, dir) in &env_values {
                                 paths.extend(instantiate(&format!("{dir}/{rest}")));
                             }
                         }
@@ -163,40 +173,51 @@ impl<'a> Witnesses<'a> {
         paths.dedup();
 
         let mut candidates = Vec::new();
-        let mut push = |nr: Option<u32>, args: [u64; 6], access: Option<Access>| {
+        let mut push = |nr: Option<u32>, args: [u64; 6], accesses: Vec<Access>| {
             if let Some(nr) = nr {
-                candidates.push(CReq { nr, args, access });
+                candidates.push(CReq { nr, args, accesses });
             }
         };
-        let (rdonly, wronly, rdwr) = (
-            const_of(ir, "O_RDONLY"),
-            const_of(ir, "O_WRONLY"),
-            const_of(ir, "O_RDWR"),
-        );
-        let (creat, trunc, append) = (
-            const_of(ir, "O_CREAT"),
-            const_of(ir, "O_TRUNC"),
-            const_of(ir, "O_APPEND"),
-        );
-        let opath = const_of(ir, "O_PATH");
+        let flag = |names: &[&str]| names.iter().map(|n| const_of(ir, n)).fold(0, |a, b| a | b);
+        // One open for each set of verbs an open can ask (`mediation::open_verbs`).
+        let opens = [
+            flag(&["O_RDONLY"]),
+            flag(&["O_RDWR"]),
+            flag(&["O_WRONLY", "O_CREAT", "O_TRUNC"]),
+            flag(&["O_WRONLY", "O_APPEND"]),
+            flag(&["O_RDWR", "O_APPEND"]),
+            flag(&["O_PATH"]),
+        ];
         let open_at = |flags: u64| [(-100i64) as u64, 0, flags, 0, 0, 0];
-        for p in &paths {
-            let acc = |verb| {
-                Some(Access::Path {
+        let on = |verbs: &[Verb], p: &str| -> Vec<Access> {
+            verbs
+                .iter()
+                .map(|&verb| Access::Path {
                     verb,
-                    path: p.clone(),
+                    path: p.to_string(),
                 })
-            };
-            push(nr("openat"), open_at(rdonly), acc(Verb::Read));
-            push(nr("openat"), open_at(rdwr), acc(Verb::Read));
-            push(nr("openat"), open_at(wronly | creat | trunc), acc(Verb::Write));
-            push(nr("openat"), open_at(rdwr), acc(Verb::Write));
-            push(nr("openat"), open_at(wronly | append), acc(Verb::Append));
-            push(nr("openat"), open_at(opath), acc(Verb::Visible));
-            push(nr("newfstatat"), [0; 6], acc(Verb::Visible));
-            push(nr("unlinkat"), [0; 6], acc(Verb::Write));
-            push(nr("execve"), [0; 6], acc(Verb::Exec));
-            push(nr("open"), [0, rdonly, 0, 0, 0, 0], acc(Verb::Read));
+                .collect()
+        };
+        let rename_reads = mediation::of("renameat2").is_some_and(|m| m.verbs().contains(&Verb::Read));
+        for p in &paths {
+            for flags in opens {
+                push(
+                    nr("openat"),
+                    open_at(flags),
+                    on(&mediation::open_verbs(flags, ir.arch), p),
+                );
+            }
+            push(nr("open"), [0; 6], on(&[Verb::Read], p));
+            push(nr("newfstatat"), [0; 6], on(&[Verb::Visible], p));
+            push(nr("unlinkat"), [0; 6], on(&[Verb::Write], p));
+            push(nr("execve"), [0; 6], on(&[Verb::Exec], p));
+            // A rename within the same directory tree: source and target.
+            let mut acc = on(&[Verb::Write], p);
+            if rename_reads {
+                acc.extend(on(&[Verb::Read], p));
+            }
+            acc.extend(on(&[Verb::Write], &format!("{p}.new")));
+            push(nr("renameat2"), [0; 6], acc);
         }
         let mut addrs: Vec<NetAddr> = vec![
             NetAddr::Inet {
@@ -247,10 +268,10 @@ impl<'a> Witnesses<'a> {
         }
         for a in &addrs {
             let acc = |verb| {
-                Some(Access::Net {
+                vec![Access::Net {
                     verb,
                     addr: a.clone(),
-                })
+                }]
             };
             push(nr("connect"), [0; 6], acc(Verb::Connect));
             push(nr("sendto"), [0; 6], acc(Verb::Send));
@@ -264,7 +285,7 @@ impl<'a> Witnesses<'a> {
             if table.by_nr(*n).is_some_and(|s| mediation::of(s.name).is_some()) {
                 continue;
             }
-            push(Some(*n), [0; 6], None);
+            push(Some(*n), [0; 6], vec![]);
             for c in conds {
                 for v in [
                     c.value,
@@ -274,7 +295,7 @@ impl<'a> Witnesses<'a> {
                 ] {
                     let mut args = [0u64; 6];
                     args[c.arg as usize] = v;
-                    push(Some(*n), args, None);
+                    push(Some(*n), args, vec![]);
                 }
             }
         }
@@ -296,6 +317,11 @@ impl<'a> Witnesses<'a> {
                 .is_allowing()
     }
 
+    /// `clone3`'s number (refused by every filter).
+    pub fn clone3(&self) -> Option<u32> {
+        self.clone3
+    }
+
     /// The first candidate allowed in `state` that satisfies `pred`.
     pub fn find(&self, state: u32, pred: impl Fn(&CReq) -> bool) -> Option<&CReq> {
         self.candidates.iter().find(|r| pred(r) && self.allowed(state, r))
@@ -306,49 +332,36 @@ impl<'a> Witnesses<'a> {
         &self.candidates
     }
 
+    /// `m` matches the request: its registers, or any of its accesses.
     pub fn matches(&self, m: &Matcher, r: &CReq) -> bool {
         match m {
             Matcher::Syscall { nr, conds } => r.nr == *nr && conds.iter().all(|c| c.holds(&r.args)),
             m @ Matcher::Access { .. } => r
-                .access
-                .as_ref()
-                .is_some_and(|a| claw_ir::matches_access(m, a, &self.env)),
+                .accesses
+                .iter()
+                .any(|a| claw_ir::matches_access(m, a, &self.env)),
         }
+    }
+
+    /// The transition the interpreter takes on `r` in `state`, if any.
+    pub fn next_index(&self, state: u32, r: &CReq) -> Option<usize> {
+        self.ir.next_state(state, &r.request(), &self.env).map(|(_, i)| i)
+    }
+
+    /// The state after `r` in `state`, as the interpreter moves.
+    pub fn next(&self, state: u32, r: &CReq) -> u32 {
+        self.ir
+            .next_state(state, &r.request(), &self.env)
+            .map_or(state, |(to, _)| to)
     }
 
     pub fn matches_pattern(&self, p: &Pattern, r: &CReq) -> bool {
-        match p {
-            Pattern::Syscalls(v) => v
-                .iter()
-                .any(|(nr, conds)| r.nr == *nr && conds.iter().all(|c| c.holds(&r.args))),
-            Pattern::Access { verbs, entity: None } => {
-                r.access.as_ref().is_some_and(|a| verbs.contains(&a.verb()))
-            }
-            Pattern::Access {
-                verbs,
-                entity: Some(e),
-            } => self.matches(
-                &Matcher::Access {
-                    verbs: verbs.clone(),
-                    entity: e.clone(),
-                },
-                r,
-            ),
-        }
+        pattern_matches(p, r, &self.env)
     }
 
-    pub fn in_entity(&self, e: &Entity, r: &CReq) -> bool {
-        let verb = match &r.access {
-            Some(a) => a.verb(),
-            None => return false,
-        };
-        self.matches(
-            &Matcher::Access {
-                verbs: vec![verb],
-                entity: e.clone(),
-            },
-            r,
-        )
+    /// Some access of `r` has one of `verbs` and is outside `e`.
+    pub fn outside(&self, verbs: &[Verb], e: &Entity, r: &CReq) -> bool {
+        access_outside(verbs, e, r, &self.env)
     }
 
     /// Renders a candidate as the verifier's report shows requests.
@@ -358,14 +371,72 @@ impl<'a> Witnesses<'a> {
             .table()
             .by_nr(r.nr)
             .map_or_else(|| format!("syscall {}", r.nr), |s| s.name.to_string());
-        let access = r.access.as_ref().map(|a| match a {
-            Access::Path { verb, path } => format!("{} {path}", verb.name()),
-            Access::Net { verb, addr } => format!("{} {addr}", verb.name()),
-        });
         crate::Concrete {
             syscall,
             args: r.args,
-            access,
+            access: show_accesses(&r.accesses),
+            accesses: r.accesses.clone(),
         }
     }
+}
+
+/// `read /x, write /x`: paths with control characters escaped.
+pub fn show_accesses(accesses: &[Access]) -> Option<String> {
+    let shown: Vec<String> = accesses
+        .iter()
+        .map(|a| match a {
+            Access::Path { verb, path } => format!("{} {}", verb.name(), path.escape_debug()),
+            Access::Net { verb, addr } => format!("{} {}", verb.name(), addr.to_string().escape_debug()),
+        })
+        .collect();
+    (!shown.is_empty()).then(|| shown.join(", "))
+}
+
+/// The request performs `p`: its registers match a syscall pattern, or one of its
+/// accesses matches an access pattern.
+pub fn pattern_matches(p: &Pattern, r: &CReq, env: &Env) -> bool {
+    match p {
+        Pattern::Syscalls(v) => v
+            .iter()
+            .any(|(nr, conds)| r.nr == *nr && conds.iter().all(|c| c.holds(&r.args))),
+        Pattern::Access { verbs, entity: None } => r.accesses.iter().any(|a| verbs.contains(&a.verb())),
+        Pattern::Access {
+            verbs,
+            entity: Some(e),
+        } => {
+            let m = Matcher::Access {
+                verbs: verbs.clone(),
+                entity: e.clone(),
+            };
+            r.accesses.iter().any(|a| claw_ir::matches_access(&m, a, env))
+        }
+    }
+}
+
+/// Some access of `r` has one of `verbs` and is outside `e`.
+pub fn access_outside(verbs: &[Verb], e: &Entity, r: &CReq, env: &Env) -> bool {
+    r.accesses.iter().any(|a| {
+        let m = Matcher::Access {
+            verbs: vec![a.verb()],
+            entity: e.clone(),
+        };
+        verbs.contains(&a.verb()) && !claw_ir::matches_access(&m, a, env)
+    })
+}
+
+/// Does the request of a trace step perform `p`, under the step's variable values?
+pub fn step_matches(ir: &Ir, step: &crate::Step, p: &Pattern) -> bool {
+    let mut env = Env::new();
+    for (n, v) in &step.vars {
+        env.set(n, v);
+    }
+    let r = CReq {
+        nr: ir
+            .table()
+            .by_name(&step.request.syscall)
+            .map_or(u32::MAX, |s| s.nr),
+        args: step.request.args,
+        accesses: step.request.accesses.clone(),
+    };
+    pattern_matches(p, &r, &env)
 }
