@@ -355,6 +355,28 @@ fn a_secret_read_under_another_name_still_taints() {
 }
 
 #[test]
+fn a_secret_unlinked_behind_a_handle_and_reopened_still_taints() {
+    // O_PATH on .env (a look), unlink .env, open /proc/self/fd/N: the kernel
+    // names the object "/ws/.env (deleted)", which no secret pattern matched.
+    let ip = "127.77.0.41";
+    let server = Tcp::new(ip, 443);
+    let f = with_dotenv("deleted");
+    let o = attack(&f, &["deleted-reopen", ".env", ip, "443"]);
+    let out = stdout(&o);
+    assert!(out.contains("write before: ok=7"), "{}", show(&o));
+    assert!(out.contains("open O_PATH: ok="), "{}", show(&o));
+    assert!(out.contains("unlink: ok=0"), "{}", show(&o));
+    assert!(out.contains("read the secret"), "the reopen must work\n{}", show(&o));
+    assert!(out.contains("write after: errno=32"), "{}", show(&o));
+    assert!(
+        out.contains("socket: errno=1") || out.contains("connect after: errno=1"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(server.received(), "before\n", "the secret reached the server");
+}
+
+#[test]
 fn an_already_open_tcp_socket_is_shut_down_when_a_secret_is_read() {
     let ip = "127.77.0.14";
     let server = Tcp::new(ip, 443);

@@ -766,6 +766,34 @@ int main(int argc, char **argv) {
         }
         return 0;
     }
+    if (!strcmp(name, "deleted-reopen") && argc == 5) {
+        // deleted-reopen FILE IP PORT: connect and send "before" (the channel
+        // works), take an O_PATH handle on FILE (a look, not a read), unlink
+        // FILE, reopen the handle through /proc/self/fd/N (the kernel names it
+        // "FILE (deleted)"), read it and send what was read.
+        struct sockaddr_in sa;
+        int s = inet_socket(SOCK_STREAM, argv[3], atoi(argv[4]), &sa);
+        long r = connect(s, (struct sockaddr *)&sa, sizeof sa);
+        report("connect before", r);
+        report("write before", write(s, "before\n", 7));
+        int h = open(argv[2], O_PATH);
+        report("open O_PATH", h);
+        report("unlink", unlink(argv[2]));
+        char link[64];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", h);
+        int fd = open(link, O_RDONLY);
+        report("reopen deleted", fd);
+        char buf[256] = {0};
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        report("read deleted", n);
+        if (n > 0 && strstr(buf, SECRET_MARK)) printf("read the secret\n");
+        report("write after", n > 0 ? write(s, buf, n) : -1);
+        int s2 = inet_socket(SOCK_STREAM, argv[3], atoi(argv[4]), &sa);
+        r = connect(s2, (struct sockaddr *)&sa, sizeof sa);
+        report("connect after", r);
+        if (r == 0) report("send after", send(s2, buf, n > 0 ? n : 0, 0));
+        return 0;
+    }
     if (!strcmp(name, "tcp") && argc >= 5) {
         // tcp IP PORT MESSAGE [SECRET]: connect and send.
         struct sockaddr_in sa;
