@@ -211,6 +211,9 @@ unsafe fn child(
     if let Err(e) = crate::pidfilter::install(processes) {
         fail(format!("installing the runtime's process filter: {e}"));
     }
+    if let Err(e) = drop_capabilities() {
+        fail(format!("dropping capabilities: {e}"));
+    }
     // The listener will get the lowest free descriptor: find it, tell the parent.
     let probe = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
     if probe < 0 {
@@ -250,6 +253,41 @@ unsafe fn child(
     m.extend_from_slice(&e.to_ne_bytes());
     write_all(status_w, &m);
     libc::_exit(if e == libc::ENOENT { 127 } else { 126 })
+}
+
+/// Leaves the command no capabilities: a root agent (or the root of the user
+/// namespace) would otherwise keep `CAP_SYS_ADMIN`, `CAP_NET_ADMIN`,
+/// `CAP_LINUX_IMMUTABLE`... and use them through calls the policy allows on
+/// descriptors (`ioctl(FIFREEZE)` freezes the host's filesystem,
+/// `FS_IOC_SETFLAGS` makes a read-only `/etc/passwd` immutable, `SIOCSIFFLAGS`
+/// or a `write` to a netlink socket reconfigures the host's network). The
+/// bounding set is emptied where we may (`CAP_SETPCAP`), the ambient set
+/// cleared, and the effective, permitted and inheritable sets zeroed, so that
+/// no `execve` (of a set-uid or file-capability program, or as uid 0) gives any
+/// back. Runs in the forked child before the seccomp filter.
+unsafe fn drop_capabilities() -> std::io::Result<()> {
+    for cap in 0..64 {
+        if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 {
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINVAL) => break,  // past the last capability
+                Some(libc::EPERM) => break,   // no CAP_SETPCAP: nothing to drop
+                _ => return Err(std::io::Error::last_os_error()),
+            }
+        }
+    }
+    if libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINVAL) {
+            return Err(e);
+        }
+    }
+    // _LINUX_CAPABILITY_VERSION_3: a header (version, pid) and two data triples.
+    let header: [u32; 2] = [0x2008_0522, 0];
+    let data: [u32; 6] = [0; 6];
+    if libc::syscall(libc::SYS_capset, header.as_ptr(), data.as_ptr()) != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn is_listener(fd: &OwnedFd) -> bool {

@@ -355,6 +355,43 @@ fn a_secret_read_under_another_name_still_taints() {
 }
 
 #[test]
+fn a_root_agent_holds_no_capabilities() {
+    // With CAP_LINUX_IMMUTABLE (CAP_SYS_ADMIN, CAP_NET_ADMIN...) a root agent could
+    // make a file it may only read append-only or immutable through a read-only
+    // descriptor (ioctl is allowed), freeze the filesystem (FIFREEZE), or
+    // reconfigure the host's network. Only meaningful as root.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: not root");
+        return;
+    }
+    let f = Fixture::new("caps").with_attack();
+    let bashrc = f.home.join(".bashrc");
+    std::fs::write(&bashrc, "# ~/.bashrc\n").unwrap();
+    let target = bashrc.display().to_string();
+    // The channel: outside the sandbox the same program can set the flag here.
+    let outside = std::process::Command::new(f.ws.join("attack"))
+        .args(["caps", &target])
+        .output()
+        .unwrap();
+    let out = stdout(&outside);
+    if !out.contains("setflags append: ok=0") {
+        eprintln!("skipped: this filesystem has no append-only flag\n{out}");
+        return;
+    }
+    let o = attack(&f, &["caps", &target]);
+    let out = stdout(&o);
+    assert!(out.contains("open read-only: ok="), "{}", show(&o));
+    for set in ["CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"] {
+        assert!(
+            out.contains(&format!("{set}:\t0000000000000000")),
+            "{set} not empty\n{}",
+            show(&o)
+        );
+    }
+    assert!(out.contains("setflags append: errno=1"), "{}", show(&o));
+}
+
+#[test]
 fn a_secret_unlinked_behind_a_handle_and_reopened_still_taints() {
     // O_PATH on .env (a look), unlink .env, open /proc/self/fd/N: the kernel
     // names the object "/ws/.env (deleted)", which no secret pattern matched.

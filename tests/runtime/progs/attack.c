@@ -30,6 +30,8 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 
 static const char *SECRET_MARK = "TOP-SECRET";
 
@@ -764,6 +766,26 @@ int main(int argc, char **argv) {
             int s = socket(AF_UNIX, SOCK_STREAM, 0);
             report(argv[i], connect(s, (struct sockaddr *)&sa, len));
         }
+        return 0;
+    }
+    if (!strcmp(name, "caps") && argc == 3) {
+        // caps FILE: the capabilities a root agent holds, and what they did to
+        // FILE (outside what the policy lets it write), opened read-only:
+        // FS_IOC_SETFLAGS append-only (CAP_LINUX_IMMUTABLE), then back.
+        FILE *st = fopen("/proc/self/status", "r");
+        char line[256];
+        while (st && fgets(line, sizeof line, st))
+            if (!strncmp(line, "Cap", 3)) fputs(line, stdout);
+        if (st) fclose(st);
+        printf("uid=%d\n", (int)geteuid());
+        int fd = open(argv[2], O_RDONLY);
+        report("open read-only", fd);
+        int fl = 0;
+        report("getflags", ioctl(fd, FS_IOC_GETFLAGS, &fl));
+        int add = fl | FS_APPEND_FL;
+        long r = ioctl(fd, FS_IOC_SETFLAGS, &add);
+        report("setflags append", r);
+        if (r == 0) ioctl(fd, FS_IOC_SETFLAGS, &fl);
         return 0;
     }
     if (!strcmp(name, "deleted-reopen") && argc == 5) {
