@@ -114,6 +114,14 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
     let accesses = net_access(verb, &t.addr);
     let track = verb == Verb::Connect && t.addr.is_some();
     let udp = kind.proto == Some(Proto::Udp);
+    // The duplicate revocation acts on, made before deciding: a socket the monitor
+    // cannot keep (its descriptor table full) is not connected at all. Connecting
+    // it untracked would leave it beyond revocation.
+    let dup = if track {
+        Some(sock.try_clone().map_err(|_| Fail::Errno(libc::ENOBUFS))?)
+    } else {
+        None
+    };
     let v = m.judge_then(
         n,
         name,
@@ -121,7 +129,7 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
         &accesses,
         || show(&t.addr),
         |add| {
-            if let (true, Some(addr), Ok(dup)) = (track, &t.addr, sock.try_clone()) {
+            if let (Some(addr), Some(dup)) = (&t.addr, dup) {
                 add(dup, addr.clone(), udp);
             }
         },
