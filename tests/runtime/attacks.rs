@@ -355,6 +355,36 @@ fn a_secret_read_under_another_name_still_taints() {
 }
 
 #[test]
+fn blocked_sends_do_not_make_the_monitor_hold_their_data() {
+    // 200 children blocked in a 1 MiB sendmsg each: the monitor once kept a
+    // 1 MiB copy per waiting send (200 MiB here, 8 GiB at the 8192 bound).
+    let f = Fixture::new("hoard").with_attack();
+    let mut c = f.command(&[], &["./attack", "send-hoard", "200", "6"]);
+    c.stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    let k = out.read(&mut first).unwrap();
+    let line = String::from_utf8_lossy(&first[..k]).into_owned();
+    assert!(line.contains("senders started: 200"), "{line}");
+    std::thread::sleep(Duration::from_secs(3));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let rss_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    let threads: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    assert!(threads > 150, "the sends were not waiting in the monitor: {threads} threads");
+    assert!(rss_kb < 100 * 1024, "clawless holds {rss_kb} kB for 200 waiting sends");
+    let _ = child.wait();
+}
+
+#[test]
 fn a_root_agent_holds_no_capabilities() {
     // With CAP_LINUX_IMMUTABLE (CAP_SYS_ADMIN, CAP_NET_ADMIN...) a root agent could
     // make a file it may only read append-only or immutable through a read-only

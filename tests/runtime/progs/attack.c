@@ -768,6 +768,35 @@ int main(int argc, char **argv) {
         }
         return 0;
     }
+    if (!strcmp(name, "send-hoard") && argc == 4) {
+        // send-hoard N SECONDS: N children each block in a 1 MiB sendmsg on a
+        // socketpair nobody reads (the buffer shared copy-on-write: they cost
+        // the agent next to nothing); the monitor must not hold 1 MiB for each.
+        int n = atoi(argv[2]), secs = atoi(argv[3]);
+        if (n > 2000) n = 2000;
+        static char big[1 << 20];
+        memset(big, 'A', sizeof big);
+        static pid_t kids[2000];
+        int started = 0;
+        for (int i = 0; i < n; i++) {
+            pid_t p = fork();
+            if (p == 0) {
+                int sv[2];
+                if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) _exit(1);
+                struct iovec iov = {big, sizeof big};
+                struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+                sendmsg(sv[0], &m, 0);
+                _exit(0);
+            }
+            if (p > 0) kids[started++] = p;
+        }
+        printf("senders started: %d\n", started);
+        fflush(stdout);
+        sleep(secs);
+        for (int i = 0; i < started; i++) kill(kids[i], SIGKILL);
+        while (wait(NULL) > 0) {}
+        return 0;
+    }
     if (!strcmp(name, "caps") && argc == 3) {
         // caps FILE: the capabilities a root agent holds, and what they did to
         // FILE (outside what the policy lets it write), opened read-only:
