@@ -401,8 +401,14 @@ fn protect_self() -> Option<libc::rlimit> {
 
 /// The directories to make `noexec` in isolated mode, as C strings.
 fn noexec_dirs(launch: &Launch) -> Vec<CString> {
-    crate::execdirs::never_executable(&launch.artifact.ir, &launch.env)
-        .into_iter()
+    let mut dirs = crate::execdirs::never_executable(&launch.artifact.ir, &launch.env);
+    dirs.extend(crate::execdirs::writable_never_executable(
+        &launch.artifact.landlock,
+        &launch.env,
+    ));
+    dirs.sort();
+    dirs.dedup();
+    dirs.into_iter()
         .filter_map(|d| CString::new(d).ok())
         .collect()
 }

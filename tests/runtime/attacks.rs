@@ -792,8 +792,16 @@ fn proc_of_a_process_outside_the_sandbox_is_refused() {
 
 #[test]
 fn programs_in_never_executable_dirs_cannot_run_by_any_route() {
+    // /tmp: `deny exec tmp`; /dev/shm: writable (`devices`), never executable
+    // because no state grants exec there (no deny rule names it).
+    for dir in ["/tmp", "/dev/shm"] {
+        never_executable_dir(dir);
+    }
+}
+
+fn never_executable_dir(dir: &str) {
     let f = Fixture::new("tmpexec").with_attack();
-    let copy = format!("/tmp/claw-tmpexec-{}", std::process::id());
+    let copy = format!("{dir}/claw-tmpexec-{}", std::process::id());
     let ld = "/lib64/ld-linux-x86-64.so.2";
     assert!(std::path::Path::new(ld).exists(), "this test needs {ld}");
     let o = attack(&f, &["tmp-exec", &copy, ld]);
