@@ -255,22 +255,32 @@ unsafe fn child(
     libc::_exit(if e == libc::ENOENT { 127 } else { 126 })
 }
 
-/// Leaves the command no capabilities: a root agent (or the root of the user
-/// namespace) would otherwise keep `CAP_SYS_ADMIN`, `CAP_NET_ADMIN`,
+/// The capabilities a root command keeps: those of a container's root that act
+/// only on files and identities the policy already bounds (`chown`, `chmod`,
+/// permission checks, `setuid`, signals inside the sandbox, low ports).
+/// `CAP_CHOWN`, `CAP_DAC_OVERRIDE`, `CAP_FOWNER`, `CAP_FSETID`, `CAP_KILL`,
+/// `CAP_SETGID`, `CAP_SETUID`, `CAP_NET_BIND_SERVICE`.
+const KEPT_CAPS: u32 = 1 << 0 | 1 << 1 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 10;
+
+/// Takes from the command every other capability: a root agent (or the root of
+/// the user namespace) would otherwise keep `CAP_SYS_ADMIN`, `CAP_NET_ADMIN`,
 /// `CAP_LINUX_IMMUTABLE`... and use them through calls the policy allows on
 /// descriptors (`ioctl(FIFREEZE)` freezes the host's filesystem,
 /// `FS_IOC_SETFLAGS` makes a read-only `/etc/passwd` immutable, `SIOCSIFFLAGS`
 /// or a `write` to a netlink socket reconfigures the host's network). The
-/// bounding set is emptied where we may (`CAP_SETPCAP`), the ambient set
-/// cleared, and the effective, permitted and inheritable sets zeroed, so that
-/// no `execve` (of a set-uid or file-capability program, or as uid 0) gives any
-/// back. Runs in the forked child before the seccomp filter.
+/// bounding set keeps only [`KEPT_CAPS`] where we may drop (`CAP_SETPCAP`), the
+/// ambient and inheritable sets are cleared, the permitted and effective sets
+/// cut to `KEPT_CAPS`, so no `execve` (set-uid, file capabilities, uid 0) gives
+/// any back. Runs in the forked child before the seccomp filter.
 unsafe fn drop_capabilities() -> std::io::Result<()> {
-    for cap in 0..64 {
-        if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 {
+    for cap in 0..64u32 {
+        if cap < 32 && KEPT_CAPS & (1 << cap) != 0 {
+            continue;
+        }
+        if libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) != 0 {
             match std::io::Error::last_os_error().raw_os_error() {
-                Some(libc::EINVAL) => break,  // past the last capability
-                Some(libc::EPERM) => break,   // no CAP_SETPCAP: nothing to drop
+                Some(libc::EINVAL) => break, // past the last capability
+                Some(libc::EPERM) => break,  // no CAP_SETPCAP: none to drop
                 _ => return Err(std::io::Error::last_os_error()),
             }
         }
@@ -281,9 +291,15 @@ unsafe fn drop_capabilities() -> std::io::Result<()> {
             return Err(e);
         }
     }
-    // _LINUX_CAPABILITY_VERSION_3: a header (version, pid) and two data triples.
+    // _LINUX_CAPABILITY_VERSION_3: a header (version, pid) and two data triples
+    // (effective, permitted, inheritable) for capabilities 0-31 and 32-63.
     let header: [u32; 2] = [0x2008_0522, 0];
-    let data: [u32; 6] = [0; 6];
+    let mut data: [u32; 6] = [0; 6];
+    if libc::syscall(libc::SYS_capget, header.as_ptr(), data.as_mut_ptr()) != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let kept = data[1] & KEPT_CAPS;
+    let data: [u32; 6] = [kept, kept, 0, 0, 0, 0];
     if libc::syscall(libc::SYS_capset, header.as_ptr(), data.as_ptr()) != 0 {
         return Err(std::io::Error::last_os_error());
     }
