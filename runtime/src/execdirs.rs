@@ -6,7 +6,11 @@
 //! namespace, which also refuses `PROT_EXEC` mappings of its files (the dynamic
 //! loader run as `ld.so /tmp/prog`, `mmap` of a file with `PROT_EXEC`), race-free.
 //!
-//! This module reads the IR and the environment; it knows nothing of mounts.
+//! Also (`writable_never_executable`) the directories the Landlock plan lets the
+//! agent write but never execute in: `/dev/shm` in the profiles.
+//!
+//! This module reads the IR, the Landlock plan and the environment; it knows
+//! nothing of mounts.
 
 use claw_ir::landlock::{FsRight, LandlockPlan};
 use claw_ir::{Action, Entity, Env, Ir, Matcher, Verb};
@@ -87,7 +91,8 @@ pub fn writable_never_executable(plan: &LandlockPlan, env: &Env) -> Vec<String> 
         .filter(|g| g.rights.contains(&FsRight::Execute))
         .filter_map(|g| expand(&g.path))
         .collect();
-    let related = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"));
+    let related =
+        |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"));
     let mut dirs: Vec<String> = plan
         .fs
         .iter()
@@ -95,7 +100,15 @@ pub fn writable_never_executable(plan: &LandlockPlan, env: &Env) -> Vec<String> 
         .filter_map(|g| expand(&g.path))
         .filter(|d| !d.is_empty() && d.starts_with('/'))
         // An exec grant that cannot be expanded could be anywhere.
-        .filter(|d| exec.len() == plan.fs.iter().filter(|g| g.rights.contains(&FsRight::Execute)).count() && !exec.iter().any(|e| e.is_empty() || related(d, e)))
+        .filter(|d| {
+            exec.len()
+                == plan
+                    .fs
+                    .iter()
+                    .filter(|g| g.rights.contains(&FsRight::Execute))
+                    .count()
+                && !exec.iter().any(|e| e.is_empty() || related(d, e))
+        })
         .filter(|d| std::fs::canonicalize(d).is_ok_and(|c| c.to_str() == Some(d.as_str()) && c.is_dir()))
         .collect();
     dirs.sort();
@@ -202,18 +215,32 @@ mod tests {
             ..LandlockPlan::default()
         };
         let env = Env::new();
-        let only = plan(vec![grant(&d, &[FsRight::WriteFile]), grant("/usr", &[FsRight::Execute])]);
+        let only = plan(vec![
+            grant(&d, &[FsRight::WriteFile]),
+            grant("/usr", &[FsRight::Execute]),
+        ]);
         assert_eq!(writable_never_executable(&only, &env), vec![d.clone()]);
         // Executable there, above, or below: not a mount.
-        for e in [d.clone(), root.display().to_string(), format!("{d}/bin"), "/".to_string()] {
-            let p = plan(vec![grant(&d, &[FsRight::WriteFile]), grant(&e, &[FsRight::Execute])]);
+        for e in [
+            d.clone(),
+            root.display().to_string(),
+            format!("{d}/bin"),
+            "/".to_string(),
+        ] {
+            let p = plan(vec![
+                grant(&d, &[FsRight::WriteFile]),
+                grant(&e, &[FsRight::Execute]),
+            ]);
             assert!(writable_never_executable(&p, &env).is_empty(), "{e}");
         }
         // Exec not bounded by Landlock at all, or an exec grant on an unset variable.
         let mut loose = only.clone();
         loose.handled_fs.retain(|r| *r != FsRight::Execute);
         assert!(writable_never_executable(&loose, &env).is_empty());
-        let unknown = plan(vec![grant(&d, &[FsRight::WriteFile]), grant("$UNSET_CLAW_VAR", &[FsRight::Execute])]);
+        let unknown = plan(vec![
+            grant(&d, &[FsRight::WriteFile]),
+            grant("$UNSET_CLAW_VAR", &[FsRight::Execute]),
+        ]);
         assert!(writable_never_executable(&unknown, &env).is_empty());
         std::fs::remove_dir_all(&w).unwrap();
     }
