@@ -424,9 +424,7 @@ fn noexec_dirs(launch: &Launch) -> Vec<CString> {
     ));
     dirs.sort();
     dirs.dedup();
-    dirs.into_iter()
-        .filter_map(|d| CString::new(d).ok())
-        .collect()
+    dirs.into_iter().filter_map(|d| CString::new(d).ok()).collect()
 }
 
 /// Why one attempt at starting did not run the command.

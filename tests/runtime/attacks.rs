@@ -379,8 +379,14 @@ fn blocked_sends_do_not_make_the_monitor_hold_their_data() {
         .find_map(|l| l.strip_prefix("Threads:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap();
-    assert!(threads > 150, "the sends were not waiting in the monitor: {threads} threads");
-    assert!(rss_kb < 100 * 1024, "clawless holds {rss_kb} kB for 200 waiting sends");
+    assert!(
+        threads > 150,
+        "the sends were not waiting in the monitor: {threads} threads"
+    );
+    assert!(
+        rss_kb < 100 * 1024,
+        "clawless holds {rss_kb} kB for 200 waiting sends"
+    );
     let _ = child.wait();
 }
 
@@ -444,7 +450,11 @@ fn a_secret_unlinked_behind_a_handle_and_reopened_still_taints() {
     assert!(out.contains("write before: ok=7"), "{}", show(&o));
     assert!(out.contains("open O_PATH: ok="), "{}", show(&o));
     assert!(out.contains("unlink: ok=0"), "{}", show(&o));
-    assert!(out.contains("read the secret"), "the reopen must work\n{}", show(&o));
+    assert!(
+        out.contains("read the secret"),
+        "the reopen must work\n{}",
+        show(&o)
+    );
     assert!(out.contains("write after: errno=32"), "{}", show(&o));
     assert!(
         out.contains("socket: errno=1") || out.contains("connect after: errno=1"),

@@ -38,12 +38,10 @@ pub(super) fn path_accesses(verbs: &[Verb], path: &str) -> Vec<Access> {
     verbs
         .iter()
         .flat_map(|&verb| {
-            std::iter::once(path)
-                .chain(last)
-                .map(move |p| Access::Path {
-                    verb,
-                    path: p.to_string(),
-                })
+            std::iter::once(path).chain(last).map(move |p| Access::Path {
+                verb,
+                path: p.to_string(),
+            })
         })
         .collect()
 }

@@ -338,7 +338,9 @@ fn deliver(m: &Monitor, n: &Notification, sock: OwnedFd, mut out: Outgoing) -> O
         Sent::Waits(k) => {
             let from = out.keep_for_waiting(&sock, k);
             let n = *n;
-            m.offload(&n, move |_| Ok(Reply::Value(out.finish(&n, &sock, k, from)?).into()))
+            m.offload(&n, move |_| {
+                Ok(Reply::Value(out.finish(&n, &sock, k, from)?).into())
+            })
         }
     }
 }
