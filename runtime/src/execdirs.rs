@@ -6,8 +6,13 @@
 //! namespace, which also refuses `PROT_EXEC` mappings of its files (the dynamic
 //! loader run as `ld.so /tmp/prog`, `mmap` of a file with `PROT_EXEC`), race-free.
 //!
-//! This module reads the IR and the environment; it knows nothing of mounts.
+//! Also (`writable_never_executable`) the directories the Landlock plan lets the
+//! agent write but never execute in: `/dev/shm` in the profiles.
+//!
+//! This module reads the IR, the Landlock plan and the environment; it knows
+//! nothing of mounts.
 
+use claw_ir::landlock::{FsRight, LandlockPlan};
 use claw_ir::{Action, Entity, Env, Ir, Matcher, Verb};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,6 +66,53 @@ pub fn never_executable(ir: &Ir, env: &Env) -> Vec<String> {
         .filter(|d| std::fs::canonicalize(d).is_ok_and(|c| c.to_str() == Some(d.as_str()) && c.is_dir()))
         .collect();
     // A recursive mount of a directory covers those below it.
+    dirs.iter()
+        .filter(|d| !dirs.iter().any(|o| o != *d && d.starts_with(&format!("{o}/"))))
+        .cloned()
+        .collect()
+}
+
+/// The directories the agent may write in but never execute from, by the static
+/// bound Landlock enforces (`Ir::landlock_plan`: everything any state can allow):
+/// a grant of `WriteFile` on D with no `Execute` grant on D, above it or below
+/// it. Without a mount, a file written there runs anyway through the loader
+/// (`ld.so /dev/shm/prog`) or a `PROT_EXEC` mapping, though no state lets the
+/// agent `exec` it: `execve` is all Landlock's `EXECUTE` bounds. Only existing
+/// directories that are their own canonical path; none when `Execute` is not a
+/// right the plan handles.
+pub fn writable_never_executable(plan: &LandlockPlan, env: &Env) -> Vec<String> {
+    if !plan.handled_fs.contains(&FsRight::Execute) {
+        return Vec::new();
+    }
+    let expand = |p: &str| env.expand(p).map(|p| p.trim_end_matches('/').to_string());
+    let exec: Vec<String> = plan
+        .fs
+        .iter()
+        .filter(|g| g.rights.contains(&FsRight::Execute))
+        .filter_map(|g| expand(&g.path))
+        .collect();
+    let related =
+        |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"));
+    let mut dirs: Vec<String> = plan
+        .fs
+        .iter()
+        .filter(|g| g.rights.contains(&FsRight::WriteFile))
+        .filter_map(|g| expand(&g.path))
+        .filter(|d| !d.is_empty() && d.starts_with('/'))
+        // An exec grant that cannot be expanded could be anywhere.
+        .filter(|d| {
+            exec.len()
+                == plan
+                    .fs
+                    .iter()
+                    .filter(|g| g.rights.contains(&FsRight::Execute))
+                    .count()
+                && !exec.iter().any(|e| e.is_empty() || related(d, e))
+        })
+        .filter(|d| std::fs::canonicalize(d).is_ok_and(|c| c.to_str() == Some(d.as_str()) && c.is_dir()))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
     dirs.iter()
         .filter(|d| !dirs.iter().any(|o| o != *d && d.starts_with(&format!("{o}/"))))
         .cloned()
@@ -145,6 +197,52 @@ mod tests {
             let ir = ir_with(vec![rule(action, None, verbs, &[pat])]);
             assert!(never_executable(&ir, &env).is_empty(), "{pat}");
         }
+    }
+
+    #[test]
+    fn writable_dirs_no_grant_executes_are_found() {
+        let root = std::fs::canonicalize(std::env::temp_dir()).unwrap();
+        let w = root.join(format!("claw-wne-{}", std::process::id()));
+        std::fs::create_dir_all(w.join("bin")).unwrap();
+        let d = w.display().to_string();
+        let grant = |p: &str, r: &[FsRight]| claw_ir::landlock::FsGrant {
+            path: p.to_string(),
+            rights: r.to_vec(),
+        };
+        let plan = |fs: Vec<claw_ir::landlock::FsGrant>| LandlockPlan {
+            handled_fs: vec![FsRight::Execute, FsRight::WriteFile],
+            fs,
+            ..LandlockPlan::default()
+        };
+        let env = Env::new();
+        let only = plan(vec![
+            grant(&d, &[FsRight::WriteFile]),
+            grant("/usr", &[FsRight::Execute]),
+        ]);
+        assert_eq!(writable_never_executable(&only, &env), vec![d.clone()]);
+        // Executable there, above, or below: not a mount.
+        for e in [
+            d.clone(),
+            root.display().to_string(),
+            format!("{d}/bin"),
+            "/".to_string(),
+        ] {
+            let p = plan(vec![
+                grant(&d, &[FsRight::WriteFile]),
+                grant(&e, &[FsRight::Execute]),
+            ]);
+            assert!(writable_never_executable(&p, &env).is_empty(), "{e}");
+        }
+        // Exec not bounded by Landlock at all, or an exec grant on an unset variable.
+        let mut loose = only.clone();
+        loose.handled_fs.retain(|r| *r != FsRight::Execute);
+        assert!(writable_never_executable(&loose, &env).is_empty());
+        let unknown = plan(vec![
+            grant(&d, &[FsRight::WriteFile]),
+            grant("$UNSET_CLAW_VAR", &[FsRight::Execute]),
+        ]);
+        assert!(writable_never_executable(&unknown, &env).is_empty());
+        std::fs::remove_dir_all(&w).unwrap();
     }
 
     #[test]

@@ -211,6 +211,9 @@ unsafe fn child(
     if let Err(e) = crate::pidfilter::install(processes) {
         fail(format!("installing the runtime's process filter: {e}"));
     }
+    if let Err(e) = drop_capabilities() {
+        fail(format!("dropping capabilities: {e}"));
+    }
     // The listener will get the lowest free descriptor: find it, tell the parent.
     let probe = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
     if probe < 0 {
@@ -250,6 +253,57 @@ unsafe fn child(
     m.extend_from_slice(&e.to_ne_bytes());
     write_all(status_w, &m);
     libc::_exit(if e == libc::ENOENT { 127 } else { 126 })
+}
+
+/// The capabilities a root command keeps: those of a container's root that act
+/// only on files and identities the policy already bounds (`chown`, `chmod`,
+/// permission checks, `setuid`, signals inside the sandbox, low ports).
+/// `CAP_CHOWN`, `CAP_DAC_OVERRIDE`, `CAP_FOWNER`, `CAP_FSETID`, `CAP_KILL`,
+/// `CAP_SETGID`, `CAP_SETUID`, `CAP_NET_BIND_SERVICE`.
+const KEPT_CAPS: u32 = 1 << 0 | 1 << 1 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 10;
+
+/// Takes from the command every other capability: a root agent (or the root of
+/// the user namespace) would otherwise keep `CAP_SYS_ADMIN`, `CAP_NET_ADMIN`,
+/// `CAP_LINUX_IMMUTABLE`... and use them through calls the policy allows on
+/// descriptors (`ioctl(FIFREEZE)` freezes the host's filesystem,
+/// `FS_IOC_SETFLAGS` makes a read-only `/etc/passwd` immutable, `SIOCSIFFLAGS`
+/// or a `write` to a netlink socket reconfigures the host's network). The
+/// bounding set keeps only [`KEPT_CAPS`] where we may drop (`CAP_SETPCAP`), the
+/// ambient and inheritable sets are cleared, the permitted and effective sets
+/// cut to `KEPT_CAPS`, so no `execve` (set-uid, file capabilities, uid 0) gives
+/// any back. Runs in the forked child before the seccomp filter.
+unsafe fn drop_capabilities() -> std::io::Result<()> {
+    for cap in 0..64u32 {
+        if cap < 32 && KEPT_CAPS & (1 << cap) != 0 {
+            continue;
+        }
+        if libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) != 0 {
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINVAL) => break, // past the last capability
+                Some(libc::EPERM) => break,  // no CAP_SETPCAP: none to drop
+                _ => return Err(std::io::Error::last_os_error()),
+            }
+        }
+    }
+    if libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINVAL) {
+            return Err(e);
+        }
+    }
+    // _LINUX_CAPABILITY_VERSION_3: a header (version, pid) and two data triples
+    // (effective, permitted, inheritable) for capabilities 0-31 and 32-63.
+    let header: [u32; 2] = [0x2008_0522, 0];
+    let mut data: [u32; 6] = [0; 6];
+    if libc::syscall(libc::SYS_capget, header.as_ptr(), data.as_mut_ptr()) != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let kept = data[1] & KEPT_CAPS;
+    let data: [u32; 6] = [kept, kept, 0, 0, 0, 0];
+    if libc::syscall(libc::SYS_capset, header.as_ptr(), data.as_ptr()) != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn is_listener(fd: &OwnedFd) -> bool {
@@ -363,10 +417,14 @@ fn protect_self() -> Option<libc::rlimit> {
 
 /// The directories to make `noexec` in isolated mode, as C strings.
 fn noexec_dirs(launch: &Launch) -> Vec<CString> {
-    crate::execdirs::never_executable(&launch.artifact.ir, &launch.env)
-        .into_iter()
-        .filter_map(|d| CString::new(d).ok())
-        .collect()
+    let mut dirs = crate::execdirs::never_executable(&launch.artifact.ir, &launch.env);
+    dirs.extend(crate::execdirs::writable_never_executable(
+        &launch.artifact.landlock,
+        &launch.env,
+    ));
+    dirs.sort();
+    dirs.dedup();
+    dirs.into_iter().filter_map(|d| CString::new(d).ok()).collect()
 }
 
 /// Why one attempt at starting did not run the command.

@@ -42,11 +42,15 @@ fn sockopt(fd: &OwnedFd, opt: i32) -> io::Result<i32> {
 pub fn kind(fd: &OwnedFd) -> io::Result<SocketKind> {
     let family = sockopt(fd, libc::SO_DOMAIN)?;
     let protocol = sockopt(fd, libc::SO_PROTOCOL)?;
+    // The type too: a raw socket (`SOCK_RAW`, `IPPROTO_TCP`) reports protocol 6
+    // but ignores ports, sends whole IP packets of any protocol with
+    // `IP_HDRINCL` and is not a TCP endpoint a rule describes.
+    let ty = sockopt(fd, libc::SO_TYPE)?;
     let proto = match family {
         libc::AF_UNIX => Some(Proto::Unix),
-        libc::AF_INET | libc::AF_INET6 => match protocol {
-            libc::IPPROTO_TCP => Some(Proto::Tcp),
-            libc::IPPROTO_UDP => Some(Proto::Udp),
+        libc::AF_INET | libc::AF_INET6 => match (protocol, ty) {
+            (libc::IPPROTO_TCP, libc::SOCK_STREAM) => Some(Proto::Tcp),
+            (libc::IPPROTO_UDP, libc::SOCK_DGRAM) => Some(Proto::Udp),
             _ => None,
         },
         _ => None,
@@ -133,6 +137,28 @@ pub fn peer(fd: &OwnedFd, kind: SocketKind) -> Option<NetAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_stream_and_datagram_sockets_are_tcp_and_udp() {
+        use std::os::fd::FromRawFd;
+        let make = |ty: i32, proto: i32| {
+            // SAFETY: plain syscall; a descriptor it returns is owned here only.
+            unsafe {
+                let fd = libc::socket(libc::AF_INET, ty, proto);
+                (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))
+            }
+        };
+        let tcp = make(libc::SOCK_STREAM, 0).unwrap();
+        assert_eq!(kind(&tcp).unwrap().proto, Some(Proto::Tcp));
+        let udp = make(libc::SOCK_DGRAM | libc::SOCK_NONBLOCK, 0).unwrap();
+        assert_eq!(kind(&udp).unwrap().proto, Some(Proto::Udp));
+        // Needs CAP_NET_RAW: only where the tests run as root.
+        for proto in [libc::IPPROTO_TCP, libc::IPPROTO_UDP] {
+            if let Some(raw) = make(libc::SOCK_RAW, proto) {
+                assert_eq!(kind(&raw).unwrap().proto, None, "raw, protocol {proto}");
+            }
+        }
+    }
 
     const TCP: SocketKind = SocketKind {
         family: libc::AF_INET,

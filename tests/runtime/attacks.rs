@@ -355,6 +355,116 @@ fn a_secret_read_under_another_name_still_taints() {
 }
 
 #[test]
+fn blocked_sends_do_not_make_the_monitor_hold_their_data() {
+    // 200 children blocked in a 1 MiB sendmsg each: the monitor once kept a
+    // 1 MiB copy per waiting send (200 MiB here, 8 GiB at the 8192 bound).
+    let f = Fixture::new("hoard").with_attack();
+    let mut c = f.command(&[], &["./attack", "send-hoard", "200", "6"]);
+    c.stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    let k = out.read(&mut first).unwrap();
+    let line = String::from_utf8_lossy(&first[..k]).into_owned();
+    assert!(line.contains("senders started: 200"), "{line}");
+    std::thread::sleep(Duration::from_secs(3));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let rss_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    let threads: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    assert!(
+        threads > 150,
+        "the sends were not waiting in the monitor: {threads} threads"
+    );
+    assert!(
+        rss_kb < 100 * 1024,
+        "clawless holds {rss_kb} kB for 200 waiting sends"
+    );
+    let _ = child.wait();
+}
+
+#[test]
+fn a_root_agent_keeps_no_admin_capabilities() {
+    // With CAP_LINUX_IMMUTABLE (CAP_SYS_ADMIN, CAP_NET_ADMIN...) a root agent could
+    // make a file it may only read append-only or immutable through a read-only
+    // descriptor (ioctl is allowed), freeze the filesystem (FIFREEZE), or
+    // reconfigure the host's network. Only meaningful as root.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: not root");
+        return;
+    }
+    let f = Fixture::new("caps").with_attack();
+    let bashrc = f.home.join(".bashrc");
+    std::fs::write(&bashrc, "# ~/.bashrc\n").unwrap();
+    let target = bashrc.display().to_string();
+    // The channel: outside the sandbox the same program can set the flag here.
+    let outside = std::process::Command::new(f.ws.join("attack"))
+        .args(["caps", &target])
+        .output()
+        .unwrap();
+    let out = stdout(&outside);
+    if !out.contains("setflags append: ok=0") {
+        eprintln!("skipped: this filesystem has no append-only flag\n{out}");
+        return;
+    }
+    let o = attack(&f, &["caps", &target]);
+    let out = stdout(&o);
+    assert!(out.contains("open read-only: ok="), "{}", show(&o));
+    // Kept: a container root's file and identity capabilities (0x4fb); none of
+    // CAP_LINUX_IMMUTABLE (9), CAP_NET_ADMIN (12), CAP_SYS_ADMIN (21)...
+    for set in ["CapEff", "CapPrm", "CapBnd"] {
+        let line = out.lines().find(|l| l.starts_with(&format!("{set}:")));
+        let bits = line.and_then(|l| u64::from_str_radix(l[7..].trim(), 16).ok());
+        assert!(
+            bits.is_some_and(|b| b & !0x4fb == 0),
+            "{set} holds more than the kept capabilities\n{}",
+            show(&o)
+        );
+    }
+    for set in ["CapInh", "CapAmb"] {
+        assert!(
+            out.contains(&format!("{set}:\t0000000000000000")),
+            "{set} not empty\n{}",
+            show(&o)
+        );
+    }
+    assert!(out.contains("setflags append: errno=1"), "{}", show(&o));
+}
+
+#[test]
+fn a_secret_unlinked_behind_a_handle_and_reopened_still_taints() {
+    // O_PATH on .env (a look), unlink .env, open /proc/self/fd/N: the kernel
+    // names the object "/ws/.env (deleted)", which no secret pattern matched.
+    let ip = "127.77.0.41";
+    let server = Tcp::new(ip, 443);
+    let f = with_dotenv("deleted");
+    let o = attack(&f, &["deleted-reopen", ".env", ip, "443"]);
+    let out = stdout(&o);
+    assert!(out.contains("write before: ok=7"), "{}", show(&o));
+    assert!(out.contains("open O_PATH: ok="), "{}", show(&o));
+    assert!(out.contains("unlink: ok=0"), "{}", show(&o));
+    assert!(
+        out.contains("read the secret"),
+        "the reopen must work\n{}",
+        show(&o)
+    );
+    assert!(out.contains("write after: errno=32"), "{}", show(&o));
+    assert!(
+        out.contains("socket: errno=1") || out.contains("connect after: errno=1"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(server.received(), "before\n", "the secret reached the server");
+}
+
+#[test]
 fn an_already_open_tcp_socket_is_shut_down_when_a_secret_is_read() {
     let ip = "127.77.0.14";
     let server = Tcp::new(ip, 443);
@@ -703,8 +813,16 @@ fn proc_of_a_process_outside_the_sandbox_is_refused() {
 
 #[test]
 fn programs_in_never_executable_dirs_cannot_run_by_any_route() {
+    // /tmp: `deny exec tmp`; /dev/shm: writable (`devices`), never executable
+    // because no state grants exec there (no deny rule names it).
+    for dir in ["/tmp", "/dev/shm"] {
+        never_executable_dir(dir);
+    }
+}
+
+fn never_executable_dir(dir: &str) {
     let f = Fixture::new("tmpexec").with_attack();
-    let copy = format!("/tmp/claw-tmpexec-{}", std::process::id());
+    let copy = format!("{dir}/claw-tmpexec-{}", std::process::id());
     let ld = "/lib64/ld-linux-x86-64.so.2";
     assert!(std::path::Path::new(ld).exists(), "this test needs {ld}");
     let o = attack(&f, &["tmp-exec", &copy, ld]);

@@ -28,12 +28,20 @@ fn xattr_name(tid: u32, addr: u64) -> Result<CString, Fail> {
     CString::new(raw).map_err(|_| Fail::Errno(libc::EINVAL))
 }
 
+/// The accesses `verbs` make on `path`. A path the kernel shows for an unlinked
+/// object (`/ws/.env (deleted)`: `d_path` appends the suffix) is decided on the
+/// name the object last had too, so that an `O_PATH` handle kept across an
+/// `unlink` and reopened through `/proc/self/fd/N` is still the secret it was.
+/// (A file really named `x (deleted)` is then decided as `x` as well: stricter.)
 pub(super) fn path_accesses(verbs: &[Verb], path: &str) -> Vec<Access> {
+    let last = path.strip_suffix(" (deleted)").filter(|p| p.starts_with('/'));
     verbs
         .iter()
-        .map(|&verb| Access::Path {
-            verb,
-            path: path.to_string(),
+        .flat_map(|&verb| {
+            std::iter::once(path).chain(last).map(move |p| Access::Path {
+                verb,
+                path: p.to_string(),
+            })
         })
         .collect()
 }

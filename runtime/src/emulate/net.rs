@@ -114,6 +114,14 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
     let accesses = net_access(verb, &t.addr);
     let track = verb == Verb::Connect && t.addr.is_some();
     let udp = kind.proto == Some(Proto::Udp);
+    // The duplicate revocation acts on, made before deciding: a socket the monitor
+    // cannot keep (its descriptor table full) is not connected at all. Connecting
+    // it untracked would leave it beyond revocation.
+    let dup = if track {
+        Some(sock.try_clone().map_err(|_| Fail::Errno(libc::ENOBUFS))?)
+    } else {
+        None
+    };
     let v = m.judge_then(
         n,
         name,
@@ -121,7 +129,7 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
         &accesses,
         || show(&t.addr),
         |add| {
-            if let (true, Some(addr), Ok(dup)) = (track, &t.addr, sock.try_clone()) {
+            if let (Some(addr), Some(dup)) = (&t.addr, dup) {
                 add(dup, addr.clone(), udp);
             }
         },
@@ -135,6 +143,26 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
         return m.offload(n, move |m| finish_connect(m, &sock, &t, verb, track));
     }
     finish_connect(m, &sock, &t, verb, track)
+}
+
+/// The most a send waiting on a thread of its own keeps of a stream's data.
+const WAITING_CHUNK: usize = 64 * 1024;
+
+/// Is the socket a byte stream (where a send may be short)?
+fn is_stream(sock: &OwnedFd) -> bool {
+    let mut ty: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: plain syscall into a local of the size passed.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&mut ty as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    r == 0 && ty == libc::SOCK_STREAM
 }
 
 /// Is the socket in blocking mode (its file's flags, shared with the agent)?
@@ -269,8 +297,27 @@ impl Outgoing {
 
     /// Finishes a send that waits, blocking (on a thread of its own): what the
     /// kernel's blocking send would have answered.
-    fn finish(mut self, n: &Notification, sock: &OwnedFd, sent: usize) -> Result<i64, Fail> {
-        let r = self.send(sock, sent, 0);
+    /// Before waiting, after `sent` bytes went: a waiting send holds its copy
+    /// for as long as the peer does not read, up to 1 MiB each for thousands of
+    /// them, memory the agent never pays (its children share one buffer). A
+    /// stream send may be short, so only the next [`WAITING_CHUNK`] is kept; a
+    /// datagram is bounded by the socket's send buffer already. Returns where
+    /// the rest starts in `data`.
+    fn keep_for_waiting(&mut self, sock: &OwnedFd, sent: usize) -> usize {
+        if !is_stream(sock) {
+            return sent;
+        }
+        let len = self.data.len();
+        self.data = self.data[sent.min(len)..sent.saturating_add(WAITING_CHUNK).min(len)].to_vec();
+        if sent > 0 {
+            self.control.clear(); // it went with the first byte
+        }
+        0
+    }
+
+    /// `sent` bytes went already; the rest starts at `data[from..]`.
+    fn finish(mut self, n: &Notification, sock: &OwnedFd, sent: usize, from: usize) -> Result<i64, Fail> {
+        let r = self.send(sock, from, 0);
         match r {
             Ok(k) => Ok(sent as i64 + k),
             Err(_) if sent > 0 => Ok(sent as i64),
@@ -289,8 +336,11 @@ fn deliver(m: &Monitor, n: &Notification, sock: OwnedFd, mut out: Outgoing) -> O
     match out.try_send(n, &sock)? {
         Sent::Done(v) => Ok(Reply::Value(v).into()),
         Sent::Waits(k) => {
+            let from = out.keep_for_waiting(&sock, k);
             let n = *n;
-            m.offload(&n, move |_| Ok(Reply::Value(out.finish(&n, &sock, k)?).into()))
+            m.offload(&n, move |_| {
+                Ok(Reply::Value(out.finish(&n, &sock, k, from)?).into())
+            })
         }
     }
 }
@@ -353,10 +403,11 @@ pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
             }
             // The first message waits: it alone finishes on a thread of its own
             // (a blocking sendmmsg may answer fewer messages than asked).
-            Ok((out, Sent::Waits(k))) if sent == 0 => {
+            Ok((mut out, Sent::Waits(k))) if sent == 0 => {
+                let from = out.keep_for_waiting(&sock, k);
                 let n = *n;
                 return m.offload(&n, move |_| {
-                    let bytes = out.finish(&n, &sock, k)?;
+                    let bytes = out.finish(&n, &sock, k, from)?;
                     agent::write_mem(n.tid, len_at, &(bytes as u32).to_ne_bytes())?;
                     Ok(Reply::Value(1).into())
                 });

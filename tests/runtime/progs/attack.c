@@ -30,6 +30,8 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 
 static const char *SECRET_MARK = "TOP-SECRET";
 
@@ -764,6 +766,83 @@ int main(int argc, char **argv) {
             int s = socket(AF_UNIX, SOCK_STREAM, 0);
             report(argv[i], connect(s, (struct sockaddr *)&sa, len));
         }
+        return 0;
+    }
+    if (!strcmp(name, "send-hoard") && argc == 4) {
+        // send-hoard N SECONDS: N children each block in a 1 MiB sendmsg on a
+        // socketpair nobody reads (the buffer shared copy-on-write: they cost
+        // the agent next to nothing); the monitor must not hold 1 MiB for each.
+        int n = atoi(argv[2]), secs = atoi(argv[3]);
+        if (n > 2000) n = 2000;
+        static char big[1 << 20];
+        memset(big, 'A', sizeof big);
+        static pid_t kids[2000];
+        int started = 0;
+        for (int i = 0; i < n; i++) {
+            pid_t p = fork();
+            if (p == 0) {
+                int sv[2];
+                if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) _exit(1);
+                struct iovec iov = {big, sizeof big};
+                struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+                sendmsg(sv[0], &m, 0);
+                _exit(0);
+            }
+            if (p > 0) kids[started++] = p;
+        }
+        printf("senders started: %d\n", started);
+        fflush(stdout);
+        sleep(secs);
+        for (int i = 0; i < started; i++) kill(kids[i], SIGKILL);
+        while (wait(NULL) > 0) {}
+        return 0;
+    }
+    if (!strcmp(name, "caps") && argc == 3) {
+        // caps FILE: the capabilities a root agent holds, and what they did to
+        // FILE (outside what the policy lets it write), opened read-only:
+        // FS_IOC_SETFLAGS append-only (CAP_LINUX_IMMUTABLE), then back.
+        FILE *st = fopen("/proc/self/status", "r");
+        char line[256];
+        while (st && fgets(line, sizeof line, st))
+            if (!strncmp(line, "Cap", 3)) fputs(line, stdout);
+        if (st) fclose(st);
+        printf("uid=%d\n", (int)geteuid());
+        int fd = open(argv[2], O_RDONLY);
+        report("open read-only", fd);
+        int fl = 0;
+        report("getflags", ioctl(fd, FS_IOC_GETFLAGS, &fl));
+        int add = fl | FS_APPEND_FL;
+        long r = ioctl(fd, FS_IOC_SETFLAGS, &add);
+        report("setflags append", r);
+        if (r == 0) ioctl(fd, FS_IOC_SETFLAGS, &fl);
+        return 0;
+    }
+    if (!strcmp(name, "deleted-reopen") && argc == 5) {
+        // deleted-reopen FILE IP PORT: connect and send "before" (the channel
+        // works), take an O_PATH handle on FILE (a look, not a read), unlink
+        // FILE, reopen the handle through /proc/self/fd/N (the kernel names it
+        // "FILE (deleted)"), read it and send what was read.
+        struct sockaddr_in sa;
+        int s = inet_socket(SOCK_STREAM, argv[3], atoi(argv[4]), &sa);
+        long r = connect(s, (struct sockaddr *)&sa, sizeof sa);
+        report("connect before", r);
+        report("write before", write(s, "before\n", 7));
+        int h = open(argv[2], O_PATH);
+        report("open O_PATH", h);
+        report("unlink", unlink(argv[2]));
+        char link[64];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", h);
+        int fd = open(link, O_RDONLY);
+        report("reopen deleted", fd);
+        char buf[256] = {0};
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        report("read deleted", n);
+        if (n > 0 && strstr(buf, SECRET_MARK)) printf("read the secret\n");
+        report("write after", n > 0 ? write(s, buf, n) : -1);
+        int s2 = inet_socket(SOCK_STREAM, argv[3], atoi(argv[4]), &sa);
+        r = connect(s2, (struct sockaddr *)&sa, sizeof sa);
+        report("connect after", r);
+        if (r == 0) report("send after", send(s2, buf, n > 0 ? n : 0, 0));
         return 0;
     }
     if (!strcmp(name, "tcp") && argc >= 5) {
