@@ -8,6 +8,7 @@ mod codegen;
 mod disasm;
 mod emu;
 mod insn;
+pub mod logging;
 
 pub use codegen::{cacheable, compile, CodegenError};
 pub use disasm::disasm;
