@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod aliases;
 pub mod audit;
+pub mod denials;
 mod emulate;
 pub mod execdirs;
 pub mod landlock;

@@ -41,7 +41,10 @@ enum Command {
         /// Append one JSON object per monitor decision to FILE.
         #[arg(long, value_name = "FILE")]
         audit_log: Option<PathBuf>,
-        /// Print each denial on stderr.
+        /// Print each denial on stderr, with its rule and a hint, and each state
+        /// transition. With this or --audit-log, calls the kernel refuses are
+        /// reported too (the proved logging filter is installed in place of the
+        /// policy's; see docs/architecture.md).
         #[arg(long)]
         log_denials: bool,
         /// The directory `$WORKSPACE` names (default: the current directory).
@@ -179,6 +182,7 @@ fn main() -> ExitCode {
         artifact,
         env,
         command: cmd,
+        log_kernel: log_denials || audit_file.is_some(),
         audit: AuditLog::new(audit_file, log_denials),
         require_landlock,
         mode,

@@ -113,13 +113,19 @@ mod tests {
         let p = sample();
         let mut l = logging_filter(&p).unwrap();
         l[12] = Insn::ret(RET_USER_NOTIF);
-        assert!(check_pair(&p, &l).is_err(), "an allow may not become a notification");
+        assert!(
+            check_pair(&p, &l).is_err(),
+            "an allow may not become a notification"
+        );
         let mut l = logging_filter(&p).unwrap();
         l[4].jt = 1;
         assert!(check_pair(&p, &l).is_err(), "a jump may not move");
         let mut l = logging_filter(&p).unwrap();
         l[6] = Insn::ret(RET_ERRNO | 1);
-        assert!(check_pair(&p, &l).is_err(), "a refusal must be handed to the monitor");
+        assert!(
+            check_pair(&p, &l).is_err(),
+            "a refusal must be handed to the monitor"
+        );
         assert!(check_pair(&p, &l[1..]).is_err());
         let mut q = p.clone();
         q.push(Insn::new(BPF_RET | 0x10, 0, 0, 0));
