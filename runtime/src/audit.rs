@@ -232,7 +232,7 @@ impl AuditLog {
 
     /// Queues a record (and its denial line); never waits for a destination.
     pub fn record(&self, r: &Record<'_>, denied: bool) {
-        self.record_hinted(r, denied, None);
+        self.record_hinted(r, denied, None, &[]);
     }
 
     /// Is a human line on stderr asked for (`--log-denials`)?
@@ -249,9 +249,33 @@ impl AuditLog {
 
     /// [`AuditLog::record`], and the denial line ends with `hint` (the rule to
     /// add). The rule is shown with its text when it is in the standard library.
-    pub fn record_hinted(&self, r: &Record<'_>, denied: bool, hint: Option<&str>) {
+    /// `accesses`: what the call was decided as (verb and path or address), added
+    /// to the JSON record when there are any (`clawless learn` reads them).
+    pub fn record_hinted(
+        &self,
+        r: &Record<'_>,
+        denied: bool,
+        hint: Option<&str>,
+        accesses: &[claw_ir::Access],
+    ) {
         if let Some(f) = &self.file {
-            if let Ok(mut line) = serde_json::to_string(r) {
+            let json = serde_json::to_value(r).map(|mut v| {
+                if !accesses.is_empty() {
+                    v["accesses"] = accesses
+                        .iter()
+                        .map(|a| match a {
+                            claw_ir::Access::Path { verb, path } => {
+                                serde_json::json!({ "verb": verb.name(), "path": path })
+                            }
+                            claw_ir::Access::Net { verb, addr } => {
+                                serde_json::json!({ "verb": verb.name(), "addr": addr.to_string() })
+                            }
+                        })
+                        .collect();
+                }
+                v
+            });
+            if let Ok(mut line) = json.and_then(|v| serde_json::to_string(&v)) {
                 line.push('\n');
                 f.send(line);
             }

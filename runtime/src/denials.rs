@@ -110,7 +110,15 @@ pub fn transition_line(from: &str, to: &str, access: Option<&Access>, syscall: &
 /// When the logging filter is installed: if the policy's filter refuses this
 /// call, reports and answers it as the kernel would have; `None` if the policy's
 /// filter too hands it to the monitor.
-pub fn kernel_decided(m: &Monitor, filter: &[claw_bpf::Insn], n: &Notification) -> Option<Outcome> {
+/// `learn`: the learning filter is installed: a call the policy allows is
+/// recorded and let through (or, when the monitor mediates it, handed to its
+/// handler, which records what it touches).
+pub fn kernel_decided(
+    m: &Monitor,
+    filter: &[claw_bpf::Insn],
+    learn: bool,
+    n: &Notification,
+) -> Option<Outcome> {
     let data = SeccompData {
         nr: n.nr,
         arch: n.arch,
@@ -124,6 +132,9 @@ pub fn kernel_decided(m: &Monitor, filter: &[claw_bpf::Insn], n: &Notification) 
     };
     if ret == RET_USER_NOTIF {
         return None;
+    }
+    if !claw_bpf::logging::refuses(ret) {
+        return Some(allowed(m, n, learn));
     }
     let foreign = n.arch != m.ir.arch.audit_arch() || n.nr >= claw_ir::route::X32_BIT;
     let name = if foreign {
@@ -172,6 +183,7 @@ pub fn kernel_decided(m: &Monitor, filter: &[claw_bpf::Insn], n: &Notification) 
         },
         !quiet,
         hint.as_deref(),
+        &[],
     );
     Some(match errno {
         Some(e) => Ok(Reply::Errno(e).into()),
@@ -187,6 +199,40 @@ pub fn kernel_decided(m: &Monitor, filter: &[claw_bpf::Insn], n: &Notification) 
             Err(crate::monitor::Fail::Gone)
         }
     })
+}
+
+/// A call the policy's filter lets through, seen because the learning filter is
+/// installed: a mediated call goes to its handler (which decides with the IR and
+/// records what it touches); any other is recorded and continued. (Only the
+/// learning filter sends allowed calls here: the logging filter never does.)
+fn allowed(m: &Monitor, n: &Notification, learn: bool) -> Outcome {
+    let sc = m.table().by_nr(n.nr);
+    if learn && n.arch == m.ir.arch.audit_arch() {
+        if let Some(sc) = sc {
+            if claw_ir::mediation::of(sc.name).is_some() {
+                return m.handle_mediated(n);
+            }
+        }
+    }
+    if m.audit().enabled() {
+        let name = sc.map_or_else(|| format!("syscall {}", n.nr), |s| s.name.to_string());
+        let s = &m.ir.states[m.state() as usize];
+        m.audit().record(
+            &Record {
+                time: crate::audit::now(),
+                pid: agent::tgid_of(n.tid).unwrap_or(n.tid),
+                tid: n.tid,
+                syscall: &name,
+                args: json!({ "registers": n.args, "decided_by": "kernel" }),
+                decision: "allow".into(),
+                rule: "learn",
+                state_before: s,
+                state_after: s,
+            },
+            false,
+        );
+    }
+    Ok(Reply::Continue.into())
 }
 
 /// Says which call a `kill` ended the command for, and gives the status the

@@ -10,6 +10,7 @@ pub mod denials;
 mod emulate;
 pub mod execdirs;
 pub mod landlock;
+pub mod learn;
 pub mod monitor;
 pub mod namespaces;
 pub mod notify;

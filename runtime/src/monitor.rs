@@ -270,7 +270,7 @@ pub struct Monitor {
     view: crate::resolve::View,
     /// The policy's filter, when the logging filter is installed in its place
     /// (see `crate::denials`).
-    kernel_filter: std::sync::OnceLock<Vec<claw_bpf::Insn>>,
+    kernel_filter: std::sync::OnceLock<(Vec<claw_bpf::Insn>, bool)>,
     /// The last call a `kill` ended a process for.
     killed: Mutex<Option<crate::denials::Killed>>,
 }
@@ -351,9 +351,10 @@ impl Monitor {
 
     /// The logging filter is installed: calls the policy's filter `prog` refuses
     /// come here, to be reported and answered as `prog` answers them. Before
-    /// [`Monitor::start`].
-    pub fn set_kernel_filter(&self, prog: Vec<claw_bpf::Insn>) {
-        let _ = self.kernel_filter.set(prog);
+    /// [`Monitor::start`]. `learn`: the learning filter is installed instead
+    /// (every call the policy allows comes here too, to be recorded).
+    pub fn set_kernel_filter(&self, prog: Vec<claw_bpf::Insn>, learn: bool) {
+        let _ = self.kernel_filter.set((prog, learn));
     }
 
     /// The current state.
@@ -603,11 +604,16 @@ impl Monitor {
 
     /// Answers one notification.
     pub fn handle(&self, n: &Notification) -> Outcome {
-        if let Some(prog) = self.kernel_filter.get() {
-            if let Some(o) = crate::denials::kernel_decided(self, prog, n) {
+        if let Some((prog, learn)) = self.kernel_filter.get() {
+            if let Some(o) = crate::denials::kernel_decided(self, prog, *learn, n) {
                 return o;
             }
         }
+        self.handle_mediated(n)
+    }
+
+    /// [`Monitor::handle`] after the logging or learning filter's own answers.
+    pub(crate) fn handle_mediated(&self, n: &Notification) -> Outcome {
         if n.arch != self.ir.arch.audit_arch() {
             // The filter kills foreign architectures; never act on one here.
             return Err(Fail::Errno(libc::ENOSYS));
@@ -760,6 +766,7 @@ impl Monitor {
                 },
                 denied,
                 hint.as_deref(),
+                accesses,
             );
             for addr in revoked {
                 self.audit.record(

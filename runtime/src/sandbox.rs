@@ -32,6 +32,9 @@ pub struct Launch {
     /// Install the logging filter (every call the kernel would refuse is reported
     /// by the monitor; see `crate::denials`) instead of the policy's filter.
     pub log_kernel: bool,
+    /// Install the learning filter (`clawless learn`): every call the policy
+    /// allows is also seen and recorded by the monitor.
+    pub learn: bool,
 }
 
 /// Why a command did not run, with the exit status to report (126: found but could
@@ -498,10 +501,17 @@ unsafe fn start(
     isolation: Option<&Isolation>,
     audit: &mut Option<AuditLog>,
 ) -> Result<Started, StartError> {
-    let logging = if launch.log_kernel {
-        let l = claw_bpf::logging::logging_filter(&launch.artifact.program)
-            .ok_or_else(|| "the policy's filter returns a computed value".to_string())
-            .and_then(|l| claw_bpf::logging::check_pair(&launch.artifact.program, &l).map(|()| l));
+    let logging = if launch.log_kernel || launch.learn {
+        let p = &launch.artifact.program;
+        let l = if launch.learn {
+            claw_bpf::logging::learning_filter(p)
+                .ok_or_else(|| "the policy's filter returns a computed value".to_string())
+                .and_then(|l| claw_bpf::logging::check_learning(p, &l).map(|()| l))
+        } else {
+            claw_bpf::logging::logging_filter(p)
+                .ok_or_else(|| "the policy's filter returns a computed value".to_string())
+                .and_then(|l| claw_bpf::logging::check_pair(p, &l).map(|()| l))
+        };
         match l {
             Ok(l) => Some(l),
             Err(e) => return Err(LaunchError::Setup(format!("cannot build the logging filter: {e}")).into()),
@@ -617,7 +627,7 @@ unsafe fn start(
         view,
     );
     if logging.is_some() {
-        monitor.set_kernel_filter(launch.artifact.program.clone());
+        monitor.set_kernel_filter(launch.artifact.program.clone(), launch.learn);
     }
     monitor.start();
     if isolation.is_some() {

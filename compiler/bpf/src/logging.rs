@@ -38,9 +38,35 @@ pub fn logging_filter(prog: &[Insn]) -> Option<Vec<Insn>> {
         .collect()
 }
 
+/// The learning filter of `prog` (`clawless learn`): every constant `ret` that
+/// does not refuse becomes `ret USER_NOTIF`, so the monitor sees (and records)
+/// every call the policy lets through; refusals (`kill dangerous`) stay in the
+/// kernel. `None` for a computed `ret A`.
+pub fn learning_filter(prog: &[Insn]) -> Option<Vec<Insn>> {
+    prog.iter()
+        .map(|i| match i.code {
+            c if c == BPF_RET | BPF_K && !refuses(i.k) => Some(Insn::ret(RET_USER_NOTIF)),
+            c if c & 0x07 == BPF_RET && c != BPF_RET | BPF_K => None,
+            _ => Some(*i),
+        })
+        .collect()
+}
+
+/// Checks that `learning` is the learning filter of `prog`, instruction by
+/// instruction.
+pub fn check_learning(prog: &[Insn], learning: &[Insn]) -> Result<(), String> {
+    check_rewrite(prog, learning, |k| if refuses(k) { k } else { RET_USER_NOTIF })
+}
+
 /// Checks that `logging` is the logging filter of `prog`, instruction by
 /// instruction; says where it is not.
 pub fn check_pair(prog: &[Insn], logging: &[Insn]) -> Result<(), String> {
+    check_rewrite(prog, logging, |k| if refuses(k) { RET_USER_NOTIF } else { k })
+}
+
+/// `second` is `prog` with each constant return `k` replaced by `leaf(k)`.
+fn check_rewrite(prog: &[Insn], second: &[Insn], leaf: impl Fn(u32) -> u32) -> Result<(), String> {
+    let logging = second;
     if prog.len() != logging.len() {
         return Err(format!(
             "the logging filter has {} instructions, the policy's {}",
@@ -50,15 +76,7 @@ pub fn check_pair(prog: &[Insn], logging: &[Insn]) -> Result<(), String> {
     }
     for (pc, (a, b)) in prog.iter().zip(logging).enumerate() {
         let same = if a.code & 0x07 == BPF_RET {
-            a.code == BPF_RET | BPF_K
-                && b.code == a.code
-                && b.jt == a.jt
-                && b.jf == a.jf
-                && if refuses(a.k) {
-                    b.k == RET_USER_NOTIF
-                } else {
-                    b.k == a.k
-                }
+            a.code == BPF_RET | BPF_K && b.code == a.code && b.jt == a.jt && b.jf == a.jf && b.k == leaf(a.k)
         } else {
             a == b
         };
@@ -130,6 +148,18 @@ mod tests {
         let mut q = p.clone();
         q.push(Insn::new(BPF_RET | 0x10, 0, 0, 0));
         assert!(logging_filter(&q).is_none(), "ret A cannot be rewritten");
+    }
+
+    #[test]
+    fn the_learning_filter_notifies_everything_but_refusals() {
+        let p = sample();
+        let l = learning_filter(&p).unwrap();
+        check_learning(&p, &l).unwrap();
+        assert!(check_pair(&p, &l).is_err());
+        assert_eq!(l[2], Insn::ret(RET_KILL_PROCESS));
+        assert_eq!(l[6], Insn::ret(RET_ERRNO | 1));
+        assert_eq!(l[11], Insn::ret(RET_USER_NOTIF));
+        assert_eq!(l[12], Insn::ret(RET_USER_NOTIF));
     }
 
     proptest! {
