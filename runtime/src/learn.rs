@@ -242,7 +242,36 @@ pub fn draft(log: &str, ctx: &Context) -> String {
             }
         }
     }
+    collapse(&mut seen.paths);
     render(&seen, ctx)
+}
+
+/// Literal paths outside every standard set, many under one directory (a build's
+/// output), become that directory's `/**`, bottom-up; never above two levels
+/// (`/work/x/**`) and never the home directory itself.
+fn collapse(paths: &mut BTreeMap<String, BTreeSet<String>>) {
+    for _ in 0..64 {
+        let mut by_parent: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for k in paths.keys() {
+            let Some(p) = k.strip_prefix('"').and_then(|k| k.strip_suffix('"')) else {
+                continue;
+            };
+            let p = p.strip_suffix("/**").unwrap_or(p);
+            if let Some((parent, _)) = p.rsplit_once('/') {
+                if parent.matches('/').count() >= 2 || (parent.starts_with('~') && parent.contains('/')) {
+                    by_parent.entry(parent.to_string()).or_default().push(k.clone());
+                }
+            }
+        }
+        let Some((parent, keys)) = by_parent.into_iter().filter(|(_, ks)| ks.len() >= 3).max_by_key(|(p, _)| p.len()) else {
+            return;
+        };
+        let mut verbs = BTreeSet::new();
+        for k in keys {
+            verbs.extend(paths.remove(&k).unwrap_or_default());
+        }
+        paths.entry(format!("\"{parent}/**\"")).or_default().extend(verbs);
+    }
 }
 
 fn render(seen: &Seen, ctx: &Context) -> String {
@@ -429,5 +458,11 @@ mod tests {
         );
         let d = draft(&log, &ctx(false));
         assert!(!d.contains("tainted"), "{d}");
+        let many: Vec<String> = (0..5)
+            .map(|i| format!(r#"{{"syscall":"openat","decision":"allow","accesses":[{{"verb":"write","path":"/srv/out/deps/f{i}"}}]}}"#))
+            .collect();
+        let d = draft(&many.join("\n"), &ctx(false));
+        assert!(d.contains("allow write path \"/srv/out/deps/**\";"), "{d}");
+        assert!(!d.contains("f1"), "{d}");
     }
 }
