@@ -219,11 +219,11 @@ pub fn draft(log: &str, ctx: &Context) -> String {
         for a in accesses {
             let Some(verb) = a["verb"].as_str() else { continue };
             if let Some(path) = a["path"].as_str() {
-                let class = if path == ctx.workspace || path.starts_with(&format!("{}/", ctx.workspace)) {
-                    "workspace".to_string()
-                } else if ctx.in_set(&secrets, path) {
+                let class = if ctx.in_set(&secrets, path) && verb != "visible" {
                     seen.secrets.insert(path.to_string());
                     quote(path)
+                } else if path == ctx.workspace || path.starts_with(&format!("{}/", ctx.workspace)) {
+                    "workspace".to_string()
                 } else if path == "/" {
                     "root".to_string()
                 } else if let Some((n, _)) = sets.iter().find(|(_, s)| ctx.in_set(s, path)) {
@@ -263,7 +263,11 @@ fn collapse(paths: &mut BTreeMap<String, BTreeSet<String>>) {
                 }
             }
         }
-        let Some((parent, keys)) = by_parent.into_iter().filter(|(_, ks)| ks.len() >= 3).max_by_key(|(p, _)| p.len()) else {
+        let Some((parent, keys)) = by_parent
+            .into_iter()
+            .filter(|(_, ks)| ks.len() >= 3)
+            .max_by_key(|(p, _)| p.len())
+        else {
             return;
         };
         let mut verbs = BTreeSet::new();
