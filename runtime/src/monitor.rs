@@ -724,9 +724,9 @@ impl Monitor {
         }
         let after = shared.state;
         drop(shared);
-        let tgid = agent::tgid_of(n.tid).unwrap_or(0);
         let rule = d.rule.map_or("default", |i| self.ir.rules[i].origin.as_str());
         if before != after && self.audit.shows_denials() {
+            let tgid = agent::tgid_of(n.tid).unwrap_or(0);
             let event = next.map(|(_, t)| &self.ir.transitions[t].event);
             let access =
                 event.and_then(|e| accesses.iter().find(|a| claw_ir::matches_access(e, a, &self.env)));
@@ -750,6 +750,7 @@ impl Monitor {
             }
         }
         if self.audit.enabled() {
+            let tgid = agent::tgid_of(n.tid).unwrap_or(0);
             let denied = !d.action.is_allowing();
             let hint = denied.then(|| crate::denials::hint(name, accesses, rule));
             self.audit.record_hinted(
