@@ -1,6 +1,8 @@
 //! The audit log: one JSON object per line for every decision the monitor makes
 //! (and every socket it revokes), and a human line on stderr for each denial when
-//! asked. Kernel-decided syscalls never reach the monitor and are not logged here.
+//! asked. Kernel-decided syscalls reach the monitor, and are logged here, only
+//! when the logging filter is installed (`--log-denials` or `--audit-log`; see
+//! `crate::denials`).
 //!
 //! Written off the decision path: a worker formats its line and hands it to a
 //! bounded queue; a writer thread per destination writes it. A destination that is
@@ -230,8 +232,50 @@ impl AuditLog {
 
     /// Queues a record (and its denial line); never waits for a destination.
     pub fn record(&self, r: &Record<'_>, denied: bool) {
+        self.record_hinted(r, denied, None, &[]);
+    }
+
+    /// Is a human line on stderr asked for (`--log-denials`)?
+    pub fn shows_denials(&self) -> bool {
+        self.denials.is_some()
+    }
+
+    /// Queues a line for stderr (a transition), when `--log-denials` asked.
+    pub fn say(&self, line: String) {
+        if let Some(d) = &self.denials {
+            d.send(line);
+        }
+    }
+
+    /// [`AuditLog::record`], and the denial line ends with `hint` (the rule to
+    /// add). The rule is shown with its text when it is in the standard library.
+    /// `accesses`: what the call was decided as (verb and path or address), added
+    /// to the JSON record when there are any (`clawless learn` reads them).
+    pub fn record_hinted(
+        &self,
+        r: &Record<'_>,
+        denied: bool,
+        hint: Option<&str>,
+        accesses: &[claw_ir::Access],
+    ) {
         if let Some(f) = &self.file {
-            if let Ok(mut line) = serde_json::to_string(r) {
+            let json = serde_json::to_value(r).map(|mut v| {
+                if !accesses.is_empty() {
+                    v["accesses"] = accesses
+                        .iter()
+                        .map(|a| match a {
+                            claw_ir::Access::Path { verb, path } => {
+                                serde_json::json!({ "verb": verb.name(), "path": path })
+                            }
+                            claw_ir::Access::Net { verb, addr } => {
+                                serde_json::json!({ "verb": verb.name(), "addr": addr.to_string() })
+                            }
+                        })
+                        .collect();
+                }
+                v
+            });
+            if let Ok(mut line) = json.and_then(|v| serde_json::to_string(&v)) {
                 line.push('\n');
                 f.send(line);
             }
@@ -242,9 +286,14 @@ impl AuditLog {
             } else {
                 format!(" in state {}", r.state_before)
             };
+            let hint = hint.map(|h| format!("; hint: {h}")).unwrap_or_default();
             d.send(format!(
-                "clawless: {} {} {}{state} (pid {}, rule {})\n",
-                r.decision, r.syscall, r.args, r.pid, r.rule
+                "clawless: {} {} {}{state} (pid {}, rule {}){hint}\n",
+                r.decision,
+                r.syscall,
+                r.args,
+                r.pid,
+                crate::denials::rule_shown(r.rule)
             ));
         }
     }

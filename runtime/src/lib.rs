@@ -6,9 +6,11 @@
 pub mod agent;
 pub mod aliases;
 pub mod audit;
+pub mod denials;
 mod emulate;
 pub mod execdirs;
 pub mod landlock;
+pub mod learn;
 pub mod monitor;
 pub mod namespaces;
 pub mod notify;

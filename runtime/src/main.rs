@@ -41,7 +41,10 @@ enum Command {
         /// Append one JSON object per monitor decision to FILE.
         #[arg(long, value_name = "FILE")]
         audit_log: Option<PathBuf>,
-        /// Print each denial on stderr.
+        /// Print each denial on stderr, with its rule and a hint, and each state
+        /// transition. With this or --audit-log, calls the kernel refuses are
+        /// reported too (the proved logging filter is installed in place of the
+        /// policy's; see docs/architecture.md).
         #[arg(long)]
         log_denials: bool,
         /// The directory `$WORKSPACE` names (default: the current directory).
@@ -59,6 +62,27 @@ enum Command {
         /// Refuse to run (exit 125) when isolated mode is not available.
         #[arg(long)]
         require_isolation: bool,
+        /// The command and its arguments.
+        #[arg(required = true, last = true, value_name = "CMD")]
+        cmd: Vec<OsString>,
+    },
+    /// Run CMD with everything allowed (except `std::groups::dangerous`, still
+    /// killed) and recorded, then write a draft policy for it.
+    Learn {
+        /// The policy the draft is relative to (a `.claw` file or a standard
+        /// module); its taint on reading secrets is kept. Default: the embedded
+        /// default, std::profiles::coding_agent.
+        #[arg(long, value_name = "BASE")]
+        policy: Option<PathBuf>,
+        /// Where to write the draft (default: stdout).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The directory `$WORKSPACE` names (default: the current directory).
+        #[arg(long, value_name = "DIR")]
+        workspace: Option<PathBuf>,
+        /// As for `exec`.
+        #[arg(long, value_name = "MODE", value_parser = ["isolated", "mediated"])]
+        mode: Option<String>,
         /// The command and its arguments.
         #[arg(required = true, last = true, value_name = "CMD")]
         cmd: Vec<OsString>,
@@ -134,20 +158,54 @@ fn load(policy: Option<&Path>, name: Option<&str>) -> Result<Artifact, String> {
 }
 
 fn main() -> ExitCode {
-    let Cli {
-        command:
-            Command::Exec {
-                policy,
-                policy_name,
-                audit_log,
-                log_denials,
-                workspace,
-                require_landlock,
+    let (
+        policy,
+        policy_name,
+        audit_log,
+        log_denials,
+        workspace,
+        require_landlock,
+        mode,
+        require_isolation,
+        cmd,
+    ) = match Cli::parse().command {
+        Command::Exec {
+            policy,
+            policy_name,
+            audit_log,
+            log_denials,
+            workspace,
+            require_landlock,
+            mode,
+            require_isolation,
+            cmd,
+        } => (
+            policy,
+            policy_name,
+            audit_log,
+            log_denials,
+            workspace,
+            require_landlock,
+            mode,
+            require_isolation,
+            cmd,
+        ),
+        Command::Learn {
+            policy,
+            output,
+            workspace,
+            mode,
+            cmd,
+        } => {
+            return learn(
+                policy.as_deref(),
+                output.as_deref(),
+                workspace.as_deref(),
                 mode,
-                require_isolation,
                 cmd,
-            },
-    } = Cli::parse();
+            )
+        }
+    };
     let fail = |msg: String, code: u8| {
         eprintln!("clawless: {msg}");
         ExitCode::from(code)
@@ -179,6 +237,8 @@ fn main() -> ExitCode {
         artifact,
         env,
         command: cmd,
+        log_kernel: log_denials || audit_file.is_some(),
+        learn: false,
         audit: AuditLog::new(audit_file, log_denials),
         require_landlock,
         mode,
@@ -187,4 +247,120 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => fail(e.to_string(), e.exit_code() as u8),
     }
+}
+
+/// Does the base policy taint on reading secrets? (Its source says so.)
+fn base_taints(base: Option<&Path>) -> Result<bool, String> {
+    let src = match base {
+        None => claw_stdlib::modules::source("std::profiles").map_or(String::new(), |(_, s)| s.to_string()),
+        Some(p) if p.to_string_lossy().starts_with("std::") => {
+            let m = p.to_string_lossy();
+            let module = m
+                .rsplit_once("::")
+                .filter(|(m, _)| m.contains("::"))
+                .map_or(&*m, |(m, _)| m);
+            claw_stdlib::modules::source(module)
+                .or_else(|| claw_stdlib::modules::source(&m))
+                .map(|(_, s)| s.to_string())
+                .ok_or_else(|| format!("no standard module `{m}`"))?
+        }
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?,
+    };
+    Ok(src.contains("on read secrets ->"))
+}
+
+/// `clawless learn`: runs CMD under the learn policy with the learning filter and
+/// an audit log, then writes the draft.
+fn learn(
+    base: Option<&Path>,
+    output: Option<&Path>,
+    workspace: Option<&Path>,
+    mode: Option<String>,
+    cmd: Vec<OsString>,
+) -> ExitCode {
+    let fail = |msg: String, code: u8| {
+        eprintln!("clawless: {msg}");
+        ExitCode::from(code)
+    };
+    let taint = match base_taints(base) {
+        Ok(t) => t,
+        Err(e) => return fail(e, 125),
+    };
+    let mode = match namespaces::Request::new(mode.as_deref().and_then(namespaces::Mode::parse), false) {
+        Ok(m) => m,
+        Err(e) => return fail(e, 125),
+    };
+    let dir = match tempfile::Builder::new().prefix("clawless-learn-").tempdir() {
+        Ok(d) => d,
+        Err(e) => return fail(format!("cannot create a temporary directory: {e}"), 125),
+    };
+    let src = dir.path().join("learn.claw");
+    if let Err(e) = std::fs::write(&src, claw_runtime::learn::LEARN_POLICY) {
+        return fail(format!("cannot write the learn policy: {e}"), 125);
+    }
+    let artifact = match load(Some(&src), None) {
+        Ok(a) => a,
+        Err(e) => return fail(e, 125),
+    };
+    let used = claw_runtime::paths::used_by(&artifact.ir, &artifact.landlock);
+    let ws = workspace
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::current_dir().ok())
+        .and_then(|w| std::fs::canonicalize(w).ok());
+    let env = match claw_runtime::paths::environment(ws.as_deref(), &used) {
+        Ok(e) => e,
+        Err(e) => return fail(e, 125),
+    };
+    let log_path = dir.path().join("learn.jsonl");
+    let log = match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+    {
+        Ok(f) => f,
+        Err(e) => return fail(format!("cannot open the learn log: {e}"), 125),
+    };
+    let command = cmd
+        .iter()
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
+    eprintln!("clawless: learning: everything is allowed and recorded except std::groups::dangerous, which is still killed");
+    let launch = Launch {
+        artifact,
+        env,
+        command: cmd,
+        audit: AuditLog::new(Some(log), false),
+        require_landlock: false,
+        mode,
+        log_kernel: false,
+        learn: true,
+    };
+    let code = match sandbox::run(launch) {
+        Ok(code) => code,
+        Err(e) => return fail(e.to_string(), e.exit_code() as u8),
+    };
+    let records = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let ctx = claw_runtime::learn::Context {
+        workspace: ws.map_or_else(String::new, |w| w.display().to_string()),
+        home: std::env::var("HOME").ok().filter(|h| !h.is_empty()),
+        tmpdir: std::env::var("TMPDIR").ok().filter(|t| t.starts_with('/')),
+        taint,
+        command,
+    };
+    let draft = claw_runtime::learn::draft(&records, &ctx);
+    match output {
+        Some(o) => {
+            if let Err(e) = std::fs::write(o, &draft) {
+                return fail(format!("cannot write `{}`: {e}", o.display()), 125);
+            }
+            eprintln!(
+                "clawless: wrote the draft policy to {} (the command exited {code}); check it with `clawc verify {}`",
+                o.display(),
+                o.display()
+            );
+        }
+        None => print!("{draft}"),
+    }
+    ExitCode::from(code.clamp(0, 255) as u8)
 }

@@ -268,6 +268,11 @@ pub struct Monitor {
     pub(crate) aliases: crate::aliases::Aliases,
     /// How the agent's `/proc` relates to ours (isolated: its own pid namespace).
     view: crate::resolve::View,
+    /// The policy's filter, when the logging filter is installed in its place
+    /// (see `crate::denials`).
+    kernel_filter: std::sync::OnceLock<(Vec<claw_bpf::Insn>, bool)>,
+    /// The last call a `kill` ended a process for.
+    killed: Mutex<Option<crate::denials::Killed>>,
 }
 
 /// Syscalls that can give a process another root directory or another view of the
@@ -339,7 +344,35 @@ impl Monitor {
             careful: std::sync::atomic::AtomicBool::new(false),
             plain_opens: std::sync::atomic::AtomicUsize::new(0),
             view,
+            kernel_filter: std::sync::OnceLock::new(),
+            killed: Mutex::new(None),
         })
+    }
+
+    /// The logging filter is installed: calls the policy's filter `prog` refuses
+    /// come here, to be reported and answered as `prog` answers them. Before
+    /// [`Monitor::start`]. `learn`: the learning filter is installed instead
+    /// (every call the policy allows comes here too, to be recorded).
+    pub fn set_kernel_filter(&self, prog: Vec<claw_bpf::Insn>, learn: bool) {
+        let _ = self.kernel_filter.set((prog, learn));
+    }
+
+    /// The current state.
+    pub(crate) fn state(&self) -> u32 {
+        self.lock().state
+    }
+
+    pub(crate) fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    pub(crate) fn note_kill(&self, k: crate::denials::Killed) {
+        *self.killed.lock().unwrap_or_else(|e| e.into_inner()) = Some(k);
+    }
+
+    /// The last call a `kill` ended a process of the sandbox for.
+    pub fn killed(&self) -> Option<crate::denials::Killed> {
+        self.killed.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub(crate) fn table(&self) -> &'static SyscallTable {
@@ -590,6 +623,16 @@ impl Monitor {
 
     /// Answers one notification.
     pub fn handle(&self, n: &Notification) -> Outcome {
+        if let Some((prog, learn)) = self.kernel_filter.get() {
+            if let Some(o) = crate::denials::kernel_decided(self, prog, *learn, n) {
+                return o;
+            }
+        }
+        self.handle_mediated(n)
+    }
+
+    /// [`Monitor::handle`] after the logging or learning filter's own answers.
+    pub(crate) fn handle_mediated(&self, n: &Notification) -> Outcome {
         if n.arch != self.ir.arch.audit_arch() {
             // The filter kills foreign architectures; never act on one here.
             return Err(Fail::Errno(libc::ENOSYS));
@@ -700,16 +743,36 @@ impl Monitor {
         }
         let after = shared.state;
         drop(shared);
+        let rule = d.rule.map_or("default", |i| self.ir.rules[i].origin.as_str());
+        if before != after && self.audit.shows_denials() {
+            let tgid = agent::tgid_of(n.tid).unwrap_or(0);
+            let event = next.map(|(_, t)| &self.ir.transitions[t].event);
+            let access =
+                event.and_then(|e| accesses.iter().find(|a| claw_ir::matches_access(e, a, &self.env)));
+            self.audit.say(crate::denials::transition_line(
+                &self.ir.states[before as usize],
+                &self.ir.states[after as usize],
+                access,
+                name,
+                tgid,
+            ));
+        }
         if d.action == Action::Kill {
+            self.note_kill(crate::denials::Killed {
+                tgid: agent::tgid_of(n.tid).unwrap_or(n.tid),
+                syscall: name.to_string(),
+                rule: rule.to_string(),
+            });
             // SAFETY: plain syscall. The process is killed; its thread never resumes.
             unsafe {
                 libc::kill(agent::tgid_of(n.tid).unwrap_or(n.tid) as i32, libc::SIGKILL);
             }
         }
         if self.audit.enabled() {
-            let rule = d.rule.map_or("default", |i| self.ir.rules[i].origin.as_str());
             let tgid = agent::tgid_of(n.tid).unwrap_or(0);
-            self.audit.record(
+            let denied = !d.action.is_allowing();
+            let hint = denied.then(|| crate::denials::hint(name, accesses, rule));
+            self.audit.record_hinted(
                 &Record {
                     time: crate::audit::now(),
                     pid: tgid,
@@ -721,7 +784,9 @@ impl Monitor {
                     state_before: &self.ir.states[before as usize],
                     state_after: &self.ir.states[after as usize],
                 },
-                !d.action.is_allowing(),
+                denied,
+                hint.as_deref(),
+                accesses,
             );
             for addr in revoked {
                 self.audit.record(

@@ -13,6 +13,8 @@ pub struct Notification {
     pub nr: u32,
     pub arch: u32,
     pub args: [u64; 6],
+    /// `seccomp_data.instruction_pointer`, for running the policy's filter on it.
+    pub ip: u64,
 }
 
 /// How the monitor answers a notification.
@@ -90,6 +92,7 @@ impl Listener {
                         nr: n.data.nr as u32,
                         arch: n.data.arch,
                         args: n.data.args,
+                        ip: n.data.instruction_pointer,
                     })
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) && self.hung_up() => return Err(e),

@@ -29,6 +29,12 @@ pub struct Launch {
     pub require_landlock: bool,
     /// Isolated or mediated, as asked.
     pub mode: namespaces::Request,
+    /// Install the logging filter (every call the kernel would refuse is reported
+    /// by the monitor; see `crate::denials`) instead of the policy's filter.
+    pub log_kernel: bool,
+    /// Install the learning filter (`clawless learn`): every call the policy
+    /// allows is also seen and recorded by the monitor.
+    pub learn: bool,
 }
 
 /// Why a command did not run, with the exit status to report (126: found but could
@@ -529,6 +535,8 @@ struct Started {
     /// Isolated: the init's report of the agent's wait status.
     report: Option<OwnedFd>,
     monitor: Arc<Monitor>,
+    /// The command's process, as the monitor sees its pid.
+    agent: u32,
 }
 
 impl Started {
@@ -536,6 +544,7 @@ impl Started {
         spawn_signal_forwarder(self.child, block);
         spawn_socket_reaper(Arc::clone(&self.monitor));
         let code = wait_for(self.child, self.report.as_ref());
+        let code = crate::denials::explain_kill(self.monitor.killed(), self.agent, code);
         // The audit writers write what is queued (a stuck destination cannot
         // keep clawless from exiting).
         self.monitor.finish_audit();
@@ -550,7 +559,25 @@ unsafe fn start(
     isolation: Option<&Isolation>,
     audit: &mut Option<AuditLog>,
 ) -> Result<Started, StartError> {
-    let insns = &launch.artifact.program;
+    let logging = if launch.log_kernel || launch.learn {
+        let p = &launch.artifact.program;
+        let l = if launch.learn {
+            claw_bpf::logging::learning_filter(p)
+                .ok_or_else(|| "the policy's filter returns a computed value".to_string())
+                .and_then(|l| claw_bpf::logging::check_learning(p, &l).map(|()| l))
+        } else {
+            claw_bpf::logging::logging_filter(p)
+                .ok_or_else(|| "the policy's filter returns a computed value".to_string())
+                .and_then(|l| claw_bpf::logging::check_pair(p, &l).map(|()| l))
+        };
+        match l {
+            Ok(l) => Some(l),
+            Err(e) => return Err(LaunchError::Setup(format!("cannot build the logging filter: {e}")).into()),
+        }
+    } else {
+        None
+    };
+    let insns = logging.as_ref().unwrap_or(&launch.artifact.program);
     let prog = libc::sock_fprog {
         len: insns.len() as u16,
         filter: insns.as_ptr() as *mut libc::sock_filter,
@@ -657,6 +684,9 @@ unsafe fn start(
         agent as u32,
         view,
     );
+    if logging.is_some() {
+        monitor.set_kernel_filter(launch.artifact.program.clone(), launch.learn);
+    }
     monitor.start();
     if isolation.is_some() {
         eprintln!(
@@ -692,6 +722,7 @@ unsafe fn start(
         child: pid,
         report,
         monitor,
+        agent: agent as u32,
     })
 }
 

@@ -9,6 +9,7 @@ mod disasm;
 mod emu;
 mod insn;
 mod layout;
+pub mod logging;
 
 pub use codegen::{cacheable, compile, CodegenError};
 pub use disasm::disasm;

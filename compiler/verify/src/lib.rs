@@ -22,7 +22,7 @@ use claw_bpf::Insn;
 use claw_ir::Ir;
 use std::time::{Duration, Instant};
 
-pub use tv::validate_translation;
+pub use tv::{validate_logging, validate_translation};
 
 /// A concrete request found by the solver.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -577,3 +577,61 @@ fn pattern_overlap_is_exact_for_one_origin() {
         }
     }
 }
+
+#[test]
+fn the_logging_filter_is_proved_equivalent_and_mutants_are_caught() {
+    let mut ir = exfil_ir(false);
+    ir.rules.push(rule(
+        Action::Deny(13),
+        None,
+        Matcher::Syscall {
+            nr: nr("ioctl"),
+            conds: vec![ArgCond {
+                arg: 1,
+                width: 32,
+                mask: None,
+                op: CmpOp::Eq,
+                value: 0x5412,
+            }],
+        },
+    ));
+    ir.rules.push(rule(
+        Action::Kill,
+        None,
+        Matcher::Syscall {
+            nr: nr("ptrace"),
+            conds: vec![],
+        },
+    ));
+    ir.rules.push(rule(
+        Action::Allow,
+        None,
+        Matcher::Syscall {
+            nr: nr("getpid"),
+            conds: vec![],
+        },
+    ));
+    let prog = claw_bpf::compile(&ir).unwrap();
+    assert_eq!(validate_translation(&ir, &prog, 20_000), Outcome::Proved);
+    let logging = claw_bpf::logging::logging_filter(&prog).unwrap();
+    claw_bpf::logging::check_pair(&prog, &logging).unwrap();
+    assert_eq!(validate_logging(&ir, &logging, 20_000), Outcome::Proved);
+    // The policy's own filter is not a logging filter: it refuses in the kernel.
+    assert!(matches!(validate_logging(&ir, &prog, 20_000), Outcome::Failed(_)));
+    // A logging filter that lets a refused call through, or hands an allowed one
+    // to the monitor, is caught.
+    let refusing = prog
+        .iter()
+        .position(|i| i.code == claw_bpf::BPF_RET | claw_bpf::BPF_K && claw_bpf::logging::refuses(i.k))
+        .unwrap();
+    let mut m = logging.clone();
+    m[refusing] = claw_bpf::Insn::ret(claw_bpf::RET_ALLOW);
+    assert!(matches!(validate_logging(&ir, &m, 20_000), Outcome::Failed(_)));
+    let allowing = prog
+        .iter()
+        .position(|i| *i == claw_bpf::Insn::ret(claw_bpf::RET_ALLOW))
+        .unwrap();
+    let mut m = logging.clone();
+    m[allowing] = claw_bpf::Insn::ret(claw_bpf::RET_USER_NOTIF);
+    assert!(matches!(validate_logging(&ir, &m, 20_000), Outcome::Failed(_)));
+}

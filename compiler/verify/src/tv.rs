@@ -445,3 +445,84 @@ pub fn validate_translation(ir: &Ir, prog: &[Insn], timeout_ms: u32) -> Outcome 
     }
     Outcome::Proved
 }
+
+/// Proves that `logging` is a logging filter for `ir` (see `claw_bpf::logging`):
+/// in every state and on every `seccomp_data`, it returns `USER_NOTIF` wherever
+/// the policy refuses, kills or leaves the call to the monitor, and the policy's
+/// own value everywhere else. `USER_NOTIF` there stands for "the monitor decides
+/// the same", which holds because the monitor answers such a notification with
+/// what the policy's filter returns for it. Together with
+/// [`validate_translation`] of the policy's filter, this makes the pair
+/// equivalent.
+pub fn validate_logging(ir: &Ir, logging: &[Insn], timeout_ms: u32) -> Outcome {
+    let data = Data::new();
+    let got = match symbolic_return(logging, &data) {
+        Ok(v) => v,
+        Err(e) => {
+            return Outcome::Failed(Counterexample {
+                steps: vec![],
+                explanation: Some(format!("the logging filter cannot run: {e}")),
+            })
+        }
+    };
+    let notif = k32(RET_USER_NOTIF);
+    for state in 0..ir.states.len() as u32 {
+        let want = expected(ir, state, &data);
+        let action = want.bvand(k32(RET_ACTION_FULL));
+        let refused = Bool::or(&[
+            action.eq(k32(RET_KILL_PROCESS)),
+            action.eq(k32(RET_KILL_THREAD)),
+            action.eq(k32(RET_TRAP)),
+            action.eq(k32(RET_ERRNO)),
+            want.eq(&notif),
+        ]);
+        let logged = refused.ite(&notif, &want);
+        let solver = Solver::new();
+        let mut p = Params::new();
+        p.set_u32("timeout", timeout_ms);
+        solver.set_params(&p);
+        solver.assert(got.eq(&logged).not());
+        match solver.check() {
+            SatResult::Unsat => {}
+            SatResult::Unknown => {
+                return Outcome::Unknown(solver.get_reason_unknown().unwrap_or_else(|| "unknown".into()))
+            }
+            SatResult::Sat => {
+                let Some(m) = solver.get_model() else {
+                    return Outcome::Unknown("no model".into());
+                };
+                let u = |b: &BV| m.eval(b, true).and_then(|v| v.as_u64()).unwrap_or(0);
+                let nr = u(&data.nr) as u32;
+                let mut args = [0u64; 6];
+                for (i, a) in data.args.iter().enumerate() {
+                    args[i] = u(a);
+                }
+                let name = ir
+                    .table()
+                    .by_nr(nr)
+                    .map_or_else(|| format!("syscall {nr}"), |s| s.name.to_string());
+                return Outcome::Failed(Counterexample {
+                    steps: vec![Step {
+                        state: ir.states[state as usize].clone(),
+                        request: crate::Concrete {
+                            syscall: name,
+                            args,
+                            access: None,
+                            accesses: vec![],
+                        },
+                        state_id: Some(state),
+                        next: None,
+                        note: format!(
+                            "the logging filter returns {}, it must return {}",
+                            ret_name(u(&got) as u32),
+                            ret_name(u(&logged) as u32)
+                        ),
+                        vars: vec![],
+                    }],
+                    explanation: Some("the logging filter does not hand every refusal to the monitor".into()),
+                });
+            }
+        }
+    }
+    Outcome::Proved
+}

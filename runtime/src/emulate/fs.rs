@@ -420,10 +420,16 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
             let size = wire::readlink_size(size).map_err(Fail::Errno)?;
             let mut out = vec![0u8; size];
             // SAFETY: out is valid for size bytes.
+            // On a descriptor of something that is not a symlink, readlinkat(fd, "")
+            // fails with ENOENT; readlink of that path fails with EINVAL.
             let k = cvt(
                 unsafe { libc::readlinkat(fd, empty.as_ptr(), out.as_mut_ptr().cast(), size) }
                     as libc::c_long,
-            )?;
+            )
+            .map_err(|e| match e {
+                Fail::Errno(libc::ENOENT) => Fail::Errno(libc::EINVAL),
+                e => e,
+            })?;
             agent::write_mem(tid, buf, &out[..k as usize])?;
             k
         }
