@@ -342,6 +342,12 @@ impl Monitor {
         })
     }
 
+    /// Does the sandbox have a network namespace of its own (isolated mode)?
+    /// Then only sockets the monitor made reach outside (emulate/outside.rs).
+    pub(crate) fn isolated(&self) -> bool {
+        self.view == crate::resolve::View::Namespace
+    }
+
     pub(crate) fn table(&self) -> &'static SyscallTable {
         self.ir.table()
     }
@@ -724,21 +730,21 @@ impl Monitor {
         Verdict { action: d.action }
     }
 
-    /// Does `state` allow talking to `addr` (connect and send)?
+    /// Does `state` allow talking to `addr`? A connected socket may exchange data
+    /// with its peer as long as `connect` to it is allowed ("connect means talk",
+    /// docs/language.md); `send` is for datagrams addressed without connecting.
     fn allows_peer(&self, state: u32, addr: &NetAddr) -> bool {
         let nr = self.table().by_name("connect").map_or(u32::MAX, |s| s.nr);
-        [Verb::Connect, Verb::Send].iter().all(|&verb| {
-            let access = [Access::Net {
-                verb,
-                addr: addr.clone(),
-            }];
-            let req = Request {
-                nr,
-                args: [0; 6],
-                accesses: &access,
-            };
-            self.ir.decide(state, &req, &self.env).action.is_allowing()
-        })
+        let access = [Access::Net {
+            verb: Verb::Connect,
+            addr: addr.clone(),
+        }];
+        let req = Request {
+            nr,
+            args: [0; 6],
+            accesses: &access,
+        };
+        self.ir.decide(state, &req, &self.env).action.is_allowing()
     }
 
     /// Shuts down every tracked socket `state` does not allow; returns their peers.
