@@ -824,6 +824,18 @@ fn shut(t: &Tracked) {
                 &unspec,
                 std::mem::size_of::<libc::sockaddr>() as u32,
             );
+            // A frame left corked (UDP_CORK) would still go to its destination
+            // when uncorked, with whatever was appended after the taint. A send
+            // that cannot fit the frame makes the kernel drop it (EMSGSIZE:
+            // udp_flush_pending_frames); with nothing pending it has no address
+            // to go to (EDESTADDRREQ), so nothing is ever sent.
+            let big = vec![0u8; 0xFFFF];
+            libc::send(
+                t.sock.as_raw_fd(),
+                big.as_ptr().cast(),
+                big.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            );
         }
     }
 }

@@ -42,11 +42,14 @@ fn sockopt(fd: &OwnedFd, opt: i32) -> io::Result<i32> {
 pub fn kind(fd: &OwnedFd) -> io::Result<SocketKind> {
     let family = sockopt(fd, libc::SO_DOMAIN)?;
     let protocol = sockopt(fd, libc::SO_PROTOCOL)?;
+    // The type too: a raw socket of protocol UDP writes its own headers and is
+    // no UDP socket (no endpoint rule describes what it sends).
+    let ty = sockopt(fd, libc::SO_TYPE)?;
     let proto = match family {
         libc::AF_UNIX => Some(Proto::Unix),
-        libc::AF_INET | libc::AF_INET6 => match protocol {
-            libc::IPPROTO_TCP => Some(Proto::Tcp),
-            libc::IPPROTO_UDP => Some(Proto::Udp),
+        libc::AF_INET | libc::AF_INET6 => match (ty, protocol) {
+            (libc::SOCK_STREAM, libc::IPPROTO_TCP) => Some(Proto::Tcp),
+            (libc::SOCK_DGRAM, libc::IPPROTO_UDP) => Some(Proto::Udp),
             _ => None,
         },
         _ => None,

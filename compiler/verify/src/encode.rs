@@ -237,14 +237,7 @@ impl Req {
         for e in mediation::EFFECTS {
             let Some(sc) = table.by_name(e.name) else { continue };
             let is = self.nr.eq(BV::from_u64(u64::from(sc.nr), 32));
-            // A send without an address on a connected socket is decided as
-            // `connect` to its peer ("connect means talk", docs/language.md).
-            let verbs = match e.mediation {
-                mediation::Mediation::SendTo { .. } | mediation::Mediation::SendMsg { .. } => {
-                    self.verb_in(&[Verb::Send, Verb::Connect])
-                }
-                m => self.verb_in(m.verbs()),
-            };
+            let verbs = self.verb_in(e.mediation.verbs());
             let flags_ok = match e.mediation {
                 mediation::Mediation::Open { flags, .. } => {
                     open_flags_allow(ir.arch, &self.args[flags as usize], self)

@@ -326,6 +326,11 @@ impl Outgoing {
             Ok(k) if k as usize >= self.data.len() || !blocking(sock) => Ok(Sent::Done(k)),
             Ok(k) => Ok(Sent::Waits(k as usize)),
             Err(Fail::Errno(libc::EAGAIN)) if blocking(sock) => Ok(Sent::Waits(0)),
+            // A Fast Open without a cookie only started the handshake: the
+            // agent's blocking send waits for it and sends, as the kernel's would.
+            Err(Fail::Errno(libc::EINPROGRESS)) if blocking(sock) && self.flags & libc::MSG_FASTOPEN != 0 => {
+                Ok(Sent::Waits(0))
+            }
             r => {
                 pipe_signal(n, self.flags, &r);
                 r.map(Sent::Done)
@@ -361,18 +366,24 @@ fn deliver(m: &Monitor, n: &Notification, sock: OwnedFd, mut out: Outgoing) -> O
     }
 }
 
-/// Registers the socket the monitor made for a send (see `outside`) for
-/// revocation, under the lock of the decision that allowed it.
-fn track_new(
+/// Registers for revocation, under the lock of the decision that allowed the
+/// send: the socket the monitor made for it (see `outside`), and a TCP socket
+/// sent to with an address, which the send may connect (`MSG_FASTOPEN`: from
+/// then on `write(2)` reaches the peer without asking).
+fn track_sent(
+    sock: &OwnedFd,
     replace: &Option<OwnedFd>,
     to: &Option<NetAddr>,
+    addressed: bool,
     kind: SocketKind,
     add: &mut dyn FnMut(OwnedFd, NetAddr, bool),
 ) {
-    if let (Some(new), Some(addr)) = (replace, to) {
-        if let Ok(dup) = new.try_clone() {
-            add(dup, addr.clone(), kind.proto == Some(Proto::Udp));
-        }
+    let connects = addressed && kind.proto == Some(Proto::Tcp);
+    if replace.is_none() && !connects {
+        return;
+    }
+    if let (Some(addr), Ok(dup)) = (to, replace.as_ref().unwrap_or(sock).try_clone()) {
+        add(dup, addr.clone(), kind.proto == Some(Proto::Udp));
     }
 }
 
@@ -399,7 +410,15 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     }
     let (nr, accesses, shown) = send_accesses(m, &sock, kind, &t);
     let nr = if nr == u32::MAX { n.nr } else { nr };
-    let v = m.judge_then(n, name, nr, &accesses, || show(&shown), |add| track_new(&replace, &shown, kind, add));
+    let addressed = t.is_some();
+    let v = m.judge_then(
+        n,
+        name,
+        nr,
+        &accesses,
+        || show(&shown),
+        |add| track_sent(&sock, &replace, &shown, addressed, kind, add),
+    );
     if !v.allowed() {
         return Ok(v.refusal().into());
     }
@@ -519,7 +538,15 @@ fn one_msg(
     if !inside {
         let (nr, accesses, shown) = send_accesses(m, sock, kind, &t);
         let nr = if nr == u32::MAX { n.nr } else { nr };
-        let v = m.judge_then(n, name, nr, &accesses, || show(&shown), |add| track_new(&replace, &shown, kind, add));
+        let addressed = t.is_some();
+        let v = m.judge_then(
+            n,
+            name,
+            nr,
+            &accesses,
+            || show(&shown),
+            |add| track_sent(sock, &replace, &shown, addressed, kind, add),
+        );
         if !v.allowed() {
             return Err(Fail::Errno(v.refusal_errno()));
         }

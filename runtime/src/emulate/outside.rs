@@ -155,6 +155,15 @@ fn wildcard(addr: &[u8]) -> bool {
 pub(super) fn make(m: &Monitor, sock: &OwnedFd, kind: SocketKind) -> Result<OwnedFd, Fail> {
     let ty = int_opt(sock, libc::SOL_SOCKET, libc::SO_TYPE).ok_or(Fail::Errno(libc::ENOTSOCK))?;
     let proto = int_opt(sock, libc::SOL_SOCKET, libc::SO_PROTOCOL).ok_or(Fail::Errno(libc::ENOTSOCK))?;
+    // Only plain TCP and UDP sockets are ever made for the agent (never raw,
+    // packet, SCTP, MPTCP...: what no endpoint rule describes stays inside).
+    let plain = matches!(
+        (ty, proto),
+        (libc::SOCK_STREAM, libc::IPPROTO_TCP) | (libc::SOCK_DGRAM, libc::IPPROTO_UDP)
+    );
+    if !plain || !matches!(kind.family, libc::AF_INET | libc::AF_INET6) {
+        return Err(Fail::Errno(libc::EPERM));
+    }
     // SAFETY: plain syscall; the descriptor is owned below.
     let fd = unsafe { libc::socket(kind.family, ty | libc::SOCK_CLOEXEC, proto) };
     if fd < 0 {
