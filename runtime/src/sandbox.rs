@@ -199,7 +199,12 @@ unsafe fn child(
     }
     // Isolated: the network namespace bounds the agent's sockets (Landlock's TCP
     // ports would refuse connects that stay inside the sandbox).
-    match landlock::apply(&launch.artifact.landlock, &launch.env, launch.require_landlock, !isolated) {
+    match landlock::apply(
+        &launch.artifact.landlock,
+        &launch.env,
+        launch.require_landlock,
+        !isolated,
+    ) {
         Ok(Enforcement::Full) => {}
         Ok(Enforcement::Partial(why)) | Ok(Enforcement::None(why)) => {
             if launch.require_landlock {

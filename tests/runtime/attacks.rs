@@ -1385,8 +1385,17 @@ fn tcp_fastopen_connect_before_the_taint_cannot_write_after_it() {
 
 fn assert_udp_kept(server: &Udp, o: &std::process::Output) {
     let got = server.received();
-    assert_eq!(got.first().map(String::as_str), Some("before\n"), "channel\n{}", show(o));
-    assert!(got.iter().all(|d| !d.contains("STOLEN")), "leaked: {got:?}\n{}", show(o));
+    assert_eq!(
+        got.first().map(String::as_str),
+        Some("before\n"),
+        "channel\n{}",
+        show(o)
+    );
+    assert!(
+        got.iter().all(|d| !d.contains("STOLEN")),
+        "leaked: {got:?}\n{}",
+        show(o)
+    );
 }
 
 #[test]
@@ -1443,7 +1452,11 @@ fn a_nonblocking_connect_in_flight_during_the_taint_sends_nothing() {
     // The channel: the same non-blocking connect, with no secret read.
     let o = attack(&f, &["netleak", "nonblocking", ip, "443", "ok.txt"]);
     assert!(stdout(&o).contains("write after: ok=7"), "channel\n{}", show(&o));
-    assert_eq!(server.received(), "STOLEN\n", "the channel works (no secret was read)");
+    assert_eq!(
+        server.received(),
+        "STOLEN\n",
+        "the channel works (no secret was read)"
+    );
     let o = netleak(&f, "nonblocking", ip, 443);
     assert!(stdout(&o).contains("connect: errno=115"), "{}", show(&o));
     assert!(stdout(&o).contains("write after: errno="), "{}", show(&o));
@@ -1459,7 +1472,11 @@ fn raw_packet_sctp_and_mptcp_sockets_reach_nothing() {
     let o = netleak(&f, "families", ip, 53);
     let out = stdout(&o);
     for what in ["raw socket", "packet socket", "sctp socket", "mptcp socket"] {
-        assert!(out.contains(&format!("{what}: ")), "{what} not tried\n{}", show(&o));
+        assert!(
+            out.contains(&format!("{what}: ")),
+            "{what} not tried\n{}",
+            show(&o)
+        );
     }
     if !mediated() {
         // Isolated: what the kernel lets the agent make reaches only the sandbox's
@@ -1510,11 +1527,17 @@ fn the_readmes_first_policy_connects_and_talks() {
         "allow read, write, exec workspace;\n        allow read, write path \"/dev/null\";\n        allow visible path \"/**\";",
     );
     // Nor can it make a socket (`net_sockets`, as the default profile allows).
-    let policy = policy.replace("allow connect https;", "allow net_sockets;\n        allow connect https;");
+    let policy = policy.replace(
+        "allow connect https;",
+        "allow net_sockets;\n        allow connect https;",
+    );
     let file = f.root.join("readme.claw");
     std::fs::write(&file, policy).unwrap();
     clawc_is_built();
-    let o = f.run(&["--policy", file.to_str().unwrap()], &["./attack", "tcp", ip, "443", "hello"]);
+    let o = f.run(
+        &["--policy", file.to_str().unwrap()],
+        &["./attack", "tcp", ip, "443", "hello"],
+    );
     assert!(stdout(&o).contains("tcp send: ok=5"), "{}", show(&o));
     assert_eq!(server.received(), "hello");
 }

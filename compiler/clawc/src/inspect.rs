@@ -300,7 +300,10 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
     }
     out += &format!("policy:   {} by {by}\n", decision.action);
     if let (Some(m), Some(addr)) = (mediation::of(sc.name), &q.addr) {
-        if matches!(m, Mediation::Connect { .. } | Mediation::SendTo { .. } | Mediation::SendMsg { .. }) {
+        if matches!(
+            m,
+            Mediation::Connect { .. } | Mediation::SendTo { .. } | Mediation::SendMsg { .. }
+        ) {
             if let Ok(a) = parse_addr(addr) {
                 if ir.stays_inside(&a) {
                     out += "note:     in isolated mode this loopback address is the sandbox's own (no endpoint of the \

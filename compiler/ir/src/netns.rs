@@ -31,7 +31,10 @@ impl Ir {
             Matcher::Access {
                 verbs,
                 entity: Entity::Endpoints(eps),
-            } => verbs.iter().any(|v| matches!(v, Verb::Connect | Verb::Send)) && eps.iter().any(|e| e.matches(addr)),
+            } => {
+                verbs.iter().any(|v| matches!(v, Verb::Connect | Verb::Send))
+                    && eps.iter().any(|e| e.matches(addr))
+            }
             _ => false,
         })
     }

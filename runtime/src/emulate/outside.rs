@@ -197,7 +197,13 @@ pub(super) fn make(m: &Monitor, sock: &OwnedFd, kind: SocketKind) -> Result<Owne
             });
             if allowed {
                 // SAFETY: addr is a sockaddr of its length, read back from the kernel.
-                let r = unsafe { libc::bind(new.as_raw_fd(), addr.as_ptr().cast(), addr.len() as libc::socklen_t) };
+                let r = unsafe {
+                    libc::bind(
+                        new.as_raw_fd(),
+                        addr.as_ptr().cast(),
+                        addr.len() as libc::socklen_t,
+                    )
+                };
                 if r != 0 {
                     return Err(std::io::Error::last_os_error().into());
                 }
