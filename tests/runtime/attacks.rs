@@ -1541,3 +1541,54 @@ fn the_readmes_first_policy_connects_and_talks() {
     assert!(stdout(&o).contains("tcp send: ok=5"), "{}", show(&o));
     assert_eq!(server.received(), "hello");
 }
+
+/// A policy that lets the agent set socket options after the taint, so that it
+/// can uncork a frame it corked before: revocation must have dropped the frame.
+const UNCORK_POLICY: &str = r#"
+use std::groups::*;
+use std::paths::{secrets, system_ro};
+use std::net::dns;
+
+policy uncork {
+    let workspace = path "$WORKSPACE/**";
+    default deny(EPERM);
+    always {
+        allow memory, time, signals, process_basic, process, io, net_sockets;
+        allow read, exec system_ro;
+        allow read, write, exec workspace;
+        allow read, write path "/dev/null";
+        allow visible path "/**";
+    }
+    state clean initial {
+        allow connect, send dns;
+        on read secrets -> tainted;
+    }
+    state tainted { }
+    assert never connect after read secrets;
+}
+"#;
+
+#[test]
+fn a_frame_corked_before_the_taint_is_dropped_not_sent_when_uncorked_after() {
+    let ip = "127.77.0.40";
+    let server = Udp::new(ip, 53);
+    let f = with_dotenv("uncork");
+    let file = f.root.join("uncork.claw");
+    std::fs::write(&file, UNCORK_POLICY).unwrap();
+    clawc_is_built();
+    let o = f.run(
+        &["--policy", file.to_str().unwrap()],
+        &["./attack", "netleak", "udp-cork", ip, "53", ".env"],
+    );
+    let out = stdout(&o);
+    assert!(out.contains("netleak udp-cork: started"), "{}", show(&o));
+    assert!(
+        out.contains("cork: ok=0") && out.contains("write corked: ok=7"),
+        "{}",
+        show(&o)
+    );
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    // The policy lets it uncork after the taint: the attack is really tried.
+    assert!(out.contains("uncork: ok=0"), "{}", show(&o));
+    assert_udp_kept(&server, &o);
+}
