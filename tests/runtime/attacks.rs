@@ -1592,3 +1592,36 @@ fn a_frame_corked_before_the_taint_is_dropped_not_sent_when_uncorked_after() {
     assert!(out.contains("uncork: ok=0"), "{}", show(&o));
     assert_udp_kept(&server, &o);
 }
+
+/// Isolated mode: the agent's own server on a loopback address no endpoint names
+/// is the sandbox's, and works; a host server on the same address and port is not
+/// what it reaches (it hears nothing).
+#[test]
+fn the_agents_own_loopback_server_stays_inside() {
+    let ip = "127.77.0.41";
+    let host = Tcp::new(ip, 9000);
+    let f = Fixture::new("selfserver").with_attack();
+    let policy = UNCORK_POLICY
+        .replace("policy uncork", "policy selfserver")
+        .replace(
+            "allow connect, send dns;",
+            "allow net_server;\n        allow bind endpoint tcp \"127.77.0.41\" port 9000;",
+        );
+    let file = f.root.join("selfserver.claw");
+    std::fs::write(&file, policy).unwrap();
+    clawc_is_built();
+    let o = f.run(
+        &["--policy", file.to_str().unwrap()],
+        &["./attack", "self-server", ip, "9000"],
+    );
+    let out = stdout(&o);
+    if mediated() {
+        // One loopback, the host's: the port is taken there, and the policy does
+        // not allow connecting to it.
+        assert!(out.contains("bind: errno="), "{}", show(&o));
+    } else {
+        assert!(out.contains("bind: ok=0"), "{}", show(&o));
+        assert!(out.contains("self-server: got=ping"), "{}", show(&o));
+    }
+    assert_eq!(host.received(), "", "{}", show(&o));
+}

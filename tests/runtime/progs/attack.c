@@ -966,6 +966,28 @@ int main(int argc, char **argv) {
         report("udp sendmmsg", sendmmsg(s, &mm, 1, 0));
         return 0;
     }
+    if (!strcmp(name, "self-server") && argc == 4) {
+        // self-server IP PORT: a server of the sandbox's own, and a client of it.
+        struct sockaddr_in sa;
+        int l = inet_socket(SOCK_STREAM, argv[2], atoi(argv[3]), &sa);
+        int one = 1;
+        setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        long r = bind(l, (struct sockaddr *)&sa, sizeof sa);
+        report("bind", r);
+        if (r < 0) return 0;
+        report("listen", listen(l, 4));
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        r = connect(c, (struct sockaddr *)&sa, sizeof sa);
+        report("connect", r);
+        if (r < 0) return 0;
+        report("write", write(c, "ping", 4));
+        int a = accept(l, NULL, NULL);
+        report("accept", a);
+        char buf[8] = {0};
+        report("read", read(a, buf, 4));
+        printf("self-server: got=%s\n", buf);
+        return 0;
+    }
     if (!strcmp(name, "netleak") && argc == 6) {
         // netleak VARIANT IP PORT SECRET_FILE
         return netleak(argv[2], argv[3], atoi(argv[4]), argv[5]);
