@@ -47,8 +47,9 @@ fn rights(rs: &[FsRight]) -> BitFlags<AccessFs> {
 }
 
 /// Restricts the calling thread (and its future children). `required`: fail
-/// instead of degrading.
-pub fn apply(plan: &LandlockPlan, env: &Env, required: bool) -> Result<Enforcement, String> {
+/// instead of degrading. `ports`: also restrict TCP connect/bind ports (not in
+/// isolated mode, where the sandbox's network namespace bounds its sockets).
+pub fn apply(plan: &LandlockPlan, env: &Env, required: bool, ports: bool) -> Result<Enforcement, String> {
     let level = if required {
         CompatLevel::HardRequirement
     } else {
@@ -60,10 +61,10 @@ pub fn apply(plan: &LandlockPlan, env: &Env, required: bool) -> Result<Enforceme
         ruleset = ruleset.handle_access(handled).map_err(|e| e.to_string())?;
     }
     let mut net: BitFlags<AccessNet> = BitFlags::empty();
-    if plan.tcp_connect.is_some() {
+    if ports && plan.tcp_connect.is_some() {
         net |= AccessNet::ConnectTcp;
     }
-    if plan.tcp_bind.is_some() {
+    if ports && plan.tcp_bind.is_some() {
         net |= AccessNet::BindTcp;
     }
     if !net.is_empty() {
@@ -108,7 +109,7 @@ pub fn apply(plan: &LandlockPlan, env: &Env, required: bool) -> Result<Enforceme
         (&plan.tcp_connect, AccessNet::ConnectTcp),
         (&plan.tcp_bind, AccessNet::BindTcp),
     ] {
-        for port in ports.iter().flatten() {
+        for port in ports.iter().flatten().filter(|_| !net.is_empty()) {
             created = created
                 .add_rule(NetPort::new(*port, access))
                 .map_err(|e| format!("landlock port rule {port}: {e}"))?;

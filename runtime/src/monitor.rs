@@ -375,6 +375,12 @@ impl Monitor {
         self.killed.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Does the sandbox have a network namespace of its own (isolated mode)?
+    /// Then only sockets the monitor made reach outside (emulate/outside.rs).
+    pub(crate) fn isolated(&self) -> bool {
+        self.view == crate::resolve::View::Namespace
+    }
+
     pub(crate) fn table(&self) -> &'static SyscallTable {
         self.ir.table()
     }
@@ -808,21 +814,21 @@ impl Monitor {
         Verdict { action: d.action }
     }
 
-    /// Does `state` allow talking to `addr` (connect and send)?
+    /// Does `state` allow talking to `addr`? A connected socket may exchange data
+    /// with its peer as long as `connect` to it is allowed ("connect means talk",
+    /// docs/language.md); `send` is for datagrams addressed without connecting.
     fn allows_peer(&self, state: u32, addr: &NetAddr) -> bool {
         let nr = self.table().by_name("connect").map_or(u32::MAX, |s| s.nr);
-        [Verb::Connect, Verb::Send].iter().all(|&verb| {
-            let access = [Access::Net {
-                verb,
-                addr: addr.clone(),
-            }];
-            let req = Request {
-                nr,
-                args: [0; 6],
-                accesses: &access,
-            };
-            self.ir.decide(state, &req, &self.env).action.is_allowing()
-        })
+        let access = [Access::Net {
+            verb: Verb::Connect,
+            addr: addr.clone(),
+        }];
+        let req = Request {
+            nr,
+            args: [0; 6],
+            accesses: &access,
+        };
+        self.ir.decide(state, &req, &self.env).action.is_allowing()
     }
 
     /// Shuts down every tracked socket `state` does not allow; returns their peers.
@@ -901,6 +907,18 @@ fn shut(t: &Tracked) {
                 t.sock.as_raw_fd(),
                 &unspec,
                 std::mem::size_of::<libc::sockaddr>() as u32,
+            );
+            // A frame left corked (UDP_CORK) would still go to its destination
+            // when uncorked, with whatever was appended after the taint. A send
+            // that cannot fit the frame makes the kernel drop it (EMSGSIZE:
+            // udp_flush_pending_frames); with nothing pending it has no address
+            // to go to (EDESTADDRREQ), so nothing is ever sent.
+            let big = vec![0u8; 0xFFFF];
+            libc::send(
+                t.sock.as_raw_fd(),
+                big.as_ptr().cast(),
+                big.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
             );
         }
     }

@@ -1,6 +1,6 @@
 //! How the sandbox is launched, decided in one place: *isolated* (the command runs
-//! in its own pid and mount namespaces, inside a user namespace when `clawless` is
-//! not root, below a small init of ours) or *mediated* (a plain fork, as before
+//! in its own pid, mount and network namespaces, inside a user namespace when
+//! `clawless` is not root, below a small init of ours) or *mediated* (a plain fork, as before
 //! namespaces; the runtime's process filter and Landlock's scopes keep the agent
 //! from naming processes outside the sandbox).
 //!
@@ -8,6 +8,9 @@
 //! new stack) a process that is pid 1 of a new pid namespace. That init:
 //! - dies with `clawless` (`PR_SET_PDEATHSIG`, armed before it waits for the
 //!   parent's go, so a parent that died earlier is seen as end of file);
+//! - brings up `lo` in the new network namespace, its only interface: a socket
+//!   the agent makes reaches nothing but that loopback (the sockets that reach
+//!   outside are made by the monitor, in its own namespace: emulate/net.rs);
 //! - makes every mount a slave (nothing the sandbox mounts leaks out), mounts a
 //!   fresh procfs on `/proc` (only the sandbox's processes exist there) and remounts
 //!   the directories the policy never lets the agent execute from `noexec`;
@@ -143,7 +146,7 @@ pub unsafe fn spawn_isolated(
     let user_ns = libc::geteuid() != 0;
     let (go_r, go_w) = pipe().map_err(|e| e.to_string())?;
     let (report_r, report_w) = pipe().map_err(|e| e.to_string())?;
-    let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS;
+    let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWNET;
     if user_ns {
         flags |= libc::CLONE_NEWUSER;
     }
@@ -162,9 +165,9 @@ pub unsafe fn spawn_isolated(
         return Err(format!(
             "cannot create {} namespaces ({e})",
             if user_ns {
-                "user, pid and mount"
+                "user, pid, mount and network"
             } else {
-                "pid and mount"
+                "pid, mount and network"
             }
         ));
     }
@@ -220,6 +223,9 @@ unsafe fn init(iso: &Isolation, status_w: i32, go_r: i32, report_w: i32, agent: 
         break;
     }
     libc::close(go_r);
+    if !loopback_up() {
+        unavailable("bringing up lo in the network namespace");
+    }
     if libc::mount(
         std::ptr::null(),
         c"/".as_ptr(),
@@ -314,6 +320,25 @@ unsafe fn init(iso: &Isolation, status_w: i32, go_r: i32, report_w: i32, agent: 
             libc::kill(child, sig);
         }
     }
+}
+
+/// Sets `IFF_UP` on `lo` (the new network namespace has it, down) with
+/// `SIOCSIFFLAGS`: no external tool, no netlink parser.
+unsafe fn loopback_up() -> bool {
+    let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+    if s < 0 {
+        return false;
+    }
+    let mut req: libc::ifreq = std::mem::zeroed();
+    for (d, c) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *d = *c as libc::c_char;
+    }
+    let ok = libc::ioctl(s, libc::SIOCGIFFLAGS, &mut req) == 0 && {
+        req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+        libc::ioctl(s, libc::SIOCSIFFLAGS, &req) == 0
+    };
+    libc::close(s);
+    ok
 }
 
 /// `struct mount_attr` (linux/mount.h).

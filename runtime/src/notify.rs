@@ -143,6 +143,26 @@ impl Listener {
         )
     }
 
+    /// Installs `src` in the caller's descriptor table *as* descriptor `at`,
+    /// replacing what was there atomically (`SECCOMP_ADDFD_FLAG_SETFD`, as
+    /// `dup3`); the syscall stays pending, to be answered.
+    pub fn install_fd(&self, id: u64, src: BorrowedFd<'_>, at: i32, cloexec: bool) -> io::Result<()> {
+        // SAFETY: all-zero is a valid seccomp_notif_addfd.
+        let mut a: libc::seccomp_notif_addfd = unsafe { std::mem::zeroed() };
+        a.id = id;
+        a.flags = libc::SECCOMP_ADDFD_FLAG_SETFD as u32;
+        a.srcfd = src.as_raw_fd() as u32;
+        a.newfd = u32::try_from(at).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+        a.newfd_flags = if cloexec { libc::O_CLOEXEC as u32 } else { 0 };
+        // SAFETY: `a` is a valid seccomp_notif_addfd.
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ADDFD, &raw mut a) };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
     /// Installs `src` in the caller's descriptor table and completes the syscall
     /// with the new descriptor's number, in one step (`SECCOMP_ADDFD_FLAG_SEND`).
     pub fn send_fd(&self, id: u64, src: BorrowedFd<'_>, cloexec: bool) -> io::Result<i32> {

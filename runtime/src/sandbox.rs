@@ -180,6 +180,7 @@ unsafe fn child(
     umask: libc::mode_t,
     processes: &[libc::sock_filter],
     nofile: Option<libc::rlimit>,
+    isolated: bool,
 ) -> ! {
     let fail = |msg: String| -> ! {
         let mut m = vec![MSG_SETUP];
@@ -202,7 +203,14 @@ unsafe fn child(
             std::io::Error::last_os_error()
         ));
     }
-    match landlock::apply(&launch.artifact.landlock, &launch.env, launch.require_landlock) {
+    // Isolated: the network namespace bounds the agent's sockets (Landlock's TCP
+    // ports would refuse connects that stay inside the sandbox).
+    match landlock::apply(
+        &launch.artifact.landlock,
+        &launch.env,
+        launch.require_landlock,
+        !isolated,
+    ) {
         Ok(Enforcement::Full) => {}
         Ok(Enforcement::Partial(why)) | Ok(Enforcement::None(why)) => {
             if launch.require_landlock {
@@ -600,6 +608,7 @@ unsafe fn start(
             exec.umask,
             &processes,
             exec.nofile,
+            isolation.is_some(),
         )
     };
     let (pid, report, user_ns) = match isolation {
@@ -690,7 +699,7 @@ unsafe fn start(
     monitor.start();
     if isolation.is_some() {
         eprintln!(
-            "clawless: isolated mode ({}pid and mount namespaces, private /proc{})",
+            "clawless: isolated mode ({}pid, mount and network namespaces, private /proc{})",
             if user_ns { "user, " } else { "" },
             if isolation.is_some_and(|i| !i.noexec.is_empty()) {
                 ", noexec mounts"

@@ -373,7 +373,7 @@ fn an_unprivileged_user_runs_isolated_in_a_user_namespace() {
     let o = run_with_deadline(c, Duration::from_secs(60));
     assert_eq!(code(&o), 0, "{}", show(&o));
     assert!(
-        stderr(&o).contains("clawless: isolated mode (user, pid and mount namespaces"),
+        stderr(&o).contains("clawless: isolated mode (user, pid, mount and network namespaces"),
         "{}",
         show(&o)
     );
@@ -407,7 +407,7 @@ fn without_namespaces_it_falls_back_or_refuses_as_asked() {
     assert!(stdout(&o).contains("no-namespaces: filter on"), "{}", show(&o));
     assert_eq!(code(&o), 0, "{}", show(&o));
     assert!(
-        stderr(&o).contains("clawless: mediated mode (cannot create pid and mount namespaces"),
+        stderr(&o).contains("clawless: mediated mode (cannot create pid, mount and network namespaces"),
         "the fallback is said, with why\n{}",
         show(&o)
     );

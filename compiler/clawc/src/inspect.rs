@@ -278,6 +278,9 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
     if let Some(m) = sc.and_then(|sc| mediation::of(sc.name)) {
         let verbs: Vec<Verb> = match m {
             Mediation::Open { flags, .. } => mediation::open_verbs(args[flags as usize], arch),
+            // An address given to a send is the one it names: `send` (without
+            // one, a connected socket's peer is decided as `connect`).
+            Mediation::SendTo { .. } | Mediation::SendMsg { .. } => vec![Verb::Send],
             other => other.verbs().to_vec(),
         };
         for v in verbs {
@@ -355,6 +358,27 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
         out += "note:     an x32 syscall number: every filter kills the process (the x32 ABI is refused)\n";
     }
     out += &format!("policy:   {} by {by}\n", decision.action);
+    if let (Some(m), Some(addr)) = (sc.and_then(|sc| mediation::of(sc.name)), &q.addr) {
+        if matches!(
+            m,
+            Mediation::Connect { .. } | Mediation::SendTo { .. } | Mediation::SendMsg { .. }
+        ) {
+            if let Ok(a) = parse_addr(addr) {
+                if ir.stays_inside(&a) {
+                    out += "note:     in isolated mode this loopback address is the sandbox's own (no endpoint of the \
+                            policy names it): the call stays inside the sandbox, undecided by the policy, and reaches \
+                            nothing outside; in mediated mode the policy decides it as above\n";
+                } else if matches!(a, NetAddr::Inet { ip, .. } if claw_ir::netns::is_loopback(ip)) {
+                    out += "note:     the policy names this loopback address as an endpoint: it is the host's, in \
+                            isolated mode too (reached through a socket the monitor makes)\n";
+                }
+            }
+        }
+        if matches!(m, Mediation::SendTo { .. } | Mediation::SendMsg { .. }) {
+            out += "note:     a send without an address on a connected socket is decided as `connect` to its peer \
+                    (connect means talk); --addr is the address the send names\n";
+        }
+    }
     if sc.is_some_and(|sc| sc.name == "clone3")
         && ret != RET_USER_NOTIF
         && decision.action != claw_ir::Action::Kill

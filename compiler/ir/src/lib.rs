@@ -8,6 +8,7 @@
 mod glob;
 pub mod landlock;
 pub mod mediation;
+pub mod netns;
 pub mod route;
 
 pub use glob::glob_match;

@@ -58,7 +58,9 @@ impl Mediation {
             Mediation::Exec { .. } => &[Verb::Exec],
             Mediation::Look { .. } => &[Verb::Visible],
             Mediation::Connect { .. } => &[Verb::Connect],
-            Mediation::SendTo { .. } | Mediation::SendMsg { .. } => &[Verb::Send],
+            // `send` to an explicit address; without one, talking to the
+            // connected peer, decided as `connect` to it ("connect means talk").
+            Mediation::SendTo { .. } | Mediation::SendMsg { .. } => &[Verb::Send, Verb::Connect],
             Mediation::Bind { .. } => &[Verb::Bind],
         }
     }

@@ -412,3 +412,68 @@ fn a_syscall_allow_of_rename_leaves_reading_bounded_by_landlock() {
         "{plan:?}"
     );
 }
+
+#[test]
+fn loopback_stays_inside_unless_an_endpoint_names_it() {
+    let mut ir = two_state_ir();
+    let a = |proto, ip: &str, port| NetAddr::Inet {
+        proto,
+        ip: ip.parse().unwrap(),
+        port,
+    };
+    // No network rule at all: every loopback address is the sandbox's own.
+    for ip in ["127.0.0.1", "127.9.8.7", "::1", "::ffff:127.0.0.1"] {
+        assert!(ir.stays_inside(&a(Proto::Tcp, ip, 8080)), "{ip}");
+    }
+    assert!(!ir.stays_inside(&a(Proto::Tcp, "10.0.0.1", 8080)), "not loopback");
+    assert!(!ir.stays_inside(&NetAddr::UnixAbstract("x".into())));
+    // `*:443` names every address on port 443, loopback included.
+    ir.rules.push(rule(
+        Action::Allow,
+        Some(vec![0]),
+        Matcher::Access {
+            verbs: vec![Verb::Connect],
+            entity: Entity::Endpoints(vec![Endpoint {
+                proto: Proto::Tcp,
+                addr: Addr::Any,
+                ports: (443, 443),
+            }]),
+        },
+    ));
+    // A deny names its endpoints too (the host's database stays refused).
+    ir.rules.push(rule(
+        Action::Deny(13),
+        None,
+        Matcher::Access {
+            verbs: vec![Verb::Send],
+            entity: Entity::Endpoints(vec![Endpoint {
+                proto: Proto::Udp,
+                addr: Addr::Cidr("127.0.0.53".parse().unwrap(), 32),
+                ports: (53, 53),
+            }]),
+        },
+    ));
+    assert!(!ir.stays_inside(&a(Proto::Tcp, "127.0.0.1", 443)));
+    assert!(!ir.stays_inside(&a(Proto::Tcp, "::1", 443)));
+    assert!(
+        ir.stays_inside(&a(Proto::Udp, "127.0.0.1", 443)),
+        "another protocol"
+    );
+    assert!(ir.stays_inside(&a(Proto::Tcp, "127.0.0.1", 444)));
+    assert!(!ir.stays_inside(&a(Proto::Udp, "127.0.0.53", 53)));
+    assert!(ir.stays_inside(&a(Proto::Udp, "127.0.0.54", 53)));
+    // A bind rule does not make an address the host's.
+    ir.rules.push(rule(
+        Action::Allow,
+        None,
+        Matcher::Access {
+            verbs: vec![Verb::Bind],
+            entity: Entity::Endpoints(vec![Endpoint {
+                proto: Proto::Tcp,
+                addr: Addr::Any,
+                ports: (9000, 9000),
+            }]),
+        },
+    ));
+    assert!(ir.stays_inside(&a(Proto::Tcp, "127.0.0.1", 9000)));
+}

@@ -11,6 +11,7 @@
 mod fs;
 mod names;
 mod net;
+mod outside;
 
 use crate::monitor::{Fail, Monitor, Outcome};
 use crate::notify::Notification;

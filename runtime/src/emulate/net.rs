@@ -1,8 +1,15 @@
 //! Network syscalls: the monitor reads and validates the address, then connects,
 //! binds or sends on its own duplicate of the agent's socket (`pidfd_getfd`) with
 //! the address it validated. Sockets it connects are tracked for revocation.
+//!
+//! In isolated mode (a network namespace of the sandbox's own, only `lo`) a
+//! socket the agent made reaches nothing outside, whatever it does: its calls to
+//! addresses that stay inside (`Ir::stays_inside`) go to the kernel undecided,
+//! and an allowed call to an outside address gets a socket the monitor makes in
+//! its own namespace, installed in place of the agent's (see `outside`).
 
 use super::cvt;
+use super::outside;
 use crate::agent;
 use crate::monitor::{Fail, Monitor, Outcome};
 use crate::notify::{Notification, Reply};
@@ -108,9 +115,19 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
         Mediation::Bind { fd, addr, len } => (fd, addr, len, Verb::Bind),
         _ => return Err(Fail::Errno(libc::ENOSYS)),
     };
-    let (sock, kind) = socket(m, n, a[fd as usize] as i32)?;
+    let agent_fd = a[fd as usize] as i32;
+    let (sock, kind) = socket(m, n, agent_fd)?;
     let len = wire::addr_len(a[len as usize]).map_err(Fail::Errno)?;
     let t = target(m, n, kind, a[addr as usize], len, verb == Verb::Bind)?;
+    let mut replace = None;
+    if verb == Verb::Connect {
+        match Place::of(m, &sock, kind, &t.addr) {
+            Place::Inside => return Ok(Reply::Continue.into()),
+            Place::Unreachable => return Err(Fail::Errno(libc::ENETUNREACH)),
+            Place::Outside => replace = Some(outside::make(m, &sock, kind)?),
+            Place::Host => {}
+        }
+    }
     let accesses = net_access(verb, &t.addr);
     let track = verb == Verb::Connect && t.addr.is_some();
     let udp = kind.proto == Some(Proto::Udp);
@@ -118,7 +135,8 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
     // cannot keep (its descriptor table full) is not connected at all. Connecting
     // it untracked would leave it beyond revocation.
     let dup = if track {
-        Some(sock.try_clone().map_err(|_| Fail::Errno(libc::ENOBUFS))?)
+        let mine = replace.as_ref().unwrap_or(&sock);
+        Some(mine.try_clone().map_err(|_| Fail::Errno(libc::ENOBUFS))?)
     } else {
         None
     };
@@ -137,6 +155,13 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
     if !v.allowed() {
         return Ok(v.refusal().into());
     }
+    let sock = match replace {
+        Some(new) => {
+            outside::install(m, n, agent_fd, &new)?;
+            new
+        }
+        None => sock,
+    };
     if verb == Verb::Connect && blocking(&sock) {
         // A blocking connect waits for the peer (a full backlog, a host that
         // never answers) as long as the agent lets it: on a thread of its own.
@@ -165,6 +190,38 @@ fn is_stream(sock: &OwnedFd) -> bool {
     r == 0 && ty == libc::SOCK_STREAM
 }
 
+/// Where a call on an `AF_INET`/`AF_INET6` socket to an address goes.
+enum Place {
+    /// Not isolated, or a socket of the monitor's namespace to a host address:
+    /// decided and performed on the agent's socket, as in mediated mode.
+    Host,
+    /// A socket of the sandbox's namespace, to an address that stays inside (or
+    /// none, or one no endpoint describes): the kernel's, undecided — it can
+    /// reach nothing but the sandbox's loopback.
+    Inside,
+    /// A socket of the sandbox's namespace, to an outside address: decided; if
+    /// allowed, performed on a socket the monitor makes (see `outside`).
+    Outside,
+    /// A socket of the monitor's namespace to an address that stays inside: the
+    /// host's loopback there is not the policy's to give.
+    Unreachable,
+}
+
+impl Place {
+    fn of(m: &Monitor, sock: &OwnedFd, kind: SocketKind, addr: &Option<NetAddr>) -> Place {
+        if !m.isolated() || !matches!(kind.family, libc::AF_INET | libc::AF_INET6) {
+            return Place::Host;
+        }
+        let inside = addr.as_ref().is_none_or(|a| m.ir.stays_inside(a));
+        match (outside::is_host_socket(sock), inside) {
+            (false, true) => Place::Inside,
+            (false, false) => Place::Outside,
+            (true, true) if addr.is_some() => Place::Unreachable,
+            (true, _) => Place::Host,
+        }
+    }
+}
+
 /// Is the socket in blocking mode (its file's flags, shared with the agent)?
 fn blocking(sock: &OwnedFd) -> bool {
     // SAFETY: plain syscall on a descriptor we own.
@@ -191,9 +248,12 @@ fn finish_connect(m: &Monitor, sock: &OwnedFd, t: &Target, verb: Verb, track: bo
     Ok(Reply::Value(r?).into())
 }
 
-/// The accesses of a send: to its explicit address, else to the connected peer.
-/// A send to an unnamed peer (a `socketpair`) reaches only whoever holds the other
-/// end, as `write(2)` on the same descriptor would: it is decided as `write`.
+/// The accesses of a send: `send` to its explicit address; without one, talking
+/// to the connected peer, which is decided as `connect` to it ("connect means
+/// talk": a socket connected under `connect E` may exchange data with `E` by any
+/// call, as `write(2)` on it does without asking). A send to an unnamed peer (a
+/// `socketpair`) reaches only whoever holds the other end, as `write(2)` on the
+/// same descriptor would: it is decided as `write`.
 fn send_accesses(
     m: &Monitor,
     sock: &OwnedFd,
@@ -208,7 +268,8 @@ fn send_accesses(
         let write = m.table().by_name("write").map_or(u32::MAX, |s| s.nr);
         return (write, Vec::new(), None);
     }
-    (u32::MAX, net_access(Verb::Send, &addr), addr)
+    let verb = if t.is_some() { Verb::Send } else { Verb::Connect };
+    (u32::MAX, net_access(verb, &addr), addr)
 }
 
 /// Emulated sends never raise SIGPIPE in the monitor; the agent gets it, as the
@@ -236,6 +297,9 @@ struct Outgoing {
     /// `sendto` with an address of length 0: the kernel passes a name of length
     /// 0 to the protocol (UDP answers `EINVAL`), which is not the same as none.
     empty_name: bool,
+    /// The socket the monitor made to replace the agent's (isolated mode, an
+    /// allowed send to an outside address): to install before sending on it.
+    replace: Option<OwnedFd>,
 }
 
 /// How far a send got without waiting.
@@ -271,7 +335,9 @@ impl Outgoing {
             out.msg_control = self.control.as_mut_ptr().cast();
             out.msg_controllen = self.control.len();
         }
-        let flags = self.flags | libc::MSG_NOSIGNAL | extra;
+        // Never MSG_MORE: a frame the monitor left corked would go out with
+        // whatever the agent writes next, revoked or not.
+        let flags = (self.flags & !libc::MSG_MORE) | libc::MSG_NOSIGNAL | extra;
         // SAFETY: out points at buffers alive for the call.
         cvt(unsafe { libc::sendmsg(sock.as_raw_fd(), &out, flags) } as libc::c_long)
     }
@@ -288,6 +354,11 @@ impl Outgoing {
             Ok(k) if k as usize >= self.data.len() || !blocking(sock) => Ok(Sent::Done(k)),
             Ok(k) => Ok(Sent::Waits(k as usize)),
             Err(Fail::Errno(libc::EAGAIN)) if blocking(sock) => Ok(Sent::Waits(0)),
+            // A Fast Open without a cookie only started the handshake: the
+            // agent's blocking send waits for it and sends, as the kernel's would.
+            Err(Fail::Errno(libc::EINPROGRESS)) if blocking(sock) && self.flags & libc::MSG_FASTOPEN != 0 => {
+                Ok(Sent::Waits(0))
+            }
             r => {
                 pipe_signal(n, self.flags, &r);
                 r.map(Sent::Done)
@@ -345,6 +416,27 @@ fn deliver(m: &Monitor, n: &Notification, sock: OwnedFd, mut out: Outgoing) -> O
     }
 }
 
+/// Registers for revocation, under the lock of the decision that allowed the
+/// send: the socket the monitor made for it (see `outside`), and a TCP socket
+/// sent to with an address, which the send may connect (`MSG_FASTOPEN`: from
+/// then on `write(2)` reaches the peer without asking).
+fn track_sent(
+    sock: &OwnedFd,
+    replace: &Option<OwnedFd>,
+    to: &Option<NetAddr>,
+    addressed: bool,
+    kind: SocketKind,
+    add: &mut dyn FnMut(OwnedFd, NetAddr, bool),
+) {
+    let connects = addressed && kind.proto == Some(Proto::Tcp);
+    if replace.is_none() && !connects {
+        return;
+    }
+    if let (Some(addr), Ok(dup)) = (to, replace.as_ref().unwrap_or(sock).try_clone()) {
+        add(dup, addr.clone(), kind.proto == Some(Proto::Udp));
+    }
+}
+
 /// `sendto(fd, buf, len, flags, addr, addrlen)`.
 pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let a = n.args;
@@ -359,12 +451,34 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     } else {
         None
     };
+    let mut replace = None;
+    match Place::of(m, &sock, kind, &t.as_ref().and_then(|t| t.addr.clone())) {
+        Place::Inside => return Ok(Reply::Continue.into()),
+        Place::Unreachable => return Err(Fail::Errno(libc::ENETUNREACH)),
+        Place::Outside => replace = Some(outside::make(m, &sock, kind)?),
+        Place::Host => {}
+    }
     let (nr, accesses, shown) = send_accesses(m, &sock, kind, &t);
     let nr = if nr == u32::MAX { n.nr } else { nr };
-    let v = m.judge(n, name, nr, &accesses, || show(&shown));
+    let addressed = t.is_some();
+    let v = m.judge_then(
+        n,
+        name,
+        nr,
+        &accesses,
+        || show(&shown),
+        |add| track_sent(&sock, &replace, &shown, addressed, kind, add),
+    );
     if !v.allowed() {
         return Ok(v.refusal().into());
     }
+    let sock = match replace {
+        Some(new) => {
+            outside::install(m, n, a[0] as i32, &new)?;
+            new
+        }
+        None => sock,
+    };
     let data = agent::read_mem(n.tid, a[1], (a[2] as usize).min(MAX_SEND))?;
     m.valid(n)?;
     let out = Outgoing {
@@ -374,6 +488,7 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
         _held: Vec::new(),
         flags: a[3] as i32,
         empty_name: a[4] != 0 && len == 0,
+        replace: None,
     };
     deliver(m, n, sock, out)
 }
@@ -381,9 +496,13 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
 /// `sendmsg(fd, msg, flags)` and `sendmmsg(fd, msgvec, vlen, flags)`.
 pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let a = n.args;
-    let (sock, kind) = socket(m, n, a[0] as i32)?;
+    let (mut sock, kind) = socket(m, n, a[0] as i32)?;
     if name != "sendmmsg" {
-        let out = one_msg(m, n, name, &sock, kind, a[1], a[2] as i32)?;
+        let mut out = one_msg(m, n, name, &sock, kind, a[1], a[2] as i32)?;
+        if let Some(new) = out.replace.take() {
+            outside::install(m, n, a[0] as i32, &new)?;
+            sock = new;
+        }
         return deliver(m, n, sock, out);
     }
     let flags = a[3] as i32;
@@ -393,6 +512,10 @@ pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
             return Err(Fail::Errno(libc::EFAULT));
         };
         let done = one_msg(m, n, name, &sock, kind, at, flags).and_then(|mut out| {
+            if let Some(new) = out.replace.take() {
+                outside::install(m, n, a[0] as i32, &new)?;
+                sock = new;
+            }
             let r = out.try_send(n, &sock)?;
             Ok((out, r))
         });
@@ -453,11 +576,31 @@ fn one_msg(
     } else {
         None
     };
-    let (nr, accesses, shown) = send_accesses(m, sock, kind, &t);
-    let nr = if nr == u32::MAX { n.nr } else { nr };
-    let v = m.judge(n, name, nr, &accesses, || show(&shown));
-    if !v.allowed() {
-        return Err(Fail::Errno(v.refusal_errno()));
+    let mut replace = None;
+    match Place::of(m, sock, kind, &t.as_ref().and_then(|t| t.addr.clone())) {
+        // Sent by the monitor on the agent's own socket: it reaches only the
+        // sandbox's loopback.
+        Place::Inside => {}
+        Place::Unreachable => return Err(Fail::Errno(libc::ENETUNREACH)),
+        Place::Outside => replace = Some(outside::make(m, sock, kind)?),
+        Place::Host => {}
+    }
+    let inside = replace.is_none() && matches!(Place::of(m, sock, kind, &None), Place::Inside);
+    if !inside {
+        let (nr, accesses, shown) = send_accesses(m, sock, kind, &t);
+        let nr = if nr == u32::MAX { n.nr } else { nr };
+        let addressed = t.is_some();
+        let v = m.judge_then(
+            n,
+            name,
+            nr,
+            &accesses,
+            || show(&shown),
+            |add| track_sent(sock, &replace, &shown, addressed, kind, add),
+        );
+        if !v.allowed() {
+            return Err(Fail::Errno(v.refusal_errno()));
+        }
     }
     // Gather the data into one buffer (at most MAX_SEND bytes, at most
     // UIO_MAXIOV reads).
@@ -479,6 +622,7 @@ fn one_msg(
         _held: held,
         flags,
         empty_name: false,
+        replace,
     })
 }
 

@@ -28,6 +28,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <poll.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 #include <linux/fs.h>
@@ -408,6 +413,175 @@ static void tamper(const char *spec) {
     size_t hlen;
     TRY("get_robust_list", syscall(SYS_get_robust_list, pid, &head, &hlen));
 #undef TRY
+}
+
+
+// ---- sockets made before the taint, used after it (netleak) ----
+static void taint(const char *secret) {
+    int fd = open(secret, O_RDONLY);
+    report("open secret", fd);
+    if (fd >= 0) close(fd);
+    usleep(100000);
+}
+
+static int netleak(const char *v, const char *ip, int port, const char *secret) {
+    struct sockaddr_in sa;
+    printf("netleak %s: started\n", v);
+    fflush(stdout);
+    if (!strcmp(v, "fastopen")) {
+        // TCP Fast Open: sendto with MSG_FASTOPEN connects and sends.
+        int s = inet_socket(SOCK_STREAM, ip, port, &sa);
+        report("fastopen before", sendto(s, "before\n", 7, MSG_FASTOPEN, (struct sockaddr *)&sa, sizeof sa));
+        usleep(100000);
+        taint(secret);
+        report("write after", write(s, "STOLEN\n", 7));
+        report("send after", send(s, "STOLEN\n", 7, MSG_NOSIGNAL));
+        return 0;
+    }
+    if (!strcmp(v, "tfo-connect")) {
+        // TCP_FASTOPEN_CONNECT: connect() defers the handshake to the first write.
+        int s = inet_socket(SOCK_STREAM, ip, port, &sa);
+        int one = 1;
+        report("tfo option", setsockopt(s, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof one));
+        report("connect", connect(s, (struct sockaddr *)&sa, sizeof sa));
+        report("write before", write(s, "before\n", 7));
+        usleep(100000);
+        taint(secret);
+        report("write after", write(s, "STOLEN\n", 7));
+        return 0;
+    }
+    if (!strcmp(v, "udp-more") || !strcmp(v, "udp-cork")) {
+        // A connected UDP socket with a frame left pending (MSG_MORE, UDP_CORK)
+        // before the taint; written (and uncorked) after it.
+        int s = inet_socket(SOCK_DGRAM, ip, port, &sa);
+        report("connect", connect(s, (struct sockaddr *)&sa, sizeof sa));
+        report("write before", write(s, "before\n", 7));
+        if (!strcmp(v, "udp-more")) {
+            report("send corked", send(s, "corked-", 7, MSG_MORE));
+        } else {
+            int one = 1;
+            report("cork", setsockopt(s, IPPROTO_UDP, UDP_CORK, &one, sizeof one));
+            report("write corked", write(s, "corked-", 7));
+        }
+        taint(secret);
+        report("write after", write(s, "STOLEN\n", 7));
+        int zero = 0;
+        report("uncork", setsockopt(s, IPPROTO_UDP, UDP_CORK, &zero, sizeof zero));
+        report("sendto after", sendto(s, "STOLEN\n", 7, 0, (struct sockaddr *)&sa, sizeof sa));
+        return 0;
+    }
+    if (!strcmp(v, "udp-unconnected")) {
+        // sendto before, then write/send/sendto after (the monitor made the socket).
+        int s = inet_socket(SOCK_DGRAM, ip, port, &sa);
+        report("sendto before", sendto(s, "before\n", 7, 0, (struct sockaddr *)&sa, sizeof sa));
+        taint(secret);
+        report("sendto after", sendto(s, "STOLEN\n", 7, 0, (struct sockaddr *)&sa, sizeof sa));
+        report("write after", write(s, "STOLEN\n", 7));
+        return 0;
+    }
+    if (!strcmp(v, "shared")) {
+        // One connected socket in four places before the taint: a dup, a forked
+        // child, a descriptor passed with SCM_RIGHTS; each writes after it.
+        int s = inet_socket(SOCK_STREAM, ip, port, &sa);
+        report("connect", connect(s, (struct sockaddr *)&sa, sizeof sa));
+        report("write before", write(s, "before\n", 7));
+        int d = dup(s);
+        int sp[2], go[2];
+        socketpair(AF_UNIX, SOCK_DGRAM, 0, sp);
+        char byte = 'x', cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = {&byte, 1};
+        struct msghdr m = {0};
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = cbuf;
+        m.msg_controllen = sizeof cbuf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &s, sizeof(int));
+        report("send fd", sendmsg(sp[0], &m, 0));
+        memset(cbuf, 0, sizeof cbuf);
+        m.msg_controllen = sizeof cbuf;
+        report("recv fd", recvmsg(sp[1], &m, 0));
+        int r = -1;
+        c = CMSG_FIRSTHDR(&m);
+        if (c && c->cmsg_type == SCM_RIGHTS) memcpy(&r, CMSG_DATA(c), sizeof(int));
+        pipe(go);
+        pid_t child = fork();
+        if (child == 0) {
+            char b;
+            read(go[0], &b, 1);
+            report("child write after", write(s, "STOLEN-child\n", 13));
+            _exit(0);
+        }
+        taint(secret);
+        report("write after (dup)", write(d, "STOLEN-dup\n", 11));
+        report("write after (passed)", write(r, "STOLEN-passed\n", 14));
+        write(go[1], "g", 1);
+        waitpid(child, NULL, 0);
+        return 0;
+    }
+    if (!strcmp(v, "nonblocking")) {
+        // A non-blocking connect still in flight when the secret is read.
+        int s = inet_socket(SOCK_STREAM | SOCK_NONBLOCK, ip, port, &sa);
+        report("connect", connect(s, (struct sockaddr *)&sa, sizeof sa));
+        taint(secret);
+        struct pollfd p = {s, POLLOUT, 0};
+        report("poll", poll(&p, 1, 2000));
+        report("write after", write(s, "STOLEN\n", 7));
+        return 0;
+    }
+    if (!strcmp(v, "families")) {
+        // Sockets no endpoint rule describes, each aimed at the server, before and
+        // after the taint: raw IP, packet, SCTP, MPTCP.
+        for (int round = 0; round < 2; round++) {
+            if (round == 1) taint(secret);
+            memset(&sa, 0, sizeof sa);
+            sa.sin_family = AF_INET;
+            sa.sin_port = htons(port);
+            inet_pton(AF_INET, ip, &sa.sin_addr);
+            int raw = socket(AF_INET, SOCK_RAW, IPPROTO_UDP);
+            report("raw socket", raw);
+            if (raw >= 0) {
+                // A UDP header (checksum 0: none) and the payload.
+                char pkt[8 + 7];
+                struct udphdr *u = (struct udphdr *)pkt;
+                u->source = htons(40000);
+                u->dest = htons(port);
+                u->len = htons(sizeof pkt);
+                u->check = 0;
+                memcpy(pkt + 8, "STOLEN\n", 7);
+                report("raw sendto", sendto(raw, pkt, sizeof pkt, 0, (struct sockaddr *)&sa, sizeof sa));
+            }
+            int pk = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
+            report("packet socket", pk);
+            if (pk >= 0) {
+                struct sockaddr_ll ll = {0};
+                ll.sll_family = AF_PACKET;
+                ll.sll_protocol = htons(ETH_P_IP);
+                ll.sll_ifindex = 1;
+                report("packet sendto", sendto(pk, "STOLEN\n", 7, 0, (struct sockaddr *)&ll, sizeof ll));
+            }
+            for (int k = 0; k < 3; k++) {
+                int proto = k == 0 ? IPPROTO_SCTP : k == 1 ? 262 /* IPPROTO_MPTCP */ : IPPROTO_SCTP;
+                int type = k == 2 ? SOCK_SEQPACKET : SOCK_STREAM;
+                const char *what = k == 0 ? "sctp" : k == 1 ? "mptcp" : "sctp seqpacket";
+                char label[64];
+                int x = socket(AF_INET, type, proto);
+                snprintf(label, sizeof label, "%s socket", what);
+                report(label, x);
+                if (x < 0) continue;
+                snprintf(label, sizeof label, "%s connect", what);
+                report(label, connect(x, (struct sockaddr *)&sa, sizeof sa));
+                snprintf(label, sizeof label, "%s sendto", what);
+                report(label, sendto(x, "STOLEN\n", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof sa));
+            }
+        }
+        return 0;
+    }
+    printf("netleak: unknown variant %s\n", v);
+    return 2;
 }
 
 static void *noop(void *arg) { return arg; }
@@ -870,6 +1044,32 @@ int main(int argc, char **argv) {
         mm.msg_hdr.msg_iovlen = 1;
         report("udp sendmmsg", sendmmsg(s, &mm, 1, 0));
         return 0;
+    }
+    if (!strcmp(name, "self-server") && argc == 4) {
+        // self-server IP PORT: a server of the sandbox's own, and a client of it.
+        struct sockaddr_in sa;
+        int l = inet_socket(SOCK_STREAM, argv[2], atoi(argv[3]), &sa);
+        int one = 1;
+        setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        long r = bind(l, (struct sockaddr *)&sa, sizeof sa);
+        report("bind", r);
+        if (r < 0) return 0;
+        report("listen", listen(l, 4));
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        r = connect(c, (struct sockaddr *)&sa, sizeof sa);
+        report("connect", r);
+        if (r < 0) return 0;
+        report("write", write(c, "ping", 4));
+        int a = accept(l, NULL, NULL);
+        report("accept", a);
+        char buf[8] = {0};
+        report("read", read(a, buf, 4));
+        printf("self-server: got=%s\n", buf);
+        return 0;
+    }
+    if (!strcmp(name, "netleak") && argc == 6) {
+        // netleak VARIANT IP PORT SECRET_FILE
+        return netleak(argv[2], argv[3], atoi(argv[4]), argv[5]);
     }
     if (!strcmp(name, "hold") && argc == 6) {
         // hold tcp|udp IP PORT SECRET_FILE: connect, send, read a secret, send again
