@@ -359,14 +359,19 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     } else {
         None
     };
+    // The data is copied *before* the decision: copied after, a secret read
+    // (and its transition fired) between the two would be sent under the
+    // decision of the state before (an unconnected UDP socket has nothing to
+    // revoke). Copied before, data that holds a secret was written after the
+    // transition, and the decision sees the state after it.
+    let data = agent::read_mem(n.tid, a[1], (a[2] as usize).min(MAX_SEND))?;
+    m.valid(n)?;
     let (nr, accesses, shown) = send_accesses(m, &sock, kind, &t);
     let nr = if nr == u32::MAX { n.nr } else { nr };
     let v = m.judge(n, name, nr, &accesses, || show(&shown));
     if !v.allowed() {
         return Ok(v.refusal().into());
     }
-    let data = agent::read_mem(n.tid, a[1], (a[2] as usize).min(MAX_SEND))?;
-    m.valid(n)?;
     let out = Outgoing {
         data,
         target: t,
@@ -453,14 +458,9 @@ fn one_msg(
     } else {
         None
     };
-    let (nr, accesses, shown) = send_accesses(m, sock, kind, &t);
-    let nr = if nr == u32::MAX { n.nr } else { nr };
-    let v = m.judge(n, name, nr, &accesses, || show(&shown));
-    if !v.allowed() {
-        return Err(Fail::Errno(v.refusal_errno()));
-    }
     // Gather the data into one buffer (at most MAX_SEND bytes, at most
-    // UIO_MAXIOV reads).
+    // UIO_MAXIOV reads), before the decision (see `sendto`: gathered after, a
+    // secret read meanwhile went out under the state before its transition).
     let mut data = Vec::new();
     for iov in &iovs {
         let room = MAX_SEND - data.len();
@@ -469,6 +469,12 @@ fn one_msg(
         }
     }
     m.valid(n)?;
+    let (nr, accesses, shown) = send_accesses(m, sock, kind, &t);
+    let nr = if nr == u32::MAX { n.nr } else { nr };
+    let v = m.judge(n, name, nr, &accesses, || show(&shown));
+    if !v.allowed() {
+        return Err(Fail::Errno(v.refusal_errno()));
+    }
     // Control messages: descriptors passed with SCM_RIGHTS are the agent's
     // numbers; send the same open files from the monitor's duplicates.
     let held = translate_rights(m, n, &mut control, &slots)?;
