@@ -31,7 +31,9 @@ fn verb_names(verbs: &[Verb]) -> Vec<&'static str> {
 
 /// When resolution fails (`ENOENT`, `ENOTDIR`, `ELOOP`...), the error itself tells
 /// whether a path exists. For a path the policy neither lets the agent see nor use,
-/// answer the policy's refusal instead, so existence stays hidden.
+/// answer the policy's refusal instead, so existence stays hidden. The path judged
+/// is the one the lookup reaches (see [`reached`]): a dangling link into `~/.ssh`
+/// is judged as the name in `~/.ssh`, as it is once that file exists.
 fn hide(
     m: &Monitor,
     n: &Notification,
@@ -42,19 +44,47 @@ fn hide(
     err: Fail,
 ) -> Fail {
     let Fail::Errno(_) = err else { return err };
-    let base = if raw.first() == Some(&b'/') {
-        String::new()
-    } else if dirfd == libc::AT_FDCWD {
-        std::fs::read_link(format!("/proc/{}/cwd", asker.tid))
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    } else {
-        std::fs::read_link(format!("/proc/{}/fd/{dirfd}", asker.tid))
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    let path = resolve::lexical(&format!("{base}/{}", String::from_utf8_lossy(raw)));
+    let path = reached(asker, dirfd, raw).unwrap_or_else(|| {
+        let base = if raw.first() == Some(&b'/') {
+            String::new()
+        } else if dirfd == libc::AT_FDCWD {
+            std::fs::read_link(format!("/proc/{}/cwd", asker.tid))
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        } else {
+            std::fs::read_link(format!("/proc/{}/fd/{dirfd}", asker.tid))
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        resolve::lexical(&format!("{base}/{}", String::from_utf8_lossy(raw)))
+    });
     hide_at(m, n, &path, verbs, err)
+}
+
+/// Where a lookup of `raw` that failed got to, in the agent's view: its parent
+/// directory resolved, and a symlink in the last component followed (at most
+/// [`MAX_LINKS`]) while its target's directory resolves; the path of the name it
+/// ends at. `None` when the parent itself does not resolve (then the lexical path
+/// is all there is).
+fn reached(asker: &Asker, dirfd: i32, raw: &[u8]) -> Option<String> {
+    let mut parent = resolve::resolve_parent(asker, dirfd, raw).ok()?;
+    for _ in 0..MAX_LINKS {
+        let Ok(Some(target)) = link_target(&parent) else {
+            break;
+        };
+        match resolve::resolve_parent_in(asker, &parent.dir, &target) {
+            Ok(p) => parent = p,
+            Err(_) => {
+                let text = String::from_utf8_lossy(&target);
+                if target.first() == Some(&b'/') {
+                    return Some(resolve::lexical(&text));
+                }
+                let dir = parent.path.rsplit_once('/').map_or("", |(d, _)| d);
+                return Some(resolve::lexical(&format!("{dir}/{text}")));
+            }
+        }
+    }
+    Some(parent.path)
 }
 
 /// [`hide`] for a path already made absolute (a symlink's target being followed).
@@ -85,6 +115,20 @@ fn open_proc(fd: &OwnedFd, flags: i32, mode: u32) -> Result<OwnedFd, Fail> {
     let r = cvt(unsafe { libc::open(p.as_ptr(), flags | libc::O_CLOEXEC, mode) } as libc::c_long)?;
     // SAFETY: r is a fresh descriptor.
     Ok(unsafe { OwnedFd::from_raw_fd(r as i32) })
+}
+
+/// Hands an opened file to the agent. A file open for writing is installed, the
+/// monitor's copy closed, and only then is the call answered: were the answer sent
+/// with the descriptor, the agent could close its copy and `execve` the file while
+/// the monitor still held a writable one (`ETXTBSY`, as after `cc -o m m.c; ./m`).
+fn hand_over(m: &Monitor, n: &Notification, file: OwnedFd, flags: u64, cloexec: bool) -> Outcome {
+    if flags & libc::O_ACCMODE as u64 == libc::O_RDONLY as u64 {
+        m.listener.send_fd(n.id, file.as_fd(), cloexec)?;
+        return Ok(Answer::Done);
+    }
+    let fd = m.listener.add_fd(n.id, file.as_fd(), cloexec)?;
+    drop(file);
+    Ok(Reply::Value(i64::from(fd)).into())
 }
 
 /// `open`, `openat`, `openat2`, `creat`.
@@ -158,8 +202,7 @@ pub(super) fn open(
                 let reopen = oflags & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW);
                 open_proc(&fd, reopen, if tmpfile { create_mode } else { 0 })?
             };
-            m.listener.send_fd(n.id, file.as_fd(), cloexec)?;
-            Ok(Answer::Done)
+            hand_over(m, n, file, flags, cloexec)
         }
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && creat && !tmpfile => {
             let parent = match resolve::resolve_parent(&asker, dirfd, &raw) {
@@ -179,10 +222,7 @@ pub(super) fn open(
                 &shown,
             )?;
             match file {
-                Created::File(fd) => {
-                    m.listener.send_fd(n.id, fd.as_fd(), cloexec)?;
-                    Ok(Answer::Done)
-                }
+                Created::File(fd) => hand_over(m, n, fd, flags, cloexec),
                 Created::Refused(r) => Ok(r.into()),
             }
         }
@@ -343,12 +383,7 @@ fn open_plain(
             if !v.allowed() {
                 return Some(Ok(v.refusal().into()));
             }
-            Some(
-                m.listener
-                    .send_fd(n.id, file.as_fd(), cloexec)
-                    .map(|_| Answer::Done)
-                    .map_err(Fail::from),
-            )
+            Some(hand_over(m, n, file, flags, cloexec))
         }
     }
 }
@@ -474,6 +509,11 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
             })?
         }
         "readlink" | "readlinkat" => {
+            // readlinkat(fd, "") of what is not a symlink says ENOENT; readlink
+            // of its path says EINVAL.
+            if !is_symlink(&r.fd) {
+                return Err(Fail::Errno(libc::EINVAL));
+            }
             let (buf, size) = if name == "readlink" {
                 (a[1], a[2])
             } else {
