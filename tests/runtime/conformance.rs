@@ -332,6 +332,7 @@ fn build(t: &Tree, phases: usize) -> Vec<Req> {
     )
     .unwrap();
     std::fs::write(t.ws.join(".env"), "TOKEN=conformance\n").unwrap();
+    let _ = std::fs::remove_file(t.ws.join("audit.log"));
     std::fs::create_dir_all(t.ws.join(".review")).unwrap();
     std::fs::write(t.ws.join(".review/report.md"), "# Review\n").unwrap();
     let mut reqs = Vec::new();
@@ -591,6 +592,27 @@ fn system(t: &Tree, reqs: &mut Vec<Req>) {
             format!("{}/.gitconfig", t.home.display()),
         ),
     ];
+    // Single files policies name: the reviewer's report, the analysis' audit file.
+    for single in [".review/report.md", "audit.log"] {
+        let p = t.ws.join(single).display().to_string();
+        for flags in [
+            O_WRONLY | O_APPEND,
+            O_WRONLY,
+            O_RDWR | O_APPEND,
+            O_WRONLY | O_TRUNC,
+            O_WRONLY | O_CREAT | O_APPEND,
+        ] {
+            let here = exists(&p, true);
+            reqs.push(open_req(
+                "open",
+                flags,
+                &p,
+                vec![p.clone()],
+                here || flags & O_CREAT != 0 && parent_exists(&p),
+                here,
+            ));
+        }
+    }
     for (raw, m) in paths {
         // The test's own /proc/self is not the probe's: look at what it names.
         let resolves = exists(&m, true);
@@ -724,22 +746,24 @@ fn expected(r: &Req, a: &Value, native: &str) -> (String, &'static str) {
     }
 }
 
-fn tree(f: &Fixture) -> Tree {
+fn tree(f: &Fixture, extra: &[&str]) -> Tree {
     let tmp = PathBuf::from(format!(
         "/tmp/claw-conformance-{}-{}",
         std::process::id(),
         f.root.file_name().unwrap().to_string_lossy()
     ));
     Tree {
-        locations: vec![
+        // The workspace, scratch space, a secret directory, a directory no policy
+        // names, and the workspace directories this policy has rules of its own for.
+        locations: [
             f.ws.join("cases"),
-            f.ws.join("data/cases"),
-            f.ws.join("results/cases"),
-            f.ws.join(".agent/log/cases"),
             tmp.join("cases"),
             f.home.join(".ssh/cases"),
             f.root.join("outside/cases"),
-        ],
+        ]
+        .into_iter()
+        .chain(extra.iter().map(|d| f.ws.join(d).join("cases")))
+        .collect(),
         root: f.root.clone(),
         ws: f.ws.clone(),
         home: f.home.clone(),
@@ -750,10 +774,10 @@ fn tree(f: &Fixture) -> Tree {
 
 /// Compiles `policy` (a file or `std::profiles` with a name), runs the whole
 /// comparison, and fails listing every mismatch.
-fn conform(name: &str, source: &str, policy: Option<&str>) {
+fn conform(name: &str, source: &str, policy: Option<&str>, extra: &[&str]) {
     clawc_is_built();
     let f = Fixture::new(&format!("conf-{name}"));
-    let t = tree(&f);
+    let t = tree(&f, extra);
     let art = f.root.join("policy.bin");
     let clawc = Path::new(clawless()).with_file_name("clawc");
     let mut c = Command::new(&clawc);
@@ -882,22 +906,27 @@ fn example(name: &str) -> String {
 
 #[test]
 fn coding_agent_example_agrees_with_explain() {
-    conform("coding_agent", &example("coding_agent"), None);
+    conform("coding_agent", &example("coding_agent"), None, &[".agent/log"]);
 }
 
 #[test]
 fn offline_analysis_example_agrees_with_explain() {
-    conform("offline_analysis", &example("offline_analysis"), None);
+    conform(
+        "offline_analysis",
+        &example("offline_analysis"),
+        None,
+        &["data", "results"],
+    );
 }
 
 #[test]
 fn readonly_reviewer_example_agrees_with_explain() {
-    conform("readonly_reviewer", &example("readonly_reviewer"), None);
+    conform("readonly_reviewer", &example("readonly_reviewer"), None, &[]);
 }
 
 #[test]
 fn std_offline_agrees_with_explain() {
-    conform("std_offline", "std::profiles", Some("offline"));
+    conform("std_offline", "std::profiles", Some("offline"), &[]);
 }
 
 #[test]
@@ -906,10 +935,11 @@ fn std_readonly_workspace_agrees_with_explain() {
         "std_readonly_workspace",
         "std::profiles",
         Some("readonly_workspace"),
+        &[],
     );
 }
 
 #[test]
 fn std_coding_agent_agrees_with_explain() {
-    conform("std_coding_agent", "std::profiles", Some("coding_agent"));
+    conform("std_coding_agent", "std::profiles", Some("coding_agent"), &[]);
 }
