@@ -440,9 +440,17 @@ fn dangling_symlinks_cannot_create_files_outside_what_the_policy_lets_write() {
     let f = Fixture::new("dangling").with_attack();
     let sdir = f.home.join(".ssh");
     let etc = format!("/etc/claw-planted-{}", std::process::id());
-    let o = attack(
-        &f,
-        &["dangling", sdir.to_str().unwrap(), "../home/.ssh", &etc, "400"],
+    let log = f.root.join("audit.jsonl");
+    let o = f.run(
+        &["--audit-log", log.to_str().unwrap()],
+        &[
+            "./attack",
+            "dangling",
+            sdir.to_str().unwrap(),
+            "../home/.ssh",
+            &etc,
+            "400",
+        ],
     );
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{}", show(&o));
@@ -490,4 +498,15 @@ fn dangling_symlinks_cannot_create_files_outside_what_the_policy_lets_write() {
         .collect();
     assert!(planted.is_empty(), "created in ~/.ssh: {planted:?}");
     assert!(!std::path::Path::new(&etc).exists(), "created {etc}");
+    // The audit log shows the decision on the file the call would create.
+    let audit = std::fs::read_to_string(&log).unwrap();
+    let decided = |path: &str, decision: &str| {
+        audit.lines().any(|l| {
+            l.contains(&format!("\"path\":\"{path}\"")) && l.contains(&format!("\"decision\":\"{decision}\""))
+        })
+    };
+    assert!(decided(&f.path("made.txt"), "allow"), "{audit}");
+    let planted = sdir.join("planted_abs").display().to_string();
+    assert!(decided(&planted, "deny(EPERM)"), "{audit}");
+    assert!(decided(&etc, "deny(EPERM)"), "{audit}");
 }
