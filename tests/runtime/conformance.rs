@@ -450,9 +450,17 @@ fn looks(t: &Tree, c: &Path, id: &str, reqs: &mut Vec<Req>) {
         look("access", 2, true, vec![]);
         look("readlink", 0, false, vec![]);
         look("execve", 0, true, vec![]);
+        look("statx", 0, true, vec![]);
+        look("statx", AT_SYMLINK_NOFOLLOW, false, vec![]);
+        look("faccessat2", 0, true, vec![]);
+        look("faccessat2", AT_SYMLINK_NOFOLLOW, false, vec![]);
         if !writes_etc {
             look("chmod", 0, true, vec![]);
             look("truncate", 0, true, vec![]);
+            look("chown", 0, true, vec![]);
+            look("lchown", 0, false, vec![]);
+            look("utimensat", 0, true, vec![]);
+            look("utimensat", AT_SYMLINK_NOFOLLOW, false, vec![]);
         }
     }
 }

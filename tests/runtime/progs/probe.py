@@ -12,7 +12,8 @@ import sys
 NR = {
     "open": 2, "stat": 4, "lstat": 6, "access": 21, "execve": 59, "truncate": 76,
     "rename": 82, "mkdir": 83, "rmdir": 84, "creat": 85, "link": 86, "unlink": 87,
-    "symlink": 88, "readlink": 89, "chmod": 90, "openat": 257, "newfstatat": 262,
+    "symlink": 88, "readlink": 89, "chmod": 90, "chown": 92, "lchown": 94,
+    "openat": 257, "newfstatat": 262, "utimensat": 280, "statx": 332, "faccessat2": 439,
 }
 AT_FDCWD = -100
 libc = ctypes.CDLL(None, use_errno=True)
@@ -40,6 +41,14 @@ def run(op, flags, a, b):
         r, e = sc(op, p, buf)
     elif op == "newfstatat":
         r, e = sc(op, L(AT_FDCWD), p, buf, L(flags))
+    elif op == "statx":
+        r, e = sc(op, L(AT_FDCWD), p, L(flags), L(0xFFF), buf)
+    elif op == "faccessat2":
+        r, e = sc(op, L(AT_FDCWD), p, L(0), L(flags))
+    elif op == "utimensat":
+        r, e = sc(op, L(AT_FDCWD), p, None, L(flags))
+    elif op in ("chown", "lchown"):
+        r, e = sc(op, p, L(0), L(0))
     elif op == "access":
         r, e = sc(op, p, L(flags))
     elif op == "readlink":
