@@ -36,6 +36,8 @@ const O_DIRECTORY: u64 = 0o200000;
 const O_NOFOLLOW: u64 = 0o400000;
 const O_PATH: u64 = 0o10000000;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_REMOVEDIR: u64 = 0x200;
+const AT_SYMLINK_FOLLOW: u64 = 0x400;
 
 /// One entry of a case directory: its name, what it is, and the path (relative to
 /// the case directory, or absolute) a followed lookup ends at.
@@ -475,6 +477,8 @@ const CHANGES: &[(&str, u64)] = &[
     ("link", 0),
     ("link", 1),
     ("symlink", 0),
+    ("unlinkat", AT_REMOVEDIR),
+    ("linkat", AT_SYMLINK_FOLLOW),
     ("open", O_WRONLY | O_CREAT),
     ("open", O_WRONLY | O_CREAT | O_EXCL),
     ("open", O_WRONLY | O_CREAT | O_NOFOLLOW),
@@ -522,6 +526,22 @@ fn mutation(t: &Tree, c: &Path, name: &str, (op, flags): (&'static str, u64), id
                 failing: flags as usize,
             }
         }
+        "linkat" => {
+            // The source followed (an object), the new name beside it.
+            let other = c.join(format!("linkat_to_{n}")).display().to_string();
+            let m = model_path(t, c, name, true, id);
+            Req {
+                op,
+                flags,
+                a: raw.clone(),
+                b: other.clone(),
+                args: vec![],
+                resolves: exists(&raw, true),
+                model: vec![m, other],
+                exists: false,
+                failing: 0,
+            }
+        }
         "symlink" => Req {
             op,
             flags: 0,
@@ -535,7 +555,7 @@ fn mutation(t: &Tree, c: &Path, name: &str, (op, flags): (&'static str, u64), id
         },
         _ => Req {
             op,
-            flags: 0,
+            flags,
             a: raw,
             b: String::new(),
             args: vec![],

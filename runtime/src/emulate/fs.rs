@@ -644,7 +644,9 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     };
     // Object-level calls (chmod, chown, utimes, truncate, xattrs, a followed link
     // source) act on a resolved object; tree-level calls on (directory, name).
-    let object_level = follow
+    // (`linkat`'s AT_SYMLINK_FOLLOW is about its source only: the new name is
+    // always a name in a directory.)
+    let object_level = (follow && name != "linkat")
         || matches!(
             name,
             "lchown" | "lsetxattr" | "lremovexattr" | "fchmodat2" | "fchownat" | "utimensat"

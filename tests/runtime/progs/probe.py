@@ -13,7 +13,7 @@ NR = {
     "open": 2, "stat": 4, "lstat": 6, "access": 21, "execve": 59, "truncate": 76,
     "rename": 82, "mkdir": 83, "rmdir": 84, "creat": 85, "link": 86, "unlink": 87,
     "symlink": 88, "readlink": 89, "chmod": 90, "chown": 92, "lchown": 94,
-    "openat": 257, "newfstatat": 262, "utimensat": 280, "statx": 332, "faccessat2": 439,
+    "openat": 257, "newfstatat": 262, "unlinkat": 263, "linkat": 265, "utimensat": 280, "statx": 332, "faccessat2": 439,
 }
 AT_FDCWD = -100
 libc = ctypes.CDLL(None, use_errno=True)
@@ -61,6 +61,10 @@ def run(op, flags, a, b):
         r, e = sc(op, p, L(0o755))
     elif op in ("rmdir", "unlink"):
         r, e = sc(op, p)
+    elif op == "unlinkat":
+        r, e = sc(op, L(AT_FDCWD), p, L(flags))
+    elif op == "linkat":
+        r, e = sc(op, L(AT_FDCWD), p, L(AT_FDCWD), q, L(flags))
     elif op in ("rename", "link"):
         r, e = sc(op, p, q)
     elif op == "symlink":
