@@ -143,20 +143,10 @@ impl Listener {
     /// Installs `src` in the caller's descriptor table and completes the syscall
     /// with the new descriptor's number, in one step (`SECCOMP_ADDFD_FLAG_SEND`).
     pub fn send_fd(&self, id: u64, src: BorrowedFd<'_>, cloexec: bool) -> io::Result<i32> {
-        self.addfd(id, src, cloexec, libc::SECCOMP_ADDFD_FLAG_SEND as u32)
-    }
-
-    /// Installs `src` in the agent without answering (the caller answers with the
-    /// returned number after closing its own copy).
-    pub fn add_fd(&self, id: u64, src: BorrowedFd<'_>, cloexec: bool) -> io::Result<i32> {
-        self.addfd(id, src, cloexec, 0)
-    }
-
-    fn addfd(&self, id: u64, src: BorrowedFd<'_>, cloexec: bool, flags: u32) -> io::Result<i32> {
         // SAFETY: all-zero is a valid seccomp_notif_addfd.
         let mut a: libc::seccomp_notif_addfd = unsafe { std::mem::zeroed() };
         a.id = id;
-        a.flags = flags;
+        a.flags = libc::SECCOMP_ADDFD_FLAG_SEND as u32;
         a.srcfd = src.as_raw_fd() as u32;
         a.newfd_flags = if cloexec { libc::O_CLOEXEC as u32 } else { 0 };
         // SAFETY: `a` is a valid seccomp_notif_addfd.

@@ -162,20 +162,3 @@ fn the_example_agent_works_and_cannot_exfiltrate() {
     );
     assert!(!got.contains("sk-live"), "the secret reached the server: {got:?}");
 }
-
-/// A program written and run at once (`cc -o m m.c; ./m`, `cp; ./tool`) never
-/// fails with "Text file busy": the monitor closes its writable copy of an
-/// opened file before the agent's open returns.
-#[test]
-fn a_file_written_then_executed_at_once_is_not_busy() {
-    let f = Fixture::new("txtbsy");
-    let out = run_ok(
-        &f,
-        "busy=0
-         for i in $(seq 1 150); do
-           cat /bin/true > t$i && chmod +x t$i && ./t$i || busy=$((busy+1))
-         done
-         echo busy=$busy",
-    );
-    assert!(out.contains("busy=0"), "{out}");
-}

@@ -117,18 +117,15 @@ fn open_proc(fd: &OwnedFd, flags: i32, mode: u32) -> Result<OwnedFd, Fail> {
     Ok(unsafe { OwnedFd::from_raw_fd(r as i32) })
 }
 
-/// Hands an opened file to the agent. A file open for writing is installed, the
-/// monitor's copy closed, and only then is the call answered: were the answer sent
-/// with the descriptor, the agent could close its copy and `execve` the file while
-/// the monitor still held a writable one (`ETXTBSY`, as after `cc -o m m.c; ./m`).
-fn hand_over(m: &Monitor, n: &Notification, file: OwnedFd, flags: u64, cloexec: bool) -> Outcome {
-    if flags & libc::O_ACCMODE as u64 == libc::O_RDONLY as u64 {
-        m.listener.send_fd(n.id, file.as_fd(), cloexec)?;
-        return Ok(Answer::Done);
-    }
-    let fd = m.listener.add_fd(n.id, file.as_fd(), cloexec)?;
-    drop(file);
-    Ok(Reply::Value(i64::from(fd)).into())
+/// Hands an opened file to the agent, atomically with the answer
+/// (`SECCOMP_ADDFD_FLAG_SEND`). Installing first and answering after would leak the
+/// descriptor into the agent whenever a signal interrupts the call in between (the
+/// call restarts; a FIFO's reader then never sees end-of-file). The price: the
+/// monitor's copy is closed just after the agent resumes, so an `execve` of a file
+/// the agent closed a moment earlier can, rarely, meet `ETXTBSY`.
+fn hand_over(m: &Monitor, n: &Notification, file: OwnedFd, cloexec: bool) -> Outcome {
+    m.listener.send_fd(n.id, file.as_fd(), cloexec)?;
+    Ok(Answer::Done)
 }
 
 /// `open`, `openat`, `openat2`, `creat`.
@@ -202,7 +199,7 @@ pub(super) fn open(
                 let reopen = oflags & !(libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW);
                 open_proc(&fd, reopen, if tmpfile { create_mode } else { 0 })?
             };
-            hand_over(m, n, file, flags, cloexec)
+            hand_over(m, n, file, cloexec)
         }
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && creat && !tmpfile => {
             let parent = match resolve::resolve_parent(&asker, dirfd, &raw) {
@@ -222,7 +219,7 @@ pub(super) fn open(
                 &shown,
             )?;
             match file {
-                Created::File(fd) => hand_over(m, n, fd, flags, cloexec),
+                Created::File(fd) => hand_over(m, n, fd, cloexec),
                 Created::Refused(r) => Ok(r.into()),
             }
         }
@@ -383,7 +380,7 @@ fn open_plain(
             if !v.allowed() {
                 return Some(Ok(v.refusal().into()));
             }
-            Some(hand_over(m, n, file, flags, cloexec))
+            Some(hand_over(m, n, file, cloexec))
         }
     }
 }
