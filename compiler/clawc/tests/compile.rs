@@ -405,7 +405,13 @@ fn explain_answers_in_json_and_in_batches_with_the_file_system_notes() {
     assert_eq!(answers.len(), 3, "{}", text(&o));
     assert_eq!(
         answers[0]["accesses"].as_array().unwrap().len(),
-        2,
+        3,
+        "read of the source, write of both names: {}",
+        answers[0]
+    );
+    assert_eq!(
+        answers[0]["accesses"][0],
+        serde_json::json!({"verb": "read", "path": "/w/.review/report.md"}),
         "{}",
         answers[0]
     );
