@@ -68,6 +68,23 @@ pub(super) fn hide(
     verbs: &[Verb],
     err: Fail,
 ) -> Fail {
+    hide_also(m, n, asker, dirfd, raw, verbs, &[], err)
+}
+
+/// [`hide`] for one name of a call that also makes `also` (the other name of a
+/// rename or link, resolved already): a hidden path gets the refusal of the whole
+/// call, as the model decides it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn hide_also(
+    m: &Monitor,
+    n: &Notification,
+    asker: &Asker,
+    dirfd: i32,
+    raw: &[u8],
+    verbs: &[Verb],
+    also: &[Access],
+    err: Fail,
+) -> Fail {
     let Fail::Errno(_) = err else { return err };
     let path = reached(asker, dirfd, raw).unwrap_or_else(|| {
         let base = if raw.first() == Some(&b'/') {
@@ -83,7 +100,7 @@ pub(super) fn hide(
         };
         resolve::lexical(&format!("{base}/{}", String::from_utf8_lossy(raw)))
     });
-    hide_at(m, n, &path, verbs, err)
+    hide_at(m, n, &path, verbs, also, err)
 }
 
 /// Where a lookup of `raw` that failed got to, in the agent's view: its parent
@@ -113,7 +130,7 @@ fn reached(asker: &Asker, dirfd: i32, raw: &[u8]) -> Option<String> {
 }
 
 /// [`hide`] for a path already made absolute (a symlink's target being followed).
-fn hide_at(m: &Monitor, n: &Notification, path: &str, verbs: &[Verb], err: Fail) -> Fail {
+fn hide_at(m: &Monitor, n: &Notification, path: &str, verbs: &[Verb], also: &[Access], err: Fail) -> Fail {
     let Fail::Errno(_) = err else { return err };
     let path = path.to_string();
     let mut all = verbs.to_vec();
@@ -124,7 +141,9 @@ fn hide_at(m: &Monitor, n: &Notification, path: &str, verbs: &[Verb], err: Fail)
     if sees {
         err
     } else {
-        Fail::Errno(m.peek(n.nr, &path_accesses(verbs, &path)).refusal_errno())
+        let mut all = path_accesses(verbs, &path);
+        all.extend_from_slice(also);
+        Fail::Errno(m.peek(n.nr, &all).refusal_errno())
     }
 }
 
@@ -338,7 +357,7 @@ fn create(
                 resolve::lexical(&format!("{dir}/{text}"))
             };
             parent = resolve::resolve_parent_in(asker, &parent.dir, &target)
-                .map_err(|e| hide_at(m, n, &named, verbs, e.into()))?;
+                .map_err(|e| hide_at(m, n, &named, verbs, &[], e.into()))?;
             continue;
         }
         let v = m.judge(n, name, n.nr, &path_accesses(verbs, &parent.path), || {
