@@ -203,7 +203,8 @@ fn main() {
     }
 
     // How many calls the monitor decided for the build (one audited run).
-    let log = ws.join("audit.jsonl");
+    // Beside the workspace: an audit log the agent could write is refused.
+    let log = ws.with_file_name("audit.jsonl");
     let mut c = Command::new(&clawless);
     c.arg("exec")
         .arg("--workspace")

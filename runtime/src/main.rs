@@ -227,10 +227,22 @@ fn main() -> ExitCode {
         Err(e) => return fail(e, 125),
     };
     let audit_file = match &audit_log {
-        Some(p) => match std::fs::OpenOptions::new().create(true).append(true).open(p) {
-            Ok(f) => Some(f),
-            Err(e) => return fail(format!("cannot open audit log `{}`: {e}", p.display()), 125),
-        },
+        Some(p) => {
+            let checked = match claw_runtime::audit::out_of_reach(&artifact.ir, &env, p) {
+                Ok(c) => c,
+                Err(e) => return fail(e, 125),
+            };
+            use std::os::unix::fs::OpenOptionsExt;
+            let opened = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&checked);
+            match opened {
+                Ok(f) => Some(f),
+                Err(e) => return fail(format!("cannot open audit log `{}`: {e}", p.display()), 125),
+            }
+        }
         None => None,
     };
     let launch = Launch {

@@ -432,6 +432,12 @@ pub struct How {
 
 /// Resolves `path` (relative to `dirfd`) as the agent would, to an `O_PATH` handle.
 pub fn resolve(asker: &Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<Resolved> {
+    resolve_from(asker, dirfd, None, path, how)
+}
+
+/// [`resolve`], a relative path starting at `held` (a directory the monitor holds,
+/// e.g. where a symlink being followed lives) instead of the agent's `dirfd`.
+fn resolve_from(asker: &Asker, dirfd: i32, held: Option<i32>, path: &[u8], how: How) -> io::Result<Resolved> {
     let scoped = how.resolve & (libc::RESOLVE_IN_ROOT | libc::RESOLVE_BENEATH) != 0;
     if path.is_empty() {
         if !how.empty_ok {
@@ -445,8 +451,9 @@ pub fn resolve(asker: &Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<R
     let absolute = path[0] == b'/';
     let from_root = absolute && !scoped;
     let owned;
-    let b: i32 = match asker.root {
-        Some(root) if from_root => root,
+    let b: i32 = match (asker.root, held) {
+        (Some(root), _) if from_root => root,
+        (_, Some(dir)) if !from_root => dir,
         _ => {
             owned = base(asker, dirfd, from_root)?;
             owned.as_raw_fd()
@@ -516,6 +523,17 @@ pub fn resolve(asker: &Asker, dirfd: i32, path: &[u8], how: How) -> io::Result<R
 
 /// Resolves all but the last component of `path`; the last is returned as a name.
 pub fn resolve_parent(asker: &Asker, dirfd: i32, path: &[u8]) -> io::Result<ResolvedParent> {
+    parent_from(asker, dirfd, None, path)
+}
+
+/// [`resolve_parent`] of a symlink's target as the kernel follows it: a relative
+/// target starts in `dir` (the directory holding the link), an absolute one at the
+/// agent's root.
+pub fn resolve_parent_in(asker: &Asker, dir: &OwnedFd, target: &[u8]) -> io::Result<ResolvedParent> {
+    parent_from(asker, libc::AT_FDCWD, Some(dir.as_raw_fd()), target)
+}
+
+fn parent_from(asker: &Asker, dirfd: i32, held: Option<i32>, path: &[u8]) -> io::Result<ResolvedParent> {
     if path.is_empty() {
         return Err(errno(libc::ENOENT));
     }
@@ -529,9 +547,10 @@ pub fn resolve_parent(asker: &Asker, dirfd: i32, path: &[u8]) -> io::Result<Reso
         Some(i) => (&path[..i], &path[i + 1..]),
         None => (&b"."[..], path),
     };
-    let parent = resolve(
+    let parent = resolve_from(
         asker,
         dirfd,
+        held,
         dir,
         How {
             follow: true,

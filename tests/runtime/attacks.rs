@@ -1770,3 +1770,84 @@ fn the_agents_own_loopback_server_stays_inside() {
     }
     assert_eq!(host.received(), "", "{}", show(&o));
 }
+
+/// Creating through a dangling symlink creates the link's target, as the kernel
+/// does, and is decided on that target: links the agent plants itself (absolute,
+/// relative, chains, through a directory descriptor, swapped by a racing thread)
+/// pointing into `~/.ssh` or `/etc` create nothing there; one pointing into the
+/// workspace creates the file (the channel works).
+#[test]
+fn dangling_symlinks_cannot_create_files_outside_what_the_policy_lets_write() {
+    let f = Fixture::new("dangling").with_attack();
+    let sdir = f.home.join(".ssh");
+    let etc = format!("/etc/claw-planted-{}", std::process::id());
+    let log = f.root.join("audit.jsonl");
+    let o = f.run(
+        &["--audit-log", log.to_str().unwrap()],
+        &[
+            "./attack",
+            "dangling",
+            sdir.to_str().unwrap(),
+            "../home/.ssh",
+            &etc,
+            "400",
+        ],
+    );
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(out.contains("dangling: done"), "the attack ran\n{}", show(&o));
+    assert!(out.contains("create via workspace link: ok="), "{}", show(&o));
+    assert_eq!(
+        std::fs::read_to_string(f.ws.join("made.txt")).unwrap(),
+        "made\n",
+        "the workspace target was created"
+    );
+    // The kernel's own answers where it does not follow.
+    for what in [
+        "O_EXCL via existing-target link: errno=17",
+        "O_EXCL via dangling link: errno=17",
+        "O_NOFOLLOW via dangling link: errno=40",
+    ] {
+        assert!(out.contains(what), "missing `{what}`\n{}", show(&o));
+    }
+    for what in [
+        "open to_secret",
+        "creat to_secret",
+        "openat to_secret",
+        "open append to_secret",
+        "openat2 to_secret",
+        "open to_secret_rel",
+        "open sub/chain1",
+        "openat(dirfd) chain1",
+        "open to_etc",
+    ] {
+        assert!(
+            out.contains(&format!("{what}: errno=1 ")),
+            "`{what}` must be refused with the policy's EPERM\n{}",
+            show(&o)
+        );
+    }
+    let race = out
+        .lines()
+        .find(|l| l.starts_with("dangling race:"))
+        .unwrap_or_else(|| panic!("{}", show(&o)));
+    assert!(!race.contains("good=0 "), "the racing creates ran: {race}");
+    let planted: Vec<_> = std::fs::read_dir(&sdir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "id_test")
+        .collect();
+    assert!(planted.is_empty(), "created in ~/.ssh: {planted:?}");
+    assert!(!std::path::Path::new(&etc).exists(), "created {etc}");
+    // The audit log shows the decision on the file the call would create.
+    let audit = std::fs::read_to_string(&log).unwrap();
+    let decided = |path: &str, decision: &str| {
+        audit.lines().any(|l| {
+            l.contains(&format!("\"path\":\"{path}\"")) && l.contains(&format!("\"decision\":\"{decision}\""))
+        })
+    };
+    assert!(decided(&f.path("made.txt"), "allow"), "{audit}");
+    let planted = sdir.join("planted_abs").display().to_string();
+    assert!(decided(&planted, "deny(EPERM)"), "{audit}");
+    assert!(decided(&etc, "deny(EPERM)"), "{audit}");
+}

@@ -565,3 +565,70 @@ fn offloaded_device_opens_always_return_their_descriptor() {
         );
     }
 }
+
+/// An audit log the policy lets the agent write, append to, create or remove (or
+/// rename a directory above) is refused before anything runs (exit 125, naming the
+/// rule and the verb); one out of the agent's reach is accepted.
+#[test]
+fn an_audit_log_the_agent_could_change_is_refused() {
+    let f = Fixture::new("audit-reach");
+    let marker = f.ws.join("ran");
+    let script = format!("touch {}", marker.display());
+    let inside = f.ws.join("audit.jsonl");
+    let in_sub = f.ws.join("logs/a.jsonl");
+    std::fs::create_dir_all(f.ws.join("logs")).unwrap();
+    // A symlink outside the workspace to a file inside it is the file inside.
+    let via_link = f.root.join("link.jsonl");
+    std::os::unix::fs::symlink(&inside, &via_link).unwrap();
+    let tmp = format!("/tmp/claw-audit-{}.jsonl", std::process::id());
+    for log in [
+        inside.display().to_string(),
+        in_sub.display().to_string(),
+        via_link.display().to_string(),
+        tmp.clone(),
+    ] {
+        let o = f.run(&["--audit-log", &log], &["/bin/sh", "-c", &script]);
+        assert_eq!(code(&o), 125, "{log}\n{}", show(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("refusing --audit-log")
+                && err.contains("lets the agent write")
+                && err.contains("std/profiles.claw:"),
+            "{log}: the message names the verb and the rule\n{}",
+            show(&o)
+        );
+        assert!(!marker.exists(), "{log}: the command must not run");
+    }
+    assert!(
+        !std::path::Path::new(&tmp).exists(),
+        "a refused log is not created"
+    );
+    // `allow append` alone is enough to refuse it (the offline example's audit file).
+    clawc_is_built();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/offline_analysis.claw");
+    let o = f.run(
+        &[
+            "--policy",
+            example.to_str().unwrap(),
+            "--audit-log",
+            &f.ws.join("audit.log").display().to_string(),
+        ],
+        &["/bin/sh", "-c", "true"],
+    );
+    assert_eq!(code(&o), 125, "{}", show(&o));
+    assert!(stderr(&o).contains("lets the agent append"), "{}", show(&o));
+
+    let outside = f.root.join("audit.jsonl");
+    let o = f.run(
+        &["--audit-log", outside.to_str().unwrap()],
+        &["/bin/sh", "-c", &script],
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(marker.exists(), "the command ran");
+    assert!(
+        std::fs::read_to_string(&outside)
+            .unwrap()
+            .contains("\"decision\""),
+        "decisions were logged"
+    );
+}

@@ -85,34 +85,55 @@ pub fn describe(a: &Artifact) -> String {
 }
 
 /// What `clawc explain` is asked.
+#[derive(Debug, Clone, Default)]
 pub struct Question {
     pub state: Option<String>,
     pub syscall: String,
     pub args: Vec<String>,
-    pub path: Option<String>,
+    /// The paths the syscall acts on (two for rename and link), as the monitor
+    /// resolves them.
+    pub paths: Vec<String>,
     pub addr: Option<String>,
     pub env: Vec<String>,
 }
 
-pub fn explain_cmd(input: &str, policy: Option<&str>, target: Arch, q: &Question) -> ExitCode {
+/// How `explain` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Human,
+    Json,
+}
+
+fn load_input(input: &str, policy: Option<&str>, target: Arch) -> Result<Artifact, ExitCode> {
     let is_artifact = std::fs::read(input)
         .map(|b| b.starts_with(MAGIC))
         .unwrap_or(false);
-    let artifact = if is_artifact {
-        match read_artifact(input) {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
+    if is_artifact {
+        read_artifact(input).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })
     } else {
-        match build(input, policy, target, false) {
-            Ok(a) => a,
-            Err(e) => return e.report(),
-        }
+        build(input, policy, target, false).map_err(|e| e.report())
+    }
+}
+
+pub fn explain_cmd(
+    input: &str,
+    policy: Option<&str>,
+    target: Arch,
+    q: &Question,
+    output: Output,
+) -> ExitCode {
+    let artifact = match load_input(input, policy, target) {
+        Ok(a) => a,
+        Err(code) => return code,
     };
-    match explain(&artifact, q) {
+    let result = match output {
+        Output::Human => explain(&artifact, q),
+        Output::Json => explain_json(&artifact, q).map(|(v, agree)| (format!("{v}\n"), agree)),
+    };
+    match result {
         Ok((text, agree)) => {
             print!("{text}");
             if agree {
@@ -126,6 +147,87 @@ pub fn explain_cmd(input: &str, policy: Option<&str>, target: Arch, q: &Question
             ExitCode::from(2)
         }
     }
+}
+
+/// `clawc explain --batch FILE`: one question per line of FILE (`-`: standard
+/// input), a JSON object with the keys `syscall`, `state`, `args` (a list of
+/// `ARG=VALUE`), `paths`, `addr` and `env` (a list of `VAR=VALUE`, added to the
+/// command line's `--env`); one JSON answer per line on stdout, in order (a question
+/// that cannot be answered gets `{"error": ...}`). Exit 1 if a filter and the
+/// policy disagree on any.
+pub fn explain_batch_cmd(
+    input: &str,
+    policy: Option<&str>,
+    target: Arch,
+    file: &str,
+    env: &[String],
+) -> ExitCode {
+    let artifact = match load_input(input, policy, target) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let text = if file == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map(|_| s)
+    } else {
+        std::fs::read_to_string(file)
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read `{file}`: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut all_agree = true;
+    let mut out = String::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let answer = serde_json::from_str::<serde_json::Value>(line)
+            .map_err(|e| format!("not a JSON question: {e}"))
+            .and_then(|v| question_of(&v, env))
+            .and_then(|q| explain_json(&artifact, &q));
+        match answer {
+            Ok((v, agree)) => {
+                all_agree &= agree;
+                out += &format!("{v}\n");
+            }
+            Err(e) => out += &format!("{}\n", serde_json::json!({ "error": e })),
+        }
+    }
+    print!("{out}");
+    if all_agree {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn question_of(v: &serde_json::Value, env: &[String]) -> Result<Question, String> {
+    let strings = |key: &str| -> Result<Vec<String>, String> {
+        match v.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("`{key}` holds a non-string"))
+                })
+                .collect(),
+            Some(_) => Err(format!("`{key}` must be a list of strings")),
+        }
+    };
+    let string = |key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_string);
+    let mut all_env = env.to_vec();
+    all_env.extend(strings("env")?);
+    Ok(Question {
+        state: string("state"),
+        syscall: string("syscall").ok_or("a question needs `syscall`")?,
+        args: strings("args")?,
+        paths: strings("paths")?,
+        addr: string("addr"),
+        env: all_env,
+    })
 }
 
 fn parse_value(s: &str, arch: Arch) -> Result<u64, String> {
@@ -235,8 +337,48 @@ fn arg_register(key: &str, sc: Option<&claw_stdlib::Syscall>) -> Result<usize, S
     })
 }
 
-/// The explanation and whether the filter and the interpreter agree.
-pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
+/// Everything `explain` works out for one question.
+struct Analysis {
+    /// The syscall's name for the listing (see [`syscall_name`]).
+    syscall: String,
+    /// Its entry in the table (`None` for a number outside it).
+    sc: Option<&'static claw_stdlib::Syscall>,
+    nr: u32,
+    arch: Arch,
+    state_name: String,
+    accesses: Vec<Access>,
+    ret: u32,
+    steps: usize,
+    /// `None` when the monitor decides; else whether the filter agrees.
+    kernel_agrees: Option<bool>,
+    decision: claw_ir::Decision,
+    by: String,
+    then: Option<(String, String)>,
+    /// For `O_CREAT` without `O_EXCL`: the decision when the file already exists.
+    if_exists: Option<(Vec<Verb>, claw_ir::Decision)>,
+    /// Per path: does the policy let the agent see it (then a path that does not
+    /// resolve gets the kernel's error)?
+    sees: Vec<(String, bool)>,
+    notes: Vec<String>,
+}
+
+fn rule_origin(ir: &claw_ir::Ir, d: &claw_ir::Decision) -> String {
+    match d.rule {
+        Some(i) => format!("rule at {}", ir.rules[i].origin),
+        None => "the default (no rule matches)".to_string(),
+    }
+}
+
+fn errno_of(action: claw_ir::Action) -> Option<u16> {
+    match action {
+        claw_ir::Action::Deny(e) => Some(e),
+        // The monitor refuses with EPERM where the policy kills (after the kill).
+        claw_ir::Action::Kill => Some(libc::EPERM as u16),
+        _ => None,
+    }
+}
+
+fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
     let ir = &a.ir;
     let arch = ir.arch;
     let table = ir.table();
@@ -273,32 +415,56 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
         env.set(k, v);
     }
 
-    // The accesses the monitor would establish.
-    let mut accesses = Vec::new();
-    if let Some(m) = sc.and_then(|sc| mediation::of(sc.name)) {
-        let verbs: Vec<Verb> = match m {
-            Mediation::Open { flags, .. } => mediation::open_verbs(args[flags as usize], arch),
+    // The accesses the monitor would establish, for verbs (by flags for opens).
+    let mediated = sc.and_then(|sc| mediation::of(sc.name));
+    let verbs_for = |flags: Option<u64>| -> Vec<Verb> {
+        match mediated {
+            Some(Mediation::Open { flags: i, .. }) => {
+                mediation::open_verbs(flags.unwrap_or(args[i as usize]), arch)
+            }
             // An address given to a send is the one it names: `send` (without
             // one, a connected socket's peer is decided as `connect`).
-            Mediation::SendTo { .. } | Mediation::SendMsg { .. } => vec![Verb::Send],
-            other => other.verbs().to_vec(),
-        };
-        for v in verbs {
-            if v.is_network() {
+            Some(Mediation::SendTo { .. } | Mediation::SendMsg { .. }) => vec![Verb::Send],
+            Some(other) => other.verbs().to_vec(),
+            None => Vec::new(),
+        }
+    };
+    // A name change reads only what it gives a new name: the source, and with
+    // RENAME_EXCHANGE (renameat2's fifth argument) both; it writes both names.
+    let exchange = sc.is_some_and(|sc| sc.name == "renameat2")
+        && args[4] & claw_stdlib::constants::by_name("RENAME_EXCHANGE").map_or(2, |c| c.value(arch) as u64)
+            != 0;
+    let name_change = matches!(mediated, Some(Mediation::NameChange { .. }));
+    let accesses_for = |verbs: &[Verb]| -> Result<Vec<Access>, String> {
+        let mut accesses = Vec::new();
+        for &v in verbs {
+            if v == Verb::Read && name_change && !exchange {
+                if let Some(p) = q.paths.first() {
+                    accesses.push(Access::Path {
+                        verb: v,
+                        path: p.clone(),
+                    });
+                }
+            } else if v.is_network() {
                 if let Some(addr) = &q.addr {
                     accesses.push(Access::Net {
                         verb: v,
                         addr: parse_addr(addr)?,
                     });
                 }
-            } else if let Some(p) = &q.path {
-                accesses.push(Access::Path {
-                    verb: v,
-                    path: p.clone(),
-                });
+            } else {
+                for p in &q.paths {
+                    accesses.push(Access::Path {
+                        verb: v,
+                        path: p.clone(),
+                    });
+                }
             }
         }
-    }
+        Ok(accesses)
+    };
+    let verbs = verbs_for(None);
+    let accesses = accesses_for(&verbs)?;
 
     let data = SeccompData {
         nr,
@@ -312,10 +478,134 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
     } else {
         format!("`{}`", ir.states[state as usize])
     };
-    let name = syscall_name(nr, sc, arch);
-    let mut out = format!("syscall:  {name} (nr {nr}) on {arch}, in state {state_name}\n");
-    if !accesses.is_empty() {
-        let list: Vec<String> = accesses
+    let req = Request {
+        nr,
+        args,
+        accesses: &accesses,
+    };
+    let decision = ir.decide(state, &req, &env);
+    let by = rule_origin(ir, &decision);
+    let kernel_agrees = (ret != RET_USER_NOTIF).then(|| {
+        let expected = match ir.filter_outcome(data.arch, data.nr, &data.args) {
+            claw_ir::FilterOutcome::Act(a) => claw_bpf::ret_value(a),
+            claw_ir::FilterOutcome::Notify => RET_USER_NOTIF,
+            claw_ir::FilterOutcome::KillProcess => claw_bpf::RET_KILL_PROCESS,
+        };
+        expected == ret
+    });
+    let then = ir.next_state(state, &req, &env).and_then(|(to, t)| {
+        decision
+            .action
+            .is_allowing()
+            .then(|| (ir.states[to as usize].clone(), ir.transitions[t].origin.clone()))
+    });
+
+    // Where the runtime's answer depends on the file system, say how.
+    let c = |n: &str| claw_stdlib::constants::by_name(n).map_or(0, |c| c.value(arch) as u64);
+    let mut notes = Vec::new();
+    let mut if_exists = None;
+    let mut sees = Vec::new();
+    if ret == RET_USER_NOTIF && !q.paths.is_empty() {
+        if let Some(Mediation::Open { flags: i, .. }) = mediated {
+            let flags = args[i as usize];
+            let creat = flags & c("O_CREAT") != 0;
+            if creat && flags & c("O_EXCL") == 0 {
+                let without = flags & !c("O_CREAT");
+                let v = verbs_for(Some(without));
+                let acc = accesses_for(&v)?;
+                let d = ir.decide(
+                    state,
+                    &Request {
+                        nr,
+                        args,
+                        accesses: &acc,
+                    },
+                    &env,
+                );
+                let names: Vec<&str> = v.iter().map(|v| v.name()).collect();
+                notes.push(format!(
+                    "if the file exists, O_CREAT creates nothing and the open asks only for {}: {} by {}",
+                    names.join(", "),
+                    d.action,
+                    rule_origin(ir, &d)
+                ));
+                if flags & c("O_NOFOLLOW") == 0 {
+                    notes.push(
+                        "a dangling symlink is followed to the file it would create (at most 40 links): \
+                         give --path that file's path"
+                            .to_string(),
+                    );
+                }
+                if_exists = Some((v, d));
+            } else if creat {
+                notes.push(
+                    "with O_EXCL a name that exists (a dangling symlink too) is EEXIST where the policy allows"
+                        .to_string(),
+                );
+            }
+        }
+        for p in &q.paths {
+            let mut look = verbs.clone();
+            look.push(Verb::Visible);
+            let ok = look.iter().any(|&v| {
+                let acc = [Access::Path {
+                    verb: v,
+                    path: p.clone(),
+                }];
+                ir.decide(
+                    state,
+                    &Request {
+                        nr,
+                        args: [0; 6],
+                        accesses: &acc,
+                    },
+                    &env,
+                )
+                .action
+                .is_allowing()
+            });
+            notes.push(if ok {
+                format!(
+                    "if `{p}` does not resolve (missing, ENOTDIR, ELOOP), the runtime answers the kernel's error: \
+                     the policy lets the agent see it"
+                )
+            } else {
+                format!(
+                    "if `{p}` does not resolve, the runtime answers the policy's refusal, so its existence stays hidden"
+                )
+            });
+            sees.push((p.clone(), ok));
+        }
+    }
+    Ok(Analysis {
+        syscall: syscall_name(nr, sc, arch),
+        sc,
+        nr,
+        arch,
+        state_name,
+        accesses,
+        ret,
+        steps,
+        kernel_agrees,
+        decision,
+        by,
+        then,
+        if_exists,
+        sees,
+        notes,
+    })
+}
+
+/// The explanation and whether the filter and the interpreter agree.
+pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
+    let an = analyse(a, q)?;
+    let mut out = format!(
+        "syscall:  {} (nr {}) on {}, in state {}\n",
+        an.syscall, an.nr, an.arch, an.state_name
+    );
+    if !an.accesses.is_empty() {
+        let list: Vec<String> = an
+            .accesses
             .iter()
             .map(|a| match a {
                 Access::Path { verb, path } => format!("{} {path}", verb.name()),
@@ -324,51 +614,32 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
             .collect();
         out += &format!("accesses: {}\n", list.join(", "));
     }
-    out += &format!("filter:   {} after {steps} instructions", ret_name(ret));
-    let req = Request {
-        nr,
-        args,
-        accesses: &accesses,
-    };
-    let decision = ir.decide(state, &req, &env);
-    let by = match decision.rule {
-        Some(i) => format!("rule at {}", ir.rules[i].origin),
-        None => "the default (no rule matches)".to_string(),
-    };
-    let mut agree = true;
-    if ret == RET_USER_NOTIF {
-        out += " — the monitor decides\n";
-        if sc.is_some_and(|sc| mediation::of(sc.name).is_some()) && accesses.is_empty() {
-            out += "note:     give --path or --addr to say what the syscall acts on\n";
+    out += &format!("filter:   {} after {} instructions", ret_name(an.ret), an.steps);
+    match an.kernel_agrees {
+        None => {
+            out += " — the monitor decides\n";
+            if an.sc.is_some_and(|sc| mediation::of(sc.name).is_some()) && an.accesses.is_empty() {
+                out += "note:     give --path or --addr to say what the syscall acts on\n";
+            }
         }
-    } else {
-        let expected = match ir.filter_outcome(data.arch, data.nr, &data.args) {
-            claw_ir::FilterOutcome::Act(a) => claw_bpf::ret_value(a),
-            claw_ir::FilterOutcome::Notify => RET_USER_NOTIF,
-            claw_ir::FilterOutcome::KillProcess => claw_bpf::RET_KILL_PROCESS,
-        };
-        agree = expected == ret;
-        out += if agree {
-            " — decided in the kernel\n"
-        } else {
-            " — DISAGREES with the policy's semantics\n"
-        };
+        Some(true) => out += " — decided in the kernel\n",
+        Some(false) => out += " — DISAGREES with the policy's semantics\n",
     }
-    if ret == claw_bpf::RET_KILL_PROCESS && nr >= claw_ir::route::X32_BIT && arch == Arch::X86_64 {
+    if an.ret == claw_bpf::RET_KILL_PROCESS && an.nr >= claw_ir::route::X32_BIT && an.arch == Arch::X86_64 {
         out += "note:     an x32 syscall number: every filter kills the process (the x32 ABI is refused)\n";
     }
-    out += &format!("policy:   {} by {by}\n", decision.action);
-    if let (Some(m), Some(addr)) = (sc.and_then(|sc| mediation::of(sc.name)), &q.addr) {
+    out += &format!("policy:   {} by {}\n", an.decision.action, an.by);
+    if let (Some(m), Some(addr)) = (an.sc.and_then(|sc| mediation::of(sc.name)), &q.addr) {
         if matches!(
             m,
             Mediation::Connect { .. } | Mediation::SendTo { .. } | Mediation::SendMsg { .. }
         ) {
-            if let Ok(a) = parse_addr(addr) {
-                if ir.stays_inside(&a) {
+            if let Ok(parsed) = parse_addr(addr) {
+                if a.ir.stays_inside(&parsed) {
                     out += "note:     in isolated mode this loopback address is the sandbox's own (no endpoint of the \
                             policy names it): the call stays inside the sandbox, undecided by the policy, and reaches \
                             nothing outside; in mediated mode the policy decides it as above\n";
-                } else if matches!(a, NetAddr::Inet { ip, .. } if claw_ir::netns::is_loopback(ip)) {
+                } else if matches!(parsed, NetAddr::Inet { ip, .. } if claw_ir::netns::is_loopback(ip)) {
                     out += "note:     the policy names this loopback address as an endpoint: it is the host's, in \
                             isolated mode too (reached through a socket the monitor makes)\n";
                 }
@@ -379,20 +650,87 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
                     (connect means talk); --addr is the address the send names\n";
         }
     }
-    if sc.is_some_and(|sc| sc.name == "clone3")
-        && ret != RET_USER_NOTIF
-        && decision.action != claw_ir::Action::Kill
+    if an.sc.is_some_and(|sc| sc.name == "clone3")
+        && an.kernel_agrees.is_some()
+        && an.decision.action != claw_ir::Action::Kill
     {
         out += "note:     clone3 is always answered ENOSYS: its flags are in memory no filter can read, so libc \
                 falls back to clone, whose flags the policy decides\n";
     }
-    if let Some((to, t)) = ir.next_state(state, &req, &env) {
-        if decision.action.is_allowing() {
-            out += &format!(
-                "then:     the sandbox moves to `{}` (transition at {})\n",
-                ir.states[to as usize], ir.transitions[t].origin
-            );
-        }
+    for n in &an.notes {
+        out += &format!("note:     {n}\n");
     }
-    Ok((out, agree))
+    if let Some((to, origin)) = &an.then {
+        out += &format!("then:     the sandbox moves to `{to}` (transition at {origin})\n");
+    }
+    Ok((out, an.kernel_agrees != Some(false)))
+}
+
+/// The same as JSON: `decision`, `allowed`, `errno` (what a refused call gets),
+/// `rule`, `decided_by` (`kernel` or `monitor`), `then` (the next state), and for
+/// what depends on the file system `if_exists` (an `O_CREAT` open of a file that
+/// exists) and `paths[].if_missing` (`kernel`: a path that does not resolve gets
+/// the kernel's error; `policy`: the refusal, hiding existence).
+pub fn explain_json(a: &Artifact, q: &Question) -> Result<(serde_json::Value, bool), String> {
+    use serde_json::json;
+    let an = analyse(a, q)?;
+    let ir = &a.ir;
+    let decision = |d: &claw_ir::Decision| {
+        json!({
+            "decision": d.action.to_string(),
+            "allowed": d.action.is_allowing(),
+            "errno": errno_of(d.action),
+            "rule": d.rule.map(|i| ir.rules[i].origin.clone()),
+        })
+    };
+    let mut v = decision(&an.decision);
+    let accesses: Vec<serde_json::Value> = an
+        .accesses
+        .iter()
+        .map(|a| match a {
+            Access::Path { verb, path } => json!({ "verb": verb.name(), "path": path }),
+            Access::Net { verb, addr } => json!({ "verb": verb.name(), "addr": addr.to_string() }),
+        })
+        .collect();
+    let m = v.as_object_mut().ok_or("internal: not an object")?;
+    m.insert("syscall".into(), json!(an.syscall));
+    m.insert("nr".into(), json!(an.nr));
+    m.insert("state".into(), json!(an.state_name.trim_matches('`')));
+    m.insert("accesses".into(), json!(accesses));
+    m.insert("filter".into(), json!(ret_name(an.ret)));
+    m.insert(
+        "decided_by".into(),
+        json!(if an.kernel_agrees.is_none() {
+            "monitor"
+        } else {
+            "kernel"
+        }),
+    );
+    m.insert("agree".into(), json!(an.kernel_agrees != Some(false)));
+    m.insert("then".into(), json!(an.then.as_ref().map(|(to, _)| to)));
+    m.insert(
+        "if_exists".into(),
+        an.if_exists
+            .as_ref()
+            .map_or(serde_json::Value::Null, |(verbs, d)| {
+                let mut e = decision(d);
+                if let Some(o) = e.as_object_mut() {
+                    o.insert(
+                        "verbs".into(),
+                        json!(verbs.iter().map(|v| v.name()).collect::<Vec<_>>()),
+                    );
+                }
+                e
+            }),
+    );
+    m.insert(
+        "paths".into(),
+        json!(an
+            .sees
+            .iter()
+            .map(|(p, sees)| json!({ "path": p, "if_missing": if *sees { "kernel" } else { "policy" } }))
+            .collect::<Vec<_>>()),
+    );
+    m.insert("notes".into(), json!(an.notes));
+    Ok((v, an.kernel_agrees != Some(false)))
 }

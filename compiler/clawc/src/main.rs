@@ -157,14 +157,15 @@ enum Command {
         #[arg(long)]
         state: Option<String>,
         /// The syscall, by name.
-        #[arg(long)]
-        syscall: String,
+        #[arg(long, required_unless_present = "batch")]
+        syscall: Option<String>,
         /// An argument register: `N=VALUE` or `NAME=VALUE` (repeatable).
         #[arg(long = "arg", value_name = "ARG=VALUE")]
         args: Vec<String>,
-        /// The path the syscall acts on, as the monitor would resolve it.
-        #[arg(long)]
-        path: Option<String>,
+        /// The path the syscall acts on, as the monitor would resolve it (twice for
+        /// rename and link: source, then destination).
+        #[arg(long = "path")]
+        paths: Vec<String>,
         /// The address: `tcp:1.2.3.4:443`, `udp:[::1]:53`, `unix:/run/x.sock`, `unix:@name`.
         #[arg(long)]
         addr: Option<String>,
@@ -177,6 +178,13 @@ enum Command {
         policy: Option<String>,
         #[arg(long, default_value = "x86_64", value_parser = parse_arch)]
         target: Arch,
+        /// `human` or `json` (one object: decision, errno, rule, notes...).
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Answer many questions: one JSON object per line of FILE (`-`: stdin),
+        /// one JSON answer per line.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["syscall", "state", "args", "paths", "addr"])]
+        batch: Option<String>,
     },
 }
 
@@ -264,21 +272,30 @@ fn main() -> ExitCode {
             state,
             syscall,
             args,
-            path,
+            paths,
             addr,
             env,
             policy,
             target,
+            format,
+            batch,
         } => {
+            if let Some(file) = batch {
+                return inspect::explain_batch_cmd(&input, policy.as_deref(), target, &file, &env);
+            }
             let q = inspect::Question {
                 state,
-                syscall,
+                syscall: syscall.unwrap_or_default(),
                 args,
-                path,
+                paths,
                 addr,
                 env,
             };
-            inspect::explain_cmd(&input, policy.as_deref(), target, &q)
+            let output = match format {
+                Format::Human => inspect::Output::Human,
+                Format::Json => inspect::Output::Json,
+            };
+            inspect::explain_cmd(&input, policy.as_deref(), target, &q, output)
         }
     }
 }

@@ -334,3 +334,92 @@ fn compile_records_proofs() {
     );
     assert!(d.contains("4 of 4 proved"), "{d}");
 }
+
+#[test]
+fn explain_answers_in_json_and_in_batches_with_the_file_system_notes() {
+    let bin = tmp("explain-json.bin");
+    let o = clawc(&[
+        "compile",
+        &repo("examples/readonly_reviewer.claw"),
+        "-o",
+        bin.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let b = bin.to_str().unwrap();
+    // O_WRONLY|O_CREAT|O_APPEND of the report: creating is a write (refused),
+    // appending to the existing report is allowed.
+    let o = clawc(&[
+        "explain",
+        b,
+        "--syscall",
+        "openat",
+        "--arg",
+        "flags=O_WRONLY|O_CREAT|O_APPEND",
+        "--path",
+        "/w/.review/report.md",
+        "--env",
+        "WORKSPACE=/w",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["decision"], "deny(EACCES)", "{v}");
+    assert_eq!(v["errno"], 13, "{v}");
+    assert_eq!(v["decided_by"], "monitor", "{v}");
+    assert_eq!(v["if_exists"]["allowed"], true, "{v}");
+    assert_eq!(v["if_exists"]["verbs"], serde_json::json!(["append"]), "{v}");
+    assert_eq!(
+        v["paths"][0]["if_missing"], "kernel",
+        "the workspace is visible: {v}"
+    );
+
+    // A batch: rename decided on both paths; a secret is hidden; a bad question
+    // gets an error line, the others still answered.
+    let batch = tmp("questions.jsonl");
+    std::fs::write(
+        &batch,
+        concat!(
+            r#"{"syscall":"rename","paths":["/w/.review/report.md","/w/x"]}"#,
+            "\n",
+            r#"{"syscall":"stat","paths":["/root/.ssh/nothing-here"],"env":["HOME=/root"]}"#,
+            "\n",
+            r#"{"syscall":"no_such_call"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let o = clawc(&[
+        "explain",
+        b,
+        "--batch",
+        batch.to_str().unwrap(),
+        "--env",
+        "WORKSPACE=/w",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 3, "{}", text(&o));
+    assert_eq!(
+        answers[0]["accesses"].as_array().unwrap().len(),
+        3,
+        "read of the source, write of both names: {}",
+        answers[0]
+    );
+    assert_eq!(
+        answers[0]["accesses"][0],
+        serde_json::json!({"verb": "read", "path": "/w/.review/report.md"}),
+        "{}",
+        answers[0]
+    );
+    assert_eq!(answers[0]["allowed"], false, "{}", answers[0]);
+    assert!(answers[1]["decision"].is_string(), "{}", answers[1]);
+    assert!(
+        answers[2]["error"].as_str().unwrap().contains("no_such_call"),
+        "{}",
+        answers[2]
+    );
+}

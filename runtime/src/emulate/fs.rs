@@ -64,7 +64,9 @@ fn verb_names(verbs: &[Verb]) -> Vec<&'static str> {
 
 /// When resolution fails (`ENOENT`, `ENOTDIR`, `ELOOP`...), the error itself tells
 /// whether a path exists. For a path the policy neither lets the agent see nor use,
-/// answer the policy's refusal instead, so existence stays hidden.
+/// answer the policy's refusal instead, so existence stays hidden. The path judged
+/// is the one the lookup reaches (see [`reached`]): a dangling link into `~/.ssh`
+/// is judged as the name in `~/.ssh`, as it is once that file exists.
 pub(super) fn hide(
     m: &Monitor,
     n: &Notification,
@@ -74,19 +76,71 @@ pub(super) fn hide(
     verbs: &[Verb],
     err: Fail,
 ) -> Fail {
+    hide_also(m, n, asker, dirfd, raw, verbs, &[], err)
+}
+
+/// [`hide`] for one name of a call that also makes `also` (the other name of a
+/// rename or link, resolved already): a hidden path gets the refusal of the whole
+/// call, as the model decides it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn hide_also(
+    m: &Monitor,
+    n: &Notification,
+    asker: &Asker,
+    dirfd: i32,
+    raw: &[u8],
+    verbs: &[Verb],
+    also: &[Access],
+    err: Fail,
+) -> Fail {
     let Fail::Errno(_) = err else { return err };
-    let base = if raw.first() == Some(&b'/') {
-        String::new()
-    } else if dirfd == libc::AT_FDCWD {
-        std::fs::read_link(format!("/proc/{}/cwd", asker.tid))
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    } else {
-        std::fs::read_link(format!("/proc/{}/fd/{dirfd}", asker.tid))
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    let path = resolve::lexical(&format!("{base}/{}", String::from_utf8_lossy(raw)));
+    let path = reached(asker, dirfd, raw).unwrap_or_else(|| {
+        let base = if raw.first() == Some(&b'/') {
+            String::new()
+        } else if dirfd == libc::AT_FDCWD {
+            std::fs::read_link(format!("/proc/{}/cwd", asker.tid))
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        } else {
+            std::fs::read_link(format!("/proc/{}/fd/{dirfd}", asker.tid))
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        resolve::lexical(&format!("{base}/{}", String::from_utf8_lossy(raw)))
+    });
+    hide_at(m, n, &path, verbs, also, err)
+}
+
+/// Where a lookup of `raw` that failed got to, in the agent's view: its parent
+/// directory resolved, and a symlink in the last component followed (at most
+/// [`MAX_LINKS`]) while its target's directory resolves; the path of the name it
+/// ends at. `None` when the parent itself does not resolve (then the lexical path
+/// is all there is).
+fn reached(asker: &Asker, dirfd: i32, raw: &[u8]) -> Option<String> {
+    let mut parent = resolve::resolve_parent(asker, dirfd, raw).ok()?;
+    for _ in 0..MAX_LINKS {
+        let Ok(Some(target)) = link_target(&parent) else {
+            break;
+        };
+        match resolve::resolve_parent_in(asker, &parent.dir, &target) {
+            Ok(p) => parent = p,
+            Err(_) => {
+                let text = String::from_utf8_lossy(&target);
+                if target.first() == Some(&b'/') {
+                    return Some(resolve::lexical(&text));
+                }
+                let dir = parent.path.rsplit_once('/').map_or("", |(d, _)| d);
+                return Some(resolve::lexical(&format!("{dir}/{text}")));
+            }
+        }
+    }
+    Some(parent.path)
+}
+
+/// [`hide`] for a path already made absolute (a symlink's target being followed).
+fn hide_at(m: &Monitor, n: &Notification, path: &str, verbs: &[Verb], also: &[Access], err: Fail) -> Fail {
+    let Fail::Errno(_) = err else { return err };
+    let path = path.to_string();
     let mut all = verbs.to_vec();
     all.push(Verb::Visible);
     let sees = all
@@ -95,7 +149,9 @@ pub(super) fn hide(
     if sees {
         err
     } else {
-        Fail::Errno(m.peek(n.nr, &path_accesses(verbs, &path)).refusal_errno())
+        let mut all = path_accesses(verbs, &path);
+        all.extend_from_slice(also);
+        Fail::Errno(m.peek(n.nr, &all).refusal_errno())
     }
 }
 
@@ -123,6 +179,17 @@ fn open_proc(fd: &OwnedFd, flags: i32, mode: u32) -> Result<OwnedFd, Fail> {
     let r = cvt(unsafe { libc::open(p.as_ptr(), flags | libc::O_CLOEXEC, mode) } as libc::c_long)?;
     // SAFETY: r is a fresh descriptor.
     Ok(unsafe { OwnedFd::from_raw_fd(r as i32) })
+}
+
+/// Hands an opened file to the agent, atomically with the answer
+/// (`SECCOMP_ADDFD_FLAG_SEND`). Installing first and answering after would leak the
+/// descriptor into the agent whenever a signal interrupts the call in between (the
+/// call restarts; a FIFO's reader then never sees end-of-file). The price: the
+/// monitor's copy is closed just after the agent resumes, so an `execve` of a file
+/// the agent closed a moment earlier can, rarely, meet `ETXTBSY`.
+fn hand_over(m: &Monitor, n: &Notification, file: OwnedFd, cloexec: bool) -> Outcome {
+    m.listener.send_fd(n.id, file.as_fd(), cloexec)?;
+    Ok(Answer::Done)
 }
 
 /// `open`, `openat`, `openat2`, `creat`.
@@ -206,33 +273,148 @@ pub(super) fn open(
                 }
                 open_proc(&fd, reopen, mode)?
             };
-            m.listener.send_fd(n.id, file.as_fd(), cloexec)?;
-            Ok(Answer::Done)
+            hand_over(m, n, file, cloexec)
         }
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && creat && !tmpfile => {
             let parent = match resolve::resolve_parent(&asker, dirfd, &raw) {
                 Ok(p) => p,
                 Err(e) => return Err(hide(m, n, &asker, dirfd, &raw, &verbs, e.into())),
             };
-            let v = m.judge(n, name, n.nr, &path_accesses(&verbs, &parent.path), || {
-                shown(&parent.path, &verbs)
-            });
-            if !v.allowed() {
-                return Ok(v.refusal().into());
-            }
-            // O_NOFOLLOW: a symlink planted since the check is not followed.
-            let fd = resolve::openat2(
-                parent.dir.as_raw_fd(),
-                parent.name.to_bytes(),
-                (flags & !(libc::O_CLOEXEC as u64)) | libc::O_NOFOLLOW as u64,
-                u64::from(create_mode),
-                0,
+            let file = create(
+                m,
+                n,
+                name,
+                &asker,
+                parent,
+                flags,
+                how,
+                &verbs,
+                create_mode,
+                &shown,
             )?;
-            m.listener.send_fd(n.id, fd.as_fd(), cloexec)?;
-            Ok(Answer::Done)
+            match file {
+                Created::File(fd) => hand_over(m, n, fd, cloexec),
+                Created::Refused(r) => Ok(r.into()),
+            }
         }
         Err(e) => Err(hide(m, n, &asker, dirfd, &raw, &verbs, e.into())),
     }
+}
+
+/// The kernel's bound on the symlinks one lookup follows (`MAXSYMLINKS`).
+const MAX_LINKS: usize = 40;
+
+enum Created {
+    File(OwnedFd),
+    Refused(Reply),
+}
+
+/// The name the agent asked to create did not resolve: its final component is
+/// missing, or is a symlink whose target is missing (a dangling link). The kernel
+/// follows such a link and creates its *target* (unless `O_EXCL` or `O_NOFOLLOW`,
+/// which [`open`] answered already as the kernel does). So does the monitor: each
+/// hop of the chain is resolved in the agent's view (a relative target from the
+/// link's directory, an absolute one from the agent's root), at most
+/// [`MAX_LINKS`] of them; the decision is on the path of the file that will be
+/// created, and exactly that file is created: the final name relative to the
+/// handle on its resolved parent, with `O_NOFOLLOW`. A symlink planted there since
+/// the look makes that fail with `ELOOP`, and the chain is followed again (within
+/// the bound), so what is created is always what was decided.
+#[allow(clippy::too_many_arguments)]
+fn create(
+    m: &Monitor,
+    n: &Notification,
+    name: &str,
+    asker: &Asker,
+    mut parent: resolve::ResolvedParent,
+    flags: u64,
+    how: How,
+    verbs: &[Verb],
+    create_mode: u32,
+    shown: &dyn Fn(&str, &[Verb]) -> serde_json::Value,
+) -> Result<Created, Fail> {
+    let mut hops = 0usize;
+    // Every round either follows a link (counted) or tries to create; a racer
+    // flipping the name between "missing" and "symlink" is bounded by `tries`.
+    for _tries in 0..=2 * MAX_LINKS {
+        if let Some(target) = link_target(&parent)? {
+            // A link planted since the first look: as the kernel answers for one.
+            if flags & libc::O_EXCL as u64 != 0 {
+                return Err(Fail::Errno(libc::EEXIST));
+            }
+            if !how.follow {
+                return Err(Fail::Errno(libc::ELOOP));
+            }
+            hops += 1;
+            if hops > MAX_LINKS {
+                return Err(Fail::Errno(libc::ELOOP));
+            }
+            if how.resolve != 0 {
+                // openat2's RESOLVE_* scoping of a followed target is not
+                // reproduced here: refuse rather than follow it unscoped.
+                return Err(Fail::Errno(libc::EXDEV));
+            }
+            let dir = parent
+                .path
+                .rsplit_once('/')
+                .map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
+            let text = String::from_utf8_lossy(&target);
+            let named = if target.first() == Some(&b'/') {
+                resolve::lexical(&text)
+            } else {
+                resolve::lexical(&format!("{dir}/{text}"))
+            };
+            parent = resolve::resolve_parent_in(asker, &parent.dir, &target)
+                .map_err(|e| hide_at(m, n, &named, verbs, &[], e.into()))?;
+            continue;
+        }
+        let v = m.judge(n, name, n.nr, &path_accesses(verbs, &parent.path), || {
+            shown(&parent.path, verbs)
+        });
+        if !v.allowed() {
+            return Ok(Created::Refused(v.refusal()));
+        }
+        // O_NOFOLLOW: a symlink planted since the look is not followed here.
+        match resolve::openat2(
+            parent.dir.as_raw_fd(),
+            parent.name.to_bytes(),
+            (flags & !(libc::O_CLOEXEC as u64)) | libc::O_NOFOLLOW as u64,
+            u64::from(create_mode),
+            0,
+        ) {
+            Ok(fd) => return Ok(Created::File(fd)),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Fail::Errno(libc::ELOOP))
+}
+
+/// The target of the final name in `parent` if it is a symlink; `None` if it is
+/// missing or not a symlink.
+fn link_target(parent: &resolve::ResolvedParent) -> Result<Option<Vec<u8>>, Fail> {
+    let mut buf = vec![0u8; agent::PATH_MAX];
+    // SAFETY: buf is valid for its length; the name is a C string owned by parent.
+    let k = unsafe {
+        libc::readlinkat(
+            parent.dir.as_raw_fd(),
+            parent.name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if k < 0 {
+        return match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::ENOENT | libc::EINVAL) => Ok(None),
+            e => Err(Fail::Errno(e.unwrap_or(libc::EIO))),
+        };
+    }
+    let k = k as usize;
+    if k >= buf.len() {
+        return Err(Fail::Errno(libc::ENAMETOOLONG));
+    }
+    buf.truncate(k);
+    Ok(Some(buf))
 }
 
 /// The common open in one step: an absolute path with no `..` (see
@@ -281,12 +463,7 @@ fn open_plain(
             if !v.allowed() {
                 return Some(Ok(v.refusal().into()));
             }
-            Some(
-                m.listener
-                    .send_fd(n.id, file.as_fd(), cloexec)
-                    .map(|_| Answer::Done)
-                    .map_err(Fail::from),
-            )
+            Some(hand_over(m, n, file, cloexec))
         }
     }
 }
@@ -412,6 +589,11 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
             })?
         }
         "readlink" | "readlinkat" => {
+            // readlinkat(fd, "") of what is not a symlink says ENOENT; readlink
+            // of its path says EINVAL.
+            if !is_symlink(&r.fd) {
+                return Err(Fail::Errno(libc::EINVAL));
+            }
             let (buf, size) = if name == "readlink" {
                 (a[1], a[2])
             } else {
@@ -532,7 +714,9 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     };
     // Object-level calls (chmod, chown, utimes, truncate, xattrs, a followed link
     // source) act on a resolved object; tree-level calls on (directory, name).
-    let object_level = follow
+    // (`linkat`'s AT_SYMLINK_FOLLOW is about its source only: the new name is
+    // always a name in a directory.)
+    let object_level = (follow && name != "linkat")
         || matches!(
             name,
             "lchown" | "lsetxattr" | "lremovexattr" | "fchmodat2" | "fchownat" | "utimensat"

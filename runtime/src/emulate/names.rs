@@ -24,7 +24,7 @@
 //! the parent directories it resolved, never on a path again.
 
 use super::cvt;
-use super::fs::{hide, path_accesses};
+use super::fs::{hide, hide_also, path_accesses};
 use crate::monitor::{Fail, Monitor, Outcome};
 use crate::notify::{Notification, Reply};
 use crate::resolve::{self, proc_fd, How, Resolved, ResolvedParent};
@@ -150,7 +150,10 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
             } else {
                 &[Verb::Write]
             };
-            return Err(hide(m, n, &asker, dfd, &dst_raw, verbs, e.into()));
+            // Refused with the whole call's refusal (the source's read and write
+            // too), as `clawc explain` decides it.
+            let also = path_accesses(&[Verb::Read, Verb::Write], from.path());
+            return Err(hide_also(m, n, &asker, dfd, &dst_raw, verbs, &also, e.into()));
         }
     };
     // A call refused on its two names alone is refused whatever lies below them

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -1408,6 +1409,65 @@ int main(int argc, char **argv) {
         waitpid(pid, NULL, 0);
         printf("vfork-race: good=%d leaked=%d\n", good, leaked);
         return leaked ? 1 : 0;
+    }
+    if (!strcmp(name, "dangling") && argc == 6) {
+        // dangling SECRET_DIR REL_SECRET_DIR ETC_NAME N: creates through dangling
+        // symlinks the program plants itself in its working directory (the
+        // workspace), each pointing where the policy forbids writing.
+        const char *sdir = argv[2], *rel = argv[3], *etc = argv[4];
+        int n = atoi(argv[5]);
+        char t[700];
+        // The channel works: a dangling link to a workspace file creates it.
+        symlink("made.txt", "ok_link");
+        int fd = open("ok_link", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        report("create via workspace link", fd);
+        if (fd >= 0) { write(fd, "made\n", 5); close(fd); }
+        fd = open("ok_link", O_WRONLY | O_CREAT | O_EXCL, 0644);
+        report("O_EXCL via existing-target link", fd);
+        symlink("made2.txt", "excl_link");
+        report("O_EXCL via dangling link", open("excl_link", O_WRONLY | O_CREAT | O_EXCL, 0644));
+        report("O_NOFOLLOW via dangling link", open("excl_link", O_WRONLY | O_CREAT | O_NOFOLLOW, 0644));
+        // To the secret directory: absolute, relative, a chain, every open call.
+        snprintf(t, sizeof t, "%s/planted_abs", sdir);
+        symlink(t, "to_secret");
+        report("open to_secret", open("to_secret", O_WRONLY | O_CREAT | O_TRUNC, 0600));
+        report("creat to_secret", creat("to_secret", 0600));
+        report("openat to_secret", openat(AT_FDCWD, "to_secret", O_RDWR | O_CREAT, 0600));
+        report("open append to_secret", open("to_secret", O_WRONLY | O_APPEND | O_CREAT, 0600));
+        struct open_how how = {.flags = O_WRONLY | O_CREAT, .mode = 0600};
+        report("openat2 to_secret", syscall(SYS_openat2, AT_FDCWD, "to_secret", &how, sizeof how));
+        snprintf(t, sizeof t, "%s/planted_rel", rel);
+        symlink(t, "to_secret_rel");
+        report("open to_secret_rel", open("to_secret_rel", O_WRONLY | O_CREAT, 0600));
+        snprintf(t, sizeof t, "%s/planted_chain", sdir);
+        symlink(t, "chain3");
+        symlink("chain3", "chain2");
+        mkdir("sub", 0755);
+        symlink("../chain2", "sub/chain1");
+        report("open sub/chain1", open("sub/chain1", O_WRONLY | O_CREAT, 0600));
+        int dfd = open("sub", O_RDONLY | O_DIRECTORY);
+        report("openat(dirfd) chain1", openat(dfd, "chain1", O_WRONLY | O_CREAT, 0600));
+        symlink(etc, "to_etc");
+        report("open to_etc", open("to_etc", O_WRONLY | O_CREAT, 0644));
+        // A link swapped between a workspace target and the secret directory.
+        swap_link = "race";
+        swap_good = "race_ok.txt";
+        snprintf(t, sizeof t, "%s/planted_race", sdir);
+        swap_bad = t;
+        pthread_t th;
+        race_stop = 0;
+        pthread_create(&th, NULL, swapper, NULL);
+        int good = 0, refused = 0;
+        for (int i = 0; i < n; i++) {
+            int r = open("race", O_WRONLY | O_CREAT, 0600);
+            if (r >= 0) { good++; close(r); unlink("race_ok.txt"); }
+            else refused++;
+        }
+        race_stop = 1;
+        pthread_join(th, NULL);
+        printf("dangling race: good=%d refused=%d\n", good, refused);
+        printf("dangling: done\n");
+        return 0;
     }
     fprintf(stderr, "attack: unknown attack %s\n", name);
     return 2;
