@@ -8,6 +8,7 @@ pub mod aliases;
 pub mod audit;
 mod emulate;
 pub mod execdirs;
+pub mod inherited;
 pub mod landlock;
 pub mod monitor;
 pub mod namespaces;

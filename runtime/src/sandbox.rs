@@ -384,6 +384,12 @@ impl From<LaunchError> for StartError {
 
 /// Runs the command; returns the exit status to exit with.
 pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
+    // Before any descriptor of ours exists: the sockets we inherited.
+    let inherited = crate::inherited::find();
+    for fd in &inherited.replaced {
+        eprintln!("clawless: inherited socket on descriptor {fd} has addresses no policy describes: replaced by /dev/null");
+    }
+    let mut inherited = Some(inherited.tracked);
     let program = find_program(Path::new(&launch.command[0]))?;
     let path = cstring(program.as_os_str().as_bytes())?;
     let args: Vec<CString> = launch
@@ -431,7 +437,7 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
         };
         let mut why_not = "--mode mediated".to_string();
         if launch.mode.try_isolation() {
-            match start(&launch, &exec, Some(&isolation), &mut audit) {
+            match start(&launch, &exec, Some(&isolation), &mut audit, &mut inherited) {
                 Ok(started) => return Ok(started.finish(&launch, block)),
                 Err(StartError::Failed(e)) => return Err(e),
                 Err(StartError::Unavailable(why)) => {
@@ -445,7 +451,7 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
             }
         }
         eprintln!("clawless: mediated mode ({why_not}): no namespaces; the monitor and the runtime's process filter decide");
-        match start(&launch, &exec, None, &mut audit) {
+        match start(&launch, &exec, None, &mut audit, &mut inherited) {
             Ok(started) => Ok(started.finish(&launch, block)),
             Err(StartError::Failed(e)) => Err(e),
             Err(StartError::Unavailable(why)) => Err(LaunchError::Setup(why)),
@@ -491,6 +497,7 @@ unsafe fn start(
     exec: &Exec<'_>,
     isolation: Option<&Isolation>,
     audit: &mut Option<AuditLog>,
+    inherited: &mut Option<Vec<crate::inherited::Inherited>>,
 ) -> Result<Started, StartError> {
     let insns = &launch.artifact.program;
     let prog = libc::sock_fprog {
@@ -599,6 +606,9 @@ unsafe fn start(
         agent as u32,
         view,
     );
+    for peer in monitor.adopt(inherited.take().unwrap_or_default()) {
+        eprintln!("clawless: inherited socket to {peer} shut down: the policy does not allow it");
+    }
     monitor.start();
     if isolation.is_some() {
         eprintln!(

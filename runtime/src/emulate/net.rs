@@ -1,6 +1,8 @@
 //! Network syscalls: the monitor reads and validates the address, then connects,
 //! binds or sends on its own duplicate of the agent's socket (`pidfd_getfd`) with
-//! the address it validated. Sockets it connects are tracked for revocation.
+//! the address it validated. Sockets it connects are tracked for revocation, and
+//! so are sockets a send connects or leaves a datagram pending on (TCP Fast Open,
+//! `MSG_MORE`, `UDP_CORK`): see [`implicit_peer`].
 
 use super::cvt;
 use crate::agent;
@@ -208,6 +210,9 @@ struct Outgoing {
     /// `sendto` with an address of length 0: the kernel passes a name of length
     /// 0 to the protocol (UDP answers `EINVAL`), which is not the same as none.
     empty_name: bool,
+    /// The send was registered for revocation (see [`implicit_peer`]): once it is
+    /// performed, a transition that happened meanwhile is applied to the socket.
+    tracked: bool,
 }
 
 /// How far a send got without waiting.
@@ -260,6 +265,11 @@ impl Outgoing {
             Ok(k) if k as usize >= self.data.len() || !blocking(sock) => Ok(Sent::Done(k)),
             Ok(k) => Ok(Sent::Waits(k as usize)),
             Err(Fail::Errno(libc::EAGAIN)) if blocking(sock) => Ok(Sent::Waits(0)),
+            // TCP Fast Open without a cookie: the connection is under way and
+            // a blocking send waits for it, then sends.
+            Err(Fail::Errno(libc::EINPROGRESS)) if blocking(sock) && self.flags & libc::MSG_FASTOPEN != 0 => {
+                Ok(Sent::Waits(0))
+            }
             r => {
                 pipe_signal(n, self.flags, &r);
                 r.map(Sent::Done)
@@ -286,11 +296,22 @@ impl Outgoing {
 /// Performs a decided send and answers: at once, or from a thread of its own if
 /// it waits (a full buffer the peer never drains must not hold a worker).
 fn deliver(m: &Monitor, n: &Notification, sock: OwnedFd, mut out: Outgoing) -> Outcome {
-    match out.try_send(n, &sock)? {
+    let sent = out.try_send(n, &sock);
+    if out.tracked {
+        m.recheck(&sock);
+    }
+    match sent? {
         Sent::Done(v) => Ok(Reply::Value(v).into()),
         Sent::Waits(k) => {
             let n = *n;
-            m.offload(&n, move |_| Ok(Reply::Value(out.finish(&n, &sock, k)?).into()))
+            let tracked = out.tracked;
+            m.offload(&n, move |m| {
+                let r = out.finish(&n, &sock, k);
+                if tracked {
+                    m.recheck(&sock);
+                }
+                Ok(Reply::Value(r?).into())
+            })
         }
     }
 }
@@ -311,7 +332,16 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     };
     let (nr, accesses, shown) = send_accesses(m, &sock, kind, &t);
     let nr = if nr == u32::MAX { n.nr } else { nr };
-    let v = m.judge(n, name, nr, &accesses, || show(&shown));
+    let flags = a[3] as i32;
+    let track = implicit_peer(&sock, kind, flags, &t);
+    let v = m.judge_then(
+        n,
+        name,
+        nr,
+        &accesses,
+        || show(&shown),
+        |add| register(add, &sock, &track, kind),
+    );
     if !v.allowed() {
         return Ok(v.refusal().into());
     }
@@ -322,10 +352,57 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
         target: t,
         control: Vec::new(),
         _held: Vec::new(),
-        flags: a[3] as i32,
+        flags,
         empty_name: a[4] != 0 && len == 0,
+        tracked: track.is_some(),
     };
     deliver(m, n, sock, out)
+}
+
+/// The peer a send makes without a `connect`, which revocation must reach: TCP
+/// Fast Open (`MSG_FASTOPEN` with an address connects the socket), and a UDP
+/// datagram left pending by `MSG_MORE` or `UDP_CORK` (later writes append to it
+/// and it goes to the address given here, connected or not).
+fn implicit_peer(sock: &OwnedFd, kind: SocketKind, flags: i32, t: &Option<Target>) -> Option<NetAddr> {
+    let addr = t.as_ref().and_then(|t| t.addr.clone())?;
+    let implicit = match kind.proto {
+        Some(Proto::Tcp) => flags & libc::MSG_FASTOPEN != 0,
+        Some(Proto::Udp) => flags & libc::MSG_MORE != 0 || corked(sock),
+        _ => false,
+    };
+    implicit.then_some(addr)
+}
+
+/// Is `UDP_CORK` set on the socket? (An agent thread may set it after this
+/// look; the datagram it then corks came from this send, already registered
+/// when MSG_MORE was given, else from a later send that is looked at again.)
+fn corked(sock: &OwnedFd) -> bool {
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: v and len are valid for the call.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_UDP,
+            libc::UDP_CORK,
+            (&raw mut v).cast(),
+            &mut len,
+        )
+    };
+    r == 0 && v != 0
+}
+
+/// Registers the socket of a send for revocation (under the lock of the decision
+/// that allowed the send, as a `connect` is).
+fn register(
+    add: &mut dyn FnMut(OwnedFd, NetAddr, bool),
+    sock: &OwnedFd,
+    peer: &Option<NetAddr>,
+    kind: SocketKind,
+) {
+    if let (Some(peer), Ok(dup)) = (peer, sock.try_clone()) {
+        add(dup, peer.clone(), kind.proto == Some(Proto::Udp));
+    }
 }
 
 /// `sendmsg(fd, msg, flags)` and `sendmmsg(fd, msgvec, vlen, flags)`.
@@ -343,8 +420,11 @@ pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
             return Err(Fail::Errno(libc::EFAULT));
         };
         let done = one_msg(m, n, name, &sock, kind, at, flags).and_then(|mut out| {
-            let r = out.try_send(n, &sock)?;
-            Ok((out, r))
+            let r = out.try_send(n, &sock);
+            if out.tracked {
+                m.recheck(&sock);
+            }
+            Ok((out, r?))
         });
         match done {
             Ok((_, Sent::Done(bytes))) => {
@@ -355,8 +435,13 @@ pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
             // (a blocking sendmmsg may answer fewer messages than asked).
             Ok((out, Sent::Waits(k))) if sent == 0 => {
                 let n = *n;
-                return m.offload(&n, move |_| {
-                    let bytes = out.finish(&n, &sock, k)?;
+                let tracked = out.tracked;
+                return m.offload(&n, move |m| {
+                    let bytes = out.finish(&n, &sock, k);
+                    if tracked {
+                        m.recheck(&sock);
+                    }
+                    let bytes = bytes?;
                     agent::write_mem(n.tid, len_at, &(bytes as u32).to_ne_bytes())?;
                     Ok(Reply::Value(1).into())
                 });
@@ -404,7 +489,15 @@ fn one_msg(
     };
     let (nr, accesses, shown) = send_accesses(m, sock, kind, &t);
     let nr = if nr == u32::MAX { n.nr } else { nr };
-    let v = m.judge(n, name, nr, &accesses, || show(&shown));
+    let track = implicit_peer(sock, kind, flags, &t);
+    let v = m.judge_then(
+        n,
+        name,
+        nr,
+        &accesses,
+        || show(&shown),
+        |add| register(add, sock, &track, kind),
+    );
     if !v.allowed() {
         return Err(Fail::Errno(v.refusal_errno()));
     }
@@ -428,6 +521,7 @@ fn one_msg(
         _held: held,
         flags,
         empty_name: false,
+        tracked: track.is_some(),
     })
 }
 
