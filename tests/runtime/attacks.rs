@@ -1380,29 +1380,29 @@ fn netgap(how: &str, ip: &str, udp: bool, refused: &str) {
 
 #[test]
 fn tcp_fast_open_by_sendto_is_refused() {
-    netgap("tfo-sendto", "127.77.0.21", false, "tfo send: errno=95");
+    netgap("tfo-sendto", "127.77.2.21", false, "tfo send: errno=95");
 }
 
 #[test]
 fn tcp_fast_open_by_sendmsg_is_refused() {
-    netgap("tfo-sendmsg", "127.77.0.22", false, "tfo send: errno=95");
+    netgap("tfo-sendmsg", "127.77.2.22", false, "tfo send: errno=95");
 }
 
 #[test]
 fn tcp_fast_open_by_socket_option_is_refused() {
-    netgap("tfo-connect", "127.77.0.23", false, "tfo opt: errno=92");
+    netgap("tfo-connect", "127.77.2.23", false, "tfo opt: errno=92");
 }
 
 #[test]
 fn udp_msg_more_on_a_connected_socket_is_refused() {
-    netgap("udp-more", "127.77.0.24", true, "pending send: errno=95");
+    netgap("udp-more", "127.77.2.24", true, "pending send: errno=95");
 }
 
 #[test]
 fn udp_msg_more_on_an_unconnected_socket_is_refused() {
     netgap(
         "udp-more-unconnected",
-        "127.77.0.25",
+        "127.77.2.25",
         true,
         "pending send: errno=95",
     );
@@ -1410,12 +1410,12 @@ fn udp_msg_more_on_an_unconnected_socket_is_refused() {
 
 #[test]
 fn udp_cork_on_a_connected_socket_is_refused() {
-    netgap("udp-cork", "127.77.0.26", true, "cork opt: errno=92");
+    netgap("udp-cork", "127.77.2.26", true, "cork opt: errno=92");
 }
 
 #[test]
 fn udp_cork_on_an_unconnected_socket_is_refused() {
-    netgap("udp-cork-unconnected", "127.77.0.27", true, "cork opt: errno=92");
+    netgap("udp-cork-unconnected", "127.77.2.27", true, "cork opt: errno=92");
 }
 
 /// A policy that lets the agent cork and use Fast Open (no standard-library
@@ -1438,7 +1438,7 @@ policy permissive_net {
     }
     state clean initial {
         allow net_sockets;
-        allow connect, send [endpoint tcp "127.77.0.0/24" port 443, endpoint udp "127.77.0.0/24" port 53];
+        allow connect, send [endpoint tcp "127.77.2.0/24" port 443, endpoint udp "127.77.2.0/24" port 53];
         on read path "$WORKSPACE/.env" -> tainted;
     }
     state tainted {
@@ -1484,17 +1484,17 @@ fn netgap_monitored(how: &str, ip: &str, udp: bool) {
 
 #[test]
 fn tcp_fast_open_allowed_by_a_policy_is_still_revoked() {
-    netgap_monitored("tfo-sendto", "127.77.0.31", false);
-    netgap_monitored("tfo-sendmsg", "127.77.0.32", false);
-    netgap_monitored("tfo-connect", "127.77.0.33", false);
+    netgap_monitored("tfo-sendto", "127.77.2.31", false);
+    netgap_monitored("tfo-sendmsg", "127.77.2.32", false);
+    netgap_monitored("tfo-connect", "127.77.2.33", false);
 }
 
 #[test]
 fn udp_corking_allowed_by_a_policy_is_still_revoked() {
-    netgap_monitored("udp-more", "127.77.0.34", true);
-    netgap_monitored("udp-more-unconnected", "127.77.0.35", true);
-    netgap_monitored("udp-cork", "127.77.0.36", true);
-    netgap_monitored("udp-cork-unconnected", "127.77.0.37", true);
+    netgap_monitored("udp-more", "127.77.2.34", true);
+    netgap_monitored("udp-more-unconnected", "127.77.2.35", true);
+    netgap_monitored("udp-cork", "127.77.2.36", true);
+    netgap_monitored("udp-cork-unconnected", "127.77.2.37", true);
 }
 
 #[test]
@@ -1534,7 +1534,7 @@ fn sockets_no_endpoint_rule_describes_are_refused() {
 fn inherited_sockets_are_revoked() {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
-    let ip = "127.77.0.41";
+    let ip = "127.77.2.41";
     let allowed = Tcp::new(ip, 443);
     let never = Tcp::new(ip, 8443);
     let f = with_dotenv("inherited");
@@ -1564,7 +1564,7 @@ fn inherited_sockets_are_revoked() {
     assert!(out.contains("write after fd 0: errno=32"), "{}", show(&o));
     assert!(out.contains("write after fd 3: errno=32"), "{}", show(&o));
     assert!(
-        stderr(&o).contains("inherited socket to tcp 127.77.0.41:8443 shut down"),
+        stderr(&o).contains("inherited socket to tcp 127.77.2.41:8443 shut down"),
         "{}",
         show(&o)
     );

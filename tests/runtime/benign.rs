@@ -266,10 +266,10 @@ fn git_clone_over_http_from_a_local_server() {
          cd ..; git clone -q --bare src repo.git; cd repo.git; git update-server-info",
         s = served.display()
     ));
-    let _server = HttpServer::start("127.77.0.51", &served);
+    let _server = HttpServer::start("127.77.2.51", &served);
     let out = run_ok(
         &f,
-        "set -e; git clone -q http://127.77.0.51:443/repo.git clone; cat clone/README; git -C clone log --oneline | wc -l",
+        "set -e; git clone -q http://127.77.2.51:443/repo.git clone; cat clone/README; git -C clone log --oneline | wc -l",
     );
     assert!(out.contains("hello from the server"), "{out}");
 }
@@ -303,11 +303,11 @@ open("../index.html", "w").write('<a href="clawdemo/">clawdemo</a>\n')
 PY"#,
         s = served.display()
     ));
-    let _server = HttpServer::start("127.77.0.52", &served);
+    let _server = HttpServer::start("127.77.2.52", &served);
     let out = run_ok(
         &f,
         "set -e; /usr/bin/python3 -m pip download --no-cache-dir --disable-pip-version-check \
-         --index-url http://127.77.0.52:443/simple -d dl clawdemo 2>&1 | tail -3; ls dl",
+         --index-url http://127.77.2.52:443/simple -d dl clawdemo 2>&1 | tail -3; ls dl",
     );
     assert!(out.contains("clawdemo-1.0-py3-none-any.whl"), "{out}");
 }
@@ -318,13 +318,13 @@ fn python_asyncio_non_blocking_connects() {
     let served = f.root.join("www");
     std::fs::create_dir_all(&served).unwrap();
     std::fs::write(served.join("hello.txt"), "async hello\n").unwrap();
-    let _server = HttpServer::start("127.77.0.53", &served);
+    let _server = HttpServer::start("127.77.2.53", &served);
     std::fs::write(
         f.ws.join("fetch.py"),
         r#"
 import asyncio
 async def get(i):
-    r, w = await asyncio.open_connection("127.77.0.53", 443)
+    r, w = await asyncio.open_connection("127.77.2.53", 443)
     w.write(b"GET /hello.txt HTTP/1.0\r\nHost: x\r\n\r\n")
     await w.drain()
     body = await r.read()
@@ -351,13 +351,13 @@ fn node_non_blocking_http_requests() {
     let served = f.root.join("www");
     std::fs::create_dir_all(&served).unwrap();
     std::fs::write(served.join("hello.txt"), "node hello\n").unwrap();
-    let _server = HttpServer::start("127.77.0.54", &served);
+    let _server = HttpServer::start("127.77.2.54", &served);
     std::fs::write(
         f.ws.join("fetch.js"),
         r#"
 const http = require("http");
 const get = () => new Promise((ok, bad) => {
-  http.get({ host: "127.77.0.54", port: 443, path: "/hello.txt" }, (res) => {
+  http.get({ host: "127.77.2.54", port: 443, path: "/hello.txt" }, (res) => {
     let b = ""; res.on("data", (d) => (b += d)); res.on("end", () => ok(b));
   }).on("error", bad);
 });
