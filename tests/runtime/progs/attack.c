@@ -517,6 +517,61 @@ static void socket_kinds(void) {
     report("socket netlink", socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0));
 }
 
+
+// ---- network conformance probe (net-probe) ----
+// One request "VERB:KIND:ADDR": VERB connect|send|bind; KIND tcp|udp (inet),
+// unix|unixd (pathname, stream|datagram), abs|absd (abstract, stream|datagram);
+// ADDR IP:PORT, a path, or an abstract name. Prints "REQ: ok=" or "REQ: errno=".
+static socklen_t probe_addr(const char *kind, const char *addr, struct sockaddr_storage *ss) {
+    memset(ss, 0, sizeof *ss);
+    if (!strcmp(kind, "tcp") || !strcmp(kind, "udp")) {
+        char ip[64];
+        snprintf(ip, sizeof ip, "%s", addr);
+        char *colon = strrchr(ip, ':');
+        if (!colon) return 0;
+        *colon = 0;
+        struct sockaddr_in *sa = (struct sockaddr_in *)ss;
+        sa->sin_family = AF_INET;
+        sa->sin_port = htons(atoi(colon + 1));
+        inet_pton(AF_INET, ip, &sa->sin_addr);
+        return sizeof *sa;
+    }
+    struct sockaddr_un *un = (struct sockaddr_un *)ss;
+    un->sun_family = AF_UNIX;
+    if (kind[0] == 'a') {
+        size_t n = strlen(addr);
+        if (n > sizeof un->sun_path - 1) n = sizeof un->sun_path - 1;
+        memcpy(un->sun_path + 1, addr, n);
+        return offsetof(struct sockaddr_un, sun_path) + 1 + n;
+    }
+    snprintf(un->sun_path, sizeof un->sun_path, "%s", addr);
+    return sizeof *un;
+}
+
+static void probe(const char *req) {
+    char buf[300];
+    snprintf(buf, sizeof buf, "%s", req);
+    char *verb = buf, *kind = strchr(buf, ':');
+    if (!kind) return;
+    *kind++ = 0;
+    char *addr = strchr(kind, ':');
+    if (!addr) return;
+    *addr++ = 0;
+    int inet = !strcmp(kind, "tcp") || !strcmp(kind, "udp");
+    int dgram = !strcmp(kind, "udp") || !strcmp(kind, "unixd") || !strcmp(kind, "absd");
+    int s = socket(inet ? AF_INET : AF_UNIX, dgram ? SOCK_DGRAM : SOCK_STREAM, 0);
+    if (s < 0) { report(req, s); return; }
+    struct sockaddr_storage ss;
+    socklen_t len = probe_addr(kind, addr, &ss);
+    long r;
+    if (!strcmp(verb, "connect")) r = connect(s, (struct sockaddr *)&ss, len);
+    else if (!strcmp(verb, "send")) r = sendto(s, "probe\n", 6, MSG_DONTWAIT, (struct sockaddr *)&ss, len);
+    else if (!strcmp(verb, "bind")) r = bind(s, (struct sockaddr *)&ss, len);
+    else r = -1, errno = EINVAL;
+    report(req, r);
+    close(s);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: attack NAME [ARGS]\n");
@@ -897,6 +952,17 @@ int main(int argc, char **argv) {
         mm.msg_hdr.msg_iov = &iov;
         mm.msg_hdr.msg_iovlen = 1;
         report("udp sendmmsg", sendmmsg(s, &mm, 1, 0));
+        return 0;
+    }
+    if (!strcmp(name, "net-probe") && argc >= 3) {
+        // net-probe SECRET|- REQ...: reads the secret (unless "-"), then makes
+        // each request (see probe).
+        if (strcmp(argv[2], "-")) {
+            int fd = open(argv[2], O_RDONLY);
+            report("open secret", fd);
+            if (fd >= 0) close(fd);
+        }
+        for (int i = 3; i < argc; i++) probe(argv[i]);
         return 0;
     }
     if (!strcmp(name, "netgap") && argc == 6) {
