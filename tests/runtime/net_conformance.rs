@@ -264,3 +264,83 @@ fn the_default_profile_agrees_with_explain_on_every_verb_and_socket_type() {
     // https and dns before the taint, nothing after.
     assert!(clean >= 3 && tainted == 0, "clean {clean}, tainted {tainted}");
 }
+
+/// The socket kinds the default profile refuses by argument rules: for each
+/// `socket()` the attack program makes (`attack socket-kinds`, in its order),
+/// the runtime's answer equals `explain`'s, errno included.
+#[test]
+fn socket_kinds_agree_with_explain_errno_for_errno() {
+    let f = fixture("conf-kinds");
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("default/coding_agent.x86_64.bin");
+    // (family, type, protocol) of each line the program prints.
+    let kinds: [(i32, i32, i32); 21] = [
+        (17, 3, 768),
+        (2, 3, 255),
+        (2, 3 | libc::SOCK_CLOEXEC, 1),
+        (10, 3, 255),
+        (2, 2, 1),
+        (2, 1, 132),
+        (2, 5, 132),
+        (10, 1, 132),
+        (2, 1, 262),
+        (10, 1, 262),
+        (2, 2, 136),
+        (2, 10, 768),
+        (40, 1, 0),
+        (15, 3, 2),
+        (30, 4, 0),
+        (21, 5, 0),
+        (2, 1 | libc::SOCK_NONBLOCK, 0),
+        (2, 2, 17),
+        (10, 1, 6),
+        (1, 2, 0),
+        (16, 3 | libc::SOCK_CLOEXEC, 0),
+    ];
+    let o = run_with_deadline(
+        f.command(&[], &["./attack", "socket-kinds"]),
+        Duration::from_secs(60),
+    );
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), kinds.len(), "{}", show(&o));
+    let errnos = [
+        ("EAFNOSUPPORT", libc::EAFNOSUPPORT),
+        ("EPROTONOSUPPORT", libc::EPROTONOSUPPORT),
+        ("EPERM", libc::EPERM),
+    ];
+    let mut refused = 0;
+    for (line, (family, ty, proto)) in lines.iter().zip(kinds) {
+        let e = Command::new(clawc())
+            .arg("explain")
+            .arg(&bin)
+            .args(["--syscall", "socket"])
+            .args([
+                "--arg",
+                &format!("family={family}"),
+                "--arg",
+                &format!("type={ty}"),
+            ])
+            .args(["--arg", &format!("protocol={proto}")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&e.stdout).into_owned();
+        let policy = text
+            .lines()
+            .find(|l| l.starts_with("policy:"))
+            .unwrap_or_else(|| panic!("{}", show(&e)));
+        if policy.contains(" allow") {
+            assert!(line.contains(": ok="), "{line}: explain says {policy}");
+            continue;
+        }
+        refused += 1;
+        let (name, num) = errnos
+            .iter()
+            .find(|(n, _)| policy.contains(&format!("deny({n})")))
+            .unwrap_or_else(|| panic!("unexpected decision {policy}"));
+        assert!(
+            line.contains(&format!(": errno={num} ")),
+            "{line}: explain says deny({name})"
+        );
+    }
+    assert_eq!(refused, 16, "{out}");
+}
