@@ -7,7 +7,8 @@
 //! initial state does not allow that peer).
 //!
 //! What this module decides per socket: one with a named peer (TCP, UDP, a unix
-//! socket connected to a path or an abstract name) is tracked; one without a peer
+//! socket connected to a path or an abstract name, except a unix socket at 0, 1
+//! or 2, which is the launcher's own channel like a pipe there) is tracked; one without a peer
 //! that an endpoint rule could describe (an unnamed `socketpair`, an unconnected
 //! unix, TCP or UDP socket: its sends come to the monitor) is left alone; any other
 //! socket (raw, packet, netlink, SCTP, ...: addresses no rule describes) is
@@ -70,6 +71,12 @@ pub fn find() -> Found {
         if kind.proto.is_none() {
             replace_with_null(fd);
             found.replaced.push(fd);
+            continue;
+        }
+        if fd <= 2 && kind.family == libc::AF_UNIX {
+            // Standard input, output and error on a unix socket are the
+            // launcher's own channel (journald's stdout stream, a supervisor's
+            // socketpair), as a pipe there would be: writing to them is allowed.
             continue;
         }
         if let Some(peer) = sockaddr::peer(&sock, kind) {

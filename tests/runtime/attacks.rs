@@ -1541,8 +1541,19 @@ fn inherited_sockets_are_revoked() {
     let a0 = std::net::TcpStream::connect((ip, 443)).unwrap();
     let a3 = std::net::TcpStream::connect((ip, 443)).unwrap();
     let n4 = std::net::TcpStream::connect((ip, 8443)).unwrap();
-    let fds = [(a0.as_raw_fd(), 0), (a3.as_raw_fd(), 3), (n4.as_raw_fd(), 4)];
-    let mut c = f.command(&[], &["./attack", "inherited", ".env", "0", "3", "4"]);
+    // A host daemon's unix socket at 5 (never allowed: shut at start), and one at
+    // 2 (standard error: the launcher's channel, left as a pipe would be).
+    let daemon = UnixListener::bind(f.root.join("daemon.sock")).unwrap();
+    let u5 = std::os::unix::net::UnixStream::connect(f.root.join("daemon.sock")).unwrap();
+    let u2 = std::os::unix::net::UnixStream::connect(f.root.join("daemon.sock")).unwrap();
+    let fds = [
+        (a0.as_raw_fd(), 0),
+        (a3.as_raw_fd(), 3),
+        (n4.as_raw_fd(), 4),
+        (u5.as_raw_fd(), 5),
+        (u2.as_raw_fd(), 2),
+    ];
+    let mut c = f.command(&[], &["./attack", "inherited", ".env", "0", "3", "4", "5"]);
     // SAFETY: only dup2 (async-signal-safe) between fork and exec.
     unsafe {
         c.pre_exec(move || {
@@ -1555,19 +1566,30 @@ fn inherited_sockets_are_revoked() {
         });
     }
     let o = run_with_deadline(c, Duration::from_secs(60));
-    drop((a0, a3, n4));
+    drop((a0, a3, n4, u5, u2));
     let out = stdout(&o);
+    assert!(out.contains("write before fd 5: errno=32"), "{}", show(&o));
+    // Nothing reached the daemon at 5; what clawless wrote to standard error did.
+    let read_all = |what: &str| {
+        let (mut end, _) = daemon.accept().unwrap();
+        end.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = String::new();
+        let _ = end.read_to_string(&mut got);
+        eprintln!("{what}: {got:?}");
+        got
+    };
+    assert_eq!(read_all("at 5"), "");
+    let err = read_all("standard error");
+    assert!(
+        err.contains("inherited socket to tcp 127.77.2.41:8443 shut down"),
+        "{err:?}"
+    );
     assert!(out.contains("write before fd 0: ok=7"), "{}", show(&o));
     assert!(out.contains("write before fd 3: ok=7"), "{}", show(&o));
     assert!(out.contains("write before fd 4: errno=32"), "{}", show(&o));
     assert!(out.contains("open secret: ok="), "{}", show(&o));
     assert!(out.contains("write after fd 0: errno=32"), "{}", show(&o));
     assert!(out.contains("write after fd 3: errno=32"), "{}", show(&o));
-    assert!(
-        stderr(&o).contains("inherited socket to tcp 127.77.2.41:8443 shut down"),
-        "{}",
-        show(&o)
-    );
     assert_eq!(allowed.received(), "before\nbefore\n");
     assert_eq!(never.received(), "");
 }
