@@ -344,3 +344,65 @@ fn socket_kinds_agree_with_explain_errno_for_errno() {
     }
     assert_eq!(refused, 16, "{out}");
 }
+
+/// The calls that would connect or cork without a `connect`: `explain` gives
+/// the errno the attack suite sees the runtime answer (`tcp_fast_open_by_*`,
+/// `udp_msg_more_*`, `udp_cork_*` in tests/runtime/attacks.rs assert errno 95
+/// and 92 for the same calls).
+#[test]
+fn fast_open_and_corking_are_refused_in_explain_as_in_the_runtime() {
+    clawc_is_built();
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("default/coding_agent.x86_64.bin");
+    let cases: [(&str, &[&str], &str); 7] = [
+        ("sendto", &["flags=MSG_FASTOPEN"], "deny(EOPNOTSUPP)"),
+        ("sendmsg", &["flags=MSG_FASTOPEN"], "deny(EOPNOTSUPP)"),
+        ("sendmmsg", &["flags=MSG_FASTOPEN"], "deny(EOPNOTSUPP)"),
+        ("sendto", &["flags=32832"], "deny(EOPNOTSUPP)"),
+        ("sendmsg", &["flags=MSG_MORE"], "deny(EOPNOTSUPP)"),
+        (
+            "setsockopt",
+            &["level=IPPROTO_TCP", "optname=TCP_FASTOPEN_CONNECT"],
+            "deny(ENOPROTOOPT)",
+        ),
+        (
+            "setsockopt",
+            &["level=IPPROTO_UDP", "optname=UDP_CORK"],
+            "deny(ENOPROTOOPT)",
+        ),
+    ];
+    for (syscall, args, want) in cases {
+        let mut c = Command::new(clawc());
+        c.arg("explain")
+            .arg(&bin)
+            .args(["--syscall", syscall, "--addr", "udp:127.77.3.9:53"]);
+        for a in args {
+            c.args(["--arg", a]);
+        }
+        let o = c.output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            text.lines().any(|l| l.starts_with("policy:") && l.contains(want)),
+            "{syscall} {args:?}: want {want}\n{}",
+            show(&o)
+        );
+    }
+    // And the same calls without those flags are allowed before the taint.
+    let o = Command::new(clawc())
+        .arg("explain")
+        .arg(&bin)
+        .args([
+            "--syscall",
+            "sendto",
+            "--addr",
+            "udp:127.77.3.9:53",
+            "--arg",
+            "flags=64",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("policy:   allow"),
+        "{}",
+        show(&o)
+    );
+}
