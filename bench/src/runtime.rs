@@ -1,6 +1,8 @@
 //! `cargo run --release -p claw-bench --bin runtime`: real workloads natively and
 //! under `clawless exec` (the embedded default policy), interleaved in one run, as
-//! ratios; and the monitor's throughput on notified opens with 1 and 8 threads.
+//! ratios; the monitor's throughput on notified opens with 1 and 8 threads; and
+//! the network: a 100 MB loopback download and connects per second, natively and
+//! in both modes (`runtime N net` runs only those).
 //! Needs release builds of `clawless` and `clawc` next to this binary (the command
 //! in docs/BENCHMARKS.md builds them). Set `CLAW_BENCH_KEEP=1` to keep the
 //! generated workspace and the build's audit log for analysis.
@@ -154,6 +156,12 @@ fn main() {
     let _ = std::fs::remove_dir_all(&ws);
     std::fs::create_dir_all(&ws).unwrap();
     let ws = std::fs::canonicalize(&ws).unwrap();
+    if std::env::args().nth(2).as_deref() == Some("net") {
+        // `runtime N net`: the network rows only.
+        network(&clawless, &ws, runs);
+        let _ = std::fs::remove_dir_all(&ws);
+        return;
+    }
     make_project(&ws.join("proj"), 40, 30);
     make_project(&ws.join("tiny"), 40, 1);
     make_tree(&ws.join("tree"), 40, 50);
@@ -260,6 +268,7 @@ fn main() {
             mn / mb
         );
     }
+    network(&clawless, &ws, runs);
     if std::env::var_os("CLAW_BENCH_KEEP").is_some() {
         println!(
             "\nKept {} (its audit.jsonl shows what the monitor decided).",
@@ -267,5 +276,119 @@ fn main() {
         );
     } else {
         let _ = std::fs::remove_dir_all(&ws);
+    }
+}
+
+/// Bytes of the download.
+const DOWNLOAD: usize = 100 << 20;
+
+/// A loopback server on `ip:443` (a port the default profile allows): each
+/// connection gets `bytes` bytes, then is closed.
+fn serve(ip: &str, bytes: usize) {
+    let l = std::net::TcpListener::bind((ip, 443))
+        .unwrap_or_else(|e| panic!("binding {ip}:443: {e} (run as root)"));
+    // The standard library listens with a backlog of 128, which a client
+    // connecting in a loop overflows (SYNs dropped and retried a second later).
+    // SAFETY: plain syscall on a listening socket we own.
+    unsafe {
+        libc::listen(std::os::fd::AsRawFd::as_raw_fd(&l), 4096);
+    }
+    std::thread::spawn(move || {
+        let chunk = vec![b'x'; 1 << 16];
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            if bytes == 0 {
+                // Connects only: accept as fast as the clients connect (a thread
+                // each would let the backlog overflow and SYNs be retried).
+                continue;
+            }
+            let chunk = chunk.clone();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let mut left = bytes;
+                while left > 0 {
+                    let k = left.min(chunk.len());
+                    if s.write_all(&chunk[..k]).is_err() {
+                        break;
+                    }
+                    left -= k;
+                }
+            });
+        }
+    });
+}
+
+/// Network rows: a 100 MB download over loopback and connects per second,
+/// natively and under `clawless` in both modes, interleaved.
+fn network(clawless: &Path, ws: &Path, runs: usize) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("progs/netload.c");
+    let prog = ws.join("netload");
+    let st = Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&prog)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (dl, cn) = ("127.77.9.1", "127.77.9.2");
+    serve(dl, DOWNLOAD);
+    serve(cn, 0);
+    let measure = |mode: Option<&str>, args: &[&str]| -> f64 {
+        let mut c = match mode {
+            None => Command::new(&prog),
+            Some(m) => {
+                let mut c = Command::new(clawless);
+                c.arg("exec")
+                    .args(["--mode", m])
+                    .arg("--workspace")
+                    .arg(ws)
+                    .arg("--")
+                    .arg(&prog);
+                c
+            }
+        };
+        let out = c.args(args).current_dir(ws).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    let modes = [None, Some("mediated"), Some("isolated")];
+    println!();
+    println!("| network (median of {runs}) | native | mediated | ratio | isolated | ratio |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let rows: [(&str, Vec<&str>); 2] = [
+        ("100 MB download over loopback, MB/s", vec!["download", dl, "443"]),
+        (
+            "connects per second (connect + close)",
+            vec!["connects", cn, "443", "2000"],
+        ),
+    ];
+    for (what, args) in rows {
+        let mut got = vec![Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..runs {
+            for (i, m) in modes.iter().enumerate() {
+                got[i].push(measure(*m, &args));
+            }
+        }
+        let med: Vec<f64> = got.into_iter().map(median).collect();
+        println!(
+            "| {what} | {:.0} | {:.0} | **{:.2}×** | {:.0} | **{:.2}×** |",
+            med[0],
+            med[1],
+            med[0] / med[1],
+            med[2],
+            med[0] / med[2]
+        );
+        if what.starts_with("connects") {
+            let added = |r: f64| (1.0 / r - 1.0 / med[0]) * 1e6;
+            println!(
+                "| connect setup added, µs | | {:.0} | | {:.0} | |",
+                added(med[1]),
+                added(med[2])
+            );
+        }
     }
 }

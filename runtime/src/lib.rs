@@ -9,6 +9,7 @@ pub mod audit;
 pub mod denials;
 mod emulate;
 pub mod execdirs;
+pub mod inherited;
 pub mod landlock;
 pub mod learn;
 pub mod monitor;

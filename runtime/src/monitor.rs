@@ -845,6 +845,29 @@ impl Monitor {
         gone
     }
 
+    /// Tracks the sockets `clawless` inherited (see [`crate::inherited`]), shutting
+    /// down at once those whose peer the initial state does not allow; returns
+    /// the peers shut down.
+    pub fn adopt(&self, inherited: Vec<crate::inherited::Inherited>) -> Vec<NetAddr> {
+        let mut shared = self.lock();
+        let state = shared.state;
+        let mut gone = Vec::new();
+        for i in inherited {
+            let t = Tracked {
+                sock: i.sock,
+                addr: i.peer,
+                udp: i.udp,
+            };
+            if self.allows_peer(state, &t.addr) {
+                shared.sockets.push(t);
+            } else {
+                shut(&t);
+                gone.push(t.addr);
+            }
+        }
+        gone
+    }
+
     /// After a `connect` the monitor performed outside the lock: if a transition
     /// happened meanwhile and closed this peer, shut the socket down now.
     pub(crate) fn recheck(&self, sock: &OwnedFd) {
@@ -896,6 +919,18 @@ fn shut(t: &Tracked) {
     unsafe {
         libc::shutdown(t.sock.as_raw_fd(), libc::SHUT_RDWR);
         if t.udp {
+            // A datagram left pending (`MSG_MORE`, `UDP_CORK`) is not dropped by
+            // shutdown or disconnect, and later writes would append to it: send
+            // it now, as it was before the transition (clearing the cork pushes
+            // it), so that nothing written later can join it.
+            let off: i32 = 0;
+            libc::setsockopt(
+                t.sock.as_raw_fd(),
+                libc::IPPROTO_UDP,
+                libc::UDP_CORK,
+                (&raw const off).cast(),
+                std::mem::size_of::<i32>() as u32,
+            );
             // shutdown() does not stop a connected UDP socket from sending;
             // dissolving the association does (later sends need an address, and
             // those come to the monitor).

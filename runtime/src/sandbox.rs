@@ -456,6 +456,12 @@ impl From<LaunchError> for StartError {
 
 /// Runs the command; returns the exit status to exit with.
 pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
+    // Before any descriptor of ours exists: the sockets we inherited.
+    let inherited = crate::inherited::find();
+    for fd in &inherited.replaced {
+        eprintln!("clawless: inherited socket on descriptor {fd} has addresses no policy describes: replaced by /dev/null");
+    }
+    let mut inherited = Some(inherited.tracked);
     let program = find_program(Path::new(&launch.command[0]))?;
     let path = cstring(program.as_os_str().as_bytes())?;
     let args: Vec<CString> = launch
@@ -503,7 +509,7 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
         };
         let mut why_not = "--mode mediated".to_string();
         if launch.mode.try_isolation() {
-            match start(&launch, &exec, Some(&isolation), &mut audit) {
+            match start(&launch, &exec, Some(&isolation), &mut audit, &mut inherited) {
                 Ok(started) => return Ok(started.finish(&launch, block)),
                 Err(StartError::Failed(e)) => return Err(e),
                 Err(StartError::Unavailable(why)) => {
@@ -517,7 +523,7 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
             }
         }
         eprintln!("clawless: mediated mode ({why_not}): no namespaces; the monitor and the runtime's process filter decide");
-        match start(&launch, &exec, None, &mut audit) {
+        match start(&launch, &exec, None, &mut audit, &mut inherited) {
             Ok(started) => Ok(started.finish(&launch, block)),
             Err(StartError::Failed(e)) => Err(e),
             Err(StartError::Unavailable(why)) => Err(LaunchError::Setup(why)),
@@ -566,6 +572,7 @@ unsafe fn start(
     exec: &Exec<'_>,
     isolation: Option<&Isolation>,
     audit: &mut Option<AuditLog>,
+    inherited: &mut Option<Vec<crate::inherited::Inherited>>,
 ) -> Result<Started, StartError> {
     let logging = if launch.log_kernel || launch.learn {
         let p = &launch.artifact.program;
@@ -695,6 +702,9 @@ unsafe fn start(
     );
     if logging.is_some() {
         monitor.set_kernel_filter(launch.artifact.program.clone(), launch.learn);
+    }
+    for peer in monitor.adopt(inherited.take().unwrap_or_default()) {
+        eprintln!("clawless: inherited socket to {peer} shut down: the policy does not allow it");
     }
     monitor.start();
     if isolation.is_some() {

@@ -187,6 +187,8 @@ PTRACE_TRACEME PTRACE_ATTACH PTRACE_SEIZE PTRACE_PEEKDATA PTRACE_POKEDATA
 SIGHUP SIGINT SIGQUIT SIGKILL SIGUSR1 SIGSEGV SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGCHLD SIGCONT SIGSTOP SIGTSTP
 MFD_CLOEXEC MFD_ALLOW_SEALING
 GRND_NONBLOCK GRND_RANDOM
+MSG_MORE MSG_FASTOPEN MSG_ZEROCOPY SOL_SOCKET TCP_FASTOPEN TCP_FASTOPEN_CONNECT UDP_CORK UDP_SEGMENT
+IPPROTO_SCTP IPPROTO_MPTCP IPPROTO_UDPLITE SOCK_PACKET
 """.split()
 ARM64_FCNTL = {"O_DIRECTORY", "O_NOFOLLOW", "O_DIRECT", "O_LARGEFILE"}
 
@@ -198,7 +200,7 @@ def write_constants():
     prog += [f"#include <{h}>" for h in (
         "fcntl.h", "sys/socket.h", "netinet/in.h", "sched.h", "sys/mman.h", "sys/ioctl.h",
         "termios.h", "sys/prctl.h", "sys/ptrace.h", "signal.h", "sys/random.h",
-        "linux/sched.h", "linux/memfd.h")]
+        "linux/sched.h", "linux/memfd.h", "netinet/tcp.h", "netinet/udp.h")]
     prog.append("int main(void) {")
     for c in CONSTANTS:
         prog.append(f'  printf("%s\\t%lld\\n", "{c}", (long long)({c}));')

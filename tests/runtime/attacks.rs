@@ -1851,3 +1851,263 @@ fn dangling_symlinks_cannot_create_files_outside_what_the_policy_lets_write() {
     assert!(decided(&planted, "deny(EPERM)"), "{audit}");
     assert!(decided(&etc, "deny(EPERM)"), "{audit}");
 }
+
+/// Runs `./attack ARGS` natively (outside the sandbox) in the fixture's workspace:
+/// the control that shows a channel the policy refuses really works.
+fn native_attack(f: &Fixture, args: &[&str]) -> std::process::Output {
+    let mut c = std::process::Command::new(f.ws.join("attack"));
+    c.args(args).current_dir(&f.ws);
+    run_with_deadline(c, Duration::from_secs(60))
+}
+
+/// An implicit connect or send (`attack netgap HOW`), started before the secret
+/// is read and finished after it. `refused`: the default policy refuses the call
+/// that starts it (then the control is a run outside the sandbox, which must
+/// deliver the secret's stand-in); otherwise the pre-taint bytes arrive under the
+/// sandbox. Either way nothing of the secret arrives.
+fn netgap(how: &str, ip: &str, udp: bool, refused: &str) {
+    let port = if udp { 53 } else { 443 };
+    let tcp = (!udp).then(|| Tcp::new(ip, port));
+    let dgram = udp.then(|| Udp::new(ip, port));
+    let received = || match (&tcp, &dgram) {
+        (Some(t), _) => t.received(),
+        (_, Some(u)) => u.received().join("|"),
+        _ => unreachable!(),
+    };
+    let f = with_dotenv(&format!("gap-{how}"));
+    let p = port.to_string();
+    // Control: outside the sandbox the channel carries what is written after.
+    let o = native_attack(&f, &["netgap", how, ip, &p, "-"]);
+    let got = received();
+    assert!(
+        got.contains("before") && got.contains("TOP-SECRET(control)"),
+        "the {how} channel does not work even outside the sandbox: {got:?}\n{}",
+        show(&o)
+    );
+    let o = attack(&f, &["netgap", how, ip, &p, ".env"]);
+    let out = stdout(&o);
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(out.contains(refused), "expected {refused:?}\n{}", show(&o));
+    let got = received();
+    assert!(
+        !got.contains("TOP-SECRET"),
+        "{how}: the secret arrived: {got:?}\n{}",
+        show(&o)
+    );
+}
+
+#[test]
+fn tcp_fast_open_by_sendto_is_refused() {
+    netgap("tfo-sendto", "127.77.2.21", false, "tfo send: errno=95");
+}
+
+#[test]
+fn tcp_fast_open_by_sendmsg_is_refused() {
+    netgap("tfo-sendmsg", "127.77.2.22", false, "tfo send: errno=95");
+}
+
+#[test]
+fn tcp_fast_open_by_socket_option_is_refused() {
+    netgap("tfo-connect", "127.77.2.23", false, "tfo opt: errno=92");
+}
+
+#[test]
+fn udp_msg_more_on_a_connected_socket_is_refused() {
+    netgap("udp-more", "127.77.2.24", true, "pending send: errno=95");
+}
+
+#[test]
+fn udp_msg_more_on_an_unconnected_socket_is_refused() {
+    netgap(
+        "udp-more-unconnected",
+        "127.77.2.25",
+        true,
+        "pending send: errno=95",
+    );
+}
+
+#[test]
+fn udp_cork_on_a_connected_socket_is_refused() {
+    netgap("udp-cork", "127.77.2.26", true, "cork opt: errno=92");
+}
+
+#[test]
+fn udp_cork_on_an_unconnected_socket_is_refused() {
+    netgap("udp-cork-unconnected", "127.77.2.27", true, "cork opt: errno=92");
+}
+
+/// A policy that lets the agent cork and use Fast Open (no standard-library
+/// refusal): the monitor's own tracking must still stop the secret.
+const PERMISSIVE_NET: &str = r#"
+use std::groups::*;
+use std::paths::*;
+policy permissive_net {
+    let workspace = path "$WORKSPACE/**";
+    default deny(EPERM);
+    always {
+        allow memory, time, signals, process_basic, identity, process, io, ipc;
+        allow read, visible, exec system_ro;
+        allow read, visible proc_info;
+        allow visible everything;
+        allow read [root, dev_config];
+        allow ioctl;
+        allow read, write, append, visible devices;
+        allow read, write, append, visible, exec workspace;
+    }
+    state clean initial {
+        allow net_sockets;
+        allow connect, send [endpoint tcp "127.77.2.0/24" port 443, endpoint udp "127.77.2.0/24" port 53];
+        on read path "$WORKSPACE/.env" -> tainted;
+    }
+    state tainted {
+    }
+}
+"#;
+
+/// [`netgap`] under [`PERMISSIVE_NET`]: the calls are allowed, the pre-taint
+/// bytes arrive, and revocation keeps what is written after from arriving.
+fn netgap_monitored(how: &str, ip: &str, udp: bool) {
+    clawc_is_built();
+    let port = if udp { 53 } else { 443 };
+    let tcp = (!udp).then(|| Tcp::new(ip, port));
+    let dgram = udp.then(|| Udp::new(ip, port));
+    let f = with_dotenv(&format!("gapm-{how}"));
+    std::fs::write(f.root.join("net.claw"), PERMISSIVE_NET).unwrap();
+    let pol = f.root.join("net.claw").display().to_string();
+    let p = port.to_string();
+    let o = f.run(&["--policy", &pol], &["./attack", "netgap", how, ip, &p, ".env"]);
+    let out = stdout(&o);
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(
+        !out.contains("send: errno") || out.contains("tfo send: ok="),
+        "{}",
+        show(&o)
+    );
+    let got = match (&tcp, &dgram) {
+        (Some(t), _) => t.received(),
+        (_, Some(u)) => u.received().join("|"),
+        _ => unreachable!(),
+    };
+    assert!(
+        got.contains("before"),
+        "{how}: the channel did not work before the taint: {got:?}\n{}",
+        show(&o)
+    );
+    assert!(
+        !got.contains("TOP-SECRET"),
+        "{how}: the secret arrived: {got:?}\n{}",
+        show(&o)
+    );
+}
+
+#[test]
+fn tcp_fast_open_allowed_by_a_policy_is_still_revoked() {
+    netgap_monitored("tfo-sendto", "127.77.2.31", false);
+    netgap_monitored("tfo-sendmsg", "127.77.2.32", false);
+    netgap_monitored("tfo-connect", "127.77.2.33", false);
+}
+
+#[test]
+fn udp_corking_allowed_by_a_policy_is_still_revoked() {
+    netgap_monitored("udp-more", "127.77.2.34", true);
+    netgap_monitored("udp-more-unconnected", "127.77.2.35", true);
+    netgap_monitored("udp-cork", "127.77.2.36", true);
+    netgap_monitored("udp-cork-unconnected", "127.77.2.37", true);
+}
+
+#[test]
+fn sockets_no_endpoint_rule_describes_are_refused() {
+    let f = Fixture::new("socket-kinds").with_attack();
+    // Control: as root outside the sandbox these sockets can be made.
+    let native = stdout(&native_attack(&f, &["socket-kinds"]));
+    for kind in [
+        "socket packet: ok=",
+        "socket inet raw: ok=",
+        "socket inet6 raw: ok=",
+    ] {
+        assert!(
+            native.contains(kind),
+            "control: {kind} not made natively\n{native}"
+        );
+    }
+    let o = attack(&f, &["socket-kinds"]);
+    let out = stdout(&o);
+    for line in out.lines() {
+        let allowed = ["inet tcp:", "inet udp:", "inet6 tcp:", "unix:", "netlink:"]
+            .iter()
+            .any(|k| line.contains(&format!("socket {k}")));
+        if allowed {
+            assert!(line.contains(": ok="), "{line}\n{}", show(&o));
+        } else {
+            assert!(line.contains(": errno="), "{line} must be refused\n{}", show(&o));
+        }
+    }
+    assert_eq!(out.lines().count(), 21, "{}", show(&o));
+}
+
+/// `clawless` started with connected sockets at descriptors 0 and 3 (the test's
+/// own): both are revoked when the secret is read; one to an endpoint the policy
+/// never allows (at 4) is shut down before the command starts.
+#[test]
+fn inherited_sockets_are_revoked() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let ip = "127.77.2.41";
+    let allowed = Tcp::new(ip, 443);
+    let never = Tcp::new(ip, 8443);
+    let f = with_dotenv("inherited");
+    let a0 = std::net::TcpStream::connect((ip, 443)).unwrap();
+    let a3 = std::net::TcpStream::connect((ip, 443)).unwrap();
+    let n4 = std::net::TcpStream::connect((ip, 8443)).unwrap();
+    // A host daemon's unix socket at 5 (never allowed: shut at start), and one at
+    // 2 (standard error: the launcher's channel, left as a pipe would be).
+    let daemon = UnixListener::bind(f.root.join("daemon.sock")).unwrap();
+    let u5 = std::os::unix::net::UnixStream::connect(f.root.join("daemon.sock")).unwrap();
+    let u2 = std::os::unix::net::UnixStream::connect(f.root.join("daemon.sock")).unwrap();
+    let fds = [
+        (a0.as_raw_fd(), 0),
+        (a3.as_raw_fd(), 3),
+        (n4.as_raw_fd(), 4),
+        (u5.as_raw_fd(), 5),
+        (u2.as_raw_fd(), 2),
+    ];
+    let mut c = f.command(&[], &["./attack", "inherited", ".env", "0", "3", "4", "5"]);
+    // SAFETY: only dup2 (async-signal-safe) between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            for (from, to) in fds {
+                if libc::dup2(from, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let o = run_with_deadline(c, Duration::from_secs(60));
+    drop((a0, a3, n4, u5, u2));
+    let out = stdout(&o);
+    assert!(out.contains("write before fd 5: errno=32"), "{}", show(&o));
+    // Nothing reached the daemon at 5; what clawless wrote to standard error did.
+    let read_all = |what: &str| {
+        let (mut end, _) = daemon.accept().unwrap();
+        end.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = String::new();
+        let _ = end.read_to_string(&mut got);
+        eprintln!("{what}: {got:?}");
+        got
+    };
+    assert_eq!(read_all("at 5"), "");
+    let err = read_all("standard error");
+    assert!(
+        err.contains("inherited socket to tcp 127.77.2.41:8443 shut down"),
+        "{err:?}"
+    );
+    assert!(out.contains("write before fd 0: ok=7"), "{}", show(&o));
+    assert!(out.contains("write before fd 3: ok=7"), "{}", show(&o));
+    assert!(out.contains("write before fd 4: errno=32"), "{}", show(&o));
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(out.contains("write after fd 0: errno=32"), "{}", show(&o));
+    assert!(out.contains("write after fd 3: errno=32"), "{}", show(&o));
+    assert_eq!(allowed.received(), "before\nbefore\n");
+    assert_eq!(never.received(), "");
+}

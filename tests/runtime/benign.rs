@@ -214,3 +214,157 @@ fn ordinary_renames_work_and_do_not_taint() {
     s.read_to_string(&mut got).unwrap();
     assert_eq!(got, "STILL-CLEAN");
 }
+
+/// A static HTTP server (`python3 -m http.server`) on `ip:443` (a port the
+/// default profile lets the agent reach) serving `dir`; killed when dropped.
+struct HttpServer(std::process::Child);
+
+impl HttpServer {
+    fn start(ip: &str, dir: &std::path::Path) -> HttpServer {
+        let child = std::process::Command::new("/usr/bin/python3")
+            .args(["-m", "http.server", "--bind", ip, "443", "--directory"])
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect((ip, 443)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the HTTP server on {ip}:443 did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        HttpServer(child)
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn native(script: &str) {
+    let o = std::process::Command::new("/bin/sh")
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "set-up failed: {script}\n{}", show(&o));
+}
+
+#[test]
+fn git_clone_over_http_from_a_local_server() {
+    let f = Fixture::new("gitclone");
+    let served = f.root.join("served");
+    native(&format!(
+        "set -e; mkdir -p {s}; cd {s}; git init -q src; cd src
+         git config user.name t; git config user.email t@example.invalid
+         echo 'hello from the server' > README; git add README; git commit -qm one
+         cd ..; git clone -q --bare src repo.git; cd repo.git; git update-server-info",
+        s = served.display()
+    ));
+    let _server = HttpServer::start("127.77.2.51", &served);
+    let out = run_ok(
+        &f,
+        "set -e; git clone -q http://127.77.2.51:443/repo.git clone; cat clone/README; git -C clone log --oneline | wc -l",
+    );
+    assert!(out.contains("hello from the server"), "{out}");
+}
+
+#[test]
+fn pip_download_from_a_local_index() {
+    let f = Fixture::new("pipindex");
+    let served = f.root.join("index");
+    // A wheel built by hand (a zip with the metadata pip reads), in a PEP 503
+    // directory index.
+    native(&format!(
+        r#"set -e; mkdir -p {s}/simple/clawdemo; cd {s}/simple/clawdemo
+        /usr/bin/python3 - <<'PY'
+import zipfile, hashlib, base64
+name = "clawdemo-1.0-py3-none-any.whl"
+files = {{
+    "clawdemo/__init__.py": "VALUE = 42\n",
+    "clawdemo-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: clawdemo\nVersion: 1.0\n",
+    "clawdemo-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}}
+record = []
+with zipfile.ZipFile(name, "w") as z:
+    for p, body in files.items():
+        z.writestr(p, body)
+        h = base64.urlsafe_b64encode(hashlib.sha256(body.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{{p}},sha256={{h}},{{len(body)}}")
+    record.append("clawdemo-1.0.dist-info/RECORD,,")
+    z.writestr("clawdemo-1.0.dist-info/RECORD", "\n".join(record) + "\n")
+open("index.html", "w").write(f'<a href="{{name}}">{{name}}</a>\n')
+open("../index.html", "w").write('<a href="clawdemo/">clawdemo</a>\n')
+PY"#,
+        s = served.display()
+    ));
+    let _server = HttpServer::start("127.77.2.52", &served);
+    let out = run_ok(
+        &f,
+        "set -e; /usr/bin/python3 -m pip download --no-cache-dir --disable-pip-version-check \
+         --index-url http://127.77.2.52:443/simple -d dl clawdemo 2>&1 | tail -3; ls dl",
+    );
+    assert!(out.contains("clawdemo-1.0-py3-none-any.whl"), "{out}");
+}
+
+#[test]
+fn python_asyncio_non_blocking_connects() {
+    let f = Fixture::new("asyncio");
+    let served = f.root.join("www");
+    std::fs::create_dir_all(&served).unwrap();
+    std::fs::write(served.join("hello.txt"), "async hello\n").unwrap();
+    let _server = HttpServer::start("127.77.2.53", &served);
+    std::fs::write(
+        f.ws.join("fetch.py"),
+        r#"
+import asyncio
+async def get(i):
+    r, w = await asyncio.open_connection("127.77.2.53", 443)
+    w.write(b"GET /hello.txt HTTP/1.0\r\nHost: x\r\n\r\n")
+    await w.drain()
+    body = await r.read()
+    w.close()
+    return body.split(b"\r\n\r\n", 1)[1]
+async def main():
+    bodies = await asyncio.gather(*(get(i) for i in range(20)))
+    print("ASYNC-OK", len(bodies), len({b for b in bodies}), bodies[0].decode().strip())
+asyncio.run(main())
+"#,
+    )
+    .unwrap();
+    let out = run_ok(&f, "/usr/bin/python3 fetch.py");
+    assert!(out.contains("ASYNC-OK 20 1 async hello"), "{out}");
+}
+
+#[test]
+fn node_non_blocking_http_requests() {
+    if !std::path::Path::new("/usr/bin/node").exists() {
+        eprintln!("node is not installed: this test checks nothing here");
+        return;
+    }
+    let f = Fixture::new("node");
+    let served = f.root.join("www");
+    std::fs::create_dir_all(&served).unwrap();
+    std::fs::write(served.join("hello.txt"), "node hello\n").unwrap();
+    let _server = HttpServer::start("127.77.2.54", &served);
+    std::fs::write(
+        f.ws.join("fetch.js"),
+        r#"
+const http = require("http");
+const get = () => new Promise((ok, bad) => {
+  http.get({ host: "127.77.2.54", port: 443, path: "/hello.txt" }, (res) => {
+    let b = ""; res.on("data", (d) => (b += d)); res.on("end", () => ok(b));
+  }).on("error", bad);
+});
+Promise.all(Array.from({ length: 10 }, get)).then((bs) => console.log("NODE-OK", bs.length, bs[0].trim()));
+"#,
+    )
+    .unwrap();
+    let out = run_ok(&f, "/usr/bin/node fetch.js");
+    assert!(out.contains("NODE-OK 10 node hello"), "{out}");
+}

@@ -1,6 +1,8 @@
 //! Network syscalls: the monitor reads and validates the address, then connects,
 //! binds or sends on its own duplicate of the agent's socket (`pidfd_getfd`) with
-//! the address it validated. Sockets it connects are tracked for revocation.
+//! the address it validated. Sockets it connects are tracked for revocation, and
+//! so are sockets a send connects or leaves a datagram pending on (TCP Fast Open,
+//! `MSG_MORE`, `UDP_CORK`): see [`implicit_peer`].
 //!
 //! In isolated mode (a network namespace of the sandbox's own, only `lo`) a
 //! socket the agent made reaches nothing outside, whatever it does: its calls to
@@ -300,6 +302,9 @@ struct Outgoing {
     /// The socket the monitor made to replace the agent's (isolated mode, an
     /// allowed send to an outside address): to install before sending on it.
     replace: Option<OwnedFd>,
+    /// The send was registered for revocation (see [`implicit_peer`]): once it is
+    /// performed, a transition that happened meanwhile is applied to the socket.
+    tracked: bool,
 }
 
 /// How far a send got without waiting.
@@ -404,32 +409,41 @@ impl Outgoing {
 /// Performs a decided send and answers: at once, or from a thread of its own if
 /// it waits (a full buffer the peer never drains must not hold a worker).
 fn deliver(m: &Monitor, n: &Notification, sock: OwnedFd, mut out: Outgoing) -> Outcome {
-    match out.try_send(n, &sock)? {
+    let sent = out.try_send(n, &sock);
+    if out.tracked {
+        m.recheck(&sock);
+    }
+    match sent? {
         Sent::Done(v) => Ok(Reply::Value(v).into()),
         Sent::Waits(k) => {
             let from = out.keep_for_waiting(&sock, k);
             let n = *n;
-            m.offload(&n, move |_| {
-                Ok(Reply::Value(out.finish(&n, &sock, k, from)?).into())
+            let tracked = out.tracked;
+            m.offload(&n, move |m| {
+                let r = out.finish(&n, &sock, k, from);
+                if tracked {
+                    m.recheck(&sock);
+                }
+                Ok(Reply::Value(r?).into())
             })
         }
     }
 }
 
 /// Registers for revocation, under the lock of the decision that allowed the
-/// send: the socket the monitor made for it (see `outside`), and a TCP socket
-/// sent to with an address, which the send may connect (`MSG_FASTOPEN`: from
-/// then on `write(2)` reaches the peer without asking).
+/// send, when `registers`: the socket the monitor made for it (see `outside`), a
+/// TCP socket sent to with an address, which the send may connect
+/// (`MSG_FASTOPEN`: from then on `write(2)` reaches the peer without asking), and
+/// a UDP socket the send leaves a datagram pending on (see [`implicit_peer`]).
 fn track_sent(
     sock: &OwnedFd,
     replace: &Option<OwnedFd>,
     to: &Option<NetAddr>,
-    addressed: bool,
+    registers: bool,
     kind: SocketKind,
     add: &mut dyn FnMut(OwnedFd, NetAddr, bool),
 ) {
-    let connects = addressed && kind.proto == Some(Proto::Tcp);
-    if replace.is_none() && !connects {
+    if !registers {
         return;
     }
     if let (Some(addr), Ok(dup)) = (to, replace.as_ref().unwrap_or(sock).try_clone()) {
@@ -467,14 +481,17 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     m.valid(n)?;
     let (nr, accesses, shown) = send_accesses(m, &sock, kind, &t);
     let nr = if nr == u32::MAX { n.nr } else { nr };
-    let addressed = t.is_some();
+    let flags = a[3] as i32;
+    let registers = replace.is_some()
+        || implicit_peer(&sock, kind, flags, &t).is_some()
+        || (t.is_some() && kind.proto == Some(Proto::Tcp));
     let v = m.judge_then(
         n,
         name,
         nr,
         &accesses,
         || show(&shown),
-        |add| track_sent(&sock, &replace, &shown, addressed, kind, add),
+        |add| track_sent(&sock, &replace, &shown, registers, kind, add),
     );
     if !v.allowed() {
         return Ok(v.refusal().into());
@@ -491,11 +508,45 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
         target: t,
         control: Vec::new(),
         _held: Vec::new(),
-        flags: a[3] as i32,
+        flags,
         empty_name: a[4] != 0 && len == 0,
         replace: None,
+        tracked: registers,
     };
     deliver(m, n, sock, out)
+}
+
+/// The peer a send makes without a `connect`, which revocation must reach: TCP
+/// Fast Open (`MSG_FASTOPEN` with an address connects the socket), and a UDP
+/// datagram left pending by `MSG_MORE` or `UDP_CORK` (later writes append to it
+/// and it goes to the address given here, connected or not).
+fn implicit_peer(sock: &OwnedFd, kind: SocketKind, flags: i32, t: &Option<Target>) -> Option<NetAddr> {
+    let addr = t.as_ref().and_then(|t| t.addr.clone())?;
+    let implicit = match kind.proto {
+        Some(Proto::Tcp) => flags & libc::MSG_FASTOPEN != 0,
+        Some(Proto::Udp) => flags & libc::MSG_MORE != 0 || corked(sock),
+        _ => false,
+    };
+    implicit.then_some(addr)
+}
+
+/// Is `UDP_CORK` set on the socket? (An agent thread may set it after this
+/// look; the datagram it then corks came from this send, already registered
+/// when MSG_MORE was given, else from a later send that is looked at again.)
+fn corked(sock: &OwnedFd) -> bool {
+    let mut v: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: v and len are valid for the call.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_UDP,
+            libc::UDP_CORK,
+            (&raw mut v).cast(),
+            &mut len,
+        )
+    };
+    r == 0 && v != 0
 }
 
 /// `sendmsg(fd, msg, flags)` and `sendmmsg(fd, msgvec, vlen, flags)`.
@@ -521,8 +572,11 @@ pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
                 outside::install(m, n, a[0] as i32, &new)?;
                 sock = new;
             }
-            let r = out.try_send(n, &sock)?;
-            Ok((out, r))
+            let r = out.try_send(n, &sock);
+            if out.tracked {
+                m.recheck(&sock);
+            }
+            Ok((out, r?))
         });
         match done {
             Ok((_, Sent::Done(bytes))) => {
@@ -534,8 +588,13 @@ pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
             Ok((mut out, Sent::Waits(k))) if sent == 0 => {
                 let from = out.keep_for_waiting(&sock, k);
                 let n = *n;
-                return m.offload(&n, move |_| {
-                    let bytes = out.finish(&n, &sock, k, from)?;
+                let tracked = out.tracked;
+                return m.offload(&n, move |m| {
+                    let bytes = out.finish(&n, &sock, k, from);
+                    if tracked {
+                        m.recheck(&sock);
+                    }
+                    let bytes = bytes?;
                     agent::write_mem(n.tid, len_at, &(bytes as u32).to_ne_bytes())?;
                     Ok(Reply::Value(1).into())
                 });
@@ -602,17 +661,20 @@ fn one_msg(
         }
     }
     m.valid(n)?;
+    let registers = !inside
+        && (replace.is_some()
+            || implicit_peer(sock, kind, flags, &t).is_some()
+            || (t.is_some() && kind.proto == Some(Proto::Tcp)));
     if !inside {
         let (nr, accesses, shown) = send_accesses(m, sock, kind, &t);
         let nr = if nr == u32::MAX { n.nr } else { nr };
-        let addressed = t.is_some();
         let v = m.judge_then(
             n,
             name,
             nr,
             &accesses,
             || show(&shown),
-            |add| track_sent(sock, &replace, &shown, addressed, kind, add),
+            |add| track_sent(sock, &replace, &shown, registers, kind, add),
         );
         if !v.allowed() {
             return Err(Fail::Errno(v.refusal_errno()));
@@ -629,6 +691,7 @@ fn one_msg(
         flags,
         empty_name: false,
         replace,
+        tracked: registers,
     })
 }
 

