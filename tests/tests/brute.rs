@@ -592,3 +592,52 @@ proptest! {
         check(&ir, &mut t);
     }
 }
+
+/// The generated case of a counterexample that mixed variable values: the
+/// event (a write below `$XDG_RUNTIME_DIR`) found with one value, the exec after
+/// it with another. The trace must be one run (one assignment of the variables).
+#[test]
+fn a_trace_uses_one_assignment_of_the_variables() {
+    let paths = |ps: &[&str]| Entity::Paths(ps.iter().map(|p| p.to_string()).collect());
+    for (what, b) in [
+        (None, None),
+        (None, Some(paths(&["$XDG_RUNTIME_DIR/**"]))),
+        (Some(paths(&["$HOME/**"])), None),
+        (Some(paths(&["$HOME/**", "/run/**"])), Some(paths(&["/x/**"]))),
+    ] {
+        let ir = Ir {
+            name: "gen".into(),
+            arch: Arch::X86_64,
+            default: Action::Deny(1),
+            states: vec!["s0".into(), "s1".into(), "s2".into()],
+            initial: 0,
+            rules: vec![Rule {
+                action: Action::Allow,
+                states: None,
+                matcher: Matcher::Access {
+                    verbs: vec![Verb::Write, Verb::Exec],
+                    entity: paths(&["/run/**", "$XDG_RUNTIME_DIR/**"]),
+                },
+                origin: "gen".into(),
+            }],
+            transitions: Vec::new(),
+            assertions: vec![Assertion {
+                property: Property::Never {
+                    what: Pattern::Access {
+                        verbs: vec![Verb::Exec],
+                        entity: what,
+                    },
+                    after: Some(Pattern::Access {
+                        verbs: vec![Verb::Write],
+                        entity: b,
+                    }),
+                },
+                text: "generated".into(),
+                origin: "gen".into(),
+            }],
+        };
+        let mut t = Tally::default();
+        check(&ir, &mut t);
+        assert_eq!(t.failed, 1, "{ir:#?}");
+    }
+}
