@@ -225,19 +225,38 @@ pub fn verify(ir: &Ir, program: Option<&[Insn]>, opts: Options) -> Report {
         let t = Instant::now();
         let mut outcome = props::property(&cx, &reach, &a.property);
         // A trace whose steps needed different variable values is no single run:
-        // search again preferring the values of its last step (a few times).
-        let mut tries = 0;
-        while let Outcome::Failed(c) = &outcome {
-            let last = c.steps.last().map(|s| s.vars.clone()).unwrap_or_default();
-            if tries == 2 || c.steps.iter().all(|s| s.vars == last) {
-                break;
-            }
-            tries += 1;
-            let cx2 = props::Ctx::with_values(ir, opts.timeout_ms, &last);
-            let reach2 = props::reachability(&cx2);
-            match props::property(&cx2, &reach2, &a.property) {
-                again @ Outcome::Failed(_) => outcome = again,
-                _ => break,
+        // search again preferring the values of each of its steps, last first
+        // (and of the traces found so). If none is one run, the answer is
+        // inconclusive: a trace that mixes values is never printed.
+        let mixed = |c: &Counterexample| c.steps.windows(2).any(|w| w[0].vars != w[1].vars);
+        if let Outcome::Failed(c) = &outcome {
+            if mixed(c) {
+                let mut tried: Vec<Vec<(String, String)>> = Vec::new();
+                let mut todo: Vec<Vec<(String, String)>> = c.steps.iter().map(|s| s.vars.clone()).collect();
+                let mut single = None;
+                while let Some(values) = todo.pop() {
+                    if tried.contains(&values) || tried.len() == 4 {
+                        continue;
+                    }
+                    tried.push(values.clone());
+                    let cx2 = props::Ctx::with_values(ir, opts.timeout_ms, &values);
+                    let reach2 = props::reachability(&cx2);
+                    if let Outcome::Failed(again) = props::property(&cx2, &reach2, &a.property) {
+                        if !mixed(&again) {
+                            single = Some(again);
+                            break;
+                        }
+                        todo.extend(again.steps.iter().map(|s| s.vars.clone()));
+                    }
+                }
+                outcome = match single {
+                    Some(c) => Outcome::Failed(c),
+                    None => Outcome::Unknown(
+                        "a violation was found only as a trace whose steps need different values \
+                         of the path variables; no single run was found"
+                            .into(),
+                    ),
+                };
             }
         }
         checks.push(CheckResult {

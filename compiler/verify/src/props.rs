@@ -399,7 +399,8 @@ impl<'a> Ctx<'a> {
     /// variables free (the proof must cover every value).
     pub fn solve(&self, facts: &[Bool]) -> Answer {
         // The witness values substituted (z3 simplifies the constant prefixes
-        // away), with a short limit: this is only a preference.
+        // away), with the full limit: a shorter one would let the machine's load
+        // decide which of two valid answers is printed.
         let consts: Vec<(z3::ast::String, z3::ast::String)> = self
             .vars
             .names
@@ -427,7 +428,7 @@ impl<'a> Ctx<'a> {
             }
             let mut equal: Vec<Bool> = consts.iter().map(|(a, b)| a.eq(b)).collect();
             equal.extend(pinned);
-            if let sat @ Answer::Sat(_) = self.solve_once(&equal, self.timeout_ms.min(2_000)) {
+            if let sat @ Answer::Sat(_) = self.solve_once(&equal, self.timeout_ms) {
                 return sat;
             }
         }
@@ -990,10 +991,25 @@ fn property_once(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
                         } else {
                             vec![cond, opens, r.matches_pattern(b, &cx.vars)]
                         };
-                        let step = match cx.exists(s0, &r, wf.clone(), Want::Performs(&fd), &extra) {
-                            Answer::Sat(m) => cx.model_step(s0, &m, &r, note),
-                            Answer::Unsat => continue,
-                            Answer::Unknown(why) => {
+                        // A candidate first, in their fixed order: the step printed is
+                        // then the same on every run, whatever the solver's timing.
+                        let table = ir.table();
+                        let candidate = wit.all().iter().find(|c| {
+                            table.by_nr(c.nr).is_some_and(|sc| is_open(sc.name))
+                                && wit.allowed(s0, c)
+                                && wit.matches_pattern(&fd, c)
+                                && wit.next(s0, c) == to
+                                && (b_maybe_later || wit.matches_pattern(b, c))
+                        });
+                        let found = match candidate {
+                            Some(c) => Ok(cx.witness_step(s0, c, note.clone())),
+                            None => Err(cx.exists(s0, &r, wf.clone(), Want::Performs(&fd), &extra)),
+                        };
+                        let step = match found {
+                            Ok(step) => step,
+                            Err(Answer::Sat(m)) => cx.model_step(s0, &m, &r, note),
+                            Err(Answer::Unsat) => continue,
+                            Err(Answer::Unknown(why)) => {
                                 unknown.get_or_insert(why);
                                 continue;
                             }
