@@ -14,6 +14,7 @@ pub mod namespaces;
 pub mod notify;
 pub mod paths;
 pub mod pidfilter;
+pub mod policy_cache;
 pub mod resolve;
 pub mod sandbox;
 pub mod sockaddr;
