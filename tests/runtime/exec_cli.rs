@@ -43,7 +43,7 @@ fn a_command_that_cannot_start_gets_a_clear_error() {
     assert_eq!(code(&o), 126, "{}", show(&o));
     assert!(stderr(&o).contains("not an executable file"), "{}", show(&o));
 
-    // Found and executable, but the policy does not let it run (deny exec tmp).
+    // Found and executable, but the policy does not let it run (no rule allows exec in /tmp).
     let tmp = format!("/tmp/claw-cli-true-{}", std::process::id());
     std::fs::copy("/bin/true", &tmp).unwrap();
     let o = f.run(&[], &[&tmp]);
