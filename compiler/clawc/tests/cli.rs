@@ -223,3 +223,28 @@ fn fmt_refuses_broken_files_and_reads_stdin() {
         "policy p {\n    default deny(EPERM);\n    always {\n        allow getpid;\n    }\n}\n"
     );
 }
+
+/// `std::profiles::coding_agent` (as the module's header recommends) names the
+/// policy of a standard module, for `explain`, `compile` and `verify` alike.
+#[test]
+fn a_standard_policy_is_named_module_then_policy() {
+    let out = clawc(&[
+        "explain",
+        "std::profiles::coding_agent",
+        "--syscall",
+        "openat",
+        "--path",
+        "/etc/passwd",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("allow by rule at std/profiles.claw"), "{text}");
+    let out = clawc(&["compile", "std::profiles::coding_agent", "--policy", "offline"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("names the policy `coding_agent`"), "{err}");
+    let out = clawc(&["compile", "std::profiles::nosuch", "-o", "/dev/null"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("no policy `nosuch`"), "{err}");
+}
