@@ -192,7 +192,11 @@ mod depth_tests {
     /// small stack, as the language server's workers have).
     #[test]
     fn deep_nesting_is_a_diagnostic_not_a_stack_overflow() {
-        let src = format!("let x = {}a{};\npolicy p {{ default allow; }}\n", "[".repeat(20_000), "]".repeat(20_000));
+        let src = format!(
+            "let x = {}a{};\npolicy p {{ default allow; }}\n",
+            "[".repeat(20_000),
+            "]".repeat(20_000)
+        );
         let diags = std::thread::Builder::new()
             .stack_size(256 * 1024)
             .spawn(move || parse(FileId(0), &src).1)
@@ -200,7 +204,11 @@ mod depth_tests {
             .join()
             .expect("no stack overflow");
         assert!(diags.iter().any(|d| d.code == "E0012"), "{diags:?}");
-        let ok = format!("let x = {}a{};\n", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING));
+        let ok = format!(
+            "let x = {}a{};\n",
+            "[".repeat(MAX_NESTING),
+            "]".repeat(MAX_NESTING)
+        );
         assert!(parse(FileId(0), &ok).1.iter().all(|d| d.code != "E0012"));
     }
 }
