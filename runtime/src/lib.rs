@@ -7,6 +7,7 @@ pub mod agent;
 pub mod aliases;
 pub mod audit;
 mod emulate;
+pub mod envfilter;
 pub mod execdirs;
 pub mod landlock;
 pub mod monitor;

@@ -64,6 +64,13 @@ enum Command {
         /// with a warning; without it such an artifact is refused (exit 125).
         #[arg(long)]
         allow_unverified: bool,
+        /// Pass the environment variable NAME although its name says it holds a
+        /// credential (repeatable).
+        #[arg(long = "env-keep", value_name = "NAME")]
+        env_keep: Vec<String>,
+        /// Do not pass NAME (a name or a `*` pattern) to the sandbox (repeatable).
+        #[arg(long = "env-drop", value_name = "NAME")]
+        env_drop: Vec<String>,
         /// The command and its arguments.
         #[arg(required = true, last = true, value_name = "CMD")]
         cmd: Vec<OsString>,
@@ -231,6 +238,8 @@ fn main() -> ExitCode {
                 mode,
                 require_isolation,
                 allow_unverified,
+                env_keep,
+                env_drop,
                 cmd,
             },
     } = Cli::parse();
@@ -245,6 +254,21 @@ fn main() -> ExitCode {
         Ok(m) => m,
         Err(e) => return fail(e, 125),
     };
+    // Credentials in the environment stay out of the sandbox (said once). Removed
+    // from our own environment before any thread exists (the sandbox inherits it).
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    let withheld = claw_runtime::envfilter::withheld(names.iter().map(String::as_str), &env_keep, &env_drop);
+    if !withheld.is_empty() {
+        for n in &withheld {
+            std::env::remove_var(n);
+        }
+        eprintln!(
+            "clawless: not passed to the sandbox: {} (pass one with --env-keep NAME)",
+            withheld.join(", ")
+        );
+    }
     let artifact = match load(policy.as_deref(), policy_name.as_deref()) {
         Ok(a) => a,
         Err(e) => return fail(e, 125),

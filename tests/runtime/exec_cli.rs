@@ -670,3 +670,46 @@ fn compiled_policies_are_cached_and_invalidated() {
     go();
     assert_eq!(runs(), 4, "the replaced entry is reused");
 }
+
+/// Credentials in the environment do not reach the sandbox (said once, by name);
+/// `--env-keep` passes one, `--env-drop` withholds more; the rest passes.
+#[test]
+fn credential_variables_are_withheld_from_the_sandbox() {
+    let f = Fixture::new("envfilter");
+    let mut c = f.command(
+        &["--env-keep", "KEEP_ME_TOKEN", "--env-drop", "EXTRA_*"],
+        &["/usr/bin/env"],
+    );
+    c.env("GITHUB_TOKEN", "ghp_secret1")
+        .env("ANTHROPIC_API_KEY", "sk-ant-secret2")
+        .env("AWS_SECRET_ACCESS_KEY", "aws-secret3")
+        .env("KEEP_ME_TOKEN", "kept4")
+        .env("EXTRA_THING", "extra5")
+        .env("ORDINARY_VAR", "ordinary6");
+    let o = run_with_deadline(c, std::time::Duration::from_secs(60));
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let out = stdout(&o);
+    for secret in ["ghp_secret1", "sk-ant-secret2", "aws-secret3", "extra5"] {
+        assert!(!out.contains(secret), "{secret} reached the sandbox\n{out}");
+    }
+    assert!(out.contains("KEEP_ME_TOKEN=kept4"), "{out}");
+    assert!(out.contains("ORDINARY_VAR=ordinary6"), "{out}");
+    let err = stderr(&o);
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("not passed to the sandbox"))
+        .collect();
+    assert_eq!(said.len(), 1, "said once\n{err}");
+    for name in [
+        "ANTHROPIC_API_KEY",
+        "AWS_SECRET_ACCESS_KEY",
+        "EXTRA_THING",
+        "GITHUB_TOKEN",
+    ] {
+        assert!(said[0].contains(name), "{name}\n{err}");
+    }
+    assert!(
+        !said[0].contains("KEEP_ME_TOKEN") && !said[0].contains("ghp_"),
+        "{err}"
+    );
+}
