@@ -713,3 +713,22 @@ fn credential_variables_are_withheld_from_the_sandbox() {
         "{err}"
     );
 }
+
+/// A refused `execve` through a symlink is logged with the name the agent ran
+/// (`"name"`) as well as the target it was decided on (`"path"`).
+#[test]
+fn a_refused_exec_through_a_symlink_is_logged_under_the_name_run() {
+    let f = Fixture::new("execname");
+    let target = format!("/tmp/claw-exec-target-{}", std::process::id());
+    std::fs::copy("/bin/true", &target).unwrap();
+    std::os::unix::fs::symlink(&target, f.ws.join("mytool")).unwrap();
+    let o = f.run(&["--log-denials"], &["/bin/sh", "-c", "./mytool; echo rc=$?"]);
+    let _ = std::fs::remove_file(&target);
+    assert!(stdout(&o).contains("rc=126"), "{}", show(&o));
+    let err = stderr(&o);
+    let line = err
+        .lines()
+        .find(|l| l.contains("execve") && l.contains(&target))
+        .unwrap_or_else(|| panic!("no denial line for the exec\n{err}"));
+    assert!(line.contains("\"name\":\"./mytool\""), "{line}");
+}
