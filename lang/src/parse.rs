@@ -26,6 +26,7 @@ pub fn parse(file: FileId, src: &str) -> (ast::File, Vec<Diagnostic>) {
                 Span::new(file, at.0, at.1),
                 format!("brackets nested more than {MAX_NESTING} deep"),
             )
+            .with_label(format!("this bracket opens level {}", MAX_NESTING + 1))
             .with_hint("flatten the list: name the inner lists with `let`"),
         );
         return (ast::File { items: Vec::new() }, diags);
