@@ -424,7 +424,11 @@ mod tests {
                 write.clone(),
                 rule(Action::Log, None, vec![Verb::Exec], &[pat]),
             ]);
-            assert_eq!(exec_plan(&ir, &LandlockPlan::default(), &env), ExecPlan::default(), "{pat}");
+            assert_eq!(
+                exec_plan(&ir, &LandlockPlan::default(), &env),
+                ExecPlan::default(),
+                "{pat}"
+            );
         }
         // The Landlock plan's writable, never-executable directories join the
         // same plan, beside the workspace made executable again.
@@ -469,7 +473,10 @@ mod tests {
         // A default that allows: no mount can agree with the model.
         let mut ir = ir_with(vec![write]);
         ir.default = Action::Allow;
-        assert_eq!(exec_plan(&ir, &LandlockPlan::default(), &env), ExecPlan::default());
+        assert_eq!(
+            exec_plan(&ir, &LandlockPlan::default(), &env),
+            ExecPlan::default()
+        );
         std::fs::remove_dir_all(&t).unwrap();
     }
 }

@@ -327,9 +327,7 @@ fn main() -> ExitCode {
                 Format::Json => inspect::Output::Json,
             };
             match split_std_policy(&input, policy) {
-                Ok((input, policy)) => {
-                    inspect::explain_cmd(&input, policy.as_deref(), target, &q, output)
-                }
+                Ok((input, policy)) => inspect::explain_cmd(&input, policy.as_deref(), target, &q, output),
                 Err(e) => e,
             }
         }
