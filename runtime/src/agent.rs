@@ -136,6 +136,24 @@ fn status_field(tid: u32, field: &str) -> io::Result<String> {
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))
 }
 
+/// Would a signal handler of thread `tid` run if its syscall returned now? A
+/// signal pending for the thread or its process (`SigPnd`, `ShdPnd`) that it
+/// neither blocks (`SigBlk`) nor leaves to its default action (`SigCgt`: caught).
+/// Fatal and ignored signals need no help: the kernel kills, or nothing happens.
+pub fn handler_pending(tid: u32) -> bool {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{tid}/status")) else {
+        return false;
+    };
+    let mask = |field: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    let pending = mask("SigPnd:") | mask("ShdPnd:");
+    pending & !mask("SigBlk:") & mask("SigCgt:") != 0
+}
+
 /// The process (thread group) a thread belongs to.
 pub fn tgid_of(tid: u32) -> io::Result<u32> {
     status_field(tid, "Tgid:")?

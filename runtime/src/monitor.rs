@@ -54,6 +54,11 @@ fn interrupt_signal() -> i32 {
 
 extern "C" fn interrupted(_: libc::c_int) {}
 
+/// The kernel's "interrupted, restart if the handler has `SA_RESTART`" value
+/// (`include/linux/errno.h`), which it gives a notified call interrupted before
+/// its answer; never seen by a program while a signal is pending.
+const ERESTARTSYS: i32 = 512;
+
 /// How long every worker may be busy, with no one waiting for the next
 /// notification, before the watchdog puts another worker on it (once it noticed).
 const STALL_TICK: std::time::Duration = std::time::Duration::from_millis(1);
@@ -77,6 +82,17 @@ const RECEIVERS: usize = 2;
 /// idle worker or starts one, so a blocked call never stalls the others for long.
 /// Calls known to wait for the agent never hold a worker (see
 /// [`Monitor::offload`]).
+/// An offloaded operation still waiting (see [`Monitor::offload`]).
+#[derive(Clone, Copy)]
+struct Blocked {
+    /// The thread performing it, which the sweep interrupts.
+    thread: libc::pthread_t,
+    /// The agent's thread whose call it is.
+    tid: u32,
+    /// Interrupted because a signal handler of the agent waits to run.
+    for_signal: bool,
+}
+
 #[derive(Default)]
 struct Turn {
     /// A worker is waiting in `recv`.
@@ -257,7 +273,7 @@ pub struct Monitor {
     /// Operations handed to their own thread, not yet answered.
     blocked: std::sync::atomic::AtomicUsize,
     /// Those threads while they wait, by notification.
-    waiting: Mutex<HashMap<u64, libc::pthread_t>>,
+    waiting: Mutex<HashMap<u64, Blocked>>,
     /// Set once every worker was seen busy while one was in a one-step open
     /// (see [`Monitor::opening_plainly`]): from then on opens take the general
     /// path, which sees what it opens before opening it.
@@ -498,7 +514,7 @@ impl Monitor {
             self.blocked.fetch_sub(1, Ordering::Relaxed);
             return Err(Fail::Errno(libc::EAGAIN));
         }
-        let id = n.id;
+        let (id, tid) = (n.id, n.tid);
         let spawned = std::thread::Builder::new()
             .name("claw-blocked".into())
             .stack_size(BLOCKED_STACK)
@@ -509,10 +525,27 @@ impl Monitor {
                     libc::sigemptyset(&mut set);
                     libc::sigaddset(&mut set, interrupt_signal());
                     libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-                    me.waiting_list().insert(id, libc::pthread_self());
+                    me.waiting_list().insert(
+                        id,
+                        Blocked {
+                            thread: libc::pthread_self(),
+                            tid,
+                            for_signal: false,
+                        },
+                    );
                 }
-                let r = job(&me);
-                me.waiting_list().remove(&id);
+                let mut r = job(&me);
+                let left = me.waiting_list().remove(&id);
+                if matches!(r, Err(Fail::Errno(libc::EINTR))) && left.is_some_and(|b| b.for_signal) {
+                    // Broken off so that the agent's handler runs: what the
+                    // kernel answers for an interrupted wait, so the call is
+                    // restarted after the handler when it has SA_RESTART, or
+                    // fails with EINTR when not. Without the signal still
+                    // pending that value would reach the agent: EINTR then.
+                    if agent::handler_pending(tid) {
+                        r = Err(Fail::Errno(ERESTARTSYS));
+                    }
+                }
                 me.answer(id, r);
                 me.blocked.fetch_sub(1, Ordering::Relaxed);
             });
@@ -544,22 +577,37 @@ impl Monitor {
         self.waiting_list().remove(&id);
     }
 
-    fn waiting_list(&self) -> std::sync::MutexGuard<'_, HashMap<u64, libc::pthread_t>> {
+    fn waiting_list(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Blocked>> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Interrupts every blocked operation whose notification is gone (its caller
-    /// was killed, or interrupted by a signal and will ask again), so that such
-    /// threads never pile up. Signalled again at every sweep until it is out (a
-    /// signal that came just before its syscall interrupted nothing).
+    /// was killed), so that such threads never pile up, and every one whose
+    /// caller has a signal handler waiting to run: the agent's filter waits
+    /// killably once a notification is received (`WAIT_KILLABLE_RECV`, see
+    /// `sandbox`), so only the monitor can break a blocked call off for a
+    /// handler, as the kernel would (the job then answers `ERESTARTSYS`).
+    /// Signalled again at every sweep until it is out (a signal that came just
+    /// before its syscall interrupted nothing). The agents' `/proc` status is
+    /// read without the list's lock, which offloading takes.
     fn sweep_abandoned(&self) {
-        let waiting = self.waiting_list();
-        for (&id, &thread) in waiting.iter() {
+        let waiting: Vec<(u64, u32)> = self.waiting_list().iter().map(|(&id, b)| (id, b.tid)).collect();
+        let mut stop = Vec::new();
+        for (id, tid) in waiting {
             if !self.listener.id_valid(id) {
+                stop.push((id, false));
+            } else if agent::handler_pending(tid) {
+                stop.push((id, true));
+            }
+        }
+        let mut waiting = self.waiting_list();
+        for (id, for_signal) in stop {
+            if let Some(b) = waiting.get_mut(&id) {
+                b.for_signal |= for_signal;
                 // SAFETY: the thread is alive: it leaves the list (under this
                 // lock) before it ends.
                 unsafe {
-                    libc::pthread_kill(thread, interrupt_signal());
+                    libc::pthread_kill(b.thread, interrupt_signal());
                 }
             }
         }

@@ -237,12 +237,27 @@ unsafe fn child(
     let mut m = vec![MSG_LISTENER];
     m.extend_from_slice(&probe.to_ne_bytes());
     write_all(status_w, &m);
-    let listener = libc::syscall(
-        libc::SYS_seccomp,
-        libc::SECCOMP_SET_MODE_FILTER,
-        libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
-        prog as *const libc::sock_fprog,
-    );
+    // Once the monitor has received a notification, the agent's call waits for
+    // the answer killably (Linux 5.19+): a signal with a handler no longer
+    // breaks it off half done. Without this, a call the monitor had performed
+    // (a FIFO opened, which its peer saw; a file created with O_EXCL) was
+    // thrown away when a signal came (SIGCHLD to a shell, Go's SIGURG
+    // preemption), and the restarted call met what the first had done. Blocked
+    // calls are broken off for handlers by the monitor instead
+    // (`Monitor::offload`). Older kernels refuse the flag: then without it.
+    let install = |flags: libc::c_ulong| {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            prog as *const libc::sock_fprog,
+        )
+    };
+    let mut listener =
+        install(libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+    if listener < 0 && *libc::__errno_location() == libc::EINVAL {
+        listener = install(libc::SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    }
     if listener < 0 {
         fail(format!(
             "installing the seccomp filter: {}",

@@ -161,16 +161,28 @@ fn is_symlink(fd: &OwnedFd) -> bool {
     unsafe { libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFLNK }
 }
 
+/// The kernel's memory devices (`drivers/char/mem.c`: `/dev/null`, `zero`,
+/// `full`, `random`, `urandom`, `kmsg`, ...): their `open` never waits.
+const MEM_MAJOR: u32 = 1;
+
 /// Can opening this object wait for as long as the agent wants? A FIFO waits
-/// for its other end, a device for its driver (a terminal line, a modem).
+/// for its other end, a device for its driver (a terminal line, a modem). The
+/// memory devices never do, and they are opened all the time (git opens
+/// `/dev/urandom` once per object it writes): a thread of their own each would
+/// cost more than the open (measured: git of 2,000 files 1.3× slower).
 fn open_may_block(fd: &OwnedFd, oflags: i32) -> bool {
     if oflags & libc::O_NONBLOCK != 0 {
         return false;
     }
     // SAFETY: st is written by fstat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is a descriptor the monitor owns; st is valid for writing.
     let ok = unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } == 0;
-    ok && matches!(st.st_mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFCHR)
+    ok && match st.st_mode & libc::S_IFMT {
+        libc::S_IFIFO => true,
+        libc::S_IFCHR => libc::major(st.st_rdev) != MEM_MAJOR,
+        _ => false,
+    }
 }
 
 fn open_proc(fd: &OwnedFd, flags: i32, mode: u32) -> Result<OwnedFd, Fail> {

@@ -159,8 +159,9 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
     // A call refused on its two names alone is refused whatever lies below them
     // (more accesses only make a decision more severe): decide it without
     // listing anything, so refused renames of large trees cost nothing.
+    // (A link moves no other name: its whole decision is the one below.)
     let named = accesses(from.path(), &to.path, &[from.path().to_string()]);
-    if !m.peek(n.nr, &named).allowed() {
+    if !is_link && !m.peek(n.nr, &named).allowed() {
         let v = m.judge(n, name, n.nr, &named, || {
             json!({ "paths": [from.path(), &to.path], "flags": if is_link { lflags as u32 } else { rflags } })
         });

@@ -28,6 +28,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
@@ -767,6 +768,85 @@ static void probe(const char *req) {
     close(s);
 }
 
+// Signals during calls the monitor performs (see exec_cli.rs).
+static volatile sig_atomic_t sig_count;
+static void count_signal(int s) { (void)s; sig_count++; }
+
+static void on_signal(int sig, int restart) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_signal;
+    sa.sa_flags = restart ? SA_RESTART : 0;
+    sigaction(sig, &sa, NULL);
+}
+
+static void signal_storm(long usec) {
+    struct itimerval it = {{0, usec}, {0, usec}};
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+// Creates N files with O_EXCL (and opens, writes and renames them) while
+// SIGALRM, with an SA_RESTART handler, arrives every 50 us: a call the monitor
+// performed must never be thrown away and redone (the kernel never answers
+// EEXIST for a name the same call created). (Not FIFOs: the kernel's own FIFO
+// rendezvous is broken by a signal to a waiting reader, natively.)
+static int signals_during_calls(int n) {
+    on_signal(SIGALRM, 1);
+    signal_storm(50);
+    int excl = 0, other = 0;
+    for (int i = 0; i < n; i++) {
+        char name[64], moved[64];
+        snprintf(name, sizeof name, "storm-%d", i);
+        snprintf(moved, sizeof moved, "storm-%d.moved", i);
+        int fd = open(name, O_CREAT | O_EXCL | O_WRONLY, 0600);
+        if (fd < 0) {
+            if (excl++ < 5) printf("excl %s: %s\n", name, strerror(errno));
+            continue;
+        }
+        if (write(fd, "x", 1) != 1 && other++ < 5) printf("write %s: %s\n", name, strerror(errno));
+        close(fd);
+        if (rename(name, moved) != 0 && other++ < 5) printf("rename %s: %s\n", name, strerror(errno));
+        if (mkdir(name, 0700) != 0 && other++ < 5) printf("mkdir %s: %s\n", name, strerror(errno));
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    printf("signals=%d excl_failed=%d other_failed=%d\n", (int)sig_count, excl, other);
+    return 0;
+}
+
+// A FIFO open that waits for a writer is still broken off by a signal with a
+// handler: without SA_RESTART it fails EINTR; with it, it goes on waiting and
+// completes when the writer comes (after the handler ran).
+static int signal_breaks_a_wait(void) {
+    mkfifo("wait.fifo", 0600);
+    on_signal(SIGALRM, 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    alarm(1);
+    int fd = open("wait.fifo", O_RDONLY);
+    int e = errno;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    printf("no-restart: fd=%d errno=%s after=%ldms handler=%d\n", fd, fd < 0 ? strerror(e) : "-", ms, (int)sig_count);
+    if (fd >= 0) close(fd);
+    on_signal(SIGALRM, 1);
+    sig_count = 0;
+    pid_t child = fork();
+    if (child == 0) {
+        sleep(2);
+        int w = open("wait.fifo", O_WRONLY);
+        if (w >= 0) { if (write(w, "late\n", 5) != 5) _exit(1); close(w); }
+        _exit(0);
+    }
+    alarm(1);
+    fd = open("wait.fifo", O_RDONLY);
+    char buf[16] = {0};
+    ssize_t k = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    printf("restart: fd_ok=%d read=%s handler=%d\n", fd >= 0, k == 5 ? "late" : "-", (int)sig_count);
+    waitpid(child, NULL, 0);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: attack NAME [ARGS]\n");
@@ -775,6 +855,8 @@ int main(int argc, char **argv) {
     const char *name = argv[1];
     signal(SIGPIPE, SIG_IGN);
 
+    if (!strcmp(name, "signals-during-calls") && argc >= 3) return signals_during_calls(atoi(argv[2]));
+    if (!strcmp(name, "signal-breaks-a-wait")) return signal_breaks_a_wait();
     if (!strcmp(name, "pid-tamper") && argc >= 3) {
         // Every pid-taking call against each target, then ordinary mediated work
         // (which the monitor must still decide and log).
