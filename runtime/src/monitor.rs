@@ -962,12 +962,19 @@ impl Monitor {
 
     /// Tracks the sockets `clawless` inherited (see [`crate::inherited`]), shutting
     /// down at once those whose peer the initial state does not allow; returns
-    /// the peers shut down.
+    /// the peers shut down. A unix socket at standard input, output or error
+    /// whose peer no rule or transition about `connect` or `send` names is the
+    /// launcher's channel (journald's stdout stream), left like a pipe there;
+    /// one to a peer the policy names (a host daemon: `/run/docker.sock`) is
+    /// decided like any other.
     pub fn adopt(&self, inherited: Vec<crate::inherited::Inherited>) -> Vec<NetAddr> {
         let mut shared = self.lock();
         let state = shared.state;
         let mut gone = Vec::new();
         for i in inherited {
+            if i.stdio && !self.ir.names_endpoint(&i.peer) {
+                continue;
+            }
             let t = Tracked::new(i.sock, i.peer, i.udp);
             if self.allows_peer(state, &t.addr) {
                 shared.sockets.push(t);

@@ -1749,6 +1749,69 @@ fn a_frame_corked_before_the_taint_is_dropped_not_sent_when_uncorked_after() {
     assert_udp_kept(&server, &o);
 }
 
+/// A unix socket at standard input to a daemon the policy names (allowed before
+/// the taint, not after) is revoked like any inherited socket; one at standard
+/// error to a peer no rule names is the launcher's channel (journald's stdout
+/// stream), left as a pipe there would be: it still takes writes after the
+/// taint (the documented limit, docs/threat-model.md).
+#[test]
+fn a_standard_stream_on_a_socket_to_a_daemon_the_policy_names_is_revoked() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let f = with_dotenv("stdiodaemon");
+    let daemon_path = f.root.join("daemon.sock");
+    let policy = UNCORK_POLICY
+        .replace("policy uncork", "policy stdiodaemon")
+        .replace(
+            "allow connect, send dns;",
+            &format!(
+                "allow connect, send [dns, endpoint unix \"{}\"];",
+                daemon_path.display()
+            ),
+        );
+    let file = f.root.join("stdiodaemon.claw");
+    std::fs::write(&file, policy).unwrap();
+    clawc_is_built();
+    let daemon = UnixListener::bind(&daemon_path).unwrap();
+    let journal = UnixListener::bind(f.root.join("journal.sock")).unwrap();
+    let u0 = std::os::unix::net::UnixStream::connect(&daemon_path).unwrap();
+    let u2 = std::os::unix::net::UnixStream::connect(f.root.join("journal.sock")).unwrap();
+    let fds = [(u0.as_raw_fd(), 0), (u2.as_raw_fd(), 2)];
+    let mut c = f.command(
+        &["--policy", file.to_str().unwrap()],
+        &["./attack", "inherited", ".env", "0", "2"],
+    );
+    // SAFETY: only dup2 (async-signal-safe) between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            for (from, to) in fds {
+                if libc::dup2(from, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let o = run_with_deadline(c, Duration::from_secs(60));
+    drop((u0, u2));
+    let out = stdout(&o);
+    let read_all = |l: &UnixListener| {
+        let (mut end, _) = l.accept().unwrap();
+        end.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = String::new();
+        let _ = end.read_to_string(&mut got);
+        got
+    };
+    assert!(out.contains("write before fd 0: ok=7"), "{}", show(&o));
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(out.contains("write after fd 0: errno=32"), "{}", show(&o));
+    assert_eq!(read_all(&daemon), "before\n", "{}", show(&o));
+    // The launcher's channel: written before and after.
+    assert!(out.contains("write before fd 2: ok=7"), "{}", show(&o));
+    let err = read_all(&journal);
+    assert!(err.contains("before\nAFTER:"), "{err:?}\n{}", show(&o));
+}
+
 /// Isolated mode: the agent's own server on a loopback address no endpoint names
 /// is the sandbox's, and works; a host server on the same address and port is not
 /// what it reaches (it hears nothing).
