@@ -353,22 +353,34 @@ impl Monitor {
         agent: u32,
         view: crate::resolve::View,
     ) -> Arc<Monitor> {
-        let aliases = crate::aliases::Aliases::find(&artifact.ir, &env);
+        Monitor::with_ir(&artifact.ir, env, listener, audit, agent, view)
+    }
+
+    /// [`Monitor::new`] from the IR alone.
+    fn with_ir(
+        ir: &Ir,
+        env: Env,
+        listener: Listener,
+        audit: AuditLog,
+        agent: u32,
+        view: crate::resolve::View,
+    ) -> Arc<Monitor> {
+        let aliases = crate::aliases::Aliases::find(ir, &env);
         Arc::new(Monitor {
             aliases,
             shared: Mutex::new(Shared {
-                state: artifact.ir.initial,
+                state: ir.initial,
                 epoch: 0,
                 sockets: Vec::new(),
-                decided: DecisionCache::new(&artifact.ir),
+                decided: DecisionCache::new(ir),
             }),
-            ir: artifact.ir.clone(),
+            ir: ir.clone(),
             env,
             listener,
             audit,
             turn: Mutex::new(Turn::default()),
             free: Condvar::new(),
-            root: root_is_fixed(&artifact.ir)
+            root: root_is_fixed(ir)
                 .then(|| {
                     crate::resolve::openat2(
                         libc::AT_FDCWD,
@@ -988,13 +1000,14 @@ impl Monitor {
 
     /// After a `connect` (or a send that connects or corks) the monitor performed
     /// outside the lock on `sock`, registered for `addr` by a decision made after
-    /// `epoch` transitions (its [`Verdict`]): a transition since then revoked it
-    /// before the connect was done, which does not hold for every socket (a UDP
-    /// socket connected after its disconnect sends again). So if one fired, the
-    /// current state decides again: a socket it does not allow is shut down now;
-    /// one it allows is tracked (a revocation in between may have dropped it from
-    /// the list). Without a transition since, nothing changed: no syscall, and
-    /// no walk over the tracked sockets (there are thousands on a busy client).
+    /// `epoch` transitions (its [`Verdict`]; a transition the decision fired
+    /// itself is not counted, and its revocation ran before the socket was
+    /// registered). If one fired since, the current state decides again: a
+    /// socket it does not allow is shut down now; one it allows is tracked (a
+    /// revocation in between may have dropped it from the list). Without a
+    /// transition since, nothing changed: no syscall, and no walk over the
+    /// tracked sockets (there are thousands on a busy client; the walk, three
+    /// `fstat`s per tracked socket, was most of a connect's cost).
     pub(crate) fn recheck(&self, sock: &OwnedFd, epoch: u64, addr: &NetAddr, udp: bool) {
         let mut shared = self.lock();
         if shared.epoch == epoch {
@@ -1208,6 +1221,119 @@ mod tests {
             Some(1),
             "the transition is remembered too"
         );
+    }
+
+    /// A monitor that allows connecting to UDP `127.0.0.1:port` in the clean
+    /// state only; with `fires`, that connect itself moves to the tainted state.
+    fn udp_monitor(port: u16, fires: bool) -> (Arc<Monitor>, NetAddr) {
+        let addr = NetAddr::Inet {
+            proto: claw_ir::Proto::Udp,
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port,
+        };
+        let endpoint = Matcher::Access {
+            verbs: vec![Verb::Connect],
+            entity: Entity::Endpoints(vec![claw_ir::Endpoint {
+                proto: claw_ir::Proto::Udp,
+                addr: claw_ir::Addr::Any,
+                ports: (port, port),
+            }]),
+        };
+        let mut ir = ir();
+        ir.rules.push(Rule {
+            action: Action::Allow,
+            states: Some(vec![0]),
+            matcher: endpoint.clone(),
+            origin: "t".into(),
+        });
+        if fires {
+            ir.transitions = vec![Transition {
+                from: 0,
+                to: 1,
+                event: endpoint,
+                origin: "t".into(),
+            }];
+        }
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let m = Monitor::with_ir(
+            &ir,
+            Env::new(),
+            Listener::new(null.into()),
+            AuditLog::new(None, false),
+            std::process::id(),
+            crate::resolve::View::Host { monitor: 0 },
+        );
+        (m, addr)
+    }
+
+    /// Decides a connect of `sock` to `addr` and registers it, as an allowed
+    /// connect does, then connects it (outside the lock, as the handlers do).
+    /// Returns the decision's epoch.
+    fn decide_and_connect(m: &Monitor, sock: &std::net::UdpSocket, addr: &NetAddr, server: &str) -> u64 {
+        let dup: OwnedFd = sock.try_clone().unwrap().into();
+        let n = Notification {
+            id: 1,
+            tid: std::process::id(),
+            nr: nr("connect"),
+            arch: 0,
+            args: [0; 6],
+            ip: 0,
+        };
+        let connect = [Access::Net {
+            verb: Verb::Connect,
+            addr: addr.clone(),
+        }];
+        let v = m.judge_then(
+            &n,
+            "connect",
+            n.nr,
+            &connect,
+            || json!({}),
+            |add| add(dup, addr.clone(), true),
+        );
+        assert!(v.allowed());
+        sock.connect(server).unwrap();
+        v.epoch
+    }
+
+    /// A connect whose own decision fires a transition to a state that does
+    /// not allow its peer: the revocation ran before the socket was registered
+    /// (and connected), so only the recheck after the connect can shut it down.
+    /// With no transition since the decision, the recheck leaves the socket.
+    #[test]
+    fn a_connect_that_fires_a_transition_closing_its_peer_is_shut_by_the_recheck() {
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+            .unwrap();
+        let port = server.local_addr().unwrap().port();
+        let at = format!("127.0.0.1:{port}");
+        let mut buf = [0u8; 64];
+        // The channel: without the recheck the socket sends in the new state.
+        let (m, addr) = udp_monitor(port, true);
+        let open = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        decide_and_connect(&m, &open, &addr, &at);
+        assert_eq!(m.state(), 1, "the connect fired the transition");
+        open.send(b"leak").unwrap();
+        assert_eq!(server.recv(&mut buf).ok(), Some(4), "the channel works");
+        // With it, nothing is sent, and the socket is no longer tracked.
+        let (m, addr) = udp_monitor(port, true);
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let epoch = decide_and_connect(&m, &sock, &addr, &at);
+        let mine: OwnedFd = sock.try_clone().unwrap().into();
+        m.recheck(&mine, epoch, &addr, true);
+        let _ = sock.send(b"leak");
+        assert!(server.recv(&mut buf).is_err(), "sent after the recheck");
+        assert!(!m.tracking());
+        // No transition: left connected and tracked.
+        let (m, addr) = udp_monitor(port, false);
+        let kept = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let epoch = decide_and_connect(&m, &kept, &addr, &at);
+        let mine: OwnedFd = kept.try_clone().unwrap().into();
+        m.recheck(&mine, epoch, &addr, true);
+        kept.send(b"ok").unwrap();
+        assert_eq!(server.recv(&mut buf).ok(), Some(2));
+        assert!(m.tracking());
     }
 
     #[test]
