@@ -374,6 +374,12 @@ fn network(clawless: &Path, ws: &Path, runs: usize) {
                 got[i].push(measure(*m, &args));
             }
         }
+        // The best run too: on a shared machine a transfer of a tenth of a
+        // second is often preempted, and the best of each is the least disturbed.
+        let best: Vec<f64> = got
+            .iter()
+            .map(|v| v.iter().copied().fold(0.0, f64::max))
+            .collect();
         let med: Vec<f64> = got.into_iter().map(median).collect();
         println!(
             "| {what} | {:.0} | {:.0} | **{:.2}×** | {:.0} | **{:.2}×** |",
@@ -382,6 +388,14 @@ fn network(clawless: &Path, ws: &Path, runs: usize) {
             med[0] / med[1],
             med[2],
             med[0] / med[2]
+        );
+        println!(
+            "| the same, best of {runs} | {:.0} | {:.0} | {:.2}× | {:.0} | {:.2}× |",
+            best[0],
+            best[1],
+            best[0] / best[1],
+            best[2],
+            best[0] / best[2]
         );
         if what.starts_with("connects") {
             let added = |r: f64| (1.0 / r - 1.0 / med[0]) * 1e6;

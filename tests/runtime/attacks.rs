@@ -1585,6 +1585,39 @@ fn an_unconnected_udp_socket_used_before_the_taint_sends_nothing_after_it() {
     assert_udp_kept(&server, &o);
 }
 
+/// A socket connected to an allowed endpoint keeps what the agent made it with:
+/// a blocking socket stays blocking and its connect waits for the answer (0;
+/// `ECONNREFUSED` where nothing listens), a non-blocking close-on-exec one stays
+/// so and answers `EINPROGRESS` (in isolated mode both are sockets the monitor
+/// made, connected before they were installed in place of the agent's).
+#[test]
+fn a_connected_socket_keeps_its_blocking_mode_and_close_on_exec() {
+    let ip = "127.77.0.52";
+    let server = Tcp::new(ip, 443);
+    let f = Fixture::new("sockmode").with_attack();
+    // The default profile allows https (443); nothing listens on 444, which it
+    // does not allow: use a policy that allows both.
+    let policy = UNCORK_POLICY.replace("policy uncork", "policy sockmode").replace(
+        "allow connect, send dns;",
+        &format!("allow connect endpoint tcp \"{ip}\" port 443..444;"),
+    );
+    let file = f.root.join("sockmode.claw");
+    std::fs::write(&file, policy).unwrap();
+    clawc_is_built();
+    let o = f.run(
+        &["--policy", file.to_str().unwrap()],
+        &["./attack", "sockmode", ip, "443"],
+    );
+    let out = stdout(&o);
+    assert!(out.contains("blocking connect: ok=0"), "{}", show(&o));
+    assert!(out.contains("blocking: nonblock=0 cloexec=0"), "{}", show(&o));
+    assert!(out.contains("nonblocking connect: errno=115"), "{}", show(&o));
+    assert!(out.contains("nonblocking: nonblock=1 cloexec=1"), "{}", show(&o));
+    assert!(out.contains("nonblocking write: ok=2"), "{}", show(&o));
+    assert!(out.contains("refused connect: errno=111"), "{}", show(&o));
+    assert_eq!(server.received(), "b\nn\n");
+}
+
 #[test]
 fn a_socket_shared_by_dup_fork_and_scm_rights_is_revoked_everywhere() {
     let ip = "127.77.0.35";

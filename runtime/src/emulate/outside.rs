@@ -257,11 +257,17 @@ pub(super) fn make(m: &Monitor, sock: &OwnedFd, kind: SocketKind) -> Result<Owne
 }
 
 /// Whether the descriptor `fd` of thread `tid` is close-on-exec (its `fdinfo`
-/// flags, in the thread's own table: see `agent::take_thread_fd`).
+/// flags, in the thread's own table: see `agent::take_thread_fd`). Unknown
+/// counts as close-on-exec. One `read` of the start of the file, where `flags:`
+/// is (`pos:` comes first; both are short), instead of reading all of it.
 fn cloexec(tid: u32, fd: i32) -> bool {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{tid}/fdinfo/{fd}")) else {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(format!("/proc/{tid}/fdinfo/{fd}")) else {
         return true;
     };
+    let mut buf = [0u8; 128];
+    let n = f.read(&mut buf).unwrap_or(0);
+    let text = String::from_utf8_lossy(&buf[..n]);
     text.lines()
         .find_map(|l| l.strip_prefix("flags:"))
         .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
