@@ -182,6 +182,25 @@ pub fn take_fd(tgid: u32, fd: i32) -> io::Result<OwnedFd> {
     }
 }
 
+/// A duplicate of descriptor `fd` of the thread `tid` itself (its own table,
+/// which is its process's unless it unshared it: the table the syscall it made
+/// names descriptors in), without looking up its process in `/proc`
+/// (`pidfd_open` with `PIDFD_THREAD`, Linux 6.9; older kernels: [`take_fd`]
+/// of its process).
+pub fn take_thread_fd(tid: u32, fd: i32) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscalls; the returned descriptors are owned here.
+    unsafe {
+        let pidfd = libc::syscall(libc::SYS_pidfd_open, tid as libc::pid_t, libc::PIDFD_THREAD);
+        if pidfd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+            return take_fd(tgid_of(tid)?, fd);
+        }
+        let pidfd = OwnedFd::from_raw_fd(cvt(pidfd)? as i32);
+        use std::os::fd::AsRawFd;
+        let dup = cvt(libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0))? as i32;
+        Ok(OwnedFd::from_raw_fd(dup))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,13 +7,15 @@
 //! initial state does not allow that peer).
 //!
 //! What this module decides per socket: one with a named peer (TCP, UDP, a unix
-//! socket connected to a path or an abstract name, except a unix socket at 0, 1
-//! or 2, which is the launcher's own channel like a pipe there) is tracked; one without a peer
+//! socket connected to a path or an abstract name) is tracked; one without a peer
 //! that an endpoint rule could describe (an unnamed `socketpair`, an unconnected
 //! unix, TCP or UDP socket: its sends come to the monitor) is left alone; any other
 //! socket (raw, packet, netlink, SCTP, ...: addresses no rule describes) is
-//! replaced by `/dev/null` so the agent never holds it. It does not know the
-//! policy.
+//! replaced by `/dev/null` so the agent never holds it. A unix socket at 0, 1 or
+//! 2 is marked [`Inherited::stdio`]: it may be the launcher's own channel, like a
+//! pipe there (journald's stdout stream), which the monitor leaves alone unless
+//! the policy names its peer (a host daemon: see `Monitor::adopt`). It does not
+//! know the policy.
 
 use crate::sockaddr;
 use claw_ir::{NetAddr, Proto};
@@ -28,6 +30,8 @@ pub struct Inherited {
     pub sock: OwnedFd,
     pub peer: NetAddr,
     pub udp: bool,
+    /// A unix socket at standard input, output or error.
+    pub stdio: bool,
 }
 
 /// What was found: the sockets to track and the descriptors replaced.
@@ -73,17 +77,12 @@ pub fn find() -> Found {
             found.replaced.push(fd);
             continue;
         }
-        if fd <= 2 && kind.family == libc::AF_UNIX {
-            // Standard input, output and error on a unix socket are the
-            // launcher's own channel (journald's stdout stream, a supervisor's
-            // socketpair), as a pipe there would be: writing to them is allowed.
-            continue;
-        }
         if let Some(peer) = sockaddr::peer(&sock, kind) {
             found.tracked.push(Inherited {
                 sock,
                 peer,
                 udp: kind.proto == Some(Proto::Udp),
+                stdio: fd <= 2 && kind.family == libc::AF_UNIX,
             });
         }
     }

@@ -42,6 +42,27 @@ const MAX_BLOCKED: usize = 8192;
 /// `connect`, an answer (only the pages touched are memory).
 const BLOCKED_STACK: usize = 128 * 1024;
 
+/// How long a thread that finished a blocking operation waits for another before
+/// it ends (see [`Spare`]).
+const SPARE_KEEP: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// At most this many such threads wait at once (the others end at once).
+const SPARE_MAX: usize = 8;
+
+/// An offloaded operation, ready to run on a thread of its own.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads that finished a blocking operation and wait a while ([`SPARE_KEEP`])
+/// for the next: a client that connects in a loop (every blocking `connect` is
+/// offloaded) reuses one instead of starting a thread per call (measured: a
+/// thread start was the largest cost of a connect). Invariant, under the lock:
+/// `idle` = threads waiting here - `jobs` queued.
+#[derive(Default)]
+struct Spare {
+    jobs: std::collections::VecDeque<Job>,
+    idle: usize,
+}
+
 /// How often the watchdog looks for blocked operations whose caller is gone.
 const SWEEP: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -145,12 +166,25 @@ struct Tracked {
     sock: OwnedFd,
     addr: NetAddr,
     udp: bool,
+    /// The socket's inode (fixed for its life), to find it without a syscall.
+    ino: u64,
+}
+
+impl Tracked {
+    fn new(sock: OwnedFd, addr: NetAddr, udp: bool) -> Tracked {
+        let ino = inode(sock.as_raw_fd()).unwrap_or(0);
+        Tracked { sock, addr, udp, ino }
+    }
 }
 
 /// State shared by all workers: the sandbox-wide state, the sockets to revoke and
 /// the decisions already made.
 struct Shared {
     state: u32,
+    /// How many transitions have fired: a socket registered when this was `e`
+    /// has been through a revocation since only if it is no longer `e` (see
+    /// [`Monitor::recheck`]).
+    epoch: u64,
     sockets: Vec<Tracked>,
     decided: DecisionCache,
 }
@@ -235,6 +269,9 @@ impl DecisionCache {
 #[derive(Debug, Clone, Copy)]
 pub struct Verdict {
     pub action: Action,
+    /// The transitions fired before this decision, not counting one it fired
+    /// itself (see [`Monitor::recheck`]).
+    pub(crate) epoch: u64,
 }
 
 impl Verdict {
@@ -274,6 +311,10 @@ pub struct Monitor {
     blocked: std::sync::atomic::AtomicUsize,
     /// Those threads while they wait, by notification.
     waiting: Mutex<HashMap<u64, Blocked>>,
+    /// Those threads between operations, and the operations handed to them.
+    spare: Mutex<Spare>,
+    /// Signalled when an operation is queued in `spare`.
+    spare_queued: Condvar,
     /// Set once every worker was seen busy while one was in a one-step open
     /// (see [`Monitor::opening_plainly`]): from then on opens take the general
     /// path, which sees what it opens before opening it.
@@ -328,21 +369,34 @@ impl Monitor {
         agent: u32,
         view: crate::resolve::View,
     ) -> Arc<Monitor> {
-        let aliases = crate::aliases::Aliases::find(&artifact.ir, &env);
+        Monitor::with_ir(&artifact.ir, env, listener, audit, agent, view)
+    }
+
+    /// [`Monitor::new`] from the IR alone.
+    fn with_ir(
+        ir: &Ir,
+        env: Env,
+        listener: Listener,
+        audit: AuditLog,
+        agent: u32,
+        view: crate::resolve::View,
+    ) -> Arc<Monitor> {
+        let aliases = crate::aliases::Aliases::find(ir, &env);
         Arc::new(Monitor {
             aliases,
             shared: Mutex::new(Shared {
-                state: artifact.ir.initial,
+                state: ir.initial,
+                epoch: 0,
                 sockets: Vec::new(),
-                decided: DecisionCache::new(&artifact.ir),
+                decided: DecisionCache::new(ir),
             }),
-            ir: artifact.ir.clone(),
+            ir: ir.clone(),
             env,
             listener,
             audit,
             turn: Mutex::new(Turn::default()),
             free: Condvar::new(),
-            root: root_is_fixed(&artifact.ir)
+            root: root_is_fixed(ir)
                 .then(|| {
                     crate::resolve::openat2(
                         libc::AT_FDCWD,
@@ -357,6 +411,8 @@ impl Monitor {
             me: std::sync::OnceLock::new(),
             blocked: std::sync::atomic::AtomicUsize::new(0),
             waiting: Mutex::new(HashMap::new()),
+            spare: Mutex::new(Spare::default()),
+            spare_queued: Condvar::new(),
             careful: std::sync::atomic::AtomicBool::new(false),
             plain_opens: std::sync::atomic::AtomicUsize::new(0),
             view,
@@ -515,45 +571,107 @@ impl Monitor {
             return Err(Fail::Errno(libc::EAGAIN));
         }
         let (id, tid) = (n.id, n.tid);
+        let runner = Arc::clone(&me);
+        let job: Job = Box::new(move || {
+            // SAFETY: a sigset_t initialised by sigemptyset; plain calls. (A
+            // thread reused after `answering` had the signal blocked; one left
+            // pending from its last operation is taken here, before this one.)
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, interrupt_signal());
+                libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                runner.waiting_list().insert(
+                    id,
+                    Blocked {
+                        thread: libc::pthread_self(),
+                        tid,
+                        for_signal: false,
+                    },
+                );
+            }
+            let mut r = job(&runner);
+            let left = runner.waiting_list().remove(&id);
+            if matches!(r, Err(Fail::Errno(libc::EINTR))) && left.is_some_and(|b| b.for_signal) {
+                // Broken off so that the agent's handler runs: what the kernel
+                // answers for an interrupted wait, so the call is restarted
+                // after the handler when it has SA_RESTART, or fails with EINTR
+                // when not. Without the signal still pending that value would
+                // reach the agent: EINTR then.
+                if agent::handler_pending(tid) {
+                    r = Err(Fail::Errno(ERESTARTSYS));
+                }
+            }
+            runner.answer(id, r);
+            runner.blocked.fetch_sub(1, Ordering::Relaxed);
+        });
+        {
+            let mut spare = self.spare_list();
+            if spare.idle > 0 {
+                spare.idle -= 1;
+                spare.jobs.push_back(job);
+                drop(spare);
+                self.spare_queued.notify_one();
+                return Ok(Answer::Done);
+            }
+        }
         let spawned = std::thread::Builder::new()
             .name("claw-blocked".into())
             .stack_size(BLOCKED_STACK)
             .spawn(move || {
-                // SAFETY: a sigset_t initialised by sigemptyset; plain calls.
-                unsafe {
-                    let mut set: libc::sigset_t = std::mem::zeroed();
-                    libc::sigemptyset(&mut set);
-                    libc::sigaddset(&mut set, interrupt_signal());
-                    libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-                    me.waiting_list().insert(
-                        id,
-                        Blocked {
-                            thread: libc::pthread_self(),
-                            tid,
-                            for_signal: false,
-                        },
-                    );
-                }
-                let mut r = job(&me);
-                let left = me.waiting_list().remove(&id);
-                if matches!(r, Err(Fail::Errno(libc::EINTR))) && left.is_some_and(|b| b.for_signal) {
-                    // Broken off so that the agent's handler runs: what the
-                    // kernel answers for an interrupted wait, so the call is
-                    // restarted after the handler when it has SA_RESTART, or
-                    // fails with EINTR when not. Without the signal still
-                    // pending that value would reach the agent: EINTR then.
-                    if agent::handler_pending(tid) {
-                        r = Err(Fail::Errno(ERESTARTSYS));
-                    }
-                }
-                me.answer(id, r);
-                me.blocked.fetch_sub(1, Ordering::Relaxed);
+                job();
+                me.spare_thread();
             });
         match spawned {
             Ok(_) => Ok(Answer::Done),
             Err(_) => {
                 self.blocked.fetch_sub(1, Ordering::Relaxed);
                 Err(Fail::Errno(libc::EAGAIN))
+            }
+        }
+    }
+
+    fn spare_list(&self) -> std::sync::MutexGuard<'_, Spare> {
+        self.spare.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A thread of [`Monitor::offload`] after its operation: runs the next ones
+    /// queued for it, and ends once none came for [`SPARE_KEEP`].
+    fn spare_thread(&self) {
+        loop {
+            let mut spare = self.spare_list();
+            if spare.idle >= SPARE_MAX {
+                return;
+            }
+            spare.idle += 1;
+            drop(spare);
+            // Waiting for an operation, not holding one: named apart from the
+            // threads that do (tests count those).
+            set_thread_name(c"claw-spare");
+            let mut spare = self.spare_list();
+            let until = std::time::Instant::now() + SPARE_KEEP;
+            let job = loop {
+                if let Some(j) = spare.jobs.pop_front() {
+                    break Some(j);
+                }
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    spare.idle -= 1;
+                    break None;
+                }
+                spare = self
+                    .spare_queued
+                    .wait_timeout(spare, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            };
+            drop(spare);
+            match job {
+                Some(j) => {
+                    set_thread_name(c"claw-blocked");
+                    j();
+                }
+                None => return,
             }
         }
     }
@@ -763,6 +881,7 @@ impl Monitor {
         let state = shared.state;
         Verdict {
             action: shared.decided.evaluate(&self.ir, &self.env, state, &req).0.action,
+            epoch: shared.epoch,
         }
     }
 
@@ -784,15 +903,20 @@ impl Monitor {
         };
         let mut shared = self.lock();
         let before = shared.state;
+        // Before the transition this decision fires, if any: a socket it
+        // allows is registered after that revocation, so its recheck must
+        // decide again in the new state.
+        let epoch = shared.epoch;
         let (d, next) = shared.decided.evaluate(&self.ir, &self.env, before, &req);
         let mut revoked = Vec::new();
         if d.action.is_allowing() {
             if let Some((to, _)) = next {
                 shared.state = to;
+                shared.epoch += 1;
                 revoked = self.revoke(&mut shared, to);
             }
             let mut add =
-                |sock: OwnedFd, addr: NetAddr, udp: bool| shared.sockets.push(Tracked { sock, addr, udp });
+                |sock: OwnedFd, addr: NetAddr, udp: bool| shared.sockets.push(Tracked::new(sock, addr, udp));
             then(&mut add);
         }
         let after = shared.state;
@@ -859,7 +983,10 @@ impl Monitor {
                 );
             }
         }
-        Verdict { action: d.action }
+        Verdict {
+            action: d.action,
+            epoch,
+        }
     }
 
     /// Does `state` allow talking to `addr`? A connected socket may exchange data
@@ -895,17 +1022,20 @@ impl Monitor {
 
     /// Tracks the sockets `clawless` inherited (see [`crate::inherited`]), shutting
     /// down at once those whose peer the initial state does not allow; returns
-    /// the peers shut down.
+    /// the peers shut down. A unix socket at standard input, output or error
+    /// whose peer no rule or transition about `connect` or `send` names is the
+    /// launcher's channel (journald's stdout stream), left like a pipe there;
+    /// one to a peer the policy names (a host daemon: `/run/docker.sock`) is
+    /// decided like any other.
     pub fn adopt(&self, inherited: Vec<crate::inherited::Inherited>) -> Vec<NetAddr> {
         let mut shared = self.lock();
         let state = shared.state;
         let mut gone = Vec::new();
         for i in inherited {
-            let t = Tracked {
-                sock: i.sock,
-                addr: i.peer,
-                udp: i.udp,
-            };
+            if i.stdio && !self.ir.names_endpoint(&i.peer) {
+                continue;
+            }
+            let t = Tracked::new(i.sock, i.peer, i.udp);
             if self.allows_peer(state, &t.addr) {
                 shared.sockets.push(t);
             } else {
@@ -916,21 +1046,32 @@ impl Monitor {
         gone
     }
 
-    /// After a `connect` the monitor performed outside the lock: if a transition
-    /// happened meanwhile and closed this peer, shut the socket down now.
-    pub(crate) fn recheck(&self, sock: &OwnedFd) {
+    /// After a `connect` (or a send that connects or corks) the monitor performed
+    /// outside the lock on `sock`, registered for `addr` by a decision made after
+    /// `epoch` transitions (its [`Verdict`]; a transition the decision fired
+    /// itself is not counted, and its revocation ran before the socket was
+    /// registered). If one fired since, the current state decides again: a
+    /// socket it does not allow is shut down now; one it allows is tracked (a
+    /// revocation in between may have dropped it from the list). Without a
+    /// transition since, nothing changed: no syscall, and no walk over the
+    /// tracked sockets (there are thousands on a busy client; the walk, three
+    /// `fstat`s per tracked socket, was most of a connect's cost).
+    pub(crate) fn recheck(&self, sock: &OwnedFd, epoch: u64, addr: &NetAddr, udp: bool) {
         let mut shared = self.lock();
-        let state = shared.state;
-        let raw = sock.as_raw_fd();
-        let mut i = 0;
-        while i < shared.sockets.len() {
-            let same = same_socket(shared.sockets[i].sock.as_raw_fd(), raw);
-            if same && !self.allows_peer(state, &shared.sockets[i].addr) {
-                let t = shared.sockets.swap_remove(i);
-                shut(&t);
-                continue;
+        if shared.epoch == epoch {
+            return;
+        }
+        let ino = inode(sock.as_raw_fd()).unwrap_or(0);
+        if !self.allows_peer(shared.state, addr) {
+            shared.sockets.retain(|t| t.ino != ino);
+            shut_fd(sock.as_raw_fd(), udp);
+        } else if !shared.sockets.iter().any(|t| t.ino == ino) {
+            if let Ok(d) = sock.try_clone() {
+                shared.sockets.push(Tracked::new(d, addr.clone(), udp));
+            } else {
+                // Beyond revocation's reach otherwise: fail closed.
+                shut_fd(sock.as_raw_fd(), udp);
             }
-            i += 1;
         }
     }
 
@@ -943,7 +1084,7 @@ impl Monitor {
     pub fn forget_closed(&self, open_inodes: &std::collections::HashSet<u64>) {
         let mut shared = self.lock();
         shared.sockets.retain(|t| {
-            let held = inode(t.sock.as_raw_fd()).is_some_and(|i| open_inodes.contains(&i));
+            let held = open_inodes.contains(&t.ino);
             if !held {
                 shut(t);
             }
@@ -962,18 +1103,30 @@ impl Monitor {
     }
 }
 
-fn shut(t: &Tracked) {
-    // SAFETY: plain syscalls on a descriptor we own.
+/// Names the calling thread (as `/proc/<pid>/task/<tid>/comm` shows it).
+fn set_thread_name(name: &std::ffi::CStr) {
+    // SAFETY: a NUL-terminated name of at most 16 bytes, copied by the kernel.
     unsafe {
-        libc::shutdown(t.sock.as_raw_fd(), libc::SHUT_RDWR);
-        if t.udp {
+        libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0);
+    }
+}
+
+fn shut(t: &Tracked) {
+    shut_fd(t.sock.as_raw_fd(), t.udp);
+}
+
+fn shut_fd(fd: i32, udp: bool) {
+    // SAFETY: plain syscalls on a descriptor the caller owns.
+    unsafe {
+        libc::shutdown(fd, libc::SHUT_RDWR);
+        if udp {
             // A datagram left pending (`MSG_MORE`, `UDP_CORK`) is not dropped by
             // shutdown or disconnect, and later writes would append to it: send
             // it now, as it was before the transition (clearing the cork pushes
             // it), so that nothing written later can join it.
             let off: i32 = 0;
             libc::setsockopt(
-                t.sock.as_raw_fd(),
+                fd,
                 libc::IPPROTO_UDP,
                 libc::UDP_CORK,
                 (&raw const off).cast(),
@@ -986,11 +1139,7 @@ fn shut(t: &Tracked) {
                 sa_family: libc::AF_UNSPEC as u16,
                 sa_data: [0; 14],
             };
-            libc::connect(
-                t.sock.as_raw_fd(),
-                &unspec,
-                std::mem::size_of::<libc::sockaddr>() as u32,
-            );
+            libc::connect(fd, &unspec, std::mem::size_of::<libc::sockaddr>() as u32);
             // A frame left corked (UDP_CORK) would still go to its destination
             // when uncorked, with whatever was appended after the taint. A send
             // that cannot fit the frame makes the kernel drop it (EMSGSIZE:
@@ -998,7 +1147,7 @@ fn shut(t: &Tracked) {
             // to go to (EDESTADDRREQ), so nothing is ever sent.
             let big = vec![0u8; 0xFFFF];
             libc::send(
-                t.sock.as_raw_fd(),
+                fd,
                 big.as_ptr().cast(),
                 big.len(),
                 libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
@@ -1011,10 +1160,6 @@ fn inode(fd: i32) -> Option<u64> {
     // SAFETY: st is written by fstat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     (unsafe { libc::fstat(fd, &mut st) } == 0).then_some(st.st_ino)
-}
-
-fn same_socket(a: i32, b: i32) -> bool {
-    inode(a).is_some() && inode(a) == inode(b)
 }
 
 #[cfg(test)]
@@ -1124,6 +1269,119 @@ mod tests {
             Some(1),
             "the transition is remembered too"
         );
+    }
+
+    /// A monitor that allows connecting to UDP `127.0.0.1:port` in the clean
+    /// state only; with `fires`, that connect itself moves to the tainted state.
+    fn udp_monitor(port: u16, fires: bool) -> (Arc<Monitor>, NetAddr) {
+        let addr = NetAddr::Inet {
+            proto: claw_ir::Proto::Udp,
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port,
+        };
+        let endpoint = Matcher::Access {
+            verbs: vec![Verb::Connect],
+            entity: Entity::Endpoints(vec![claw_ir::Endpoint {
+                proto: claw_ir::Proto::Udp,
+                addr: claw_ir::Addr::Any,
+                ports: (port, port),
+            }]),
+        };
+        let mut ir = ir();
+        ir.rules.push(Rule {
+            action: Action::Allow,
+            states: Some(vec![0]),
+            matcher: endpoint.clone(),
+            origin: "t".into(),
+        });
+        if fires {
+            ir.transitions = vec![Transition {
+                from: 0,
+                to: 1,
+                event: endpoint,
+                origin: "t".into(),
+            }];
+        }
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let m = Monitor::with_ir(
+            &ir,
+            Env::new(),
+            Listener::new(null.into()),
+            AuditLog::new(None, false),
+            std::process::id(),
+            crate::resolve::View::Host { monitor: 0 },
+        );
+        (m, addr)
+    }
+
+    /// Decides a connect of `sock` to `addr` and registers it, as an allowed
+    /// connect does, then connects it (outside the lock, as the handlers do).
+    /// Returns the decision's epoch.
+    fn decide_and_connect(m: &Monitor, sock: &std::net::UdpSocket, addr: &NetAddr, server: &str) -> u64 {
+        let dup: OwnedFd = sock.try_clone().unwrap().into();
+        let n = Notification {
+            id: 1,
+            tid: std::process::id(),
+            nr: nr("connect"),
+            arch: 0,
+            args: [0; 6],
+            ip: 0,
+        };
+        let connect = [Access::Net {
+            verb: Verb::Connect,
+            addr: addr.clone(),
+        }];
+        let v = m.judge_then(
+            &n,
+            "connect",
+            n.nr,
+            &connect,
+            || json!({}),
+            |add| add(dup, addr.clone(), true),
+        );
+        assert!(v.allowed());
+        sock.connect(server).unwrap();
+        v.epoch
+    }
+
+    /// A connect whose own decision fires a transition to a state that does
+    /// not allow its peer: the revocation ran before the socket was registered
+    /// (and connected), so only the recheck after the connect can shut it down.
+    /// With no transition since the decision, the recheck leaves the socket.
+    #[test]
+    fn a_connect_that_fires_a_transition_closing_its_peer_is_shut_by_the_recheck() {
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+            .unwrap();
+        let port = server.local_addr().unwrap().port();
+        let at = format!("127.0.0.1:{port}");
+        let mut buf = [0u8; 64];
+        // The channel: without the recheck the socket sends in the new state.
+        let (m, addr) = udp_monitor(port, true);
+        let open = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        decide_and_connect(&m, &open, &addr, &at);
+        assert_eq!(m.state(), 1, "the connect fired the transition");
+        open.send(b"leak").unwrap();
+        assert_eq!(server.recv(&mut buf).ok(), Some(4), "the channel works");
+        // With it, nothing is sent, and the socket is no longer tracked.
+        let (m, addr) = udp_monitor(port, true);
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let epoch = decide_and_connect(&m, &sock, &addr, &at);
+        let mine: OwnedFd = sock.try_clone().unwrap().into();
+        m.recheck(&mine, epoch, &addr, true);
+        let _ = sock.send(b"leak");
+        assert!(server.recv(&mut buf).is_err(), "sent after the recheck");
+        assert!(!m.tracking());
+        // No transition: left connected and tracked.
+        let (m, addr) = udp_monitor(port, false);
+        let kept = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let epoch = decide_and_connect(&m, &kept, &addr, &at);
+        let mine: OwnedFd = kept.try_clone().unwrap().into();
+        m.recheck(&mine, epoch, &addr, true);
+        kept.send(b"ok").unwrap();
+        assert_eq!(server.recv(&mut buf).ok(), Some(2));
+        assert!(m.tracking());
     }
 
     #[test]

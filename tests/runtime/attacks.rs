@@ -1058,22 +1058,23 @@ fn blocked_opens_whose_callers_die_do_not_pile_up_in_the_monitor() {
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let pid = child.id();
-    let blocked = || {
+    let named = |name: &str| {
         std::fs::read_dir(format!("/proc/{pid}/task"))
             .map(|d| {
                 d.filter_map(Result::ok)
                     .filter(|t| {
-                        std::fs::read_to_string(t.path().join("comm"))
-                            .is_ok_and(|c| c.trim() == "claw-blocked")
+                        std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name)
                     })
                     .count()
             })
             .unwrap_or(0)
     };
+    let blocked = || named("claw-blocked");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
     let mut while_waiting = 0;
     let mut after_kill = usize::MAX;
+    let mut spare = usize::MAX;
     for line in lines.by_ref() {
         let line = line.unwrap();
         if line == "abandon: waiting" {
@@ -1082,6 +1083,7 @@ fn blocked_opens_whose_callers_die_do_not_pile_up_in_the_monitor() {
         if line.starts_with("abandon: killed=") {
             std::thread::sleep(Duration::from_millis(1000));
             after_kill = blocked();
+            spare = named("claw-spare");
         }
         seen.push(line);
         if seen.last().is_some_and(|l| l == "abandon: done") {
@@ -1096,6 +1098,8 @@ fn blocked_opens_whose_callers_die_do_not_pile_up_in_the_monitor() {
         "the opens were waiting in the monitor: {while_waiting}"
     );
     assert_eq!(after_kill, 0, "threads left for dead callers");
+    // Threads kept for the next blocking call (a connect loop) are few.
+    assert!(spare <= 8, "{spare} spare threads kept");
 }
 
 /// The same flood when the agent and `clawless` share a thread limit the agent
@@ -1581,6 +1585,39 @@ fn an_unconnected_udp_socket_used_before_the_taint_sends_nothing_after_it() {
     assert_udp_kept(&server, &o);
 }
 
+/// A socket connected to an allowed endpoint keeps what the agent made it with:
+/// a blocking socket stays blocking and its connect waits for the answer (0;
+/// `ECONNREFUSED` where nothing listens), a non-blocking close-on-exec one stays
+/// so and answers `EINPROGRESS` (in isolated mode both are sockets the monitor
+/// made, connected before they were installed in place of the agent's).
+#[test]
+fn a_connected_socket_keeps_its_blocking_mode_and_close_on_exec() {
+    let ip = "127.77.0.52";
+    let server = Tcp::new(ip, 443);
+    let f = Fixture::new("sockmode").with_attack();
+    // The default profile allows https (443); nothing listens on 444, which it
+    // does not allow: use a policy that allows both.
+    let policy = UNCORK_POLICY.replace("policy uncork", "policy sockmode").replace(
+        "allow connect, send dns;",
+        &format!("allow connect endpoint tcp \"{ip}\" port 443..444;"),
+    );
+    let file = f.root.join("sockmode.claw");
+    std::fs::write(&file, policy).unwrap();
+    clawc_is_built();
+    let o = f.run(
+        &["--policy", file.to_str().unwrap()],
+        &["./attack", "sockmode", ip, "443"],
+    );
+    let out = stdout(&o);
+    assert!(out.contains("blocking connect: ok=0"), "{}", show(&o));
+    assert!(out.contains("blocking: nonblock=0 cloexec=0"), "{}", show(&o));
+    assert!(out.contains("nonblocking connect: errno=115"), "{}", show(&o));
+    assert!(out.contains("nonblocking: nonblock=1 cloexec=1"), "{}", show(&o));
+    assert!(out.contains("nonblocking write: ok=2"), "{}", show(&o));
+    assert!(out.contains("refused connect: errno=111"), "{}", show(&o));
+    assert_eq!(server.received(), "b\nn\n");
+}
+
 #[test]
 fn a_socket_shared_by_dup_fork_and_scm_rights_is_revoked_everywhere() {
     let ip = "127.77.0.35";
@@ -1743,6 +1780,69 @@ fn a_frame_corked_before_the_taint_is_dropped_not_sent_when_uncorked_after() {
     // The policy lets it uncork after the taint: the attack is really tried.
     assert!(out.contains("uncork: ok=0"), "{}", show(&o));
     assert_udp_kept(&server, &o);
+}
+
+/// A unix socket at standard input to a daemon the policy names (allowed before
+/// the taint, not after) is revoked like any inherited socket; one at standard
+/// error to a peer no rule names is the launcher's channel (journald's stdout
+/// stream), left as a pipe there would be: it still takes writes after the
+/// taint (the documented limit, docs/threat-model.md).
+#[test]
+fn a_standard_stream_on_a_socket_to_a_daemon_the_policy_names_is_revoked() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let f = with_dotenv("stdiodaemon");
+    let daemon_path = f.root.join("daemon.sock");
+    let policy = UNCORK_POLICY
+        .replace("policy uncork", "policy stdiodaemon")
+        .replace(
+            "allow connect, send dns;",
+            &format!(
+                "allow connect, send [dns, endpoint unix \"{}\"];",
+                daemon_path.display()
+            ),
+        );
+    let file = f.root.join("stdiodaemon.claw");
+    std::fs::write(&file, policy).unwrap();
+    clawc_is_built();
+    let daemon = UnixListener::bind(&daemon_path).unwrap();
+    let journal = UnixListener::bind(f.root.join("journal.sock")).unwrap();
+    let u0 = std::os::unix::net::UnixStream::connect(&daemon_path).unwrap();
+    let u2 = std::os::unix::net::UnixStream::connect(f.root.join("journal.sock")).unwrap();
+    let fds = [(u0.as_raw_fd(), 0), (u2.as_raw_fd(), 2)];
+    let mut c = f.command(
+        &["--policy", file.to_str().unwrap()],
+        &["./attack", "inherited", ".env", "0", "2"],
+    );
+    // SAFETY: only dup2 (async-signal-safe) between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            for (from, to) in fds {
+                if libc::dup2(from, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let o = run_with_deadline(c, Duration::from_secs(60));
+    drop((u0, u2));
+    let out = stdout(&o);
+    let read_all = |l: &UnixListener| {
+        let (mut end, _) = l.accept().unwrap();
+        end.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = String::new();
+        let _ = end.read_to_string(&mut got);
+        got
+    };
+    assert!(out.contains("write before fd 0: ok=7"), "{}", show(&o));
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(out.contains("write after fd 0: errno=32"), "{}", show(&o));
+    assert_eq!(read_all(&daemon), "before\n", "{}", show(&o));
+    // The launcher's channel: written before and after.
+    assert!(out.contains("write before fd 2: ok=7"), "{}", show(&o));
+    let err = read_all(&journal);
+    assert!(err.contains("before\nAFTER:"), "{err:?}\n{}", show(&o));
 }
 
 /// Isolated mode: the agent's own server on a loopback address no endpoint names

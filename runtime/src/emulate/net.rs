@@ -83,8 +83,7 @@ fn target(
 }
 
 fn socket(m: &Monitor, n: &Notification, fd: i32) -> Result<(OwnedFd, SocketKind), Fail> {
-    let asker = m.asker(n);
-    let sock = agent::take_fd(asker.tgid(), fd).map_err(|e| match e.raw_os_error() {
+    let sock = agent::take_thread_fd(n.tid, fd).map_err(|e| match e.raw_os_error() {
         Some(libc::ESRCH) => Fail::Gone,
         _ => Fail::Errno(libc::EBADF),
     })?;
@@ -157,19 +156,38 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
     if !v.allowed() {
         return Ok(v.refusal().into());
     }
-    let sock = match replace {
-        Some(new) => {
-            outside::install(m, n, agent_fd, &new)?;
-            new
-        }
-        None => sock,
+    let watch = match (&t.addr, track) {
+        (Some(addr), true) => Some(Watch {
+            epoch: v.epoch,
+            addr: addr.clone(),
+            udp,
+        }),
+        _ => None,
     };
+    if let Some(new) = replace {
+        return connect_replaced(m, n, agent_fd, new, t, watch);
+    }
     if verb == Verb::Connect && blocking(&sock) {
         // A blocking connect waits for the peer (a full backlog, a host that
         // never answers) as long as the agent lets it: on a thread of its own.
-        return m.offload(n, move |m| finish_connect(m, &sock, &t, verb, track));
+        return m.offload(n, move |m| finish_connect(m, &sock, &t, verb, watch.as_ref()));
     }
-    finish_connect(m, &sock, &t, verb, track)
+    finish_connect(m, &sock, &t, verb, watch.as_ref())
+}
+
+/// A socket registered for revocation by the decision that allowed the call
+/// (with the [`Verdict`](crate::monitor::Verdict)'s epoch), to look at again
+/// once the call is performed ([`Monitor::recheck`]).
+pub(super) struct Watch {
+    pub(super) epoch: u64,
+    pub(super) addr: NetAddr,
+    pub(super) udp: bool,
+}
+
+impl Watch {
+    pub(super) fn recheck(&self, m: &Monitor, sock: &OwnedFd) {
+        m.recheck(sock, self.epoch, &self.addr, self.udp);
+    }
 }
 
 /// The most a send waiting on a thread of its own keeps of a stream's data.
@@ -231,8 +249,112 @@ fn blocking(sock: &OwnedFd) -> bool {
     fl >= 0 && fl & libc::O_NONBLOCK == 0
 }
 
+/// An allowed `connect` on the socket the monitor made to replace the agent's
+/// (isolated mode, see `outside`). It is connected *before* it is installed,
+/// while the monitor alone holds it, so it can be connected without blocking
+/// even when the agent's socket blocks: a peer that answers at once (on
+/// loopback the whole handshake happens inside the call) is answered by the
+/// worker, and only a connect still in progress goes to a thread of its own,
+/// which waits in the kernel's own blocking connect (its `SO_SNDTIMEO`, its
+/// errors). Then the socket is looked at again (a transition meanwhile), given
+/// back its blocking mode, installed at the agent's descriptor, and answered.
+fn connect_replaced(
+    m: &Monitor,
+    n: &Notification,
+    fd: i32,
+    new: OwnedFd,
+    t: Target,
+    watch: Option<Watch>,
+) -> Outcome {
+    let blocks = blocking(&new);
+    if !blocks {
+        let r = connect_to(&new, &t);
+        return install_connected(m, n, fd, &new, watch.as_ref(), r);
+    }
+    set_nonblocking(&new, true);
+    match connect_to(&new, &t) {
+        Err(Fail::Errno(libc::EINPROGRESS)) => {}
+        r => {
+            set_nonblocking(&new, false);
+            return install_connected(m, n, fd, &new, watch.as_ref(), r);
+        }
+    }
+    // In progress. Connecting again in blocking mode answers as the agent's
+    // connect would have: at once when the handshake is over (0, or the error
+    // that ended it), else when it is.
+    let over = settled(&new);
+    set_nonblocking(&new, false);
+    if over {
+        let r = connect_to(&new, &t);
+        return install_connected(m, n, fd, &new, watch.as_ref(), r);
+    }
+    let n = *n;
+    m.offload(&n, move |m| {
+        let r = connect_to(&new, &t);
+        install_connected(m, &n, fd, &new, watch.as_ref(), r)
+    })
+}
+
+/// The end of [`connect_replaced`]: a transition meanwhile is applied, then the
+/// socket is installed at the agent's descriptor and `r` answered.
+fn install_connected(
+    m: &Monitor,
+    n: &Notification,
+    fd: i32,
+    new: &OwnedFd,
+    watch: Option<&Watch>,
+    r: Result<i64, Fail>,
+) -> Outcome {
+    if let Some(w) = watch {
+        w.recheck(m, new);
+    }
+    outside::install(m, n, fd, new)?;
+    Ok(Reply::Value(r?).into())
+}
+
+/// `connect(2)` to the validated address.
+fn connect_to(sock: &OwnedFd, t: &Target) -> Result<i64, Fail> {
+    // SAFETY: the address bytes are ours and their length is passed.
+    let r = unsafe {
+        libc::connect(
+            sock.as_raw_fd(),
+            t.bytes.as_ptr().cast(),
+            t.bytes.len() as libc::socklen_t,
+        )
+    };
+    cvt(r.into())
+}
+
+/// Is a connect in progress on `sock` over (connected, or failed), without
+/// waiting?
+fn settled(sock: &OwnedFd) -> bool {
+    let mut p = libc::pollfd {
+        fd: sock.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one pollfd of ours; timeout 0 never waits.
+    unsafe { libc::poll(&mut p, 1, 0) > 0 }
+}
+
+/// Sets or clears `O_NONBLOCK` on a socket only the monitor holds.
+fn set_nonblocking(sock: &OwnedFd, on: bool) {
+    // SAFETY: plain fcntls on a descriptor we own.
+    unsafe {
+        let fl = libc::fcntl(sock.as_raw_fd(), libc::F_GETFL);
+        if fl >= 0 {
+            let fl = if on {
+                fl | libc::O_NONBLOCK
+            } else {
+                fl & !libc::O_NONBLOCK
+            };
+            libc::fcntl(sock.as_raw_fd(), libc::F_SETFL, fl);
+        }
+    }
+}
+
 /// Performs a decided `connect` or `bind`.
-fn finish_connect(m: &Monitor, sock: &OwnedFd, t: &Target, verb: Verb, track: bool) -> Outcome {
+fn finish_connect(m: &Monitor, sock: &OwnedFd, t: &Target, verb: Verb, watch: Option<&Watch>) -> Outcome {
     // SAFETY: the address bytes are ours and their length is passed.
     let r = unsafe {
         let sa = t.bytes.as_ptr().cast::<libc::sockaddr>();
@@ -244,8 +366,8 @@ fn finish_connect(m: &Monitor, sock: &OwnedFd, t: &Target, verb: Verb, track: bo
         }
     };
     let r = cvt(r.into());
-    if track {
-        m.recheck(sock);
+    if let Some(w) = watch {
+        w.recheck(m, sock);
     }
     Ok(Reply::Value(r?).into())
 }
@@ -304,7 +426,7 @@ struct Outgoing {
     replace: Option<OwnedFd>,
     /// The send was registered for revocation (see [`implicit_peer`]): once it is
     /// performed, a transition that happened meanwhile is applied to the socket.
-    tracked: bool,
+    watch: Option<Watch>,
 }
 
 /// How far a send got without waiting.
@@ -410,19 +532,19 @@ impl Outgoing {
 /// it waits (a full buffer the peer never drains must not hold a worker).
 fn deliver(m: &Monitor, n: &Notification, sock: OwnedFd, mut out: Outgoing) -> Outcome {
     let sent = out.try_send(n, &sock);
-    if out.tracked {
-        m.recheck(&sock);
+    if let Some(w) = &out.watch {
+        w.recheck(m, &sock);
     }
     match sent? {
         Sent::Done(v) => Ok(Reply::Value(v).into()),
         Sent::Waits(k) => {
             let from = out.keep_for_waiting(&sock, k);
             let n = *n;
-            let tracked = out.tracked;
             m.offload(&n, move |m| {
+                let watch = out.watch.take();
                 let r = out.finish(&n, &sock, k, from);
-                if tracked {
-                    m.recheck(&sock);
+                if let Some(w) = watch {
+                    w.recheck(m, &sock);
                 }
                 Ok(Reply::Value(r?).into())
             })
@@ -449,6 +571,21 @@ fn track_sent(
     if let (Some(addr), Ok(dup)) = (to, replace.as_ref().unwrap_or(sock).try_clone()) {
         add(dup, addr.clone(), kind.proto == Some(Proto::Udp));
     }
+}
+
+/// What a send registered (see [`track_sent`]) is watched as.
+fn watch(
+    v: &crate::monitor::Verdict,
+    registers: bool,
+    to: &Option<NetAddr>,
+    kind: SocketKind,
+) -> Option<Watch> {
+    let addr = to.as_ref().filter(|_| registers)?;
+    Some(Watch {
+        epoch: v.epoch,
+        addr: addr.clone(),
+        udp: kind.proto == Some(Proto::Udp),
+    })
 }
 
 /// `sendto(fd, buf, len, flags, addr, addrlen)`.
@@ -496,6 +633,7 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     if !v.allowed() {
         return Ok(v.refusal().into());
     }
+    let watch = watch(&v, registers, &shown, kind);
     let sock = match replace {
         Some(new) => {
             outside::install(m, n, a[0] as i32, &new)?;
@@ -511,7 +649,7 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
         flags,
         empty_name: a[4] != 0 && len == 0,
         replace: None,
-        tracked: registers,
+        watch,
     };
     deliver(m, n, sock, out)
 }
@@ -573,8 +711,8 @@ pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
                 sock = new;
             }
             let r = out.try_send(n, &sock);
-            if out.tracked {
-                m.recheck(&sock);
+            if let Some(w) = &out.watch {
+                w.recheck(m, &sock);
             }
             Ok((out, r?))
         });
@@ -588,11 +726,11 @@ pub(super) fn sendmsg(m: &Monitor, n: &Notification, name: &str) -> Outcome {
             Ok((mut out, Sent::Waits(k))) if sent == 0 => {
                 let from = out.keep_for_waiting(&sock, k);
                 let n = *n;
-                let tracked = out.tracked;
                 return m.offload(&n, move |m| {
+                    let watch = out.watch.take();
                     let bytes = out.finish(&n, &sock, k, from);
-                    if tracked {
-                        m.recheck(&sock);
+                    if let Some(w) = watch {
+                        w.recheck(m, &sock);
                     }
                     let bytes = bytes?;
                     agent::write_mem(n.tid, len_at, &(bytes as u32).to_ne_bytes())?;
@@ -665,6 +803,7 @@ fn one_msg(
         && (replace.is_some()
             || implicit_peer(sock, kind, flags, &t).is_some()
             || (t.is_some() && kind.proto == Some(Proto::Tcp)));
+    let mut watching = None;
     if !inside {
         let (nr, accesses, shown) = send_accesses(m, sock, kind, &t);
         let nr = if nr == u32::MAX { n.nr } else { nr };
@@ -679,6 +818,7 @@ fn one_msg(
         if !v.allowed() {
             return Err(Fail::Errno(v.refusal_errno()));
         }
+        watching = watch(&v, registers, &shown, kind);
     }
     // Control messages: descriptors passed with SCM_RIGHTS are the agent's
     // numbers; send the same open files from the monitor's duplicates.
@@ -691,7 +831,7 @@ fn one_msg(
         flags,
         empty_name: false,
         replace,
-        tracked: registers,
+        watch: watching,
     })
 }
 

@@ -21,37 +21,56 @@
 use crate::monitor::{Fail, Monitor};
 use crate::notify::Notification;
 use crate::sockaddr::SocketKind;
+use claw_ir::Proto;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
 
-/// The monitor's own network namespace (device and inode of `/proc/self/ns/net`).
-fn own_netns() -> Option<(u64, u64)> {
-    static NS: OnceLock<Option<(u64, u64)>> = OnceLock::new();
+/// `SO_NETNS_COOKIE` (Linux 5.14; the same number on every architecture the
+/// runtime supports): the 64-bit cookie of the socket's network namespace.
+const SO_NETNS_COOKIE: i32 = 71;
+
+/// The cookie of a socket's network namespace.
+fn netns_cookie(sock: i32) -> Option<u64> {
+    let mut v: u64 = 0;
+    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+    // SAFETY: v and len are valid for the call.
+    let r = unsafe {
+        libc::getsockopt(
+            sock,
+            libc::SOL_SOCKET,
+            SO_NETNS_COOKIE,
+            (&raw mut v).cast(),
+            &mut len,
+        )
+    };
+    (r == 0 && len as usize == std::mem::size_of::<u64>()).then_some(v)
+}
+
+/// The cookie of the monitor's own network namespace (read once, from a socket
+/// made for that).
+fn own_netns() -> Option<u64> {
+    static NS: OnceLock<Option<u64>> = OnceLock::new();
     *NS.get_or_init(|| {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata("/proc/self/ns/net").ok()?;
-        Some((m.dev(), m.ino()))
+        // SAFETY: plain syscall; the descriptor is owned below.
+        let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: a fresh descriptor.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        netns_cookie(fd.as_raw_fd())
     })
 }
 
 /// Is `sock` in the monitor's network namespace (one the monitor made for the
 /// agent, or one inherited from outside), rather than the sandbox's own?
 /// Unknown counts as the monitor's: such a socket is decided and never replaced.
+/// (One `getsockopt`: no namespace descriptor is opened.)
 pub(super) fn is_host_socket(sock: &OwnedFd) -> bool {
-    // SAFETY: SIOCGSKNS takes no argument and returns a new descriptor.
-    let ns = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGSKNS) };
-    if ns < 0 {
-        return true;
+    match (netns_cookie(sock.as_raw_fd()), own_netns()) {
+        (Some(theirs), Some(own)) => theirs == own,
+        _ => true,
     }
-    // SAFETY: a fresh descriptor, owned here.
-    let ns = unsafe { OwnedFd::from_raw_fd(ns) };
-    // SAFETY: st is written by fstat.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: plain syscall on a descriptor we own.
-    if unsafe { libc::fstat(ns.as_raw_fd(), &mut st) } != 0 {
-        return true;
-    }
-    own_netns().is_none_or(|own| own == (st.st_dev, st.st_ino))
 }
 
 /// The options copied from the agent's socket (level, name). Only values that
@@ -94,19 +113,42 @@ fn get(fd: &OwnedFd, level: i32, name: i32) -> Option<Vec<u8>> {
     (r == 0).then(|| buf[..(len as usize).min(buf.len())].to_vec())
 }
 
-fn int_opt(fd: &OwnedFd, level: i32, name: i32) -> Option<i32> {
-    let v = get(fd, level, name)?;
-    Some(i32::from_ne_bytes(v.get(..4)?.try_into().ok()?))
+/// What a fresh socket of the monitor's namespace has for each of [`OPTIONS`]
+/// (`None`: it has no such option), for each of the four kinds of socket ever
+/// made (IPv4/IPv6, TCP/UDP). Read once per kind: they come from the
+/// namespace's settings, not from any socket (reading them from each new
+/// socket doubled the `getsockopt`s of a connect).
+fn fresh(family: i32, ty: i32, proto: i32) -> &'static [Option<Vec<u8>>] {
+    static FRESH: [OnceLock<Vec<Option<Vec<u8>>>>; 4] = [const { OnceLock::new() }; 4];
+    let i = usize::from(family == libc::AF_INET6) * 2 + usize::from(ty == libc::SOCK_DGRAM);
+    FRESH[i].get_or_init(|| {
+        // SAFETY: plain syscall; the descriptor is owned below.
+        let fd = unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC, proto) };
+        if fd < 0 {
+            return Vec::new();
+        }
+        // SAFETY: a fresh descriptor.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        OPTIONS
+            .iter()
+            .map(|&(level, name)| get(&fd, level, name))
+            .collect()
+    })
 }
 
-/// Copies what the agent set on `from` to `to` (best effort: an option the new
-/// socket refuses is left as the kernel made it).
-fn copy_options(from: &OwnedFd, to: &OwnedFd) {
-    for &(level, name) in OPTIONS {
-        let (Some(mut theirs), Some(fresh)) = (get(from, level, name), get(to, level, name)) else {
+/// Copies what the agent set on `from` to `to`, a fresh socket of
+/// (`family`, `ty`, `proto`) (best effort: an option the new socket refuses
+/// is left as the kernel made it).
+fn copy_options(from: &OwnedFd, to: &OwnedFd, family: i32, ty: i32, proto: i32) {
+    let fresh = fresh(family, ty, proto);
+    for (i, &(level, name)) in OPTIONS.iter().enumerate() {
+        let Some(Some(fresh)) = fresh.get(i) else {
             continue;
         };
-        if theirs == fresh {
+        let Some(mut theirs) = get(from, level, name) else {
+            continue;
+        };
+        if theirs == *fresh {
             continue;
         }
         if level == libc::SOL_SOCKET && (name == libc::SO_RCVBUF || name == libc::SO_SNDBUF) {
@@ -153,15 +195,16 @@ fn wildcard(addr: &[u8]) -> bool {
 /// Makes, in the monitor's namespace, the socket that replaces the agent's `sock`
 /// (not yet installed: see [`install`]).
 pub(super) fn make(m: &Monitor, sock: &OwnedFd, kind: SocketKind) -> Result<OwnedFd, Fail> {
-    let ty = int_opt(sock, libc::SOL_SOCKET, libc::SO_TYPE).ok_or(Fail::Errno(libc::ENOTSOCK))?;
-    let proto = int_opt(sock, libc::SOL_SOCKET, libc::SO_PROTOCOL).ok_or(Fail::Errno(libc::ENOTSOCK))?;
     // Only plain TCP and UDP sockets are ever made for the agent (never raw,
     // packet, SCTP, MPTCP...: what no endpoint rule describes stays inside).
-    let plain = matches!(
-        (ty, proto),
-        (libc::SOCK_STREAM, libc::IPPROTO_TCP) | (libc::SOCK_DGRAM, libc::IPPROTO_UDP)
-    );
-    if !plain || !matches!(kind.family, libc::AF_INET | libc::AF_INET6) {
+    // `kind` read the socket's type and protocol: TCP is exactly a
+    // `SOCK_STREAM` socket of `IPPROTO_TCP`, UDP a `SOCK_DGRAM` of `IPPROTO_UDP`.
+    let (ty, proto) = match kind.proto {
+        Some(Proto::Tcp) => (libc::SOCK_STREAM, libc::IPPROTO_TCP),
+        Some(Proto::Udp) => (libc::SOCK_DGRAM, libc::IPPROTO_UDP),
+        _ => return Err(Fail::Errno(libc::EPERM)),
+    };
+    if !matches!(kind.family, libc::AF_INET | libc::AF_INET6) {
         return Err(Fail::Errno(libc::EPERM));
     }
     // SAFETY: plain syscall; the descriptor is owned below.
@@ -178,7 +221,7 @@ pub(super) fn make(m: &Monitor, sock: &OwnedFd, kind: SocketKind) -> Result<Owne
             libc::fcntl(new.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK);
         }
     }
-    copy_options(sock, &new);
+    copy_options(sock, &new, kind.family, ty, proto);
     // A port the agent bound (to the wildcard: the sandbox has no other address
     // outside lo) is bound again here if the policy allows it in this state.
     if let Some((port, addr)) = bound(sock) {
@@ -213,11 +256,18 @@ pub(super) fn make(m: &Monitor, sock: &OwnedFd, kind: SocketKind) -> Result<Owne
     Ok(new)
 }
 
-/// Whether the agent's descriptor `fd` is close-on-exec (its `fdinfo` flags).
-fn cloexec(tgid: u32, fd: i32) -> bool {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{tgid}/fdinfo/{fd}")) else {
+/// Whether the descriptor `fd` of thread `tid` is close-on-exec (its `fdinfo`
+/// flags, in the thread's own table: see `agent::take_thread_fd`). Unknown
+/// counts as close-on-exec. One `read` of the start of the file, where `flags:`
+/// is (`pos:` comes first; both are short), instead of reading all of it.
+fn cloexec(tid: u32, fd: i32) -> bool {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(format!("/proc/{tid}/fdinfo/{fd}")) else {
         return true;
     };
+    let mut buf = [0u8; 128];
+    let n = f.read(&mut buf).unwrap_or(0);
+    let text = String::from_utf8_lossy(&buf[..n]);
     text.lines()
         .find_map(|l| l.strip_prefix("flags:"))
         .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
@@ -227,8 +277,7 @@ fn cloexec(tgid: u32, fd: i32) -> bool {
 /// Installs `new` as the agent's descriptor `fd` (same number, its close-on-exec
 /// flag kept), replacing the socket of the sandbox's namespace.
 pub(super) fn install(m: &Monitor, n: &Notification, fd: i32, new: &OwnedFd) -> Result<(), Fail> {
-    let tgid = m.asker(n).tgid();
-    let ce = cloexec(tgid, fd);
+    let ce = cloexec(n.tid, fd);
     m.valid(n)?;
     m.listener
         .install_fd(n.id, new.as_fd(), fd, ce)

@@ -1390,6 +1390,29 @@ int main(int argc, char **argv) {
         }
         return 0;
     }
+    if (!strcmp(name, "sockmode") && argc == 4) {
+        // sockmode IP PORT: connects a blocking socket and a non-blocking,
+        // close-on-exec one to IP:PORT and reports the descriptor and file
+        // flags each has afterwards (in isolated mode both are sockets the
+        // monitor made and installed in place of the agent's).
+        struct sockaddr_in sa;
+        int b = inet_socket(SOCK_STREAM, argv[2], atoi(argv[3]), &sa);
+        report("blocking connect", connect(b, (struct sockaddr *)&sa, sizeof sa));
+        printf("blocking: nonblock=%d cloexec=%d\n", !!(fcntl(b, F_GETFL) & O_NONBLOCK),
+               !!(fcntl(b, F_GETFD) & FD_CLOEXEC));
+        report("blocking write", write(b, "b\n", 2));
+        int n = inet_socket(SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, argv[2], atoi(argv[3]), &sa);
+        report("nonblocking connect", connect(n, (struct sockaddr *)&sa, sizeof sa));
+        printf("nonblocking: nonblock=%d cloexec=%d\n", !!(fcntl(n, F_GETFL) & O_NONBLOCK),
+               !!(fcntl(n, F_GETFD) & FD_CLOEXEC));
+        struct pollfd p = {n, POLLOUT, 0};
+        report("poll", poll(&p, 1, 5000));
+        report("nonblocking write", write(n, "n\n", 2));
+        // A blocking connect that is refused (nothing listens on PORT+1).
+        int r = inet_socket(SOCK_STREAM, argv[2], atoi(argv[3]) + 1, &sa);
+        report("refused connect", connect(r, (struct sockaddr *)&sa, sizeof sa));
+        return 0;
+    }
     if (!strcmp(name, "hold") && argc == 6) {
         // hold tcp|udp IP PORT SECRET_FILE: connect, send, read a secret, send again
         // on the socket that was already open.
