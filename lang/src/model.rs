@@ -287,4 +287,7 @@ pub const PATH_VARIABLES: &[(&str, &str)] = &[
         "per-user runtime files (default /run/user/UID)",
     ),
     ("CARGO_HOME", "Cargo's home (default ~/.cargo)"),
+    ("RUSTUP_HOME", "rustup's toolchains (default ~/.rustup)"),
+    ("PYENV_ROOT", "pyenv's Pythons (default ~/.pyenv)"),
+    ("NVM_DIR", "nvm's Node.js versions (default ~/.nvm)"),
 ];

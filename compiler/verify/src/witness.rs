@@ -41,6 +41,9 @@ pub fn witness_env() -> Vec<(&'static str, &'static str)> {
         ("XDG_DATA_HOME", "/home/agent/.local/share"),
         ("XDG_RUNTIME_DIR", "/run/user/1000"),
         ("CARGO_HOME", "/home/agent/.cargo"),
+        ("RUSTUP_HOME", "/home/agent/.rustup"),
+        ("PYENV_ROOT", "/home/agent/.pyenv"),
+        ("NVM_DIR", "/home/agent/.nvm"),
     ]
 }
 
