@@ -227,6 +227,8 @@ pub struct Transition {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assert {
+    /// `assert NAME: ...`: a policy that extends this one may replace it by name.
+    pub name: Option<Ident>,
     pub property: Property,
     pub span: Span,
 }

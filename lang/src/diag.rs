@@ -143,6 +143,10 @@ pub const CODES: &[(&str, &str)] = &[
         "W0005",
         "denies with different errnos that may match the same request",
     ),
+    (
+        "W0006",
+        "a named assertion replaces an inherited one (what it widens)",
+    ),
     ("E0401", "property does not hold"),
     ("E0402", "verification inconclusive (timeout or unknown)"),
     ("E0403", "compiled filter does not implement the policy"),

@@ -251,6 +251,8 @@ pub enum Property {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assertion {
+    /// `assert NAME: ...`; a child policy's assertion of the same name replaces it.
+    pub name: Option<String>,
     pub property: Property,
     pub span: Span,
 }
