@@ -1612,8 +1612,10 @@ impl<'a> Checker<'a> {
                     match (replaced, &a.name, &p.extends) {
                         (Some(i), Some(n), Some(from)) => {
                             let old = std::mem::replace(&mut asserts[i], new);
-                            let d = self.replaced_assertion(&n.name, &from.name, &old, &asserts[i]);
-                            self.err(d);
+                            if without_spans(&old.property) != without_spans(&asserts[i].property) {
+                                let d = self.replaced_assertion(&n.name, &from.name, &old, &asserts[i]);
+                                self.err(d);
+                            }
                         }
                         _ => asserts.push(new),
                     }
@@ -1939,6 +1941,21 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+/// A property as text without its spans: two properties are the same when
+/// they say the same, wherever they are written.
+fn without_spans(p: &model::Property) -> String {
+    let text = format!("{p:?}");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("span: Span {") {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        rest = rest.find('}').map_or("", |j| &rest[j + 1..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 fn article(kind: EntityKind) -> String {
