@@ -110,7 +110,7 @@ pub enum PolicyItem {
     Default(Action, Span),
     Always(Vec<Rule>, Span),
     State(State),
-    Assert(Assert),
+    Assert(Box<Assert>),
     Error(Span),
 }
 
