@@ -68,7 +68,7 @@ fn complete_policies() -> Vec<Block> {
                                 .lines()
                                 .filter_map(|l| l.trim_start().strip_prefix("policy "))
                                 .filter_map(|l| l.split_whitespace().next())
-                                .last()
+                                .next_back()
                                 .unwrap_or_else(|| panic!("{doc}:{line}: a claw block without a policy"))
                                 .to_string();
                             out.push(Block {
