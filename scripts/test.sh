@@ -8,4 +8,4 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # The runtime suites again in mediated mode (the fallback where namespaces are
 # unavailable); the run above was isolated.
-CLAWLESS_MODE=mediated cargo test -p claw-runtime --locked --test attacks --test benign --test exec_cli --test examples --test net_conformance
+CLAWLESS_MODE=mediated cargo test -p claw-runtime --locked --test attacks --test benign --test exec_cli --test examples --test net_conformance --test docs

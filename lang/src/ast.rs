@@ -110,7 +110,7 @@ pub enum PolicyItem {
     Default(Action, Span),
     Always(Vec<Rule>, Span),
     State(State),
-    Assert(Assert),
+    Assert(Box<Assert>),
     Error(Span),
 }
 
@@ -227,6 +227,8 @@ pub struct Transition {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assert {
+    /// `assert NAME: ...`: a policy that extends this one may replace it by name.
+    pub name: Option<Ident>,
     pub property: Property,
     pub span: Span,
 }

@@ -357,7 +357,8 @@ impl<'a> Checker<'a> {
                 .with_hint("add `policy NAME { default deny(EPERM); }` and grant what the agent needs"),
             );
         }
-        if !self.modules[m].is_std {
+        // A syntax error may have swallowed the uses: "unused" would be a guess.
+        if !self.modules[m].is_std && !damaged {
             self.report_unused(m);
         }
     }
@@ -1513,6 +1514,8 @@ impl<'a> Checker<'a> {
         }
         let mut own_states: Vec<(usize, &ast::State)> = Vec::new();
         let mut asserts = parent.as_ref().map(|pp| pp.asserts.clone()).unwrap_or_default();
+        let inherited_asserts = asserts.len();
+        let mut own_assert_names: HashMap<String, Span> = HashMap::new();
         let mut seen_states: HashMap<String, Span> = HashMap::new();
 
         for item in &p.items {
@@ -1575,11 +1578,46 @@ impl<'a> Checker<'a> {
                     own_states.push((idx, s));
                 }
                 ast::PolicyItem::Assert(a) => {
-                    if let Some(prop) = self.eval_property(&scope, &a.property) {
-                        asserts.push(model::Assertion {
-                            property: prop,
-                            span: a.span,
-                        });
+                    if let Some(n) = &a.name {
+                        if let Some(prev) = own_assert_names.get(&n.name) {
+                            self.err(
+                                Diagnostic::error(
+                                    "E0104",
+                                    n.span,
+                                    format!("assertion `{}` is defined twice", n.name),
+                                )
+                                .with_label("second definition")
+                                .with_secondary(*prev, "first defined here")
+                                .with_hint("rename one of them"),
+                            );
+                            continue;
+                        }
+                        own_assert_names.insert(n.name.clone(), n.span);
+                    }
+                    let Some(prop) = self.eval_property(&scope, &a.property) else {
+                        continue;
+                    };
+                    let new = model::Assertion {
+                        name: a.name.as_ref().map(|n| n.name.clone()),
+                        property: prop,
+                        span: a.span,
+                    };
+                    // A named assertion of the parent (or further up) is replaced
+                    // by the child's of the same name, and the checker says so.
+                    let replaced = a.name.as_ref().and_then(|n| {
+                        asserts[..inherited_asserts]
+                            .iter()
+                            .position(|x| x.name.as_deref() == Some(n.name.as_str()))
+                    });
+                    match (replaced, &a.name, &p.extends) {
+                        (Some(i), Some(n), Some(from)) => {
+                            let old = std::mem::replace(&mut asserts[i], new);
+                            if without_spans(&old.property) != without_spans(&asserts[i].property) {
+                                let d = self.replaced_assertion(&n.name, &from.name, &old, &asserts[i]);
+                                self.err(d);
+                            }
+                        }
+                        _ => asserts.push(new),
                     }
                 }
                 ast::PolicyItem::Let(_) | ast::PolicyItem::Error(_) => {}
@@ -1741,6 +1779,107 @@ impl<'a> Checker<'a> {
         })
     }
 
+    /// W0006: a child's named assertion replaces an inherited one. Says what the
+    /// replacement lets through that the inherited one did not (for `always
+    /// … within`: the places added to the set, the verbs no longer covered), or,
+    /// when the two are not comparable that way, shows the inherited text.
+    fn replaced_assertion(
+        &self,
+        name: &str,
+        parent: &str,
+        old: &model::Assertion,
+        new: &model::Assertion,
+    ) -> Diagnostic {
+        // The property as written, without `assert NAME:` and `;`.
+        let text = |a: &model::Assertion| -> String {
+            let t = self
+                .sources
+                .get(a.span.file)
+                .text
+                .get(a.span.range())
+                .unwrap_or("");
+            let t = t.trim_start_matches("assert").trim_start();
+            let t = t
+                .strip_prefix(name)
+                .map_or(t, |r| r.trim_start().trim_start_matches(':'));
+            t.trim().trim_end_matches(';').trim_end().to_string()
+        };
+        let old_text = text(old);
+        let mut d = Diagnostic::warning(
+            "W0006",
+            new.span,
+            format!("`{name}` replaces the assertion `{name}` inherited from `{parent}`"),
+        )
+        .with_secondary(old.span, "the inherited assertion, no longer proved")
+        .with_hint(format!(
+            "if the widening is meant, nothing to do; to keep `{parent}`'s assertion too, give yours another name"
+        ));
+        use model::Property::Always;
+        let label = match (&old.property, &new.property) {
+            (
+                Always {
+                    verbs: ov,
+                    within: ow,
+                },
+                Always {
+                    verbs: nv,
+                    within: nw,
+                },
+            ) => {
+                let members = |e: &model::Entity| -> Vec<String> {
+                    match e {
+                        model::Entity::Paths(ps) => ps
+                            .iter()
+                            .map(|p| match p.pattern.strip_prefix("$HOME") {
+                                Some(rest) => format!("~{rest}"),
+                                None => p.pattern.clone(),
+                            })
+                            .collect(),
+                        model::Entity::Endpoints(es) => es
+                            .iter()
+                            .map(|e| format!("{:?} {:?} port {}..{}", e.proto, e.addr, e.ports.0, e.ports.1))
+                            .collect(),
+                    }
+                };
+                let (om, nm) = (members(ow), members(nw));
+                let added: Vec<&str> = nm
+                    .iter()
+                    .filter(|m| !om.contains(m))
+                    .map(String::as_str)
+                    .collect();
+                let removed: Vec<&str> = om
+                    .iter()
+                    .filter(|m| !nm.contains(m))
+                    .map(String::as_str)
+                    .collect();
+                let dropped: Vec<&str> = ov.iter().filter(|v| !nv.contains(v)).map(|v| v.name()).collect();
+                let verbs: Vec<&str> = nv.iter().map(|v| v.name()).collect();
+                let mut wider = Vec::new();
+                if !added.is_empty() {
+                    wider.push(format!(
+                        "{} may now also go to {}",
+                        verbs.join(", "),
+                        added.join(", ")
+                    ));
+                }
+                if !dropped.is_empty() {
+                    wider.push(format!("{} no longer bounded", dropped.join(", ")));
+                }
+                let narrower =
+                    (!removed.is_empty()).then(|| format!("no longer within {}", removed.join(", ")));
+                match (wider.is_empty(), narrower) {
+                    (true, None) => "the same property".to_string(),
+                    (true, Some(n)) => format!("narrows it: {n}"),
+                    (false, None) => format!("widens it: {}", wider.join("; ")),
+                    (false, Some(n)) => format!("widens it: {}; {n}", wider.join("; ")),
+                }
+            }
+            _ => format!("replaces `{old_text}`"),
+        };
+        d = d.with_label(label);
+        d.with_note(format!("inherited: {old_text}"))
+    }
+
     fn eval_property(&mut self, scope: &Scope, prop: &ast::Property) -> Option<model::Property> {
         match prop {
             ast::Property::Never { what, after } => {
@@ -1802,6 +1941,21 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+/// A property as text without its spans: two properties are the same when
+/// they say the same, wherever they are written.
+fn without_spans(p: &model::Property) -> String {
+    let text = format!("{p:?}");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("span: Span {") {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        rest = rest.find('}').map_or("", |j| &rest[j + 1..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 fn article(kind: EntityKind) -> String {

@@ -93,6 +93,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0005", "unterminated block comment"),
     ("E0010", "syntax error: unexpected token"),
     ("E0011", "syntax error: unexpected end of file"),
+    ("E0012", "brackets nested too deep"),
     ("E0101", "unknown name"),
     ("E0102", "unknown module"),
     ("E0103", "name not found in module"),
@@ -141,6 +142,10 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "W0005",
         "denies with different errnos that may match the same request",
+    ),
+    (
+        "W0006",
+        "a named assertion replaces an inherited one (what it widens)",
     ),
     ("E0401", "property does not hold"),
     ("E0402", "verification inconclusive (timeout or unknown)"),

@@ -63,7 +63,7 @@ fn kind(t: &Tok<'_>) -> Kind {
         Tok::LBracket => Kind::OpenBracket,
         Tok::RParen | Tok::RBracket => Kind::Close,
         Tok::Semi => Kind::Semi,
-        Tok::Comma => Kind::Comma,
+        Tok::Comma | Tok::Colon => Kind::Comma,
         Tok::ColonColon | Tok::DotDot => Kind::Tight,
         Tok::Minus => Kind::Minus,
         Tok::Ident(_) => Kind::Word,

@@ -88,6 +88,8 @@ pub enum Tok<'s> {
 
     #[token("::")]
     ColonColon,
+    #[token(":")]
+    Colon,
     #[token("->")]
     Arrow,
     #[token("..")]
@@ -299,6 +301,7 @@ impl Tok<'_> {
             Tok::Kill => "kill",
             Tok::Log => "log",
             Tok::ColonColon => "::",
+            Tok::Colon => ":",
             Tok::Arrow => "->",
             Tok::DotDot => "..",
             Tok::EqEq => "==",

@@ -251,6 +251,8 @@ pub enum Property {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assertion {
+    /// `assert NAME: ...`; a child policy's assertion of the same name replaces it.
+    pub name: Option<String>,
     pub property: Property,
     pub span: Span,
 }
@@ -287,4 +289,7 @@ pub const PATH_VARIABLES: &[(&str, &str)] = &[
         "per-user runtime files (default /run/user/UID)",
     ),
     ("CARGO_HOME", "Cargo's home (default ~/.cargo)"),
+    ("RUSTUP_HOME", "rustup's toolchains (default ~/.rustup)"),
+    ("PYENV_ROOT", "pyenv's Pythons (default ~/.pyenv)"),
+    ("NVM_DIR", "nvm's Node.js versions (default ~/.nvm)"),
 ];

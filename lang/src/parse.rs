@@ -16,6 +16,21 @@ lalrpop_mod!(
 pub fn parse(file: FileId, src: &str) -> (ast::File, Vec<Diagnostic>) {
     let (tokens, lex_errors) = lexer::lex(src);
     let mut diags: Vec<Diagnostic> = lex_errors.iter().map(|e| lex_diag(file, src, e)).collect();
+    // Every later stage (the checker, the formatter, dropping the tree) walks the
+    // tree recursively: a nesting deeper than any policy needs is refused here,
+    // before a tree exists, so that no input can overflow the stack.
+    if let Some(at) = too_deep(&tokens) {
+        diags.push(
+            Diagnostic::error(
+                "E0012",
+                Span::new(file, at.0, at.1),
+                format!("brackets nested more than {MAX_NESTING} deep"),
+            )
+            .with_label(format!("this bracket opens level {}", MAX_NESTING + 1))
+            .with_hint("flatten the list: name the inner lists with `let`"),
+        );
+        return (ast::File { items: Vec::new() }, diags);
+    }
     let mut recovered = Vec::new();
     let result =
         grammar::FileParser::new().parse(file, &mut recovered, tokens.into_iter().map(Ok::<_, LexError>));
@@ -38,6 +53,27 @@ pub fn parse(file: FileId, src: &str) -> (ast::File, Vec<Diagnostic>) {
     let mut seen = std::collections::HashSet::new();
     diags.retain(|d| seen.insert((d.code, d.span.start)));
     (tree, diags)
+}
+
+/// The deepest nesting of `(`, `[` and `{` the parser accepts.
+pub const MAX_NESTING: usize = 256;
+
+/// The span of the first bracket that opens a level beyond [`MAX_NESTING`].
+fn too_deep(tokens: &[(usize, Tok<'_>, usize)]) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    for (l, t, r) in tokens {
+        match t {
+            Tok::LParen | Tok::LBracket | Tok::LBrace => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some((*l, *r));
+                }
+            }
+            Tok::RParen | Tok::RBracket | Tok::RBrace => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn lex_diag(file: FileId, src: &str, e: &LexError) -> Diagnostic {
@@ -147,4 +183,33 @@ fn parse_diag(file: FileId, e: ParseError<usize, Tok<'_>, LexError>, eof: usize)
                 .with_label("nothing should follow here")
         }
     })
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+
+    /// 20,000 nested lists: one diagnostic, no stack overflow (in a thread with a
+    /// small stack, as the language server's workers have).
+    #[test]
+    fn deep_nesting_is_a_diagnostic_not_a_stack_overflow() {
+        let src = format!(
+            "let x = {}a{};\npolicy p {{ default allow; }}\n",
+            "[".repeat(20_000),
+            "]".repeat(20_000)
+        );
+        let diags = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || parse(FileId(0), &src).1)
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert!(diags.iter().any(|d| d.code == "E0012"), "{diags:?}");
+        let ok = format!(
+            "let x = {}a{};\n",
+            "[".repeat(MAX_NESTING),
+            "]".repeat(MAX_NESTING)
+        );
+        assert!(parse(FileId(0), &ok).1.iter().all(|d| d.code != "E0012"));
+    }
 }

@@ -199,7 +199,14 @@ fn policy(out: &mut String, p: &Policy) {
                         format!("always {} within {}", target(what), expr(within))
                     }
                 };
-                let _ = writeln!(out, "    assert {text};");
+                match &a.name {
+                    Some(n) => {
+                        let _ = writeln!(out, "    assert {}: {text};", n.name);
+                    }
+                    None => {
+                        let _ = writeln!(out, "    assert {text};");
+                    }
+                }
             }
             PolicyItem::Error(_) => {}
         }

@@ -6,8 +6,20 @@
 //! namespace, which also refuses `PROT_EXEC` mappings of its files (the dynamic
 //! loader run as `ld.so /tmp/prog`, `mmap` of a file with `PROT_EXEC`), race-free.
 //!
-//! Also (`writable_never_executable`) the directories the Landlock plan lets the
-//! agent write but never execute in: `/dev/shm` in the profiles.
+//! The same holds of a directory `DIR/**` the policy lets the agent write (in any
+//! state) when the default is a refusal and no `allow` or `log` rule on `exec` in
+//! any state can match below DIR: nothing the agent writes there can be executed,
+//! by the model. When an allowed exec pattern below DIR is itself a literal
+//! `SUB/**` (a workspace under `/tmp`), DIR is still made `noexec` and SUB is
+//! given exec back (`exec_again`); any other allowed exec pattern below DIR
+//! leaves DIR executable (the kernel then agrees with the model by Landlock and
+//! the monitor alone).
+//!
+//! Also the directories the Landlock plan lets the agent write but never execute
+//! in (`writable_never_executable`: `/dev/shm` in the profiles, named by no
+//! rule of the policy), whatever the rules say: Landlock's `EXECUTE` bound is
+//! the kernel's, so a `noexec` mount there agrees with it. `exec_plan` is the
+//! one plan isolated mode mounts, all three together.
 //!
 //! This module reads the IR, the Landlock plan and the environment; it knows
 //! nothing of mounts.
@@ -27,6 +39,121 @@ fn literal_dir(pattern: &str, env: &Env) -> Option<String> {
     let dir = dir.trim_end_matches('/');
     // Never the whole file system: that policy cannot run its own command anyway.
     (!dir.is_empty() && !dir.contains("//")).then(|| dir.to_string())
+}
+
+/// What isolated mode mounts: `noexec` directories and, below them, directories
+/// the policy lets the agent execute from (bind-mounted executable again).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ExecPlan {
+    pub noexec: Vec<String>,
+    pub exec_again: Vec<String>,
+}
+
+/// Is `path` equal to `dir` or below it (component-wise)?
+fn within(path: &str, dir: &str) -> bool {
+    path == dir || dir == "/" || path.starts_with(&format!("{dir}/"))
+}
+
+/// The literal directory prefix of an expanded pattern: the components before
+/// the first one with a wildcard (for a pattern with none, the path itself).
+fn literal_prefix(p: &str) -> String {
+    let glob = |c: char| matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\');
+    let mut out = String::new();
+    for comp in p.split('/').filter(|c| !c.is_empty()) {
+        if comp.chars().any(glob) {
+            break;
+        }
+        out.push('/');
+        out.push_str(comp);
+    }
+    if out.is_empty() {
+        "/".to_string()
+    } else {
+        out
+    }
+}
+
+fn usable(d: &str) -> bool {
+    std::fs::canonicalize(d).is_ok_and(|c| c.to_str() == Some(d) && c.is_dir())
+}
+
+/// The whole plan: [`never_executable`], the writable directories no rule of
+/// any state lets the agent execute from (with the allowed ones below them),
+/// and [`writable_never_executable`] of the Landlock plan.
+pub fn exec_plan(ir: &Ir, landlock: &LandlockPlan, env: &Env) -> ExecPlan {
+    let denied = never_executable(ir, env);
+    let mut noexec: BTreeSet<String> = denied.iter().cloned().collect();
+    // No Landlock `EXECUTE` grant at, above or below these, so no directory
+    // below them is made executable again.
+    noexec.extend(writable_never_executable(landlock, env));
+    let mut again = BTreeSet::new();
+    if matches!(ir.default, Action::Deny(_) | Action::Kill) {
+        let mut writable = BTreeSet::new();
+        let mut exec_allowed: Vec<Option<String>> = Vec::new();
+        for r in &ir.rules {
+            let Matcher::Access {
+                verbs,
+                entity: Entity::Paths(pats),
+            } = &r.matcher
+            else {
+                continue;
+            };
+            if !matches!(r.action, Action::Allow | Action::Log) {
+                continue;
+            }
+            for p in pats {
+                if verbs.contains(&Verb::Exec) {
+                    // An unset variable makes the pattern match nothing.
+                    if let Some(e) = env.expand(p) {
+                        exec_allowed.push(Some(e));
+                    }
+                }
+                if verbs.iter().any(|v| matches!(v, Verb::Write | Verb::Append)) {
+                    if let Some(d) = literal_dir(p, env) {
+                        writable.insert(d);
+                    }
+                }
+            }
+        }
+        'dirs: for d in writable {
+            if noexec.iter().any(|n| within(&d, n)) || !usable(&d) {
+                continue;
+            }
+            let mut subs = Vec::new();
+            for e in exec_allowed.iter().flatten() {
+                let prefix = literal_prefix(e);
+                if within(&d, &prefix) {
+                    continue 'dirs; // may allow exec of D itself or above it
+                }
+                if !within(&prefix, &d) {
+                    continue;
+                }
+                match literal_dir(e, env) {
+                    Some(sub) if sub == prefix && usable(&sub) => subs.push(sub),
+                    _ => continue 'dirs,
+                }
+            }
+            // A denied directory inside an executable-again one would lose its mount.
+            if subs.iter().any(|s| denied.iter().any(|n| within(n, s))) {
+                continue;
+            }
+            noexec.insert(d);
+            again.extend(subs);
+        }
+    }
+    // A recursive mount of a directory covers those below it.
+    let all: Vec<String> = noexec.into_iter().collect();
+    let noexec: Vec<String> = all
+        .iter()
+        .filter(|d| !all.iter().any(|o| o != *d && within(d, o)))
+        .cloned()
+        .collect();
+    let exec_again: Vec<String> = again
+        .iter()
+        .filter(|s| !again.iter().any(|o| o != *s && within(s, o)))
+        .cloned()
+        .collect();
+    ExecPlan { noexec, exec_again }
 }
 
 /// The directories (as written, sorted, none below another) that no state lets the
@@ -262,5 +389,94 @@ mod tests {
         )]);
         assert_eq!(never_executable(&ir, &env), vec![root.display().to_string()]);
         std::fs::remove_dir_all(&sub).unwrap();
+    }
+
+    /// A writable directory nothing may execute from is `noexec`; a workspace
+    /// inside it with a literal `WS/**` exec rule is executable again; a glob
+    /// exec pattern below it, or an exec rule above it, leaves it alone.
+    #[test]
+    fn writable_dirs_without_exec_and_workspaces_inside_them() {
+        let root = std::fs::canonicalize(std::env::temp_dir()).unwrap();
+        let t = root.join(format!("claw-execplan-{}", std::process::id()));
+        let ws = t.join("ws");
+        std::fs::create_dir_all(&ws).unwrap();
+        let (t_s, ws_s) = (t.display().to_string(), ws.display().to_string());
+        let mut env = Env::new();
+        env.set("T", &t_s);
+        env.set("WORKSPACE", &ws_s);
+        let write = rule(Action::Allow, None, vec![Verb::Read, Verb::Write], &["$T/**"]);
+        let ir = ir_with(vec![write.clone()]);
+        let plan = exec_plan(&ir, &LandlockPlan::default(), &env);
+        assert_eq!(plan.noexec, vec![t_s.clone()]);
+        assert!(plan.exec_again.is_empty());
+        let ws_exec = rule(Action::Allow, None, vec![Verb::Exec], &["$WORKSPACE/**"]);
+        let ir = ir_with(vec![write.clone(), ws_exec]);
+        let plan = exec_plan(&ir, &LandlockPlan::default(), &env);
+        assert_eq!(
+            plan,
+            ExecPlan {
+                noexec: vec![t_s.clone()],
+                exec_again: vec![ws_s.clone()]
+            }
+        );
+        for pat in ["$T/*/bin/**", "/**", "$T/ws/prog"] {
+            let ir = ir_with(vec![
+                write.clone(),
+                rule(Action::Log, None, vec![Verb::Exec], &[pat]),
+            ]);
+            assert_eq!(
+                exec_plan(&ir, &LandlockPlan::default(), &env),
+                ExecPlan::default(),
+                "{pat}"
+            );
+        }
+        // The Landlock plan's writable, never-executable directories join the
+        // same plan, beside the workspace made executable again.
+        let shm = t.join("shm");
+        std::fs::create_dir_all(&shm).unwrap();
+        let shm_s = shm.display().to_string();
+        let landlock = LandlockPlan {
+            handled_fs: vec![FsRight::Execute, FsRight::WriteFile],
+            fs: vec![
+                claw_ir::landlock::FsGrant {
+                    path: shm_s.clone(),
+                    rights: vec![FsRight::WriteFile],
+                },
+                claw_ir::landlock::FsGrant {
+                    path: ws_s.clone(),
+                    rights: vec![FsRight::Execute, FsRight::WriteFile],
+                },
+            ],
+            ..LandlockPlan::default()
+        };
+        let other = root.join(format!("claw-execplan-other-{}", std::process::id()));
+        std::fs::create_dir_all(&other).unwrap();
+        let other_s = other.display().to_string();
+        let mut landlock2 = landlock.clone();
+        landlock2.fs[0].path = other_s.clone();
+        let ir = ir_with(vec![
+            write.clone(),
+            rule(Action::Allow, None, vec![Verb::Exec], &["$WORKSPACE/**"]),
+        ]);
+        let mut want = vec![t_s.clone(), other_s.clone()];
+        want.sort();
+        assert_eq!(
+            exec_plan(&ir, &landlock2, &env),
+            ExecPlan {
+                noexec: want,
+                exec_again: vec![ws_s.clone()]
+            }
+        );
+        // Below a directory already `noexec`: covered by it.
+        assert_eq!(exec_plan(&ir, &landlock, &env).noexec, vec![t_s.clone()]);
+        std::fs::remove_dir_all(&other).unwrap();
+        // A default that allows: no mount can agree with the model.
+        let mut ir = ir_with(vec![write]);
+        ir.default = Action::Allow;
+        assert_eq!(
+            exec_plan(&ir, &LandlockPlan::default(), &env),
+            ExecPlan::default()
+        );
+        std::fs::remove_dir_all(&t).unwrap();
     }
 }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use claw_artifact::Artifact;
 use claw_runtime::audit::AuditLog;
 use claw_runtime::namespaces;
+use claw_runtime::policy_cache;
 use claw_runtime::sandbox::{self, Launch};
 use claw_stdlib::Arch;
 use std::ffi::OsString;
@@ -62,6 +63,17 @@ enum Command {
         /// Refuse to run (exit 125) when isolated mode is not available.
         #[arg(long)]
         require_isolation: bool,
+        /// Run an artifact whose proofs did not all succeed (or were never run),
+        /// with a warning; without it such an artifact is refused (exit 125).
+        #[arg(long)]
+        allow_unverified: bool,
+        /// Pass the environment variable NAME although its name says it holds a
+        /// credential (repeatable).
+        #[arg(long = "env-keep", value_name = "NAME")]
+        env_keep: Vec<String>,
+        /// Do not pass NAME (a name or a `*` pattern) to the sandbox (repeatable).
+        #[arg(long = "env-drop", value_name = "NAME")]
+        env_drop: Vec<String>,
         /// The command and its arguments.
         #[arg(required = true, last = true, value_name = "CMD")]
         cmd: Vec<OsString>,
@@ -107,8 +119,60 @@ fn clawc() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("clawc"))
 }
 
-/// Compiles (and proves) a policy source with `clawc`; its diagnostics go to stderr.
+/// `clawc`'s messages as a `clawless` user reads them: the flags named are
+/// `clawless`'s (`--policy-name`), or say where `clawc`'s own are used.
+fn translate_clawc(text: &str) -> String {
+    text.replace("choose one with --policy (", "choose one with --policy-name (")
+        .replace(
+            "(use --allow-unverified to write it anyway; the artifact records what was proved)",
+            "(clawless runs only proved policies: `clawc compile --allow-unverified -o X.bin` writes one anyway, and `clawless exec --policy X.bin --allow-unverified` runs it)",
+        )
+        .replace("--timeout SECONDS", "`clawc compile --timeout SECONDS`")
+}
+
+/// Compiles (and proves) a policy source with `clawc`, or takes the artifact a
+/// previous run compiled from the same inputs out of the cache
+/// (`claw_runtime::policy_cache`); `clawc`'s diagnostics go to stderr.
 fn compile(src: &Path, name: Option<&str>) -> Result<Vec<u8>, String> {
+    let compiler = clawc();
+    let compiler = std::fs::canonicalize(&compiler).unwrap_or(compiler);
+    let target = Arch::native().map(|a| a.to_string()).unwrap_or_default();
+    let source = if src.to_string_lossy().starts_with("std::") {
+        src.to_string_lossy().as_bytes().to_vec()
+    } else {
+        std::fs::read(src).map_err(|e| format!("cannot read `{}`: {e}", src.display()))?
+    };
+    let cache = policy_cache::dir();
+    let key = policy_cache::key(&source, name, &target, &compiler);
+    if let Some(dir) = &cache {
+        match policy_cache::lookup(dir, &key) {
+            policy_cache::Found::Hit(_, bytes) => {
+                eprintln!(
+                    "clawless: {}: compiled and proved before, reused from {}",
+                    src.display(),
+                    policy_cache::entry(dir, &key).display()
+                );
+                return Ok(bytes);
+            }
+            policy_cache::Found::Corrupt(why) => {
+                eprintln!("clawless: ignoring a corrupt cached policy ({why}); compiling again");
+            }
+            policy_cache::Found::Miss => {}
+        }
+    }
+    let bytes = run_clawc(&compiler, src, name, &target)?;
+    if let Some(dir) = &cache {
+        if let Err(e) = policy_cache::store(dir, &key, &bytes) {
+            eprintln!(
+                "clawless: cannot cache the compiled policy in {}: {e}",
+                dir.display()
+            );
+        }
+    }
+    Ok(bytes)
+}
+
+fn run_clawc(compiler: &Path, src: &Path, name: Option<&str>, target: &str) -> Result<Vec<u8>, String> {
     // A private directory (mode 0700, unpredictable name): a fixed name in /tmp
     // could be a symlink planted by another user.
     let dir = tempfile::Builder::new()
@@ -116,21 +180,34 @@ fn compile(src: &Path, name: Option<&str>) -> Result<Vec<u8>, String> {
         .tempdir()
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let out = dir.path().join("policy.bin");
-    let mut cmd = std::process::Command::new(clawc());
+    let mut cmd = std::process::Command::new(compiler);
     cmd.arg("compile").arg(src).arg("-o").arg(&out);
     if let Some(n) = name {
         cmd.arg("--policy").arg(n);
     }
-    if let Some(a) = Arch::native() {
-        cmd.arg("--target").arg(a.to_string());
+    if !target.is_empty() {
+        cmd.arg("--target").arg(target);
     }
-    let status = cmd.status().map_err(|e| {
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        cmd.arg("--color").arg("always");
+    }
+    let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().map_err(|e| {
         format!(
             "cannot run `{}` to compile {}: {e}",
-            clawc().display(),
+            compiler.display(),
             src.display()
         )
     })?;
+    // Passed on line by line as it comes (proofs take seconds each).
+    if let Some(err) = child.stderr.take() {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(err).split(b'\n').map_while(Result::ok) {
+            eprintln!("{}", translate_clawc(&String::from_utf8_lossy(&line)));
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for `{}`: {e}", compiler.display()))?;
     let bytes = std::fs::read(&out);
     if !status.success() {
         return Err(format!("{} did not compile (see above)", src.display()));
@@ -157,6 +234,21 @@ fn load(policy: Option<&Path>, name: Option<&str>) -> Result<Artifact, String> {
     Artifact::load_for_host(&bytes).map_err(|e| format!("refusing {what}: {e}"))
 }
 
+/// Why an artifact cannot be called verified: no proofs recorded, or some check
+/// that did not prove (`clawc compile --allow-unverified` writes such artifacts).
+fn unverified(a: &Artifact) -> Option<String> {
+    let proofs = &a.metadata.proofs;
+    if proofs.is_empty() {
+        return Some("its artifact records no proofs".into());
+    }
+    let open: Vec<String> = proofs
+        .iter()
+        .filter(|p| p.outcome != claw_artifact::ProofOutcome::Proved)
+        .map(|p| format!("{} ({:?})", p.check, p.outcome).to_lowercase())
+        .collect();
+    (!open.is_empty()).then(|| format!("not proved: {}", open.join(", ")))
+}
+
 fn main() -> ExitCode {
     let (
         policy,
@@ -167,6 +259,9 @@ fn main() -> ExitCode {
         require_landlock,
         mode,
         require_isolation,
+        allow_unverified,
+        env_keep,
+        env_drop,
         cmd,
     ) = match Cli::parse().command {
         Command::Exec {
@@ -178,6 +273,9 @@ fn main() -> ExitCode {
             require_landlock,
             mode,
             require_isolation,
+            allow_unverified,
+            env_keep,
+            env_drop,
             cmd,
         } => (
             policy,
@@ -188,6 +286,9 @@ fn main() -> ExitCode {
             require_landlock,
             mode,
             require_isolation,
+            allow_unverified,
+            env_keep,
+            env_drop,
             cmd,
         ),
         Command::Learn {
@@ -217,10 +318,40 @@ fn main() -> ExitCode {
         Ok(m) => m,
         Err(e) => return fail(e, 125),
     };
+    // Credentials in the environment stay out of the sandbox (said once). Removed
+    // from our own environment before any thread exists (the sandbox inherits it).
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    let withheld = claw_runtime::envfilter::withheld(names.iter().map(String::as_str), &env_keep, &env_drop);
+    if !withheld.is_empty() {
+        for n in &withheld {
+            std::env::remove_var(n);
+        }
+        eprintln!(
+            "clawless: not passed to the sandbox: {} (pass one with --env-keep NAME)",
+            withheld.join(", ")
+        );
+    }
     let artifact = match load(policy.as_deref(), policy_name.as_deref()) {
         Ok(a) => a,
         Err(e) => return fail(e, 125),
     };
+    if let Some(why) = unverified(&artifact) {
+        if !allow_unverified {
+            return fail(
+                format!(
+                    "refusing the policy `{}`: {why} (run it anyway with --allow-unverified)",
+                    artifact.ir.name
+                ),
+                125,
+            );
+        }
+        eprintln!(
+            "clawless: warning: running the policy `{}` unverified: {why}",
+            artifact.ir.name
+        );
+    }
     let used = claw_runtime::paths::used_by(&artifact.ir, &artifact.landlock);
     let env = match claw_runtime::paths::environment(workspace.as_deref(), &used) {
         Ok(e) => e,
@@ -375,4 +506,20 @@ fn learn(
         None => print!("{draft}"),
     }
     ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::translate_clawc;
+
+    #[test]
+    fn clawc_messages_name_clawless_flags() {
+        let t = translate_clawc("error: `x.claw` has 2 policies; choose one with --policy (a, b)\n");
+        assert!(t.contains("choose one with --policy-name (a, b)"), "{t}");
+        let t = translate_clawc("error: not writing `o`: verification did not prove every check (use --allow-unverified to write it anyway; the artifact records what was proved)");
+        assert!(
+            t.contains("clawless exec --policy X.bin --allow-unverified"),
+            "{t}"
+        );
+    }
 }

@@ -90,6 +90,9 @@ impl Request {
 pub struct Isolation {
     /// Directories to remount `noexec` (recursively) in the private mount namespace.
     pub noexec: Vec<CString>,
+    /// Directories below those, bind-mounted executable again (a workspace under
+    /// `/tmp`), after the `noexec` ones.
+    pub exec_again: Vec<CString>,
 }
 
 /// An isolated sandbox that started: our init's pid (in `clawless`'s namespace)
@@ -275,6 +278,35 @@ unsafe fn init(iso: &Isolation, status_w: i32, go_r: i32, report_w: i32, agent: 
         ) != 0
         {
             unavailable(&format!("making {} noexec", dir.to_string_lossy()));
+        }
+    }
+    for dir in &iso.exec_again {
+        if libc::mount(
+            dir.as_ptr(),
+            dir.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND | libc::MS_REC,
+            std::ptr::null(),
+        ) != 0
+        {
+            unavailable(&format!("bind-mounting {}", dir.to_string_lossy()));
+        }
+        let attr = MountAttr {
+            attr_set: 0,
+            attr_clr: MOUNT_ATTR_NOEXEC,
+            propagation: 0,
+            userns_fd: 0,
+        };
+        if libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            dir.as_ptr(),
+            libc::AT_RECURSIVE as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        ) != 0
+        {
+            unavailable(&format!("making {} executable", dir.to_string_lossy()));
         }
     }
     // Nothing in the sandbox may read our memory or descriptors.

@@ -18,6 +18,9 @@ pub const VARIABLES: &[&str] = &[
     "XDG_DATA_HOME",
     "XDG_RUNTIME_DIR",
     "CARGO_HOME",
+    "RUSTUP_HOME",
+    "PYENV_ROOT",
+    "NVM_DIR",
 ];
 
 /// The variables a policy's rules, transitions and Landlock plan mention.
@@ -80,6 +83,9 @@ fn default_value(var: &str, home: &Path) -> Option<PathBuf> {
             libc::getuid()
         })))),
         "CARGO_HOME" => env(var).or(Some(home.join(".cargo"))),
+        "RUSTUP_HOME" => env(var).or(Some(home.join(".rustup"))),
+        "PYENV_ROOT" => env(var).or(Some(home.join(".pyenv"))),
+        "NVM_DIR" => env(var).or(Some(home.join(".nvm"))),
         _ => None,
     }
 }

@@ -444,16 +444,12 @@ fn protect_self() -> Option<libc::rlimit> {
     }
 }
 
-/// The directories to make `noexec` in isolated mode, as C strings.
-fn noexec_dirs(launch: &Launch) -> Vec<CString> {
-    let mut dirs = crate::execdirs::never_executable(&launch.artifact.ir, &launch.env);
-    dirs.extend(crate::execdirs::writable_never_executable(
-        &launch.artifact.landlock,
-        &launch.env,
-    ));
-    dirs.sort();
-    dirs.dedup();
-    dirs.into_iter().filter_map(|d| CString::new(d).ok()).collect()
+/// The directories to make `noexec` in isolated mode and those below them made
+/// executable again, as C strings.
+fn exec_dirs(launch: &Launch) -> (Vec<CString>, Vec<CString>) {
+    let plan = crate::execdirs::exec_plan(&launch.artifact.ir, &launch.artifact.landlock, &launch.env);
+    let c = |v: Vec<String>| v.into_iter().filter_map(|d| CString::new(d).ok()).collect();
+    (c(plan.noexec), c(plan.exec_again))
 }
 
 /// Why one attempt at starting did not run the command.
@@ -499,9 +495,8 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
     let nofile = protect_self();
     // Given to the monitor of the attempt that runs (there may be two).
     let mut audit = Some(std::mem::replace(&mut launch.audit, AuditLog::new(None, false)));
-    let isolation = Isolation {
-        noexec: noexec_dirs(&launch),
-    };
+    let (noexec, exec_again) = exec_dirs(&launch);
+    let isolation = Isolation { noexec, exec_again };
     // SAFETY: process plumbing with raw syscalls; no thread has been started yet.
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);

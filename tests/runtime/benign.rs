@@ -368,3 +368,214 @@ Promise.all(Array.from({ length: 10 }, get)).then((bs) => console.log("NODE-OK",
     let out = run_ok(&f, "/usr/bin/node fetch.js");
     assert!(out.contains("NODE-OK 10 node hello"), "{out}");
 }
+
+/// Where the real toolchains of this machine live (the fixture's HOME is a fake
+/// one): `$CARGO_HOME`, `$RUSTUP_HOME`, `$PYENV_ROOT`, as the default profile's
+/// `toolchains` set names them.
+fn real_home_dir(var: &str, default: &str) -> String {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "{}/{default}",
+                std::env::var("HOME").unwrap_or_else(|_| "/root".into())
+            )
+        })
+}
+
+/// `cargo build --offline` of a crate with a path dependency, through rustup's
+/// `cargo` proxy in `$CARGO_HOME/bin`, then the program it built; with a token in
+/// `$CARGO_HOME/credentials.toml` kept out of reach (reading it is refused).
+#[test]
+fn cargo_build_of_a_crate_with_a_dependency_under_the_default() {
+    let f = Fixture::new("cargo");
+    let cargo_home = real_home_dir("CARGO_HOME", ".cargo");
+    let rustup_home = real_home_dir("RUSTUP_HOME", ".rustup");
+    assert!(
+        std::path::Path::new(&format!("{cargo_home}/bin/cargo")).exists(),
+        "this test needs cargo in {cargo_home}/bin"
+    );
+    for (dir, toml, src) in [
+        (
+            "app/dep",
+            "[package]\nname = \"dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+            "pub fn answer() -> u32 { 42 }\n",
+        ),
+        (
+            "app",
+            "[workspace]\n[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[dependencies]\ndep = { path = \"dep\" }\n",
+            "fn main() { println!(\"CARGO-OK {}\", dep::answer()); }\n",
+        ),
+    ] {
+        let d = f.ws.join(dir);
+        std::fs::create_dir_all(d.join("src")).unwrap();
+        std::fs::write(d.join("Cargo.toml"), toml).unwrap();
+        let main = if dir == "app/dep" { "src/lib.rs" } else { "src/main.rs" };
+        std::fs::write(d.join(main), src).unwrap();
+    }
+    let mut c = f.command(
+        &["--require-landlock", "--log-denials"],
+        &[
+            "/bin/sh",
+            "-c",
+            "set -e; cd app; cargo build --offline -q; ./target/debug/app; cat \"$CARGO_HOME/credentials.toml\" 2>/dev/null || echo CREDENTIALS-REFUSED",
+        ],
+    );
+    c.env("CARGO_HOME", &cargo_home)
+        .env("RUSTUP_HOME", &rustup_home)
+        .env("PATH", format!("{cargo_home}/bin:/usr/local/bin:/usr/bin:/bin"))
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTC_WRAPPER");
+    let o = run_with_deadline(c, std::time::Duration::from_secs(300));
+    assert_eq!(code(&o), 0, "cargo build failed\n{}", show(&o));
+    let out = stdout(&o);
+    assert!(out.contains("CARGO-OK 42"), "{}", show(&o));
+    assert!(out.contains("CREDENTIALS-REFUSED"), "{}", show(&o));
+    // No refusal by the default: rustc's reads of /proc and /sys are allowed; the
+    // jobserver's reopen of /proc/self/fd/N is refused by a rule that says so.
+    let err = stderr(&o);
+    let by_default: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("rule default") && !l.contains("credentials"))
+        .collect();
+    assert!(
+        by_default.is_empty(),
+        "denial noise from cargo
+{}",
+        show(&o)
+    );
+}
+
+/// `pip wheel` of a tiny local project (its own PEP 517 backend, no index) and
+/// `pip install` of the wheel into a venv made in the workspace, with pip's cache
+/// in `~/.cache/pip`; through pyenv's shims when pyenv is installed.
+#[test]
+fn pip_install_of_a_local_wheel_into_a_venv() {
+    let f = Fixture::new("pip");
+    let proj = f.ws.join("proj");
+    std::fs::create_dir_all(proj.join("tinypkg")).unwrap();
+    std::fs::write(proj.join("tinypkg/__init__.py"), "X = \"TINY-OK\"\n").unwrap();
+    std::fs::write(
+        proj.join("pyproject.toml"),
+        "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n[project]\nname = \"tinypkg\"\nversion = \"1.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(proj.join("backend.py"), include_str!("progs/wheel_backend.py")).unwrap();
+    let pyenv_root = real_home_dir("PYENV_ROOT", ".pyenv");
+    let pyenv = std::path::Path::new(&format!("{pyenv_root}/shims/python3")).exists();
+    let mut c = f.command(
+        &["--require-landlock"],
+        &[
+            "/bin/sh",
+            "-c",
+            "set -e; python3 -m venv venv
+             venv/bin/pip wheel -q --no-index --no-deps ./proj -w wheels
+             venv/bin/pip install -q --no-index wheels/tinypkg-1.0-py3-none-any.whl
+             venv/bin/python -c 'import tinypkg; print(tinypkg.X)'
+             mkdir -p \"$HOME/.cache/pip/http\" && echo PIP-CACHE",
+        ],
+    );
+    if pyenv {
+        c.env("PYENV_ROOT", &pyenv_root)
+            .env("PATH", format!("{pyenv_root}/shims:/usr/local/bin:/usr/bin:/bin"));
+    }
+    let o = run_with_deadline(c, std::time::Duration::from_secs(300));
+    assert_eq!(code(&o), 0, "pip failed (pyenv: {pyenv})\n{}", show(&o));
+    let out = stdout(&o);
+    assert!(out.contains("TINY-OK"), "{}", show(&o));
+    assert!(out.contains("PIP-CACHE"), "pip's cache is writable\n{}", show(&o));
+}
+
+/// `npm pack` and `npm install` of a local tarball, offline, when node and npm
+/// are installed; a `~/.npmrc` holding a token is answered ENOENT (npm runs with
+/// its defaults) and reading it neither fails npm nor taints the sandbox.
+#[test]
+fn npm_install_of_a_local_tarball_when_node_is_present() {
+    use std::io::Read;
+    if !std::path::Path::new("/usr/bin/npm").exists() {
+        eprintln!("node and npm are not installed: nothing to test");
+        return;
+    }
+    let ip = "127.77.17.30";
+    let server = std::net::TcpListener::bind((ip, 443)).unwrap();
+    server.set_nonblocking(true).unwrap();
+    let f = Fixture::new("npm").with_attack();
+    std::fs::write(
+        f.home.join(".npmrc"),
+        "//registry.npmjs.org/:_authToken=npm_SECRET\n",
+    )
+    .unwrap();
+    let lib = f.ws.join("tiny");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(
+        lib.join("package.json"),
+        r#"{"name":"tiny","version":"1.0.0","main":"index.js"}"#,
+    )
+    .unwrap();
+    std::fs::write(lib.join("index.js"), "module.exports = 'NPM-OK';\n").unwrap();
+    let app = f.ws.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("package.json"), r#"{"name":"app","version":"1.0.0"}"#).unwrap();
+    let out = run_ok(
+        &f,
+        &format!(
+            "set -e; cd tiny; npm pack --silent >/dev/null; cd ../app
+             npm install --offline --no-audit --no-fund --silent ../tiny/tiny-1.0.0.tgz
+             node -e 'console.log(require(\"tiny\"))'
+             cat ~/.npmrc 2>/dev/null || echo NPMRC-ABSENT
+             test -d ~/.npm && echo NPM-CACHE
+             cd .. && ./attack tcp {ip} 443 STILL-CLEAN"
+        ),
+    );
+    assert!(out.contains("NPM-OK"), "{out}");
+    assert!(
+        out.contains("NPMRC-ABSENT") && !out.contains("npm_SECRET"),
+        "{out}"
+    );
+    assert!(out.contains("NPM-CACHE"), "{out}");
+    let (mut s, _) = server
+        .accept()
+        .expect("reading ~/.npmrc did not taint the sandbox");
+    s.set_nonblocking(false).unwrap();
+    let mut got = String::new();
+    s.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "STILL-CLEAN");
+}
+
+/// A workspace under `/tmp` builds a program and runs it (`/tmp` is `noexec` in
+/// isolated mode, the workspace executable again); a program copied elsewhere
+/// in `/tmp` is still refused, with a message naming the rule.
+#[test]
+fn a_workspace_under_tmp_runs_what_it_builds() {
+    let f = Fixture::new("tmpws");
+    let ws = std::path::PathBuf::from(format!("/tmp/claw-tmpws-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&ws);
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::write(
+        ws.join("main.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"TMP-WS-OK\"); return 0; }\n",
+    )
+    .unwrap();
+    let other = format!("/tmp/claw-tmpws-other-{}", std::process::id());
+    let mut c = std::process::Command::new(clawless());
+    c.args(["exec", "--require-landlock", "--log-denials", "--workspace"])
+        .arg(&ws)
+        .args([
+            "--",
+            "/bin/sh",
+            "-c",
+            &format!("set -e; cc -o prog main.c; ./prog; cp prog {other}; {other} || echo OTHER-REFUSED"),
+        ])
+        .current_dir(&ws)
+        .env("HOME", &f.home)
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .stdin(std::process::Stdio::null());
+    let o = run_with_deadline(c, std::time::Duration::from_secs(120));
+    let _ = std::fs::remove_dir_all(&ws);
+    let _ = std::fs::remove_file(&other);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let out = stdout(&o);
+    assert!(out.contains("TMP-WS-OK"), "{}", show(&o));
+    assert!(out.contains("OTHER-REFUSED"), "{}", show(&o));
+}

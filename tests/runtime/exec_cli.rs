@@ -43,7 +43,7 @@ fn a_command_that_cannot_start_gets_a_clear_error() {
     assert_eq!(code(&o), 126, "{}", show(&o));
     assert!(stderr(&o).contains("not an executable file"), "{}", show(&o));
 
-    // Found and executable, but the policy does not let it run (deny exec tmp).
+    // Found and executable, but the policy does not let it run (no rule allows exec in /tmp).
     let tmp = format!("/tmp/claw-cli-true-{}", std::process::id());
     std::fs::copy("/bin/true", &tmp).unwrap();
     let o = f.run(&[], &[&tmp]);
@@ -691,4 +691,197 @@ fn an_audit_log_the_agent_could_change_is_refused() {
             .contains("\"decision\""),
         "decisions were logged"
     );
+}
+
+/// An artifact whose proofs did not all succeed (or that records none) is refused
+/// unless `--allow-unverified` is given; then it runs, with a warning naming what
+/// was not proved.
+#[test]
+fn an_unverified_artifact_is_refused_unless_allowed() {
+    let f = Fixture::new("unverified");
+    let good = claw_artifact::Artifact::from_bytes(&default_artifact(std::env::consts::ARCH)).unwrap();
+    let mut none = good.clone();
+    none.metadata.proofs.clear();
+    let mut failed = good.clone();
+    failed.metadata.proofs[0].outcome = claw_artifact::ProofOutcome::Failed;
+    let failed_check = failed.metadata.proofs[0].check.clone();
+    for (name, art) in [("none", none), ("failed", failed)] {
+        let path = f.root.join(format!("{name}.bin"));
+        std::fs::write(&path, art.to_bytes()).unwrap();
+        let marker = f.ws.join(format!("ran-{name}"));
+        let touch = format!("touch {}", marker.display());
+        let o = f.run(&["--policy", path.to_str().unwrap()], &["/bin/sh", "-c", &touch]);
+        assert_eq!(code(&o), 125, "{name}\n{}", show(&o));
+        assert!(stderr(&o).contains("--allow-unverified"), "{name}\n{}", show(&o));
+        assert!(!marker.exists(), "{name}: the command ran");
+        if name == "failed" {
+            assert!(
+                stderr(&o).contains(&failed_check),
+                "names the check\n{}",
+                show(&o)
+            );
+        }
+        let o = f.run(
+            &["--policy", path.to_str().unwrap(), "--allow-unverified"],
+            &["/bin/sh", "-c", &touch],
+        );
+        assert_eq!(code(&o), 0, "{name}\n{}", show(&o));
+        assert!(
+            stderr(&o).contains("warning: running the policy"),
+            "{name}\n{}",
+            show(&o)
+        );
+        assert!(marker.exists(), "{name}: allowed, it ran");
+    }
+}
+
+/// `--policy X.claw` compiles and proves once: a second run takes the artifact
+/// from the cache (`$XDG_CACHE_HOME/clawless`); a changed source, another
+/// compiler (here: a changed `clawc` next to `clawless`) and a corrupt entry
+/// each compile again. `clawc` is a wrapper that counts its runs.
+#[test]
+fn compiled_policies_are_cached_and_invalidated() {
+    clawc_is_built();
+    let f = Fixture::new("cache");
+    let bin = f.root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(clawless(), bin.join("clawless")).unwrap();
+    let real = std::path::Path::new(clawless()).with_file_name("clawc");
+    let count = f.root.join("count");
+    let wrapper = |extra: &str| {
+        let w = bin.join("clawc");
+        let _ = std::fs::remove_file(&w);
+        std::fs::write(
+            &w,
+            format!(
+                "#!/bin/sh\n{extra}\necho run >> {}\nexec {} \"$@\"\n",
+                count.display(),
+                real.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&w, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    };
+    wrapper("");
+    let cache = f.root.join("cache");
+    let src = f.root.join("mine.claw");
+    std::fs::write(&src, "policy mine { default allow; }\n").unwrap();
+    let runs = || {
+        std::fs::read_to_string(&count)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let go = || {
+        let mut c = f.command(&["--policy", src.to_str().unwrap()], &["/bin/true"]);
+        c.env("XDG_CACHE_HOME", &cache);
+        let mut c2 = std::process::Command::new(bin.join("clawless"));
+        c2.args(c.get_args());
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => c2.env(k, v),
+                None => c2.env_remove(k),
+            };
+        }
+        c2.current_dir(&f.ws).stdin(std::process::Stdio::null());
+        let o = run_with_deadline(c2, std::time::Duration::from_secs(180));
+        assert_eq!(code(&o), 0, "{}", show(&o));
+        o
+    };
+    go();
+    assert_eq!(runs(), 1, "compiled once");
+    let entries = |ext: &str| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(cache.join("clawless"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect()
+    };
+    assert_eq!(entries("bin").len(), 1);
+    assert!(entries("tmp").is_empty(), "no temporary file left");
+    let o = go();
+    assert_eq!(runs(), 1, "reused\n{}", show(&o));
+    assert!(stderr(&o).contains("reused from"), "{}", show(&o));
+    // The source changes: compiled again.
+    std::fs::write(&src, "// touched\npolicy mine { default allow; }\n").unwrap();
+    go();
+    assert_eq!(runs(), 2, "a changed source is compiled again");
+    go();
+    assert_eq!(runs(), 2);
+    // Another compiler: compiled again.
+    wrapper("# another version");
+    go();
+    assert_eq!(runs(), 3, "another compiler compiles again");
+    // A corrupt entry: said, compiled again, replaced.
+    for e in entries("bin") {
+        std::fs::write(e, b"garbage").unwrap();
+    }
+    let o = go();
+    assert_eq!(runs(), 4, "{}", show(&o));
+    assert!(stderr(&o).contains("corrupt cached policy"), "{}", show(&o));
+    go();
+    assert_eq!(runs(), 4, "the replaced entry is reused");
+}
+
+/// Credentials in the environment do not reach the sandbox (said once, by name);
+/// `--env-keep` passes one, `--env-drop` withholds more; the rest passes.
+#[test]
+fn credential_variables_are_withheld_from_the_sandbox() {
+    let f = Fixture::new("envfilter");
+    let mut c = f.command(
+        &["--env-keep", "KEEP_ME_TOKEN", "--env-drop", "EXTRA_*"],
+        &["/usr/bin/env"],
+    );
+    c.env("GITHUB_TOKEN", "ghp_secret1")
+        .env("ANTHROPIC_API_KEY", "sk-ant-secret2")
+        .env("AWS_SECRET_ACCESS_KEY", "aws-secret3")
+        .env("KEEP_ME_TOKEN", "kept4")
+        .env("EXTRA_THING", "extra5")
+        .env("ORDINARY_VAR", "ordinary6");
+    let o = run_with_deadline(c, std::time::Duration::from_secs(60));
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let out = stdout(&o);
+    for secret in ["ghp_secret1", "sk-ant-secret2", "aws-secret3", "extra5"] {
+        assert!(!out.contains(secret), "{secret} reached the sandbox\n{out}");
+    }
+    assert!(out.contains("KEEP_ME_TOKEN=kept4"), "{out}");
+    assert!(out.contains("ORDINARY_VAR=ordinary6"), "{out}");
+    let err = stderr(&o);
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("not passed to the sandbox"))
+        .collect();
+    assert_eq!(said.len(), 1, "said once\n{err}");
+    for name in [
+        "ANTHROPIC_API_KEY",
+        "AWS_SECRET_ACCESS_KEY",
+        "EXTRA_THING",
+        "GITHUB_TOKEN",
+    ] {
+        assert!(said[0].contains(name), "{name}\n{err}");
+    }
+    assert!(
+        !said[0].contains("KEEP_ME_TOKEN") && !said[0].contains("ghp_"),
+        "{err}"
+    );
+}
+
+/// A refused `execve` through a symlink is logged with the name the agent ran
+/// (`"name"`) as well as the target it was decided on (`"path"`).
+#[test]
+fn a_refused_exec_through_a_symlink_is_logged_under_the_name_run() {
+    let f = Fixture::new("execname");
+    let target = format!("/tmp/claw-exec-target-{}", std::process::id());
+    std::fs::copy("/bin/true", &target).unwrap();
+    std::os::unix::fs::symlink(&target, f.ws.join("mytool")).unwrap();
+    let o = f.run(&["--log-denials"], &["/bin/sh", "-c", "./mytool; echo rc=$?"]);
+    let _ = std::fs::remove_file(&target);
+    assert!(stdout(&o).contains("rc=126"), "{}", show(&o));
+    let err = stderr(&o);
+    let line = err
+        .lines()
+        .find(|l| l.contains("execve") && l.contains(&target))
+        .unwrap_or_else(|| panic!("no denial line for the exec\n{err}"));
+    assert!(line.contains("\"name\":\"./mytool\""), "{line}");
 }

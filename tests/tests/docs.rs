@@ -1,6 +1,9 @@
 //! The examples in docs/language.md are part of the test suite: ` ```claw ` blocks
-//! must check cleanly (no errors, no warnings) and ` ```claw,fail=CODE ` blocks must
-//! report CODE. The diagnostics table must list every code the checker has.
+//! must check cleanly (no errors, no warnings), ` ```claw,warn=CODE ` blocks must
+//! report that warning and nothing else, and ` ```claw,fail=CODE ` blocks must
+//! report CODE (` ,fragment ` after the tag: a policy that illustrates rules and is
+//! not meant to run; every other policy is also run under `clawless` by
+//! tests/runtime/docs.rs). The diagnostics table must list every code the checker has.
 
 use claw_lang::check::{check_file, Options};
 use claw_lang::diag::{render, CODES};
@@ -40,10 +43,25 @@ fn language_reference_examples_check() {
         "expected the reference to have examples, found {}",
         blocks.len()
     );
+    check_blocks("docs/language.md", blocks);
+}
+
+/// The README's and docs/agents.md's policies, by the same rules.
+#[test]
+fn other_documents_policies_check() {
+    for name in ["README.md", "docs/agents.md"] {
+        let text = std::fs::read_to_string(format!("{}/../{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let blocks = claw_blocks(&text);
+        assert!(!blocks.is_empty(), "{name} has a policy");
+        check_blocks(name, blocks);
+    }
+}
+
+fn check_blocks(doc: &str, blocks: Vec<(String, String, usize)>) {
     for (info, code, line) in blocks {
         for arch in Arch::ALL {
             let mut sources = SourceMap::new();
-            let file = sources.add(format!("docs/language.md:{line}"), code.clone());
+            let file = sources.add(format!("{doc}:{line}"), code.clone());
             let checked = check_file(
                 &mut sources,
                 file,
@@ -53,6 +71,15 @@ fn language_reference_examples_check() {
                 },
             );
             let rendered = render(&checked.diagnostics, &sources, false);
+            let info = info.strip_suffix(",fragment").unwrap_or(&info);
+            if let Some(expected) = info.strip_prefix("claw,warn=") {
+                assert!(
+                    checked.diagnostics.iter().all(|d| d.code == expected) && !checked.diagnostics.is_empty(),
+                    "example at line {line} should warn {expected} and report nothing else:\n{rendered}"
+                );
+                assert!(!checked.policies.is_empty());
+                continue;
+            }
             match info.strip_prefix("claw,fail=") {
                 None => {
                     assert!(

@@ -192,6 +192,28 @@ fn parse_arch(s: &str) -> Result<Arch, String> {
     s.parse()
 }
 
+/// `std::profiles::coding_agent` names a policy of a standard module: the
+/// module `std::profiles` with `--policy coding_agent` (both given and
+/// different is an error). Any other input is returned as it is.
+fn split_std_policy(input: &str, policy: Option<String>) -> Result<(String, Option<String>), ExitCode> {
+    if !input.starts_with("std::") || claw_stdlib::modules::source(input).is_some() {
+        return Ok((input.to_string(), policy));
+    }
+    let Some((module, name)) = input.rsplit_once("::") else {
+        return Ok((input.to_string(), policy));
+    };
+    if claw_stdlib::modules::source(module).is_none() {
+        return Ok((input.to_string(), policy));
+    }
+    match policy {
+        Some(p) if p != name => {
+            eprintln!("error: `{input}` names the policy `{name}`, but --policy says `{p}`");
+            Err(ExitCode::from(2))
+        }
+        _ => Ok((module.to_string(), Some(name.to_string()))),
+    }
+}
+
 fn main() -> ExitCode {
     // Rust ignores SIGPIPE, which turns `clawc disasm out.bin | head` into a
     // panic on the next write; a command-line tool should just stop, as cat does.
@@ -222,22 +244,31 @@ fn main() -> ExitCode {
             color,
             allow_unverified,
             timeout,
-        } => build::compile_cmd(&build::CompileOptions {
-            input: &file,
-            output: &output,
-            policy: policy.as_deref(),
-            target,
-            color,
-            allow_unverified,
-            timeout_secs: timeout,
-        }),
+        } => {
+            let (file, policy) = match split_std_policy(&file, policy) {
+                Ok(x) => x,
+                Err(e) => return e,
+            };
+            build::compile_cmd(&build::CompileOptions {
+                input: &file,
+                output: &output,
+                policy: policy.as_deref(),
+                target,
+                color,
+                allow_unverified,
+                timeout_secs: timeout,
+            })
+        }
         Command::Verify {
             file,
             policy,
             target,
             timeout,
             color,
-        } => verify::verify_cmd(&file, policy.as_deref(), target, timeout, color),
+        } => match split_std_policy(&file, policy) {
+            Ok((file, policy)) => verify::verify_cmd(&file, policy.as_deref(), target, timeout, color),
+            Err(e) => e,
+        },
         Command::Disasm { artifact } => inspect::disasm_cmd(&artifact),
         Command::Fmt { files, check, color } => fmt::fmt_cmd(&files, check, color),
         Command::Import {
@@ -295,7 +326,10 @@ fn main() -> ExitCode {
                 Format::Human => inspect::Output::Human,
                 Format::Json => inspect::Output::Json,
             };
-            inspect::explain_cmd(&input, policy.as_deref(), target, &q, output)
+            match split_std_policy(&input, policy) {
+                Ok((input, policy)) => inspect::explain_cmd(&input, policy.as_deref(), target, &q, output),
+                Err(e) => e,
+            }
         }
     }
 }

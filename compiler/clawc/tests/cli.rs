@@ -384,3 +384,28 @@ fn import_writes_a_policy_that_checks() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(path), "{json}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// `std::profiles::coding_agent` (as the module's header recommends) names the
+/// policy of a standard module, for `explain`, `compile` and `verify` alike.
+#[test]
+fn a_standard_policy_is_named_module_then_policy() {
+    let out = clawc(&[
+        "explain",
+        "std::profiles::coding_agent",
+        "--syscall",
+        "openat",
+        "--path",
+        "/etc/passwd",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("allow by rule at std/profiles.claw"), "{text}");
+    let out = clawc(&["compile", "std::profiles::coding_agent", "--policy", "offline"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("names the policy `coding_agent`"), "{err}");
+    let out = clawc(&["compile", "std::profiles::nosuch", "-o", "/dev/null"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("no policy `nosuch`"), "{err}");
+}

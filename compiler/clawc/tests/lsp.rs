@@ -393,3 +393,27 @@ fn formatting_is_clawc_fmt_as_one_edit() {
     );
     c.shutdown();
 }
+
+#[test]
+fn one_syntax_error_leaves_hover_and_uses_working() {
+    let mut c = Client::start();
+    let uri = "file:///work/project/broken.claw";
+    // A rule without its `;` in the last state: everything above still parses.
+    let text = POLICY.replace("state tainted { }", "state tainted { allow getpid }");
+    c.open(uri, &text);
+    let diags = c.diagnostics_where(uri, |codes| !codes.is_empty());
+    let codes = codes(&diags);
+    assert!(codes.contains(&"E0010".to_string()), "{codes:?}");
+    assert!(
+        !codes.iter().any(|c| c == "W0001" || c == "W0002"),
+        "nothing is reported unused in a file with a syntax error: {codes:?}"
+    );
+    // Hover on `getpid` (line 4) and on the imported `secrets` (line 7).
+    let h = c.at("textDocument/hover", uri, 4, 52);
+    let t = h["result"]["contents"]["value"].as_str().unwrap_or("");
+    assert!(t.contains("syscall `getpid()`"), "{h}");
+    let h = c.at("textDocument/hover", uri, 7, 17);
+    let t = h["result"]["contents"]["value"].as_str().unwrap_or("");
+    assert!(t.contains("let secrets ="), "{h}");
+    c.shutdown();
+}

@@ -724,8 +724,10 @@ impl Decision {
 /// One way of being allowed, with what it is about (for cheap pruning).
 pub struct Reason {
     pub formula: Bool,
-    /// The verbs and the one path pattern of an access rule, if it is one.
+    /// The verbs of an access rule, or every verb the syscalls of the syscall
+    /// rules can perform; `None`: any verb (the default).
     pub verbs: Option<Vec<Verb>>,
+    /// The one path pattern of an access rule, if it is one.
     pub path: Option<String>,
 }
 
@@ -892,6 +894,10 @@ pub fn subsumes(b: &str, a: &str) -> bool {
 pub fn decide(ir: &Ir, state: u32, req: &Req, vars: &Vars) -> Decision {
     let mut severe = Vec::new();
     let mut syscall_allows = Vec::new();
+    // Every verb an access of a syscall the syscall rules allow can have (from the
+    // mediation table, which `Req::well_formed` follows): a property about other
+    // verbs need not ask the solver about these rules at all.
+    let mut syscall_verbs: Vec<Verb> = Vec::new();
     let mut syscall_any = Vec::new();
     let mut reasons: Vec<Vec<Reason>> = (0..SLOTS).map(|_| Vec::new()).collect();
     let mut access_any: Vec<Vec<Bool>> = (0..SLOTS).map(|_| Vec::new()).collect();
@@ -902,6 +908,12 @@ pub fn decide(ir: &Ir, state: u32, req: &Req, vars: &Vars) -> Decision {
                 syscall_any.push(m.clone());
                 if r.action.is_allowing() {
                     syscall_allows.push(m);
+                    let effect = ir.table().by_nr(*nr).and_then(|sc| mediation::of(sc.name));
+                    for v in effect.map_or(&[][..], |e| e.verbs()) {
+                        if !syscall_verbs.contains(v) {
+                            syscall_verbs.push(*v);
+                        }
+                    }
                 } else {
                     severe.push(m);
                 }
@@ -946,10 +958,13 @@ pub fn decide(ir: &Ir, state: u32, req: &Req, vars: &Vars) -> Decision {
     let base_any = Bool::or(&syscall_any);
     let default = Bool::from_bool(ir.default.is_allowing());
     for (slot, rs) in reasons.iter_mut().enumerate() {
-        // Bit-vector only and cheap: one combined reason for the syscall rules.
+        // Bit-vector only: one combined reason for the syscall rules, with the
+        // verbs they can grant (a search for a write skips it when none can
+        // write; z3 took seconds to find that out from the formula, with the
+        // default profile's many path variables).
         rs.push(Reason {
             formula: base_allow.clone(),
-            verbs: None,
+            verbs: Some(syscall_verbs.clone()),
             path: None,
         });
         if ir.default.is_allowing() {

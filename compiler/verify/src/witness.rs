@@ -40,7 +40,13 @@ pub fn witness_env() -> Vec<(&'static str, &'static str)> {
         ("XDG_CACHE_HOME", "/home/agent/.cache"),
         ("XDG_DATA_HOME", "/home/agent/.local/share"),
         ("XDG_RUNTIME_DIR", "/run/user/1000"),
-        ("CARGO_HOME", "/home/agent/.cargo"),
+        // Not `~/.cargo`: a value apart from `$HOME` (as in the Rust images'
+        // `/usr/local/cargo`) lets a candidate show that a `~/.cargo/…` rule is
+        // outside `$CARGO_HOME/…` (z3 struggles to find such values itself).
+        ("CARGO_HOME", "/opt/cargo"),
+        ("RUSTUP_HOME", "/opt/rustup"),
+        ("PYENV_ROOT", "/home/agent/.pyenv"),
+        ("NVM_DIR", "/home/agent/.nvm"),
     ]
 }
 

@@ -501,7 +501,16 @@ pub(super) fn exec(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
                 name,
                 n.nr,
                 &path_accesses(&[Verb::Exec], &r.path),
-                || json!({ "path": r.path }),
+                // Decided on the resolved path; logged with the name the agent
+                // ran too (`cargo`, not only rustup, the symlink's target).
+                || {
+                    let ran = String::from_utf8_lossy(&raw);
+                    if ran == r.path {
+                        json!({ "path": r.path })
+                    } else {
+                        json!({ "path": r.path, "name": ran })
+                    }
+                },
             );
             Ok(if v.allowed() { Reply::Continue } else { v.refusal() }.into())
         }
