@@ -28,11 +28,15 @@
 //!   (`visible` but unreadable). A tripwire cannot see an open's mode, so it counts
 //!   every open as a read: an open for writing only may fire a transition that the
 //!   mediated monitor would not (stricter, never looser).
-//! - **Monitored subtrees** ([`IsolatedPlan::monitored`]): allow rules below
-//!   `/proc/` name per-process files (`/proc/self/status`) Landlock cannot tie to
-//!   the calling process; the whole private `/proc` is granted `read` by Landlock
-//!   and a mount-wide permission mark sends every open below it to the monitor,
-//!   which decides it with the IR (with `/proc/<own pid>` read as `/proc/self`).
+//! - **Per-process `/proc` entries**: allow rules on `/proc/self/...`,
+//!   `/proc/thread-self/...` (or `/proc/<pid>/...`) name a different file for
+//!   every process, which Landlock cannot tie to the caller, and the kernel
+//!   refuses fanotify permission marks on procfs. They are not granted: a plain
+//!   open of one is refused (stricter); opening them as directories
+//!   (`O_DIRECTORY`, notified) and through magic links (`/proc/self/fd/N`,
+//!   decided by Landlock on the object they name) works as in mediated mode.
+//!   ([`IsolatedPlan::monitored`], subtrees whose every open the monitor would
+//!   decide, is kept for a tripwire kind that can watch them; it is empty.)
 //! - **Routes** ([`IsolatedPlan::routes`]): `open` and `openat` are decided in the
 //!   kernel (ALLOW) unless `O_CREAT` is set (a creation may make a new secret) or
 //!   `O_DIRECTORY` is (see above): those are notified. Every other syscall keeps
@@ -203,8 +207,17 @@ pub fn exact(pattern: &str) -> Option<String> {
     (!wild(dir) && !dir.is_empty()).then(|| dir.to_string())
 }
 
-fn is_proc(pattern: &str) -> bool {
-    pattern.starts_with("/proc/")
+/// Does `pattern` name per-process `/proc` entries (`/proc/self/...`,
+/// `/proc/thread-self/...`, `/proc/<pid>/...`, `/proc/*/...`)?
+fn is_per_process(pattern: &str) -> bool {
+    let Some(rest) = pattern.strip_prefix("/proc/") else {
+        return false;
+    };
+    let first = rest.split('/').next().unwrap_or("");
+    first == "self"
+        || first == "thread-self"
+        || first.contains(['*', '?'])
+        || (!first.is_empty() && first.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn all_states(ir: &Ir, states: &Option<Vec<u32>>) -> bool {
@@ -245,7 +258,8 @@ impl Ir {
                 if opens.contains(nr) {
                     why(
                         &r.origin,
-                        "a syscall rule on an open decides every path the same way; Landlock decides by path".into(),
+                        "a syscall rule on an open decides every path the same way; Landlock decides by path"
+                            .into(),
                     );
                 }
             }
@@ -281,8 +295,15 @@ impl Ir {
             else {
                 continue;
             };
-            if r.action == Action::Log && verbs.iter().any(|v| FILE_VERBS.contains(v) || *v == Verb::Visible) {
-                why(&r.origin, "a `log` rule on files: the kernel's opens are not audited".into());
+            if r.action == Action::Log
+                && verbs
+                    .iter()
+                    .any(|v| FILE_VERBS.contains(v) || *v == Verb::Visible)
+            {
+                why(
+                    &r.origin,
+                    "a `log` rule on files: the kernel's opens are not audited".into(),
+                );
                 continue;
             }
             if !matches!(r.action, Action::Deny(_) | Action::Kill) {
@@ -291,12 +312,16 @@ impl Ir {
             if verbs.contains(&Verb::Visible) {
                 why(
                     &r.origin,
-                    "`deny visible`: Landlock does not restrict stat, and O_PATH opens reach the kernel".into(),
+                    "`deny visible`: Landlock does not restrict stat, and O_PATH opens reach the kernel"
+                        .into(),
                 );
             }
             if verbs.contains(&Verb::Read) {
                 if r.action == Action::Kill {
-                    why(&r.origin, "`kill` on reading files: a tripwire can refuse, not kill".into());
+                    why(
+                        &r.origin,
+                        "`kill` on reading files: a tripwire can refuse, not kill".into(),
+                    );
                 }
                 let every = all_states(self, &r.states) && matches!(r.action, Action::Deny(_));
                 for p in pats {
@@ -323,11 +348,18 @@ impl Ir {
             if !matches!(r.action, Action::Deny(_) | Action::Kill) {
                 continue;
             }
-            for v in verbs.iter().filter(|v| matches!(v, Verb::Write | Verb::Append | Verb::Exec)) {
+            for v in verbs
+                .iter()
+                .filter(|v| matches!(v, Verb::Write | Verb::Append | Verb::Exec))
+            {
                 if r.action == Action::Kill || !all_states(self, &r.states) {
                     why(
                         &r.origin,
-                        format!("`{} {}` in some states only: Landlock's rules cannot change", r.action, v.name()),
+                        format!(
+                            "`{} {}` in some states only: Landlock's rules cannot change",
+                            r.action,
+                            v.name()
+                        ),
                     );
                     continue;
                 }
@@ -340,7 +372,10 @@ impl Ir {
                         }),
                         None => why(
                             &r.origin,
-                            format!("`deny {}` on the glob {p}: Landlock cannot subtract a glob", v.name()),
+                            format!(
+                                "`deny {}` on the glob {p}: Landlock cannot subtract a glob",
+                                v.name()
+                            ),
                         ),
                     }
                 }
@@ -350,7 +385,8 @@ impl Ir {
         // 3. Grants: allow rules on file verbs.
         let mut grants: BTreeMap<String, BTreeSet<FsRight>> = BTreeMap::new();
         let mut literal: BTreeSet<String> = BTreeSet::new();
-        let mut monitored: BTreeSet<String> = BTreeSet::new();
+        let monitored: BTreeSet<String> = BTreeSet::new();
+        let mut per_process: BTreeSet<String> = BTreeSet::new();
         let mut write_pats: BTreeSet<String> = BTreeSet::new();
         let mut append_pats: BTreeSet<String> = BTreeSet::new();
         let mut visible_everywhere = vec![false; self.states.len()];
@@ -365,7 +401,8 @@ impl Ir {
             if !r.action.is_allowing() {
                 continue;
             }
-            if verbs.contains(&Verb::Visible) && r.action == Action::Allow && pats.iter().any(|p| p == "/**") {
+            if verbs.contains(&Verb::Visible) && r.action == Action::Allow && pats.iter().any(|p| p == "/**")
+            {
                 for (s, seen) in visible_everywhere.iter_mut().enumerate() {
                     *seen |= r.in_state(s as u32);
                 }
@@ -393,18 +430,9 @@ impl Ir {
                 if fv.contains(&Verb::Append) {
                     append_pats.insert(p.clone());
                 }
-                if is_proc(p) {
-                    if fv.iter().any(|v| *v != Verb::Read) {
-                        why(
-                            &r.origin,
-                            format!("writing or executing below /proc ({p}): only reads there can be monitored"),
-                        );
-                    }
-                    monitored.insert("/proc".to_string());
-                    grants
-                        .entry("/proc".to_string())
-                        .or_default()
-                        .extend(rights_of(Verb::Read).iter().copied());
+                if is_per_process(p) {
+                    // Not granted: stricter (see the module doc).
+                    per_process.insert(p.clone());
                     continue;
                 }
                 let Some(path) = exact(p) else {
@@ -439,7 +467,10 @@ impl Ir {
         for t in &self.transitions {
             if let Matcher::Access { verbs, .. } = &t.event {
                 if verbs.contains(&Verb::Visible) {
-                    why(&t.origin, "a transition on `visible`: stat is the kernel's".into());
+                    why(
+                        &t.origin,
+                        "a transition on `visible`: stat is the kernel's".into(),
+                    );
                 }
             }
         }
@@ -513,6 +544,12 @@ impl Ir {
         }
         if !trip.is_empty() {
             stricter.push("an open of a tripwire counts as reading it, whatever its mode".into());
+        }
+        if !per_process.is_empty() {
+            stricter.push(format!(
+                "per-process /proc entries ({}) open only as directories or through magic links; a plain open is refused",
+                per_process.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+            ));
         }
         let handled: BTreeSet<FsRight> = FILE_VERBS.iter().flat_map(|v| rights_of(*v)).copied().collect();
         let base = self.landlock_plan();
@@ -595,7 +632,9 @@ impl IsolatedPlan {
         let inside = |a: &str, b: &str| b == "/" || a == b || a.starts_with(&format!("{b}/"));
         let mut roots: BTreeSet<String> = BTreeSet::new();
         for t in &self.tripwires {
-            let Some(p) = env.expand(&beneath(&t.pattern)) else { continue };
+            let Some(p) = env.expand(&beneath(&t.pattern)) else {
+                continue;
+            };
             for g in &readable {
                 if inside(&p, g.as_str()) {
                     roots.insert(p.clone());
@@ -645,11 +684,23 @@ mod tests {
             initial: 0,
             rules: vec![
                 access(Action::Allow, &[Read, Visible, Exec], &["/usr/**", "/etc/**"]),
-                access(Action::Allow, &[Read, Visible], &["/proc/self/status", "/proc/cpuinfo"]),
+                access(
+                    Action::Allow,
+                    &[Read, Visible],
+                    &["/proc/self/status", "/proc/cpuinfo"],
+                ),
                 access(Action::Allow, &[Visible], &["/**"]),
                 access(Action::Allow, &[Read], &["/"]),
-                access(Action::Allow, &[Read, Write, Append, Visible], &["/tmp/**", "/dev/null"]),
-                access(Action::Allow, &[Read, Write, Append, Visible, Exec], &["$WORKSPACE/**"]),
+                access(
+                    Action::Allow,
+                    &[Read, Write, Append, Visible],
+                    &["/tmp/**", "/dev/null"],
+                ),
+                access(
+                    Action::Allow,
+                    &[Read, Write, Append, Visible, Exec],
+                    &["$WORKSPACE/**"],
+                ),
                 access(Action::Deny(1), &[Exec], &["/tmp/**"]),
             ],
             transitions: vec![Transition {
@@ -666,6 +717,17 @@ mod tests {
     }
 
     #[test]
+    fn per_process_proc_entries() {
+        assert!(is_per_process("/proc/self/status"));
+        assert!(is_per_process("/proc/thread-self/**"));
+        assert!(is_per_process("/proc/12/maps"));
+        assert!(is_per_process("/proc/*/stat"));
+        assert!(!is_per_process("/proc/cpuinfo"));
+        assert!(!is_per_process("/proc/sys/kernel/**"));
+        assert!(!is_per_process("/etc/passwd"));
+    }
+
+    #[test]
     fn exact_patterns() {
         assert_eq!(exact("$WORKSPACE/**").as_deref(), Some("$WORKSPACE"));
         assert_eq!(exact("/etc/passwd").as_deref(), Some("/etc/passwd"));
@@ -678,13 +740,28 @@ mod tests {
     fn the_default_profile_shape_has_a_plan() {
         let ir = coding();
         let plan = ir.isolated_plan().unwrap_or_else(|r| panic!("{r:?}"));
-        let grant = |p: &str| plan.landlock.fs.iter().find(|g| g.path == p).map(|g| g.rights.clone());
+        let grant = |p: &str| {
+            plan.landlock
+                .fs
+                .iter()
+                .find(|g| g.path == p)
+                .map(|g| g.rights.clone())
+        };
         let usr = grant("/usr").unwrap();
         assert!(usr.contains(&FsRight::ReadFile) && usr.contains(&FsRight::Execute));
         assert!(!usr.contains(&FsRight::WriteFile));
         assert!(grant("$WORKSPACE").unwrap().contains(&FsRight::MakeReg));
-        assert_eq!(grant("/proc").unwrap(), vec![FsRight::ReadFile, FsRight::ReadDir]);
-        assert_eq!(plan.monitored, vec!["/proc".to_string()]);
+        assert_eq!(
+            grant("/proc/cpuinfo").unwrap(),
+            vec![FsRight::ReadFile, FsRight::ReadDir]
+        );
+        assert!(grant("/proc").is_none() && grant("/proc/self/status").is_none());
+        assert!(plan.monitored.is_empty());
+        assert!(
+            plan.stricter.iter().any(|s| s.contains("/proc/self/status")),
+            "{:?}",
+            plan.stricter
+        );
         assert!(plan.literal_grants.contains(&"/".to_string()));
         assert_eq!(plan.carves.len(), 1);
         assert_eq!(plan.carves[0].verb, Verb::Exec);
@@ -697,7 +774,11 @@ mod tests {
         let arch = Arch::X86_64.audit_arch();
         let at = |flags: u64| plan.filter_outcome(&ir, arch, openat, &[0, 0, flags, 0, 0, 0]);
         assert_eq!(at(0), FilterOutcome::Act(Action::Allow));
-        assert_eq!(at(0o2 | 0o1000), FilterOutcome::Act(Action::Allow), "O_RDWR|O_TRUNC");
+        assert_eq!(
+            at(0o2 | 0o1000),
+            FilterOutcome::Act(Action::Allow),
+            "O_RDWR|O_TRUNC"
+        );
         assert_eq!(at(0o100), FilterOutcome::Notify, "O_CREAT");
         assert_eq!(at(0o200000), FilterOutcome::Notify, "O_DIRECTORY");
         assert_eq!(at(0o100 | 1 << 32), FilterOutcome::Notify, "upper half ignored");
@@ -708,14 +789,20 @@ mod tests {
             plan.filter_outcome(&ir, arch, rename, &[0; 6]),
             ir.filter_outcome(arch, rename, &[0; 6])
         );
-        assert_eq!(plan.filter_outcome(&ir, 0, openat, &[0; 6]), FilterOutcome::KillProcess);
+        assert_eq!(
+            plan.filter_outcome(&ir, 0, openat, &[0; 6]),
+            FilterOutcome::KillProcess
+        );
 
         let mut env = Env::new();
         env.set("WORKSPACE", "/w").set("HOME", "/h");
         assert!(plan.is_secret(&env, "/w/.env"));
         assert!(!plan.is_secret(&env, "/w/.envrc"));
         let roots = plan.discovery_roots(&env);
-        assert!(roots.contains(&"/w".to_string()) && roots.contains(&"/usr".to_string()), "{roots:?}");
+        assert!(
+            roots.contains(&"/w".to_string()) && roots.contains(&"/usr".to_string()),
+            "{roots:?}"
+        );
         assert!(!roots.iter().any(|r| r == "/proc" || r == "/"), "{roots:?}");
     }
 
@@ -731,26 +818,38 @@ mod tests {
     }
 
     fn reasons(ir: &Ir) -> Vec<String> {
-        ir.isolated_plan().err().unwrap_or_default().iter().map(|r| r.to_string()).collect()
+        ir.isolated_plan()
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.to_string())
+            .collect()
     }
 
     #[test]
     fn bad_input_names_the_rules() {
         // Append-only file.
         let mut ir = coding();
-        ir.rules.push(access(Action::Allow, &[Verb::Append], &["/var/log/agent.log"]));
+        ir.rules
+            .push(access(Action::Allow, &[Verb::Append], &["/var/log/agent.log"]));
         let r = reasons(&ir);
         assert!(r.iter().any(|s| s.contains("append")), "{r:?}");
 
         // deny visible.
         let mut ir = coding();
-        ir.rules.push(access(Action::Deny(1), &[Verb::Visible], &["~/.ssh/**"]));
+        ir.rules
+            .push(access(Action::Deny(1), &[Verb::Visible], &["~/.ssh/**"]));
         let r = reasons(&ir);
-        assert!(r.iter().any(|s| s.contains("deny visible") && s.starts_with("p.claw:~/.ssh")), "{r:?}");
+        assert!(
+            r.iter()
+                .any(|s| s.contains("deny visible") && s.starts_with("p.claw:~/.ssh")),
+            "{r:?}"
+        );
 
         // A non-secret glob inside a writable tree.
         let mut ir = coding();
-        ir.rules.push(access(Action::Allow, &[Verb::Read], &["/srv/*.txt"]));
+        ir.rules
+            .push(access(Action::Allow, &[Verb::Read], &["/srv/*.txt"]));
         let r = reasons(&ir);
         assert!(r.iter().any(|s| s.contains("/srv/*.txt")), "{r:?}");
 
@@ -776,7 +875,10 @@ mod tests {
         ir.rules.push(Rule {
             action: Action::Allow,
             states: None,
-            matcher: Matcher::Syscall { nr: openat, conds: vec![] },
+            matcher: Matcher::Syscall {
+                nr: openat,
+                conds: vec![],
+            },
             origin: "p.claw:9".into(),
         });
         let r = reasons(&ir);
