@@ -27,14 +27,20 @@
 //!   byte. A tripwire whose pattern is denied in every state refuses every open
 //!   (`visible` but unreadable). A tripwire cannot see an open's mode, so it counts
 //!   every open as a read: an open for writing only may fire a transition that the
-//!   mediated monitor would not (stricter, never looser).
+//!   mediated monitor would not (stricter).
 //! - **Per-process `/proc` entries**: allow rules on `/proc/self/...`,
 //!   `/proc/thread-self/...` (or `/proc/<pid>/...`) name a different file for
 //!   every process, which Landlock cannot tie to the caller, and the kernel
-//!   refuses fanotify permission marks on procfs. They are not granted: a plain
-//!   open of one is refused (stricter); opening them as directories
-//!   (`O_DIRECTORY`, notified) and through magic links (`/proc/self/fd/N`,
-//!   decided by Landlock on the object they name) works as in mediated mode.
+//!   refuses fanotify permission marks on procfs (`EINVAL`). The plan grants
+//!   `read` below the whole (private) `/proc` instead: the one place where the
+//!   kernel allows more than the IR ([`IsolatedPlan::looser`]). What that adds is
+//!   reading the sandbox's *own* processes' entries and the kernel's
+//!   world-readable files: isolated mode's `/proc` shows no process outside the
+//!   sandbox, no write right is granted there (`/proc/self/mem` stays refused),
+//!   and a file of the user's is never below `/proc`; entries reached through
+//!   magic links (`/proc/self/fd/N`, `/proc/<pid>/root/...`) are decided by
+//!   Landlock and the tripwires on the object they name, not by this grant.
+//!   Without per-process rules, `/proc` patterns are granted exactly.
 //!   ([`IsolatedPlan::monitored`], subtrees whose every open the monitor would
 //!   decide, is kept for a tripwire kind that can watch them; it is empty.)
 //! - **Routes** ([`IsolatedPlan::routes`]): `open` and `openat` are decided in the
@@ -170,8 +176,12 @@ pub struct IsolatedPlan {
     pub monitored: Vec<String>,
     /// Syscalls whose isolated route differs from [`Ir::route`].
     pub routes: Vec<IsoRoute>,
-    /// Where the kernel refuses what the IR allows (never the reverse).
+    /// Where the kernel refuses what the IR allows.
     pub stricter: Vec<String>,
+    /// Where the kernel allows what the IR refuses, and why that is accepted:
+    /// only reading below the sandbox's private `/proc` (see the module doc).
+    #[serde(default)]
+    pub looser: Vec<String>,
 }
 
 /// The file verbs Landlock carries.
@@ -431,8 +441,19 @@ impl Ir {
                     append_pats.insert(p.clone());
                 }
                 if is_per_process(p) {
-                    // Not granted: stricter (see the module doc).
+                    if fv.iter().any(|v| *v != Verb::Read) {
+                        why(
+                            &r.origin,
+                            format!("writing or executing per-process /proc entries ({p}): Landlock cannot tie them to the caller"),
+                        );
+                        continue;
+                    }
+                    // Granted as the whole private /proc: looser (module doc).
                     per_process.insert(p.clone());
+                    grants
+                        .entry("/proc".to_string())
+                        .or_default()
+                        .extend(rights_of(Verb::Read).iter().copied());
                     continue;
                 }
                 let Some(path) = exact(p) else {
@@ -545,9 +566,10 @@ impl Ir {
         if !trip.is_empty() {
             stricter.push("an open of a tripwire counts as reading it, whatever its mode".into());
         }
+        let mut looser = Vec::new();
         if !per_process.is_empty() {
-            stricter.push(format!(
-                "per-process /proc entries ({}) open only as directories or through magic links; a plain open is refused",
+            looser.push(format!(
+                "reading below /proc: granted as a whole (the sandbox's private procfs) for the per-process rules {}",
                 per_process.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
             ));
         }
@@ -582,6 +604,7 @@ impl Ir {
             monitored: monitored.into_iter().collect(),
             routes,
             stricter,
+            looser,
         })
     }
 }
@@ -626,6 +649,8 @@ impl IsolatedPlan {
             .fs
             .iter()
             .filter(|g| g.rights.contains(&FsRight::ReadFile) && !self.monitored.contains(&g.path))
+            // No file of the user's is below /proc.
+            .filter(|g| g.path != "/proc" && !g.path.starts_with("/proc/"))
             .filter(|g| !self.literal_grants.contains(&g.path))
             .filter_map(|g| env.expand(&g.path))
             .collect();
@@ -755,12 +780,13 @@ mod tests {
             grant("/proc/cpuinfo").unwrap(),
             vec![FsRight::ReadFile, FsRight::ReadDir]
         );
-        assert!(grant("/proc").is_none() && grant("/proc/self/status").is_none());
+        assert_eq!(grant("/proc").unwrap(), vec![FsRight::ReadFile, FsRight::ReadDir]);
+        assert!(grant("/proc/self/status").is_none());
         assert!(plan.monitored.is_empty());
         assert!(
-            plan.stricter.iter().any(|s| s.contains("/proc/self/status")),
+            plan.looser.iter().any(|s| s.contains("/proc/self/status")),
             "{:?}",
-            plan.stricter
+            plan.looser
         );
         assert!(plan.literal_grants.contains(&"/".to_string()));
         assert_eq!(plan.carves.len(), 1);
