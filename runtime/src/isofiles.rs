@@ -146,6 +146,7 @@ mod tests {
             monitored: vec![],
             routes: vec![],
             stricter: vec![],
+            looser: vec![],
         }
     }
 

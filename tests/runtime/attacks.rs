@@ -1055,7 +1055,10 @@ fn blocked_opens_whose_callers_die_do_not_pile_up_in_the_monitor() {
     let f = Fixture::new("abandon").with_attack();
     let c = std::ffi::CString::new(f.path("flood")).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    let mut cmd = f.command(&[], &["./attack", "abandon", "./flood", "100"]);
+    // The monitor's own blocked opens: where the kernel performs opens (isolated
+    // files), --log-denials keeps them with the monitor (every open is seen).
+    let extra: &[&str] = if kernel_opens() { &["--log-denials"] } else { &[] };
+    let mut cmd = f.command(extra, &["./attack", "abandon", "./flood", "100"]);
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
@@ -2127,11 +2130,11 @@ fn inherited_sockets_are_revoked() {
 /// byte. (In mediated mode the monitor decides every open anyway.)
 #[test]
 fn a_secret_the_agent_creates_during_the_session_taints_when_read() {
-    for (i, make) in [
-        "echo API_TOKEN=NEW > .env",
-        "mv ok.txt .env",
-        "ln ok.txt .env",
-        "mkdir -p sub && echo T=1 > sub/.env && mv sub moved && cd moved",
+    for (i, (make, read)) in [
+        ("echo API_TOKEN=NEW > .env", ".env"),
+        ("mv ok.txt .env", ".env"),
+        ("ln ok.txt .env", ".env"),
+        ("mkdir -p sub && echo T=1 > sub/.env", "sub/.env"),
     ]
     .iter()
     .enumerate()
@@ -2140,7 +2143,7 @@ fn a_secret_the_agent_creates_during_the_session_taints_when_read() {
         let server = Tcp::new(&ip, 443);
         let f = Fixture::new(&format!("created-{i}")).with_attack();
         let o = f.sh(&format!(
-            "{make} && echo made && ./attack tcp {ip} 443 before && cat .env >/dev/null && echo read && ./attack tcp {ip} 443 STOLEN"
+            "{make} && echo made && ./attack tcp {ip} 443 before && cat {read} >/dev/null && echo read && ./attack tcp {ip} 443 STOLEN"
         ));
         let out = stdout(&o);
         assert!(out.contains("made") && out.contains("read"), "{make}: the attack did not run\n{}", show(&o));
