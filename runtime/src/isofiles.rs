@@ -102,7 +102,11 @@ pub fn prepare(artifact: &Artifact, env: &Env, noexec: &[String]) -> Result<File
             use std::os::unix::fs::DirBuilderExt;
             let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
         }
-        if crate::audit::out_of_reach(&artifact.ir, env, &file).is_ok() {
+        let mut one = file.as_os_str().to_owned();
+        one.push("-0000000000000000.txt");
+        if crate::audit::out_of_reach(&artifact.ir, env, &file).is_ok()
+            && crate::audit::out_of_reach(&artifact.ir, env, std::path::Path::new(&one)).is_ok()
+        {
             tripwires.set_cache(file);
         }
     }

@@ -282,43 +282,44 @@ impl Tripwires {
     }
 
     /// Marks every existing secret below the plan's discovery roots; returns the
-    /// directories seen below the watched roots (for the watcher). The system
-    /// roots (not watched) are looked up in a cache of their secrets, valid while
-    /// every directory below them has the modification time and inode it had when
+    /// directories seen below the watched roots (for the watcher). Each root is
+    /// looked up in a cache of its secrets and directories first, valid while
+    /// every directory below it has the modification time and inode it had when
     /// walked (a name added, removed or renamed in a directory changes its time).
     pub fn discover(&self) -> Vec<String> {
         let mut watch = Vec::new();
         let mut seen = 0usize;
         let mut cache = SecretCache::load(self.cache_file.get());
+        let trace = std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some();
         for root in self.plan.discovery_roots(&self.env) {
+            let t0 = std::time::Instant::now();
+            let _shown = TraceOnDrop(trace, root.clone(), t0);
             let watched = !UNWATCHED
                 .iter()
                 .any(|u| root == *u || root.starts_with(&format!("{u}/")));
-            if !watched {
-                if let Some(found) = cache.as_ref().and_then(|c| c.valid(&root)) {
-                    for p in found {
-                        if let Some((dir, name)) = split(&p) {
-                            if let (Ok(d), Ok(n)) = (std::fs::File::open(dir), CString::new(name)) {
-                                self.mark_at(d.as_raw_fd(), &n, &p);
-                            }
-                        }
-                    }
-                    continue;
+            if let Some((found, dirs)) = cache.as_ref().and_then(|c| c.valid(&root)) {
+                for p in found {
+                    self.cover_path(&p);
                 }
-                let mut dirs = Vec::new();
-                let before: Vec<String> = self.secret_paths();
-                self.walk(&root, true, &mut dirs, &mut seen);
-                let found: Vec<String> = self
-                    .secret_paths()
-                    .into_iter()
-                    .filter(|p| !before.contains(p) && inside(p, &root))
-                    .collect();
-                if let Some(c) = cache.as_mut() {
-                    c.put(&root, &dirs, found);
+                if watched {
+                    watch.extend(dirs);
                 }
                 continue;
             }
-            self.walk(&root, watched, &mut watch, &mut seen);
+            let mut dirs = Vec::new();
+            let before: Vec<String> = self.secret_paths();
+            self.walk(&root, true, &mut dirs, &mut seen);
+            let found: Vec<String> = self
+                .secret_paths()
+                .into_iter()
+                .filter(|p| !before.contains(p) && inside(p, &root))
+                .collect();
+            if let Some(c) = cache.as_mut() {
+                c.put(&root, &dirs, found);
+            }
+            if watched {
+                watch.extend(dirs);
+            }
         }
         if let Some(c) = cache {
             c.save();
@@ -651,12 +652,23 @@ fn secret_shown(paths: &[String]) -> bool {
     !paths.is_empty()
 }
 
+/// Prints how long a root took (CLAWLESS_TRACE_DISCOVERY, for measuring).
+struct TraceOnDrop(bool, String, std::time::Instant);
+
+impl Drop for TraceOnDrop {
+    fn drop(&mut self) {
+        if self.0 {
+            eprintln!("clawless: discovery of {}: {:?}", self.1, self.2.elapsed());
+        }
+    }
+}
+
 fn inside(a: &str, b: &str) -> bool {
     b == "/" || a == b || a.starts_with(&format!("{b}/"))
 }
 
 /// A directory as the cache remembers it: path, inode, modification time.
-#[derive(serde::Serialize, serde::Deserialize, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct DirStamp {
     path: String,
     ino: u64,
@@ -675,23 +687,27 @@ fn stamp(path: &str) -> Option<DirStamp> {
     })
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Default)]
-struct CachedRoot {
-    dirs: Vec<DirStamp>,
-    secrets: Vec<String>,
+fn fnv(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    h
 }
 
-/// The secrets found below the system roots, by root, for one set of patterns
-/// and path values (the file's name is a hash of them), in
-/// `$XDG_CACHE_HOME/clawless` (else `~/.cache/clawless`), private to the user.
+/// The secrets and directories found below each discovery root, for one set of
+/// patterns and path values, one small text file per root (`S path` and
+/// `D inode mtime nsec path` lines) in `$XDG_CACHE_HOME/clawless` (else
+/// `~/.cache/clawless`), private to the user. A root is rewritten only when its
+/// walk found something else than the file says.
 pub(crate) struct SecretCache {
-    file: std::path::PathBuf,
-    roots: HashMap<String, CachedRoot>,
-    dirty: bool,
+    /// The files' common prefix (directory and the patterns' hash).
+    prefix: std::path::PathBuf,
+    fresh: Vec<(String, Vec<DirStamp>, Vec<String>)>,
 }
 
 impl SecretCache {
-    /// Where the cache for these patterns and values lives.
+    /// The prefix of the cache files for these patterns and values.
     pub fn file_for(plan: &IsolatedPlan, env: &Env) -> Option<std::path::PathBuf> {
         let base = std::env::var_os("XDG_CACHE_HOME")
             .map(std::path::PathBuf::from)
@@ -702,54 +718,85 @@ impl SecretCache {
             .iter()
             .map(|t| format!("{}={:?};", t.pattern, env.expand(&t.pattern)))
             .collect();
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in key.bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-        Some(base.join("clawless").join(format!("secrets-{h:016x}.json")))
+        Some(base.join("clawless").join(format!("secrets-{:016x}", fnv(&key))))
     }
 
-    fn load(file: Option<&std::path::PathBuf>) -> Option<SecretCache> {
-        let file = file?.clone();
-        let roots = std::fs::read(&file)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+    fn load(prefix: Option<&std::path::PathBuf>) -> Option<SecretCache> {
         Some(SecretCache {
-            file,
-            roots,
-            dirty: false,
+            prefix: prefix?.clone(),
+            fresh: Vec::new(),
         })
     }
 
-    /// The cached secrets of `root`, if every directory is as it was.
-    fn valid(&self, root: &str) -> Option<Vec<String>> {
-        let c = self.roots.get(root)?;
-        if c.dirs.is_empty() || c.dirs.iter().any(|d| stamp(&d.path).as_ref() != Some(d)) {
+    fn file(&self, root: &str) -> std::path::PathBuf {
+        let mut name = self.prefix.as_os_str().to_owned();
+        name.push(format!("-{:016x}.txt", fnv(root)));
+        std::path::PathBuf::from(name)
+    }
+
+    /// The cached secrets and directories of `root`, if every directory is as
+    /// it was.
+    fn valid(&self, root: &str) -> Option<(Vec<String>, Vec<String>)> {
+        let text = std::fs::read_to_string(self.file(root)).ok()?;
+        let mut lines = text.lines();
+        if lines.next() != Some(&*format!("clawless-secrets 1 {root}")) {
             return None;
         }
-        Some(c.secrets.clone())
+        let (mut secrets, mut dirs) = (Vec::new(), Vec::new());
+        for l in lines {
+            if let Some(p) = l.strip_prefix("S ") {
+                secrets.push(p.to_string());
+                continue;
+            }
+            let mut f = l.strip_prefix("D ")?.splitn(4, ' ');
+            let ino: u64 = f.next()?.parse().ok()?;
+            let mtime: i64 = f.next()?.parse().ok()?;
+            let mtime_nsec: i64 = f.next()?.parse().ok()?;
+            let path = f.next()?;
+            let want = DirStamp {
+                path: path.to_string(),
+                ino,
+                mtime,
+                mtime_nsec,
+            };
+            if stamp(path).as_ref() != Some(&want) {
+                return None;
+            }
+            dirs.push(want.path);
+        }
+        (!dirs.is_empty()).then_some((secrets, dirs))
     }
 
     fn put(&mut self, root: &str, dirs: &[String], secrets: Vec<String>) {
         let dirs: Vec<DirStamp> = dirs.iter().filter_map(|d| stamp(d)).collect();
-        self.roots.insert(root.to_string(), CachedRoot { dirs, secrets });
-        self.dirty = true;
+        if !dirs.is_empty() {
+            self.fresh.push((root.to_string(), dirs, secrets));
+        }
     }
 
     fn save(self) {
-        if !self.dirty {
-            return;
-        }
-        let Some(dir) = self.file.parent() else { return };
-        use std::os::unix::fs::DirBuilderExt;
+        let Some(dir) = self.prefix.parent() else { return };
+        use std::io::Write;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         if std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).is_err() {
             return;
         }
-        if let Ok(bytes) = serde_json::to_vec(&self.roots) {
-            let tmp = self.file.with_extension(format!("tmp{}", std::process::id()));
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
+        for (root, dirs, secrets) in &self.fresh {
+            let all = std::iter::once(root.as_str())
+                .chain(secrets.iter().map(String::as_str))
+                .chain(dirs.iter().map(|d| d.path.as_str()));
+            if all.clone().any(|p| p.contains('\n')) {
+                continue; // a name with a newline: not cached
+            }
+            let mut text = format!("clawless-secrets 1 {root}\n");
+            for p in secrets {
+                text.push_str(&format!("S {p}\n"));
+            }
+            for d in dirs {
+                text.push_str(&format!("D {} {} {} {}\n", d.ino, d.mtime, d.mtime_nsec, d.path));
+            }
+            let file = self.file(root);
+            let tmp = file.with_extension(format!("tmp{}", std::process::id()));
             // Private to the user (clawless runs with umask 0).
             let written = std::fs::OpenOptions::new()
                 .write(true)
@@ -757,9 +804,9 @@ impl SecretCache {
                 .mode(0o600)
                 .custom_flags(libc::O_NOFOLLOW)
                 .open(&tmp)
-                .and_then(|mut f| f.write_all(&bytes));
+                .and_then(|mut f| f.write_all(text.as_bytes()));
             if written.is_ok() {
-                let _ = std::fs::rename(&tmp, &self.file);
+                let _ = std::fs::rename(&tmp, &file);
             } else {
                 let _ = std::fs::remove_file(&tmp);
             }

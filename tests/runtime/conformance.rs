@@ -840,7 +840,7 @@ impl Kernel {
     }
 
     fn plain_open(r: &Req) -> bool {
-        r.op == "open" && r.flags & (O_CREAT | O_DIRECTORY | O_PATH) == 0 && r.resolves
+        (r.op == "open" || r.op == "openat") && r.flags & (O_CREAT | O_DIRECTORY | O_PATH) == 0 && r.resolves
     }
 
     /// The answer the kernel gives instead of `want`, if it differs.
@@ -859,7 +859,20 @@ impl Kernel {
             }
             return None;
         }
-        if refused && self.plan.is_secret(&self.env, path) {
+        if refused && native.starts_with("errno=") {
+            // The kernel's own error (EISDIR, ELOOP) comes before Landlock's.
+            return Some((native.to_string(), "isolated: the kernel's error before Landlock's"));
+        }
+        let readable = self
+            .plan
+            .landlock
+            .fs
+            .iter()
+            .filter(|g| g.rights.contains(&claw_ir::landlock::FsRight::ReadFile))
+            .filter(|g| !self.plan.literal_grants.contains(&g.path))
+            .filter_map(|g| self.env.expand(&g.path))
+            .any(|g| path == &g || path.starts_with(&format!("{g}/")));
+        if refused && readable && self.plan.is_secret(&self.env, path) {
             return Some(("errno=1".into(), "isolated: a refusing tripwire (fanotify's EPERM)"));
         }
         if refused {
