@@ -499,9 +499,14 @@ fn files(clawless: &Path, ws: &Path, runs: usize) {
         );
     }
     println!();
-    println!("| open loop (1 thread, 20,000 opens) | native opens/s | isolated | mediated | isolated | mediated |");
+    println!(
+        "| open loop (1 thread, 20,000 opens) | native opens/s | isolated | mediated | isolated | mediated |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
-    for (name, file) in [("ordinary file", "target.txt"), ("secret (`.env`, a tripwire)", ".env")] {
+    for (name, file) in [
+        ("ordinary file", "target.txt"),
+        ("secret (`.env`, a tripwire)", ".env"),
+    ] {
         let args = [ws.join(file).display().to_string(), "1".into(), "20000".into()];
         let rate = |c: &mut Command| -> f64 {
             let out = c.output().unwrap();

@@ -44,7 +44,11 @@ pub fn concrete_landlock(plan: &IsolatedPlan, env: &Env, noexec: &[String]) -> R
         .iter()
         .filter_map(|g| {
             let p = env.expand(&g.path)?;
-            let p = if p.len() > 1 { p.trim_end_matches('/').to_string() } else { p };
+            let p = if p.len() > 1 {
+                p.trim_end_matches('/').to_string()
+            } else {
+                p
+            };
             if plan.literal_grants.contains(&g.path) && std::path::Path::new(&p).is_dir() {
                 return None;
             }
@@ -87,7 +91,11 @@ pub fn prepare(artifact: &Artifact, env: &Env, noexec: &[String]) -> Result<File
         format!(
             "the policy needs mediated opens: {}{}",
             shown.join("; "),
-            if more > 0 { format!(" (and {more} more)") } else { String::new() }
+            if more > 0 {
+                format!(" (and {more} more)")
+            } else {
+                String::new()
+            }
         )
     })?;
     let landlock = concrete_landlock(&plan, env, noexec)?;
@@ -161,11 +169,27 @@ mod tests {
         let bytes = include_bytes!("../default/coding_agent.x86_64.bin");
         let art = Artifact::from_bytes(bytes).unwrap();
         let plan = art.ir.isolated_plan().unwrap_or_else(|r| panic!("{r:?}"));
-        assert!(plan.tripwires.iter().any(|t| t.pattern == "/**/.env"), "{:?}", plan.tripwires);
+        assert!(
+            plan.tripwires.iter().any(|t| t.pattern == "/**/.env"),
+            "{:?}",
+            plan.tripwires
+        );
         let prog = claw_bpf::compile_isolated(&art.ir, &plan).unwrap();
         let arch = art.ir.arch.audit_arch();
         let table = art.ir.table();
-        let flags = [0u64, 0o1, 0o2, 0o100, 0o200000, 0o1000, 0o2000, 0o10000000, 0o20200000, 1 << 32 | 0o100, 1 << 40];
+        let flags = [
+            0u64,
+            0o1,
+            0o2,
+            0o100,
+            0o200000,
+            0o1000,
+            0o2000,
+            0o10000000,
+            0o20200000,
+            1 << 32 | 0o100,
+            1 << 40,
+        ];
         for nr in 0..table.nr_limit() + 2 {
             for f in flags {
                 for args in [[0, 0, f, 0, 0, 0], [0, f, 0, 0, 0, 0], [f; 6]] {
@@ -203,13 +227,20 @@ mod tests {
         env.set("WORKSPACE", "/tmp/ws");
         // The workspace inside /tmp: `deny exec /tmp/**` takes exec from it.
         let p = plan(
-            &[("$WORKSPACE", &[ReadFile, Execute]), ("/", &[ReadFile]), ("/usr", &[Execute])],
+            &[
+                ("$WORKSPACE", &[ReadFile, Execute]),
+                ("/", &[ReadFile]),
+                ("/usr", &[Execute]),
+            ],
             &[(Verb::Exec, "/tmp/**")],
         );
         let l = concrete_landlock(&p, &env, &[]).unwrap();
         let ws = l.fs.iter().find(|g| g.path == "/tmp/ws").unwrap();
         assert_eq!(ws.rights, vec![ReadFile]);
-        assert!(l.fs.iter().all(|g| g.path != "/"), "a literal directory is not granted");
+        assert!(
+            l.fs.iter().all(|g| g.path != "/"),
+            "a literal directory is not granted"
+        );
         // A write carve inside a write grant cannot be expressed.
         let p = plan(&[("/srv", &[WriteFile])], &[(Verb::Write, "/srv/keep/**")]);
         assert!(concrete_landlock(&p, &env, &[]).unwrap_err().contains("p:1"));

@@ -206,12 +206,7 @@ unsafe fn child(
     }
     // Isolated: the network namespace bounds the agent's sockets (Landlock's TCP
     // ports would refuse connects that stay inside the sandbox).
-    match landlock::apply(
-        landlock_plan,
-        &launch.env,
-        launch.require_landlock,
-        !isolated,
-    ) {
+    match landlock::apply(landlock_plan, &launch.env, launch.require_landlock, !isolated) {
         Ok(Enforcement::Full) => {}
         Ok(Enforcement::Partial(why)) | Ok(Enforcement::None(why)) => {
             if launch.require_landlock {

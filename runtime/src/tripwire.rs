@@ -40,7 +40,9 @@ const MAX_WATCHES: usize = 200_000;
 
 /// Roots the watcher does not watch: the installed system changes only through
 /// package managers (a secret created there during a session is not covered).
-const UNWATCHED: &[&str] = &["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/opt", "/boot"];
+const UNWATCHED: &[&str] = &[
+    "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/opt", "/boot",
+];
 
 /// `struct fanotify_response`.
 #[repr(C)]
@@ -96,10 +98,8 @@ impl Tripwires {
     /// names the missing feature and keeps opens mediated).
     pub fn new(plan: IsolatedPlan, env: Env) -> Result<Tripwires, String> {
         let plan_copy = plan.clone();
-        let flags = libc::FAN_CLOEXEC
-            | libc::FAN_UNLIMITED_QUEUE
-            | libc::FAN_UNLIMITED_MARKS
-            | libc::FAN_REPORT_TID;
+        let flags =
+            libc::FAN_CLOEXEC | libc::FAN_UNLIMITED_QUEUE | libc::FAN_UNLIMITED_MARKS | libc::FAN_REPORT_TID;
         let fl = (libc::O_RDONLY | libc::O_LARGEFILE | libc::O_CLOEXEC) as libc::c_uint;
         // Pre-content class first (it can deny with an errno), then content.
         let mut errno_ok = true;
@@ -337,7 +337,9 @@ impl Tripwires {
     }
 
     fn walk(&self, root: &str, watched: bool, watch: &mut Vec<String>, seen: &mut usize) {
-        let Ok(meta) = std::fs::symlink_metadata(root) else { return };
+        let Ok(meta) = std::fs::symlink_metadata(root) else {
+            return;
+        };
         if let Some((dir, name)) = split(root) {
             if self.secret(root) {
                 if let (Ok(d), Ok(n)) = (std::fs::File::open(dir), CString::new(name)) {
@@ -357,7 +359,9 @@ impl Tripwires {
             if watched && watch.len() < MAX_WATCHES {
                 watch.push(d.clone());
             }
-            let Ok(dirf) = std::fs::File::open(&d) else { continue };
+            let Ok(dirf) = std::fs::File::open(&d) else {
+                continue;
+            };
             let Ok(rd) = std::fs::read_dir(&d) else { continue };
             for e in rd.flatten() {
                 *seen += 1;
@@ -436,8 +440,7 @@ impl Tripwires {
             let head = std::mem::size_of::<libc::inotify_event>();
             while off + head <= n {
                 // SAFETY: at least a header's bytes remain; read unaligned.
-                let ev: libc::inotify_event =
-                    unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
+                let ev: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
                 let len = ev.len as usize;
                 let end = match off.checked_add(head).and_then(|x| x.checked_add(len)) {
                     Some(e) if e <= n => e,
@@ -446,7 +449,9 @@ impl Tripwires {
                 let raw = &buf[off + head..end];
                 let name = &raw[..raw.iter().position(|b| *b == 0).unwrap_or(raw.len())];
                 off = end;
-                let Some(dir) = wds.get(&ev.wd).cloned() else { continue };
+                let Some(dir) = wds.get(&ev.wd).cloned() else {
+                    continue;
+                };
                 if name.is_empty() {
                     continue;
                 }
@@ -629,9 +634,13 @@ impl Tripwires {
             args: [libc::AT_FDCWD as u64, 0, libc::O_RDONLY as u64, 0, 0, 0],
             ip: 0,
         };
-        let v = m.judge(&n, "openat", nr, &accesses, || {
-            json!({ "path": paths.first(), "tripwire": secret_shown(&paths) })
-        });
+        let v = m.judge(
+            &n,
+            "openat",
+            nr,
+            &accesses,
+            || json!({ "path": paths.first(), "tripwire": secret_shown(&paths) }),
+        );
         if v.allowed() {
             libc::FAN_ALLOW
         } else {
@@ -778,7 +787,12 @@ impl SecretCache {
         let Some(dir) = self.prefix.parent() else { return };
         use std::io::Write;
         use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        if std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).is_err() {
+        if std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .is_err()
+        {
             return;
         }
         for (root, dirs, secrets) in &self.fresh {

