@@ -282,10 +282,10 @@ impl Tripwires {
     }
 
     /// Marks every existing secret below the plan's discovery roots; returns the
-    /// directories seen below the watched roots (for the watcher). Each root is
-    /// looked up in a cache of its secrets and directories first, valid while
-    /// every directory below it has the modification time and inode it had when
-    /// walked (a name added, removed or renamed in a directory changes its time).
+    /// directories seen below the watched roots (for the watcher). With a cache,
+    /// each root is walked again only where it changed ([`Tripwires::refresh`]:
+    /// a name added, removed or renamed in a directory changes its modification
+    /// time).
     pub fn discover(&self) -> Vec<String> {
         let mut watch = Vec::new();
         let mut seen = 0usize;
@@ -297,29 +297,18 @@ impl Tripwires {
             let watched = !UNWATCHED
                 .iter()
                 .any(|u| root == *u || root.starts_with(&format!("{u}/")));
-            if let Some((found, dirs)) = cache.as_ref().and_then(|c| c.valid(&root)) {
-                for p in found {
-                    self.cover_path(&p);
-                }
+            if let Some(c) = cache.as_mut() {
+                let known = c.read(&root);
+                let (dirs, found, changed) = self.refresh(&root, known, &mut seen);
                 if watched {
-                    watch.extend(dirs);
+                    watch.extend(dirs.iter().map(|d| d.path.clone()));
+                }
+                if changed {
+                    c.put(&root, dirs, found);
                 }
                 continue;
             }
-            let mut dirs = Vec::new();
-            let before: Vec<String> = self.secret_paths();
-            self.walk(&root, true, &mut dirs, &mut seen);
-            let found: Vec<String> = self
-                .secret_paths()
-                .into_iter()
-                .filter(|p| !before.contains(p) && inside(p, &root))
-                .collect();
-            if let Some(c) = cache.as_mut() {
-                c.put(&root, &dirs, found);
-            }
-            if watched {
-                watch.extend(dirs);
-            }
+            self.walk(&root, watched, &mut watch, &mut seen);
         }
         if let Some(c) = cache {
             c.save();
@@ -327,13 +316,88 @@ impl Tripwires {
         watch
     }
 
-    fn secret_paths(&self) -> Vec<String> {
-        self.secrets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+    /// Walks `root` again where it changed since `known` (its directories and
+    /// secrets when last walked): a directory with the inode and modification
+    /// time it had keeps its names, so only its subdirectories are looked at; a
+    /// changed one is listed. Marks every secret. Returns the directories, the
+    /// secrets, and whether anything differs from `known`.
+    fn refresh(
+        &self,
+        root: &str,
+        known: Option<(Vec<DirStamp>, Vec<String>)>,
+        seen: &mut usize,
+    ) -> (Vec<DirStamp>, Vec<String>, bool) {
+        let (kdirs, ksecrets) = known.unwrap_or_default();
+        let mut changed = kdirs.is_empty();
+        let by_path: HashMap<&str, &DirStamp> = kdirs.iter().map(|d| (d.path.as_str(), d)).collect();
+        let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+        for d in &kdirs {
+            if let Some((parent, _)) = split(&d.path) {
+                children.entry(parent).or_default().push(&d.path);
+            }
+        }
+        let mut secrets_in: HashMap<&str, Vec<&str>> = HashMap::new();
+        for p in &ksecrets {
+            if let Some((parent, _)) = split(p) {
+                secrets_in.entry(parent).or_default().push(p);
+            }
+        }
+        let mut dirs: Vec<DirStamp> = Vec::new();
+        let mut found: Vec<String> = Vec::new();
+        if self.secret(root) {
+            self.cover_path(root);
+            found.push(root.to_string());
+        }
+        let Ok(meta) = std::fs::symlink_metadata(root) else {
+            return (dirs, found, !kdirs.is_empty());
+        };
+        if !meta.is_dir() {
+            return (dirs, found, false);
+        }
+        use std::os::unix::fs::MetadataExt;
+        let dev = meta.dev();
+        let mut stack = vec![root.to_string()];
+        while let Some(d) = stack.pop() {
+            let Some(st) = stamp(&d) else {
+                changed = true;
+                continue;
+            };
+            if by_path.get(d.as_str()).is_some_and(|k| **k == st) {
+                for p in secrets_in.get(d.as_str()).into_iter().flatten() {
+                    self.cover_path(p);
+                    found.push(p.to_string());
+                }
+                stack.extend(children.get(d.as_str()).into_iter().flatten().map(|c| c.to_string()));
+                dirs.push(st);
+                continue;
+            }
+            changed = true;
+            dirs.push(st);
+            let Ok(dirf) = std::fs::File::open(&d) else { continue };
+            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            for e in rd.flatten() {
+                *seen += 1;
+                if *seen > MAX_WALK {
+                    return (dirs, found, true);
+                }
+                let name = e.file_name();
+                let path = if d == "/" {
+                    format!("/{}", name.to_string_lossy())
+                } else {
+                    format!("{d}/{}", name.to_string_lossy())
+                };
+                if self.secret(&path) {
+                    if let Ok(n) = CString::new(name.as_bytes()) {
+                        self.mark_at(dirf.as_raw_fd(), &n, &path);
+                        found.push(path.clone());
+                    }
+                }
+                if e.file_type().is_ok_and(|t| t.is_dir()) && e.metadata().is_ok_and(|m| m.dev() == dev) {
+                    stack.push(path);
+                }
+            }
+        }
+        (dirs, found, changed)
     }
 
     fn walk(&self, root: &str, watched: bool, watch: &mut Vec<String>, seen: &mut usize) {
@@ -672,10 +736,6 @@ impl Drop for TraceOnDrop {
     }
 }
 
-fn inside(a: &str, b: &str) -> bool {
-    b == "/" || a == b || a.starts_with(&format!("{b}/"))
-}
-
 /// A directory as the cache remembers it: path, inode, modification time.
 #[derive(Clone, PartialEq, Eq)]
 struct DirStamp {
@@ -743,9 +803,8 @@ impl SecretCache {
         std::path::PathBuf::from(name)
     }
 
-    /// The cached secrets and directories of `root`, if every directory is as
-    /// it was.
-    fn valid(&self, root: &str) -> Option<(Vec<String>, Vec<String>)> {
+    /// The directories and secrets of `root` when it was last walked.
+    fn read(&self, root: &str) -> Option<(Vec<DirStamp>, Vec<String>)> {
         let text = std::fs::read_to_string(self.file(root)).ok()?;
         let mut lines = text.lines();
         if lines.next() != Some(&*format!("clawless-secrets 1 {root}")) {
@@ -762,22 +821,17 @@ impl SecretCache {
             let mtime: i64 = f.next()?.parse().ok()?;
             let mtime_nsec: i64 = f.next()?.parse().ok()?;
             let path = f.next()?;
-            let want = DirStamp {
+            dirs.push(DirStamp {
                 path: path.to_string(),
                 ino,
                 mtime,
                 mtime_nsec,
-            };
-            if stamp(path).as_ref() != Some(&want) {
-                return None;
-            }
-            dirs.push(want.path);
+            });
         }
-        (!dirs.is_empty()).then_some((secrets, dirs))
+        Some((dirs, secrets))
     }
 
-    fn put(&mut self, root: &str, dirs: &[String], secrets: Vec<String>) {
-        let dirs: Vec<DirStamp> = dirs.iter().filter_map(|d| stamp(d)).collect();
+    fn put(&mut self, root: &str, dirs: Vec<DirStamp>, secrets: Vec<String>) {
         if !dirs.is_empty() {
             self.fresh.push((root.to_string(), dirs, secrets));
         }
