@@ -289,7 +289,7 @@ impl Tripwires {
     pub fn discover(&self) -> Vec<String> {
         let mut watch = Vec::new();
         let mut seen = 0usize;
-        let mut cache = SecretCache::load(self.cache_file.get());
+        let mut cache = SecretCache::load(self.cache_file.get(), &self.plan, &self.env);
         let trace = std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some();
         for root in self.plan.discovery_roots(&self.env) {
             let t0 = std::time::Instant::now();
@@ -367,13 +367,21 @@ impl Tripwires {
                     self.cover_path(p);
                     found.push(p.to_string());
                 }
-                stack.extend(children.get(d.as_str()).into_iter().flatten().map(|c| c.to_string()));
+                stack.extend(
+                    children
+                        .get(d.as_str())
+                        .into_iter()
+                        .flatten()
+                        .map(|c| c.to_string()),
+                );
                 dirs.push(st);
                 continue;
             }
             changed = true;
             dirs.push(st);
-            let Ok(dirf) = std::fs::File::open(&d) else { continue };
+            let Ok(dirf) = std::fs::File::open(&d) else {
+                continue;
+            };
             let Ok(rd) = std::fs::read_dir(&d) else { continue };
             for e in rd.flatten() {
                 *seen += 1;
@@ -766,40 +774,64 @@ fn fnv(s: &str) -> u64 {
 
 /// The secrets and directories found below each discovery root, for one set of
 /// patterns and path values, one small text file per root (`S path` and
-/// `D inode mtime nsec path` lines) in `$XDG_CACHE_HOME/clawless` (else
-/// `~/.cache/clawless`), private to the user. A root is rewritten only when its
+/// `D inode mtime nsec path` lines) in `/var/cache/clawless` for root (else
+/// `$XDG_CACHE_HOME/clawless` or `~/.cache/clawless`), private to the user. A root is rewritten only when its
 /// walk found something else than the file says.
 pub(crate) struct SecretCache {
     /// The files' common prefix (directory and the patterns' hash).
     prefix: std::path::PathBuf,
     fresh: Vec<(String, Vec<DirStamp>, Vec<String>)>,
+    /// The tripwire patterns, expanded.
+    patterns: Vec<String>,
 }
 
 impl SecretCache {
     /// The prefix of the cache files for these patterns and values.
     pub fn file_for(plan: &IsolatedPlan, env: &Env) -> Option<std::path::PathBuf> {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .map(std::path::PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?;
-        let key: String = plan
-            .tripwires
-            .iter()
-            .map(|t| format!("{}={:?};", t.pattern, env.expand(&t.pattern)))
-            .collect();
-        Some(base.join("clawless").join(format!("secrets-{:016x}", fnv(&key))))
+        // Tripwires need root: its cache is the machine's, whatever HOME says.
+        // SAFETY: plain syscall.
+        let base = if unsafe { libc::geteuid() } == 0 {
+            std::path::PathBuf::from("/var/cache")
+        } else {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(std::path::PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?
+        };
+        let _ = (plan, env);
+        Some(base.join("clawless").join("secrets"))
     }
 
-    fn load(prefix: Option<&std::path::PathBuf>) -> Option<SecretCache> {
+    fn load(prefix: Option<&std::path::PathBuf>, plan: &IsolatedPlan, env: &Env) -> Option<SecretCache> {
         Some(SecretCache {
             prefix: prefix?.clone(),
             fresh: Vec::new(),
+            patterns: plan
+                .tripwires
+                .iter()
+                .filter_map(|t| env.expand(&t.pattern))
+                .collect(),
         })
     }
 
+    /// One root's file: named by the root and the (expanded) patterns that can
+    /// match below it, so runs with another `$HOME` share the system roots'.
     fn file(&self, root: &str) -> std::path::PathBuf {
+        let related = |a: &str, b: &str| {
+            let inside = |x: &str, y: &str| y == "/" || x == y || x.starts_with(&format!("{y}/"));
+            inside(a, b) || inside(b, a)
+        };
+        let mut key = root.to_string();
+        for p in self
+            .patterns
+            .iter()
+            .filter(|p| related(&claw_ir::landlock::beneath(p), root))
+        {
+            key.push('\0');
+            key.push_str(p);
+        }
         let mut name = self.prefix.as_os_str().to_owned();
-        name.push(format!("-{:016x}.txt", fnv(root)));
+        name.push(format!("-{:016x}.txt", fnv(&key)));
         std::path::PathBuf::from(name)
     }
 
