@@ -735,7 +735,7 @@ unsafe fn start(
     monitor.start();
     if let Some(f) = files {
         // Tripwires armed before the agent runs anything of its own.
-        if let Err(e) = arm_tripwires(f, pid, agent, &monitor) {
+        if let Err(e) = arm_tripwires(f, pid, &monitor) {
             kill_child(pid);
             return Err(LaunchError::Setup(e).into());
         }
@@ -787,18 +787,16 @@ unsafe fn start(
     })
 }
 
-/// Starts answering tripwires, marks the monitored mounts (the sandbox's own, seen
-/// through the agent's root) and every existing secret, and starts the watcher.
-fn arm_tripwires(
-    f: &crate::isofiles::Files,
-    init: i32,
-    agent: i32,
-    monitor: &Arc<Monitor>,
-) -> Result<(), String> {
+/// Starts answering tripwires, marks every existing secret, and starts the watcher.
+fn arm_tripwires(f: &crate::isofiles::Files, init: i32, monitor: &Arc<Monitor>) -> Result<(), String> {
     monitor.set_tripwires(Arc::clone(&f.tripwires));
     f.tripwires.start(init, monitor)?;
-    for m in &f.plan.monitored {
-        f.tripwires.mark_mount(&format!("/proc/{agent}/root{m}"))?;
+    if !f.plan.monitored.is_empty() {
+        // No tripwire kind here watches a whole subtree (the plan has none).
+        return Err(format!(
+            "the isolated plan monitors {:?}, which this runtime cannot",
+            f.plan.monitored
+        ));
     }
     // Secrets with another name from before the session (a hard link into the
     // workspace): the mark on the inode covers every name.

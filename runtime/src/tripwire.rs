@@ -1,6 +1,6 @@
 //! Tripwires (isolated mode, with `CAP_SYS_ADMIN`): fanotify permission marks on
-//! every existing secret's inode, and a mount mark on the sandbox's private
-//! `/proc`. The kernel performs the agent's opens; an open of a marked inode (by
+//! every existing secret's inode (procfs takes no permission marks: `/proc` is
+//! Landlock's, see `claw_ir::isolate`). The kernel performs the agent's opens; an open of a marked inode (by
 //! any name: a hard link, `/proc/self/fd/N`, a path through `/proc/<pid>/root`)
 //! blocks in the kernel until this module has answered. It decides the open as
 //! the IR decides a `read` of the secret's path (and of the name it was opened
@@ -175,29 +175,6 @@ impl Tripwires {
             .name("claw-tripwires".into())
             .spawn(move || me.serve())
             .map_err(|e| format!("starting the tripwire thread: {e}"))?;
-        Ok(())
-    }
-
-    /// Marks the mount at `path` (the sandbox's `/proc`, reached through our
-    /// init's root): every open below it is decided by the monitor.
-    pub fn mark_mount(&self, path: &str) -> Result<(), String> {
-        let c = CString::new(path).map_err(|_| "NUL in path".to_string())?;
-        // SAFETY: valid C string; our own descriptor.
-        let r = unsafe {
-            libc::fanotify_mark(
-                self.fan.as_raw_fd(),
-                libc::FAN_MARK_ADD | libc::FAN_MARK_MOUNT,
-                MASK | libc::FAN_ONDIR,
-                libc::AT_FDCWD,
-                c.as_ptr(),
-            )
-        };
-        if r != 0 {
-            return Err(format!(
-                "a fanotify mount mark on {path}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
         Ok(())
     }
 

@@ -118,7 +118,11 @@ fn a_claw_source_is_compiled_and_proved_on_the_fly() {
     } else {
         "Permission denied"
     };
-    assert!(stderr(&o).contains(want), "EACCES, as the policy says\n{}", show(&o));
+    assert!(
+        stderr(&o).contains(want),
+        "EACCES, as the policy says\n{}",
+        show(&o)
+    );
     assert!(stderr(&o).contains("proved"), "the proofs ran\n{}", show(&o));
 
     // A broken policy: diagnostics with a code, and nothing runs.
