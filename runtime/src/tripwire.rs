@@ -653,19 +653,10 @@ impl Tripwires {
                     paths.push(opened.clone());
                 }
             }
-            None => {
-                // The monitored /proc: the agent's own entries read as /proc/self.
-                let real = if opened.starts_with("/proc/") || opened == "/proc" {
-                    opened.clone()
-                } else {
-                    format!("/proc{opened}")
-                };
-                let asker = crate::resolve::Asker::new(tid as u32).with_view(crate::resolve::View::Namespace);
-                match crate::resolve::agent_view(&real, &asker) {
-                    Ok(p) => paths.push(p),
-                    Err(_) => return self.refuse(libc::EACCES),
-                }
-            }
+            // Marked but not (yet) recorded (the mark is placed just before its
+            // record): decided on the name it was opened by, which the IR judges.
+            None if opened.starts_with('/') => paths.push(opened.clone()),
+            None => return self.refuse(libc::EPERM),
         }
         let accesses: Vec<Access> = paths
             .iter()
