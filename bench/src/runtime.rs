@@ -156,6 +156,12 @@ fn main() {
     let _ = std::fs::remove_dir_all(&ws);
     std::fs::create_dir_all(&ws).unwrap();
     let ws = std::fs::canonicalize(&ws).unwrap();
+    if std::env::args().nth(2).as_deref() == Some("files") {
+        // `runtime N files`: native vs isolated vs mediated file work only.
+        files(&clawless, &ws, runs);
+        let _ = std::fs::remove_dir_all(&ws);
+        return;
+    }
     if std::env::args().nth(2).as_deref() == Some("net") {
         // `runtime N net`: the network rows only.
         network(&clawless, &ws, runs);
@@ -390,5 +396,141 @@ fn network(clawless: &Path, ws: &Path, runs: usize) {
                 added(med[2])
             );
         }
+    }
+}
+
+/// The file workloads of `runtime N files`: each run natively, in isolated mode
+/// (the kernel decides opens; Landlock and tripwires) and in mediated mode (the
+/// monitor decides every open), interleaved.
+const FILE_WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "tree walk",
+        what: "`find` + `grep -rl` + `du` over 2,000 files in 40 directories",
+        script: "find tree -type f | wc -l >/dev/null && grep -rl needle tree | wc -l >/dev/null && du -s tree >/dev/null",
+    },
+    Workload {
+        name: "git",
+        what: "`git init/add/commit/status/log` of the same 2,000 files",
+        script: "cd tree && rm -rf .git && git init -q && git add -A && git -c user.name=b -c user.email=b@x commit -qm m && git status --porcelain | wc -l >/dev/null && git log --oneline >/dev/null",
+    },
+    Workload {
+        name: "grep -r",
+        what: "`grep -r` over 3,000 files in 60 directories",
+        script: "grep -r needle big | wc -l >/dev/null",
+    },
+    Workload {
+        name: "git clone",
+        what: "`git clone` of a local 2,000-file repository, then `git status`",
+        script: "rm -rf clone && git clone -q repo clone && cd clone && git status --porcelain >/dev/null",
+    },
+    Workload {
+        name: "build, tiny files",
+        what: "`make -j2` of 40 one-function C files (gcc -O2), from clean",
+        script: "cd tiny && make -s clean && make -s -j2",
+    },
+    Workload {
+        name: "build",
+        what: "`make -j2` of a 41-file C project, 30 functions per file (gcc -O2), from clean",
+        script: "cd proj && make -s clean && make -s -j2",
+    },
+    Workload {
+        name: "start-up",
+        what: "`/bin/true`: set-up, tripwire discovery, exit",
+        script: "true",
+    },
+];
+
+fn files(clawless: &Path, ws: &Path, runs: usize) {
+    make_project(&ws.join("proj"), 40, 30);
+    make_project(&ws.join("tiny"), 40, 1);
+    make_tree(&ws.join("tree"), 40, 50);
+    make_tree(&ws.join("big"), 60, 50);
+    make_tree(&ws.join("repo"), 40, 50);
+    sh(
+        ws,
+        "cd repo && git init -q && git add -A && git -c user.name=b -c user.email=b@x commit -qm m",
+    );
+    std::fs::write(ws.join(".env"), "API_TOKEN=bench\n").unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("progs/openloop.c");
+    let st = Command::new("gcc")
+        .args(["-O2", "-pthread", "-o"])
+        .arg(ws.join("openloop"))
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::write(ws.join("target.txt"), "x").unwrap();
+    sh(ws, "cd proj && make -s -j2 && cd ../tiny && make -s -j2"); // warm the page cache
+    let native = |script: &str| {
+        let mut c = Command::new("/bin/sh");
+        c.arg("-c").arg(script).current_dir(ws);
+        c
+    };
+    let boxed = |mode: &str, script: &str| {
+        let mut c = Command::new(clawless);
+        c.arg("exec")
+            .args(["--mode", mode])
+            .arg("--workspace")
+            .arg(ws)
+            .args(["--", "/bin/sh", "-c", script])
+            .current_dir(ws)
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    println!("| workload | what | native (median of {runs}) | isolated | mediated | isolated ratio | mediated ratio |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for w in FILE_WORKLOADS {
+        let (mut n, mut i, mut m) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            n.push(time(&mut native(w.script)));
+            i.push(time(&mut boxed("isolated", w.script)));
+            m.push(time(&mut boxed("mediated", w.script)));
+        }
+        let (mn, mi, mm) = (median(n), median(i), median(m));
+        println!(
+            "| {} | {} | {:.3} s | {:.3} s | {:.3} s | **{:.2}×** | {:.2}× |",
+            w.name,
+            w.what,
+            mn,
+            mi,
+            mm,
+            mi / mn,
+            mm / mn
+        );
+    }
+    println!();
+    println!("| open loop (1 thread, 20,000 opens) | native opens/s | isolated | mediated | isolated | mediated |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, file) in [("ordinary file", "target.txt"), ("secret (`.env`, a tripwire)", ".env")] {
+        let args = [ws.join(file).display().to_string(), "1".into(), "20000".into()];
+        let rate = |c: &mut Command| -> f64 {
+            let out = c.output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+        };
+        let under = |mode: &str| {
+            let mut c = Command::new(clawless);
+            c.arg("exec")
+                .args(["--mode", mode])
+                .arg("--workspace")
+                .arg(ws)
+                .arg("--")
+                .arg(ws.join("openloop"))
+                .args(&args)
+                .stderr(std::process::Stdio::null());
+            c
+        };
+        let (mut n, mut i, mut m) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            n.push(rate(Command::new(ws.join("openloop")).args(&args)));
+            i.push(rate(&mut under("isolated")));
+            m.push(rate(&mut under("mediated")));
+        }
+        let (mn, mi, mm) = (median(n), median(i), median(m));
+        println!(
+            "| {name} | {mn:.0} | {mi:.0} | {mm:.0} | **{:.2}× slower** | {:.2}× slower |",
+            mn / mi,
+            mn / mm
+        );
     }
 }

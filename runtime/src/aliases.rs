@@ -32,6 +32,11 @@ pub struct Aliases {
 }
 
 impl Aliases {
+    /// The secrets' own paths (each with another name somewhere).
+    pub fn secrets(&self) -> impl Iterator<Item = &String> {
+        self.by_id.values()
+    }
+
     /// Lists what the policy's read rules and events single out (see the module doc).
     pub fn find(ir: &Ir, env: &Env) -> Aliases {
         let mut patterns: Vec<String> = Vec::new();

@@ -273,6 +273,8 @@ pub struct Monitor {
     kernel_filter: std::sync::OnceLock<(Vec<claw_bpf::Insn>, bool)>,
     /// The last call a `kill` ended a process for.
     killed: Mutex<Option<crate::denials::Killed>>,
+    /// Isolated files: the tripwires a name the agent creates may join.
+    pub(crate) tripwires: std::sync::OnceLock<Arc<crate::tripwire::Tripwires>>,
 }
 
 /// Syscalls that can give a process another root directory or another view of the
@@ -346,6 +348,7 @@ impl Monitor {
             view,
             kernel_filter: std::sync::OnceLock::new(),
             killed: Mutex::new(None),
+            tripwires: std::sync::OnceLock::new(),
         })
     }
 
@@ -355,6 +358,12 @@ impl Monitor {
     /// (every call the policy allows comes here too, to be recorded).
     pub fn set_kernel_filter(&self, prog: Vec<claw_bpf::Insn>, learn: bool) {
         let _ = self.kernel_filter.set((prog, learn));
+    }
+
+    /// Isolated files: names the monitor creates or renames for the agent that
+    /// match a secret become tripwires before it answers. Before [`Monitor::start`].
+    pub fn set_tripwires(&self, t: Arc<crate::tripwire::Tripwires>) {
+        let _ = self.tripwires.set(t);
     }
 
     /// The current state.

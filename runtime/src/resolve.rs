@@ -358,7 +358,7 @@ fn magic_prefix(path: &[u8]) -> Option<(u32, usize)> {
 /// The path policies see for a kernel path: the agent's own `/proc` entries as
 /// `/proc/self`; a path into another process's `/proc` directory is refused unless
 /// that process is the sandbox's.
-fn agent_view(real: &str, asker: &Asker) -> io::Result<String> {
+pub(crate) fn agent_view(real: &str, asker: &Asker) -> io::Result<String> {
     let Some(after) = real.strip_prefix("/proc/") else {
         return Ok(real.to_string());
     };

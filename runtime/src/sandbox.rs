@@ -181,6 +181,7 @@ unsafe fn child(
     processes: &[libc::sock_filter],
     nofile: Option<libc::rlimit>,
     isolated: bool,
+    landlock_plan: &claw_ir::landlock::LandlockPlan,
 ) -> ! {
     let fail = |msg: String| -> ! {
         let mut m = vec![MSG_SETUP];
@@ -206,7 +207,7 @@ unsafe fn child(
     // Isolated: the network namespace bounds the agent's sockets (Landlock's TCP
     // ports would refuse connects that stay inside the sandbox).
     match landlock::apply(
-        &launch.artifact.landlock,
+        landlock_plan,
         &launch.env,
         launch.require_landlock,
         !isolated,
@@ -487,6 +488,22 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
     let isolation = Isolation {
         noexec: noexec_dirs(&launch),
     };
+    // Isolated files (the kernel decides opens): not when every open must be
+    // seen (learning, the audit log, --log-denials).
+    let files = if !launch.mode.try_isolation() {
+        Err("--mode mediated".to_string())
+    } else if launch.learn {
+        Err("learning sees every open".to_string())
+    } else if launch.log_kernel {
+        Err("the audit log and --log-denials see every open".to_string())
+    } else {
+        let noexec: Vec<String> = isolation
+            .noexec
+            .iter()
+            .map(|c| c.to_string_lossy().into_owned())
+            .collect();
+        crate::isofiles::prepare(&launch.artifact, &launch.env, &noexec)
+    };
     // SAFETY: process plumbing with raw syscalls; no thread has been started yet.
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -509,7 +526,14 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
         };
         let mut why_not = "--mode mediated".to_string();
         if launch.mode.try_isolation() {
-            match start(&launch, &exec, Some(&isolation), &mut audit, &mut inherited) {
+            match start(
+                &launch,
+                &exec,
+                Some(&isolation),
+                files.as_ref(),
+                &mut audit,
+                &mut inherited,
+            ) {
                 Ok(started) => return Ok(started.finish(&launch, block)),
                 Err(StartError::Failed(e)) => return Err(e),
                 Err(StartError::Unavailable(why)) => {
@@ -523,7 +547,7 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
             }
         }
         eprintln!("clawless: mediated mode ({why_not}): no namespaces; the monitor and the runtime's process filter decide");
-        match start(&launch, &exec, None, &mut audit, &mut inherited) {
+        match start(&launch, &exec, None, Err(&why_not), &mut audit, &mut inherited) {
             Ok(started) => Ok(started.finish(&launch, block)),
             Err(StartError::Failed(e)) => Err(e),
             Err(StartError::Unavailable(why)) => Err(LaunchError::Setup(why)),
@@ -571,11 +595,16 @@ unsafe fn start(
     launch: &Launch,
     exec: &Exec<'_>,
     isolation: Option<&Isolation>,
+    files: Result<&crate::isofiles::Files, &String>,
     audit: &mut Option<AuditLog>,
     inherited: &mut Option<Vec<crate::inherited::Inherited>>,
 ) -> Result<Started, StartError> {
+    // Isolated files only inside the namespaces.
+    let files_why = files.err().cloned();
+    let files = files.ok().filter(|_| isolation.is_some());
+    let program = files.map_or(&launch.artifact.program, |f| &f.program);
     let logging = if launch.log_kernel || launch.learn {
-        let p = &launch.artifact.program;
+        let p = program;
         let l = if launch.learn {
             claw_bpf::logging::learning_filter(p)
                 .ok_or_else(|| "the policy's filter returns a computed value".to_string())
@@ -592,7 +621,8 @@ unsafe fn start(
     } else {
         None
     };
-    let insns = logging.as_ref().unwrap_or(&launch.artifact.program);
+    let insns = logging.as_ref().unwrap_or(program);
+    let landlock_plan = files.map_or(&launch.artifact.landlock, |f| &f.landlock);
     let prog = libc::sock_fprog {
         len: insns.len() as u16,
         filter: insns.as_ptr() as *mut libc::sock_filter,
@@ -616,6 +646,7 @@ unsafe fn start(
             &processes,
             exec.nofile,
             isolation.is_some(),
+            landlock_plan,
         )
     };
     let (pid, report, user_ns) = match isolation {
@@ -701,15 +732,31 @@ unsafe fn start(
         view,
     );
     if logging.is_some() {
-        monitor.set_kernel_filter(launch.artifact.program.clone(), launch.learn);
+        monitor.set_kernel_filter(program.clone(), launch.learn);
     }
     for peer in monitor.adopt(inherited.take().unwrap_or_default()) {
         eprintln!("clawless: inherited socket to {peer} shut down: the policy does not allow it");
     }
     monitor.start();
+    if let Some(f) = files {
+        // Tripwires armed before the agent runs anything of its own.
+        if let Err(e) = arm_tripwires(f, pid, agent, &monitor) {
+            kill_child(pid);
+            return Err(LaunchError::Setup(e).into());
+        }
+    }
     if isolation.is_some() {
+        let how = match (files, files_why) {
+            (Some(f), _) => format!(
+                "; the kernel decides opens, {} tripwire{}",
+                f.tripwires.count(),
+                if f.tripwires.count() == 1 { "" } else { "s" }
+            ),
+            (None, Some(why)) => format!("; opens are mediated: {why}"),
+            (None, None) => String::new(),
+        };
         eprintln!(
-            "clawless: isolated mode ({}pid, mount and network namespaces, private /proc{})",
+            "clawless: isolated mode ({}pid, mount and network namespaces, private /proc{}{how})",
             if user_ns { "user, " } else { "" },
             if isolation.is_some_and(|i| !i.noexec.is_empty()) {
                 ", noexec mounts"
@@ -743,6 +790,29 @@ unsafe fn start(
         monitor,
         agent: agent as u32,
     })
+}
+
+/// Starts answering tripwires, marks the monitored mounts (the sandbox's own, seen
+/// through the agent's root) and every existing secret, and starts the watcher.
+fn arm_tripwires(
+    f: &crate::isofiles::Files,
+    init: i32,
+    agent: i32,
+    monitor: &Arc<Monitor>,
+) -> Result<(), String> {
+    monitor.set_tripwires(Arc::clone(&f.tripwires));
+    f.tripwires.start(init, monitor)?;
+    for m in &f.plan.monitored {
+        f.tripwires.mark_mount(&format!("/proc/{agent}/root{m}"))?;
+    }
+    // Secrets with another name from before the session (a hard link into the
+    // workspace): the mark on the inode covers every name.
+    for p in monitor.aliases.secrets() {
+        f.tripwires.cover_path(p);
+    }
+    let watch = f.tripwires.discover();
+    f.tripwires.watch(watch);
+    Ok(())
 }
 
 /// Closes a raw descriptor in a forked child (whose `OwnedFd`s are never dropped).

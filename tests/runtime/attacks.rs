@@ -103,7 +103,8 @@ fn clone3_gets_enosys_and_threads_still_work() {
 fn proc_self_mem_cannot_be_opened_for_writing() {
     let f = Fixture::new("procmem").with_attack();
     let o = attack(&f, &["proc-mem"]);
-    assert!(stdout(&o).contains("O_RDWR: errno=1"), "{}", show(&o));
+    let want = format!("O_RDWR: errno={}", open_refusal(libc::EPERM));
+    assert!(stdout(&o).contains(&want), "{}", show(&o));
 }
 
 fn assert_race_lost(kind: &str, o: &std::process::Output) {
@@ -163,7 +164,8 @@ fn openat2_and_proc_tricks_cannot_reach_the_secret() {
         "{}",
         show(&o)
     );
-    assert!(out.contains("reopen via /proc/self/fd: errno=1"), "{}", show(&o));
+    let want = format!("reopen via /proc/self/fd: errno={}", open_refusal(libc::EPERM));
+    assert!(out.contains(&want), "{}", show(&o));
 }
 
 #[test]
@@ -1053,7 +1055,10 @@ fn blocked_opens_whose_callers_die_do_not_pile_up_in_the_monitor() {
     let f = Fixture::new("abandon").with_attack();
     let c = std::ffi::CString::new(f.path("flood")).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    let mut cmd = f.command(&[], &["./attack", "abandon", "./flood", "100"]);
+    // The monitor's own blocked opens: where the kernel performs opens (isolated
+    // files), --log-denials keeps them with the monitor (every open is seen).
+    let extra: &[&str] = if kernel_opens() { &["--log-denials"] } else { &[] };
+    let mut cmd = f.command(extra, &["./attack", "abandon", "./flood", "100"]);
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
@@ -2117,4 +2122,101 @@ fn inherited_sockets_are_revoked() {
     assert!(out.contains("write after fd 3: errno=32"), "{}", show(&o));
     assert_eq!(allowed.received(), "before\nbefore\n");
     assert_eq!(never.received(), "");
+}
+
+/// Isolated files: a `.env` the agent itself creates during the session (by
+/// `O_CREAT`, by renaming or linking an ordinary file to it) is a secret at once:
+/// a later read of it, by another process, taints before that process gets a
+/// byte. (In mediated mode the monitor decides every open anyway.)
+#[test]
+fn a_secret_the_agent_creates_during_the_session_taints_when_read() {
+    for (i, (make, read)) in [
+        ("echo API_TOKEN=NEW > .env", ".env"),
+        ("mv ok.txt .env", ".env"),
+        ("ln ok.txt .env", ".env"),
+        ("mkdir -p sub && echo T=1 > sub/.env", "sub/.env"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let ip = format!("127.77.15.{}", i + 1);
+        let server = Tcp::new(&ip, 443);
+        let f = Fixture::new(&format!("created-{i}")).with_attack();
+        let o = f.sh(&format!(
+            "{make} && echo made && ./attack tcp {ip} 443 before && cat {read} >/dev/null && echo read && ./attack tcp {ip} 443 STOLEN"
+        ));
+        let out = stdout(&o);
+        assert!(out.contains("made") && out.contains("read"), "{make}: the attack did not run\n{}", show(&o));
+        assert!(out.contains("tcp send: ok="), "{make}: the channel works before\n{}", show(&o));
+        assert!(out.contains("socket: errno=1"), "{make}: not tainted\n{}", show(&o));
+        assert_eq!(server.received(), "before", "{make}: the secret left the sandbox");
+    }
+}
+
+/// Isolated files: a `.env` that a process *outside* the sandbox creates in the
+/// workspace during the session is covered by the watcher: read by the agent a
+/// moment later, it taints. The window is measured from the moment the file exists
+/// to the moment its tripwire is armed (fanotify's marks in `clawless`'s fdinfo).
+#[test]
+fn a_secret_created_outside_during_the_session_taints_when_read() {
+    let ip = "127.77.15.20";
+    let server = Tcp::new(ip, 443);
+    let f = Fixture::new("created-outside").with_attack();
+    let script = format!(
+        "./attack tcp {ip} 443 before; echo started; while [ ! -e go ]; do sleep 0.01; done; cat .env >/dev/null && echo read; ./attack tcp {ip} 443 STOLEN"
+    );
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    // Wait until the sandbox runs (its first send arrived).
+    let start = std::time::Instant::now();
+    let mut got = String::new();
+    while start.elapsed() < Duration::from_secs(60) {
+        got.push_str(&server.received());
+        if got.contains("before") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(got, "before", "the sandbox did not start");
+    std::fs::write(f.ws.join(".env"), "API_TOKEN=OUTSIDE\n").unwrap();
+    let made = std::time::Instant::now();
+    if !mediated() {
+        use std::os::unix::fs::MetadataExt;
+        let ino = format!("ino:{:x} ", std::fs::metadata(f.ws.join(".env")).unwrap().ino());
+        let armed = |pid: u32| {
+            std::fs::read_dir(format!("/proc/{pid}/fdinfo")).into_iter().flatten().flatten().any(|e| {
+                std::fs::read_to_string(e.path()).is_ok_and(|t| t.lines().any(|l| l.starts_with("fanotify ") && l.contains(&ino)))
+            })
+        };
+        while !armed(pid) && made.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let window = made.elapsed();
+        eprintln!("tripwire armed {window:?} after the file was created outside");
+        assert!(window < Duration::from_secs(1), "the watcher took {window:?}");
+    }
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert!(out.contains("read"), "the read did not happen\n{}", show(&o));
+    assert!(out.contains("socket: errno=1"), "not tainted\n{}", show(&o));
+    assert_eq!(server.received(), "", "the secret left the sandbox");
+}
+
+/// Isolated files: the kernel performs ordinary opens, and says so once.
+#[test]
+fn isolated_mode_says_the_kernel_decides_opens() {
+    let f = Fixture::new("iso-banner").with_attack();
+    std::fs::write(f.ws.join(".env"), "A=1\n").unwrap();
+    let o = f.sh("cat ok.txt");
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let err = stderr(&o);
+    if mediated() {
+        assert!(err.contains("mediated mode"), "{}", show(&o));
+    } else {
+        assert!(err.contains("the kernel decides opens"), "{}", show(&o));
+        assert_eq!(err.matches("clawless: isolated mode").count(), 1, "{}", show(&o));
+    }
 }

@@ -19,6 +19,7 @@
 
 use crate::insn::*;
 use crate::layout::{self, Block, Op, T};
+use claw_ir::isolate::{IsoAction, IsolatedPlan};
 use claw_ir::{route::X32_BIT, ArgCond, ArgRule, CmpOp, Ir, KernelDecision, Route};
 use claw_stdlib::Arch;
 
@@ -44,6 +45,52 @@ enum Leaf {
 
 /// Compiles the kernel part of `ir` into a seccomp filter.
 pub fn compile(ir: &Ir) -> Result<Program, CodegenError> {
+    compile_with(ir, &|nr| leaf_for(ir, nr))
+}
+
+/// The errno that stands for `USER_NOTIF` while an isolated route is laid out as
+/// a kernel decision (no errno is this large: the kernel's are below 4096).
+const NOTIFY_STANDIN: u16 = u16::MAX;
+
+/// Compiles the isolated-mode filter: `plan`'s routes replace the mediated routes
+/// of their syscalls (`open`/`openat`: notified with `O_CREAT` or `O_DIRECTORY`,
+/// else allowed in the kernel); every other syscall is as [`compile`] lays it out.
+pub fn compile_isolated(ir: &Ir, plan: &IsolatedPlan) -> Result<Program, CodegenError> {
+    let standin = ret_value(claw_ir::Action::Deny(NOTIFY_STANDIN));
+    let as_action = |a: IsoAction| match a {
+        IsoAction::Act(a) => a,
+        IsoAction::Notify => claw_ir::Action::Deny(NOTIFY_STANDIN),
+    };
+    let mut prog = compile_with(ir, &|nr| match plan.route_of(nr) {
+        None => leaf_for(ir, nr),
+        Some(r) => {
+            let k = KernelDecision {
+                rules: r
+                    .rules
+                    .iter()
+                    .map(|a| ArgRule {
+                        conds: a.conds.clone(),
+                        action: as_action(a.action),
+                    })
+                    .collect(),
+                fallback: as_action(r.fallback),
+            };
+            match k.constant() {
+                Some(a) => Leaf::Ret(ret_value(a)),
+                None => Leaf::Args(nr, k),
+            }
+        }
+    })?;
+    // The stand-in is this plan's alone: a policy cannot name that errno.
+    for insn in prog.iter_mut() {
+        if insn.code == BPF_RET | BPF_K && insn.k == standin {
+            insn.k = RET_USER_NOTIF;
+        }
+    }
+    Ok(prog)
+}
+
+fn compile_with(ir: &Ir, leaf_of: &dyn Fn(u32) -> Leaf) -> Result<Program, CodegenError> {
     let table = ir.table();
     // Rules may name numbers the table does not (`allow syscall_460;`): the
     // per-number leaves extend past the highest of them.
@@ -59,7 +106,7 @@ pub fn compile(ir: &Ir) -> Result<Program, CodegenError> {
         _ => ranges.push((start, leaf)),
     };
     for nr in 0..=limit {
-        push(nr, leaf_for(ir, nr));
+        push(nr, leaf_of(nr));
     }
     if ir.arch == Arch::X86_64 {
         push(X32_BIT, Leaf::Ret(RET_KILL_PROCESS));

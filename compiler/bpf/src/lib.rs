@@ -11,7 +11,7 @@ mod insn;
 mod layout;
 pub mod logging;
 
-pub use codegen::{cacheable, compile, CodegenError};
+pub use codegen::{cacheable, compile, compile_isolated, CodegenError};
 pub use disasm::disasm;
 pub use emu::{run, trace, validate, EmuError, SeccompData};
 pub use insn::*;

@@ -6,6 +6,7 @@
 //! platform tables, so the runtime can use it without the front end.
 
 mod glob;
+pub mod isolate;
 pub mod landlock;
 pub mod mediation;
 pub mod netns;

@@ -188,6 +188,11 @@ fn open_proc(fd: &OwnedFd, flags: i32, mode: u32) -> Result<OwnedFd, Fail> {
 /// monitor's copy is closed just after the agent resumes, so an `execve` of a file
 /// the agent closed a moment earlier can, rarely, meet `ETXTBSY`.
 fn hand_over(m: &Monitor, n: &Notification, file: OwnedFd, cloexec: bool) -> Outcome {
+    if let Some(t) = m.tripwires.get() {
+        // Isolated files: a secret the agent creates is a tripwire before it
+        // can open it again by itself.
+        t.cover_fd(file.as_fd());
+    }
     m.listener.send_fd(n.id, file.as_fd(), cloexec)?;
     Ok(Answer::Done)
 }

@@ -214,7 +214,18 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
             }
         }
     };
-    Ok(Reply::Value(cvt(r)?).into())
+    let r = cvt(r)?;
+    if let Some(t) = m.tripwires.get() {
+        // Isolated files: the new name of a secret pattern is a tripwire before
+        // the agent resumes (a marked object keeps its mark under any name).
+        t.cover_at(dir(&to), &to.name, &to.path);
+        if exchange {
+            if let From::Entry(p) = &from {
+                t.cover_at(dir(p), &p.name, from.path());
+            }
+        }
+    }
+    Ok(Reply::Value(r).into())
 }
 
 /// The names whose object the call gives a new name: the source (a link's or a

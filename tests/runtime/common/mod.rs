@@ -23,6 +23,25 @@ pub fn mediated() -> bool {
     std::env::var("CLAWLESS_MODE").as_deref() == Ok("mediated")
 }
 
+/// Whether the kernel performs ordinary opens in this run (isolated mode as root
+/// with a policy that has an isolated plan, such as the profiles: docs/architecture.md
+/// "Isolated files"). Landlock then refuses an open with `EACCES`, whatever errno
+/// the policy names.
+pub fn kernel_opens() -> bool {
+    // SAFETY: plain syscall.
+    !mediated() && unsafe { libc::geteuid() } == 0
+}
+
+/// The errno of an ordinary open (no `O_CREAT`, no `O_DIRECTORY`) the policy
+/// refuses with `policy`: `EACCES` when the kernel decides opens.
+pub fn open_refusal(policy: i32) -> i32 {
+    if kernel_opens() {
+        libc::EACCES
+    } else {
+        policy
+    }
+}
+
 /// Fails (never skips) when the kernel lacks what enforcement needs.
 /// Policies from source are compiled by the `clawc` next to `clawless`.
 pub fn clawc_is_built() {

@@ -1,0 +1,217 @@
+//! Isolated mode for files: whether this run can let the kernel decide opens, and
+//! what it needs for that — the isolated filter (compiled from the IR and its
+//! isolated plan, `claw_ir::isolate`), the plan's Landlock grants with this run's
+//! path values (literal directories dropped, carves subtracted) and a fanotify
+//! group for the tripwires.
+//!
+//! When any of these is missing the run keeps mediated opens (inside the
+//! namespaces if those are available) and says why: the policy's rules that force
+//! it, a carve Landlock cannot subtract, or the missing kernel feature.
+//!
+//! This module knows the plan and the run's environment; it starts nothing.
+
+use crate::tripwire::Tripwires;
+use claw_artifact::Artifact;
+use claw_ir::isolate::{exact, IsolatedPlan};
+use claw_ir::landlock::{rights_of, FsGrant, LandlockPlan};
+use claw_ir::{Env, Verb};
+use std::sync::Arc;
+
+/// What an isolated run of the files needs.
+pub struct Files {
+    pub plan: IsolatedPlan,
+    /// The isolated seccomp filter.
+    pub program: claw_bpf::Program,
+    /// The Landlock ruleset, paths expanded.
+    pub landlock: LandlockPlan,
+    pub tripwires: Arc<Tripwires>,
+}
+
+fn inside(a: &str, b: &str) -> bool {
+    b == "/" || a == b || a.starts_with(&format!("{b}/"))
+}
+
+/// The plan's Landlock grants for this run: variables expanded, literal grants
+/// that are directories dropped (Landlock would grant their subtrees), and every
+/// carve subtracted — a grant inside a carve loses the carve's rights; an `exec`
+/// carve strictly inside a grant must be one of the `noexec` mounts; any other
+/// overlap cannot be expressed.
+pub fn concrete_landlock(plan: &IsolatedPlan, env: &Env, noexec: &[String]) -> Result<LandlockPlan, String> {
+    let mut out = plan.landlock.clone();
+    out.fs = plan
+        .landlock
+        .fs
+        .iter()
+        .filter_map(|g| {
+            let p = env.expand(&g.path)?;
+            let p = if p.len() > 1 { p.trim_end_matches('/').to_string() } else { p };
+            if plan.literal_grants.contains(&g.path) && std::path::Path::new(&p).is_dir() {
+                return None;
+            }
+            Some(FsGrant {
+                path: p,
+                rights: g.rights.clone(),
+            })
+        })
+        .collect();
+    for c in &plan.carves {
+        let Some(cp) = exact(&c.pattern).and_then(|e| env.expand(&e)) else {
+            continue;
+        };
+        let rights = rights_of(c.verb);
+        for g in out.fs.iter_mut() {
+            if inside(&g.path, &cp) {
+                g.rights.retain(|r| !rights.contains(r));
+            } else if inside(&cp, &g.path) && g.rights.iter().any(|r| rights.contains(r)) {
+                if c.verb == Verb::Exec && noexec.iter().any(|d| inside(&cp, d)) {
+                    continue; // the noexec mount refuses it
+                }
+                return Err(format!(
+                    "{}: `deny {}` on {cp} lies inside the grant on {}, which Landlock cannot subtract",
+                    c.origin,
+                    c.verb.name(),
+                    g.path
+                ));
+            }
+        }
+    }
+    out.fs.retain(|g| !g.rights.is_empty());
+    Ok(out)
+}
+
+/// Prepares isolated files for `artifact` with `env`, or says why not.
+pub fn prepare(artifact: &Artifact, env: &Env, noexec: &[String]) -> Result<Files, String> {
+    let plan = artifact.ir.isolated_plan().map_err(|reasons| {
+        let shown: Vec<String> = reasons.iter().take(3).map(|r| r.to_string()).collect();
+        let more = reasons.len().saturating_sub(3);
+        format!(
+            "the policy needs mediated opens: {}{}",
+            shown.join("; "),
+            if more > 0 { format!(" (and {more} more)") } else { String::new() }
+        )
+    })?;
+    let landlock = concrete_landlock(&plan, env, noexec)?;
+    let program =
+        claw_bpf::compile_isolated(&artifact.ir, &plan).map_err(|e| format!("the isolated filter: {e}"))?;
+    claw_bpf::validate(&program).map_err(|e| format!("the isolated filter: {e}"))?;
+    let tripwires = Arc::new(Tripwires::new(plan.clone(), env.clone())?);
+    // The secret cache only where no state lets the agent write it (a poisoned
+    // cache would hide secrets).
+    if let Some(file) = crate::tripwire::SecretCache::file_for(&plan, env) {
+        if let Some(dir) = file.parent() {
+            use std::os::unix::fs::DirBuilderExt;
+            let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
+        }
+        if crate::audit::out_of_reach(&artifact.ir, env, &file).is_ok() {
+            tripwires.set_cache(file);
+        }
+    }
+    Ok(Files {
+        plan,
+        program,
+        landlock,
+        tripwires,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claw_ir::isolate::Carve;
+    use claw_ir::landlock::FsRight;
+
+    fn plan(grants: &[(&str, &[FsRight])], carves: &[(Verb, &str)]) -> IsolatedPlan {
+        IsolatedPlan {
+            landlock: LandlockPlan {
+                handled_fs: vec![FsRight::Execute, FsRight::ReadFile, FsRight::WriteFile],
+                fs: grants
+                    .iter()
+                    .map(|(p, r)| FsGrant {
+                        path: p.to_string(),
+                        rights: r.to_vec(),
+                    })
+                    .collect(),
+                ..LandlockPlan::default()
+            },
+            literal_grants: vec!["/".into()],
+            carves: carves
+                .iter()
+                .map(|(v, p)| Carve {
+                    verb: *v,
+                    pattern: p.to_string(),
+                    origin: "p:1".into(),
+                })
+                .collect(),
+            tripwires: vec![],
+            monitored: vec![],
+            routes: vec![],
+            stricter: vec![],
+            looser: vec![],
+        }
+    }
+
+    /// The embedded default profile has an isolated plan, and its isolated filter
+    /// returns what the plan says for every syscall number and open flag tried.
+    #[test]
+    fn the_default_profile_runs_isolated_and_its_filter_is_the_plans() {
+        let bytes = include_bytes!("../default/coding_agent.x86_64.bin");
+        let art = Artifact::from_bytes(bytes).unwrap();
+        let plan = art.ir.isolated_plan().unwrap_or_else(|r| panic!("{r:?}"));
+        assert!(plan.tripwires.iter().any(|t| t.pattern == "/**/.env"), "{:?}", plan.tripwires);
+        let prog = claw_bpf::compile_isolated(&art.ir, &plan).unwrap();
+        let arch = art.ir.arch.audit_arch();
+        let table = art.ir.table();
+        let flags = [0u64, 0o1, 0o2, 0o100, 0o200000, 0o1000, 0o2000, 0o10000000, 0o20200000, 1 << 32 | 0o100, 1 << 40];
+        for nr in 0..table.nr_limit() + 2 {
+            for f in flags {
+                for args in [[0, 0, f, 0, 0, 0], [0, f, 0, 0, 0, 0], [f; 6]] {
+                    let data = claw_bpf::SeccompData {
+                        nr,
+                        arch,
+                        instruction_pointer: 0,
+                        args,
+                    };
+                    let (got, _) = claw_bpf::run(&prog, &data).unwrap();
+                    let want = match plan.filter_outcome(&art.ir, arch, nr, &args) {
+                        claw_ir::FilterOutcome::KillProcess => claw_bpf::RET_KILL_PROCESS,
+                        claw_ir::FilterOutcome::Notify => claw_bpf::RET_USER_NOTIF,
+                        claw_ir::FilterOutcome::Act(a) => claw_bpf::ret_value(a),
+                    };
+                    assert_eq!(got, want, "nr {nr} args {args:?}");
+                }
+            }
+        }
+        // And the ordinary open is the kernel's.
+        let openat = table.by_name("openat").unwrap().nr;
+        let data = claw_bpf::SeccompData {
+            nr: openat,
+            arch,
+            instruction_pointer: 0,
+            args: [0; 6],
+        };
+        assert_eq!(claw_bpf::run(&prog, &data).unwrap().0, claw_bpf::RET_ALLOW);
+    }
+
+    #[test]
+    fn carves_subtract_or_refuse() {
+        use FsRight::*;
+        let mut env = Env::new();
+        env.set("WORKSPACE", "/tmp/ws");
+        // The workspace inside /tmp: `deny exec /tmp/**` takes exec from it.
+        let p = plan(
+            &[("$WORKSPACE", &[ReadFile, Execute]), ("/", &[ReadFile]), ("/usr", &[Execute])],
+            &[(Verb::Exec, "/tmp/**")],
+        );
+        let l = concrete_landlock(&p, &env, &[]).unwrap();
+        let ws = l.fs.iter().find(|g| g.path == "/tmp/ws").unwrap();
+        assert_eq!(ws.rights, vec![ReadFile]);
+        assert!(l.fs.iter().all(|g| g.path != "/"), "a literal directory is not granted");
+        // A write carve inside a write grant cannot be expressed.
+        let p = plan(&[("/srv", &[WriteFile])], &[(Verb::Write, "/srv/keep/**")]);
+        assert!(concrete_landlock(&p, &env, &[]).unwrap_err().contains("p:1"));
+        // An exec carve inside an exec grant is the noexec mount's.
+        let p = plan(&[("/srv", &[Execute])], &[(Verb::Exec, "/srv/tmp/**")]);
+        assert!(concrete_landlock(&p, &env, &[]).is_err());
+        assert!(concrete_landlock(&p, &env, &["/srv/tmp".into()]).is_ok());
+    }
+}
