@@ -14,6 +14,7 @@
 //! a proof.
 
 mod encode;
+mod iso;
 mod joint;
 mod props;
 mod tv;
@@ -23,6 +24,7 @@ use claw_bpf::Insn;
 use claw_ir::Ir;
 use std::time::{Duration, Instant};
 
+pub use iso::validate_isolation;
 pub use tv::{validate_logging, validate_translation};
 
 /// A concrete request found by the solver.
