@@ -96,31 +96,52 @@ struct Tally {
     failed: usize,
     unknown: usize,
     brute_violations: usize,
+    /// Assertions also decided by the joint query (policies with variables).
+    joint: usize,
 }
 
-/// Verifies `ir` and checks every verdict against the brute force.
+/// Does the policy use a path variable?
+fn uses_vars(ir: &Ir) -> bool {
+    checker::entities(ir)
+        .iter()
+        .any(|e| matches!(e, Entity::Paths(ps) if ps.iter().any(|p| p.starts_with('$'))))
+}
+
+/// Verifies `ir` and checks every verdict against the brute force (and the
+/// joint query's, if the policy uses variables).
 fn check(ir: &Ir, tally: &mut Tally) {
+    check_with(ir, tally, 10_000, true)
+}
+
+/// [`check`] with each solver query limited to `timeout_ms`, and the joint
+/// query asked or not.
+fn check_with(ir: &Ir, tally: &mut Tally, timeout_ms: u32, joint: bool) {
     let t0 = Instant::now();
     let report = verify(
         ir,
         None,
         Options {
-            timeout_ms: 10_000,
+            timeout_ms,
             lints: false,
         },
     );
     let t_verify = t0.elapsed();
     let t0 = Instant::now();
+    // The requests of each set of variable values, built once for all assertions.
+    let sets: Vec<(Env, Vec<BReq>)> = envs()
+        .into_iter()
+        .map(|env| {
+            let reqs = requests(ir, &env);
+            (env, reqs)
+        })
+        .collect();
+    let brute = |p: &Property| {
+        sets.iter()
+            .find_map(|(env, reqs)| violation(ir, p, reqs, env).map(|f| (env.clone(), f)))
+    };
     for (i, a) in ir.assertions.iter().enumerate() {
         let outcome = &report.checks[i].outcome;
-        let mut found = None;
-        for env in envs() {
-            let reqs = requests(ir, &env);
-            if let Some(f) = violation(ir, &a.property, &reqs, &env) {
-                found = Some((env, f));
-                break;
-            }
-        }
+        let found = brute(&a.property);
         if found.is_some() {
             tally.brute_violations += 1;
         }
@@ -163,6 +184,44 @@ fn check(ir: &Ir, tally: &mut Tally) {
                 }
             }
         }
+    }
+    // The joint query (one assignment of the variables for the whole run) must
+    // agree with the brute force and with every verdict the step-by-step search
+    // can stand behind: a proof of either against a replaying run of the other
+    // is a false proof.
+    if joint && uses_vars(ir) {
+        for (i, a) in ir.assertions.iter().enumerate() {
+            tally.joint += 1;
+            let joint = claw_verify::prove_jointly(ir, i, timeout_ms);
+            let found = brute(&a.property);
+            match (&joint, &report.checks[i].outcome) {
+                (Outcome::Proved, _) if found.is_some() => panic!(
+                    "`{}`: the joint query proves it, but this run violates it: {:#?}\n{ir:#?}",
+                    a.text, found
+                ),
+                (Outcome::Proved, Outcome::Failed(cex)) => panic!(
+                    "`{}`: the joint query proves it, but verify's trace replays:\n{cex}\n{ir:#?}",
+                    a.text
+                ),
+                (Outcome::Failed(cex), other) => {
+                    if let Err(e) = replay(ir, &a.property, cex) {
+                        panic!(
+                            "`{}`: the joint counterexample does not replay: {e}\n{cex}\n{ir:#?}",
+                            a.text
+                        );
+                    }
+                    assert!(
+                        *other != Outcome::Proved,
+                        "`{}`: proved, but the joint query's trace replays:\n{cex}\n{ir:#?}",
+                        a.text
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    if std::env::var_os("BRUTE_SHOW").is_some() {
+        eprintln!("{ir:#?}");
     }
     if std::env::var_os("BRUTE_TIMES").is_some() {
         eprintln!("verify {t_verify:?}, brute force {:?}", t0.elapsed());
@@ -280,6 +339,24 @@ fn every_state_where_the_event_happens_is_searched() {
     );
 }
 
+/// "Leads on to": the trace goes from the event's state to the violating one
+/// over transitions of the states it passes through (here `s1`'s, not `s0`'s),
+/// each step allowed and moving where the next one is.
+#[test]
+fn a_trace_leads_on_through_the_states_it_passes() {
+    case(
+        r#"policy p {
+            let api = endpoint tcp "*" port 443;
+            default deny(EPERM);
+            state s0 initial { allow read path "/sec"; allow read path "/y"; on read path "/sec" -> s1; on read path "/y" -> s2; }
+            state s1 { allow read path "/x"; on read path "/x" -> s2; }
+            state s2 { allow connect api; }
+            assert never connect after read path "/sec";
+        }"#,
+        &["failed"],
+    );
+}
+
 #[test]
 fn the_first_transition_written_wins() {
     let p = |a: &str, b: &str| {
@@ -382,6 +459,63 @@ fn a_variable_at_a_directory_the_policy_names() {
         }"#,
         &["failed"],
     );
+}
+
+/// Every step of a run shares one assignment of the path variables: the event
+/// here needs `$WORKSPACE` inside `/a` (where `s0` lets it be read), the exec
+/// after it needs `$WORKSPACE` above `/b/x`. Each step alone is possible; no
+/// one value makes both, so the property holds (proved by the joint query, not
+/// left inconclusive).
+#[test]
+fn true_only_because_the_variables_are_shared() {
+    let text = r#"policy p {
+        default deny(EPERM);
+        state s0 initial { allow read path "/a/**"; on read path "$WORKSPACE/t" -> s1; }
+        state s1 { allow exec path "$WORKSPACE/**"; }
+        assert never exec path "/b/x" after read path "$WORKSPACE/t";
+    }"#;
+    case(text, &["proved"]);
+    let ir = compile(text);
+    assert_eq!(claw_verify::prove_jointly(&ir, 0, 10_000), Outcome::Proved);
+}
+
+/// The converse: a violation only for `$WORKSPACE` in {`/a/b`, `/a/b/x`}, the
+/// values that make both the event (inside `/a/b`) and the exec (above
+/// `/a/b/x`) possible. The trace uses one of them in every step and replays.
+#[test]
+fn false_only_because_the_variables_are_shared() {
+    let text = r#"policy p {
+        default deny(EPERM);
+        state s0 initial { allow read path "/a/b/**"; on read path "$WORKSPACE/t" -> s1; }
+        state s1 { allow exec path "$WORKSPACE/**"; }
+        assert never exec path "/a/b/x" after read path "$WORKSPACE/t";
+    }"#;
+    case(text, &["failed"]);
+    let ir = compile(text);
+    let cex = match claw_verify::prove_jointly(&ir, 0, 10_000) {
+        Outcome::Failed(cex) => cex,
+        other => panic!("the joint query does not refute it: {other:?}"),
+    };
+    replay(&ir, &ir.assertions[0].property, &cex).unwrap();
+    let ws = &cex.steps[0].vars[0].1;
+    assert!(ws == "/a/b" || ws == "/a/b/x", "{cex}");
+    // A file opened before the event (the descriptor phase of the joint
+    // query): `/c/d/k` is readable only for `$WORKSPACE` = `/c/d`, and the
+    // event then is an exec of `/c/d/t`.
+    let text = r#"policy p {
+        default deny(EPERM);
+        state s0 initial { allow read path "$WORKSPACE/k"; allow exec path "/c/**"; on exec path "$WORKSPACE/t" -> s1; }
+        state s1 { }
+        assert never read path "/c/d/k" after exec path "$WORKSPACE/t";
+    }"#;
+    case(text, &["failed"]);
+    let ir = compile(text);
+    let cex = match claw_verify::prove_jointly(&ir, 0, 10_000) {
+        Outcome::Failed(cex) => cex,
+        other => panic!("the joint query does not refute it: {other:?}"),
+    };
+    replay(&ir, &ir.assertions[0].property, &cex).unwrap();
+    assert_eq!(cex.steps[0].vars[0].1, "/c/d", "{cex}");
 }
 
 #[test]
@@ -578,25 +712,122 @@ fn policy() -> impl Strategy<Value = Ir> {
         })
 }
 
-proptest! {
-    // Each case is a few dozen solver queries; `PROPTEST_CASES` raises the count
-    // (the number used for the issue's run is in docs/BENCHMARKS.md). The seed is
-    // fixed, so that CI (a fresh clone, no persisted failures) runs the same 48
-    // policies every time; `PROPTEST_RNG_SEED` picks another set for a search.
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
-        rng_seed: proptest::test_runner::RngSeed::Fixed(
-            std::env::var("PROPTEST_RNG_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x0c1a_1e55),
-        ),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
-    #[test]
-    fn verify_agrees_with_the_brute_force(ir in policy()) {
-        let mut t = Tally::default();
-        check(&ir, &mut t);
-    }
+/// `n` generated policies, the same for the same `seed` on every machine.
+fn generated(n: usize, seed: u64) -> Vec<Ir> {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let strategy = policy();
+    (0..n)
+        .map(|_| strategy.new_tree(&mut runner).expect("a policy").current())
+        .collect()
 }
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Checks `n` generated policies on every core (each thread has its own z3
+/// context), and says how many verdicts of each kind it saw. A failing case
+/// panics with its index and the policy; `BRUTE_SEED` and `BRUTE_CASES`
+/// reproduce the set, `BRUTE_ONLY=i` runs case `i` alone, `BRUTE_TIMEOUT_MS`
+/// sets the limit of each query, `BRUTE_JOINT_EVERY` how often the joint query
+/// is cross-checked, `BRUTE_THREADS` the threads.
+fn run_generated(default_cases: u64, default_joint_every: u64) -> Tally {
+    let n = env_or("BRUTE_CASES", default_cases) as usize;
+    // The joint query is several times the cost of the rest: asked of every
+    // `joint_every`-th policy (that uses variables).
+    let joint_every = env_or("BRUTE_JOINT_EVERY", default_joint_every).max(1) as usize;
+    let seed = env_or("BRUTE_SEED", 0x0c1a_1e55);
+    // A short limit per query: a generated policy whose violation needs two
+    // variables related (`$HOME` inside `$WORKSPACE`) can take z3 many seconds
+    // per query, and an inconclusive verdict is accepted only where the brute
+    // force finds nothing, or the solver ran out of time (never a proof).
+    let timeout_ms = env_or("BRUTE_TIMEOUT_MS", 1_000) as u32;
+    let mut irs: Vec<(usize, Ir)> = generated(n, seed).into_iter().enumerate().collect();
+    if let Some(only) = std::env::var("BRUTE_ONLY")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        irs.retain(|(i, _)| *i == only);
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = env_or("BRUTE_THREADS", threads as u64).max(1) as usize;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let t0 = Instant::now();
+    let tallies: Vec<Tally> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut t = Tally::default();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((i, ir)) = irs.get(k) else { break };
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            check_with(ir, &mut t, timeout_ms, i % joint_every == 0)
+                        }));
+                        if let Err(e) = r {
+                            eprintln!("generated case {i} (BRUTE_SEED={seed} BRUTE_ONLY={i}) failed");
+                            std::panic::resume_unwind(e);
+                        }
+                    }
+                    t
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a generated case failed"))
+            .collect()
+    });
+    let mut all = Tally::default();
+    for t in tallies {
+        all.proved += t.proved;
+        all.failed += t.failed;
+        all.unknown += t.unknown;
+        all.brute_violations += t.brute_violations;
+        all.joint += t.joint;
+    }
+    eprintln!(
+        "{} generated policies ({threads} threads) in {:.1} s: {all:?}",
+        irs.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    all
+}
+
+/// The quick set, in every CI run (`BRUTE_CASES` for more; the long run below).
+#[test]
+fn verify_agrees_with_the_brute_force() {
+    let t = run_generated(QUICK_CASES, 16);
+    // The verdicts are not all of one kind (the generator is not degenerate).
+    assert!(
+        t.proved + t.failed + t.unknown < 20 || (t.proved > 0 && t.failed > 0),
+        "{t:?}"
+    );
+}
+
+/// The long run, thousands of policies: `cargo test -p claw-tests --release
+/// --test brute -- --ignored` (see docs/BENCHMARKS.md for its time).
+#[test]
+#[ignore]
+fn verify_agrees_with_the_brute_force_long() {
+    let t = run_generated(LONG_CASES, 1);
+    assert!(
+        t.proved + t.failed + t.unknown < 20 || (t.proved > 0 && t.failed > 0),
+        "{t:?}"
+    );
+}
+
+/// How many generated policies each run checks.
+const QUICK_CASES: u64 = 2000;
+const LONG_CASES: u64 = 5000;
 
 /// The generated case of a counterexample that mixed variable values: the
 /// event (a write below `$XDG_RUNTIME_DIR`) found with one value, the exec after

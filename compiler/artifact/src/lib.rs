@@ -13,14 +13,17 @@
 //!                2 ir        the state table (JSON)
 //!                3 landlock  the Landlock plan (JSON)
 //!                4 metadata  compiler, source hash, proofs (JSON)
+//!                5 isolated  the isolated-mode plan (JSON), optional: present only
+//!                            when `clawc compile` proved it implements the policy
 //! ```
 //!
 //! The loader checks, in order: magic, version, architecture, length, checksum,
-//! every section present exactly once, the program as the kernel would (and that
+//! every required section present exactly once (the optional one at most once), the program as the kernel would (and that
 //! its architecture check names the header's architecture), and the IR's internal
 //! consistency. The checksum detects corruption; it is not a signature.
 
 use claw_bpf::{Insn, Program};
+use claw_ir::isolate::IsolatedPlan;
 use claw_ir::landlock::LandlockPlan;
 use claw_ir::Ir;
 use claw_stdlib::Arch;
@@ -35,6 +38,7 @@ const TAG_PROGRAM: u32 = 1;
 const TAG_IR: u32 = 2;
 const TAG_LANDLOCK: u32 = 3;
 const TAG_METADATA: u32 = 4;
+const TAG_ISOLATED: u32 = 5;
 
 /// The outcome of one verification check, recorded in the artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +75,10 @@ pub struct Artifact {
     pub ir: Ir,
     pub landlock: LandlockPlan,
     pub metadata: Metadata,
+    /// The isolated-mode plan, only if its translation validation proved it
+    /// (`None`: the runtime runs the policy in mediated mode). An artifact
+    /// written before isolated mode existed has none and loads as before.
+    pub isolated: Option<IsolatedPlan>,
 }
 
 /// Why an artifact was refused.
@@ -130,6 +138,9 @@ impl Artifact {
             TAG_METADATA,
             &serde_json::to_vec(&self.metadata).unwrap_or_default(),
         );
+        if let Some(plan) = &self.isolated {
+            section(TAG_ISOLATED, &serde_json::to_vec(plan).unwrap_or_default());
+        }
 
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
         out.extend_from_slice(MAGIC);
@@ -187,7 +198,7 @@ impl Artifact {
             return Err(LoadError::ChecksumMismatch);
         }
 
-        let mut sections: [Option<&[u8]>; 4] = [None; 4];
+        let mut sections: [Option<&[u8]>; 5] = [None; 5];
         let mut rest = payload;
         while !rest.is_empty() {
             if rest.len() < 8 {
@@ -199,7 +210,7 @@ impl Artifact {
                 return Err(LoadError::BadSection(format!("{tag} is longer than the payload")));
             }
             let slot = match tag {
-                TAG_PROGRAM..=TAG_METADATA => &mut sections[tag as usize - 1],
+                TAG_PROGRAM..=TAG_ISOLATED => &mut sections[tag as usize - 1],
                 other => return Err(LoadError::BadSection(format!("{other} is unknown"))),
             };
             if slot.replace(&rest[8..8 + n]).is_some() {
@@ -207,7 +218,7 @@ impl Artifact {
             }
             rest = &rest[8 + n..];
         }
-        let [Some(prog), Some(ir), Some(ll), Some(meta)] = sections else {
+        let [Some(prog), Some(ir), Some(ll), Some(meta), iso] = sections else {
             return Err(LoadError::BadSection(
                 "missing (program, ir, landlock and metadata are all required)".into(),
             ));
@@ -227,6 +238,9 @@ impl Artifact {
         let ir: Ir = serde_json::from_slice(ir).map_err(|e| json("ir", e))?;
         let landlock: LandlockPlan = serde_json::from_slice(ll).map_err(|e| json("landlock", e))?;
         let metadata: Metadata = serde_json::from_slice(meta).map_err(|e| json("metadata", e))?;
+        let isolated: Option<IsolatedPlan> = iso
+            .map(|b| serde_json::from_slice(b).map_err(|e| json("isolated", e)))
+            .transpose()?;
         if ir.arch != arch {
             return Err(LoadError::InvalidIr(format!(
                 "it is for {}, the header says {arch}",
@@ -239,6 +253,7 @@ impl Artifact {
             ir,
             landlock,
             metadata,
+            isolated,
         })
     }
 

@@ -28,7 +28,56 @@ fn sample(arch: Arch) -> Artifact {
             source_sha256: sha256_hex(b"policy"),
             proofs: vec![],
         },
+        isolated: None,
     }
+}
+
+/// The optional isolated-plan section: absent, the bytes are exactly the old
+/// format (old artifacts load, and old loaders read new ones without a plan);
+/// present, it round-trips; twice, or not JSON, it is refused.
+#[test]
+fn the_isolated_plan_is_an_optional_section() {
+    let a = sample(Arch::X86_64);
+    let bytes = a.to_bytes();
+    assert!(!bytes.windows(8).any(|w| w == [5, 0, 0, 0, b'{', 0, 0, 0]));
+    assert_eq!(Artifact::from_bytes(&bytes).unwrap().isolated, None);
+    // The old layout, written by hand: four sections, no fifth.
+    let mut sections = 0;
+    let mut rest = &bytes[56..];
+    while !rest.is_empty() {
+        let n = u32::from_le_bytes(rest[4..8].try_into().unwrap()) as usize;
+        sections += 1;
+        rest = &rest[8 + n..];
+    }
+    assert_eq!(sections, 4);
+
+    let mut b = a.clone();
+    let plan = claw_ir::isolate::IsolatedPlan {
+        landlock: a.landlock.clone(),
+        literal_grants: vec![],
+        carves: vec![],
+        tripwires: vec![],
+        monitored: vec![],
+        routes: vec![],
+        stricter: vec!["x".into()],
+        looser: vec![],
+    };
+    b.isolated = Some(plan.clone());
+    let again = Artifact::from_bytes(&b.to_bytes()).unwrap();
+    assert_eq!(again.isolated, Some(plan));
+    assert_eq!(again, b);
+
+    // A fifth section that is not a plan is refused, naming it.
+    let mut payload = bytes[56..].to_vec();
+    payload.extend_from_slice(&5u32.to_le_bytes());
+    payload.extend_from_slice(&2u32.to_le_bytes());
+    payload.extend_from_slice(b"{]");
+    let mut bad = bytes[..56].to_vec();
+    bad[16..24].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    use sha2::Digest;
+    bad[24..56].copy_from_slice(&sha2::Sha256::digest(&payload));
+    bad.extend_from_slice(&payload);
+    assert!(err(&bad).contains("isolated"), "{}", err(&bad));
 }
 
 fn err(bytes: &[u8]) -> String {

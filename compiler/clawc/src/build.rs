@@ -106,6 +106,7 @@ impl Built {
                 proofs,
             },
             ir: self.ir,
+            isolated: None,
         }
     }
 }
@@ -123,6 +124,8 @@ pub struct CompileOptions<'a> {
     pub color: ColorChoice,
     pub allow_unverified: bool,
     pub timeout_secs: u32,
+    /// Refuse to write an artifact without a proved isolated plan.
+    pub require_isolation: bool,
 }
 
 pub fn compile_cmd(o: &CompileOptions<'_>) -> ExitCode {
@@ -139,7 +142,17 @@ pub fn compile_cmd(o: &CompileOptions<'_>) -> ExitCode {
         eprintln!("error: not writing `{output}`: verification did not prove every check (use --allow-unverified to write it anyway; the artifact records what was proved)");
         return ExitCode::from(1);
     }
-    let artifact = built.artifact(o.input, verified.proofs);
+    // The isolated-mode plan: into the artifact only when proved.
+    let timeout_ms = crate::verify::timeout_ms(o.timeout_secs);
+    let isolated = match crate::isolation::plan(&built, timeout_ms, o.require_isolation, color) {
+        Ok(p) => p,
+        Err(()) => {
+            eprintln!("error: not writing `{output}`: --require-isolation, and the policy has no proved isolated plan");
+            return ExitCode::from(1);
+        }
+    };
+    let mut artifact = built.artifact(o.input, verified.proofs);
+    artifact.isolated = isolated;
     let bytes = artifact.to_bytes();
     // Write to a temporary file and rename, so a failed write never leaves a
     // half-written artifact where a good one was.
@@ -154,12 +167,13 @@ pub fn compile_cmd(o: &CompileOptions<'_>) -> ExitCode {
         .filter(|&nr| matches!(ir.route(nr), claw_ir::Route::Monitor(_)))
         .count();
     eprintln!(
-        "compiled policy `{}` for {}: {} BPF instructions, {} syscalls decided by the monitor, {} state(s) -> {output} ({} bytes)",
+        "compiled policy `{}` for {}: {} BPF instructions, {} syscalls decided by the monitor, {} state(s), {} -> {output} ({} bytes)",
         ir.name,
         ir.arch,
         artifact.program.len(),
         monitored,
         ir.states.len(),
+        if artifact.isolated.is_some() { "isolated and mediated modes" } else { "mediated mode only" },
         bytes.len()
     );
     ExitCode::SUCCESS

@@ -69,7 +69,7 @@ pub fn describe(a: &Artifact) -> String {
         s
     };
     format!(
-        "policy:    {} ({})\ncompiler:  {}\nsource:    {} (sha256 {})\nproofs:    {}\nstates:    {}\ndefault:   {}\nmonitor:   {} syscalls: {}\nprogram:   {} instructions\n",
+        "policy:    {} ({})\ncompiler:  {}\nsource:    {} (sha256 {})\nproofs:    {}\nstates:    {}\ndefault:   {}\nmonitor:   {} syscalls: {}\nprogram:   {} instructions\nisolated:  {}\n",
         ir.name,
         ir.arch,
         a.metadata.compiler,
@@ -80,8 +80,56 @@ pub fn describe(a: &Artifact) -> String {
         ir.default,
         monitored.len(),
         monitored.join(" "),
-        a.program.len()
+        a.program.len(),
+        isolated_summary(a)
     )
+}
+
+/// The isolated plan in one paragraph: which layer decides what.
+fn isolated_summary(a: &Artifact) -> String {
+    let Some(p) = &a.isolated else {
+        return "none (mediated mode only: no isolated plan was proved)".into();
+    };
+    let names = |nrs: Vec<u32>| -> String {
+        nrs.iter()
+            .map(|nr| {
+                a.ir.table()
+                    .by_nr(*nr)
+                    .map_or_else(|| nr.to_string(), |s| s.name.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut s = format!(
+        "proved; the kernel decides {} (Landlock, {} rules) except where the isolated filter notifies (O_CREAT, O_DIRECTORY)",
+        names(p.routes.iter().map(|r| r.nr).collect()),
+        p.landlock.fs.len()
+    );
+    for g in &p.landlock.fs {
+        let rights: Vec<String> = g.rights.iter().map(|r| format!("{r:?}")).collect();
+        s += &format!("\n           landlock  {} {}", g.path, rights.join(","));
+    }
+    for c in &p.carves {
+        s += &format!(
+            "\n           carve     {} {} ({})",
+            c.verb.name(),
+            c.pattern,
+            c.origin
+        );
+    }
+    for t in &p.tripwires {
+        let how = if t.refuses {
+            "tripwire, refuses every open"
+        } else {
+            "tripwire, the monitor decides"
+        };
+        s += &format!("\n           {how}  {}", t.pattern);
+    }
+    for m in &p.monitored {
+        s += &format!("\n           monitored {m}/**");
+    }
+    s += "\n           monitor   every other syscall keeps its mediated route";
+    s
 }
 
 /// What `clawc explain` is asked.
@@ -360,6 +408,64 @@ struct Analysis {
     /// resolve gets the kernel's error)?
     sees: Vec<(String, bool)>,
     notes: Vec<String>,
+    /// Which layer decides the request in isolated mode (`None`: the artifact
+    /// has no isolated plan).
+    isolated: Option<String>,
+}
+
+/// Which layer decides this request in isolated mode: the kernel (Landlock) for
+/// an open the isolated filter lets through, a tripwire or a monitored subtree
+/// (the monitor, after Landlock) for the paths they cover, the monitor for a
+/// notified open, and the mediated route for every other syscall.
+fn isolated_layer(a: &Artifact, nr: u32, args: &[u64; 6], accesses: &[Access], env: &Env) -> Option<String> {
+    let plan = a.isolated.as_ref()?;
+    let ir = &a.ir;
+    let name = ir.table().by_nr(nr).map(|s| s.name);
+    let paths: Vec<&str> = accesses
+        .iter()
+        .filter_map(|x| match x {
+            Access::Path { path, .. } => Some(path.as_str()),
+            Access::Net { .. } => None,
+        })
+        .collect();
+    let covered = |p: &str| {
+        if plan.is_secret(env, p) {
+            Some("a tripwire: Landlock, then the monitor decides the open as a read of the path and fires its transition")
+        } else if plan
+            .monitored
+            .iter()
+            .any(|m| p == m || p.starts_with(&format!("{m}/")))
+        {
+            Some("a monitored subtree: Landlock, then the monitor decides the open with the policy")
+        } else {
+            None
+        }
+    };
+    let layer = match (plan.route_of(nr), name) {
+        (Some(route), _) => match route.eval(args) {
+            claw_ir::isolate::IsoAction::Notify => {
+                "the monitor (the isolated filter notifies this open)".to_string()
+            }
+            claw_ir::isolate::IsoAction::Act(act) if act.is_allowing() => {
+                match paths.iter().find_map(|p| covered(p)) {
+                    Some(what) => what.to_string(),
+                    None => "the kernel: Landlock decides the open by path (a refusal is EACCES)".to_string(),
+                }
+            }
+            claw_ir::isolate::IsoAction::Act(act) => format!("the kernel: the isolated filter answers {act}"),
+        },
+        (None, Some("execve" | "execveat")) => match ir.route(nr) {
+            claw_ir::Route::Monitor(_) => {
+                "the monitor, and the kernel: Landlock's EXECUTE right on top".to_string()
+            }
+            claw_ir::Route::Kernel(_) => "the kernel: the filter, then Landlock's EXECUTE right".to_string(),
+        },
+        (None, _) => match ir.route(nr) {
+            claw_ir::Route::Monitor(_) => "the monitor (as in mediated mode)".to_string(),
+            claw_ir::Route::Kernel(_) => "the kernel's filter (as in mediated mode)".to_string(),
+        },
+    };
+    Some(layer)
 }
 
 fn rule_origin(ir: &claw_ir::Ir, d: &claw_ir::Decision) -> String {
@@ -577,7 +683,9 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
             sees.push((p.clone(), ok));
         }
     }
+    let isolated = isolated_layer(a, nr, &args, &accesses, &env);
     Ok(Analysis {
+        isolated,
         syscall: syscall_name(nr, sc, arch),
         sc,
         nr,
@@ -663,6 +771,11 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
     if let Some((to, origin)) = &an.then {
         out += &format!("then:     the sandbox moves to `{to}` (transition at {origin})\n");
     }
+    // Only for an artifact with a proved isolated plan (`clawc compile
+    // --require-isolation`); without one, every request is decided as above.
+    if let Some(layer) = &an.isolated {
+        out += &format!("isolated: decided by {layer}\n");
+    }
     Ok((out, an.kernel_agrees != Some(false)))
 }
 
@@ -732,5 +845,6 @@ pub fn explain_json(a: &Artifact, q: &Question) -> Result<(serde_json::Value, bo
             .collect::<Vec<_>>()),
     );
     m.insert("notes".into(), json!(an.notes));
+    m.insert("isolated_layer".into(), json!(an.isolated));
     Ok((v, an.kernel_agrees != Some(false)))
 }

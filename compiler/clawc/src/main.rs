@@ -8,6 +8,7 @@ mod export;
 mod fmt;
 mod import;
 mod inspect;
+mod isolation;
 mod lsp;
 mod verify;
 
@@ -78,6 +79,10 @@ enum Command {
         /// Time limit of each solver query, in seconds.
         #[arg(long, default_value_t = 30)]
         timeout: u32,
+        /// Fail unless the policy has an isolated-mode plan proved to implement
+        /// it (the kernel decides opens, secrets are tripwires).
+        #[arg(long)]
+        require_isolation: bool,
     },
     /// Prove the policy's assertions and that its compiled filter implements it;
     /// lint rules, transitions and states that do nothing.
@@ -244,6 +249,7 @@ fn main() -> ExitCode {
             color,
             allow_unverified,
             timeout,
+            require_isolation,
         } => {
             let (file, policy) = match split_std_policy(&file, policy) {
                 Ok(x) => x,
@@ -257,6 +263,7 @@ fn main() -> ExitCode {
                 color,
                 allow_unverified,
                 timeout_secs: timeout,
+                require_isolation,
             })
         }
         Command::Verify {

@@ -423,3 +423,37 @@ fn explain_answers_in_json_and_in_batches_with_the_file_system_notes() {
         answers[2]
     );
 }
+
+/// A policy the isolated plan cannot carry compiles to mediated mode with a note
+/// naming each rule that forced it; `--require-isolation` makes that an error
+/// and writes nothing.
+#[test]
+fn the_isolation_note_names_the_rules_and_require_isolation_refuses() {
+    let out = tmp("mediated.bin");
+    let ex = repo("examples/coding_agent.claw");
+    let o = clawc(&["compile", &ex, "-o", out.to_str().unwrap()]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("note: mediated mode only:"), "{t}");
+    assert!(
+        t.contains("  - `write` and `append` differ on $WORKSPACE/.agent/log/**"),
+        "{t}"
+    );
+    assert!(t.contains("mediated mode only ->"), "{t}");
+    let d = clawc(&["disasm", out.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&d.stdout).contains("isolated:  none (mediated mode only"));
+
+    let strict = tmp("strict.bin");
+    let o = clawc(&[
+        "compile",
+        &ex,
+        "-o",
+        strict.to_str().unwrap(),
+        "--require-isolation",
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("error: mediated mode only:"), "{t}");
+    assert!(t.contains("--require-isolation"), "{t}");
+    assert!(!strict.exists());
+}

@@ -14,6 +14,8 @@
 //! a proof.
 
 mod encode;
+mod iso;
+mod joint;
 mod props;
 mod tv;
 mod witness;
@@ -22,6 +24,7 @@ use claw_bpf::Insn;
 use claw_ir::Ir;
 use std::time::{Duration, Instant};
 
+pub use iso::validate_isolation;
 pub use tv::{validate_logging, validate_translation};
 
 /// A concrete request found by the solver.
@@ -225,10 +228,23 @@ pub fn verify(ir: &Ir, program: Option<&[Insn]>, opts: Options) -> Report {
         let t = Instant::now();
         let mut outcome = props::property(&cx, &reach, &a.property);
         // A trace whose steps needed different variable values is no single run:
-        // search again preferring the values of each of its steps, last first
-        // (and of the traces found so). If none is one run, the answer is
-        // inconclusive: a trace that mixes values is never printed.
+        // decide the property again as one query in which every step shares one
+        // assignment of the variables (`joint`): unsat is a proof, sat a run.
+        // Should that be inconclusive, search again preferring the values of each
+        // of the trace's steps, last first (and of the traces found so). If none
+        // is one run, the answer is inconclusive: a trace that mixes values is
+        // never printed.
         let mixed = |c: &Counterexample| c.steps.windows(2).any(|w| w[0].vars != w[1].vars);
+        if matches!(&outcome, Outcome::Failed(c) if mixed(c)) {
+            let hints: Vec<Vec<(String, String)>> = match &outcome {
+                Outcome::Failed(c) => c.steps.iter().rev().map(|s| s.vars.clone()).collect(),
+                _ => Vec::new(),
+            };
+            let joint = joint::property(&cx, &reach, &a.property, &hints);
+            if !matches!(joint, Outcome::Unknown(_)) {
+                outcome = joint;
+            }
+        }
         if let Outcome::Failed(c) = &outcome {
             if mixed(c) {
                 let mut tried: Vec<Vec<(String, String)>> = Vec::new();
@@ -280,6 +296,20 @@ pub fn verify(ir: &Ir, program: Option<&[Insn]>, opts: Options) -> Report {
         Vec::new()
     };
     Report { checks, lints }
+}
+
+/// Decides `ir.assertions[i]` as one query over the whole state machine, every
+/// step sharing one assignment of the path variables: what `verify` asks where
+/// the step-by-step search found a trace that mixes values. Exact (a proof, or a
+/// counterexample that replays), but its query grows with the policy; public for
+/// the brute-force tests, which check it on every generated policy.
+pub fn prove_jointly(ir: &Ir, i: usize, timeout_ms: u32) -> Outcome {
+    let Some(a) = ir.assertions.get(i) else {
+        return Outcome::Unknown(format!("no assertion {i}"));
+    };
+    let cx = props::Ctx::new(ir, timeout_ms);
+    let reach = props::reachability(&cx);
+    joint::property(&cx, &reach, &a.property, &[])
 }
 
 #[cfg(test)]

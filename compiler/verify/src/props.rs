@@ -103,7 +103,7 @@ pub(crate) struct Ctx<'a> {
     pub timeout_ms: u32,
     pub wit: Witnesses<'a>,
     /// Other values of the variables to try candidates with (see `find_elsewhere`).
-    alt_envs: Vec<(Env, Vec<(String, String)>)>,
+    pub(crate) alt_envs: Vec<(Env, Vec<(String, String)>)>,
 }
 
 /// Every variable the policy uses set to one directory a literal pattern names
@@ -209,7 +209,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// A step for a model: the request, and where the interpreter moves on it.
-    fn model_step(&self, state: u32, m: &Model, r: &Req, note: String) -> Step {
+    pub(crate) fn model_step(&self, state: u32, m: &Model, r: &Req, note: String) -> Step {
         let request = self.concrete(m, r);
         let vars = self.var_values(m);
         let mut env = Env::new();
@@ -435,6 +435,25 @@ impl<'a> Ctx<'a> {
         self.solve_once(facts, self.timeout_ms)
     }
 
+    /// Solves with the variables set to `values` (those it names; the others
+    /// free), substituted so that z3 simplifies the constant prefixes away.
+    pub fn solve_pinned(&self, facts: &[Bool], values: &[(String, String)]) -> Answer {
+        let consts: Vec<(z3::ast::String, z3::ast::String)> = self
+            .vars
+            .names
+            .iter()
+            .zip(&self.vars.values)
+            .filter_map(|(name, var)| {
+                let (_, v) = values.iter().find(|(n, _)| n == name)?;
+                Some((var.clone(), crate::encode::lit(v)))
+            })
+            .collect();
+        let subst: Vec<(&z3::ast::String, &z3::ast::String)> = consts.iter().map(|(a, b)| (a, b)).collect();
+        let mut pinned: Vec<Bool> = consts.iter().map(|(a, b)| a.eq(b)).collect();
+        pinned.extend(facts.iter().map(|f| f.substitute(&subst)));
+        self.solve_once(&pinned, self.timeout_ms)
+    }
+
     fn solve_once(&self, facts: &[Bool], timeout_ms: u32) -> Answer {
         let solver = Solver::new();
         let mut p = Params::new();
@@ -560,7 +579,7 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
-    fn state_name(&self, s: u32) -> String {
+    pub(crate) fn state_name(&self, s: u32) -> String {
         let n = &self.ir.states[s as usize];
         if n.is_empty() {
             "(single state)".into()
@@ -747,9 +766,15 @@ fn route(ir: &Ir, reach: &Reach, from: u32, to: u32) -> Option<Vec<Step>> {
     None
 }
 
+/// Why an open before the event fails a `never … after` property.
+pub(crate) const STAYS_OPEN: &str =
+    "a file opened before the event stays open after it: descriptors cannot be \
+    revoked, so the agent can keep using it. Forbid this access before the event too, or \
+    assert only what the runtime can revoke (network access is revoked on transitions).";
+
 /// The part of `p` that a descriptor keeps: its `read`, `write` and `append`
 /// verbs (whatever others it names); `None` if it has none of them.
-fn fd_part(p: &Pattern) -> Option<Pattern> {
+pub(crate) fn fd_part(p: &Pattern) -> Option<Pattern> {
     match p {
         Pattern::Access { verbs, entity } => {
             let kept: Vec<Verb> = verbs
@@ -768,7 +793,7 @@ fn fd_part(p: &Pattern) -> Option<Pattern> {
 
 /// The request is an open (`open`, `openat`, `openat2`, `creat`): the calls that
 /// leave the agent a descriptor.
-fn opens_a_file(ir: &Ir, r: &Req) -> Bool {
+pub(crate) fn opens_a_file(ir: &Ir, r: &Req) -> Bool {
     let nrs: Vec<Bool> = ir
         .table()
         .iter()
@@ -823,7 +848,7 @@ fn event_covers(ir: &Ir, s: u32, b: &Pattern) -> bool {
 
 /// Where a request allowed in `s` may take the sandbox: each transition out of
 /// `s` (when it is the first whose event matches), or nowhere.
-fn targets(cx: &Ctx, s: u32, r: &Req) -> Vec<(u32, Bool, String)> {
+pub(crate) fn targets(cx: &Ctx, s: u32, r: &Req) -> Vec<(u32, Bool, String)> {
     let ir = cx.ir;
     let mut out = vec![(
         s,
@@ -1004,11 +1029,7 @@ fn property_once(cx: &Ctx, reach: &Reach, prop: &Property) -> Outcome {
             // usable after it.
             let b_states: BTreeSet<u32> = b_step.keys().chain(b_maybe.iter()).copied().collect();
             if let Some(fd) = fd_part(what) {
-                let explanation =
-                    "a file opened before the event stays open after it: descriptors cannot be \
-                    revoked, so the agent can keep using it. Forbid this access before the event too, or \
-                    assert only what the runtime can revoke (network access is revoked on transitions)."
-                        .to_string();
+                let explanation = STAYS_OPEN.to_string();
                 for &s0 in &reached {
                     if closure(ir, reach, &BTreeSet::from([s0])).is_disjoint(&b_states) {
                         continue;
@@ -1268,7 +1289,7 @@ pub(crate) fn lints(cx: &Ctx, reach: &Reach) -> Vec<Lint> {
 }
 
 /// The request of a trace step, for the interpreter.
-fn step_req(ir: &Ir, st: &Step) -> CReq {
+pub(crate) fn step_req(ir: &Ir, st: &Step) -> CReq {
     CReq {
         nr: ir.table().by_name(&st.request.syscall).map_or(u32::MAX, |s| s.nr),
         args: st.request.args,
@@ -1279,7 +1300,7 @@ fn step_req(ir: &Ir, st: &Step) -> CReq {
 /// Does this run (each step allowed, in order) violate `prop`? As the property
 /// means it: B then A; or A's read/write/append at or before B (the descriptor
 /// stays open).
-fn run_violates(ir: &Ir, prop: &Property, steps: &[Step], env: &Env) -> bool {
+pub(crate) fn run_violates(ir: &Ir, prop: &Property, steps: &[Step], env: &Env) -> bool {
     let reqs: Vec<CReq> = steps.iter().map(|s| step_req(ir, s)).collect();
     let does = |p: &Pattern, r: &CReq| crate::witness::pattern_matches(p, r, env);
     match prop {

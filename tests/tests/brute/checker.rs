@@ -155,7 +155,8 @@ fn path_instances(pattern: &str) -> Vec<String> {
     all
 }
 
-fn entities(ir: &Ir) -> Vec<Entity> {
+/// Every entity the policy names (rules, events, properties).
+pub fn entities(ir: &Ir) -> Vec<Entity> {
     let mut out = Vec::new();
     let mut m = |x: &Matcher| {
         if let Matcher::Access { entity, .. } = x {
@@ -256,16 +257,37 @@ pub fn requests(ir: &Ir, env: &Env) -> Vec<BReq> {
     }
     let rename_reads = mediation::of("renameat2").is_some_and(|m| m.verbs().contains(&Verb::Read));
     let path_list: Vec<String> = paths.into_iter().collect();
-    for p in &path_list {
+    // The flag combinations, one of each class: the same verbs and the same
+    // truth of every condition on `openat` ask the same of every path (the
+    // dedup below would drop the rest, path by path, at a far higher cost).
+    let mut opens: Vec<([u64; 6], Vec<Verb>)> = Vec::new();
+    {
+        let openat = nr("openat");
+        let mut classes: BTreeSet<(Vec<bool>, String)> = BTreeSet::new();
+        let mut class = |args: [u64; 6], verbs: Vec<Verb>| {
+            let truth: Vec<bool> = conds
+                .iter()
+                .filter(|(n, _)| Some(*n) == openat)
+                .map(|(_, c)| c.holds(&args))
+                .collect();
+            if classes.insert((truth, format!("{verbs:?}"))) {
+                opens.push((args, verbs));
+            }
+        };
         for &f in &flag_sets {
             let args = [(-100i64) as u64, 0, f, 0, 0, 0];
-            push(nr("openat"), args, on(&mediation::open_verbs(f, ir.arch), p));
+            class(args, mediation::open_verbs(f, ir.arch));
             // O_CREAT of a file that exists (the monitor asks what the flags
             // without O_CREAT ask, unless O_EXCL).
             if f & c(ir, "O_CREAT") != 0 && f & c(ir, "O_EXCL") == 0 {
                 let g = f & !c(ir, "O_CREAT");
-                push(nr("openat"), args, on(&mediation::open_verbs(g, ir.arch), p));
+                class(args, mediation::open_verbs(g, ir.arch));
             }
+        }
+    }
+    for p in &path_list {
+        for (args, verbs) in &opens {
+            push(nr("openat"), *args, on(verbs, p));
         }
         push(nr("execve"), [0; 6], on(&[Verb::Exec], p));
         push(nr("newfstatat"), [0; 6], on(&[Verb::Visible], p));
@@ -550,7 +572,8 @@ pub struct Found {
 
 /// Searches the runs over `reqs` for a violation of `prop`: a breadth-first
 /// search over (state, event seen, forbidden descriptor open), which is all a
-/// run's future depends on.
+/// run's future depends on. What a request does is computed once, and whether
+/// a state allows it (and where it leads) once per state.
 pub fn violation(ir: &Ir, prop: &Property, reqs: &[BReq], env: &Env) -> Option<Found> {
     type Node = (u32, bool, bool);
     let start: Node = (ir.initial, false, false);
@@ -570,30 +593,42 @@ pub fn violation(ir: &Ir, prop: &Property, reqs: &[BReq], env: &Env) -> Option<F
         Property::Never { what, .. } => fd_part(what),
         _ => None,
     };
+    // Per request: (performs the target, performs the event, opens a file for
+    // the target's read/write/append part). An event that is itself such an
+    // open violates the property (as `run_violates`); no other request leaves
+    // anything open.
+    let does: Vec<(bool, bool, bool)> = reqs
+        .iter()
+        .map(|r| match prop {
+            Property::Never { what, after } => (
+                performs(what, r, env),
+                after.as_ref().is_some_and(|b| performs(b, r, env)),
+                opens(ir, r) && fd.as_ref().is_some_and(|f| performs(f, r, env)),
+            ),
+            Property::Always { verbs, within } => (outside(verbs, within, r, env), false, false),
+        })
+        .collect();
+    // Per state: for each request, `Some(next)` if allowed.
+    let mut moves: Vec<Option<Vec<Option<u32>>>> = vec![None; ir.states.len()];
     while let Some(node @ (s, seen_b, opened)) = queue.pop_front() {
-        for (i, r) in reqs.iter().enumerate() {
-            if !allowed(ir, s, r, env) {
-                continue;
-            }
-            let (bad, is_b) = match prop {
-                Property::Never { what, after: None } => (performs(what, r, env), false),
-                Property::Never { what, after: Some(b) } => {
-                    let is_b = performs(b, r, env);
-                    let opens = fd.as_ref().is_some_and(|f| performs(f, r, env));
-                    (
-                        (seen_b && performs(what, r, env)) || (is_b && (opened || opens)),
-                        is_b,
-                    )
-                }
-                Property::Always { verbs, within } => (outside(verbs, within, r, env), false),
+        let here = moves[s as usize].get_or_insert_with(|| {
+            reqs.iter()
+                .map(|r| allowed(ir, s, r, env).then(|| next(ir, s, r, env)))
+                .collect()
+        });
+        for (i, to) in here.iter().enumerate() {
+            let Some(to) = *to else { continue };
+            let (what, is_b, open) = does[i];
+            let bad = match prop {
+                Property::Never { after: None, .. } | Property::Always { .. } => what,
+                Property::Never { after: Some(_), .. } => (seen_b && what) || (is_b && (opened || open)),
             };
             if bad {
                 return Some(Found {
                     run: build(&prev, node, i),
                 });
             }
-            let opens = opens(ir, r) && fd.as_ref().is_some_and(|f| performs(f, r, env));
-            let n: Node = (next(ir, s, r, env), seen_b || is_b, opened || opens);
+            let n: Node = (to, seen_b || is_b, opened || open);
             if seen.insert(n) {
                 prev.insert(n, (node, i));
                 queue.push_back(n);
