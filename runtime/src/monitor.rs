@@ -129,6 +129,8 @@ struct Tracked {
     sock: OwnedFd,
     addr: NetAddr,
     udp: bool,
+    /// The names it was connected as (`crate::dns`): they hold for its life.
+    names: Vec<String>,
 }
 
 /// State shared by all workers: the sandbox-wide state, the sockets to revoke and
@@ -273,6 +275,8 @@ pub struct Monitor {
     kernel_filter: std::sync::OnceLock<(Vec<claw_bpf::Insn>, bool)>,
     /// The last call a `kill` ended a process for.
     killed: Mutex<Option<crate::denials::Killed>>,
+    /// The resolver state for domain endpoints (see `crate::dns`).
+    dns: std::sync::OnceLock<crate::dns::Dns>,
 }
 
 /// Syscalls that can give a process another root directory or another view of the
@@ -346,6 +350,7 @@ impl Monitor {
             view,
             kernel_filter: std::sync::OnceLock::new(),
             killed: Mutex::new(None),
+            dns: std::sync::OnceLock::new(),
         })
     }
 
@@ -355,6 +360,27 @@ impl Monitor {
     /// (every call the policy allows comes here too, to be recorded).
     pub fn set_kernel_filter(&self, prog: Vec<claw_bpf::Insn>, learn: bool) {
         let _ = self.kernel_filter.set((prog, learn));
+    }
+
+    /// Gives the monitor its resolver state (before [`Monitor::start`]).
+    pub fn set_dns(&self, dns: crate::dns::Dns) {
+        let _ = self.dns.set(dns);
+    }
+
+    pub(crate) fn dns(&self) -> Option<&crate::dns::Dns> {
+        self.dns.get()
+    }
+
+    /// The names a tracked socket (the same as `sock`) to `addr` was connected as.
+    pub(crate) fn peer_names(&self, sock: &OwnedFd, addr: &NetAddr) -> Vec<String> {
+        let shared = self.lock();
+        let raw = sock.as_raw_fd();
+        shared
+            .sockets
+            .iter()
+            .find(|t| t.addr == *addr && !t.names.is_empty() && same_socket(t.sock.as_raw_fd(), raw))
+            .map(|t| t.names.clone())
+            .unwrap_or_default()
     }
 
     /// The current state.
@@ -743,8 +769,15 @@ impl Monitor {
                 shared.state = to;
                 revoked = self.revoke(&mut shared, to);
             }
-            let mut add =
-                |sock: OwnedFd, addr: NetAddr, udp: bool| shared.sockets.push(Tracked { sock, addr, udp });
+            let names = crate::dns::names_in(accesses);
+            let mut add = |sock: OwnedFd, addr: NetAddr, udp: bool| {
+                shared.sockets.push(Tracked {
+                    sock,
+                    addr,
+                    udp,
+                    names: names.clone(),
+                })
+            };
             then(&mut add);
         }
         let after = shared.state;
@@ -817,12 +850,10 @@ impl Monitor {
     /// Does `state` allow talking to `addr`? A connected socket may exchange data
     /// with its peer as long as `connect` to it is allowed ("connect means talk",
     /// docs/language.md); `send` is for datagrams addressed without connecting.
-    fn allows_peer(&self, state: u32, addr: &NetAddr) -> bool {
+    /// `names`: what the socket was connected as (each must still be allowed).
+    fn allows_peer(&self, state: u32, addr: &NetAddr, names: &[String]) -> bool {
         let nr = self.table().by_name("connect").map_or(u32::MAX, |s| s.nr);
-        let access = [Access::Net {
-            verb: Verb::Connect,
-            addr: addr.clone(),
-        }];
+        let access = crate::dns::with_names(Verb::Connect, addr, names.to_vec());
         let req = Request {
             nr,
             args: [0; 6],
@@ -835,7 +866,7 @@ impl Monitor {
     fn revoke(&self, shared: &mut Shared, state: u32) -> Vec<NetAddr> {
         let mut gone = Vec::new();
         shared.sockets.retain(|t| {
-            if self.allows_peer(state, &t.addr) {
+            if self.allows_peer(state, &t.addr, &t.names) {
                 return true;
             }
             shut(t);
@@ -857,8 +888,9 @@ impl Monitor {
                 sock: i.sock,
                 addr: i.peer,
                 udp: i.udp,
+                names: Vec::new(),
             };
-            if self.allows_peer(state, &t.addr) {
+            if self.allows_peer(state, &t.addr, &t.names) {
                 shared.sockets.push(t);
             } else {
                 shut(&t);
@@ -877,7 +909,7 @@ impl Monitor {
         let mut i = 0;
         while i < shared.sockets.len() {
             let same = same_socket(shared.sockets[i].sock.as_raw_fd(), raw);
-            if same && !self.allows_peer(state, &shared.sockets[i].addr) {
+            if same && !self.allows_peer(state, &shared.sockets[i].addr, &shared.sockets[i].names) {
                 let t = shared.sockets.swap_remove(i);
                 shut(&t);
                 continue;

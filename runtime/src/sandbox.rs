@@ -484,8 +484,12 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
     let nofile = protect_self();
     // Given to the monitor of the attempt that runs (there may be two).
     let mut audit = Some(std::mem::replace(&mut launch.audit, AuditLog::new(None, false)));
+    // The sandbox's resolver (domain endpoints): kept alive for the whole run.
+    let resolver =
+        crate::dns::Prepared::new(&launch.artifact.ir, launch.learn).map_err(LaunchError::Setup)?;
     let isolation = Isolation {
         noexec: noexec_dirs(&launch),
+        resolver: resolver.as_ref().map(crate::dns::Prepared::setup),
     };
     // SAFETY: process plumbing with raw syscalls; no thread has been started yet.
     unsafe {
@@ -700,6 +704,10 @@ unsafe fn start(
         agent as u32,
         view,
     );
+    if let Err(e) = crate::dns::attach(&monitor, isolation) {
+        kill_child(pid);
+        return Err(LaunchError::Setup(e).into());
+    }
     if logging.is_some() {
         monitor.set_kernel_filter(launch.artifact.program.clone(), launch.learn);
     }
