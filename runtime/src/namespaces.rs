@@ -407,7 +407,8 @@ unsafe fn resolver_up(r: &ResolverSetup) -> bool {
         std::ptr::null(),
     );
     let fds = [udp, tcp];
-    let mut space = [0u8; 64];
+    // u64s: a cmsghdr is 8-byte aligned.
+    let mut space = [0u64; 8];
     let mut iov_byte = [b'r'];
     let mut iov = libc::iovec {
         iov_base: iov_byte.as_mut_ptr().cast(),
@@ -418,7 +419,7 @@ unsafe fn resolver_up(r: &ResolverSetup) -> bool {
     msg.msg_iovlen = 1;
     let data_len = std::mem::size_of_val(&fds) as u32;
     let need = libc::CMSG_SPACE(data_len) as usize;
-    if need > space.len() {
+    if need > std::mem::size_of_val(&space) {
         return false;
     }
     msg.msg_control = space.as_mut_ptr().cast();
@@ -441,7 +442,8 @@ unsafe fn resolver_up(r: &ResolverSetup) -> bool {
 /// Receives the resolver's sockets our init sent (see [`ResolverSetup`]),
 /// without waiting: it sent them before it started the agent.
 pub fn receive_resolver(recv: i32) -> Option<(OwnedFd, OwnedFd)> {
-    let mut space = [0u8; 64];
+    // u64s: a cmsghdr is 8-byte aligned.
+    let mut space = [0u64; 8];
     let mut byte = [0u8; 1];
     let mut iov = libc::iovec {
         iov_base: byte.as_mut_ptr().cast(),
@@ -454,7 +456,7 @@ pub fn receive_resolver(recv: i32) -> Option<(OwnedFd, OwnedFd)> {
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = space.as_mut_ptr().cast();
-        msg.msg_controllen = space.len();
+        msg.msg_controllen = std::mem::size_of_val(&space);
         let n = libc::recvmsg(recv, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC);
         if n != 1 {
             return None;

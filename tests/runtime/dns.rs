@@ -2,7 +2,7 @@
 //! runs its own DNS server (written with `hickory-proto`, on a loopback address,
 //! `CLAWLESS_DNS_UPSTREAM`) whose names resolve to loopback addresses in
 //! `127.78.0.0/16`, where the test's TCP servers listen on the host; the policy
-//! names that block (`deny send` of TCP to it, which decides nothing a connect
+//! names that block (`deny(EACCES) send` of TCP to it, which decides nothing a connect
 //! asks), so answers there are kept and its addresses are the host's in
 //! isolated mode.
 //! The DNS server records every name it was asked: what left the sandbox.
@@ -156,11 +156,11 @@ policy dnstest {{
         allow read, write, exec workspace;
         allow read, write path "/dev/null";
         allow visible path "/**";
-        deny send testnet;
-        {extra}
+        deny(EACCES) send testnet;
     }}
     state clean initial {{
         allow connect [api, cdn];
+        {extra}
         on read secrets -> tainted;
         on read path "$WORKSPACE/.env" -> tainted;
     }}
@@ -183,8 +183,19 @@ impl Run {
         clawc_is_built();
         let f = Fixture::new(name).with_attack();
         std::fs::write(f.ws.join(".env"), "API_TOKEN=TOP-SECRET\n").unwrap();
-        let policy = f.root.join("dns.claw");
-        std::fs::write(&policy, self::policy(extra)).unwrap();
+        let src = f.root.join("dns.claw");
+        std::fs::write(&src, self::policy(extra)).unwrap();
+        // Compiled (and proved) once, for every run of the test.
+        let policy = f.root.join("dns.bin");
+        let clawc = std::path::Path::new(clawless()).with_file_name("clawc");
+        let o = std::process::Command::new(clawc)
+            .arg("compile")
+            .arg(&src)
+            .arg("-o")
+            .arg(&policy)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", show(&o));
         let audit = f.root.join("audit.jsonl");
         Run {
             policy: policy.display().to_string(),
@@ -652,7 +663,10 @@ fn a_resolver_of_the_agents_own_is_decided_by_the_connect_rules() {
     let own = UdpSocket::bind("127.78.13.53:5353").unwrap();
     own.set_nonblocking(true).unwrap();
     let dns = DnsServer::new("127.78.13.54", &[("api.test", &[&["127.78.13.1"]])], 300);
-    let r = Run::new("dns-own", "deny send endpoint udp \"127.78.0.0/16\" port 5353;");
+    let r = Run::new(
+        "dns-own",
+        "deny(EACCES) send endpoint udp \"127.78.0.0/16\" port 5353;",
+    );
     let o = r.exec(
         &dns.upstream("127.78.13.54"),
         &[],
