@@ -248,10 +248,6 @@ fn parse_value(s: &str, arch: Arch) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is not a number or known constant"))
 }
 
-fn parse_addr(s: &str) -> Result<NetAddr, String> {
-    parse_target(s).map(|(a, _)| a)
-}
-
 /// The address asked about and the name it was reached as: `tcp:NAME:PORT` is
 /// an address the monitor's resolver returned for NAME — an example one
 /// (`203.0.113.7`, or `127.0.0.1` for `localhost`) unless written
@@ -692,29 +688,33 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
             m,
             Mediation::Connect { .. } | Mediation::SendTo { .. } | Mediation::SendMsg { .. }
         ) {
-            if let Ok((parsed, Some(name))) = parse_target(addr) {
-                if let NetAddr::Inet { ip, .. } = &parsed {
-                    if !a.ir.admits_answer(&name, *ip) {
-                        out += &format!(
-                            "note:     the monitor's resolver drops {ip} as an answer for {name} (a private, loopback \
-                             or special address in no block the policy names): the connect is decided without the name\n"
-                        );
-                    } else if !a.ir.domain_matters(&name) {
-                        out += &format!(
-                            "note:     no domain endpoint matches {name}: the connect is decided by its address alone\n"
-                        );
-                    } else {
-                        out += &format!(
-                            "note:     decided as reached as {name}: {ip} is an answer the monitor's resolver returned \
-                             for it within its TTL (write tcp:NAME@IP:PORT for another answer); a query for {name} \
-                             leaves the sandbox in this state: {}\n",
-                            if a.ir.forwards(an.state, &name) { "yes" } else { "no" }
-                        );
-                    }
+            if let Ok((NetAddr::Inet { ip, .. }, Some(name))) = parse_target(addr) {
+                if !a.ir.admits_answer(&name, ip) {
+                    out += &format!(
+                        "note:     the monitor's resolver drops {ip} as an answer for {name} (a private, loopback \
+                         or special address in no block the policy names): the connect is decided without the name\n"
+                    );
+                } else if !a.ir.domain_matters(&name) {
+                    out += &format!(
+                        "note:     no domain endpoint matches {name}: the connect is decided by its address alone\n"
+                    );
+                } else {
+                    out += &format!(
+                        "note:     decided as reached as {name}: {ip} is an answer the monitor's resolver returned \
+                         for it within its TTL (write tcp:NAME@IP:PORT for another answer); a query for {name} \
+                         leaves the sandbox in this state: {}\n",
+                        if a.ir.forwards(an.state, &name) { "yes" } else { "no" }
+                    );
                 }
             }
-            if let Ok(parsed) = parse_addr(addr) {
-                if a.ir.stays_inside(&parsed) {
+            if let Ok((parsed, name)) = parse_target(addr) {
+                let names: Vec<String> = named_access(&a.ir, &parsed, name).into_iter().collect();
+                let resolver = matches!(parsed, NetAddr::Inet { ip, port, .. } if claw_ir::domain::is_resolver(ip, port));
+                if resolver && a.ir.has_domains() {
+                    out += "note:     in isolated mode this is the sandbox's resolver, the monitor's forwarder: the \
+                            call stays inside the sandbox, and a query leaves only for a name the state could use \
+                            (docs/language.md, \"Domain endpoints\"); in mediated mode the policy decides it as above\n";
+                } else if a.ir.stays_inside_as(&parsed, &names) {
                     out += "note:     in isolated mode this loopback address is the sandbox's own (no endpoint of the \
                             policy names it): the call stays inside the sandbox, undecided by the policy, and reaches \
                             nothing outside; in mediated mode the policy decides it as above\n";

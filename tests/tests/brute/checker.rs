@@ -329,7 +329,7 @@ pub fn requests(ir: &Ir, env: &Env) -> Vec<BReq> {
                 addrs.push(NetAddr::UnixAbstract(n.clone()));
                 addrs.push(NetAddr::UnixAbstract(format!("{n}x")));
             }
-            Addr::Any => {}
+            Addr::Any | Addr::Domain(_) => {}
         }
     }
     // Each IPv4 address also as IPv4-mapped and IPv4-compatible IPv6.
@@ -368,6 +368,7 @@ pub fn requests(ir: &Ir, env: &Env) -> Vec<BReq> {
                 vec![Access::Net {
                     verb,
                     addr: a.clone(),
+                    name: None,
                 }],
             );
         }
