@@ -155,6 +155,9 @@ fn exact_names(ir: &Ir, state: u32) -> Vec<String> {
 /// returned it for, and for a socket the monitor connected, the names it was
 /// connected as (they hold for the connection's life).
 pub(crate) fn reached_as(m: &Monitor, addr: &NetAddr, sock: Option<&OwnedFd>) -> Vec<String> {
+    if !m.ir.has_domains() {
+        return Vec::new(); // no name can matter: no look-up, no lock
+    }
     let mut names = match m.dns() {
         Some(d) => d.names_for(&m.ir, m.state(), addr),
         None => Vec::new(),
