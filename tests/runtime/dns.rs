@@ -696,3 +696,37 @@ fn a_resolver_of_the_agents_own_is_decided_by_the_connect_rules() {
         );
     }
 }
+
+#[test]
+fn a_socket_connected_by_name_is_revoked_at_the_taint() {
+    // Both modes: isolated, the name resolves through the forwarder first;
+    // mediated, the monitor resolves it at the connect.
+    let dns = DnsServer::new("127.78.14.53", &[("api.test", &[&["127.78.14.1"]])], 300);
+    let s = Tcp::new("127.78.14.1", 8443);
+    let r = Run::new("dns-revoke", "");
+    let o = r.exec(
+        &dns.upstream("127.78.14.53"),
+        &[],
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            "./attack dns-connect api.test 8443 pre; ./attack hold tcp 127.78.14.1 8443 .env",
+        ],
+    );
+    let out = stdout(&o);
+    // The channel works: connected as api.test, bytes sent before the taint.
+    assert!(
+        out.contains("connect: ok=0") && out.contains("write before: ok=7"),
+        "{}",
+        show(&o)
+    );
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    let got = s.received();
+    assert!(got.contains("before\n"), "{got:?}\n{}", show(&o));
+    assert!(
+        !got.contains("after"),
+        "sent after the taint: {got:?}\n{}",
+        show(&o)
+    );
+}
