@@ -64,6 +64,9 @@ fn serve_udp(m: &Monitor, s: &UdpSocket) {
     let mut buf = vec![0u8; MAX_QUERY];
     loop {
         let Ok((n, from)) = s.recv_from(&mut buf) else {
+            // A persistent error must not spin a core (a client that left
+            // before its answer costs one such error: ECONNREFUSED).
+            std::thread::sleep(Duration::from_millis(1));
             continue;
         };
         if let Some(out) = answer(m, &buf[..n], "udp") {
