@@ -2,7 +2,8 @@
 //! under `clawless exec` (the embedded default policy), interleaved in one run, as
 //! ratios; the monitor's throughput on notified opens with 1 and 8 threads; and
 //! the network: a 100 MB loopback download and connects per second, natively and
-//! in both modes (`runtime N net` runs only those).
+//! in both modes (`runtime N net` runs only those), and connect setup to a domain
+//! endpoint vs an address endpoint (`runtime N dns` runs only that).
 //! Needs release builds of `clawless` and `clawc` next to this binary (the command
 //! in docs/BENCHMARKS.md builds them). Set `CLAW_BENCH_KEEP=1` to keep the
 //! generated workspace and the build's audit log for analysis.
@@ -162,9 +163,24 @@ fn main() {
         let _ = std::fs::remove_dir_all(&ws);
         return;
     }
+    if std::env::args().nth(2).as_deref() == Some("dns") {
+        // `runtime N dns`: connect setup by name vs by address only.
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("progs/netload.c");
+        let st = Command::new("gcc")
+            .args(["-O2", "-o"])
+            .arg(ws.join("netload"))
+            .arg(&src)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        domains(&clawless, &ws, runs);
+        let _ = std::fs::remove_dir_all(&ws);
+        return;
+    }
     if std::env::args().nth(2).as_deref() == Some("net") {
         // `runtime N net`: the network rows only.
         network(&clawless, &ws, runs);
+        domains(&clawless, &ws, runs);
         let _ = std::fs::remove_dir_all(&ws);
         return;
     }
@@ -609,6 +625,115 @@ fn files(clawless: &Path, ws: &Path, runs: usize) {
             "| {name} | {mn:.0} | {mi:.0} | {mm:.0} | **{:.2}× slower** | {:.2}× slower |",
             mn / mi,
             mn / mm
+        );
+    }
+}
+
+/// A DNS server on `ip:port` (hickory-proto) answering every A query with `answer`.
+fn dns_server(ip: &str, answer: std::net::Ipv4Addr) -> u16 {
+    use hickory_proto::op::{Message, MessageType};
+    use hickory_proto::rr::{rdata::A, RData, Record, RecordType};
+    let s = std::net::UdpSocket::bind((ip, 0)).unwrap();
+    let port = s.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            let Ok((n, from)) = s.recv_from(&mut buf) else {
+                continue;
+            };
+            let Ok(q) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let Some(query) = q.queries().first().cloned() else {
+                continue;
+            };
+            let mut r = Message::new();
+            r.set_id(q.id())
+                .set_message_type(MessageType::Response)
+                .set_recursion_available(true)
+                .add_query(query.clone());
+            if query.query_type() == RecordType::A {
+                r.add_answer(Record::from_rdata(query.name().clone(), 300, RData::A(A(answer))));
+            }
+            if let Ok(b) = r.to_vec() {
+                let _ = s.send_to(&b, from);
+            }
+        }
+    });
+    port
+}
+
+/// Connect setup to a domain endpoint vs an address endpoint: the same 2,000
+/// connects to `127.77.9.4:443` under a policy that allows it by address, and
+/// under one that allows `bench.test`, which the agent resolved first through
+/// the monitor's forwarder (isolated) or the monitor resolves itself (mediated).
+fn domains(clawless: &Path, ws: &Path, runs: usize) {
+    let ip = "127.77.9.4";
+    serve(ip, 0);
+    let dns = dns_server("127.77.9.53", ip.parse().unwrap());
+    let prog = ws.join("netload");
+    let policy = |name: &str, endpoint: &str| -> PathBuf {
+        let text = format!(
+            "use std::groups::*;\nuse std::paths::system_ro;\n\
+             policy {name} {{\n\
+             let workspace = path \"$WORKSPACE/**\";\n\
+             // Names the bench's block, so the resolver keeps answers there.\n\
+             let benchnet = endpoint tcp \"127.77.9.0/24\" port 443;\n\
+             default deny(EPERM);\n\
+             always {{\n\
+             allow memory, time, signals, process_basic, process, io, net_sockets;\n\
+             allow read, exec system_ro;\n\
+             allow read, write, exec workspace;\n\
+             allow read, write path \"/dev/null\";\n\
+             allow visible path \"/**\";\n\
+             deny(EACCES) send benchnet;\n\
+             allow connect {endpoint};\n\
+             }}\n}}\n"
+        );
+        let p = ws.join(format!("{name}.claw"));
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let by_addr = policy("by_address", &format!("endpoint tcp \"{ip}\" port 443"));
+    let by_name = policy("by_name", "endpoint tcp \"bench.test\" port 443");
+    let upstream = format!("127.77.9.53:{dns}");
+    let measure = |mode: &str, pol: &Path| -> f64 {
+        let script = format!(
+            "getent hosts bench.test >/dev/null; {} connects {ip} 443 2000",
+            prog.display()
+        );
+        let out = Command::new(clawless)
+            .arg("exec")
+            .args(["--mode", mode, "--policy"])
+            .arg(pol)
+            .arg("--workspace")
+            .arg(ws)
+            .args(["--", "/bin/sh", "-c", &script])
+            .env("CLAWLESS_DNS_UPSTREAM", &upstream)
+            .current_dir(ws)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    println!();
+    println!("| connects per second, median of {runs} | address endpoint | domain endpoint | ratio | setup added by the name, µs |");
+    println!("|---|---:|---:|---:|---:|");
+    for mode in ["mediated", "isolated"] {
+        let (mut a, mut d) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            a.push(measure(mode, &by_addr));
+            d.push(measure(mode, &by_name));
+        }
+        let (a, d) = (median(a), median(d));
+        println!(
+            "| {mode} | {a:.0} | {d:.0} | **{:.2}×** | {:.0} |",
+            a / d,
+            (1.0 / d - 1.0 / a) * 1e6
         );
     }
 }

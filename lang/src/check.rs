@@ -1148,6 +1148,19 @@ impl<'a> Checker<'a> {
         }
         let addr = match parse_cidr(&a.value) {
             Ok(addr) => addr,
+            Err(_) if looks_like_a_name(&a.value) => {
+                match claw_stdlib::domain::DomainPattern::parse(&a.value) {
+                    Ok(d) => Addr::Domain(d),
+                    Err(e) => {
+                        self.err(
+                            Diagnostic::error("E0210", a.span, e.message)
+                                .with_label("not a valid domain name")
+                                .with_hint(e.hint),
+                        );
+                        return None;
+                    }
+                }
+            }
             Err((msg, hint)) => {
                 self.err(
                     Diagnostic::error("E0210", a.span, msg)
@@ -1966,6 +1979,13 @@ fn article(kind: EntityKind) -> String {
 }
 
 /// Parses `"*"`, `"10.0.0.0/8"`, `"10.1.2.3"`, `"::1/128"`.
+/// Is `s` meant as a domain name rather than an address? Anything with a letter,
+/// `*.` or `-` that has no `/` or `:` (an address block or an IPv6 address):
+/// `10.0.0.300` stays an address error, `api..example.com` a domain error.
+fn looks_like_a_name(s: &str) -> bool {
+    !s.contains(['/', ':']) && s.bytes().any(|c| !(c.is_ascii_digit() || c == b'.'))
+}
+
 fn parse_cidr(s: &str) -> Result<Addr, (String, String)> {
     if s == "*" {
         return Ok(Addr::Any);
@@ -1977,7 +1997,7 @@ fn parse_cidr(s: &str) -> Result<Addr, (String, String)> {
     let ip: IpAddr = ip.parse().map_err(|_| {
         (
             format!("`{s}` is not an IP address or block"),
-            "write an IPv4/IPv6 address, a CIDR block such as `10.0.0.0/8`, or `*`".to_string(),
+            "write an IPv4/IPv6 address, a CIDR block such as `10.0.0.0/8`, `*`, or a domain name such as `api.example.com`".to_string(),
         )
     })?;
     let max = if ip.is_ipv4() { 32 } else { 128 };

@@ -156,6 +156,9 @@ pub enum Addr {
     UnixPath(String),
     /// An abstract unix socket name (written `"@name"`).
     UnixAbstract(String),
+    /// A domain name or `*.` wildcard: the addresses the monitor's resolver
+    /// returned for a name it matches (docs/language.md, "Domain endpoints").
+    Domain(claw_stdlib::domain::DomainPattern),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

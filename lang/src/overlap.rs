@@ -173,6 +173,9 @@ fn endpoints_may_overlap(e: &Endpoint, f: &Endpoint) -> bool {
     }
     match (&e.addr, &f.addr) {
         (Addr::Any, Addr::Cidr(..) | Addr::Any) | (Addr::Cidr(..), Addr::Any) => true,
+        // Any address can be among a name's answers.
+        (Addr::Domain(_), Addr::Any | Addr::Cidr(..) | Addr::Domain(_))
+        | (Addr::Any | Addr::Cidr(..), Addr::Domain(_)) => true,
         (Addr::Cidr(a, pa), Addr::Cidr(b, pb)) => {
             let p = (*pa).min(*pb);
             match (a, b) {

@@ -269,8 +269,13 @@ impl AuditLog {
                             claw_ir::Access::Path { verb, path } => {
                                 serde_json::json!({ "verb": verb.name(), "path": path })
                             }
-                            claw_ir::Access::Net { verb, addr } => {
-                                serde_json::json!({ "verb": verb.name(), "addr": addr.to_string() })
+                            claw_ir::Access::Net { verb, addr, name } => {
+                                let mut a =
+                                    serde_json::json!({ "verb": verb.name(), "addr": addr.to_string() });
+                                if let Some(n) = name {
+                                    a["name"] = serde_json::json!(n);
+                                }
+                                a
                             }
                         })
                         .collect();

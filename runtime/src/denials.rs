@@ -78,8 +78,19 @@ pub fn hint(syscall: &str, accesses: &[Access], rule: &str) -> String {
                 path.replace('"', "\\\"")
             )
         }
-        Some(Access::Net { verb, addr }) => {
+        Some(Access::Net { verb, addr, name }) => {
             let endpoint = match addr {
+                claw_ir::NetAddr::Inet { proto, port, .. } if name.is_some() => {
+                    let p = if *proto == claw_ir::Proto::Udp {
+                        "udp"
+                    } else {
+                        "tcp"
+                    };
+                    format!(
+                        "endpoint {p} \"{}\" port {port}",
+                        name.as_deref().unwrap_or_default()
+                    )
+                }
                 claw_ir::NetAddr::Inet { proto, ip, port } => {
                     let p = if *proto == claw_ir::Proto::Udp {
                         "udp"
@@ -101,7 +112,13 @@ pub fn hint(syscall: &str, accesses: &[Access], rule: &str) -> String {
 pub fn transition_line(from: &str, to: &str, access: Option<&Access>, syscall: &str, pid: u32) -> String {
     let what = match access {
         Some(Access::Path { verb, path }) => format!("{} {path}", verb.name()),
-        Some(Access::Net { verb, addr }) => format!("{} {addr}", verb.name()),
+        Some(Access::Net { verb, addr, name }) => {
+            format!(
+                "{} {addr}{}",
+                verb.name(),
+                claw_ir::domain::show_name(name.as_deref())
+            )
+        }
         None => syscall.to_string(),
     };
     format!("clawless: {from} -> {to}: {what} (pid {pid})\n")
@@ -286,6 +303,7 @@ mod tests {
                 ip: "127.0.0.1".parse().unwrap(),
                 port: 9,
             },
+            name: None,
         }];
         assert_eq!(
             hint("sendto", &send, "default"),

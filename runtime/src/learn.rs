@@ -3,7 +3,9 @@
 //! standard sets of `std::paths` (`workspace`, `system_ro`, `tmp`, `devices`,
 //! `proc_info`, ...), a tool's directory under the home directory into one pattern
 //! (`~/.cache/pip/**`, `~/.cargo/**`); syscalls into the groups of `std::groups`
-//! they belong to; endpoints are listed as seen (address and port). Secrets read
+//! they belong to; endpoints are listed as seen: by the name the sandbox's resolver
+//! was asked for when that name's answer was the address (the forwarder's `dns`
+//! records), else by address, with the port. Secrets read
 //! are called out in comments. The draft is a starting point to review, not a
 //! proof of anything: `clawc verify` proves what it says.
 //!
@@ -172,13 +174,19 @@ struct Seen {
     killed: BTreeSet<String>,
 }
 
-/// `tcp 1.2.3.4:443` → `endpoint tcp "1.2.3.4" port 443`.
-fn endpoint(addr: &str) -> Option<String> {
+/// `tcp 1.2.3.4:443` → `endpoint tcp "1.2.3.4" port 443`, or `endpoint tcp
+/// "NAME" port 443` when the resolver answered a query for NAME with that address
+/// (`names`: address → the name asked for).
+fn endpoint(addr: &str, names: &BTreeMap<String, String>) -> Option<String> {
     let (kind, rest) = addr.split_once(' ')?;
     match kind {
         "tcp" | "udp" => {
             let sa: std::net::SocketAddr = rest.parse().ok()?;
-            Some(format!("endpoint {kind} \"{}\" port {}", sa.ip(), sa.port()))
+            let host = names
+                .get(&sa.ip().to_string())
+                .cloned()
+                .unwrap_or_else(|| sa.ip().to_string());
+            Some(format!("endpoint {kind} \"{host}\" port {}", sa.port()))
         }
         "unix" => Some(format!("endpoint unix \"{}\"", rest.replace('"', "\\\""))),
         _ => None,
@@ -197,6 +205,21 @@ pub fn draft(log: &str, ctx: &Context) -> String {
         .collect();
     let secrets = path_set("secrets");
     let mut seen = Seen::default();
+    // What the sandbox's resolver answered: address → the name asked for (the
+    // first, where several names share an address).
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for line in log.lines() {
+        let Ok(r) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if r["syscall"] == "dns" && r["decision"] == "allow" {
+            if let (Some(n), Some(ips)) = (r["args"]["name"].as_str(), r["args"]["answers"].as_array()) {
+                for ip in ips.iter().filter_map(|i| i.as_str()) {
+                    names.entry(ip.to_string()).or_insert_with(|| n.to_string());
+                }
+            }
+        }
+    }
     for line in log.lines() {
         let Ok(r) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -204,6 +227,9 @@ pub fn draft(log: &str, ctx: &Context) -> String {
         let Some(name) = r["syscall"].as_str() else {
             continue;
         };
+        if name == "dns" {
+            continue; // the resolver's records, read above
+        }
         if r["decision"] == "kill" {
             seen.killed.insert(name.to_string());
             continue;
@@ -236,7 +262,7 @@ pub fn draft(log: &str, ctx: &Context) -> String {
                 };
                 seen.paths.entry(class).or_default().insert(verb.to_string());
             } else if let Some(addr) = a["addr"].as_str() {
-                if let Some(e) = endpoint(addr) {
+                if let Some(e) = endpoint(addr, &names) {
                     seen.endpoints.entry(verb.to_string()).or_default().insert(e);
                 }
             }
@@ -433,6 +459,8 @@ mod tests {
             r#"{"syscall":"mmap","decision":"allow","args":{"registers":[0,0,0,0,0,0]}}"#,
             r#"{"syscall":"openat","decision":"allow","args":{}}"#,
             r#"{"syscall":"connect","decision":"allow","accesses":[{"verb":"connect","addr":"tcp 10.0.0.1:443"}]}"#,
+            r#"{"syscall":"dns","decision":"allow","args":{"name":"pypi.org","type":"A","answers":["151.101.0.223"]}}"#,
+            r#"{"syscall":"connect","decision":"allow","accesses":[{"verb":"connect","addr":"tcp 151.101.0.223:443"}]}"#,
             r#"{"syscall":"ptrace","decision":"kill"}"#,
             "not json",
         ]
@@ -452,9 +480,12 @@ mod tests {
             "mediated calls are decided by verbs\n{d}"
         );
         assert!(
-            d.contains("allow connect [endpoint tcp \"10.0.0.1\" port 443];"),
+            d.contains(
+                "allow connect [endpoint tcp \"10.0.0.1\" port 443, endpoint tcp \"pypi.org\" port 443];"
+            ),
             "{d}"
         );
+        assert!(!d.contains("allow dns"), "{d}");
         assert!(d.contains("on read secrets -> tainted;"), "{d}");
         assert!(
             d.contains("killed even while learning (std::groups::dangerous): ptrace"),

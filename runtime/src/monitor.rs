@@ -168,12 +168,20 @@ struct Tracked {
     udp: bool,
     /// The socket's inode (fixed for its life), to find it without a syscall.
     ino: u64,
+    /// The names it was connected as (`crate::dns`): they hold for its life.
+    names: Vec<String>,
 }
 
 impl Tracked {
-    fn new(sock: OwnedFd, addr: NetAddr, udp: bool) -> Tracked {
+    fn new(sock: OwnedFd, addr: NetAddr, udp: bool, names: Vec<String>) -> Tracked {
         let ino = inode(sock.as_raw_fd()).unwrap_or(0);
-        Tracked { sock, addr, udp, ino }
+        Tracked {
+            sock,
+            addr,
+            udp,
+            ino,
+            names,
+        }
     }
 }
 
@@ -332,6 +340,8 @@ pub struct Monitor {
     killed: Mutex<Option<crate::denials::Killed>>,
     /// Isolated files: the tripwires a name the agent creates may join.
     pub(crate) tripwires: std::sync::OnceLock<Arc<crate::tripwire::Tripwires>>,
+    /// The resolver state for domain endpoints (see `crate::dns`).
+    dns: std::sync::OnceLock<crate::dns::Dns>,
 }
 
 /// Syscalls that can give a process another root directory or another view of the
@@ -421,6 +431,7 @@ impl Monitor {
             kernel_filter: std::sync::OnceLock::new(),
             killed: Mutex::new(None),
             tripwires: std::sync::OnceLock::new(),
+            dns: std::sync::OnceLock::new(),
         })
     }
 
@@ -436,6 +447,27 @@ impl Monitor {
     /// match a secret become tripwires before it answers. Before [`Monitor::start`].
     pub fn set_tripwires(&self, t: Arc<crate::tripwire::Tripwires>) {
         let _ = self.tripwires.set(t);
+    }
+
+    /// Gives the monitor its resolver state (before [`Monitor::start`]).
+    pub fn set_dns(&self, dns: crate::dns::Dns) {
+        let _ = self.dns.set(dns);
+    }
+
+    pub(crate) fn dns(&self) -> Option<&crate::dns::Dns> {
+        self.dns.get()
+    }
+
+    /// The names a tracked socket (the same as `sock`) to `addr` was connected as.
+    pub(crate) fn peer_names(&self, sock: &OwnedFd, addr: &NetAddr) -> Vec<String> {
+        let ino = inode(sock.as_raw_fd()).unwrap_or(0);
+        let shared = self.lock();
+        shared
+            .sockets
+            .iter()
+            .find(|t| t.addr == *addr && !t.names.is_empty() && t.ino == ino)
+            .map(|t| t.names.clone())
+            .unwrap_or_default()
     }
 
     /// The current state.
@@ -924,8 +956,10 @@ impl Monitor {
                 shared.epoch += 1;
                 revoked = self.revoke(&mut shared, to);
             }
-            let mut add =
-                |sock: OwnedFd, addr: NetAddr, udp: bool| shared.sockets.push(Tracked::new(sock, addr, udp));
+            let names = crate::dns::names_in(accesses);
+            let mut add = |sock: OwnedFd, addr: NetAddr, udp: bool| {
+                shared.sockets.push(Tracked::new(sock, addr, udp, names.clone()))
+            };
             then(&mut add);
         }
         let after = shared.state;
@@ -1001,12 +1035,10 @@ impl Monitor {
     /// Does `state` allow talking to `addr`? A connected socket may exchange data
     /// with its peer as long as `connect` to it is allowed ("connect means talk",
     /// docs/language.md); `send` is for datagrams addressed without connecting.
-    fn allows_peer(&self, state: u32, addr: &NetAddr) -> bool {
+    /// `names`: what the socket was connected as (each must still be allowed).
+    fn allows_peer(&self, state: u32, addr: &NetAddr, names: &[String]) -> bool {
         let nr = self.table().by_name("connect").map_or(u32::MAX, |s| s.nr);
-        let access = [Access::Net {
-            verb: Verb::Connect,
-            addr: addr.clone(),
-        }];
+        let access = crate::dns::with_names(Verb::Connect, addr, names.to_vec());
         let req = Request {
             nr,
             args: [0; 6],
@@ -1019,7 +1051,7 @@ impl Monitor {
     fn revoke(&self, shared: &mut Shared, state: u32) -> Vec<NetAddr> {
         let mut gone = Vec::new();
         shared.sockets.retain(|t| {
-            if self.allows_peer(state, &t.addr) {
+            if self.allows_peer(state, &t.addr, &t.names) {
                 return true;
             }
             shut(t);
@@ -1044,8 +1076,8 @@ impl Monitor {
             if i.stdio && !self.ir.names_endpoint(&i.peer) {
                 continue;
             }
-            let t = Tracked::new(i.sock, i.peer, i.udp);
-            if self.allows_peer(state, &t.addr) {
+            let t = Tracked::new(i.sock, i.peer, i.udp, Vec::new());
+            if self.allows_peer(state, &t.addr, &t.names) {
                 shared.sockets.push(t);
             } else {
                 shut(&t);
@@ -1071,12 +1103,21 @@ impl Monitor {
             return;
         }
         let ino = inode(sock.as_raw_fd()).unwrap_or(0);
-        if !self.allows_peer(shared.state, addr) {
+        // The names it was connected as, when tracked (`crate::dns`); one that a
+        // revocation dropped meanwhile is decided by its address alone (fail
+        // closed).
+        let names = shared
+            .sockets
+            .iter()
+            .find(|t| t.ino == ino)
+            .map(|t| t.names.clone())
+            .unwrap_or_default();
+        if !self.allows_peer(shared.state, addr, &names) {
             shared.sockets.retain(|t| t.ino != ino);
             shut_fd(sock.as_raw_fd(), udp);
         } else if !shared.sockets.iter().any(|t| t.ino == ino) {
             if let Ok(d) = sock.try_clone() {
-                shared.sockets.push(Tracked::new(d, addr.clone(), udp));
+                shared.sockets.push(Tracked::new(d, addr.clone(), udp, names));
             } else {
                 // Beyond revocation's reach otherwise: fail closed.
                 shut_fd(sock.as_raw_fd(), udp);

@@ -93,6 +93,19 @@ pub struct Isolation {
     /// Directories below those, bind-mounted executable again (a workspace under
     /// `/tmp`), after the `noexec` ones.
     pub exec_again: Vec<CString>,
+    /// The sandbox's resolver, when the policy has domain endpoints.
+    pub resolver: Option<ResolverSetup>,
+}
+
+/// The sandbox's resolver (`crate::dns`): our init binds UDP and TCP sockets on
+/// [`claw_ir::domain::RESOLVER`] in the new network namespace before the agent
+/// exists, bind-mounts `conf` (read-only) over `/etc/resolv.conf`, and sends the
+/// two sockets (UDP first) to the monitor over `send` with `SCM_RIGHTS`.
+pub struct ResolverSetup {
+    pub conf: CString,
+    pub send: i32,
+    /// The monitor's end (see [`receive_resolver`]).
+    pub recv: i32,
 }
 
 /// An isolated sandbox that started: our init's pid (in `clawless`'s namespace)
@@ -309,6 +322,11 @@ unsafe fn init(iso: &Isolation, status_w: i32, go_r: i32, report_w: i32, agent: 
             unavailable(&format!("making {} executable", dir.to_string_lossy()));
         }
     }
+    if let Some(r) = &iso.resolver {
+        if !resolver_up(r) {
+            unavailable("setting up the sandbox's resolver");
+        }
+    }
     // Nothing in the sandbox may read our memory or descriptors.
     libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     let mut all: libc::sigset_t = std::mem::zeroed();
@@ -371,6 +389,122 @@ unsafe fn loopback_up() -> bool {
     };
     libc::close(s);
     ok
+}
+
+/// Binds the resolver's sockets, mounts the private resolv.conf and hands the
+/// sockets to the monitor (see [`ResolverSetup`]). Raw calls only: we are a
+/// child of a fork. Neither socket sets `SO_REUSEADDR` or `SO_REUSEPORT`, so no
+/// socket of the agent can bind the port, or a wildcard over it, afterwards.
+unsafe fn resolver_up(r: &ResolverSetup) -> bool {
+    let (ip, port) = claw_ir::domain::RESOLVER;
+    let mut sa: libc::sockaddr_in = std::mem::zeroed();
+    sa.sin_family = libc::AF_INET as libc::sa_family_t;
+    sa.sin_port = port.to_be();
+    sa.sin_addr.s_addr = u32::from(ip).to_be();
+    let bound = |ty: i32| -> i32 {
+        let s = libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return -1;
+        }
+        let l = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        if libc::bind(s, (&raw const sa).cast(), l) != 0 {
+            libc::close(s);
+            return -1;
+        }
+        s
+    };
+    let udp = bound(libc::SOCK_DGRAM);
+    let tcp = bound(libc::SOCK_STREAM);
+    if udp < 0 || tcp < 0 || libc::listen(tcp, 64) != 0 {
+        return false;
+    }
+    let target = c"/etc/resolv.conf";
+    if libc::mount(
+        r.conf.as_ptr(),
+        target.as_ptr(),
+        std::ptr::null(),
+        libc::MS_BIND,
+        std::ptr::null(),
+    ) != 0
+    {
+        return false;
+    }
+    // Read-only where the kernel lets us (best effort: a rewritten resolv.conf
+    // only sends the agent's queries where the policy decides them).
+    libc::mount(
+        std::ptr::null(),
+        target.as_ptr(),
+        std::ptr::null(),
+        libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY,
+        std::ptr::null(),
+    );
+    let fds = [udp, tcp];
+    // u64s: a cmsghdr is 8-byte aligned.
+    let mut space = [0u64; 8];
+    let mut iov_byte = [b'r'];
+    let mut iov = libc::iovec {
+        iov_base: iov_byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut msg: libc::msghdr = std::mem::zeroed();
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    let data_len = std::mem::size_of_val(&fds) as u32;
+    let need = libc::CMSG_SPACE(data_len) as usize;
+    if need > std::mem::size_of_val(&space) {
+        return false;
+    }
+    msg.msg_control = space.as_mut_ptr().cast();
+    msg.msg_controllen = need;
+    let c = libc::CMSG_FIRSTHDR(&msg);
+    if c.is_null() {
+        return false;
+    }
+    (*c).cmsg_level = libc::SOL_SOCKET;
+    (*c).cmsg_type = libc::SCM_RIGHTS;
+    (*c).cmsg_len = libc::CMSG_LEN(data_len) as usize;
+    std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(c), data_len as usize);
+    let sent = libc::sendmsg(r.send, &msg, libc::MSG_NOSIGNAL) == 1;
+    libc::close(udp);
+    libc::close(tcp);
+    libc::close(r.send);
+    sent
+}
+
+/// Receives the resolver's sockets our init sent (see [`ResolverSetup`]),
+/// without waiting: it sent them before it started the agent.
+pub fn receive_resolver(recv: i32) -> Option<(OwnedFd, OwnedFd)> {
+    // u64s: a cmsghdr is 8-byte aligned.
+    let mut space = [0u64; 8];
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: all-zero is a valid msghdr; every pointer set is to our buffers,
+    // alive for the call; the control data is read within its length.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = space.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&space);
+        let n = libc::recvmsg(recv, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC);
+        if n != 1 {
+            return None;
+        }
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS {
+            return None;
+        }
+        let want = libc::CMSG_LEN(2 * std::mem::size_of::<i32>() as u32) as usize;
+        if (*c).cmsg_len != want {
+            return None;
+        }
+        let mut fds = [0i32; 2];
+        std::ptr::copy_nonoverlapping(libc::CMSG_DATA(c), fds.as_mut_ptr().cast::<u8>(), 8);
+        Some((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])))
+    }
 }
 
 /// `struct mount_attr` (linux/mount.h).

@@ -492,7 +492,14 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
     // Given to the monitor of the attempt that runs (there may be two).
     let mut audit = Some(std::mem::replace(&mut launch.audit, AuditLog::new(None, false)));
     let (noexec, exec_again) = exec_dirs(&launch);
-    let isolation = Isolation { noexec, exec_again };
+    // The sandbox's resolver (domain endpoints): kept alive for the whole run.
+    let resolver =
+        crate::dns::Prepared::new(&launch.artifact.ir, launch.learn).map_err(LaunchError::Setup)?;
+    let isolation = Isolation {
+        noexec,
+        exec_again,
+        resolver: resolver.as_ref().map(crate::dns::Prepared::setup),
+    };
     // Isolated files (the kernel decides opens): not when every open must be
     // seen (learning, the audit log, --log-denials).
     let files = if !launch.mode.try_isolation() {
@@ -736,6 +743,10 @@ unsafe fn start(
         agent as u32,
         view,
     );
+    if let Err(e) = crate::dns::attach(&monitor, isolation) {
+        kill_child(pid);
+        return Err(LaunchError::Setup(e).into());
+    }
     if logging.is_some() {
         monitor.set_kernel_filter(program.clone(), launch.learn);
     }

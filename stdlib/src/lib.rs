@@ -7,6 +7,7 @@
 //! by `stdlib/tools/gen_syscalls.py`, never typed by hand.
 
 pub mod constants;
+pub mod domain;
 pub mod errno;
 pub mod modules;
 pub mod syscalls;

@@ -296,26 +296,73 @@ fn parse_value(s: &str, arch: Arch) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is not a number or known constant"))
 }
 
-fn parse_addr(s: &str) -> Result<NetAddr, String> {
-    let bad =
-        || format!("cannot read address `{s}`: write tcp:IP:PORT, udp:[IPv6]:PORT, unix:/path or unix:@name");
+/// The address asked about and the name it was reached as: `tcp:NAME:PORT` is
+/// an address the monitor's resolver returned for NAME — an example one
+/// (`203.0.113.7`, or `127.0.0.1` for `localhost`) unless written
+/// `tcp:NAME@IP:PORT`.
+fn parse_target(s: &str) -> Result<(NetAddr, Option<String>), String> {
+    let bad = || {
+        format!(
+            "cannot read address `{s}`: write tcp:IP:PORT, udp:[IPv6]:PORT, tcp:NAME:PORT, tcp:NAME@IP:PORT, \
+             unix:/path or unix:@name"
+        )
+    };
     let (scheme, rest) = s.split_once(':').ok_or_else(bad)?;
     match scheme {
-        "unix" => Ok(match rest.strip_prefix('@') {
-            Some(name) => NetAddr::UnixAbstract(name.to_string()),
-            None => NetAddr::UnixPath(rest.to_string()),
-        }),
+        "unix" => Ok((
+            match rest.strip_prefix('@') {
+                Some(name) => NetAddr::UnixAbstract(name.to_string()),
+                None => NetAddr::UnixPath(rest.to_string()),
+            },
+            None,
+        )),
         "tcp" | "udp" => {
             let proto = if scheme == "tcp" { Proto::Tcp } else { Proto::Udp };
-            let sa: std::net::SocketAddr = rest.parse().map_err(|_| bad())?;
-            Ok(NetAddr::Inet {
-                proto,
-                ip: sa.ip(),
-                port: sa.port(),
-            })
+            if let Ok(sa) = rest.parse::<std::net::SocketAddr>() {
+                return Ok((
+                    NetAddr::Inet {
+                        proto,
+                        ip: sa.ip(),
+                        port: sa.port(),
+                    },
+                    None,
+                ));
+            }
+            let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+            let port: u16 = port.parse().map_err(|_| bad())?;
+            let (name, ip) = match host.split_once('@') {
+                Some((n, ip)) => (
+                    n,
+                    Some(
+                        ip.trim_matches(['[', ']'])
+                            .parse::<std::net::IpAddr>()
+                            .map_err(|_| bad())?,
+                    ),
+                ),
+                None => (host, None),
+            };
+            let name = claw_stdlib::domain::normalize(name)
+                .ok_or_else(|| format!("cannot read address `{s}`: `{name}` is not a domain name"))?;
+            let ip = ip.unwrap_or(if name == claw_ir::domain::LOCALHOST {
+                std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+            } else {
+                std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 7))
+            });
+            Ok((NetAddr::Inet { proto, ip, port }, Some(name)))
         }
         _ => Err(bad()),
     }
+}
+
+/// What the monitor's resolver makes of `name`'s answer `addr`: the name is a
+/// fact of the request only if the answer is kept (`Ir::admits_answer`) and some
+/// domain endpoint could use it.
+fn named_access(ir: &claw_ir::Ir, addr: &NetAddr, name: Option<String>) -> Option<String> {
+    let name = name?;
+    let NetAddr::Inet { ip, .. } = addr else {
+        return None;
+    };
+    (ir.admits_answer(&name, *ip) && ir.domain_matters(&name)).then_some(name)
 }
 
 /// The syscall asked about: a name of the table, or a number (decimal or `0x`),
@@ -394,6 +441,7 @@ struct Analysis {
     nr: u32,
     arch: Arch,
     state_name: String,
+    state: u32,
     accesses: Vec<Access>,
     ret: u32,
     steps: usize,
@@ -553,10 +601,9 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
                 }
             } else if v.is_network() {
                 if let Some(addr) = &q.addr {
-                    accesses.push(Access::Net {
-                        verb: v,
-                        addr: parse_addr(addr)?,
-                    });
+                    let (addr, name) = parse_target(addr)?;
+                    let name = named_access(&a.ir, &addr, name);
+                    accesses.push(Access::Net { verb: v, addr, name });
                 }
             } else {
                 for p in &q.paths {
@@ -691,6 +738,7 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
         nr,
         arch,
         state_name,
+        state,
         accesses,
         ret,
         steps,
@@ -717,7 +765,13 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
             .iter()
             .map(|a| match a {
                 Access::Path { verb, path } => format!("{} {path}", verb.name()),
-                Access::Net { verb, addr } => format!("{} {addr}", verb.name()),
+                Access::Net { verb, addr, name } => {
+                    format!(
+                        "{} {addr}{}",
+                        verb.name(),
+                        claw_ir::domain::show_name(name.as_deref())
+                    )
+                }
             })
             .collect();
         out += &format!("accesses: {}\n", list.join(", "));
@@ -742,8 +796,33 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
             m,
             Mediation::Connect { .. } | Mediation::SendTo { .. } | Mediation::SendMsg { .. }
         ) {
-            if let Ok(parsed) = parse_addr(addr) {
-                if a.ir.stays_inside(&parsed) {
+            if let Ok((NetAddr::Inet { ip, .. }, Some(name))) = parse_target(addr) {
+                if !a.ir.admits_answer(&name, ip) {
+                    out += &format!(
+                        "note:     the monitor's resolver drops {ip} as an answer for {name} (a private, loopback \
+                         or special address in no block the policy names): the connect is decided without the name\n"
+                    );
+                } else if !a.ir.domain_matters(&name) {
+                    out += &format!(
+                        "note:     no domain endpoint matches {name}: the connect is decided by its address alone\n"
+                    );
+                } else {
+                    out += &format!(
+                        "note:     decided as reached as {name}: {ip} is an answer the monitor's resolver returned \
+                         for it within its TTL (write tcp:NAME@IP:PORT for another answer); a query for {name} \
+                         leaves the sandbox in this state: {}\n",
+                        if a.ir.forwards(an.state, &name) { "yes" } else { "no" }
+                    );
+                }
+            }
+            if let Ok((parsed, name)) = parse_target(addr) {
+                let names: Vec<String> = named_access(&a.ir, &parsed, name).into_iter().collect();
+                let resolver = matches!(parsed, NetAddr::Inet { ip, port, .. } if claw_ir::domain::is_resolver(ip, port));
+                if resolver && a.ir.has_domains() {
+                    out += "note:     in isolated mode this is the sandbox's resolver, the monitor's forwarder: the \
+                            call stays inside the sandbox, and a query leaves only for a name the state could use \
+                            (docs/language.md, \"Domain endpoints\"); in mediated mode the policy decides it as above\n";
+                } else if a.ir.stays_inside_as(&parsed, &names) {
                     out += "note:     in isolated mode this loopback address is the sandbox's own (no endpoint of the \
                             policy names it): the call stays inside the sandbox, undecided by the policy, and reaches \
                             nothing outside; in mediated mode the policy decides it as above\n";
@@ -802,7 +881,9 @@ pub fn explain_json(a: &Artifact, q: &Question) -> Result<(serde_json::Value, bo
         .iter()
         .map(|a| match a {
             Access::Path { verb, path } => json!({ "verb": verb.name(), "path": path }),
-            Access::Net { verb, addr } => json!({ "verb": verb.name(), "addr": addr.to_string() }),
+            Access::Net { verb, addr, name } => {
+                json!({ "verb": verb.name(), "addr": addr.to_string(), "name": name })
+            }
         })
         .collect();
     let m = v.as_object_mut().ok_or("internal: not an object")?;

@@ -37,6 +37,7 @@ fn compile_then_disasm_every_example() {
     for ex in [
         "examples/coding_agent.claw",
         "examples/offline_analysis.claw",
+        "examples/registries_and_model_api.claw",
         "examples/readonly_reviewer.claw",
     ] {
         for target in ["x86_64", "aarch64"] {

@@ -5,6 +5,7 @@
 //! rest; the verifier proves that the two agree. It depends on nothing but the
 //! platform tables, so the runtime can use it without the front end.
 
+pub mod domain;
 mod glob;
 pub mod isolate;
 pub mod landlock;
@@ -16,6 +17,7 @@ pub use glob::glob_match;
 pub use mediation::{Mediation, SyscallEffect};
 pub use route::{ArgRule, FilterOutcome, KernelDecision, MonitorReason, Route};
 
+pub use claw_stdlib::domain::DomainPattern;
 use claw_stdlib::{Arch, SyscallTable};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -183,6 +185,9 @@ pub enum Addr {
     Cidr(IpAddr, u8),
     UnixPath(String),
     UnixAbstract(String),
+    /// A domain name or `*.` wildcard: addresses the monitor's resolver
+    /// returned for a name it matches (see [`domain`]).
+    Domain(DomainPattern),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -193,7 +198,16 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// Does the endpoint cover `net` reached without a name? A domain endpoint
+    /// never does (see [`Endpoint::matches_named`]).
     pub fn matches(&self, net: &NetAddr) -> bool {
+        self.matches_named(net, None)
+    }
+
+    /// Does the endpoint cover `net`, reached as `name` (the name the monitor's
+    /// resolver returned that address for, normalised; `None` if none did)?
+    /// Address endpoints ignore the name; a domain endpoint matches the name.
+    pub fn matches_named(&self, net: &NetAddr, name: Option<&str>) -> bool {
         match (net, &self.addr) {
             (NetAddr::Inet { proto, ip, port }, addr) => {
                 if *proto != self.proto || *port < self.ports.0 || *port > self.ports.1 {
@@ -202,6 +216,7 @@ impl Endpoint {
                 match addr {
                     Addr::Any => true,
                     Addr::Cidr(net_ip, prefix) => cidr_contains(*net_ip, *prefix, *ip),
+                    Addr::Domain(d) => name.is_some_and(|n| d.matches(n)),
                     _ => false,
                 }
             }
@@ -212,7 +227,7 @@ impl Endpoint {
     }
 }
 
-fn cidr_contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
+pub fn cidr_contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
     // An IPv4-mapped IPv6 address is the IPv4 address it maps.
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -341,8 +356,17 @@ impl std::fmt::Display for NetAddr {
 /// resolved, an address it read and will itself use).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Access {
-    Path { verb: Verb, path: String },
-    Net { verb: Verb, addr: NetAddr },
+    Path {
+        verb: Verb,
+        path: String,
+    },
+    /// `name`: the name the monitor's resolver returned `addr` for (a fact the
+    /// monitor recorded, never one the agent states), for domain endpoints.
+    Net {
+        verb: Verb,
+        addr: NetAddr,
+        name: Option<String>,
+    },
 }
 
 impl Access {
@@ -563,7 +587,9 @@ pub fn matches_access(m: &Matcher, access: &Access, env: &Env) -> bool {
     }
     match (entity, access) {
         (Entity::Paths(pats), Access::Path { path, .. }) => pats.iter().any(|p| env.matches(p, path)),
-        (Entity::Endpoints(eps), Access::Net { addr, .. }) => eps.iter().any(|e| e.matches(addr)),
+        (Entity::Endpoints(eps), Access::Net { addr, name, .. }) => {
+            eps.iter().any(|e| e.matches_named(addr, name.as_deref()))
+        }
         _ => false,
     }
 }

@@ -24,7 +24,15 @@ pub fn is_loopback(ip: IpAddr) -> bool {
 
 impl Ir {
     /// Does some rule or transition about `connect` or `send` name `addr`?
+    /// A domain endpoint names the addresses reached as a name it matches: a
+    /// loopback address is reached as `localhost` (`domain::implicit_name`).
     pub fn names_endpoint(&self, addr: &NetAddr) -> bool {
+        self.names_endpoint_as(addr, None)
+    }
+
+    /// [`Ir::names_endpoint`] for `addr` reached as `name` too.
+    pub fn names_endpoint_as(&self, addr: &NetAddr, name: Option<&str>) -> bool {
+        let implicit = crate::domain::implicit_name(addr);
         let rules = self.rules.iter().map(|r| &r.matcher);
         let events = self.transitions.iter().map(|t| &t.event);
         rules.chain(events).any(|m| match m {
@@ -33,17 +41,38 @@ impl Ir {
                 entity: Entity::Endpoints(eps),
             } => {
                 verbs.iter().any(|v| matches!(v, Verb::Connect | Verb::Send))
-                    && eps.iter().any(|e| e.matches(addr))
+                    && eps.iter().any(|e| {
+                        e.matches_named(addr, implicit)
+                            || name.is_some_and(|n| e.matches_named(addr, Some(n)))
+                    })
             }
             _ => false,
         })
     }
 
     /// In isolated mode, is `addr` the sandbox's own loopback (connected inside
-    /// the sandbox, never decided by the policy)? See the module doc.
+    /// the sandbox, never decided by the policy)? See the module doc. The
+    /// sandbox's resolver address ([`crate::domain::RESOLVER`]) always is when
+    /// the policy has domain endpoints: the monitor's forwarder answers there.
     pub fn stays_inside(&self, addr: &NetAddr) -> bool {
+        self.stays_inside_as(addr, &[])
+    }
+
+    /// [`Ir::stays_inside`] for `addr` reached as `names` (the monitor's
+    /// resolver returned it for them): a loopback address a domain endpoint
+    /// reaches through a name is the host's.
+    pub fn stays_inside_as(&self, addr: &NetAddr, names: &[String]) -> bool {
         match addr {
-            NetAddr::Inet { ip, .. } => is_loopback(*ip) && !self.names_endpoint(addr),
+            NetAddr::Inet { ip, port, .. }
+                if crate::domain::is_resolver(*ip, *port) && self.has_domains() =>
+            {
+                true
+            }
+            NetAddr::Inet { ip, .. } => {
+                is_loopback(*ip)
+                    && !self.names_endpoint(addr)
+                    && !names.iter().any(|n| self.names_endpoint_as(addr, Some(n)))
+            }
             _ => false,
         }
     }

@@ -477,3 +477,183 @@ fn loopback_stays_inside_unless_an_endpoint_names_it() {
     ));
     assert!(ir.stays_inside(&a(Proto::Tcp, "127.0.0.1", 9000)));
 }
+
+fn domain(p: &str, port: u16) -> Endpoint {
+    Endpoint {
+        proto: Proto::Tcp,
+        addr: Addr::Domain(DomainPattern::parse(p).unwrap()),
+        ports: (port, port),
+    }
+}
+
+fn inet(ip: &str, port: u16) -> NetAddr {
+    NetAddr::Inet {
+        proto: Proto::Tcp,
+        ip: ip.parse().unwrap(),
+        port,
+    }
+}
+
+/// A policy allowing `api.example.com` and `*.cdn.example` on 443 in `clean`.
+fn domain_ir() -> Ir {
+    let mut ir = two_state_ir();
+    ir.rules.push(rule(
+        Action::Allow,
+        Some(vec![0]),
+        Matcher::Access {
+            verbs: vec![Verb::Connect],
+            entity: Entity::Endpoints(vec![domain("api.example.com", 443), domain("*.cdn.example", 443)]),
+        },
+    ));
+    ir
+}
+
+#[test]
+fn a_domain_endpoint_matches_the_name_an_address_was_reached_as() {
+    let ir = domain_ir();
+    let env = Env::new();
+    let connect = |addr: NetAddr, name: Option<&str>, state| {
+        let acc = [Access::Net {
+            verb: Verb::Connect,
+            addr,
+            name: name.map(str::to_string),
+        }];
+        let req = Request {
+            nr: nr("connect"),
+            args: [0; 6],
+            accesses: &acc,
+        };
+        ir.decide(state, &req, &env).action.is_allowing()
+    };
+    assert!(connect(inet("203.0.113.7", 443), Some("api.example.com"), 0));
+    assert!(connect(inet("203.0.113.7", 443), Some("a.b.cdn.example"), 0));
+    assert!(
+        !connect(inet("203.0.113.7", 443), Some("cdn.example"), 0),
+        "the wildcard is below, not at"
+    );
+    assert!(
+        !connect(inet("203.0.113.7", 443), None, 0),
+        "no name: no domain endpoint"
+    );
+    assert!(
+        !connect(inet("203.0.113.7", 80), Some("api.example.com"), 0),
+        "another port"
+    );
+    assert!(
+        !connect(inet("203.0.113.7", 443), Some("api.example.com"), 1),
+        "after the taint"
+    );
+    assert!(!connect(inet("203.0.113.7", 443), Some("evil.example"), 0));
+}
+
+#[test]
+fn answers_in_special_blocks_are_kept_only_where_the_policy_names_the_block() {
+    let mut ir = domain_ir();
+    for ip in [
+        "10.1.2.3",
+        "127.0.0.1",
+        "169.254.169.254",
+        "192.168.1.1",
+        "::1",
+        "fe80::1",
+        "::ffff:10.0.0.1",
+    ] {
+        assert!(!ir.admits_answer("api.example.com", ip.parse().unwrap()), "{ip}");
+    }
+    assert!(ir.admits_answer("api.example.com", "203.0.113.7".parse().unwrap()));
+    assert!(ir.admits_answer("localhost", "127.0.0.1".parse().unwrap()));
+    assert!(ir.admits_answer("localhost", "::1".parse().unwrap()));
+    assert!(
+        !ir.admits_answer("localhost", "203.0.113.7".parse().unwrap()),
+        "localhost is loopback only"
+    );
+    // A rule of any verb and action naming 10/8 admits answers there.
+    ir.rules.push(rule(
+        Action::Deny(13),
+        None,
+        Matcher::Access {
+            verbs: vec![Verb::Send],
+            entity: Entity::Endpoints(vec![Endpoint {
+                proto: Proto::Tcp,
+                addr: Addr::Cidr("10.0.0.0".parse().unwrap(), 8),
+                ports: (443, 443),
+            }]),
+        },
+    ));
+    assert!(ir.admits_answer("api.example.com", "10.1.2.3".parse().unwrap()));
+    assert!(!ir.admits_answer("api.example.com", "192.168.1.1".parse().unwrap()));
+}
+
+#[test]
+fn queries_leave_only_in_states_that_could_use_the_name() {
+    let mut ir = domain_ir();
+    assert!(ir.forwards(0, "api.example.com"));
+    assert!(ir.forwards(0, "x.cdn.example"));
+    assert!(!ir.forwards(0, "secret.attacker.example"));
+    assert!(
+        !ir.forwards(1, "api.example.com"),
+        "after the taint nothing leaves"
+    );
+    assert!(ir.has_domains() && ir.domain_matters("x.cdn.example") && !ir.domain_matters("cdn.example"));
+    // An `*` endpoint allows every address on its ports: every name may leave.
+    ir.rules.push(rule(
+        Action::Allow,
+        Some(vec![0]),
+        Matcher::Access {
+            verbs: vec![Verb::Connect],
+            entity: Entity::Endpoints(vec![Endpoint {
+                proto: Proto::Tcp,
+                addr: Addr::Any,
+                ports: (443, 443),
+            }]),
+        },
+    ));
+    assert!(ir.forwards(0, "anything.example"));
+    assert!(!ir.forwards(1, "anything.example"));
+}
+
+#[test]
+fn the_resolver_address_and_names_reaching_loopback_in_isolated_mode() {
+    let mut ir = two_state_ir();
+    let resolver = NetAddr::Inet {
+        proto: Proto::Udp,
+        ip: "127.0.0.53".parse().unwrap(),
+        port: 53,
+    };
+    assert!(ir.stays_inside(&resolver), "no domain endpoint: plain loopback");
+    ir.rules.push(rule(
+        Action::Allow,
+        None,
+        Matcher::Access {
+            verbs: vec![Verb::Send],
+            entity: Entity::Endpoints(vec![Endpoint {
+                proto: Proto::Udp,
+                addr: Addr::Any,
+                ports: (53, 53),
+            }]),
+        },
+    ));
+    assert!(!ir.stays_inside(&resolver), "named by `*`: the host's");
+    ir.rules.push(rule(
+        Action::Allow,
+        Some(vec![0]),
+        Matcher::Access {
+            verbs: vec![Verb::Connect],
+            entity: Entity::Endpoints(vec![domain("localhost", 8080), domain("db.example", 5432)]),
+        },
+    ));
+    assert!(
+        ir.stays_inside(&resolver),
+        "with domain endpoints the resolver is the sandbox's own"
+    );
+    assert!(
+        !ir.stays_inside(&inet("127.0.0.1", 8080)),
+        "localhost:8080 is the host's"
+    );
+    assert!(ir.stays_inside(&inet("127.0.0.1", 8081)));
+    assert!(ir.stays_inside(&inet("127.0.0.9", 5432)));
+    assert!(
+        !ir.stays_inside_as(&inet("127.0.0.9", 5432), &["db.example".to_string()]),
+        "reached as a name: the host's"
+    );
+}

@@ -205,6 +205,7 @@ pub fn entity(e: &model::Entity) -> ir::Entity {
                         model::Addr::Cidr(ip, p) => ir::Addr::Cidr(*ip, *p),
                         model::Addr::UnixPath(p) => ir::Addr::UnixPath(p.clone()),
                         model::Addr::UnixAbstract(n) => ir::Addr::UnixAbstract(n.clone()),
+                        model::Addr::Domain(d) => ir::Addr::Domain(d.clone()),
                     },
                     ports: e.ports,
                 })

@@ -310,6 +310,10 @@ pub struct Req {
     pub ip6: BV,
     pub port: BV,
     pub sock: Str,
+    /// The address was reached as a name: the monitor's resolver returned it
+    /// for `name` (a fact of the request, see `claw_ir::domain`).
+    pub named: Bool,
+    pub name: Str,
 }
 
 /// What an open-family call's flags ask: slot 0's verb, and slot 1's if any.
@@ -352,6 +356,8 @@ impl Req {
             ip6: BV::new_const(format!("{tag}.ip6"), 128),
             port: BV::new_const(format!("{tag}.port"), 16),
             sock: Str::new_const(format!("{tag}.sock")),
+            named: Bool::new_const(format!("{tag}.named")),
+            name: Str::new_const(format!("{tag}.name")),
         }
     }
 
@@ -431,6 +437,13 @@ impl Req {
                 .bvult(BV::from_u64(u64::from(claw_ir::route::X32_BIT), 32)),
             Bool::or(&cases),
             network.implies(&net_ok),
+            // A policy without domain endpoints never looks at names: its
+            // requests carry none, and its proofs stay free of them.
+            if ir.has_domains() {
+                self.named.implies(self.admitted(ir))
+            } else {
+                self.named.not()
+            },
             Bool::and(&[s0.present.clone(), network.not()]).implies(s0.path.regex_matches(&canonical_path())),
             s2.present.implies(s2.path.regex_matches(&canonical_path())),
         ])
@@ -524,6 +537,82 @@ impl Req {
         }
     }
 
+    /// Is the address in the block `net/prefix` (an IPv4-mapped IPv6 address
+    /// is its IPv4 address, as in the interpreter)?
+    fn in_block(&self, net: IpAddr, prefix: u8) -> Bool {
+        let fam = |f: u64| self.fam.eq(BV::from_u64(f, 8));
+        let mapped = self.ip6.extract(127, 32).eq(BV::from_u64(0xffff, 96));
+        match net {
+            IpAddr::V4(net) => {
+                let m = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+                let want = BV::from_u64(u64::from(u32::from(net) & m), 32);
+                let mask = BV::from_u64(u64::from(m), 32);
+                let v4 = Bool::and(&[fam(FAM_INET4), self.ip4.bvand(&mask).eq(&want)]);
+                let v6 = Bool::and(&[
+                    fam(FAM_INET6),
+                    mapped,
+                    self.ip6.extract(31, 0).bvand(&mask).eq(&want),
+                ]);
+                Bool::or(&[v4, v6])
+            }
+            IpAddr::V6(net) => {
+                let m = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+                let bv128 = |v: u128| BV::from_u64((v >> 64) as u64, 64).concat(BV::from_u64(v as u64, 64));
+                let ok = self.ip6.bvand(bv128(m)).eq(bv128(u128::from(net) & m));
+                Bool::and(&[fam(FAM_INET6), mapped.not(), ok])
+            }
+        }
+    }
+
+    /// What a request reached as a name can be (`Ir::admits_answer`): an IP
+    /// address; the name a host name (`claw_stdlib::domain::normalize`'s
+    /// alphabet, non-empty labels); `localhost` with a loopback address only;
+    /// any other name with an address outside the special blocks unless the
+    /// policy names a block containing it.
+    fn admitted(&self, ir: &Ir) -> Bool {
+        let fam = |f: u64| self.fam.eq(BV::from_u64(f, 8));
+        let label = Regexp::union(&[
+            byte_range(b'a', b'z'),
+            byte_range(b'0', b'9'),
+            re_lit("-"),
+            re_lit("_"),
+        ])
+        .plus();
+        let host = Regexp::concat(&[label.clone(), Regexp::concat(&[re_lit("."), label]).star()]);
+        let loopback = Bool::or(&[
+            self.in_block(IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 0)), 8),
+            self.in_block(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST), 128),
+        ]);
+        let special = Bool::or(
+            &claw_ir::domain::SPECIAL
+                .iter()
+                .map(|(n, p)| self.in_block(*n, *p))
+                .collect::<Vec<_>>(),
+        );
+        let mut blocks = Vec::new();
+        let rules = ir.rules.iter().map(|r| &r.matcher);
+        for m in rules.chain(ir.transitions.iter().map(|t| &t.event)) {
+            if let Matcher::Access {
+                entity: Entity::Endpoints(eps),
+                ..
+            } = m
+            {
+                for e in eps {
+                    if let Addr::Cidr(n, p) = e.addr {
+                        blocks.push(self.in_block(n, p));
+                    }
+                }
+            }
+        }
+        let named_block = Bool::or(&blocks);
+        let localhost = self.name.eq(lit(claw_ir::domain::LOCALHOST));
+        Bool::and(&[
+            Bool::or(&[fam(FAM_INET4), fam(FAM_INET6)]),
+            self.name.regex_matches(&host),
+            localhost.ite(&loopback, &Bool::or(&[special.not(), named_block])),
+        ])
+    }
+
     fn endpoint_matches(&self, ep: &claw_ir::Endpoint) -> Bool {
         let port_ok = Bool::and(&[
             self.port.bvuge(BV::from_u64(u64::from(ep.ports.0), 16)),
@@ -562,6 +651,24 @@ impl Req {
                 let bv128 = |v: u128| BV::from_u64((v >> 64) as u64, 64).concat(BV::from_u64(v as u64, 64));
                 let ok = self.ip6.bvand(bv128(m)).eq(bv128(u128::from(*net) & m));
                 Bool::and(&[fam(FAM_INET6), mapped.not(), ok, proto(ep.proto), port_ok])
+            }
+            Addr::Domain(d) => {
+                // `*.base`: at least one byte, then `.base` (the name is a host
+                // name, so what precedes is whole labels: `DomainPattern::matches`).
+                let name = if d.wildcard {
+                    let any = byte_range(1, 255).plus();
+                    self.name
+                        .regex_matches(&Regexp::concat(&[any, re_lit(&format!(".{}", d.base))]))
+                } else {
+                    self.name.eq(lit(&d.base))
+                };
+                Bool::and(&[
+                    Bool::or(&[fam(FAM_INET4), fam(FAM_INET6)]),
+                    self.named.clone(),
+                    name,
+                    proto(ep.proto),
+                    port_ok,
+                ])
             }
         }
     }

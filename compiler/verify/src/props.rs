@@ -554,7 +554,9 @@ impl<'a> Ctx<'a> {
                     FAM_ABSTRACT => NetAddr::UnixAbstract(sock()),
                     _ => continue,
                 };
-                accesses.push(Access::Net { verb, addr });
+                let name =
+                    (is(&r.named) && matches!(addr, NetAddr::Inet { .. })).then(|| model_str(m, &r.name));
+                accesses.push(Access::Net { verb, addr, name });
             } else {
                 accesses.push(Access::Path {
                     verb,

@@ -237,6 +237,8 @@ impl<'a> Witnesses<'a> {
                 port: 53,
             },
         ];
+        // Requests reached as a name: an address the resolver may return for it.
+        let mut named: Vec<(NetAddr, String)> = Vec::new();
         for e in &endpoints {
             let ports = [e.ports.0, e.ports.1];
             match &e.addr {
@@ -270,13 +272,40 @@ impl<'a> Witnesses<'a> {
                 }
                 Addr::UnixPath(p) => addrs.extend(instantiate(p).into_iter().map(NetAddr::UnixPath)),
                 Addr::UnixAbstract(n) => addrs.push(NetAddr::UnixAbstract(n.clone())),
+                Addr::Domain(d) => {
+                    let name = if d.wildcard {
+                        format!("x.{}", d.base)
+                    } else {
+                        d.base.clone()
+                    };
+                    let ip = if d.is_localhost() {
+                        IpAddr::V4(Ipv4Addr::LOCALHOST)
+                    } else {
+                        IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))
+                    };
+                    for port in ports {
+                        named.push((
+                            NetAddr::Inet {
+                                proto: e.proto,
+                                ip,
+                                port,
+                            },
+                            name.clone(),
+                        ));
+                    }
+                }
             }
         }
-        for a in &addrs {
+        let unnamed = addrs.iter().map(|a| (a.clone(), None));
+        let all: Vec<(NetAddr, Option<String>)> = unnamed
+            .chain(named.into_iter().map(|(a, n)| (a, Some(n))))
+            .collect();
+        for (a, name) in &all {
             let acc = |verb| {
                 vec![Access::Net {
                     verb,
                     addr: a.clone(),
+                    name: name.clone(),
                 }]
             };
             push(nr("connect"), [0; 6], acc(Verb::Connect));
@@ -392,7 +421,12 @@ pub fn show_accesses(accesses: &[Access]) -> Option<String> {
         .iter()
         .map(|a| match a {
             Access::Path { verb, path } => format!("{} {}", verb.name(), path.escape_debug()),
-            Access::Net { verb, addr } => format!("{} {}", verb.name(), addr.to_string().escape_debug()),
+            Access::Net { verb, addr, name } => format!(
+                "{} {}{}",
+                verb.name(),
+                addr.to_string().escape_debug(),
+                claw_ir::domain::show_name(name.as_deref())
+            ),
         })
         .collect();
     (!shown.is_empty()).then(|| shown.join(", "))

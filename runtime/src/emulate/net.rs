@@ -92,13 +92,14 @@ fn socket(m: &Monitor, n: &Notification, fd: i32) -> Result<(OwnedFd, SocketKind
     Ok((sock, kind))
 }
 
-fn net_access(verb: Verb, addr: &Option<NetAddr>) -> Vec<Access> {
-    addr.iter()
-        .map(|a| Access::Net {
-            verb,
-            addr: a.clone(),
-        })
-        .collect()
+/// The accesses of a call with `verb` to `addr`: one per name the address is
+/// reached as, or one without (`crate::dns`); `sock` is asked for the names it
+/// was connected as.
+fn net_access(m: &Monitor, verb: Verb, addr: &Option<NetAddr>, sock: Option<&OwnedFd>) -> Vec<Access> {
+    match addr {
+        Some(a) => crate::dns::accesses(m, verb, a, sock),
+        None => Vec::new(),
+    }
 }
 
 fn show(addr: &Option<NetAddr>) -> serde_json::Value {
@@ -129,7 +130,7 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
             Place::Host => {}
         }
     }
-    let accesses = net_access(verb, &t.addr);
+    let accesses = net_access(m, verb, &t.addr, None);
     let track = verb == Verb::Connect && t.addr.is_some();
     let udp = kind.proto == Some(Proto::Udp);
     // The duplicate revocation acts on, made before deciding: a socket the monitor
@@ -146,7 +147,7 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
         name,
         n.nr,
         &accesses,
-        || show(&t.addr),
+        || crate::dns::shown(m, &t.addr, &accesses, verb),
         |add| {
             if let (Some(addr), Some(dup)) = (&t.addr, dup) {
                 add(dup, addr.clone(), udp);
@@ -232,7 +233,7 @@ impl Place {
         if !m.isolated() || !matches!(kind.family, libc::AF_INET | libc::AF_INET6) {
             return Place::Host;
         }
-        let inside = addr.as_ref().is_none_or(|a| m.ir.stays_inside(a));
+        let inside = addr.as_ref().is_none_or(|a| crate::dns::stays_inside(m, a));
         match (outside::is_host_socket(sock), inside) {
             (false, true) => Place::Inside,
             (false, false) => Place::Outside,
@@ -393,7 +394,8 @@ fn send_accesses(
         return (write, Vec::new(), None);
     }
     let verb = if t.is_some() { Verb::Send } else { Verb::Connect };
-    (u32::MAX, net_access(verb, &addr), addr)
+    let peer = if t.is_none() { Some(sock) } else { None };
+    (u32::MAX, net_access(m, verb, &addr, peer), addr)
 }
 
 /// Emulated sends never raise SIGPIPE in the monitor; the agent gets it, as the

@@ -234,6 +234,7 @@ pub(super) fn make(m: &Monitor, sock: &OwnedFd, kind: SocketKind) -> Result<Owne
                     &[claw_ir::Access::Net {
                         verb: claw_ir::Verb::Bind,
                         addr: a,
+                        name: None,
                     }],
                 )
                 .allowed()

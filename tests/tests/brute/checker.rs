@@ -351,7 +351,7 @@ pub fn requests(ir: &Ir, env: &Env) -> Vec<BReq> {
                 addrs.push(NetAddr::UnixAbstract(n.clone()));
                 addrs.push(NetAddr::UnixAbstract(format!("{n}x")));
             }
-            Addr::Any => {}
+            Addr::Any | Addr::Domain(_) => {}
         }
     }
     // Each IPv4 address also as IPv4-mapped and IPv4-compatible IPv6.
@@ -390,6 +390,7 @@ pub fn requests(ir: &Ir, env: &Env) -> Vec<BReq> {
                 vec![Access::Net {
                     verb,
                     addr: a.clone(),
+                    name: None,
                 }],
             );
         }
