@@ -74,18 +74,36 @@ pub fn findings(ir: &Ir, spans: &SpanTable, report: &Report) -> Findings {
             }
             Outcome::Failed(cex) => {
                 let (code, message, label, hint) = match c.check {
-                    Check::Assertion(_) => (
-                        "E0401",
-                        format!("this property does not hold: {}", what.trim_start_matches("assert ")),
-                        "fails",
-                        "the trace below is a run the policy allows; add a rule that forbids its last step, or \
-                         weaken the property",
-                    ),
+                    Check::Assertion(i) => {
+                        let mut hint =
+                            "the trace below is a run the policy allows; add a rule that forbids its \
+                                        last step, or weaken the property"
+                                .to_string();
+                        // A named assertion (`assert writes: ...`): a policy that
+                        // extends this one widens it by giving its own of that name.
+                        let name = ir.assertions[i].text.split_once(':').map(|(n, _)| n.trim());
+                        if let Some(n) = name.filter(|n| {
+                            !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        }) {
+                            hint.push_str(&format!(
+                                " (to widen an inherited one, give your own: `assert {n}: ...`)"
+                            ));
+                        }
+                        (
+                            "E0401",
+                            format!(
+                                "this property does not hold: {}",
+                                what.trim_start_matches("assert ")
+                            ),
+                            "fails",
+                            hint,
+                        )
+                    }
                     Check::Translation => (
                         "E0403",
                         "the compiled filter does not implement the policy".to_string(),
                         "the policy compiled here",
-                        "this is a compiler bug: please report it with the policy",
+                        "this is a compiler bug: please report it with the policy".to_string(),
                     ),
                 };
                 diagnostics.push(

@@ -417,3 +417,21 @@ fn one_syntax_error_leaves_hover_and_uses_working() {
     assert!(t.contains("let secrets ="), "{h}");
     c.shutdown();
 }
+
+#[test]
+fn a_list_nested_20000_deep_is_a_diagnostic_and_the_server_survives() {
+    let mut c = Client::start();
+    let uri = "file:///work/project/deep.claw";
+    let deep = format!(
+        "let x = {}path \"/a\"{};\n{POLICY}",
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
+    c.open(uri, &deep);
+    let diags = c.diagnostics_where(uri, |codes| !codes.is_empty());
+    assert!(codes(&diags).contains(&"E0012".to_string()), "{diags:?}");
+    // Still answering: a hover on the policy below.
+    let h = c.at("textDocument/hover", uri, 5, 52);
+    assert!(h.get("result").is_some(), "{h}");
+    c.shutdown();
+}
