@@ -67,6 +67,11 @@ enum Command {
         /// with a warning; without it such an artifact is refused (exit 125).
         #[arg(long)]
         allow_unverified: bool,
+        /// The DNS server the sandbox's resolver forwards allowed queries to
+        /// (policies with domain endpoints). Default: CLAWLESS_DNS_UPSTREAM if
+        /// set, else the host's first nameserver in /etc/resolv.conf.
+        #[arg(long = "dns-upstream", value_name = "ADDR:PORT")]
+        dns_upstream: Option<std::net::SocketAddr>,
         /// Pass the environment variable NAME although its name says it holds a
         /// credential (repeatable).
         #[arg(long = "env-keep", value_name = "NAME")]
@@ -260,6 +265,7 @@ fn main() -> ExitCode {
         mode,
         require_isolation,
         allow_unverified,
+        dns_upstream,
         env_keep,
         env_drop,
         cmd,
@@ -274,6 +280,7 @@ fn main() -> ExitCode {
             mode,
             require_isolation,
             allow_unverified,
+            dns_upstream,
             env_keep,
             env_drop,
             cmd,
@@ -287,6 +294,7 @@ fn main() -> ExitCode {
             mode,
             require_isolation,
             allow_unverified,
+            dns_upstream,
             env_keep,
             env_drop,
             cmd,
@@ -311,6 +319,9 @@ fn main() -> ExitCode {
         eprintln!("clawless: {msg}");
         ExitCode::from(code)
     };
+    if let Some(addr) = dns_upstream {
+        claw_runtime::dns::upstream::Upstream::choose(addr);
+    }
     let mode = match namespaces::Request::new(
         mode.as_deref().and_then(namespaces::Mode::parse),
         require_isolation,

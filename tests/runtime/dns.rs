@@ -217,9 +217,9 @@ impl Run {
             "--audit-log",
             self.audit.to_str().unwrap(),
         ];
+        args.extend_from_slice(&["--dns-upstream", upstream]);
         args.extend_from_slice(extra);
         let mut c = self.f.command(&args, cmd);
-        c.env("CLAWLESS_DNS_UPSTREAM", upstream);
         for (k, v) in env {
             c.env(k, v);
         }

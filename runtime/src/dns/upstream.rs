@@ -34,10 +34,22 @@ pub struct Answer {
     pub addrs: Vec<(IpAddr, u32)>,
 }
 
+/// The upstream `clawless --dns-upstream` names (see [`Upstream::choose`]).
+static CHOSEN: std::sync::OnceLock<SocketAddr> = std::sync::OnceLock::new();
+
 impl Upstream {
-    /// `CLAWLESS_DNS_UPSTREAM` if set, else the host's first nameserver; `None`
-    /// when neither gives an address.
+    /// Makes `addr` the upstream of this run, before any other choice (the
+    /// `--dns-upstream` option). Only the first call counts.
+    pub fn choose(addr: SocketAddr) {
+        let _ = CHOSEN.set(addr);
+    }
+
+    /// The address given to [`Upstream::choose`], else `CLAWLESS_DNS_UPSTREAM` if
+    /// set, else the host's first nameserver; `None` when none gives an address.
     pub fn from_env() -> Result<Option<Upstream>, String> {
+        if let Some(&addr) = CHOSEN.get() {
+            return Ok(Some(Upstream { addr }));
+        }
         if let Ok(v) = std::env::var("CLAWLESS_DNS_UPSTREAM") {
             if !v.is_empty() {
                 let addr = v
