@@ -1380,6 +1380,7 @@ mod tests {
         let connect = [Access::Net {
             verb: Verb::Connect,
             addr: addr.clone(),
+            name: None,
         }];
         let v = m.judge_then(
             &n,
