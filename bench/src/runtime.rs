@@ -555,6 +555,7 @@ fn files(clawless: &Path, ws: &Path, runs: usize) {
             .arg(ws)
             .args(["--", "/bin/sh", "-c", script])
             .current_dir(ws)
+            .env("CLAWLESS_KERNEL_OPENS", "1")
             .stderr(std::process::Stdio::null());
         c
     };

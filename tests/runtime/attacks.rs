@@ -2289,7 +2289,7 @@ fn a_secret_created_outside_during_the_session_taints_when_read() {
     assert_eq!(got, "before", "the sandbox did not start");
     std::fs::write(f.ws.join(".env"), "API_TOKEN=OUTSIDE\n").unwrap();
     let made = std::time::Instant::now();
-    if !mediated() {
+    if kernel_opens() {
         use std::os::unix::fs::MetadataExt;
         let ino = format!("ino:{:x} ", std::fs::metadata(f.ws.join(".env")).unwrap().ino());
         let armed = |pid: u32| {
@@ -2317,9 +2317,9 @@ fn a_secret_created_outside_during_the_session_taints_when_read() {
     assert_eq!(server.received(), "", "the secret left the sandbox");
 }
 
-/// Isolated files: the kernel performs ordinary opens, and says so once.
+/// Isolated mode says once who decides opens: the kernel (isolated files, opt-in) or the monitor.
 #[test]
-fn isolated_mode_says_the_kernel_decides_opens() {
+fn isolated_mode_says_who_decides_opens() {
     let f = Fixture::new("iso-banner").with_attack();
     std::fs::write(f.ws.join(".env"), "A=1\n").unwrap();
     let o = f.sh("cat ok.txt");
@@ -2327,8 +2327,17 @@ fn isolated_mode_says_the_kernel_decides_opens() {
     let err = stderr(&o);
     if mediated() {
         assert!(err.contains("mediated mode"), "{}", show(&o));
-    } else {
+    } else if kernel_opens() {
         assert!(err.contains("the kernel decides opens"), "{}", show(&o));
+        assert_eq!(err.matches("clawless: isolated mode").count(), 1, "{}", show(&o));
+    } else {
+        assert!(
+            err.contains(
+                "opens are mediated: kernel-decided opens are experimental (CLAWLESS_KERNEL_OPENS=1)"
+            ),
+            "{}",
+            show(&o)
+        );
         assert_eq!(err.matches("clawless: isolated mode").count(), 1, "{}", show(&o));
     }
 }

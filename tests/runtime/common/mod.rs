@@ -23,13 +23,13 @@ pub fn mediated() -> bool {
     std::env::var("CLAWLESS_MODE").as_deref() == Ok("mediated")
 }
 
-/// Whether the kernel performs ordinary opens in this run (isolated mode as root
-/// with a policy that has an isolated plan, such as the profiles: docs/architecture.md
-/// "Isolated files"). Landlock then refuses an open with `EACCES`, whatever errno
-/// the policy names.
+/// Whether the kernel performs ordinary opens in this run (isolated mode as root,
+/// `CLAWLESS_KERNEL_OPENS=1`, with a policy that has an isolated plan:
+/// docs/architecture.md "Isolated files"). Landlock then refuses an open with
+/// `EACCES`, whatever errno the policy names.
 pub fn kernel_opens() -> bool {
     // SAFETY: plain syscall.
-    !mediated() && unsafe { libc::geteuid() } == 0
+    !mediated() && unsafe { libc::geteuid() } == 0 && std::env::var_os("CLAWLESS_KERNEL_OPENS").is_some()
 }
 
 /// The errno of an ordinary open (no `O_CREAT`, no `O_DIRECTORY`) the policy
