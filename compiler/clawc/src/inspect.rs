@@ -583,23 +583,12 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
             None => Vec::new(),
         }
     };
-    // A name change reads only what it gives a new name: the source, and with
-    // RENAME_EXCHANGE (renameat2's fifth argument) both; it writes both names.
-    let exchange = sc.is_some_and(|sc| sc.name == "renameat2")
-        && args[4] & claw_stdlib::constants::by_name("RENAME_EXCHANGE").map_or(2, |c| c.value(arch) as u64)
-            != 0;
-    let name_change = matches!(mediated, Some(Mediation::NameChange { .. }));
+    // A name change reads what it gives a new name and the name it gives: both
+    // paths (docs/language.md, "Names"), and writes both.
     let accesses_for = |verbs: &[Verb]| -> Result<Vec<Access>, String> {
         let mut accesses = Vec::new();
         for &v in verbs {
-            if v == Verb::Read && name_change && !exchange {
-                if let Some(p) = q.paths.first() {
-                    accesses.push(Access::Path {
-                        verb: v,
-                        path: p.clone(),
-                    });
-                }
-            } else if v.is_network() {
+            if v.is_network() {
                 if let Some(addr) = &q.addr {
                     let (addr, name) = parse_target(addr)?;
                     let name = named_access(&a.ir, &addr, name);

@@ -27,8 +27,9 @@ pub enum Mediation {
     /// Gives an existing object another name (`rename`, `renameat`, `renameat2`,
     /// `link`, `linkat`): a `write` on both names, and a `read` on every name whose
     /// object is given the new one — the source, both sides of `RENAME_EXCHANGE`,
-    /// and every path below a directory that moves. Whoever can name an object can
-    /// read it under that name, so naming is reading (docs/language.md).
+    /// and every path below a directory that moves — and on every name they get.
+    /// Whoever can name an object can read it under that name, so naming is
+    /// reading (docs/language.md).
     NameChange {
         from: (Option<u8>, u8),
         to: (Option<u8>, u8),

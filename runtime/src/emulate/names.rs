@@ -3,7 +3,8 @@
 //! is reading it (docs/language.md, "Names"): the call is decided as `write` on
 //! both names and `read` on every name whose object gets the new one — the source,
 //! both sides of `RENAME_EXCHANGE`, and every existing path below a directory that
-//! moves. So `deny read secrets` cannot be bypassed by renaming a secret first, and
+//! moves — and on every name they get (an object given a secret's name is that
+//! secret to whoever holds it open). So `deny read secrets` cannot be bypassed by renaming a secret first, and
 //! `on read secrets` fires before the secret has its new name (the monitor fires
 //! it in `judge`, then performs the call itself on the objects it resolved).
 //!
@@ -24,7 +25,7 @@
 //! the parent directories it resolved, never on a path again.
 
 use super::cvt;
-use super::fs::{hide, hide_also, path_accesses};
+use super::fs::{hide_also, path_accesses};
 use crate::monitor::{Fail, Monitor, Outcome};
 use crate::notify::{Notification, Reply};
 use crate::resolve::{self, proc_fd, How, Resolved, ResolvedParent};
@@ -115,41 +116,42 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
         match resolve::resolve(&asker, sfd, &src_raw, how) {
             Ok(r) => From::Object(r),
             Err(e) => {
-                return Err(hide(
+                let also = destination_accesses(&asker, dfd, &dst_raw);
+                return Err(hide_also(
                     m,
                     n,
                     &asker,
                     sfd,
                     &src_raw,
                     &[Verb::Read, Verb::Write],
+                    &also,
                     e.into(),
-                ))
+                ));
             }
         }
     } else {
         match resolve::resolve_parent(&asker, sfd, &src_raw) {
             Ok(p) => From::Entry(p),
             Err(e) => {
-                return Err(hide(
+                let also = destination_accesses(&asker, dfd, &dst_raw);
+                return Err(hide_also(
                     m,
                     n,
                     &asker,
                     sfd,
                     &src_raw,
                     &[Verb::Read, Verb::Write],
+                    &also,
                     e.into(),
-                ))
+                ));
             }
         }
     };
     let to = match resolve::resolve_parent(&asker, dfd, &dst_raw) {
         Ok(p) => p,
         Err(e) => {
-            let verbs: &[Verb] = if exchange {
-                &[Verb::Read, Verb::Write]
-            } else {
-                &[Verb::Write]
-            };
+            // The name it would get is read too (see `moved_names`).
+            let verbs: &[Verb] = &[Verb::Read, Verb::Write];
             // Refused with the whole call's refusal (the source's read and write
             // too), as `clawc explain` decides it.
             let also = path_accesses(&[Verb::Read, Verb::Write], from.path());
@@ -229,19 +231,57 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
     Ok(Reply::Value(r).into())
 }
 
+/// A source that does not resolve is refused with the whole call's refusal (the
+/// destination's read and write too), as `clawc explain` decides it.
+fn destination_accesses(asker: &resolve::Asker, dfd: i32, dst_raw: &[u8]) -> Vec<Access> {
+    resolve::resolve_parent(asker, dfd, dst_raw)
+        .map(|t| path_accesses(&[Verb::Read, Verb::Write], &t.path))
+        .unwrap_or_default()
+}
+
 /// The names whose object the call gives a new name: the source (a link's or a
 /// rename's), the destination too when exchanged, and every path below either when
 /// it is a directory that moves.
+///
+/// And the names they get: an object given a secret name is that secret to
+/// whoever holds it open (an agent that made `scaffold.tmp`, renamed it `.env`
+/// and kept the descriptor reads what the user later writes into `.env`), so the
+/// new names are read too, as creating the secret for reading would be.
 fn moved_names(from: &From, to: &ResolvedParent, is_link: bool, exchange: bool) -> Result<Vec<String>, Fail> {
     let mut moved = vec![from.path().to_string()];
     if let (From::Entry(p), false) = (from, is_link) {
         below(p, &mut moved)?;
     }
+    let sources = moved.len();
     if exchange {
         moved.push(to.path.clone());
         below(to, &mut moved)?;
     }
+    let mut renamed: Vec<String> = moved[..sources]
+        .iter()
+        .filter_map(|p| new_name(p, from.path(), &to.path))
+        .collect();
+    if exchange {
+        renamed.extend(
+            moved[sources..]
+                .iter()
+                .filter_map(|p| new_name(p, &to.path, from.path())),
+        );
+    }
+    moved.extend(renamed);
     Ok(moved)
+}
+
+/// The name `path` (at or below `old`) has once `old` is called `new`.
+fn new_name(path: &str, old: &str, new: &str) -> Option<String> {
+    let rest = path.strip_prefix(old)?;
+    if rest.is_empty() {
+        Some(new.to_string())
+    } else if rest.starts_with('/') {
+        Some(format!("{}{rest}", new.trim_end_matches('/')))
+    } else {
+        None
+    }
 }
 
 /// A directory stream the walk owns.
@@ -563,5 +603,21 @@ mod tests {
             }
         }
         assert_eq!(names, 5, "rename, renameat, renameat2, link, linkat");
+    }
+
+    #[test]
+    fn the_new_names_of_moved_objects_are_read_too() {
+        assert_eq!(new_name("/w/a", "/w/a", "/w/.env").as_deref(), Some("/w/.env"));
+        assert_eq!(
+            new_name("/w/d/x", "/w/d", "/h/.ssh").as_deref(),
+            Some("/h/.ssh/x")
+        );
+        assert_eq!(new_name("/w/dx", "/w/d", "/h/.ssh"), None);
+        // The names a rename of a file gives: its old name and its new one, read.
+        let acc = accesses("/w/a", "/w/.env", &["/w/a".to_string(), "/w/.env".to_string()]);
+        assert!(acc.contains(&Access::Path {
+            verb: Verb::Read,
+            path: "/w/.env".into()
+        }));
     }
 }

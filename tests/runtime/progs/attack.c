@@ -1539,6 +1539,47 @@ int main(int argc, char **argv) {
         if (r == 0) report("send after", send(s2, buf, n > 0 ? n : 0, 0));
         return 0;
     }
+    if (!strcmp(name, "scaffold") && argc == 6) {
+        // scaffold HOW NAME IP PORT: makes scaffold.tmp for reading and writing
+        // and gives it the secret name NAME (HOW: rename, link, exchange), keeps
+        // the descriptor, sends "before" (the channel works), waits for the
+        // file `go` (the user has written a key into NAME in place), reads the
+        // key through the old descriptor and sends it.
+        const char *how = argv[2], *secret = argv[3];
+        struct sockaddr_in sa;
+        int fd;
+        long r;
+        int s = inet_socket(SOCK_STREAM, argv[4], atoi(argv[5]), &sa);
+        r = connect(s, (struct sockaddr *)&sa, sizeof sa);
+        report("before connect", r);
+        if (r == 0) report("before send", send(s, "before", 6, 0));
+        close(s);
+        fd = open("scaffold.tmp", O_RDWR | O_CREAT, 0600);
+        if (!strcmp(how, "rename")) {
+            r = rename("scaffold.tmp", secret);
+        } else if (!strcmp(how, "link")) {
+            r = link("scaffold.tmp", secret);
+        } else {
+            int e = open(secret, O_WRONLY | O_CREAT, 0600);
+            if (e >= 0) close(e);
+            r = syscall(SYS_renameat2, AT_FDCWD, "scaffold.tmp", AT_FDCWD, secret, 2);
+        }
+        report("scaffold fd", fd);
+        report("scaffold naming", r);
+        int named = open("named", O_WRONLY | O_CREAT, 0600); // the test waits for it
+        if (named >= 0) close(named);
+        printf("scaffold waiting\n");
+        fflush(stdout);
+        for (int i = 0; i < 6000 && access("go", F_OK) != 0; i++) usleep(10000);
+        char key[128] = {0};
+        ssize_t k = pread(fd, key, sizeof key - 1, 0);
+        printf("read through the old descriptor: %zd\n", k);
+        s = inet_socket(SOCK_STREAM, argv[4], atoi(argv[5]), &sa);
+        r = connect(s, (struct sockaddr *)&sa, sizeof sa);
+        report("after connect", r);
+        if (r == 0 && k > 0) report("after send", send(s, key, k, 0));
+        return 0;
+    }
     if (!strcmp(name, "tcp") && argc >= 5) {
         // tcp IP PORT MESSAGE [SECRET]: connect and send.
         struct sockaddr_in sa;
