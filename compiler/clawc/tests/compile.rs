@@ -406,8 +406,8 @@ fn explain_answers_in_json_and_in_batches_with_the_file_system_notes() {
     assert_eq!(answers.len(), 3, "{}", text(&o));
     assert_eq!(
         answers[0]["accesses"].as_array().unwrap().len(),
-        3,
-        "read of the source, write of both names: {}",
+        4,
+        "read and write of both names (the new name is read too): {}",
         answers[0]
     );
     assert_eq!(
