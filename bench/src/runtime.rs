@@ -304,6 +304,41 @@ fn main() {
 /// Bytes of the download.
 const DOWNLOAD: usize = 100 << 20;
 
+/// The CPU the network rows' client runs on (`taskset`); the loopback server's
+/// sending threads run on CPU 0.
+const CLIENT_CPU: &str = "1";
+
+/// Whether the network rows pin their two ends to CPUs (the default;
+/// `CLAWLESS_BENCH_NOPIN=1` lets the scheduler place them, as in real use).
+fn pinning() -> bool {
+    std::env::var_os("CLAWLESS_BENCH_NOPIN").is_none()
+}
+
+/// A command that runs its program on [`CLIENT_CPU`] when [`pinning`].
+fn pinned() -> Command {
+    let mut c = Command::new("taskset");
+    if pinning() {
+        c.args(["-c", CLIENT_CPU]);
+    } else {
+        // All CPUs: taskset with a full mask changes nothing.
+        c.args(["-c", "0-1023"]);
+    }
+    c
+}
+
+/// Pins the calling thread to one CPU (best effort: on a 1-CPU machine the
+/// call fails and the thread stays where it is).
+fn pin_to(cpu: usize) {
+    // SAFETY: `set` is a plain bit set on our stack, initialised by CPU_ZERO
+    // before use; sched_setaffinity(0, ...) affects only the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
 /// A loopback server on `ip:443` (a port the default profile allows): each
 /// connection gets `bytes` bytes, then is closed.
 fn serve(ip: &str, bytes: usize) {
@@ -327,6 +362,12 @@ fn serve(ip: &str, bytes: usize) {
             let chunk = chunk.clone();
             std::thread::spawn(move || {
                 use std::io::Write;
+                // The sender on CPU 0 and the client on CPU 1 (`pinned`): a
+                // transfer that the scheduler moves between CPUs, or puts both
+                // ends on one, varies 2x from run to run on a 2-CPU machine.
+                if pinning() {
+                    pin_to(0);
+                }
                 let mut left = bytes;
                 while left > 0 {
                     let k = left.min(chunk.len());
@@ -357,19 +398,21 @@ fn network(clawless: &Path, ws: &Path, runs: usize) {
     serve(cn, 0);
     // Every number `netload` printed.
     let measure_all = |mode: Option<&str>, args: &[&str]| -> Vec<f64> {
-        let mut c = match mode {
-            None => Command::new(&prog),
+        let mut c = pinned();
+        match mode {
+            None => {
+                c.arg(&prog);
+            }
             Some(m) => {
-                let mut c = Command::new(clawless);
-                c.arg("exec")
+                c.arg(clawless)
+                    .arg("exec")
                     .args(["--mode", m])
                     .arg("--workspace")
                     .arg(ws)
                     .arg("--")
                     .arg(&prog);
-                c
             }
-        };
+        }
         let out = c.args(args).current_dir(ws).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout)
@@ -458,7 +501,8 @@ fn network(clawless: &Path, ws: &Path, runs: usize) {
         .status()
         .unwrap();
     assert!(st.success());
-    let out = Command::new(&floor)
+    let out = pinned()
+        .arg(&floor)
         .args(["2000", &runs.to_string()])
         .output()
         .unwrap();
