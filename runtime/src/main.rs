@@ -5,7 +5,7 @@
 //! Landlock required but missing); 126 when the command could not be run; 127
 //! when it was not found.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use claw_artifact::Artifact;
 use claw_runtime::audit::AuditLog;
 use claw_runtime::namespaces;
@@ -30,59 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run CMD under a policy: seccomp filter, Landlock and the monitor.
-    Exec {
-        /// A compiled artifact (`out.bin`), a `.claw` file or a standard module such
-        /// as `std::profiles` (compiled and proved on the fly with `clawc`).
-        /// Without it: the embedded default, std::profiles::coding_agent.
-        #[arg(long)]
-        policy: Option<PathBuf>,
-        /// Which policy of a `.claw` source, when it has several.
-        #[arg(long = "policy-name")]
-        policy_name: Option<String>,
-        /// Append one JSON object per monitor decision to FILE.
-        #[arg(long, value_name = "FILE")]
-        audit_log: Option<PathBuf>,
-        /// Print each denial on stderr, with its rule and a hint, and each state
-        /// transition. With this or --audit-log, calls the kernel refuses are
-        /// reported too (the proved logging filter is installed in place of the
-        /// policy's; see docs/architecture.md).
-        #[arg(long)]
-        log_denials: bool,
-        /// The directory `$WORKSPACE` names (default: the current directory).
-        #[arg(long, value_name = "DIR")]
-        workspace: Option<PathBuf>,
-        /// Refuse to run unless Landlock enforces the whole plan.
-        #[arg(long)]
-        require_landlock: bool,
-        /// `isolated`: own pid and mount namespaces (and a user namespace when not
-        /// root), private /proc, noexec mounts; fail if unavailable. `mediated`: no
-        /// namespaces. Default: isolated where available, else mediated (said on
-        /// stderr). Also from the environment variable CLAWLESS_MODE.
-        #[arg(long, value_name = "MODE", value_parser = ["isolated", "mediated"])]
-        mode: Option<String>,
-        /// Refuse to run (exit 125) when isolated mode is not available.
-        #[arg(long)]
-        require_isolation: bool,
-        /// Run an artifact whose proofs did not all succeed (or were never run),
-        /// with a warning; without it such an artifact is refused (exit 125).
-        #[arg(long)]
-        allow_unverified: bool,
-        /// The DNS server the sandbox's resolver forwards allowed queries to
-        /// (policies with domain endpoints). Default: CLAWLESS_DNS_UPSTREAM if
-        /// set, else the host's first nameserver in /etc/resolv.conf.
-        #[arg(long = "dns-upstream", value_name = "ADDR:PORT")]
-        dns_upstream: Option<std::net::SocketAddr>,
-        /// Pass the environment variable NAME although its name says it holds a
-        /// credential (repeatable).
-        #[arg(long = "env-keep", value_name = "NAME")]
-        env_keep: Vec<String>,
-        /// Do not pass NAME (a name or a `*` pattern) to the sandbox (repeatable).
-        #[arg(long = "env-drop", value_name = "NAME")]
-        env_drop: Vec<String>,
-        /// The command and its arguments.
-        #[arg(required = true, last = true, value_name = "CMD")]
-        cmd: Vec<OsString>,
-    },
+    Exec(ExecArgs),
     /// Run CMD with everything allowed (except `std::groups::dangerous`, still
     /// killed) and recorded, then write a draft policy for it.
     Learn {
@@ -104,6 +52,62 @@ enum Command {
         #[arg(required = true, last = true, value_name = "CMD")]
         cmd: Vec<OsString>,
     },
+}
+
+/// The options of `clawless exec`.
+#[derive(Args)]
+struct ExecArgs {
+    /// A compiled artifact (`out.bin`), a `.claw` file or a standard module such
+    /// as `std::profiles` (compiled and proved on the fly with `clawc`).
+    /// Without it: the embedded default, std::profiles::coding_agent.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Which policy of a `.claw` source, when it has several.
+    #[arg(long = "policy-name")]
+    policy_name: Option<String>,
+    /// Append one JSON object per monitor decision to FILE.
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
+    /// Print each denial on stderr, with its rule and a hint, and each state
+    /// transition. With this or --audit-log, calls the kernel refuses are
+    /// reported too (the proved logging filter is installed in place of the
+    /// policy's; see docs/architecture.md).
+    #[arg(long)]
+    log_denials: bool,
+    /// The directory `$WORKSPACE` names (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    workspace: Option<PathBuf>,
+    /// Refuse to run unless Landlock enforces the whole plan.
+    #[arg(long)]
+    require_landlock: bool,
+    /// `isolated`: own pid and mount namespaces (and a user namespace when not
+    /// root), private /proc, noexec mounts; fail if unavailable. `mediated`: no
+    /// namespaces. Default: isolated where available, else mediated (said on
+    /// stderr). Also from the environment variable CLAWLESS_MODE.
+    #[arg(long, value_name = "MODE", value_parser = ["isolated", "mediated"])]
+    mode: Option<String>,
+    /// Refuse to run (exit 125) when isolated mode is not available.
+    #[arg(long)]
+    require_isolation: bool,
+    /// Run an artifact whose proofs did not all succeed (or were never run),
+    /// with a warning; without it such an artifact is refused (exit 125).
+    #[arg(long)]
+    allow_unverified: bool,
+    /// The DNS server the sandbox's resolver forwards allowed queries to
+    /// (policies with domain endpoints). Default: CLAWLESS_DNS_UPSTREAM if
+    /// set, else the host's first nameserver in /etc/resolv.conf.
+    #[arg(long = "dns-upstream", value_name = "ADDR:PORT")]
+    dns_upstream: Option<std::net::SocketAddr>,
+    /// Pass the environment variable NAME although its name says it holds a
+    /// credential (repeatable).
+    #[arg(long = "env-keep", value_name = "NAME")]
+    env_keep: Vec<String>,
+    /// Do not pass NAME (a name or a `*` pattern) to the sandbox (repeatable).
+    #[arg(long = "env-drop", value_name = "NAME")]
+    env_drop: Vec<String>,
+    /// The command and its arguments.
+    #[arg(required = true, last = true, value_name = "CMD")]
+    cmd: Vec<OsString>,
 }
 
 /// The default policy, compiled and proved at release time (a test checks these
@@ -255,7 +259,27 @@ fn unverified(a: &Artifact) -> Option<String> {
 }
 
 fn main() -> ExitCode {
-    let (
+    match Cli::parse().command {
+        Command::Exec(a) => exec(a),
+        Command::Learn {
+            policy,
+            output,
+            workspace,
+            mode,
+            cmd,
+        } => learn(
+            policy.as_deref(),
+            output.as_deref(),
+            workspace.as_deref(),
+            mode,
+            cmd,
+        ),
+    }
+}
+
+/// `clawless exec`.
+fn exec(a: ExecArgs) -> ExitCode {
+    let ExecArgs {
         policy,
         policy_name,
         audit_log,
@@ -269,52 +293,7 @@ fn main() -> ExitCode {
         env_keep,
         env_drop,
         cmd,
-    ) = match Cli::parse().command {
-        Command::Exec {
-            policy,
-            policy_name,
-            audit_log,
-            log_denials,
-            workspace,
-            require_landlock,
-            mode,
-            require_isolation,
-            allow_unverified,
-            dns_upstream,
-            env_keep,
-            env_drop,
-            cmd,
-        } => (
-            policy,
-            policy_name,
-            audit_log,
-            log_denials,
-            workspace,
-            require_landlock,
-            mode,
-            require_isolation,
-            allow_unverified,
-            dns_upstream,
-            env_keep,
-            env_drop,
-            cmd,
-        ),
-        Command::Learn {
-            policy,
-            output,
-            workspace,
-            mode,
-            cmd,
-        } => {
-            return learn(
-                policy.as_deref(),
-                output.as_deref(),
-                workspace.as_deref(),
-                mode,
-                cmd,
-            )
-        }
-    };
+    } = a;
     let fail = |msg: String, code: u8| {
         eprintln!("clawless: {msg}");
         ExitCode::from(code)

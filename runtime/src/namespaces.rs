@@ -263,63 +263,13 @@ unsafe fn init(iso: &Isolation, status_w: i32, go_r: i32, report_w: i32, agent: 
         unavailable("mounting a private /proc");
     }
     for dir in &iso.noexec {
-        if libc::mount(
-            dir.as_ptr(),
-            dir.as_ptr(),
-            std::ptr::null(),
-            libc::MS_BIND | libc::MS_REC,
-            std::ptr::null(),
-        ) != 0
-        {
-            unavailable(&format!("bind-mounting {}", dir.to_string_lossy()));
-        }
-        // mount_setattr adds the flag to every mount below (a remount would have to
-        // repeat the flags the parent namespace locked, and reach only the top).
-        let attr = MountAttr {
-            attr_set: MOUNT_ATTR_NOEXEC,
-            attr_clr: 0,
-            propagation: 0,
-            userns_fd: 0,
-        };
-        if libc::syscall(
-            libc::SYS_mount_setattr,
-            libc::AT_FDCWD,
-            dir.as_ptr(),
-            libc::AT_RECURSIVE as libc::c_uint,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        ) != 0
-        {
-            unavailable(&format!("making {} noexec", dir.to_string_lossy()));
+        if let Err(what) = set_noexec(dir, true) {
+            unavailable(&what);
         }
     }
     for dir in &iso.exec_again {
-        if libc::mount(
-            dir.as_ptr(),
-            dir.as_ptr(),
-            std::ptr::null(),
-            libc::MS_BIND | libc::MS_REC,
-            std::ptr::null(),
-        ) != 0
-        {
-            unavailable(&format!("bind-mounting {}", dir.to_string_lossy()));
-        }
-        let attr = MountAttr {
-            attr_set: 0,
-            attr_clr: MOUNT_ATTR_NOEXEC,
-            propagation: 0,
-            userns_fd: 0,
-        };
-        if libc::syscall(
-            libc::SYS_mount_setattr,
-            libc::AT_FDCWD,
-            dir.as_ptr(),
-            libc::AT_RECURSIVE as libc::c_uint,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        ) != 0
-        {
-            unavailable(&format!("making {} executable", dir.to_string_lossy()));
+        if let Err(what) = set_noexec(dir, false) {
+            unavailable(&what);
         }
     }
     if let Some(r) = &iso.resolver {
@@ -514,6 +464,52 @@ struct MountAttr {
     attr_clr: u64,
     propagation: u64,
     userns_fd: u64,
+}
+
+/// Bind-mounts `dir` on itself (with every mount below it) and sets (`on`) or
+/// clears the `noexec` flag on all of them. `mount_setattr` reaches every mount
+/// below; a remount would have to repeat the flags the parent namespace locked,
+/// and would reach only the top one. When the kernel refuses, says what failed
+/// (`errno` is left as the failed call set it).
+///
+/// # Safety
+/// Called only in the set-up of the sandbox's mount namespace, as the rest of
+/// that set-up (the same process and point in time).
+unsafe fn set_noexec(dir: &std::ffi::CStr, on: bool) -> Result<(), String> {
+    // SAFETY: `dir` is a NUL-terminated path that outlives both calls; the
+    // null pointers are the documented "no type / no data" arguments of a bind
+    // mount; `attr` is a live MountAttr of the size passed.
+    unsafe {
+        if libc::mount(
+            dir.as_ptr(),
+            dir.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND | libc::MS_REC,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(format!("bind-mounting {}", dir.to_string_lossy()));
+        }
+        let attr = MountAttr {
+            attr_set: if on { MOUNT_ATTR_NOEXEC } else { 0 },
+            attr_clr: if on { 0 } else { MOUNT_ATTR_NOEXEC },
+            propagation: 0,
+            userns_fd: 0,
+        };
+        if libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            dir.as_ptr(),
+            libc::AT_RECURSIVE as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        ) != 0
+        {
+            let what = if on { "noexec" } else { "executable" };
+            return Err(format!("making {} {what}", dir.to_string_lossy()));
+        }
+    }
+    Ok(())
 }
 
 const MOUNT_ATTR_NOEXEC: u64 = 0x0000_0008;

@@ -296,11 +296,15 @@ pub fn requests(ir: &Ir, env: &Env) -> Vec<BReq> {
     // Renames between a few of the paths.
     for p in path_list.iter().take(12) {
         for q in path_list.iter().take(12) {
+            // In the monitor's order (`names::accesses`): write on both
+            // names, then read on the moved names, the old and the new (an
+            // object given a secret's name is read by the naming).
             let mut a = on(&[Verb::Write], p);
+            a.extend(on(&[Verb::Write], q));
             if rename_reads {
                 a.extend(on(&[Verb::Read], p));
+                a.extend(on(&[Verb::Read], q));
             }
-            a.extend(on(&[Verb::Write], q));
             push(nr("renameat2"), [0; 6], a);
         }
     }
