@@ -18,117 +18,14 @@ pub use mediation::{Mediation, SyscallEffect};
 pub use route::{ArgRule, FilterOutcome, KernelDecision, MonitorReason, Route};
 
 pub use claw_stdlib::domain::DomainPattern;
+// The vocabulary is shared with the front end (one definition, in
+// `claw_stdlib::vocab`); the most severe of several actions is `Action::rank`'s
+// maximum.
+pub use claw_stdlib::vocab::{Action, Addr, CmpOp, EntityKind, Proto, Verb, PATH_VARIABLES};
 use claw_stdlib::{Arch, SyscallTable};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
-
-/// What happens to a request. Ordered by severity (see [`Action::severity`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Action {
-    Allow,
-    /// Allow and record in the audit log.
-    Log,
-    /// Fail with this errno.
-    Deny(u16),
-    /// Kill the process.
-    Kill,
-}
-
-impl Action {
-    /// A total order: `Kill > Deny > Log > Allow`; between two denies the smaller
-    /// errno wins, so the outcome never depends on rule order.
-    pub fn rank(self) -> (u8, u16) {
-        match self {
-            Action::Allow => (0, 0),
-            Action::Log => (1, 0),
-            Action::Deny(e) => (2, u16::MAX - e),
-            Action::Kill => (3, 0),
-        }
-    }
-
-    /// The more severe of two actions.
-    pub fn max(self, other: Action) -> Action {
-        if other.rank() > self.rank() {
-            other
-        } else {
-            self
-        }
-    }
-
-    pub fn is_allowing(self) -> bool {
-        matches!(self, Action::Allow | Action::Log)
-    }
-}
-
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Action::Allow => f.write_str("allow"),
-            Action::Log => f.write_str("log"),
-            Action::Deny(e) => match claw_stdlib::errno::by_value(*e) {
-                Some(n) => write!(f, "deny({})", n.name),
-                None => write!(f, "deny({e})"),
-            },
-            Action::Kill => f.write_str("kill"),
-        }
-    }
-}
-
-/// Path and network verbs (the same set as the language's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Verb {
-    Read,
-    Write,
-    Append,
-    Exec,
-    Visible,
-    Connect,
-    Send,
-    Bind,
-}
-
-impl Verb {
-    /// Every verb, in a fixed order (the verifier encodes verbs by this index).
-    pub const ALL: [Verb; 8] = [
-        Verb::Read,
-        Verb::Write,
-        Verb::Append,
-        Verb::Exec,
-        Verb::Visible,
-        Verb::Connect,
-        Verb::Send,
-        Verb::Bind,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Verb::Read => "read",
-            Verb::Write => "write",
-            Verb::Append => "append",
-            Verb::Exec => "exec",
-            Verb::Visible => "visible",
-            Verb::Connect => "connect",
-            Verb::Send => "send",
-            Verb::Bind => "bind",
-        }
-    }
-
-    pub fn is_network(self) -> bool {
-        matches!(self, Verb::Connect | Verb::Send | Verb::Bind)
-    }
-}
-
-/// Comparison of an argument (unsigned).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
 
 /// `(arg & mask) OP value` on the low `width` bits of one argument register.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -152,14 +49,7 @@ impl ArgCond {
     pub fn holds(&self, args: &[u64; 6]) -> bool {
         let a = self.operand(args[self.arg as usize]);
         let v = self.value & width_mask(self.width);
-        match self.op {
-            CmpOp::Eq => a == v,
-            CmpOp::Ne => a != v,
-            CmpOp::Lt => a < v,
-            CmpOp::Le => a <= v,
-            CmpOp::Gt => a > v,
-            CmpOp::Ge => a >= v,
-        }
+        self.op.holds(a, v)
     }
 }
 
@@ -170,24 +60,6 @@ pub fn width_mask(width: u8) -> u64 {
     } else {
         (1u64 << width) - 1
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Proto {
-    Tcp,
-    Udp,
-    Unix,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Addr {
-    Any,
-    Cidr(IpAddr, u8),
-    UnixPath(String),
-    UnixAbstract(String),
-    /// A domain name or `*.` wildcard: addresses the monitor's resolver
-    /// returned for a name it matches (see [`domain`]).
-    Domain(DomainPattern),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
