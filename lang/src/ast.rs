@@ -2,6 +2,7 @@
 //! resolved or checked here (that is `check`'s job).
 
 use crate::span::Span;
+pub use claw_stdlib::vocab::CmpOp;
 
 /// A name as written, with where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,29 +179,6 @@ pub struct Cond {
     pub op: CmpOp,
     pub value: Value,
     pub span: Span,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl CmpOp {
-    pub fn text(self) -> &'static str {
-        match self {
-            CmpOp::Eq => "==",
-            CmpOp::Ne => "!=",
-            CmpOp::Lt => "<",
-            CmpOp::Le => "<=",
-            CmpOp::Gt => ">",
-            CmpOp::Ge => ">=",
-        }
-    }
 }
 
 /// A constant expression: terms joined by `|`.

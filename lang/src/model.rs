@@ -3,124 +3,8 @@
 //! to its IR; it still carries spans so later stages can point back at the source.
 
 use crate::span::Span;
+pub use claw_stdlib::vocab::{Action, Addr, CmpOp, EntityKind, Proto, Verb, PATH_VARIABLES};
 pub use claw_stdlib::Arch;
-use std::fmt;
-use std::net::IpAddr;
-
-/// What a rule does to a matching request. Ordered by severity: when several rules
-/// match, the most severe wins (`Kill > Deny > Log > Allow`), as stacked seccomp
-/// filters combine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    Allow,
-    /// Allow, and record it in the audit log.
-    Log,
-    /// Fail the syscall with this errno.
-    Deny(u16),
-    /// Kill the whole process.
-    Kill,
-}
-
-impl Action {
-    /// Higher is more severe.
-    pub fn severity(self) -> u8 {
-        match self {
-            Action::Allow => 0,
-            Action::Log => 1,
-            Action::Deny(_) => 2,
-            Action::Kill => 3,
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Action::Allow => f.write_str("allow"),
-            Action::Log => f.write_str("log"),
-            Action::Deny(e) => match claw_stdlib::errno::by_value(*e) {
-                Some(n) => write!(f, "deny({})", n.name),
-                None => write!(f, "deny({e})"),
-            },
-            Action::Kill => f.write_str("kill"),
-        }
-    }
-}
-
-/// The five path permissions of the ClawLess model plus the network verbs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Verb {
-    /// Open for reading, list a directory.
-    Read,
-    /// Create, modify, truncate, rename, delete.
-    Write,
-    /// Open for appending only (no truncation, no rewrite).
-    Append,
-    /// Execute a program.
-    Exec,
-    /// See that it exists: stat, access, readlink, but not its contents.
-    Visible,
-    /// Connect a socket to an endpoint.
-    Connect,
-    /// Send a datagram to an endpoint without connecting.
-    Send,
-    /// Bind a socket to a local endpoint (be a server).
-    Bind,
-}
-
-/// What kind of entity a verb applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntityKind {
-    Path,
-    Endpoint,
-}
-
-impl fmt::Display for EntityKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            EntityKind::Path => "path",
-            EntityKind::Endpoint => "endpoint",
-        })
-    }
-}
-
-impl Verb {
-    pub const ALL: [Verb; 8] = [
-        Verb::Read,
-        Verb::Write,
-        Verb::Append,
-        Verb::Exec,
-        Verb::Visible,
-        Verb::Connect,
-        Verb::Send,
-        Verb::Bind,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Verb::Read => "read",
-            Verb::Write => "write",
-            Verb::Append => "append",
-            Verb::Exec => "exec",
-            Verb::Visible => "visible",
-            Verb::Connect => "connect",
-            Verb::Send => "send",
-            Verb::Bind => "bind",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Verb> {
-        Verb::ALL.into_iter().find(|v| v.name() == name)
-    }
-
-    /// The entity kind this verb takes.
-    pub fn entity_kind(self) -> EntityKind {
-        match self {
-            Verb::Connect | Verb::Send | Verb::Bind => EntityKind::Endpoint,
-            _ => EntityKind::Path,
-        }
-    }
-}
 
 /// A path glob, validated. `~` has been rewritten to `$HOME`; the only
 /// metacharacters are `*` (within a component), `?` and `**` (any depth).
@@ -136,29 +20,6 @@ impl PathPattern {
         let rest = self.pattern.strip_prefix('$')?;
         Some(rest.split('/').next().unwrap_or(rest))
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Proto {
-    Tcp,
-    Udp,
-    Unix,
-}
-
-/// Where an endpoint is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Addr {
-    /// `"*"`: any IPv4 or IPv6 address.
-    Any,
-    /// An address block; the host bits are zero.
-    Cidr(IpAddr, u8),
-    /// A pathname unix socket (glob allowed).
-    UnixPath(String),
-    /// An abstract unix socket name (written `"@name"`).
-    UnixAbstract(String),
-    /// A domain name or `*.` wildcard: the addresses the monitor's resolver
-    /// returned for a name it matches (docs/language.md, "Domain endpoints").
-    Domain(claw_stdlib::domain::DomainPattern),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -185,8 +46,6 @@ impl Entity {
         }
     }
 }
-
-pub use crate::ast::CmpOp;
 
 /// `arg & mask OP value` on one syscall argument, already truncated to the width the
 /// kernel reads (so comparing fewer bits cannot be bypassed with the upper half).
@@ -275,24 +134,3 @@ pub struct Policy {
     pub initial: usize,
     pub asserts: Vec<Assertion>,
 }
-
-/// Variables a path pattern may start with; the runtime supplies their values.
-pub const PATH_VARIABLES: &[(&str, &str)] = &[
-    (
-        "WORKSPACE",
-        "the directory given to `clawless exec --workspace` (default: the current directory)",
-    ),
-    ("HOME", "the invoking user's home directory (also written `~`)"),
-    ("TMPDIR", "the temporary directory (default /tmp)"),
-    ("XDG_CONFIG_HOME", "per-user configuration (default ~/.config)"),
-    ("XDG_CACHE_HOME", "per-user caches (default ~/.cache)"),
-    ("XDG_DATA_HOME", "per-user data (default ~/.local/share)"),
-    (
-        "XDG_RUNTIME_DIR",
-        "per-user runtime files (default /run/user/UID)",
-    ),
-    ("CARGO_HOME", "Cargo's home (default ~/.cargo)"),
-    ("RUSTUP_HOME", "rustup's toolchains (default ~/.rustup)"),
-    ("PYENV_ROOT", "pyenv's Pythons (default ~/.pyenv)"),
-    ("NVM_DIR", "nvm's Node.js versions (default ~/.nvm)"),
-];

@@ -206,7 +206,7 @@ struct Shared {
 struct DecisionCache {
     /// By (state, syscall), then by the accesses (looked up as a slice: a hit
     /// allocates nothing).
-    answers: HashMap<(u32, u32), HashMap<Vec<Access>, Evaluation>>,
+    answers: HashMap<(u32, u32), HashMap<Vec<Access>, Decided>>,
     /// How many answers are held, over all (state, syscall).
     held: usize,
     /// Syscalls whose registers can change a decision.
@@ -214,7 +214,7 @@ struct DecisionCache {
 }
 
 /// A decision and the transition it would fire if carried out.
-type Evaluation = (Decision, Option<(u32, usize)>);
+type Decided = (Decision, Option<(u32, usize)>);
 
 /// Enough for every header of a large build; when full, it starts over.
 const CACHED_DECISIONS: usize = 16_384;
@@ -242,7 +242,7 @@ impl DecisionCache {
 
     /// The IR's decision on `req` in `state` and the transition it fires, from the
     /// cache when the registers cannot matter.
-    fn evaluate(&mut self, ir: &Ir, env: &Env, state: u32, req: &Request<'_>) -> Evaluation {
+    fn decide(&mut self, ir: &Ir, env: &Env, state: u32, req: &Request<'_>) -> Decided {
         let compute = || (ir.decide(state, req, env), ir.next_state(state, req, env));
         // A request with many accesses (a directory that moves: one read per path
         // below it) is rare and would make one entry as large as the subtree.
@@ -863,7 +863,7 @@ impl Monitor {
     /// A syscall whose decision depends only on its registers and the state: the
     /// kernel may run it (CONTINUE is safe: nothing the agent can rewrite was read).
     fn registers_only(&self, n: &Notification, name: &str) -> Outcome {
-        let v = self.judge(n, name, n.nr, &[], || json!({ "registers": n.args }));
+        let v = self.decide(n, name, n.nr, &[], || json!({ "registers": n.args }));
         if v.allowed() {
             Ok(Reply::Continue.into())
         } else {
@@ -899,7 +899,7 @@ impl Monitor {
     /// transition it matches (revoking sockets the new state does not allow) before
     /// returning, so the agent never holds the result of a fact in the old state.
     /// Records the decision.
-    pub(crate) fn judge(
+    pub(crate) fn decide(
         &self,
         n: &Notification,
         name: &str,
@@ -907,7 +907,7 @@ impl Monitor {
         accesses: &[Access],
         shown: impl FnOnce() -> serde_json::Value,
     ) -> Verdict {
-        self.judge_then(n, name, nr, accesses, shown, |_| {})
+        self.decide_then(n, name, nr, accesses, shown, |_| {})
     }
 
     /// How the current state would decide, without acting or recording (to decide
@@ -921,14 +921,14 @@ impl Monitor {
         };
         let state = shared.state;
         Verdict {
-            action: shared.decided.evaluate(&self.ir, &self.env, state, &req).0.action,
+            action: shared.decided.decide(&self.ir, &self.env, state, &req).0.action,
             epoch: shared.epoch,
         }
     }
 
-    /// [`Monitor::judge`], and `then` runs under the state lock if allowed (to
+    /// [`Monitor::decide`], and `then` runs under the state lock if allowed (to
     /// register a socket atomically with the decision that allowed it).
-    pub(crate) fn judge_then(
+    pub(crate) fn decide_then(
         &self,
         n: &Notification,
         name: &str,
@@ -948,7 +948,7 @@ impl Monitor {
         // allows is registered after that revocation, so its recheck must
         // decide again in the new state.
         let epoch = shared.epoch;
-        let (d, next) = shared.decided.evaluate(&self.ir, &self.env, before, &req);
+        let (d, next) = shared.decided.decide(&self.ir, &self.env, before, &req);
         let mut revoked = Vec::new();
         if d.action.is_allowing() {
             if let Some((to, _)) = next {
@@ -1295,16 +1295,12 @@ mod tests {
                         accesses: &accesses,
                     };
                     let direct = (ir.decide(state, &req, &env), ir.next_state(state, &req, &env));
-                    assert_eq!(
-                        cache.evaluate(&ir, &env, state, &req),
-                        direct,
-                        "{path} in {state}"
-                    );
+                    assert_eq!(cache.decide(&ir, &env, state, &req), direct, "{path} in {state}");
                 }
             }
         }
         assert_eq!(cache.held, 6, "one entry per state and path");
-        let fired = cache.evaluate(
+        let fired = cache.decide(
             &ir,
             &env,
             0,
@@ -1382,7 +1378,7 @@ mod tests {
             addr: addr.clone(),
             name: None,
         }];
-        let v = m.judge_then(
+        let v = m.decide_then(
             &n,
             "connect",
             n.nr,
@@ -1445,13 +1441,9 @@ mod tests {
             args: [0, 0, flags, 0, 0, 0],
             accesses: &accesses,
         };
-        assert!(cache
-            .evaluate(&ir, &env, 0, &with_flags(0))
-            .0
-            .action
-            .is_allowing());
+        assert!(cache.decide(&ir, &env, 0, &with_flags(0)).0.action.is_allowing());
         assert_eq!(
-            cache.evaluate(&ir, &env, 0, &with_flags(0o100)).0.action,
+            cache.decide(&ir, &env, 0, &with_flags(0o100)).0.action,
             Action::Deny(13)
         );
         assert_eq!(cache.held, 0);

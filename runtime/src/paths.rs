@@ -8,21 +8,6 @@ use claw_ir::{Entity, Env, Ir, Matcher, SYSTEM_DIRS};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// The variables a run can define, in a fixed order.
-pub const VARIABLES: &[&str] = &[
-    "WORKSPACE",
-    "HOME",
-    "TMPDIR",
-    "XDG_CONFIG_HOME",
-    "XDG_CACHE_HOME",
-    "XDG_DATA_HOME",
-    "XDG_RUNTIME_DIR",
-    "CARGO_HOME",
-    "RUSTUP_HOME",
-    "PYENV_ROOT",
-    "NVM_DIR",
-];
-
 /// The variables a policy's rules, transitions and Landlock plan mention.
 pub fn used_by(ir: &Ir, landlock: &claw_ir::landlock::LandlockPlan) -> BTreeSet<String> {
     let matchers = ir
@@ -99,7 +84,8 @@ pub fn environment(workspace: Option<&Path>, used: &BTreeSet<String>) -> Result<
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/root"));
     let mut env = Env::new();
-    for var in VARIABLES {
+    // The variables a run can define: the vocabulary's one list.
+    for (var, _) in claw_ir::PATH_VARIABLES {
         let value = if *var == "WORKSPACE" {
             match workspace {
                 Some(w) => std::path::absolute(w).map_err(|e| format!("--workspace: {e}"))?,
@@ -154,7 +140,7 @@ mod tests {
     #[test]
     fn defaults_satisfy_the_verifiers_assumption() {
         let home = Path::new("/home/someone");
-        for var in VARIABLES.iter().filter(|v| **v != "WORKSPACE") {
+        for (var, _) in claw_ir::PATH_VARIABLES.iter().filter(|(v, _)| *v != "WORKSPACE") {
             let v = default_value(var, home).unwrap();
             let c = canonical(&v).unwrap();
             // A value from this process's environment may be anything; the

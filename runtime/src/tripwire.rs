@@ -17,7 +17,7 @@
 //! that window is stated in docs/threat-model.md.
 //!
 //! This module knows fanotify, inotify and the isolated plan; it decides nothing
-//! itself (the monitor's `judge` does), and it does not know how the sandbox was
+//! itself (the monitor's `decide` does), and it does not know how the sandbox was
 //! set up beyond our init's pid.
 
 use crate::monitor::Monitor;
@@ -674,7 +674,7 @@ impl Tripwires {
             args: [libc::AT_FDCWD as u64, 0, libc::O_RDONLY as u64, 0, 0, 0],
             ip: 0,
         };
-        let v = m.judge(
+        let v = m.decide(
             &n,
             "openat",
             nr,

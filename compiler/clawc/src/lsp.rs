@@ -469,10 +469,8 @@ impl Server {
             for k in claw_lang::lexer::KEYWORDS {
                 add(k, 14, "keyword");
             }
-            for v in [
-                "read", "write", "append", "exec", "visible", "connect", "send", "bind",
-            ] {
-                add(v, 14, "verb");
+            for v in claw_lang::model::Verb::ALL {
+                add(v.name(), 14, "verb");
             }
             let mut seen = std::collections::HashSet::new();
             for s in &a.symbols {
@@ -752,16 +750,8 @@ fn syscall_hover(name: &str) -> Option<String> {
 }
 
 fn verb_hover(name: &str) -> String {
-    let what = match name {
-        "read" => "open for reading, list a directory, give the object another name (rename, link)",
-        "write" => "create, open for writing, truncate, rename, link, delete, change metadata",
-        "append" => "open for appending only",
-        "exec" => "execute as a program",
-        "visible" => "see that it exists (stat, access, readlink), not its contents",
-        "connect" => "connect a socket to the endpoint",
-        "send" => "send datagrams to the endpoint",
-        "bind" => "bind a socket to the endpoint",
-        _ => return format!("`{name}`"),
-    };
-    format!("verb `{name}`: {what}")
+    match claw_lang::model::Verb::from_name(name) {
+        Some(v) => format!("verb `{name}`: {}", v.doc()),
+        None => format!("`{name}`"),
+    }
 }

@@ -1,5 +1,5 @@
 use super::*;
-use claw_stdlib::Arch;
+use claw_stdlib::{Arch, SyscallTable};
 
 fn nr(name: &str) -> u32 {
     SyscallTable::get(Arch::X86_64).by_name(name).unwrap().nr

@@ -1,6 +1,9 @@
 //! Lowering: a checked [`model::Policy`] (front end) to an [`Ir`] (back end).
 //! Targets are flattened (one IR rule per syscall), `always` rules become rules in
-//! force in every state, and each rule records its source location.
+//! force in every state, and each rule records its source location. Both sides
+//! speak the same vocabulary (`claw_stdlib::vocab`: actions, verbs, protocols,
+//! addresses, comparisons), so nothing here converts between copies; what is
+//! dropped is only the front end's spans and names.
 
 use claw_ir::{self as ir, Ir};
 use claw_lang::model::{self, Target};
@@ -35,7 +38,7 @@ pub fn lower_with_spans(policy: &model::Policy, sources: &SourceMap) -> (Ir, Spa
         for r in rs {
             for matcher in matchers(&r.target) {
                 rules.push(ir::Rule {
-                    action: action(r.action),
+                    action: r.action,
                     states: states.clone(),
                     matcher,
                     origin: origin(r.span),
@@ -86,7 +89,7 @@ pub fn lower_with_spans(policy: &model::Policy, sources: &SourceMap) -> (Ir, Spa
     let ir = Ir {
         name: policy.name.clone(),
         arch: policy.arch,
-        default: action(policy.default),
+        default: policy.default,
         states: policy.states.iter().map(|s| s.name.clone()).collect(),
         initial: policy.initial as u32,
         rules,
@@ -106,7 +109,7 @@ fn pattern(t: &Target) -> ir::Pattern {
                 .collect(),
         ),
         Target::Access { verbs, entity } => ir::Pattern::Access {
-            verbs: verbs.iter().map(|v| verb(*v)).collect(),
+            verbs: verbs.clone(),
             entity: entity.as_ref().map(self::entity),
         },
     }
@@ -119,18 +122,9 @@ fn property(p: &model::Property) -> ir::Property {
             after: after.as_ref().map(pattern),
         },
         model::Property::Always { verbs, within } => ir::Property::Always {
-            verbs: verbs.iter().map(|v| verb(*v)).collect(),
+            verbs: verbs.clone(),
             within: entity(within),
         },
-    }
-}
-
-fn action(a: model::Action) -> ir::Action {
-    match a {
-        model::Action::Allow => ir::Action::Allow,
-        model::Action::Log => ir::Action::Log,
-        model::Action::Deny(e) => ir::Action::Deny(e),
-        model::Action::Kill => ir::Action::Kill,
     }
 }
 
@@ -150,7 +144,7 @@ pub fn matchers(t: &Target) -> Vec<ir::Matcher> {
             entity: Some(e),
         } => {
             vec![ir::Matcher::Access {
-                verbs: verbs.iter().map(|v| verb(*v)).collect(),
+                verbs: verbs.clone(),
                 entity: entity(e),
             }]
         }
@@ -158,33 +152,12 @@ pub fn matchers(t: &Target) -> Vec<ir::Matcher> {
     }
 }
 
-pub fn verb(v: model::Verb) -> ir::Verb {
-    match v {
-        model::Verb::Read => ir::Verb::Read,
-        model::Verb::Write => ir::Verb::Write,
-        model::Verb::Append => ir::Verb::Append,
-        model::Verb::Exec => ir::Verb::Exec,
-        model::Verb::Visible => ir::Verb::Visible,
-        model::Verb::Connect => ir::Verb::Connect,
-        model::Verb::Send => ir::Verb::Send,
-        model::Verb::Bind => ir::Verb::Bind,
-    }
-}
-
 fn cond(c: &model::ArgCond) -> ir::ArgCond {
-    let op = match c.op {
-        model::CmpOp::Eq => ir::CmpOp::Eq,
-        model::CmpOp::Ne => ir::CmpOp::Ne,
-        model::CmpOp::Lt => ir::CmpOp::Lt,
-        model::CmpOp::Le => ir::CmpOp::Le,
-        model::CmpOp::Gt => ir::CmpOp::Gt,
-        model::CmpOp::Ge => ir::CmpOp::Ge,
-    };
     ir::ArgCond {
         arg: c.arg as u8,
         width: c.width as u8,
         mask: c.mask,
-        op,
+        op: c.op,
         value: c.value,
     }
 }
@@ -195,18 +168,8 @@ pub fn entity(e: &model::Entity) -> ir::Entity {
         model::Entity::Endpoints(es) => ir::Entity::Endpoints(
             es.iter()
                 .map(|e| ir::Endpoint {
-                    proto: match e.proto {
-                        model::Proto::Tcp => ir::Proto::Tcp,
-                        model::Proto::Udp => ir::Proto::Udp,
-                        model::Proto::Unix => ir::Proto::Unix,
-                    },
-                    addr: match &e.addr {
-                        model::Addr::Any => ir::Addr::Any,
-                        model::Addr::Cidr(ip, p) => ir::Addr::Cidr(*ip, *p),
-                        model::Addr::UnixPath(p) => ir::Addr::UnixPath(p.clone()),
-                        model::Addr::UnixAbstract(n) => ir::Addr::UnixAbstract(n.clone()),
-                        model::Addr::Domain(d) => ir::Addr::Domain(d.clone()),
-                    },
+                    proto: e.proto,
+                    addr: e.addr.clone(),
                     ports: e.ports,
                 })
                 .collect(),

@@ -522,6 +522,15 @@ fn witness_values_satisfy_the_assumption() {
     }
 }
 
+/// Witnesses give every path variable of the vocabulary's one list a value, and
+/// no other.
+#[test]
+fn witnesses_cover_every_path_variable() {
+    let witnessed: Vec<&str> = crate::witness::witness_env().iter().map(|(v, _)| *v).collect();
+    let vocab: Vec<&str> = claw_ir::PATH_VARIABLES.iter().map(|(v, _)| *v).collect();
+    assert_eq!(witnessed, vocab);
+}
+
 /// The product construction behind pattern pruning, against brute force over
 /// small components.
 #[test]

@@ -261,7 +261,7 @@ pub(super) fn open(
                 &verbs
             };
             let accesses = with_alias(m, &fd, verbs, path_accesses(verbs, &path));
-            let v = m.judge(n, name, n.nr, &accesses, || shown(&path, verbs));
+            let v = m.decide(n, name, n.nr, &accesses, || shown(&path, verbs));
             if !v.allowed() {
                 return Ok(v.refusal().into());
             }
@@ -385,7 +385,7 @@ fn create(
                 .map_err(|e| hide_at(m, n, &named, verbs, &[], e.into()))?;
             continue;
         }
-        let v = m.judge(n, name, n.nr, &path_accesses(verbs, &parent.path), || {
+        let v = m.decide(n, name, n.nr, &path_accesses(verbs, &parent.path), || {
             shown(&parent.path, verbs)
         });
         if !v.allowed() {
@@ -476,7 +476,7 @@ fn open_plain(
         Err(_) => None,
         Ok(file) => {
             let accesses = with_alias(m, &file, verbs, accesses);
-            let v = m.judge(n, name, n.nr, &accesses, || shown(&path, verbs));
+            let v = m.decide(n, name, n.nr, &accesses, || shown(&path, verbs));
             if !v.allowed() {
                 return Some(Ok(v.refusal().into()));
             }
@@ -501,7 +501,7 @@ pub(super) fn exec(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
     };
     match resolve::resolve(&asker, dfd, &raw, how) {
         Ok(r) => {
-            let v = m.judge(
+            let v = m.decide(
                 n,
                 name,
                 n.nr,
@@ -559,9 +559,9 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
     let v = if raw.is_empty() {
         // `fstatat(fd, "", AT_EMPTY_PATH)` is how libc implements fstat(fd): a look
         // at a descriptor the agent holds, decided as fstat.
-        m.judge(n, name, fstat_nr(m), &[], || json!({ "fd": dfd }))
+        m.decide(n, name, fstat_nr(m), &[], || json!({ "fd": dfd }))
     } else {
-        m.judge(
+        m.decide(
             n,
             name,
             n.nr,
@@ -792,7 +792,7 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     } else {
         None
     };
-    let v = m.judge(n, name, n.nr, &accesses, || json!({ "paths": shown_paths }));
+    let v = m.decide(n, name, n.nr, &accesses, || json!({ "paths": shown_paths }));
     if !v.allowed() {
         return Ok(v.refusal().into());
     }
@@ -890,7 +890,7 @@ pub(super) fn fd_modify(m: &Monitor, n: &Notification, name: &str, fd: i32) -> O
         ..How::default()
     };
     let r = resolve::resolve(&asker, fd, b"", how)?;
-    let v = m.judge(
+    let v = m.decide(
         n,
         name,
         n.nr,

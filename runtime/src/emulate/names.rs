@@ -6,7 +6,7 @@
 //! moves — and on every name they get (an object given a secret's name is that
 //! secret to whoever holds it open). So `deny read secrets` cannot be bypassed by renaming a secret first, and
 //! `on read secrets` fires before the secret has its new name (the monitor fires
-//! it in `judge`, then performs the call itself on the objects it resolved).
+//! it in `decide`, then performs the call itself on the objects it resolved).
 //!
 //! What this module knows: the directory entries it walks, bounded by
 //! [`MAX_BELOW`] names and [`MAX_DEPTH`] levels; past either bound the call is
@@ -164,7 +164,7 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
     // (A link moves no other name: its whole decision is the one below.)
     let named = accesses(from.path(), &to.path, &[from.path().to_string()]);
     if !is_link && !m.peek(n.nr, &named).allowed() {
-        let v = m.judge(n, name, n.nr, &named, || {
+        let v = m.decide(n, name, n.nr, &named, || {
             json!({ "paths": [from.path(), &to.path], "flags": if is_link { lflags as u32 } else { rflags } })
         });
         if !v.allowed() {
@@ -176,7 +176,7 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
     }
     let moved = moved_names(&from, &to, is_link, exchange)?;
     let acc = accesses(from.path(), &to.path, &moved);
-    let v = m.judge(n, name, n.nr, &acc, || {
+    let v = m.decide(n, name, n.nr, &acc, || {
         json!({
             "paths": [from.path(), &to.path],
             "flags": if is_link { lflags as u32 } else { rflags },

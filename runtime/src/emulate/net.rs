@@ -142,7 +142,7 @@ pub(super) fn connect_or_bind(m: &Monitor, n: &Notification, name: &str, med: Me
     } else {
         None
     };
-    let v = m.judge_then(
+    let v = m.decide_then(
         n,
         name,
         n.nr,
@@ -624,7 +624,7 @@ pub(super) fn sendto(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let registers = replace.is_some()
         || implicit_peer(&sock, kind, flags, &t).is_some()
         || (t.is_some() && kind.proto == Some(Proto::Tcp));
-    let v = m.judge_then(
+    let v = m.decide_then(
         n,
         name,
         nr,
@@ -809,7 +809,7 @@ fn one_msg(
     if !inside {
         let (nr, accesses, shown) = send_accesses(m, sock, kind, &t);
         let nr = if nr == u32::MAX { n.nr } else { nr };
-        let v = m.judge_then(
+        let v = m.decide_then(
             n,
             name,
             nr,
