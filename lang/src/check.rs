@@ -47,6 +47,7 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// Is any diagnostic an error?
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }

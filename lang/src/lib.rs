@@ -1,8 +1,10 @@
-//! The Claw front end: source text in, a checked [`model::Module`] or diagnostics out.
+//! The Claw front end: source text in, checked [`model::Policy`]s or diagnostics out.
 //!
 //! Stages: [`lexer`] (logos) → [`parse`] (lalrpop) → [`check`] (name resolution
 //! against the embedded stdlib, type checking, state-machine checks). The front end
 //! knows nothing about BPF, artifacts or the monitor.
+
+#![forbid(unsafe_code)]
 
 pub mod ast;
 pub mod check;

@@ -12,6 +12,7 @@ pub const MAX_ADDR: usize = 128;
 /// What a socket is: its address family and the protocol its addresses are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SocketKind {
+    /// The address family (`AF_INET`, `AF_UNIX`...).
     pub family: i32,
     /// `Some` for TCP, UDP and unix sockets; `None` for anything else (raw, ICMP,
     /// SCTP...), whose addresses no endpoint rule describes.

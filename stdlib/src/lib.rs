@@ -6,6 +6,8 @@
 //! argument widths, errno names and named constants — generated from the Linux source
 //! by `stdlib/tools/gen_syscalls.py`, never typed by hand.
 
+#![forbid(unsafe_code)]
+
 pub mod constants;
 pub mod domain;
 pub mod errno;

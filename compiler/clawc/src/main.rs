@@ -27,14 +27,23 @@ struct Cli {
     command: Command,
 }
 
+// Doc comments on a `ValueEnum`'s variants would become clap's help text, so the
+// two enums below are crate-private (this is a binary: nothing is exported) and
+// their values explained in plain comments.
+
+/// How diagnostics and reports are printed (`--format`).
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
+    // For people: rendered diagnostics, prose reports.
     Human,
+    // For tools: one JSON document.
     Json,
 }
 
+/// Whether human output is coloured (`--color`).
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
+    // When standard error is a terminal.
     Auto,
     Always,
     Never,

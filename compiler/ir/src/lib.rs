@@ -5,6 +5,8 @@
 //! rest; the verifier proves that the two agree. It depends on nothing but the
 //! platform tables, so the runtime can use it without the front end.
 
+#![forbid(unsafe_code)]
+
 pub mod domain;
 mod glob;
 pub mod isolate;
@@ -23,9 +25,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// What happens to a request. Ordered by severity (see [`Action::severity`]).
+/// What happens to a request. Ordered by severity (see [`Action::rank`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
+    /// Let the call happen.
     Allow,
     /// Allow and record in the audit log.
     Log,
@@ -56,6 +59,7 @@ impl Action {
         }
     }
 
+    /// Does the call happen (`allow` or `log`)?
     pub fn is_allowing(self) -> bool {
         matches!(self, Action::Allow | Action::Log)
     }
@@ -78,13 +82,21 @@ impl std::fmt::Display for Action {
 /// Path and network verbs (the same set as the language's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Verb {
+    /// Read a file or list a directory.
     Read,
+    /// Write, create, remove or change a file.
     Write,
+    /// Write only at the end of a file.
     Append,
+    /// Execute a file.
     Exec,
+    /// Learn that a path exists (stat, access, readlink).
     Visible,
+    /// Connect a socket to an endpoint (and then talk to it).
     Connect,
+    /// Send a datagram addressed to an endpoint.
     Send,
+    /// Bind a socket to a local address.
     Bind,
 }
 
@@ -101,6 +113,7 @@ impl Verb {
         Verb::Bind,
     ];
 
+    /// The verb as the language writes it.
     pub fn name(self) -> &'static str {
         match self {
             Verb::Read => "read",
@@ -114,6 +127,7 @@ impl Verb {
         }
     }
 
+    /// Is it one of the network verbs (`connect`, `send`, `bind`)?
     pub fn is_network(self) -> bool {
         matches!(self, Verb::Connect | Verb::Send | Verb::Bind)
     }
@@ -122,23 +136,33 @@ impl Verb {
 /// Comparison of an argument (unsigned).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CmpOp {
+    /// `==`
     Eq,
+    /// `!=`
     Ne,
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
 }
 
 /// `(arg & mask) OP value` on the low `width` bits of one argument register.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ArgCond {
+    /// The argument register (0-5).
     pub arg: u8,
     /// 16, 32 or 64: the bits the kernel reads; higher bits are ignored, as the
     /// kernel ignores them.
     pub width: u8,
+    /// Bits to keep before comparing (`flags & O_ACCMODE`); `None` keeps all.
     pub mask: Option<u64>,
+    /// The comparison.
     pub op: CmpOp,
+    /// The value compared with.
     pub value: u64,
 }
 
@@ -149,6 +173,7 @@ impl ArgCond {
         raw & w & self.mask.unwrap_or(u64::MAX)
     }
 
+    /// Does the condition hold for these registers?
     pub fn holds(&self, args: &[u64; 6]) -> bool {
         let a = self.operand(args[self.arg as usize]);
         let v = self.value & width_mask(self.width);
@@ -172,28 +197,41 @@ pub fn width_mask(width: u8) -> u64 {
     }
 }
 
+/// A transport of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Proto {
+    /// TCP (stream sockets of AF_INET/AF_INET6).
     Tcp,
+    /// UDP (datagram sockets of AF_INET/AF_INET6).
     Udp,
+    /// Unix-domain sockets.
     Unix,
 }
 
+/// The address part of an endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Addr {
+    /// Any address.
     Any,
+    /// An IP network: address and prefix length.
     Cidr(IpAddr, u8),
+    /// A unix socket path glob.
     UnixPath(String),
+    /// An abstract unix socket name (without the leading NUL).
     UnixAbstract(String),
     /// A domain name or `*.` wildcard: addresses the monitor's resolver
     /// returned for a name it matches (see [`domain`]).
     Domain(DomainPattern),
 }
 
+/// A network endpoint: transport, address and port range.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Endpoint {
+    /// The transport.
     pub proto: Proto,
+    /// The address or network.
     pub addr: Addr,
+    /// The inclusive port range (`(0, 65535)` for any port).
     pub ports: (u16, u16),
 }
 
@@ -227,6 +265,7 @@ impl Endpoint {
     }
 }
 
+/// Is `ip` inside `net/prefix`? An IPv4-mapped IPv6 address counts as its IPv4 address.
 pub fn cidr_contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
     // An IPv4-mapped IPv6 address is the IPv4 address it maps.
     let ip = match ip {
@@ -249,7 +288,9 @@ pub fn cidr_contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
 /// A set of entities: path globs (possibly starting with `$VAR`) or endpoints.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Entity {
+    /// Path globs.
     Paths(Vec<String>),
+    /// Network endpoints.
     Endpoints(Vec<Endpoint>),
 }
 
@@ -257,32 +298,51 @@ pub enum Entity {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Matcher {
     /// One syscall, with conditions on register arguments (all must hold).
-    Syscall { nr: u32, conds: Vec<ArgCond> },
+    Syscall {
+        /// The syscall number.
+        nr: u32,
+        /// Conditions on its registers.
+        conds: Vec<ArgCond>,
+    },
     /// Verbs on entities; `entity: None` means anything (used by properties only).
-    Access { verbs: Vec<Verb>, entity: Entity },
+    Access {
+        /// The verbs.
+        verbs: Vec<Verb>,
+        /// The entities.
+        entity: Entity,
+    },
 }
 
+/// One rule: an action for what a matcher matches, in some states.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
+    /// What the rule does.
     pub action: Action,
     /// States the rule is in force in; `None` for `always` rules.
     pub states: Option<Vec<u32>>,
+    /// What it applies to.
     pub matcher: Matcher,
     /// Where it came from (`policy.claw:12`), for the audit log and explanations.
     pub origin: String,
 }
 
 impl Rule {
+    /// Is the rule in force in `state`?
     pub fn in_state(&self, state: u32) -> bool {
         self.states.as_ref().is_none_or(|s| s.contains(&state))
     }
 }
 
+/// A state transition: in `from`, an allowed call matching `event` moves to `to`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transition {
+    /// The state it leaves.
     pub from: u32,
+    /// The state it enters.
     pub to: u32,
+    /// The calls that fire it.
     pub event: Matcher,
+    /// Where it came from (`policy.claw:12`).
     pub origin: String,
 }
 
@@ -290,9 +350,13 @@ pub struct Transition {
 /// any entity when `entity` is `None` (`never connect`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Pattern {
+    /// Syscalls, each with conditions on its registers.
     Syscalls(Vec<(u32, Vec<ArgCond>)>),
+    /// Verbs on an entity.
     Access {
+        /// The verbs.
         verbs: Vec<Verb>,
+        /// The entity; `None` for any.
         entity: Option<Entity>,
     },
 }
@@ -302,29 +366,48 @@ pub enum Pattern {
 pub enum Property {
     /// No reachable state allows `what`; with `after`, none reachable once `after`
     /// has been performed (counting descriptors opened before it, which survive).
-    Never { what: Pattern, after: Option<Pattern> },
+    Never {
+        /// What must never be allowed.
+        what: Pattern,
+        /// After what (`None`: from the start).
+        after: Option<Pattern>,
+    },
     /// Every allowed access with one of `verbs` is to something within `within`.
-    Always { verbs: Vec<Verb>, within: Entity },
+    Always {
+        /// The verbs the property bounds.
+        verbs: Vec<Verb>,
+        /// What they stay within.
+        within: Entity,
+    },
 }
 
+/// An assertion of the policy, with the property the verifier proves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assertion {
+    /// The property.
     pub property: Property,
     /// The assertion as written (`never connect after read secrets`).
     pub text: String,
+    /// Where it came from (`policy.claw:12`).
     pub origin: String,
 }
 
 /// A compiled policy for one architecture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ir {
+    /// The policy's name.
     pub name: String,
+    /// The architecture the syscall numbers belong to.
     pub arch: Arch,
+    /// The action when no rule matches.
     pub default: Action,
     /// State names; index = state id. An implicit single state has the name "".
     pub states: Vec<String>,
+    /// The state the agent starts in.
     pub initial: u32,
+    /// The rules, in source order.
     pub rules: Vec<Rule>,
+    /// The state transitions, in source order (the first that fires wins).
     pub transitions: Vec<Transition>,
     /// The policy's assertions, for the verifier.
     #[serde(default)]
@@ -334,8 +417,18 @@ pub struct Ir {
 /// A network address as the monitor read it from a `sockaddr`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NetAddr {
-    Inet { proto: Proto, ip: IpAddr, port: u16 },
+    /// An IP address and port, with the socket's transport.
+    Inet {
+        /// TCP or UDP (from the socket's type).
+        proto: Proto,
+        /// The address (IPv4 or IPv6).
+        ip: IpAddr,
+        /// The port.
+        port: u16,
+    },
+    /// A unix socket path.
     UnixPath(String),
+    /// An abstract unix socket name.
     UnixAbstract(String),
 }
 
@@ -356,20 +449,27 @@ impl std::fmt::Display for NetAddr {
 /// resolved, an address it read and will itself use).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Access {
+    /// A path the call performs `verb` on.
     Path {
+        /// The verb.
         verb: Verb,
+        /// The canonical path the monitor resolved.
         path: String,
     },
     /// `name`: the name the monitor's resolver returned `addr` for (a fact the
     /// monitor recorded, never one the agent states), for domain endpoints.
     Net {
+        /// The verb.
         verb: Verb,
+        /// The address the monitor read.
         addr: NetAddr,
+        /// The resolver's name for it, if any.
         name: Option<String>,
     },
 }
 
 impl Access {
+    /// The verb of the access.
     pub fn verb(&self) -> Verb {
         match self {
             Access::Path { verb, .. } | Access::Net { verb, .. } => *verb,
@@ -429,16 +529,19 @@ pub struct Env {
 }
 
 impl Env {
+    /// No variable set.
     pub fn new() -> Env {
         Env::default()
     }
 
+    /// Sets `var` to `value` (a trailing `/` dropped).
     pub fn set(&mut self, var: &str, value: &str) -> &mut Env {
         self.vars
             .insert(var.to_string(), value.trim_end_matches('/').to_string());
         self
     }
 
+    /// The value of `var`, if set.
     pub fn get(&self, var: &str) -> Option<&str> {
         self.vars.get(var).map(String::as_str)
     }
@@ -483,8 +586,11 @@ impl Env {
 /// accesses the monitor established (empty for syscalls that touch no entity).
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
+    /// The syscall number.
     pub nr: u32,
+    /// The argument registers.
     pub args: [u64; 6],
+    /// The accesses the monitor established.
     pub accesses: &'a [Access],
 }
 
@@ -492,15 +598,19 @@ pub struct Request<'a> {
 /// when the default did).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
+    /// What happens to the request.
     pub action: Action,
+    /// The index in [`Ir::rules`] of the rule that decided, if any.
     pub rule: Option<usize>,
 }
 
 impl Ir {
+    /// The syscall table of the policy's architecture.
     pub fn table(&self) -> &'static SyscallTable {
         SyscallTable::get(self.arch)
     }
 
+    /// The id of the state called `name`.
     pub fn state_id(&self, name: &str) -> Option<u32> {
         self.states.iter().position(|s| s == name).map(|i| i as u32)
     }

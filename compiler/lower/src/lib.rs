@@ -2,6 +2,8 @@
 //! Targets are flattened (one IR rule per syscall), `always` rules become rules in
 //! force in every state, and each rule records its source location.
 
+#![forbid(unsafe_code)]
+
 use claw_ir::{self as ir, Ir};
 use claw_lang::model::{self, Target};
 use claw_lang::SourceMap;
@@ -10,8 +12,11 @@ use claw_lang::SourceMap;
 /// later stages' findings (a shadowed rule, a failing property) point at the text.
 #[derive(Debug, Clone, Default)]
 pub struct SpanTable {
+    /// The span of each IR rule, by index.
     pub rules: Vec<claw_lang::Span>,
+    /// The span of each IR transition, by index.
     pub transitions: Vec<claw_lang::Span>,
+    /// The span of each IR assertion, by index.
     pub assertions: Vec<claw_lang::Span>,
 }
 
@@ -158,6 +163,7 @@ pub fn matchers(t: &Target) -> Vec<ir::Matcher> {
     }
 }
 
+/// The IR's verb for the front end's.
 pub fn verb(v: model::Verb) -> ir::Verb {
     match v {
         model::Verb::Read => ir::Verb::Read,
@@ -189,6 +195,7 @@ fn cond(c: &model::ArgCond) -> ir::ArgCond {
     }
 }
 
+/// The IR's entity for the front end's (path patterns, endpoints).
 pub fn entity(e: &model::Entity) -> ir::Entity {
     match e {
         model::Entity::Paths(ps) => ir::Entity::Paths(ps.iter().map(|p| p.pattern.clone()).collect()),
