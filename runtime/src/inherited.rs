@@ -49,7 +49,8 @@ pub struct Found {
 fn is_socket(fd: i32) -> bool {
     // SAFETY: `stat` is plain old data: all-zero bytes are a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: plain syscall; fd may be anything (fstat fails on a bad one).
+    // SAFETY: `st` is valid for writing; `fd` may be any number: fstat of a bad one
+    // fails (EBADF) without touching anything.
     (unsafe { libc::fstat(fd, &mut st) } == 0) && st.st_mode & libc::S_IFMT == libc::S_IFSOCK
 }
 
@@ -67,7 +68,8 @@ pub fn find() -> Found {
         if !is_socket(fd) {
             continue; // also the directory's own descriptor, closed by now
         }
-        // SAFETY: plain syscall; the duplicate is owned below.
+        // SAFETY: F_DUPFD_CLOEXEC takes integers only; the duplicate it returns is new
+        // and owned below.
         let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
         if dup < 0 {
             continue;
