@@ -12,6 +12,8 @@
 //! Run: `cargo run --release -p claw-bench` (markdown on stdout);
 //! `CLAW_BENCH_DEBUG=1` lists, on stderr, every probe libseccomp answers otherwise.
 
+#![forbid(unsafe_code)]
+
 use claw_bpf::{run, Insn, Program, SeccompData, RET_ALLOW, RET_USER_NOTIF};
 use claw_ir::{Action, ArgRule, CmpOp, FilterOutcome, Ir, Route};
 use claw_lang::check::{check_file, check_std_module, Options};

@@ -346,7 +346,8 @@ fn serve(ip: &str, bytes: usize) {
         .unwrap_or_else(|e| panic!("binding {ip}:443: {e} (run as root)"));
     // The standard library listens with a backlog of 128, which a client
     // connecting in a loop overflows (SYNs dropped and retried a second later).
-    // SAFETY: plain syscall on a listening socket we own.
+    // SAFETY: listen with integer arguments on the socket `l` owns, which
+    // outlives the call.
     unsafe {
         libc::listen(std::os::fd::AsRawFd::as_raw_fd(&l), 4096);
     }

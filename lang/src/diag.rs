@@ -4,30 +4,39 @@
 use crate::span::{SourceMap, Span};
 use serde::Serialize;
 
+/// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The policy cannot be compiled.
     Error,
+    /// Compiles, but probably not what was meant.
     Warning,
 }
 
 /// A secondary location with a short explanation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
+    /// Where.
     pub span: Span,
+    /// What it shows there.
     pub message: String,
 }
 
 /// One finding about a policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Error or warning.
     pub severity: Severity,
     /// Stable code (`E0101`); see [`CODES`].
     pub code: &'static str,
+    /// The one-line message.
     pub message: String,
+    /// The text it is about.
     pub span: Span,
     /// What the primary span shows, in a few words.
     pub label: String,
+    /// Other places involved.
     pub labels: Vec<Label>,
     /// How to fix it.
     pub hint: Option<String>,
@@ -36,6 +45,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error with `code` at `span`.
     pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
@@ -49,6 +59,7 @@ impl Diagnostic {
         }
     }
 
+    /// A warning with `code` at `span`.
     pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
@@ -56,11 +67,13 @@ impl Diagnostic {
         }
     }
 
+    /// Sets what the primary span shows.
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
         self.label = label.into();
         self
     }
 
+    /// Adds a secondary location.
     pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
         self.labels.push(Label {
             span,
@@ -69,16 +82,19 @@ impl Diagnostic {
         self
     }
 
+    /// Adds a note.
     pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
         self.notes.push(note.into());
         self
     }
 
+    /// Sets the fix hint.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
         self.hint = Some(hint.into());
         self
     }
 
+    /// Is it an error?
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -223,31 +239,51 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String 
 /// A diagnostic flattened for JSON output: 1-based lines and columns plus byte offsets.
 #[derive(Debug, Serialize)]
 pub struct JsonDiagnostic {
+    /// `error` or `warning`.
     pub severity: Severity,
+    /// The stable code.
     pub code: &'static str,
+    /// The message.
     pub message: String,
+    /// The file's display name.
     pub file: String,
+    /// The primary span.
     pub span: JsonSpan,
+    /// What the primary span shows.
     pub label: String,
+    /// Secondary locations.
     pub labels: Vec<JsonLabel>,
+    /// How to fix it.
     pub hint: Option<String>,
+    /// Further facts.
     pub notes: Vec<String>,
 }
 
+/// A span as byte offsets and 1-based line/column positions.
 #[derive(Debug, Serialize)]
 pub struct JsonSpan {
+    /// First byte.
     pub start: u32,
+    /// One past the last byte.
     pub end: u32,
+    /// 1-based line of the start.
     pub line: usize,
+    /// 1-based column of the start (in characters).
     pub column: usize,
+    /// 1-based line of the end.
     pub end_line: usize,
+    /// 1-based column of the end.
     pub end_column: usize,
 }
 
+/// A secondary label for JSON output.
 #[derive(Debug, Serialize)]
 pub struct JsonLabel {
+    /// The file's display name.
     pub file: String,
+    /// Where.
     pub span: JsonSpan,
+    /// What it shows there.
     pub message: String,
 }
 
@@ -266,6 +302,7 @@ fn json_span(sources: &SourceMap, span: Span) -> JsonSpan {
 }
 
 impl JsonDiagnostic {
+    /// Flattens `d`, resolving its spans in `sources`.
     pub fn new(d: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
         JsonDiagnostic {
             severity: d.severity,

@@ -21,7 +21,9 @@ use serde_json::Value;
 /// A problem that stops the import, at a JSON path (`$.syscalls[3].action`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportError {
+    /// Where in the JSON (`$.syscalls[3].action`).
     pub path: String,
+    /// What is wrong there.
     pub message: String,
 }
 
@@ -31,7 +33,9 @@ impl std::fmt::Display for ImportError {
     }
 }
 
+/// How to import a profile.
 pub struct ImportOptions {
+    /// The architecture whose syscalls the profile is read for.
     pub arch: Arch,
     /// Capabilities the container has (`CAP_SYS_ADMIN`), for `includes`/`excludes`.
     pub caps: Vec<String>,
@@ -44,7 +48,9 @@ pub struct ImportOptions {
 /// The policy's source text and what was dropped or changed on the way.
 #[derive(Debug, Clone)]
 pub struct Imported {
+    /// The policy's source text.
     pub source: String,
+    /// What was dropped or changed, one line each.
     pub warnings: Vec<String>,
 }
 

@@ -8,20 +8,27 @@ use std::fmt;
 /// What went wrong while lexing one token.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum LexErrorKind {
+    /// A character no token starts with.
     #[default]
     UnexpectedChar,
+    /// A string literal without its closing quote.
     UnterminatedString,
+    /// A `/*` comment without its `*/`.
     UnterminatedComment,
     /// An unknown escape; the offset is relative to the start of the string token.
     InvalidEscape(u32),
+    /// An integer literal larger than `u64::MAX`.
     IntOverflow,
 }
 
 /// A lexical error with its byte range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LexError {
+    /// What went wrong.
     pub kind: LexErrorKind,
+    /// The first byte of the offending text.
     pub start: usize,
+    /// One past its last byte.
     pub end: usize,
 }
 
@@ -33,103 +40,151 @@ pub struct LexError {
 #[logos(skip r"[ \t\r\n\f]+")]
 #[logos(skip(r"//[^\n]*", allow_greedy = true))]
 pub enum Tok<'s> {
+    /// A `/* … */` comment (nested comments allowed); skipped by the parser.
     #[token("/*", block_comment)]
     BlockComment,
 
+    /// The keyword `use`.
     #[token("use")]
     Use,
+    /// The keyword `policy`.
     #[token("policy")]
     Policy,
+    /// The keyword `extends`.
     #[token("extends")]
     Extends,
+    /// The keyword `let`.
     #[token("let")]
     Let,
+    /// The keyword `path`.
     #[token("path")]
     Path,
+    /// The keyword `endpoint`.
     #[token("endpoint")]
     Endpoint,
+    /// The keyword `syscalls`.
     #[token("syscalls")]
     Syscalls,
+    /// The keyword `port`.
     #[token("port")]
     Port,
+    /// The keyword `default`.
     #[token("default")]
     Default,
+    /// The keyword `always`.
     #[token("always")]
     Always,
+    /// The keyword `state`.
     #[token("state")]
     State,
+    /// The keyword `initial`.
     #[token("initial")]
     Initial,
+    /// The keyword `on`.
     #[token("on")]
     On,
+    /// The keyword `assert`.
     #[token("assert")]
     Assert,
+    /// The keyword `never`.
     #[token("never")]
     Never,
+    /// The keyword `after`.
     #[token("after")]
     After,
+    /// The keyword `within`.
     #[token("within")]
     Within,
+    /// The keyword `allow`.
     #[token("allow")]
     Allow,
+    /// The keyword `deny`.
     #[token("deny")]
     Deny,
+    /// The keyword `kill`.
     #[token("kill")]
     Kill,
+    /// The keyword `log`.
     #[token("log")]
     Log,
 
+    /// A name: identifier, keyword-like syscall name or path variable part.
     #[regex("[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice())]
     Ident(&'s str),
+    /// An integer (decimal, `0x`, `0o` or `0b`, `_` separators allowed).
     #[regex(r"[0-9][0-9_]*|0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+", parse_int)]
     Int(u64),
+    /// A string literal, escapes decoded.
     #[token("\"", lex_string)]
     Str(String),
 
+    /// `::`
     #[token("::")]
     ColonColon,
+    /// `:`
     #[token(":")]
     Colon,
+    /// `->`
     #[token("->")]
     Arrow,
+    /// `..`
     #[token("..")]
     DotDot,
+    /// `==`
     #[token("==")]
     EqEq,
+    /// `!=`
     #[token("!=")]
     NotEq,
+    /// `<=`
     #[token("<=")]
     Le,
+    /// `>=`
     #[token(">=")]
     Ge,
+    /// `<`
     #[token("<")]
     Lt,
+    /// `>`
     #[token(">")]
     Gt,
+    /// `=`
     #[token("=")]
     Eq,
+    /// `&`
     #[token("&")]
     Amp,
+    /// `|`
     #[token("|")]
     Pipe,
+    /// `-`
     #[token("-")]
     Minus,
+    /// `*`
     #[token("*")]
     Star,
+    /// `,`
     #[token(",")]
     Comma,
+    /// `;`
     #[token(";")]
     Semi,
+    /// `(`
     #[token("(")]
     LParen,
+    /// `)`
     #[token(")")]
     RParen,
+    /// `{`
     #[token("{")]
     LBrace,
+    /// `}`
     #[token("}")]
     RBrace,
+    /// `[`
     #[token("[")]
     LBracket,
+    /// `]`
     #[token("]")]
     RBracket,
 

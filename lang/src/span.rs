@@ -11,12 +11,16 @@ pub struct FileId(pub u32);
 /// A half-open byte range in one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Span {
+    /// The file.
     pub file: FileId,
+    /// The first byte.
     pub start: u32,
+    /// One past the last byte.
     pub end: u32,
 }
 
 impl Span {
+    /// A span of `file` from byte `start` to `end`.
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
         Span {
             file,
@@ -34,6 +38,7 @@ impl Span {
         }
     }
 
+    /// The byte range, for slicing the text.
     pub fn range(self) -> Range<usize> {
         self.start as usize..self.end as usize
     }
@@ -44,6 +49,7 @@ impl Span {
 pub struct SourceFile {
     /// Display name: a path, or `std::groups` for embedded modules.
     pub name: String,
+    /// The text.
     pub text: String,
     line_starts: Vec<usize>,
 }
@@ -106,19 +112,23 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// An empty map.
     pub fn new() -> SourceMap {
         SourceMap::default()
     }
 
+    /// Adds a source text; returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
         self.files.push(SourceFile::new(name.into(), text.into()));
         FileId(self.files.len() as u32 - 1)
     }
 
+    /// The file with this id (the id must come from this map).
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
 
+    /// The file called `name`, if loaded.
     pub fn find(&self, name: &str) -> Option<FileId> {
         self.files
             .iter()
@@ -126,6 +136,7 @@ impl SourceMap {
             .map(|i| FileId(i as u32))
     }
 
+    /// Every file with its id, in the order added.
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
     }

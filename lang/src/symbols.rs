@@ -8,25 +8,43 @@ use crate::span::Span;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
     /// `let NAME = …` (in `policy`, if inside one).
-    LetDef { policy: Option<String> },
+    LetDef {
+        /// The policy it is in (`None`: at the top level).
+        policy: Option<String>,
+    },
     /// `policy NAME`.
     PolicyDef,
     /// `state NAME` in `policy`.
-    StateDef { policy: String },
+    StateDef {
+        /// The policy it is in.
+        policy: String,
+    },
     /// A reference to a binding, import, group or syscall.
-    NameRef { policy: Option<String> },
+    NameRef {
+        /// The policy it is in (`None`: at the top level).
+        policy: Option<String>,
+    },
     /// A verb in a rule with an object (`read` in `allow read workspace`).
     Verb,
     /// `-> NAME` in `policy`.
-    StateRef { policy: String },
+    StateRef {
+        /// The policy it is in.
+        policy: String,
+    },
     /// `deny(NAME)`.
     Errno,
     /// A constant in an argument condition.
     Constant,
     /// An argument name in a condition, of the syscall named `syscall`.
-    Argument { syscall: String },
+    Argument {
+        /// The syscall the argument belongs to.
+        syscall: String,
+    },
     /// A name imported by `use module::{…}`.
-    Import { module: String },
+    Import {
+        /// The module imported from.
+        module: String,
+    },
     /// `extends NAME`.
     Parent,
     /// A path pattern literal (`name` is the pattern).
@@ -36,8 +54,11 @@ pub enum Role {
 /// One name occurrence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Symbol {
+    /// The name as written.
     pub name: String,
+    /// Where.
     pub span: Span,
+    /// What it is there.
     pub role: Role,
 }
 

@@ -172,7 +172,8 @@ pub fn umask_of(tid: u32) -> u32 {
 /// A duplicate of descriptor `fd` of process `tgid` (`pidfd_getfd`), sharing the
 /// open file: acting on it acts on the agent's socket.
 pub fn take_fd(tgid: u32, fd: i32) -> io::Result<OwnedFd> {
-    // SAFETY: plain syscalls; the returned descriptors are owned here.
+    // SAFETY: integer-argument syscalls (no memory passed); each descriptor they
+    // return is new, checked by `cvt`, and owned by exactly one OwnedFd.
     unsafe {
         let pidfd = cvt(libc::syscall(libc::SYS_pidfd_open, tgid as libc::pid_t, 0))? as i32;
         let pidfd = OwnedFd::from_raw_fd(pidfd);
@@ -188,7 +189,8 @@ pub fn take_fd(tgid: u32, fd: i32) -> io::Result<OwnedFd> {
 /// (`pidfd_open` with `PIDFD_THREAD`, Linux 6.9; older kernels: [`take_fd`]
 /// of its process).
 pub fn take_thread_fd(tid: u32, fd: i32) -> io::Result<OwnedFd> {
-    // SAFETY: plain syscalls; the returned descriptors are owned here.
+    // SAFETY: integer-argument syscalls (no memory passed); each descriptor they
+    // return is new, checked before use, and owned by exactly one OwnedFd.
     unsafe {
         let pidfd = libc::syscall(libc::SYS_pidfd_open, tid as libc::pid_t, libc::PIDFD_THREAD);
         if pidfd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
@@ -206,7 +208,7 @@ mod tests {
     use super::*;
 
     fn own_tid() -> u32 {
-        // SAFETY: plain syscall.
+        // SAFETY: gettid takes nothing and cannot fail.
         unsafe { libc::gettid() as u32 }
     }
 
@@ -230,6 +232,8 @@ mod tests {
                     libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
             };
             proptest::prop_assert!(map != libc::MAP_FAILED);
+            // SAFETY: `map` is the mapping of SPAN + 4096 bytes made above, so its last
+            // page starts at offset SPAN inside it.
             unsafe { libc::mprotect(map.cast::<u8>().add(SPAN).cast(), 4096, libc::PROT_NONE) };
             let mut s = body.clone();
             s.truncate(SPAN - 1);

@@ -97,6 +97,7 @@ impl Aliases {
         }
     }
 
+    /// Whether no multiply-linked secret was found.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }

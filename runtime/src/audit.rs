@@ -29,8 +29,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub struct Record<'a> {
     /// Seconds since the Unix epoch.
     pub time: f64,
+    /// The calling process (thread group id).
     pub pid: u32,
+    /// The calling thread.
     pub tid: u32,
+    /// The syscall's name.
     pub syscall: &'a str,
     /// The arguments as the monitor decided them: canonical paths, parsed addresses,
     /// flags; registers for calls that touch no entity.
@@ -39,7 +42,9 @@ pub struct Record<'a> {
     pub decision: String,
     /// `file:line` of the deciding rule, or `default`.
     pub rule: &'a str,
+    /// The policy state before the call.
     pub state_before: &'a str,
+    /// The policy state after it (another one if it fired a transition).
     pub state_after: &'a str,
 }
 
@@ -210,6 +215,7 @@ pub struct AuditLog {
     denials: Option<Sink>,
 }
 
+/// Now, in seconds since the Unix epoch (the records' `time`).
 pub fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -520,6 +526,7 @@ mod tests {
             .flush(Instant::now() + Duration::from_millis(200));
         assert!(!flushed, "the writer is stuck on the full pipe");
         // The reader reads: the writer catches up and says how many it dropped.
+        // SAFETY: fds[0] is the read end pipe2 made above, owned by nothing else.
         let mut r = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
         let reader = std::thread::spawn(move || {
             let mut all = String::new();
@@ -557,8 +564,10 @@ mod tests {
         let mut fds = [0; 2];
         // SAFETY: fds is valid for pipe2.
         assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-        // SAFETY: both are fresh descriptors owned here.
+        // SAFETY: fds[0] is the fresh read end, closed once (the writer then
+        // meets EPIPE).
         unsafe { libc::close(fds[0]) };
+        // SAFETY: fds[1] is the fresh write end, owned by nothing else.
         let w = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
         let log = AuditLog::new(Some(w), false);
         log.record(&record(1), false);

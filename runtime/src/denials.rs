@@ -24,8 +24,11 @@ use serde_json::json;
 /// The call that a `kill` ended a process of the sandbox for.
 #[derive(Debug, Clone)]
 pub struct Killed {
+    /// The process killed (thread group id).
     pub tgid: u32,
+    /// The syscall that killed it.
     pub syscall: String,
+    /// The rule that said `kill` (`file:line`, or `default`).
     pub rule: String,
 }
 

@@ -45,7 +45,9 @@ fn literal_dir(pattern: &str, env: &Env) -> Option<String> {
 /// the policy lets the agent execute from (bind-mounted executable again).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ExecPlan {
+    /// Directories mounted `noexec`.
     pub noexec: Vec<String>,
+    /// Directories below them mounted executable again.
     pub exec_again: Vec<String>,
 }
 

@@ -27,8 +27,11 @@ const MAX_SCANNED: usize = 65_536;
 
 /// An inherited socket to track: a duplicate, its peer, and whether it is UDP.
 pub struct Inherited {
+    /// The monitor's duplicate of the socket.
     pub sock: OwnedFd,
+    /// Its peer's address.
     pub peer: NetAddr,
+    /// Whether it is a UDP socket.
     pub udp: bool,
     /// A unix socket at standard input, output or error.
     pub stdio: bool,
@@ -37,14 +40,17 @@ pub struct Inherited {
 /// What was found: the sockets to track and the descriptors replaced.
 #[derive(Default)]
 pub struct Found {
+    /// The sockets to track (revoked with the monitor's own).
     pub tracked: Vec<Inherited>,
+    /// The descriptors replaced (numbers of the agent's).
     pub replaced: Vec<i32>,
 }
 
 fn is_socket(fd: i32) -> bool {
-    // SAFETY: st is written by fstat.
+    // SAFETY: `stat` is plain old data: all-zero bytes are a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: plain syscall; fd may be anything (fstat fails on a bad one).
+    // SAFETY: `st` is valid for writing; `fd` may be any number: fstat of a bad one
+    // fails (EBADF) without touching anything.
     (unsafe { libc::fstat(fd, &mut st) } == 0) && st.st_mode & libc::S_IFMT == libc::S_IFSOCK
 }
 
@@ -62,7 +68,8 @@ pub fn find() -> Found {
         if !is_socket(fd) {
             continue; // also the directory's own descriptor, closed by now
         }
-        // SAFETY: plain syscall; the duplicate is owned below.
+        // SAFETY: F_DUPFD_CLOEXEC takes integers only; the duplicate it returns is new
+        // and owned below.
         let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
         if dup < 0 {
             continue;
@@ -92,7 +99,8 @@ pub fn find() -> Found {
 /// Puts `/dev/null` at `fd` (the socket there is closed in this process, so the
 /// agent never inherits it).
 fn replace_with_null(fd: i32) {
-    // SAFETY: plain syscalls; the temporary descriptor is closed here.
+    // SAFETY: a literal C path, and integer descriptors: `fd` is one the caller
+    // decided to replace (owned by no OwnedFd), `null` is ours and closed once.
     unsafe {
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
         if null >= 0 {

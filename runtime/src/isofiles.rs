@@ -19,11 +19,13 @@ use std::sync::Arc;
 
 /// What an isolated run of the files needs.
 pub struct Files {
+    /// The artifact's isolated-mode plan.
     pub plan: IsolatedPlan,
     /// The isolated seccomp filter.
     pub program: claw_bpf::Program,
     /// The Landlock ruleset, paths expanded.
     pub landlock: LandlockPlan,
+    /// The tripwires on the secrets, served by the monitor.
     pub tripwires: Arc<Tripwires>,
 }
 

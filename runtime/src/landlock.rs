@@ -16,9 +16,11 @@ const ABI_WANTED: ABI = ABI::V6;
 /// How well the plan was enforced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Enforcement {
+    /// Every right of the plan is enforced.
     Full,
     /// Some rights were not available; the string says which part.
     Partial(String),
+    /// Landlock is not available; the string says why.
     None(String),
 }
 

@@ -29,8 +29,11 @@ policy learn {\n\
 
 /// What the draft is relative to.
 pub struct Context {
+    /// The workspace directory.
     pub workspace: String,
+    /// The home directory, if known.
     pub home: Option<String>,
+    /// The temporary directory, if set.
     pub tmpdir: Option<String>,
     /// The base policy taints on reading secrets: keep that.
     pub taint: bool,

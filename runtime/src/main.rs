@@ -5,6 +5,8 @@
 //! Landlock required but missing); 126 when the command could not be run; 127
 //! when it was not found.
 
+#![forbid(unsafe_code)]
+
 use clap::{Args, Parser, Subcommand};
 use claw_artifact::Artifact;
 use claw_runtime::audit::AuditLog;

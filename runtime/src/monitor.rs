@@ -148,7 +148,9 @@ impl From<std::io::Error> for Fail {
 /// completed by `SECCOMP_ADDFD_FLAG_SEND`).
 #[derive(Debug)]
 pub enum Answer {
+    /// Send this reply.
     Reply(Reply),
+    /// The call was already completed; send nothing.
     Done,
 }
 
@@ -158,6 +160,7 @@ impl From<Reply> for Answer {
     }
 }
 
+/// What a handler returns: an answer, or why it failed.
 pub type Outcome = Result<Answer, Fail>;
 
 /// A socket the monitor connected for the agent, held so that a transition can shut
@@ -276,6 +279,7 @@ impl DecisionCache {
 /// A decision as the handlers use it.
 #[derive(Debug, Clone, Copy)]
 pub struct Verdict {
+    /// The IR's action.
     pub action: Action,
     /// The transitions fired before this decision, not counting one it fired
     /// itself (see [`Monitor::recheck`]).
@@ -283,6 +287,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Does the call happen?
     pub fn allowed(self) -> bool {
         self.action.is_allowing()
     }
@@ -301,6 +306,8 @@ impl Verdict {
     }
 }
 
+/// The monitor: the IR, the current state, and what the workers that decide and
+/// emulate notified calls share.
 pub struct Monitor {
     pub(crate) ir: Ir,
     pub(crate) env: Env,
@@ -1166,7 +1173,9 @@ fn shut(t: &Tracked) {
 }
 
 fn shut_fd(fd: i32, udp: bool) {
-    // SAFETY: plain syscalls on a descriptor the caller owns.
+    // SAFETY: `fd` is a descriptor the caller owns; every pointer passed (`off`,
+    // `unspec`, `big`) is a live local with its exact size, only read by the
+    // kernel.
     unsafe {
         libc::shutdown(fd, libc::SHUT_RDWR);
         if udp {
@@ -1207,8 +1216,9 @@ fn shut_fd(fd: i32, udp: bool) {
 }
 
 fn inode(fd: i32) -> Option<u64> {
-    // SAFETY: st is written by fstat.
+    // SAFETY: `stat` is plain old data: all-zero bytes are a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is valid for writing; a stale or bad `fd` only fails (EBADF).
     (unsafe { libc::fstat(fd, &mut st) } == 0).then_some(st.st_ino)
 }
 

@@ -31,11 +31,14 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 /// How the sandbox runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// User, pid, mount and network namespaces (the isolated network; isolated files when the plan allows).
     Isolated,
+    /// No namespaces: the monitor mediates everything the filter routes to it.
     Mediated,
 }
 
 impl Mode {
+    /// `isolated` or `mediated`.
     pub fn parse(s: &str) -> Option<Mode> {
         match s {
             "isolated" => Some(Mode::Isolated),
@@ -49,7 +52,9 @@ impl Mode {
 /// running without isolation is an error.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Request {
+    /// The mode asked for (`None`: isolated where possible).
     pub mode: Option<Mode>,
+    /// Refuse to run without isolation (`--require-isolation`).
     pub require_isolation: bool,
 }
 
@@ -102,7 +107,9 @@ pub struct Isolation {
 /// exists, bind-mounts `conf` (read-only) over `/etc/resolv.conf`, and sends the
 /// two sockets (UDP first) to the monitor over `send` with `SCM_RIGHTS`.
 pub struct ResolverSetup {
+    /// The resolv.conf to bind-mount (a file naming the sandbox's resolver).
     pub conf: CString,
+    /// Our init's end of the socket pair the sockets are sent over.
     pub send: i32,
     /// The monitor's end (see [`receive_resolver`]).
     pub recv: i32,
@@ -111,7 +118,9 @@ pub struct ResolverSetup {
 /// An isolated sandbox that started: our init's pid (in `clawless`'s namespace)
 /// and the pipe on which it reports the agent's wait status.
 pub struct Spawned {
+    /// Our init's pid, in `clawless`'s pid namespace.
     pub init: i32,
+    /// The read end of the pipe on which it reports the agent's wait status.
     pub report: OwnedFd,
     /// Whether a user namespace was needed (not root).
     pub user_ns: bool,
@@ -159,7 +168,8 @@ pub unsafe fn spawn_isolated(
     status_w: i32,
     agent: &mut dyn FnMut(),
 ) -> Result<Spawned, String> {
-    let user_ns = libc::geteuid() != 0;
+    // SAFETY: geteuid cannot fail and takes nothing.
+    let user_ns = unsafe { libc::geteuid() } != 0;
     let (go_r, go_w) = pipe().map_err(|e| e.to_string())?;
     let (report_r, report_w) = pipe().map_err(|e| e.to_string())?;
     let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWNET;
@@ -168,14 +178,20 @@ pub unsafe fn spawn_isolated(
     }
     // A raw clone: like fork (SIGCHLD to us on exit, the child continues on a copy
     // of this stack), with new namespaces.
-    let pid = libc::syscall(
-        libc::SYS_clone,
-        (flags | libc::SIGCHLD) as libc::c_ulong,
-        0usize,
-        0usize,
-        0usize,
-        0usize,
-    );
+    // SAFETY: without CLONE_VM or a new stack the child gets a copy of our memory,
+    // as after fork, and the caller guarantees we are single-threaded, so the copy
+    // holds no lock of another thread; the child only runs `init`, which never
+    // returns into our frames.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
     if pid < 0 {
         let e = std::io::Error::last_os_error();
         return Err(format!(
@@ -188,22 +204,31 @@ pub unsafe fn spawn_isolated(
         ));
     }
     if pid == 0 {
-        libc::close(go_w.as_raw_fd());
-        libc::close(report_r.as_raw_fd());
-        init(iso, status_w, go_r.as_raw_fd(), report_w.as_raw_fd(), agent);
+        // SAFETY: in the clone child: the parent's ends of the pipes are closed by
+        // number (their OwnedFds are never dropped here: `init` does not return),
+        // and `init` runs in the copy of a single-threaded process it requires.
+        unsafe {
+            libc::close(go_w.as_raw_fd());
+            libc::close(report_r.as_raw_fd());
+            init(iso, status_w, go_r.as_raw_fd(), report_w.as_raw_fd(), agent);
+        }
     }
     let pid = pid as i32;
     drop(go_r);
     drop(report_w);
     if user_ns {
-        let uid = libc::getuid();
-        let gid = libc::getgid();
+        // SAFETY: getuid and getgid cannot fail and take nothing.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         let mapped = write_map(pid, "setgroups", "deny")
             .and_then(|()| write_map(pid, "uid_map", &format!("{uid} {uid} 1\n")))
             .and_then(|()| write_map(pid, "gid_map", &format!("{gid} {gid} 1\n")));
         if let Err(e) = mapped {
-            libc::kill(pid, libc::SIGKILL);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
+            // SAFETY: `pid` is our unreaped child (the pid cannot be reused before
+            // this waitpid), and waitpid is given no status pointer.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
             return Err(format!("cannot map ids in the user namespace: {e}"));
         }
     }
@@ -217,208 +242,240 @@ pub unsafe fn spawn_isolated(
 }
 
 /// Our init (pid 1 of the new pid namespace). Never returns.
+///
+/// # Safety
+/// Only in the clone child of `spawn_isolated` (a copy of a single-threaded
+/// process), with `agent` safe to run after fork.
 unsafe fn init(iso: &Isolation, status_w: i32, go_r: i32, report_w: i32, agent: &mut dyn FnMut()) -> ! {
-    let unavailable = |what: &str| -> ! {
-        let e = std::io::Error::last_os_error();
-        let mut m = vec![MSG_UNAVAILABLE];
-        m.extend_from_slice(format!("{what}: {e}").as_bytes());
-        write_all(status_w, &m);
-        libc::_exit(125)
-    };
-    // Armed first; the go byte below then proves the parent was alive after it.
-    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-    let mut b = 0u8;
-    loop {
-        let r = libc::read(go_r, (&raw mut b).cast(), 1);
-        if r < 0 && *libc::__errno_location() == libc::EINTR {
-            continue;
+    // SAFETY: we are the child of a raw clone (a copy of a single-threaded
+    // process, `spawn_isolated`'s contract): the calls below are plain syscalls on
+    // NUL-terminated C strings (literals or the `Isolation`'s CStrings, copied with
+    // our memory), live locals (`b`, `attr`, `all`, `info`, `status`) and
+    // descriptors this process owns; `_exit` leaves without the parent's
+    // destructors, and `agent` is safe after fork by the caller's contract.
+    unsafe {
+        let unavailable = |what: &str| -> ! {
+            let e = std::io::Error::last_os_error();
+            let mut m = vec![MSG_UNAVAILABLE];
+            m.extend_from_slice(format!("{what}: {e}").as_bytes());
+            write_all(status_w, &m);
+            libc::_exit(125)
+        };
+        // Armed first; the go byte below then proves the parent was alive after it.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        let mut b = 0u8;
+        loop {
+            let r = libc::read(go_r, (&raw mut b).cast(), 1);
+            if r < 0 && *libc::__errno_location() == libc::EINTR {
+                continue;
+            }
+            if r != 1 || b != b'g' {
+                libc::_exit(125);
+            }
+            break;
         }
-        if r != 1 || b != b'g' {
+        libc::close(go_r);
+        if !loopback_up() {
+            unavailable("bringing up lo in the network namespace");
+        }
+        if libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_SLAVE,
+            std::ptr::null(),
+        ) != 0
+        {
+            unavailable("making the mounts private");
+        }
+        if libc::mount(
+            c"proc".as_ptr(),
+            c"/proc".as_ptr(),
+            c"proc".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            std::ptr::null(),
+        ) != 0
+        {
+            unavailable("mounting a private /proc");
+        }
+        for dir in &iso.noexec {
+            if let Err(what) = set_noexec(dir, true) {
+                unavailable(&what);
+            }
+        }
+        for dir in &iso.exec_again {
+            if let Err(what) = set_noexec(dir, false) {
+                unavailable(&what);
+            }
+        }
+        if let Some(r) = &iso.resolver {
+            if !resolver_up(r) {
+                unavailable("setting up the sandbox's resolver");
+            }
+        }
+        // Nothing in the sandbox may read our memory or descriptors.
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+        let child = libc::fork();
+        if child < 0 {
+            unavailable("fork");
+        }
+        if child == 0 {
+            libc::close(report_w);
+            // The agent's own set-up reads and writes what is its own (exec resets it
+            // too; the parent takes its listener before exec).
+            libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
+            agent();
             libc::_exit(125);
         }
-        break;
-    }
-    libc::close(go_r);
-    if !loopback_up() {
-        unavailable("bringing up lo in the network namespace");
-    }
-    if libc::mount(
-        std::ptr::null(),
-        c"/".as_ptr(),
-        std::ptr::null(),
-        libc::MS_REC | libc::MS_SLAVE,
-        std::ptr::null(),
-    ) != 0
-    {
-        unavailable("making the mounts private");
-    }
-    if libc::mount(
-        c"proc".as_ptr(),
-        c"/proc".as_ptr(),
-        c"proc".as_ptr(),
-        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-        std::ptr::null(),
-    ) != 0
-    {
-        unavailable("mounting a private /proc");
-    }
-    for dir in &iso.noexec {
-        if let Err(what) = set_noexec(dir, true) {
-            unavailable(&what);
+        // Keep only the report pipe: the agent holds what it needs, and a descriptor of
+        // ours must never be reachable from the sandbox.
+        if report_w > 0 {
+            libc::syscall(libc::SYS_close_range, 0u32, (report_w - 1) as u32, 0u32);
         }
-    }
-    for dir in &iso.exec_again {
-        if let Err(what) = set_noexec(dir, false) {
-            unavailable(&what);
-        }
-    }
-    if let Some(r) = &iso.resolver {
-        if !resolver_up(r) {
-            unavailable("setting up the sandbox's resolver");
-        }
-    }
-    // Nothing in the sandbox may read our memory or descriptors.
-    libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-    let mut all: libc::sigset_t = std::mem::zeroed();
-    libc::sigfillset(&mut all);
-    libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
-    let child = libc::fork();
-    if child < 0 {
-        unavailable("fork");
-    }
-    if child == 0 {
-        libc::close(report_w);
-        // The agent's own set-up reads and writes what is its own (exec resets it
-        // too; the parent takes its listener before exec).
-        libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
-        agent();
-        libc::_exit(125);
-    }
-    // Keep only the report pipe: the agent holds what it needs, and a descriptor of
-    // ours must never be reachable from the sandbox.
-    if report_w > 0 {
-        libc::syscall(libc::SYS_close_range, 0u32, (report_w - 1) as u32, 0u32);
-    }
-    libc::syscall(libc::SYS_close_range, (report_w + 1) as u32, u32::MAX, 0u32);
-    loop {
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let sig = libc::sigwaitinfo(&all, &mut info);
+        libc::syscall(libc::SYS_close_range, (report_w + 1) as u32, u32::MAX, 0u32);
         loop {
-            let mut status = 0;
-            let r = libc::waitpid(-1, &mut status, libc::WNOHANG);
-            if r <= 0 {
-                break;
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let sig = libc::sigwaitinfo(&all, &mut info);
+            loop {
+                let mut status = 0;
+                let r = libc::waitpid(-1, &mut status, libc::WNOHANG);
+                if r <= 0 {
+                    break;
+                }
+                if r == child {
+                    write_all(report_w, &status.to_ne_bytes());
+                    libc::_exit(0);
+                }
             }
-            if r == child {
-                write_all(report_w, &status.to_ne_bytes());
-                libc::_exit(0);
+            // From outside the namespace (`clawless`'s forwarder: the sender has no
+            // pid here): pass it on. From inside, it is the agent's own business.
+            if sig > 0 && sig != libc::SIGCHLD && info.si_code <= 0 && info.si_pid() == 0 {
+                libc::kill(child, sig);
             }
-        }
-        // From outside the namespace (`clawless`'s forwarder: the sender has no
-        // pid here): pass it on. From inside, it is the agent's own business.
-        if sig > 0 && sig != libc::SIGCHLD && info.si_code <= 0 && info.si_pid() == 0 {
-            libc::kill(child, sig);
         }
     }
 }
 
 /// Sets `IFF_UP` on `lo` (the new network namespace has it, down) with
 /// `SIOCSIFFLAGS`: no external tool, no netlink parser.
+///
+/// # Safety
+/// In our init (after the clone), as every raw call of the init.
 unsafe fn loopback_up() -> bool {
-    let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-    if s < 0 {
-        return false;
+    // SAFETY: the socket is ours and closed once; `req` is a zeroed ifreq (valid
+    // for all-zero) whose name is the NUL-terminated "lo", which both ioctls read
+    // and SIOCGIFFLAGS writes within its size; the union field read is the flags
+    // SIOCGIFFLAGS just set.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return false;
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (d, c) in req.ifr_name.iter_mut().zip(b"lo\0") {
+            *d = *c as libc::c_char;
+        }
+        let ok = libc::ioctl(s, libc::SIOCGIFFLAGS, &mut req) == 0 && {
+            req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+            libc::ioctl(s, libc::SIOCSIFFLAGS, &req) == 0
+        };
+        libc::close(s);
+        ok
     }
-    let mut req: libc::ifreq = std::mem::zeroed();
-    for (d, c) in req.ifr_name.iter_mut().zip(b"lo\0") {
-        *d = *c as libc::c_char;
-    }
-    let ok = libc::ioctl(s, libc::SIOCGIFFLAGS, &mut req) == 0 && {
-        req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-        libc::ioctl(s, libc::SIOCSIFFLAGS, &req) == 0
-    };
-    libc::close(s);
-    ok
 }
 
 /// Binds the resolver's sockets, mounts the private resolv.conf and hands the
 /// sockets to the monitor (see [`ResolverSetup`]). Raw calls only: we are a
 /// child of a fork. Neither socket sets `SO_REUSEADDR` or `SO_REUSEPORT`, so no
 /// socket of the agent can bind the port, or a wildcard over it, afterwards.
+///
+/// # Safety
+/// In our init (after the clone), before the agent exists; `r.send` is ours.
 unsafe fn resolver_up(r: &ResolverSetup) -> bool {
-    let (ip, port) = claw_ir::domain::RESOLVER;
-    let mut sa: libc::sockaddr_in = std::mem::zeroed();
-    sa.sin_family = libc::AF_INET as libc::sa_family_t;
-    sa.sin_port = port.to_be();
-    sa.sin_addr.s_addr = u32::from(ip).to_be();
-    let bound = |ty: i32| -> i32 {
-        let s = libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC, 0);
-        if s < 0 {
-            return -1;
+    // SAFETY: called by our init in the clone child. `sa` is a zeroed (valid)
+    // sockaddr_in passed with its size; the mount paths are NUL-terminated; the
+    // msghdr points at `iov` and `space`, live locals, and the control message is
+    // written inside `space` (its size is checked against CMSG_SPACE first, and
+    // CMSG_FIRSTHDR is non-null); every descriptor closed is one this process
+    // made or owns (`r.send`), closed once.
+    unsafe {
+        let (ip, port) = claw_ir::domain::RESOLVER;
+        let mut sa: libc::sockaddr_in = std::mem::zeroed();
+        sa.sin_family = libc::AF_INET as libc::sa_family_t;
+        sa.sin_port = port.to_be();
+        sa.sin_addr.s_addr = u32::from(ip).to_be();
+        let bound = |ty: i32| -> i32 {
+            let s = libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC, 0);
+            if s < 0 {
+                return -1;
+            }
+            let l = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            if libc::bind(s, (&raw const sa).cast(), l) != 0 {
+                libc::close(s);
+                return -1;
+            }
+            s
+        };
+        let udp = bound(libc::SOCK_DGRAM);
+        let tcp = bound(libc::SOCK_STREAM);
+        if udp < 0 || tcp < 0 || libc::listen(tcp, 64) != 0 {
+            return false;
         }
-        let l = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        if libc::bind(s, (&raw const sa).cast(), l) != 0 {
-            libc::close(s);
-            return -1;
+        let target = c"/etc/resolv.conf";
+        if libc::mount(
+            r.conf.as_ptr(),
+            target.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        ) != 0
+        {
+            return false;
         }
-        s
-    };
-    let udp = bound(libc::SOCK_DGRAM);
-    let tcp = bound(libc::SOCK_STREAM);
-    if udp < 0 || tcp < 0 || libc::listen(tcp, 64) != 0 {
-        return false;
+        // Read-only where the kernel lets us (best effort: a rewritten resolv.conf
+        // only sends the agent's queries where the policy decides them).
+        libc::mount(
+            std::ptr::null(),
+            target.as_ptr(),
+            std::ptr::null(),
+            libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY,
+            std::ptr::null(),
+        );
+        let fds = [udp, tcp];
+        // u64s: a cmsghdr is 8-byte aligned.
+        let mut space = [0u64; 8];
+        let mut iov_byte = [b'r'];
+        let mut iov = libc::iovec {
+            iov_base: iov_byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        let data_len = std::mem::size_of_val(&fds) as u32;
+        let need = libc::CMSG_SPACE(data_len) as usize;
+        if need > std::mem::size_of_val(&space) {
+            return false;
+        }
+        msg.msg_control = space.as_mut_ptr().cast();
+        msg.msg_controllen = need;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null() {
+            return false;
+        }
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(data_len) as usize;
+        std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(c), data_len as usize);
+        let sent = libc::sendmsg(r.send, &msg, libc::MSG_NOSIGNAL) == 1;
+        libc::close(udp);
+        libc::close(tcp);
+        libc::close(r.send);
+        sent
     }
-    let target = c"/etc/resolv.conf";
-    if libc::mount(
-        r.conf.as_ptr(),
-        target.as_ptr(),
-        std::ptr::null(),
-        libc::MS_BIND,
-        std::ptr::null(),
-    ) != 0
-    {
-        return false;
-    }
-    // Read-only where the kernel lets us (best effort: a rewritten resolv.conf
-    // only sends the agent's queries where the policy decides them).
-    libc::mount(
-        std::ptr::null(),
-        target.as_ptr(),
-        std::ptr::null(),
-        libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY,
-        std::ptr::null(),
-    );
-    let fds = [udp, tcp];
-    // u64s: a cmsghdr is 8-byte aligned.
-    let mut space = [0u64; 8];
-    let mut iov_byte = [b'r'];
-    let mut iov = libc::iovec {
-        iov_base: iov_byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    let mut msg: libc::msghdr = std::mem::zeroed();
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    let data_len = std::mem::size_of_val(&fds) as u32;
-    let need = libc::CMSG_SPACE(data_len) as usize;
-    if need > std::mem::size_of_val(&space) {
-        return false;
-    }
-    msg.msg_control = space.as_mut_ptr().cast();
-    msg.msg_controllen = need;
-    let c = libc::CMSG_FIRSTHDR(&msg);
-    if c.is_null() {
-        return false;
-    }
-    (*c).cmsg_level = libc::SOL_SOCKET;
-    (*c).cmsg_type = libc::SCM_RIGHTS;
-    (*c).cmsg_len = libc::CMSG_LEN(data_len) as usize;
-    std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(c), data_len as usize);
-    let sent = libc::sendmsg(r.send, &msg, libc::MSG_NOSIGNAL) == 1;
-    libc::close(udp);
-    libc::close(tcp);
-    libc::close(r.send);
-    sent
 }
 
 /// Receives the resolver's sockets our init sent (see [`ResolverSetup`]),

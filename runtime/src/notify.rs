@@ -8,10 +8,15 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 /// One intercepted syscall, as the kernel reported it. `pid` is the calling thread.
 #[derive(Debug, Clone, Copy)]
 pub struct Notification {
+    /// The notification's cookie (for the reply and `ID_VALID`).
     pub id: u64,
+    /// The calling thread, in the monitor's pid namespace.
     pub tid: u32,
+    /// The syscall number.
     pub nr: u32,
+    /// The `AUDIT_ARCH_*` value.
     pub arch: u32,
+    /// The argument registers.
     pub args: [u64; 6],
     /// `seccomp_data.instruction_pointer`, for running the policy's filter on it.
     pub ip: u64,
@@ -46,6 +51,7 @@ fn ioctl(fd: i32, req: libc::Ioctl, arg: *mut libc::c_void) -> io::Result<()> {
 }
 
 impl Listener {
+    /// The listener on a notification descriptor.
     pub fn new(fd: OwnedFd) -> Listener {
         Listener { fd }
     }
@@ -56,8 +62,10 @@ impl Listener {
     /// Older kernels refuse the flag; nothing else changes.
     pub fn sync_wakeups(&self) -> bool {
         // The flags are the ioctl's argument itself, not a pointer to them.
-        const SYNC_WAKE_UP: usize = 1; // SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-                                       // SAFETY: plain ioctl with an integer argument.
+        // SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+        const SYNC_WAKE_UP: usize = 1;
+        // SAFETY: an ioctl on our own listener whose argument is an integer, not
+        // a pointer: no memory is read or written.
         unsafe {
             libc::ioctl(
                 self.fd.as_raw_fd(),
@@ -67,6 +75,7 @@ impl Listener {
         }
     }
 
+    /// The notification descriptor.
     pub fn fd(&self) -> BorrowedFd<'_> {
         use std::os::fd::AsFd;
         self.fd.as_fd()

@@ -172,12 +172,16 @@ pub unsafe fn install(prog: &[libc::sock_filter]) -> std::io::Result<()> {
         len: prog.len() as u16,
         filter: prog.as_ptr() as *mut libc::sock_filter,
     };
-    let r = libc::syscall(
-        libc::SYS_seccomp,
-        libc::SECCOMP_SET_MODE_FILTER,
-        0,
-        &fprog as *const libc::sock_fprog,
-    );
+    // SAFETY: `fprog` points at `prog`, borrowed for the call; the kernel copies
+    // the program and checks it.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
     if r != 0 {
         return Err(std::io::Error::last_os_error());
     }

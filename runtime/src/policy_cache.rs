@@ -57,12 +57,15 @@ pub fn key(source: &[u8], policy: Option<&str>, target: &str, compiler: &Path) -
 
 /// What a look-up found.
 pub enum Found {
+    /// A valid entry: the artifact and its bytes.
     Hit(Box<Artifact>, Vec<u8>),
+    /// No entry.
     Miss,
     /// An entry that does not load: why (it will be replaced).
     Corrupt(String),
 }
 
+/// The cache file for `key` in `dir`.
 pub fn entry(dir: &Path, key: &str) -> PathBuf {
     dir.join(format!("{key}.bin"))
 }

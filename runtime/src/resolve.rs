@@ -13,6 +13,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 /// `/proc/<tid>/status` costs more than the rest of an open).
 #[derive(Debug, Clone)]
 pub struct Asker {
+    /// The calling thread.
     pub tid: u32,
     tgid: std::cell::OnceCell<u32>,
     /// The process and thread ids as the agent itself sees them (in its pid
@@ -30,13 +31,17 @@ pub enum View {
     /// The host's `/proc` (mediated mode): a process is the sandbox's when it
     /// descends from `monitor` (the runtime, a subreaper of the whole tree) and is
     /// not the monitor itself.
-    Host { monitor: u32 },
+    Host {
+        /// The runtime's pid (the subreaper of the sandbox's tree).
+        monitor: u32,
+    },
     /// A private `/proc` of the sandbox's own pid namespace (isolated mode): every
     /// process there is the sandbox's except pid 1, the runtime's init.
     Namespace,
 }
 
 impl Asker {
+    /// The asker for thread `tid` (its process looked up when needed).
     pub fn new(tid: u32) -> Asker {
         Asker {
             tid,
@@ -137,14 +142,18 @@ fn descends_from(pid: u32, ancestor: u32) -> bool {
 /// policies are matched against (canonical, with `/proc/<agent>` shown as
 /// `/proc/self`).
 pub struct Resolved {
+    /// A descriptor of the object (`O_PATH`).
     pub fd: OwnedFd,
+    /// Its canonical path, as policies see it.
     pub path: String,
 }
 
 /// A resolved parent directory and the final component to create, remove or rename
 /// inside it (the component is not resolved: those calls do not follow it).
 pub struct ResolvedParent {
+    /// The parent directory.
     pub dir: OwnedFd,
+    /// The final component, unresolved.
     pub name: CString,
     /// `dir`'s canonical path joined with `name`.
     pub path: String,
@@ -174,7 +183,8 @@ pub fn openat2(dir: i32, path: &[u8], flags: u64, mode: u64, resolve: u64) -> io
     how.flags = flags | libc::O_CLOEXEC as u64;
     how.mode = mode;
     how.resolve = resolve;
-    // SAFETY: valid pointers for the call's duration.
+    // SAFETY: `c` is a NUL-terminated path and `how` an initialised open_how
+    // whose size is passed; both outlive the call; the result is owned below.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_openat2,

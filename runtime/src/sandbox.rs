@@ -22,10 +22,15 @@ use std::time::{Duration, Instant};
 
 /// What to run and how.
 pub struct Launch {
+    /// The compiled policy.
     pub artifact: Artifact,
+    /// The path variables' values.
     pub env: Env,
+    /// The command and its arguments.
     pub command: Vec<OsString>,
+    /// Where decisions are recorded.
     pub audit: AuditLog,
+    /// Refuse to run without full Landlock enforcement.
     pub require_landlock: bool,
     /// Isolated or mediated, as asked.
     pub mode: namespaces::Request,
@@ -42,14 +47,18 @@ pub struct Launch {
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
     #[error("{0}: command not found")]
+    /// The command was not found (127).
     NotFound(String),
     #[error("cannot run {0}: {1}")]
+    /// The command was found but could not be run (126).
     CannotRun(String, String),
     #[error("cannot set up the sandbox: {0}")]
+    /// The sandbox could not be set up (125).
     Setup(String),
 }
 
 impl LaunchError {
+    /// The exit status `clawless` reports for the error.
     pub fn exit_code(&self) -> i32 {
         match self {
             LaunchError::NotFound(_) => 127,
@@ -167,6 +176,10 @@ const MSG_EXEC: u8 = b'X';
 
 /// The child side. Runs between fork and exec in a copy of a single-threaded
 /// process; never returns.
+///
+/// # Safety
+/// Only in the forked child of a single-threaded process, whose pointers in
+/// `prog`, `argv` and `envp` stay valid (the parent's memory, copied).
 #[allow(clippy::too_many_arguments)] // the child's whole world, prepared before fork
 unsafe fn child(
     launch: &Launch,
@@ -187,18 +200,26 @@ unsafe fn child(
         let mut m = vec![MSG_SETUP];
         m.extend_from_slice(msg.as_bytes());
         write_all(status_w, &m);
-        libc::_exit(125)
+        // SAFETY: _exit ends this forked child without running the parent's
+        // atexit handlers or destructors, which belong to the parent.
+        unsafe { libc::_exit(125) }
     };
-    // The runtime ignores these (see `protect_self`); an ignored signal would stay
-    // ignored across exec.
-    libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
-    if let Some(lim) = nofile {
-        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-    }
-    libc::umask(umask);
-    libc::pthread_sigmask(libc::SIG_SETMASK, old_mask, std::ptr::null_mut());
-    if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+    // SAFETY: this child is a single-threaded copy made by fork; these calls only
+    // change its own signal dispositions, limit, umask and mask, with arguments
+    // that are live locals (`lim`, `old_mask` was filled by pthread_sigmask).
+    let no_new_privs = unsafe {
+        // The runtime ignores these (see `protect_self`); an ignored signal would stay
+        // ignored across exec.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+        if let Some(lim) = nofile {
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+        libc::umask(umask);
+        libc::pthread_sigmask(libc::SIG_SETMASK, old_mask, std::ptr::null_mut());
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    };
+    if no_new_privs != 0 {
         fail(format!(
             "PR_SET_NO_NEW_PRIVS: {}",
             std::io::Error::last_os_error()
@@ -218,18 +239,24 @@ unsafe fn child(
         }
         Err(e) => fail(format!("Landlock: {e}")),
     }
-    if let Err(e) = crate::pidfilter::install(processes) {
+    // SAFETY: we are the forked child, single-threaded, before exec: the filter
+    // applies to this process alone, which is what `install` requires.
+    if let Err(e) = unsafe { crate::pidfilter::install(processes) } {
         fail(format!("installing the runtime's process filter: {e}"));
     }
-    if let Err(e) = drop_capabilities() {
+    // SAFETY: the forked child before exec, the only caller `drop_capabilities`
+    // allows.
+    if let Err(e) = unsafe { drop_capabilities() } {
         fail(format!("dropping capabilities: {e}"));
     }
     // The listener will get the lowest free descriptor: find it, tell the parent.
-    let probe = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+    // SAFETY: a NUL-terminated literal path; the descriptor is ours to close.
+    let probe = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if probe < 0 {
         fail("cannot open /dev/null".into());
     }
-    libc::close(probe);
+    // SAFETY: `probe` is the descriptor just opened, used by nothing else.
+    unsafe { libc::close(probe) };
     let mut m = vec![MSG_LISTENER];
     m.extend_from_slice(&probe.to_ne_bytes());
     write_all(status_w, &m);
@@ -242,16 +269,20 @@ unsafe fn child(
     // calls are broken off for handlers by the monitor instead
     // (`Monitor::offload`). Older kernels refuse the flag: then without it.
     let install = |flags: libc::c_ulong| {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            flags,
-            prog as *const libc::sock_fprog,
-        )
+        // SAFETY: `prog` points at a sock_fprog whose filter (`insns` in `start`)
+        // outlives this call; the kernel copies the program.
+        unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                flags,
+                prog as *const libc::sock_fprog,
+            )
+        }
     };
     let mut listener =
         install(libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
-    if listener < 0 && *libc::__errno_location() == libc::EINVAL {
+    if listener < 0 && errno() == libc::EINVAL {
         listener = install(libc::SECCOMP_FILTER_FLAG_NEW_LISTENER);
     }
     if listener < 0 {
@@ -266,18 +297,27 @@ unsafe fn child(
     // calls fail (fail closed).
     let mut b = 0u8;
     loop {
-        let r = libc::read(ack_r, (&raw mut b).cast(), 1);
-        if r < 0 && *libc::__errno_location() == libc::EINTR {
+        // SAFETY: `b` is a live local byte, the read's whole buffer.
+        let r = unsafe { libc::read(ack_r, (&raw mut b).cast(), 1) };
+        if r < 0 && errno() == libc::EINTR {
             continue;
         }
         break;
     }
-    libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
-    let e = *libc::__errno_location();
+    // SAFETY: `path` is a CString, `argv` and `envp` NULL-terminated arrays of
+    // pointers into CStrings the parent keeps alive (`Exec`) until after the fork.
+    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    let e = errno();
     let mut m = vec![MSG_EXEC];
     m.extend_from_slice(&e.to_ne_bytes());
     write_all(status_w, &m);
-    libc::_exit(if e == libc::ENOENT { 127 } else { 126 })
+    // SAFETY: ends the forked child without the parent's destructors.
+    unsafe { libc::_exit(if e == libc::ENOENT { 127 } else { 126 }) }
+}
+
+/// This thread's errno (after fork: the child's only thread).
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
 /// The capabilities a root command keeps: those of a container's root that act
@@ -297,12 +337,17 @@ const KEPT_CAPS: u32 = 1 << 0 | 1 << 1 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 <
 /// ambient and inheritable sets are cleared, the permitted and effective sets
 /// cut to `KEPT_CAPS`, so no `execve` (set-uid, file capabilities, uid 0) gives
 /// any back. Runs in the forked child before the seccomp filter.
+///
+/// # Safety
+/// Only in the forked child before exec (it changes the whole process's sets).
 unsafe fn drop_capabilities() -> std::io::Result<()> {
     for cap in 0..64u32 {
         if cap < 32 && KEPT_CAPS & (1 << cap) != 0 {
             continue;
         }
-        if libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) != 0 {
+        // SAFETY: prctl with integer arguments only; it changes this process's
+        // bounding set.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
             match std::io::Error::last_os_error().raw_os_error() {
                 Some(libc::EINVAL) => break, // past the last capability
                 Some(libc::EPERM) => break,  // no CAP_SETPCAP: none to drop
@@ -310,7 +355,8 @@ unsafe fn drop_capabilities() -> std::io::Result<()> {
             }
         }
     }
-    if libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 {
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) } != 0 {
         let e = std::io::Error::last_os_error();
         if e.raw_os_error() != Some(libc::EINVAL) {
             return Err(e);
@@ -320,12 +366,15 @@ unsafe fn drop_capabilities() -> std::io::Result<()> {
     // (effective, permitted, inheritable) for capabilities 0-31 and 32-63.
     let header: [u32; 2] = [0x2008_0522, 0];
     let mut data: [u32; 6] = [0; 6];
-    if libc::syscall(libc::SYS_capget, header.as_ptr(), data.as_mut_ptr()) != 0 {
+    // SAFETY: `header` is the 2-word v3 header and `data` the 6 words (two
+    // triples) capget writes for version 3.
+    if unsafe { libc::syscall(libc::SYS_capget, header.as_ptr(), data.as_mut_ptr()) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     let kept = data[1] & KEPT_CAPS;
     let data: [u32; 6] = [kept, kept, 0, 0, 0, 0];
-    if libc::syscall(libc::SYS_capset, header.as_ptr(), data.as_ptr()) != 0 {
+    // SAFETY: the same v3 header and six words, which capset only reads.
+    if unsafe { libc::syscall(libc::SYS_capset, header.as_ptr(), data.as_ptr()) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
@@ -347,14 +396,14 @@ fn take_listener(child: i32, agent: i32, number: i32) -> Result<OwnedFd, LaunchE
             }
         }
         let mut status = 0;
-        // SAFETY: plain syscall.
+        // SAFETY: `status` is a live local; `child` is our own child.
         if unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) } == child {
             return Err(LaunchError::Setup(
                 "the child exited while installing the filter".into(),
             ));
         }
         if start.elapsed() > Duration::from_secs(30) {
-            // SAFETY: plain syscall.
+            // SAFETY: `child` is our unreaped child, so its pid cannot have been reused.
             unsafe { libc::kill(child, libc::SIGKILL) };
             return Err(LaunchError::Setup(
                 "timed out waiting for the seccomp listener".into(),
@@ -423,7 +472,8 @@ fn socket_inodes(pids: &[i32]) -> HashSet<u64> {
 /// may hold as many descriptors as it is allowed to. Returns the descriptor limit
 /// it was given, which the command gets back.
 fn protect_self() -> Option<libc::rlimit> {
-    // SAFETY: plain syscalls on our own process.
+    // SAFETY: signal dispositions set to SIG_IGN (no handler code runs), and
+    // get/setrlimit on `lim`, a zeroed (valid) local rlimit.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
@@ -526,7 +576,10 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
             .collect();
         crate::isofiles::prepare(&launch.artifact, &launch.env, &noexec)
     };
-    // SAFETY: process plumbing with raw syscalls; no thread has been started yet.
+    // SAFETY: no thread has been started yet, which `start` requires (it forks);
+    // the sigsets are zeroed locals (all-zero is a valid sigset_t) that
+    // sigemptyset and pthread_sigmask initialise before use; `exec` borrows
+    // `path`, `argv` and `envp`, which outlive both attempts.
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         let mut block: libc::sigset_t = std::mem::zeroed();
@@ -613,6 +666,9 @@ impl Started {
 }
 
 /// One attempt: isolated when `isolation` is given, else mediated.
+///
+/// # Safety
+/// The process must be single-threaded (it forks, and the child runs `child`).
 unsafe fn start(
     launch: &Launch,
     exec: &Exec<'_>,
@@ -653,52 +709,71 @@ unsafe fn start(
     let (status_r, status_w) = pipe()?;
     let (ack_r, ack_w) = pipe()?;
     let mut agent_work = || {
-        drop_raw(status_r.as_raw_fd());
-        drop_raw(ack_w.as_raw_fd());
-        child(
-            launch,
-            &prog,
-            exec.path,
-            exec.argv,
-            exec.envp,
-            status_w.as_raw_fd(),
-            ack_r.as_raw_fd(),
-            exec.old,
-            exec.umask,
-            &processes,
-            exec.nofile,
-            isolation.is_some(),
-            landlock_plan,
-        )
+        // SAFETY: runs only in the forked child (below, or in the namespaces'
+        // init), a single-threaded copy of this process: `child`'s requirement.
+        // The parent's ends of the pipes are closed there, never dropped twice.
+        unsafe {
+            drop_raw(status_r.as_raw_fd());
+            drop_raw(ack_w.as_raw_fd());
+        }
+        // SAFETY: see above.
+        unsafe {
+            child(
+                launch,
+                &prog,
+                exec.path,
+                exec.argv,
+                exec.envp,
+                status_w.as_raw_fd(),
+                ack_r.as_raw_fd(),
+                exec.old,
+                exec.umask,
+                &processes,
+                exec.nofile,
+                isolation.is_some(),
+                landlock_plan,
+            )
+        }
     };
     let (pid, report, user_ns) = match isolation {
         Some(iso) => {
-            let s = namespaces::spawn_isolated(iso, status_w.as_raw_fd(), &mut agent_work)
+            // SAFETY: `start`'s caller guarantees a single-threaded process, and
+            // `agent_work` only does what is safe after fork (`child`).
+            let s = unsafe { namespaces::spawn_isolated(iso, status_w.as_raw_fd(), &mut agent_work) }
                 .map_err(StartError::Unavailable)?;
             (s.init, Some(s.report), s.user_ns)
         }
         None => {
-            let parent = libc::getpid();
-            let pid = libc::fork();
+            // SAFETY: getpid cannot fail; fork in a process that `start`'s caller
+            // guarantees single-threaded, so the child's copy holds no lock of
+            // another thread.
+            let (parent, pid) = unsafe { (libc::getpid(), libc::fork()) };
             if pid < 0 {
                 return Err(LaunchError::Setup(format!("fork: {}", std::io::Error::last_os_error())).into());
             }
             if pid == 0 {
                 // The command itself dies with `clawless` (what it started and
                 // moved out of its tree does not: see docs/threat-model.md).
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                if libc::getppid() != parent {
-                    libc::_exit(125);
+                // SAFETY: integer-argument prctl and getppid in the child; _exit
+                // leaves without the parent's destructors.
+                unsafe {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                    if libc::getppid() != parent {
+                        libc::_exit(125);
+                    }
                 }
                 agent_work();
-                libc::_exit(125);
+                // SAFETY: as above.
+                unsafe { libc::_exit(125) };
             }
             (pid, None, false)
         }
     };
     drop(status_w);
     drop(ack_r);
-    let kill_child = |pid: i32| {
+    // SAFETY: `pid` is our own unreaped child, so the pid cannot have been reused;
+    // waitpid is given no status pointer.
+    let kill_child = |pid: i32| unsafe {
         libc::kill(pid, libc::SIGKILL);
         libc::waitpid(pid, std::ptr::null_mut(), 0);
     };
@@ -840,8 +915,12 @@ fn arm_tripwires(f: &crate::isofiles::Files, init: i32, monitor: &Arc<Monitor>) 
 }
 
 /// Closes a raw descriptor in a forked child (whose `OwnedFd`s are never dropped).
+///
+/// # Safety
+/// `fd` must be a descriptor nothing else in this process uses afterwards.
 unsafe fn drop_raw(fd: i32) {
-    libc::close(fd);
+    // SAFETY: the caller's contract.
+    unsafe { libc::close(fd) };
 }
 
 fn spawn_signal_forwarder(child: i32, set: libc::sigset_t) {
@@ -900,7 +979,7 @@ fn wait_for(child: i32, report: Option<&OwnedFd>) -> i32 {
     let code;
     loop {
         let mut status = 0;
-        // SAFETY: plain syscall.
+        // SAFETY: `status` is a live local for waitpid to write.
         let r = unsafe { libc::waitpid(-1, &mut status, 0) };
         if r < 0 {
             if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
@@ -924,12 +1003,13 @@ fn wait_for(child: i32, report: Option<&OwnedFd>) -> i32 {
         }
     }
     for p in descendants(std::process::id() as i32) {
-        // SAFETY: plain syscall.
+        // SAFETY: kill with integer arguments touches no memory; `p` was read from
+        // our own tree just now (a reused pid gets a signal meant for the sandbox).
         unsafe { libc::kill(p, libc::SIGKILL) };
     }
     // Reap what is left, without waiting on anything that does not die.
     let deadline = Instant::now() + Duration::from_secs(2);
-    // SAFETY: plain syscall.
+    // SAFETY: no status pointer; waitpid only reaps our own children.
     while Instant::now() < deadline && unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } >= 0
     {
         std::thread::sleep(Duration::from_millis(1));

@@ -12,6 +12,7 @@ pub const MAX_ADDR: usize = 128;
 /// What a socket is: its address family and the protocol its addresses are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SocketKind {
+    /// The address family (`AF_INET`, `AF_UNIX`...).
     pub family: i32,
     /// `Some` for TCP, UDP and unix sockets; `None` for anything else (raw, ICMP,
     /// SCTP...), whose addresses no endpoint rule describes.
@@ -142,7 +143,8 @@ mod tests {
     fn only_stream_and_datagram_sockets_are_tcp_and_udp() {
         use std::os::fd::FromRawFd;
         let make = |ty: i32, proto: i32| {
-            // SAFETY: plain syscall; a descriptor it returns is owned here only.
+            // SAFETY: socket takes integers only; a descriptor it returns (checked
+            // non-negative) is new and owned by exactly one OwnedFd.
             unsafe {
                 let fd = libc::socket(libc::AF_INET, ty, proto);
                 (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))

@@ -59,6 +59,8 @@ fn deny_errno(e: i32) -> u32 {
 /// The events a tripwire asks for.
 const MASK: u64 = libc::FAN_OPEN_PERM | libc::FAN_OPEN_EXEC_PERM;
 
+/// The tripwires of a run: the fanotify group marking the secrets, and the plan
+/// that says which they are.
 pub struct Tripwires {
     fan: OwnedFd,
     plan: IsolatedPlan,
@@ -103,11 +105,12 @@ impl Tripwires {
         let fl = (libc::O_RDONLY | libc::O_LARGEFILE | libc::O_CLOEXEC) as libc::c_uint;
         // Pre-content class first (it can deny with an errno), then content.
         let mut errno_ok = true;
-        // SAFETY: plain syscalls.
+        // SAFETY: fanotify_init takes only integer flags; a descriptor it returns
+        // is owned below.
         let mut fd = unsafe { libc::fanotify_init(flags | libc::FAN_CLASS_PRE_CONTENT, fl) };
         if fd < 0 {
             errno_ok = false;
-            // SAFETY: plain syscall.
+            // SAFETY: as above: integer flags only, the descriptor owned below.
             fd = unsafe { libc::fanotify_init(flags | libc::FAN_CLASS_CONTENT, fl) };
         }
         if fd < 0 {
@@ -137,6 +140,7 @@ impl Tripwires {
         let _ = self.cache_file.set(file);
     }
 
+    /// The isolated-mode plan the tripwires come from.
     pub fn plan(&self) -> &IsolatedPlan {
         &self.plan
     }
@@ -260,7 +264,7 @@ impl Tripwires {
 
     /// Marks every existing secret below the plan's discovery roots; returns the
     /// directories seen below the watched roots (for the watcher). With a cache,
-    /// each root is walked again only where it changed ([`Tripwires::refresh`]:
+    /// each root is walked again only where it changed (`Tripwires::refresh`:
     /// a name added, removed or renamed in a directory changes its modification
     /// time).
     pub fn discover(&self) -> Vec<String> {
@@ -444,7 +448,8 @@ impl Tripwires {
     /// Watches `dirs` (inotify) and marks secrets created or moved in there by
     /// anyone, recursively for new directories. Runs on its own thread.
     pub fn watch(self: &Arc<Self>, dirs: Vec<String>) {
-        // SAFETY: plain syscall.
+        // SAFETY: inotify_init1 takes only flags; the descriptor it returns is
+        // owned (and closed) below.
         let ino = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
         if ino < 0 {
             return;
@@ -757,7 +762,7 @@ impl SecretCache {
     /// The prefix of the cache files for these patterns and values.
     pub fn file_for(plan: &IsolatedPlan, env: &Env) -> Option<std::path::PathBuf> {
         // Tripwires need root: its cache is the machine's, whatever HOME says.
-        // SAFETY: plain syscall.
+        // SAFETY: geteuid takes nothing and cannot fail.
         let base = if unsafe { libc::geteuid() } == 0 {
             std::path::PathBuf::from("/var/cache")
         } else {

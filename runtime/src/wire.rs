@@ -30,14 +30,17 @@ pub const SOCKADDR_STORAGE: usize = 128;
 pub const MAX_CONTROL: usize = 1 << 16;
 /// `sizeof(struct msghdr)` and `sizeof(struct mmsghdr)` on the 64-bit targets.
 pub const MSGHDR: usize = 56;
+/// `sizeof(struct mmsghdr)`.
 pub const MMSGHDR: usize = 64;
 /// `sizeof(struct iovec)`.
 pub const IOVEC: usize = 16;
 /// `OPEN_HOW_SIZE_VER0` and the largest `open_how` size accepted (`PAGE_SIZE`).
 pub const OPEN_HOW_VER0: usize = 24;
+/// The largest `open_how` size accepted.
 pub const OPEN_HOW_MAX: usize = 4096;
 /// `XATTR_NAME_MAX` and `XATTR_SIZE_MAX`.
 pub const XATTR_NAME_MAX: usize = 255;
+/// `XATTR_SIZE_MAX`.
 pub const XATTR_SIZE_MAX: usize = 1 << 16;
 
 /// An errno, as the kernel would answer.
@@ -66,9 +69,13 @@ pub struct MsgHdr {
     pub name: u64,
     /// Clamped to `sizeof(sockaddr_storage)`, as the kernel does for `sendmsg`.
     pub namelen: usize,
+    /// The `iovec` array's address.
     pub iov: u64,
+    /// Its length, in entries.
     pub iovlen: usize,
+    /// The control buffer's address.
     pub control: u64,
+    /// Its length.
     pub controllen: usize,
 }
 
@@ -129,7 +136,9 @@ pub fn mmsg_vlen(reg: u64) -> usize {
 /// exceeds [`MAX_RW_COUNT`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Iov {
+    /// The buffer's address in the agent.
     pub base: u64,
+    /// Its length, clamped.
     pub len: usize,
 }
 
@@ -156,9 +165,13 @@ pub fn parse_iovecs(b: &[u8]) -> Result<Vec<Iov>, Errno> {
 /// (header included; `off + len` never exceeds the buffer), level and type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cmsg {
+    /// Where the header starts in the buffer.
     pub off: usize,
+    /// `cmsg_len`, header included.
     pub len: usize,
+    /// `cmsg_level`
     pub level: i32,
+    /// `cmsg_type`
     pub ty: i32,
 }
 
@@ -246,8 +259,11 @@ pub fn open_how_size(reg: u64) -> Result<usize, Errno> {
 /// A `struct open_how`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenHow {
+    /// The open flags.
     pub flags: u64,
+    /// The mode for a created file.
     pub mode: u64,
+    /// The `RESOLVE_*` flags.
     pub resolve: u64,
 }
 

@@ -8,12 +8,16 @@ use std::sync::OnceLock;
 /// A named constant with its value on each architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Constant {
+    /// The constant's name in the kernel headers (`AF_INET`).
     pub name: &'static str,
+    /// Its value on x86_64.
     pub x86_64: i64,
+    /// Its value on aarch64.
     pub aarch64: i64,
 }
 
 impl Constant {
+    /// The value on `arch`.
     pub fn value(&self, arch: Arch) -> i64 {
         match arch {
             Arch::X86_64 => self.x86_64,
@@ -46,6 +50,7 @@ pub fn all() -> &'static [Constant] {
     })
 }
 
+/// The constant called `name`, if the tables know it.
 pub fn by_name(name: &str) -> Option<Constant> {
     all().iter().copied().find(|c| c.name == name)
 }

@@ -30,7 +30,9 @@ pub struct DomainPattern {
 /// Why a pattern is not a domain: a message and a hint, for a diagnostic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainError {
+    /// What is wrong with the pattern.
     pub message: String,
+    /// How to write it instead.
     pub hint: String,
 }
 

@@ -6,8 +6,11 @@ use std::sync::OnceLock;
 /// One errno value with its kernel name and description.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Errno {
+    /// The kernel's name (`EACCES`).
     pub name: &'static str,
+    /// Its number.
     pub value: u16,
+    /// The kernel's one-line description ("Permission denied").
     pub description: &'static str,
 }
 

@@ -8,6 +8,8 @@
 //! policies ([`vocab`]: actions, verbs, endpoints' parts, path variables), defined
 //! once here so the front end and the IR share it.
 
+#![forbid(unsafe_code)]
+
 pub mod constants;
 pub mod domain;
 pub mod errno;

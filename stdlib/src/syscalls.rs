@@ -8,7 +8,9 @@ use std::sync::OnceLock;
 /// A target architecture the compiler can emit a filter for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Arch {
+    /// x86_64 (64-bit ABI; the filter kills x32 and i386 calls).
     X86_64,
+    /// aarch64.
     Aarch64,
 }
 
@@ -95,15 +97,20 @@ impl ArgKind {
 /// One argument of a syscall, named as in the kernel's `SYSCALL_DEFINE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyscallArg {
+    /// The kernel's parameter name.
     pub name: &'static str,
+    /// How many bits of the register the kernel reads.
     pub kind: ArgKind,
 }
 
 /// One syscall of one architecture.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Syscall {
+    /// The syscall number on this architecture.
     pub nr: u32,
+    /// The syscall's name (without `sys_`).
     pub name: &'static str,
+    /// Its arguments, in register order.
     pub args: Vec<SyscallArg>,
 }
 
@@ -124,6 +131,7 @@ impl Syscall {
 /// The syscalls of one architecture, by name and by number.
 #[derive(Debug)]
 pub struct SyscallTable {
+    /// The architecture this table describes.
     pub arch: Arch,
     syscalls: Vec<Syscall>,
     by_name: HashMap<&'static str, usize>,
@@ -182,10 +190,12 @@ impl SyscallTable {
         }
     }
 
+    /// The syscall called `name`.
     pub fn by_name(&self, name: &str) -> Option<&Syscall> {
         self.by_name.get(name).map(|&i| &self.syscalls[i])
     }
 
+    /// The syscall numbered `nr`.
     pub fn by_nr(&self, nr: u32) -> Option<&Syscall> {
         self.by_nr.get(&nr).map(|&i| &self.syscalls[i])
     }
@@ -195,10 +205,12 @@ impl SyscallTable {
         self.syscalls.iter()
     }
 
+    /// How many syscalls the table has.
     pub fn len(&self) -> usize {
         self.syscalls.len()
     }
 
+    /// Whether the table has no syscalls (never, for a generated one).
     pub fn is_empty(&self) -> bool {
         self.syscalls.is_empty()
     }

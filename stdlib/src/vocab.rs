@@ -19,6 +19,7 @@ use std::net::IpAddr;
 /// combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
+    /// Let the call happen.
     Allow,
     /// Allow, and record it in the audit log.
     Log,
@@ -96,7 +97,9 @@ pub enum Verb {
 /// What kind of entity a verb applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntityKind {
+    /// A filesystem path.
     Path,
+    /// A network endpoint.
     Endpoint,
 }
 
@@ -136,6 +139,7 @@ impl Verb {
         }
     }
 
+    /// The verb written `name`, if it is one.
     pub fn from_name(name: &str) -> Option<Verb> {
         Verb::ALL.into_iter().find(|v| v.name() == name)
     }
@@ -171,8 +175,11 @@ impl Verb {
 /// The protocol of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Proto {
+    /// `tcp`
     Tcp,
+    /// `udp`
     Udp,
+    /// `unix` (stream or datagram)
     Unix,
 }
 
@@ -195,11 +202,17 @@ pub enum Addr {
 /// Comparison of a syscall argument with a constant (unsigned).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CmpOp {
+    /// `==`
     Eq,
+    /// `!=`
     Ne,
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
 }
 

@@ -405,6 +405,7 @@ fn a_root_agent_keeps_no_admin_capabilities() {
     // make a file it may only read append-only or immutable through a read-only
     // descriptor (ioctl is allowed), freeze the filesystem (FIFREEZE), or
     // reconfigure the host's network. Only meaningful as root.
+    // SAFETY: geteuid takes nothing and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("skipped: not root");
         return;
@@ -554,6 +555,7 @@ fn if_the_monitor_dies_the_sandbox_gains_nothing() {
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     std::thread::sleep(Duration::from_millis(700));
+    // SAFETY: kill(2) with integer arguments touches no memory of ours; the pid is a child this test started (at worst the signal misses).
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     // The orphaned shell keeps the pipes open until it ends.
     let o = wait_with_deadline(child, Duration::from_secs(60));
@@ -657,6 +659,7 @@ fn processes_outside_the_sandbox_cannot_be_named_or_tampered_with() {
     assert!(files.len() == 2 && files[0] == files[1], "{limits}");
     let o = wait_with_deadline(child, Duration::from_secs(60));
     let after_outside = observable(op);
+    // SAFETY: signal 0 only asks whether the pid exists; no memory is touched.
     let outside_alive = unsafe { libc::kill(op as i32, 0) } == 0;
     let _ = outside.kill();
     let _ = outside.wait();
@@ -734,6 +737,7 @@ fn nothing_outlives_a_normal_exit() {
     std::thread::sleep(Duration::from_millis(300));
     let left = processes_marked(&mark);
     for p in &left {
+        // SAFETY: kill(2) with integer arguments touches no memory of ours; the pid is a child this test started (at worst the signal misses).
         unsafe { libc::kill(*p, libc::SIGKILL) };
     }
     assert!(left.is_empty(), "survivors: {left:?}\n{}", show(&o));
@@ -757,6 +761,7 @@ fn nothing_outlives_sigkill_of_clawless() {
         processes_marked(&mark).len() >= 3,
         "the command and both daemons run"
     );
+    // SAFETY: kill(2) with integer arguments touches no memory of ours; the pid is a child this test started (at worst the signal misses).
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let mut left = processes_marked(&mark);
@@ -777,10 +782,12 @@ fn nothing_outlives_sigkill_of_clawless() {
             );
         }
         for p in &left {
+            // SAFETY: kill(2) with integer arguments touches no memory of ours; the pid is a child this test started (at worst the signal misses).
             unsafe { libc::kill(*p, libc::SIGKILL) };
         }
     } else {
         for p in &left {
+            // SAFETY: kill(2) with integer arguments touches no memory of ours; the pid is a child this test started (at worst the signal misses).
             unsafe { libc::kill(*p, libc::SIGKILL) };
         }
         assert!(left.is_empty(), "survivors of SIGKILL: {left:?}");
@@ -947,6 +954,7 @@ fn hostile_message_headers_get_the_kernels_answer_and_never_stall_the_monitor() 
 fn blocked_fifo_opens_by_the_hundred_do_not_exhaust_the_monitor() {
     let f = Fixture::new("fifoflood").with_attack();
     let c = std::ffi::CString::new(f.path("flood")).unwrap();
+    // SAFETY: `c` is a NUL-terminated path alive for the call.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     for fifo in ["./flood".to_string(), f.path("flood")] {
         let started = std::time::Instant::now();
@@ -989,6 +997,7 @@ fn blocked_connects_by_the_hundred_do_not_exhaust_the_monitor() {
     let ip = "127.77.0.19";
     let server = Tcp::new(ip, 443);
     // The smallest backlog: one connection queues, the rest wait in connect.
+    // SAFETY: listen on a socket the server owns, integer arguments only.
     assert_eq!(unsafe { libc::listen(server.0.as_raw_fd(), 0) }, 0);
     let f = Fixture::new("connectflood").with_attack();
     let o = attack(&f, &["connect-flood", ip, "443", "600", &f.path("ok.txt")]);
@@ -1054,6 +1063,7 @@ fn blocked_opens_whose_callers_die_do_not_pile_up_in_the_monitor() {
     use std::io::{BufRead, BufReader};
     let f = Fixture::new("abandon").with_attack();
     let c = std::ffi::CString::new(f.path("flood")).unwrap();
+    // SAFETY: `c` is a NUL-terminated path alive for the call.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     // The monitor's own blocked opens: where the kernel performs opens (isolated
     // files), --log-denials keeps them with the monitor (every open is seen).
@@ -1118,6 +1128,7 @@ fn blocked_opens_under_a_shared_thread_limit_leave_ordinary_calls_served() {
     use std::os::unix::fs::PermissionsExt;
     let f = Fixture::new("nproc").with_attack();
     let c = std::ffi::CString::new(f.path("flood")).unwrap();
+    // SAFETY: `c` is a NUL-terminated path alive for the call.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
     std::fs::set_permissions(f.ws.join("flood"), std::fs::Permissions::from_mode(0o666)).unwrap();
     let mut cmd = std::process::Command::new("prlimit");

@@ -256,6 +256,7 @@ fn signals_sent_to_clawless_reach_the_command() {
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "ready");
+    // SAFETY: kill(2) with integer arguments touches no memory of ours; the pid is a child this test started (at worst the signal misses).
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let mut rest = String::new();
     out.read_line(&mut rest).unwrap();
@@ -562,6 +563,7 @@ fn an_audit_log_and_a_stderr_nobody_reads_never_stall_decisions() {
     let f = Fixture::new("stuckaudit").with_attack();
     let fifo = f.root.join("audit.fifo");
     let c = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+    // SAFETY: `c` is a NUL-terminated path alive for the call.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     // Holds the FIFO open (so clawless can open it for writing) and never reads.
     let _reader = std::fs::OpenOptions::new()

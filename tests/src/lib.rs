@@ -1,1 +1,3 @@
 //! Test-only crate; see `tests/*.rs`.
+
+#![forbid(unsafe_code)]

@@ -22,6 +22,9 @@ enum Outcome {
 /// Runs `probe` in a forked child, after installing `filter` if given. The child
 /// only makes raw syscalls between fork and _exit (async-signal-safe).
 fn in_child(filter: Option<&[Insn]>, probe: &dyn Fn() -> libc::c_long) -> Outcome {
+    // SAFETY: the test binary may run other test threads, but the child only makes
+    // raw syscalls (prctl, seccomp, the probe, _exit) between fork and _exit, all
+    // async-signal-safe, and `prog` points into `filter`, copied with our memory.
     unsafe {
         let pid = libc::fork();
         assert!(pid >= 0, "fork failed");
@@ -166,6 +169,8 @@ fn compiled_filters_decide_real_syscalls_as_the_ir_says() {
     for ir in &irs {
         let prog = claw_bpf::compile(ir).unwrap();
         for p in probes() {
+            // SAFETY: a raw syscall with integer arguments; it runs only in the forked
+            // child of `in_child`, where whatever it does ends with the child.
             let call = || unsafe {
                 libc::syscall(
                     p.nr as libc::c_long,
@@ -207,6 +212,8 @@ fn a_sandboxed_child_cannot_escape_the_arch_check() {
     // the i386 table with AUDIT_ARCH_I386, which the first check of the filter kills.
     let ir = policies().into_iter().find(|p| p.name == "coding_agent").unwrap();
     let prog = claw_bpf::compile(&ir).unwrap();
+    // SAFETY: `int 0x80` with eax = 20 is i386 getpid: it reads no memory and
+    // clobbers only eax (declared); run in a forked child by `in_child`.
     let int80 = || unsafe {
         let ret: libc::c_long;
         // i386 getpid is 20.

@@ -22,6 +22,8 @@
 //! its architecture check names the header's architecture), and the IR's internal
 //! consistency. The checksum detects corruption; it is not a signature.
 
+#![forbid(unsafe_code)]
+
 use claw_bpf::{Insn, Program};
 use claw_ir::isolate::IsolatedPlan;
 use claw_ir::landlock::LandlockPlan;
@@ -30,7 +32,9 @@ use claw_stdlib::Arch;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// The first eight bytes of every artifact.
 pub const MAGIC: &[u8; 8] = b"CLAWPOL\0";
+/// The format version this build writes and reads.
 pub const FORMAT_VERSION: u16 = 1;
 const HEADER_LEN: usize = 56;
 
@@ -43,16 +47,20 @@ const TAG_ISOLATED: u32 = 5;
 /// The outcome of one verification check, recorded in the artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProofOutcome {
+    /// The check proved its property.
     Proved,
+    /// The check found a counterexample.
     Failed,
     /// Timed out or the solver answered unknown.
     Unknown,
 }
 
+/// One check run at compile time and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proof {
     /// What was checked (`assert never connect after read secrets`, `translation`).
     pub check: String,
+    /// How it ended.
     pub outcome: ProofOutcome,
 }
 
@@ -61,6 +69,7 @@ pub struct Proof {
 pub struct Metadata {
     /// `clawc 0.1.0`.
     pub compiler: String,
+    /// The policy source file's name.
     pub source_name: String,
     /// Hex SHA-256 of the policy source file.
     pub source_sha256: String,
@@ -71,9 +80,13 @@ pub struct Metadata {
 /// A loaded or freshly compiled artifact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifact {
+    /// The mediated-mode seccomp filter.
     pub program: Program,
+    /// The policy the monitor decides with.
     pub ir: Ir,
+    /// The mediated-mode Landlock ruleset.
     pub landlock: LandlockPlan,
+    /// Provenance and proofs.
     pub metadata: Metadata,
     /// The isolated-mode plan, only if its translation validation proved it
     /// (`None`: the runtime runs the policy in mediated mode). An artifact
@@ -84,28 +97,49 @@ pub struct Artifact {
 /// Why an artifact was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The magic is wrong.
     #[error("not a ClawLess policy artifact (bad magic); compile one with `clawc compile`")]
     NotAnArtifact,
+    /// The file ends early.
     #[error("artifact is truncated: {what} needs {need} bytes, only {have} present")]
     Truncated {
+        /// The part that is cut short.
         what: &'static str,
+        /// The bytes it needs.
         need: u64,
+        /// The bytes present.
         have: u64,
     },
+    /// A format version this build does not read.
     #[error("artifact format version {found} is not supported (this build reads version {FORMAT_VERSION}); recompile the policy")]
-    UnsupportedVersion { found: u16 },
+    UnsupportedVersion {
+        /// The version the file has.
+        found: u16,
+    },
+    /// An architecture code this build does not know.
     #[error("artifact names unknown architecture code {0}")]
     UnknownArch(u16),
+    /// Compiled for another architecture.
     #[error("artifact was compiled for {artifact}, but this machine is {host}; recompile with `clawc compile --target {host}`")]
-    ForeignArch { artifact: Arch, host: Arch },
+    ForeignArch {
+        /// The artifact's architecture.
+        artifact: Arch,
+        /// This machine's.
+        host: Arch,
+    },
+    /// The SHA-256 of the payload does not match.
     #[error("artifact checksum mismatch: the file is corrupt")]
     ChecksumMismatch,
+    /// Bytes after the last section.
     #[error("artifact has {0} bytes after its payload")]
     TrailingBytes(usize),
+    /// A section is missing, repeated, unknown or does not parse.
     #[error("artifact section {0}")]
     BadSection(String),
+    /// The filter is not one the kernel would run.
     #[error("artifact's filter is invalid: {0}")]
     InvalidProgram(#[from] claw_bpf::EmuError),
+    /// The IR is internally inconsistent.
     #[error("artifact's state table is inconsistent: {0}")]
     InvalidIr(String),
 }

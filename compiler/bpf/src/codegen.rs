@@ -31,9 +31,17 @@ pub enum CodegenError {
          (split argument conditions across fewer syscalls, or route them to the monitor)",
         max = MAX_INSNS
     )]
-    TooLong { len: usize },
+    /// The program would exceed the kernel's limit.
+    TooLong {
+        /// How many instructions it would have.
+        len: usize,
+    },
+    /// One rule's conditions need a jump the 8-bit offsets cannot hold.
     #[error("the argument conditions of one rule for syscall {nr} need jumps longer than 255 instructions")]
-    RuleTooComplex { nr: u32 },
+    RuleTooComplex {
+        /// The syscall number.
+        nr: u32,
+    },
 }
 
 /// What the filter does for one range of syscall numbers.

@@ -6,9 +6,13 @@ use crate::insn::*;
 /// `struct seccomp_data`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SeccompData {
+    /// The syscall number.
     pub nr: u32,
+    /// The `AUDIT_ARCH_*` value of the calling convention.
     pub arch: u32,
+    /// Where the call was made from.
     pub instruction_pointer: u64,
+    /// The six argument registers.
     pub args: [u64; 6],
 }
 
@@ -36,21 +40,50 @@ impl SeccompData {
 /// Why a program is not one the kernel would run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmuError {
+    /// No instruction at all.
     #[error("empty program")]
     Empty,
+    /// More than [`MAX_INSNS`] instructions.
     #[error("program has {0} instructions; the kernel accepts at most 4096")]
     TooLong(usize),
+    /// An opcode seccomp does not accept.
     #[error("instruction {at}: opcode {code:#06x} is not allowed in seccomp filters")]
-    BadOpcode { at: usize, code: u16 },
+    BadOpcode {
+        /// The instruction's index.
+        at: usize,
+        /// Its opcode.
+        code: u16,
+    },
+    /// A load outside `seccomp_data`, or not word-aligned.
     #[error("instruction {at}: load from offset {off} outside seccomp_data or unaligned")]
-    BadLoad { at: usize, off: u32 },
+    BadLoad {
+        /// The instruction's index.
+        at: usize,
+        /// The offset it loads from.
+        off: u32,
+    },
+    /// A jump past the end.
     #[error("instruction {at}: jump past the end of the program")]
-    BadJump { at: usize },
+    BadJump {
+        /// The instruction's index.
+        at: usize,
+    },
+    /// A scratch-memory index past [`MEMWORDS`].
     #[error("instruction {at}: scratch memory index {k} out of range")]
-    BadMem { at: usize, k: u32 },
+    BadMem {
+        /// The instruction's index.
+        at: usize,
+        /// The index it uses.
+        k: u32,
+    },
+    /// A division or modulo by the constant 0.
     #[error("instruction {at}: division by constant zero")]
-    DivByZero { at: usize },
+    DivByZero {
+        /// The instruction's index.
+        at: usize,
+    },
     #[error("the last instruction is not a return")]
+    /// The last instruction can fall off the end.
     NoReturn,
 }
 

@@ -4,6 +4,8 @@
 //! validator with the kernel's rules, and a disassembler. It knows nothing of the
 //! monitor or the artifact format.
 
+#![forbid(unsafe_code)]
+
 mod codegen;
 mod disasm;
 mod emu;

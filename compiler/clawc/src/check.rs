@@ -1,11 +1,10 @@
 //! `clawc check`.
 
-use crate::{ColorChoice, Format};
+use crate::output::{use_color, ColorChoice, Format};
 use claw_lang::check::{self, Checked, Options};
 use claw_lang::diag::{render, JsonDiagnostic};
 use claw_lang::SourceMap;
 use claw_stdlib::Arch;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// Loads and checks one input: a file path, or a `std::` module name.
@@ -20,14 +19,6 @@ pub fn check_input(sources: &mut SourceMap, input: &str, opts: &Options) -> Resu
     let text = String::from_utf8(text).map_err(|_| format!("`{input}` is not valid UTF-8"))?;
     let file = sources.add(input, text);
     Ok(check::check_file(sources, file, opts))
-}
-
-pub fn use_color(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    }
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -1,7 +1,6 @@
 //! `clawc fmt`: lays policy files out canonically (see `claw_lang::format`).
 
-use crate::check::use_color;
-use crate::ColorChoice;
+use crate::output::{use_color, ColorChoice};
 use claw_lang::diag::render;
 use claw_lang::format::format;
 use claw_lang::parse::parse;

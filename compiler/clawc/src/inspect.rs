@@ -1,6 +1,6 @@
 //! `clawc disasm` and `clawc explain`: look inside an artifact.
 
-use crate::build::build;
+use crate::front::build;
 use claw_artifact::{Artifact, MAGIC};
 use claw_bpf::{ret_name, SeccompData, RET_USER_NOTIF};
 use claw_ir::{mediation, Access, Env, Mediation, NetAddr, Proto, Request, Verb};

@@ -8,7 +8,7 @@
 //! It knows nothing of the runtime: whether the running kernel has what the plan
 //! needs (user namespaces, Landlock, FUSE) is decided by `clawless` at start.
 
-use crate::build::Built;
+use crate::front::Built;
 use claw_ir::isolate::IsolatedPlan;
 use claw_lang::diag::{render, Diagnostic};
 use claw_verify::Outcome;

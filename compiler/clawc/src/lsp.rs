@@ -5,15 +5,16 @@
 //! columns counted in UTF-16 as LSP requires. Saving also verifies the document's
 //! policies on a worker thread, so typing is never blocked; the results are
 //! published only if the document has not changed since. Hover, go-to-definition,
-//! completion and document symbols come from the symbol index of the parse tree;
-//! formatting is `clawc fmt`'s.
+//! completion and document symbols are the front end's (`claw_lang::ide`); this
+//! file is the protocol: the message loop, document versions, and the conversion
+//! of offsets, spans and items to LSP's JSON (UTF-16 positions, URIs, kinds).
+//! Formatting is `clawc fmt`'s.
 
 use crate::verify::{findings, timeout_ms};
-use claw_lang::check::{check_file, Options};
 use claw_lang::diag::{Diagnostic, Severity};
-use claw_lang::symbols::{self, Role, Symbol};
-use claw_lang::{ast, FileId, SourceMap};
-use claw_stdlib::{Arch, SyscallTable};
+use claw_lang::ide::{self, Analysis, CompletionKind, Definition, OutlineItem, OutlineKind};
+use claw_lang::{FileId, SourceMap};
+use claw_stdlib::Arch;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -68,36 +69,10 @@ struct Server {
     root: Option<String>,
 }
 
-/// A checked document.
-struct Analysis {
-    sources: SourceMap,
-    file: FileId,
-    tree: ast::File,
-    symbols: Vec<Symbol>,
-    checked: claw_lang::check::Checked,
-}
-
+/// Checks a document; its name is the file's path when the URI has one.
 fn analyze(uri: &str, text: &str) -> Analysis {
-    let mut sources = SourceMap::new();
     let name = uri_path(uri).unwrap_or_else(|| uri.to_string());
-    let file = sources.add(name, text);
-    let checked = check_file(
-        &mut sources,
-        file,
-        &Options {
-            arch: Arch::native().unwrap_or(Arch::X86_64),
-            require_policy: true,
-        },
-    );
-    let (tree, _) = claw_lang::parse::parse(file, text);
-    let symbols = symbols::symbols(&tree);
-    Analysis {
-        sources,
-        file,
-        tree,
-        symbols,
-        checked,
-    }
+    ide::analyze(&name, text, Arch::native().unwrap_or(Arch::X86_64))
 }
 
 /// `file:///a/b%20c` → `/a/b c`.
@@ -373,13 +348,30 @@ impl Server {
     fn hover(&self, req: &Request, doc: &Doc) -> Result<Value, String> {
         let a = Server::analysis(req, doc);
         let offset = Server::position(req, &a)?;
-        let Some(s) = symbols::at(&a.symbols, offset) else {
+        let env = self.path_env();
+        let Some(h) = ide::hover(&a, offset, &|pattern| env.expand(pattern)) else {
             return Ok(Value::Null);
         };
-        let Some(text) = describe(&a, s, self.root.as_deref()) else {
-            return Ok(Value::Null);
-        };
-        Ok(json!({ "contents": { "kind": "markdown", "value": text }, "range": range(&a.sources, s.span) }))
+        Ok(
+            json!({ "contents": { "kind": "markdown", "value": h.markdown }, "range": range(&a.sources, h.span) }),
+        )
+    }
+
+    /// The path variables a hover expands: the workspace (the editor's root) and
+    /// the server's own `HOME` and `TMPDIR`.
+    fn path_env(&self) -> claw_ir::Env {
+        let mut env = claw_ir::Env::new();
+        if let Some(r) = self.root.as_deref() {
+            env.set("WORKSPACE", r);
+        }
+        if let Some(h) = std::env::var_os("HOME") {
+            env.set("HOME", &h.to_string_lossy());
+        }
+        env.set(
+            "TMPDIR",
+            &std::env::var("TMPDIR").unwrap_or_else(|_| "/tmp".into()),
+        );
+        env
     }
 
     fn definition(&self, req: &Request, doc: &Doc) -> Result<Value, String> {
@@ -390,32 +382,11 @@ impl Server {
             .unwrap_or("");
         let a = Server::analysis(req, doc);
         let offset = Server::position(req, &a)?;
-        let Some(s) = symbols::at(&a.symbols, offset) else {
-            return Ok(Value::Null);
-        };
-        // In this document: a binding, a policy or a state.
-        let local = a.symbols.iter().find(|d| {
-            d.name == s.name
-                && match (&s.role, &d.role) {
-                    (Role::NameRef { policy }, Role::LetDef { policy: p }) => p.is_none() || p == policy,
-                    (Role::Parent, Role::PolicyDef) => true,
-                    (Role::StateRef { policy }, Role::StateDef { policy: p }) => p == policy,
-                    _ => false,
-                }
-        });
-        // Prefer the policy's own binding over the file's.
-        let local = a
-            .symbols
-            .iter()
-            .find(|d| d.name == s.name && matches!((&s.role, &d.role), (Role::NameRef { policy: Some(p) }, Role::LetDef { policy: Some(q) }) if p == q))
-            .or(local);
-        if let Some(d) = local {
-            return Ok(json!({ "uri": uri, "range": range(&a.sources, d.span) }));
-        }
-        // In a standard module: materialise it on disk so the editor can open it.
-        if matches!(s.role, Role::NameRef { .. } | Role::Import { .. } | Role::Parent) {
-            if let Some((module, def)) = std_definition(&a.tree, &s.name) {
-                let (file, text) = claw_stdlib::modules::source(&module).ok_or("unknown module")?;
+        match ide::definition(&a, offset) {
+            None => Ok(Value::Null),
+            Some(Definition::Local(span)) => Ok(json!({ "uri": uri, "range": range(&a.sources, span) })),
+            // A standard module: materialise it on disk so the editor can open it.
+            Some(Definition::Std { file, text, span, .. }) => {
                 let dir = std_dir();
                 let path = dir.join(file);
                 if let Some(parent) = path.parent() {
@@ -426,104 +397,58 @@ impl Server {
                 }
                 let mut sm = SourceMap::new();
                 let fid = sm.add(file, text);
-                let span = claw_lang::Span { file: fid, ..def };
-                return Ok(json!({ "uri": path_uri(&path.to_string_lossy()), "range": range(&sm, span) }));
+                let span = claw_lang::Span { file: fid, ..span };
+                Ok(json!({ "uri": path_uri(&path.to_string_lossy()), "range": range(&sm, span) }))
             }
         }
-        Ok(Value::Null)
     }
 
     fn completion(&self, req: &Request, doc: &Doc) -> Result<Value, String> {
         let a = Server::analysis(req, doc);
         let offset = Server::position(req, &a)?;
-        let before = &doc.text[..offset.min(doc.text.len())];
-        let line = before.rsplit('\n').next().unwrap_or("");
-        let word_start = line.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_');
-        let context = word_start.trim_end();
-        let mut items: Vec<Value> = Vec::new();
-        let mut add = |label: &str, kind: u32, detail: &str| {
-            items.push(json!({ "label": label, "kind": kind, "detail": detail }));
-        };
-        // LSP CompletionItemKind: 3 function, 6 variable, 14 keyword, 20 enum member,
-        // 21 constant, 9 module, 22 struct.
-        if context.ends_with("->") {
-            let policy = enclosing_policy(&a.tree, offset);
-            for s in &a.symbols {
-                if matches!(&s.role, Role::StateDef { policy: p } if Some(p.as_str()) == policy.as_deref()) {
-                    add(&s.name, 20, "state");
-                }
-            }
-        } else if context.ends_with("deny(") {
-            for e in claw_stdlib::errno::all() {
-                add(e.name, 21, e.description);
-            }
-        } else if context.ends_with("use std::") || context.ends_with("use") {
-            for m in claw_stdlib::modules::names() {
-                add(m.trim_start_matches("std::"), 9, "standard module");
-            }
-        } else if let Some(module) = use_module(context) {
-            for name in module_exports(&module) {
-                add(&name, 6, &module);
-            }
-        } else {
-            for k in claw_lang::lexer::KEYWORDS {
-                add(k, 14, "keyword");
-            }
-            for v in claw_lang::model::Verb::ALL {
-                add(v.name(), 14, "verb");
-            }
-            let mut seen = std::collections::HashSet::new();
-            for s in &a.symbols {
-                if matches!(s.role, Role::LetDef { .. } | Role::Import { .. }) && seen.insert(s.name.clone())
-                {
-                    add(&s.name, 6, "binding");
-                }
-            }
-            for m in glob_modules(&a.tree) {
-                for name in module_exports(&m) {
-                    if seen.insert(name.clone()) {
-                        add(&name, 6, &m);
-                    }
-                }
-            }
-            let arch = Arch::native().unwrap_or(Arch::X86_64);
-            for sc in SyscallTable::get(arch).iter() {
-                add(sc.name, 3, "syscall");
-            }
-        }
+        let items: Vec<Value> = ide::completions(&a, offset)
+            .into_iter()
+            .map(|c| json!({ "label": c.label, "kind": completion_kind(c.kind), "detail": c.detail }))
+            .collect();
         Ok(json!({ "isIncomplete": false, "items": items }))
     }
 
     fn document_symbols(&self, req: &Request, doc: &Doc) -> Result<Value, String> {
         let a = Server::analysis(req, doc);
-        let mut out = Vec::new();
-        for item in &a.tree.items {
-            let ast::Item::Policy(p) = item else { continue };
-            let children: Vec<Value> = p
-                .items
-                .iter()
-                .filter_map(|i| match i {
-                    ast::PolicyItem::State(s) => Some(json!({
-                        "name": s.name.name,
-                        "detail": if s.initial.is_some() { "initial state" } else { "state" },
-                        "kind": 10,
-                        "range": range(&a.sources, s.span),
-                        "selectionRange": range(&a.sources, s.name.span),
-                    })),
-                    _ => None,
-                })
-                .collect();
-            out.push(json!({
-                "name": p.name.name,
-                "detail": "policy",
-                "kind": 2,
-                "range": range(&a.sources, p.span),
-                "selectionRange": range(&a.sources, p.name.span),
-                "children": children,
-            }));
-        }
+        let out: Vec<Value> = ide::outline(&a.tree)
+            .iter()
+            .map(|o| document_symbol(&a.sources, o))
+            .collect();
         Ok(Value::Array(out))
     }
+}
+
+/// LSP's `CompletionItemKind`.
+fn completion_kind(k: CompletionKind) -> u32 {
+    match k {
+        CompletionKind::Function => 3,
+        CompletionKind::Variable => 6,
+        CompletionKind::Module => 9,
+        CompletionKind::Keyword => 14,
+        CompletionKind::EnumMember => 20,
+        CompletionKind::Constant => 21,
+    }
+}
+
+/// An outline entry as an LSP `DocumentSymbol` (`SymbolKind` 2 module for a
+/// policy, 10 enum for a state).
+fn document_symbol(sources: &SourceMap, o: &OutlineItem) -> Value {
+    let mut v = json!({
+        "name": o.name,
+        "detail": o.detail,
+        "kind": match o.kind { OutlineKind::Policy => 2, OutlineKind::State => 10 },
+        "range": range(sources, o.span),
+        "selectionRange": range(sources, o.name_span),
+    });
+    if o.kind == OutlineKind::Policy {
+        v["children"] = Value::Array(o.children.iter().map(|c| document_symbol(sources, c)).collect());
+    }
+    v
 }
 
 fn error(id: RequestId, code: ErrorCode, message: String) -> Response {
@@ -538,220 +463,4 @@ fn std_dir() -> PathBuf {
         .unwrap_or_else(std::env::temp_dir);
     base.join("clawless")
         .join(concat!("std-", env!("CARGO_PKG_VERSION")))
-}
-
-fn enclosing_policy(tree: &ast::File, offset: usize) -> Option<String> {
-    tree.items.iter().find_map(|i| match i {
-        ast::Item::Policy(p) if (p.span.start as usize) <= offset && offset <= p.span.end as usize => {
-            Some(p.name.name.clone())
-        }
-        _ => None,
-    })
-}
-
-/// `use std::paths::{se` → `std::paths`.
-fn use_module(context: &str) -> Option<String> {
-    let rest = context.trim_start().strip_prefix("use ")?;
-    let module = rest.trim_end_matches(['{', ',', ' ']).trim_end_matches("::");
-    let module = module.split("::{").next().unwrap_or(module);
-    claw_stdlib::modules::source(module).map(|_| module.to_string())
-}
-
-fn glob_modules(tree: &ast::File) -> Vec<String> {
-    tree.items
-        .iter()
-        .filter_map(|i| match i {
-            ast::Item::Use(u) if matches!(u.names, ast::UseNames::Glob(_)) => Some(
-                u.module
-                    .iter()
-                    .map(|i| i.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join("::"),
-            ),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Top-level bindings and policies of a standard module.
-fn module_exports(module: &str) -> Vec<String> {
-    let Some((_, text)) = claw_stdlib::modules::source(module) else {
-        return vec![];
-    };
-    let (tree, _) = claw_lang::parse::parse(FileId(0), text);
-    tree.items
-        .iter()
-        .filter_map(|i| match i {
-            ast::Item::Let(l) => Some(l.name.name.clone()),
-            ast::Item::Policy(p) => Some(p.name.name.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The standard module and definition span (in that module) of `name`, if the
-/// document imports it.
-fn std_definition(tree: &ast::File, name: &str) -> Option<(String, claw_lang::Span)> {
-    for item in &tree.items {
-        let ast::Item::Use(u) = item else { continue };
-        let module: String = u
-            .module
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect::<Vec<_>>()
-            .join("::");
-        let imported = match &u.names {
-            ast::UseNames::One(i) => i.name == name,
-            ast::UseNames::List(v) => v.iter().any(|i| i.name == name),
-            ast::UseNames::Glob(_) => true,
-        };
-        if !imported {
-            continue;
-        }
-        let (_, text) = claw_stdlib::modules::source(&module)?;
-        let (mtree, _) = claw_lang::parse::parse(FileId(0), text);
-        for mi in &mtree.items {
-            match mi {
-                ast::Item::Let(l) if l.name.name == name => return Some((module, l.name.span)),
-                ast::Item::Policy(p) if p.name.name == name => return Some((module, p.name.span)),
-                _ => {}
-            }
-        }
-    }
-    None
-}
-
-/// Markdown for a hover.
-fn describe(a: &Analysis, s: &Symbol, root: Option<&str>) -> Option<String> {
-    let code = |t: &str| format!("```claw\n{t}\n```");
-    let let_text = |tree: &ast::File, src: &str, name: &str, policy: Option<&str>| -> Option<String> {
-        let mut found = None;
-        for item in &tree.items {
-            match item {
-                ast::Item::Let(l) if l.name.name == name => found = found.or(Some(l.span)),
-                ast::Item::Policy(p) if policy == Some(p.name.name.as_str()) => {
-                    for pi in &p.items {
-                        if let ast::PolicyItem::Let(l) = pi {
-                            if l.name.name == name {
-                                return src.get(l.span.range()).map(str::to_string);
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        found.and_then(|sp| src.get(sp.range()).map(str::to_string))
-    };
-    let text = &a.sources.get(a.file).text;
-    match &s.role {
-        Role::NameRef { policy } | Role::LetDef { policy } => {
-            if let Some(t) = let_text(&a.tree, text, &s.name, policy.as_deref()) {
-                return Some(format!("{}\n\n{}", code(&t), kind_of(&t)));
-            }
-            if let Some((module, _)) = std_definition(&a.tree, &s.name) {
-                let (_, src) = claw_stdlib::modules::source(&module)?;
-                let (mtree, _) = claw_lang::parse::parse(FileId(0), src);
-                if let Some(t) = let_text(&mtree, src, &s.name, None) {
-                    return Some(format!("{}\n\n{} from `{module}`", code(&t), kind_of(&t)));
-                }
-                return Some(format!("policy `{}` from `{module}`", s.name));
-            }
-            syscall_hover(&s.name)
-        }
-        Role::Import { module } => {
-            let (_, src) = claw_stdlib::modules::source(module)?;
-            let (mtree, _) = claw_lang::parse::parse(FileId(0), src);
-            let t = let_text(&mtree, src, &s.name, None)?;
-            Some(format!("{}\n\n{} from `{module}`", code(&t), kind_of(&t)))
-        }
-        Role::Verb => Some(verb_hover(&s.name)),
-        Role::StateDef { policy } | Role::StateRef { policy } => {
-            Some(format!("state `{}` of policy `{policy}`", s.name))
-        }
-        Role::PolicyDef | Role::Parent => Some(format!("policy `{}`", s.name)),
-        Role::Errno => {
-            let e = claw_stdlib::errno::by_name(&s.name)?;
-            Some(format!("`{}` = {}: {}", e.name, e.value, e.description))
-        }
-        Role::Constant => {
-            let c = claw_stdlib::constants::by_name(&s.name)?;
-            Some(format!(
-                "`{}` = {:#x} on x86_64, {:#x} on aarch64",
-                c.name, c.x86_64, c.aarch64
-            ))
-        }
-        Role::Argument { syscall } => {
-            let sc = SyscallTable::get(Arch::native().unwrap_or(Arch::X86_64)).by_name(syscall)?;
-            let i = sc.arg_index(&s.name)?;
-            Some(format!(
-                "argument `{}` of `{syscall}`: arg{i}, {} bits",
-                sc.args[i].name,
-                sc.args[i].kind.bits()
-            ))
-        }
-        Role::PathPattern => {
-            let mut env = claw_ir::Env::new();
-            if let Some(r) = root {
-                env.set("WORKSPACE", r);
-            }
-            if let Some(h) = std::env::var_os("HOME") {
-                env.set("HOME", &h.to_string_lossy());
-            }
-            env.set(
-                "TMPDIR",
-                &std::env::var("TMPDIR").unwrap_or_else(|_| "/tmp".into()),
-            );
-            let pattern = match s.name.strip_prefix("~/") {
-                Some(rest) => format!("$HOME/{rest}"),
-                None if s.name == "~" => "$HOME".into(),
-                None => s.name.clone(),
-            };
-            let expanded = env
-                .expand(&pattern)
-                .unwrap_or_else(|| format!("{pattern} (variable not set here)"));
-            Some(format!(
-                "path pattern `{}`\n\nhere it expands to `{expanded}`; `*` and `?` match within one component, `**` any number of components",
-                s.name
-            ))
-        }
-    }
-}
-
-fn kind_of(let_text: &str) -> &'static str {
-    let value = let_text.split_once('=').map_or("", |(_, v)| v.trim_start());
-    if value.starts_with("path") {
-        "a set of paths"
-    } else if value.starts_with("endpoint") {
-        "a set of endpoints"
-    } else if value.starts_with("syscalls") {
-        "a group of syscalls"
-    } else {
-        "a union"
-    }
-}
-
-fn syscall_hover(name: &str) -> Option<String> {
-    let x = SyscallTable::get(Arch::X86_64).by_name(name);
-    let a = SyscallTable::get(Arch::Aarch64).by_name(name);
-    let sc = x.or(a)?;
-    let args: Vec<String> = sc
-        .args
-        .iter()
-        .map(|a| format!("{}: {:?}", a.name, a.kind).to_lowercase())
-        .collect();
-    let nr = |s: Option<&claw_stdlib::Syscall>| s.map_or("absent".to_string(), |s| s.nr.to_string());
-    Some(format!(
-        "syscall `{name}({})`\n\nnumber: {} on x86_64, {} on aarch64",
-        args.join(", "),
-        nr(x),
-        nr(a)
-    ))
-}
-
-fn verb_hover(name: &str) -> String {
-    match claw_lang::model::Verb::from_name(name) {
-        Some(v) => format!("verb `{name}`: {}", v.doc()),
-        None => format!("`{name}`"),
-    }
 }

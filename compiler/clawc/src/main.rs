@@ -6,14 +6,17 @@ mod build;
 mod check;
 mod export;
 mod fmt;
+mod front;
 mod import;
 mod inspect;
 mod isolation;
 mod lsp;
+mod output;
 mod verify;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use claw_stdlib::Arch;
+use output::{ColorChoice, Format};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -25,19 +28,6 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Human,
-    Json,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Subcommand)]
@@ -343,7 +333,7 @@ fn main() -> ExitCode {
 
 /// `clawc export --oci`: see `export.rs`.
 fn export_cmd(file: &str, output: Option<&str>, policy: Option<&str>, target: Arch) -> ExitCode {
-    let built = match build::front(file, policy, target, false) {
+    let built = match front::front(file, policy, target, false) {
         Ok(b) => b,
         Err(e) => return e.report(),
     };

@@ -1,9 +1,8 @@
 //! `clawc verify`, the proofs `clawc compile` runs before writing an artifact, and
 //! the conversion of a verification report into diagnostics (shared with `lsp`).
 
-use crate::build::{front, Built};
-use crate::check::use_color;
-use crate::ColorChoice;
+use crate::front::{front, Built};
+use crate::output::{use_color, ColorChoice};
 use claw_artifact::{Proof, ProofOutcome};
 use claw_ir::Ir;
 use claw_lang::diag::{render, Diagnostic};

@@ -13,8 +13,18 @@ use std::net::IpAddr;
 /// A network address as the monitor read it from a `sockaddr`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NetAddr {
-    Inet { proto: Proto, ip: IpAddr, port: u16 },
+    /// An IP address and port, with the socket's transport.
+    Inet {
+        /// TCP or UDP (from the socket's type).
+        proto: Proto,
+        /// The address (IPv4 or IPv6).
+        ip: IpAddr,
+        /// The port.
+        port: u16,
+    },
+    /// A unix socket path.
     UnixPath(String),
+    /// An abstract unix socket name.
     UnixAbstract(String),
 }
 
@@ -35,20 +45,27 @@ impl std::fmt::Display for NetAddr {
 /// resolved, an address it read and will itself use).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Access {
+    /// A path the call performs `verb` on.
     Path {
+        /// The verb.
         verb: Verb,
+        /// The canonical path the monitor resolved.
         path: String,
     },
     /// `name`: the name the monitor's resolver returned `addr` for (a fact the
     /// monitor recorded, never one the agent states), for domain endpoints.
     Net {
+        /// The verb.
         verb: Verb,
+        /// The address the monitor read.
         addr: NetAddr,
+        /// The resolver's name for it, if any.
         name: Option<String>,
     },
 }
 
 impl Access {
+    /// The verb of the access.
     pub fn verb(&self) -> Verb {
         match self {
             Access::Path { verb, .. } | Access::Net { verb, .. } => *verb,
@@ -60,8 +77,11 @@ impl Access {
 /// accesses the monitor established (empty for syscalls that touch no entity).
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
+    /// The syscall number.
     pub nr: u32,
+    /// The argument registers.
     pub args: [u64; 6],
+    /// The accesses the monitor established.
     pub accesses: &'a [Access],
 }
 
@@ -69,7 +89,9 @@ pub struct Request<'a> {
 /// when the default did).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
+    /// What happens to the request.
     pub action: Action,
+    /// The index in [`Ir::rules`] of the rule that decided, if any.
     pub rule: Option<usize>,
 }
 
@@ -170,6 +192,7 @@ impl ArgCond {
         raw & w & self.mask.unwrap_or(u64::MAX)
     }
 
+    /// Does the condition hold for these registers?
     pub fn holds(&self, args: &[u64; 6]) -> bool {
         let a = self.operand(args[self.arg as usize]);
         let v = self.value & width_mask(self.width);
@@ -207,6 +230,7 @@ impl Endpoint {
     }
 }
 
+/// Is `ip` inside `net/prefix`? An IPv4-mapped IPv6 address counts as its IPv4 address.
 pub fn cidr_contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
     // An IPv4-mapped IPv6 address is the IPv4 address it maps.
     let ip = match ip {

@@ -59,16 +59,19 @@ pub struct Env {
 }
 
 impl Env {
+    /// No variable set.
     pub fn new() -> Env {
         Env::default()
     }
 
+    /// Sets `var` to `value` (a trailing `/` dropped).
     pub fn set(&mut self, var: &str, value: &str) -> &mut Env {
         self.vars
             .insert(var.to_string(), value.trim_end_matches('/').to_string());
         self
     }
 
+    /// The value of `var`, if set.
     pub fn get(&self, var: &str) -> Option<&str> {
         self.vars.get(var).map(String::as_str)
     }

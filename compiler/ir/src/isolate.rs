@@ -94,6 +94,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Reason {
     /// `policy.claw:12`, or empty for the policy as a whole (its default).
     pub origin: String,
+    /// What about the rule the plan cannot carry.
     pub why: String,
 }
 
@@ -119,7 +120,9 @@ pub enum IsoAction {
 /// One argument-conditioned case (all conditions must hold).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IsoArgRule {
+    /// The conditions on the registers.
     pub conds: Vec<ArgCond>,
+    /// What the filter does when they hold.
     pub action: IsoAction,
 }
 
@@ -127,12 +130,16 @@ pub struct IsoArgRule {
 /// `fallback`. Replaces the mediated route of `nr`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IsoRoute {
+    /// The syscall number.
     pub nr: u32,
+    /// The cases, first match wins.
     pub rules: Vec<IsoArgRule>,
+    /// What the filter does when no case holds.
     pub fallback: IsoAction,
 }
 
 impl IsoRoute {
+    /// What the isolated filter does for these registers.
     pub fn eval(&self, args: &[u64; 6]) -> IsoAction {
         self.rules
             .iter()
@@ -155,9 +162,11 @@ pub struct Tripwire {
 /// An exact `deny` on a file verb in every state, subtracted from the grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Carve {
+    /// The verb denied.
     pub verb: Verb,
     /// Literal path or `DIR/**` (may start with `$VAR`).
     pub pattern: String,
+    /// The rule that denies it (`policy.claw:12`).
     pub origin: String,
 }
 
@@ -170,7 +179,9 @@ pub struct IsolatedPlan {
     pub landlock: LandlockPlan,
     /// Grant paths that came from literal patterns (not `DIR/**`).
     pub literal_grants: Vec<String>,
+    /// Exact denies subtracted from the grants.
     pub carves: Vec<Carve>,
+    /// The secret patterns whose existing matches become tripwires.
     pub tripwires: Vec<Tripwire>,
     /// Subtrees every open below which the monitor decides (`/proc`).
     pub monitored: Vec<String>,

@@ -11,20 +11,35 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Landlock filesystem rights (`LANDLOCK_ACCESS_FS_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FsRight {
+    /// `LANDLOCK_ACCESS_FS_EXECUTE`
     Execute,
+    /// `LANDLOCK_ACCESS_FS_WRITE_FILE`
     WriteFile,
+    /// `LANDLOCK_ACCESS_FS_READ_FILE`
     ReadFile,
+    /// `LANDLOCK_ACCESS_FS_READ_DIR`
     ReadDir,
+    /// `LANDLOCK_ACCESS_FS_REMOVE_DIR`
     RemoveDir,
+    /// `LANDLOCK_ACCESS_FS_REMOVE_FILE`
     RemoveFile,
+    /// `LANDLOCK_ACCESS_FS_MAKE_CHAR`
     MakeChar,
+    /// `LANDLOCK_ACCESS_FS_MAKE_DIR`
     MakeDir,
+    /// `LANDLOCK_ACCESS_FS_MAKE_REG`
     MakeReg,
+    /// `LANDLOCK_ACCESS_FS_MAKE_SOCK`
     MakeSock,
+    /// `LANDLOCK_ACCESS_FS_MAKE_FIFO`
     MakeFifo,
+    /// `LANDLOCK_ACCESS_FS_MAKE_BLOCK`
     MakeBlock,
+    /// `LANDLOCK_ACCESS_FS_MAKE_SYM`
     MakeSym,
+    /// `LANDLOCK_ACCESS_FS_REFER` (ABI 2)
     Refer,
+    /// `LANDLOCK_ACCESS_FS_TRUNCATE` (ABI 3)
     Truncate,
 }
 
@@ -58,7 +73,9 @@ pub fn rights_of(v: Verb) -> &'static [FsRight] {
 /// variable the runtime expands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FsGrant {
+    /// The directory or file the rights are granted beneath.
     pub path: String,
+    /// The rights granted.
     pub rights: Vec<FsRight>,
 }
 
@@ -67,6 +84,7 @@ pub struct FsGrant {
 pub struct LandlockPlan {
     /// Rights the ruleset restricts; everything else Landlock leaves alone.
     pub handled_fs: Vec<FsRight>,
+    /// The path grants.
     pub fs: Vec<FsGrant>,
     /// TCP ports `connect` may reach; `None` when Landlock does not restrict it.
     pub tcp_connect: Option<Vec<u16>>,

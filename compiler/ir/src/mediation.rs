@@ -9,19 +9,48 @@ use crate::Verb;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mediation {
     /// `open(path, flags)`, `openat(dirfd, path, flags)`: verbs follow the flags.
-    Open { dirfd: Option<u8>, path: u8, flags: u8 },
+    Open {
+        /// Register of the directory descriptor (`None`: relative to the cwd).
+        dirfd: Option<u8>,
+        /// Register of the path pointer.
+        path: u8,
+        /// Register of the open flags.
+        flags: u8,
+    },
     /// `openat2(dirfd, path, how, size)`: flags and RESOLVE_* in `struct open_how`.
-    OpenHow { dirfd: u8, path: u8, how: u8 },
+    OpenHow {
+        /// Register of the directory descriptor.
+        dirfd: u8,
+        /// Register of the path pointer.
+        path: u8,
+        /// Register of the `struct open_how` pointer.
+        how: u8,
+    },
     /// `creat(path, mode)`: open for writing, creating.
-    Creat { path: u8 },
+    Creat {
+        /// Register of the path pointer.
+        path: u8,
+    },
     /// `execve(path, ...)`, `execveat(dirfd, path, ..., flags)`.
-    Exec { dirfd: Option<u8>, path: u8 },
+    Exec {
+        /// Register of the directory descriptor (`None`: relative to the cwd).
+        dirfd: Option<u8>,
+        /// Register of the path pointer.
+        path: u8,
+    },
     /// Looks at a path without opening it (stat, access, readlink, xattr reads).
-    Look { dirfd: Option<u8>, path: u8 },
+    Look {
+        /// Register of the directory descriptor (`None`: relative to the cwd).
+        dirfd: Option<u8>,
+        /// Register of the path pointer.
+        path: u8,
+    },
     /// Changes the tree or metadata at a path (mkdir, unlink, symlink, chmod...):
     /// a `write` on it.
     Modify {
+        /// Registers (directory, path) of the name changed.
         first: (Option<u8>, u8),
+        /// Registers of a second name the call changes (none in today's table).
         second: Option<(Option<u8>, u8)>,
     },
     /// Gives an existing object another name (`rename`, `renameat`, `renameat2`,
@@ -31,20 +60,51 @@ pub enum Mediation {
     /// Whoever can name an object can read it under that name, so naming is
     /// reading (docs/language.md).
     NameChange {
+        /// Registers (directory, path) of the existing name.
         from: (Option<u8>, u8),
+        /// Registers (directory, path) of the new name.
         to: (Option<u8>, u8),
     },
     /// Changes the metadata of an open file (`fchmod`, `fchown`, `fsetxattr`...):
     /// a `write` on the path the descriptor names.
-    FdModify { fd: u8 },
+    FdModify {
+        /// Register of the socket or file descriptor.
+        fd: u8,
+    },
     /// `connect(fd, addr, len)`.
-    Connect { fd: u8, addr: u8, len: u8 },
+    Connect {
+        /// Register of the socket or file descriptor.
+        fd: u8,
+        /// Register of the `sockaddr` pointer.
+        addr: u8,
+        /// Register of the address length.
+        len: u8,
+    },
     /// `sendto(fd, buf, len, flags, addr, addrlen)`: address may be NULL.
-    SendTo { fd: u8, addr: u8, len: u8 },
+    SendTo {
+        /// Register of the socket or file descriptor.
+        fd: u8,
+        /// Register of the `sockaddr` pointer.
+        addr: u8,
+        /// Register of the address length.
+        len: u8,
+    },
     /// `sendmsg(fd, msg, flags)` / `sendmmsg`: address inside `struct msghdr`.
-    SendMsg { fd: u8, msg: u8 },
+    SendMsg {
+        /// Register of the socket or file descriptor.
+        fd: u8,
+        /// Register of the `struct msghdr` pointer.
+        msg: u8,
+    },
     /// `bind(fd, addr, len)`.
-    Bind { fd: u8, addr: u8, len: u8 },
+    Bind {
+        /// Register of the socket or file descriptor.
+        fd: u8,
+        /// Register of the `sockaddr` pointer.
+        addr: u8,
+        /// Register of the address length.
+        len: u8,
+    },
 }
 
 impl Mediation {
@@ -81,7 +141,9 @@ impl Mediation {
 /// A syscall by name with its mediation.
 #[derive(Debug, Clone, Copy)]
 pub struct SyscallEffect {
+    /// The syscall's name.
     pub name: &'static str,
+    /// How it reaches entities.
     pub mediation: Mediation,
 }
 

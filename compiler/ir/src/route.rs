@@ -11,7 +11,9 @@ use claw_stdlib::Arch;
 /// One argument-conditioned rule of a kernel decision.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ArgRule {
+    /// The conditions on the registers (all must hold).
     pub conds: Vec<ArgCond>,
+    /// The action when they do.
     pub action: Action,
 }
 
@@ -20,11 +22,14 @@ pub struct ArgRule {
 /// has conditions, and the last rule's action differs from the fallback.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KernelDecision {
+    /// The cases, most severe first.
     pub rules: Vec<ArgRule>,
+    /// The action when no case holds.
     pub fallback: Action,
 }
 
 impl KernelDecision {
+    /// The action for these registers.
     pub fn eval(&self, args: &[u64; 6]) -> Action {
         self.rules
             .iter()
@@ -52,7 +57,9 @@ pub enum MonitorReason {
 /// Where a syscall is decided.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Route {
+    /// The filter decides, from the registers.
     Kernel(KernelDecision),
+    /// The filter notifies; the monitor decides.
     Monitor(MonitorReason),
 }
 
@@ -62,6 +69,7 @@ pub enum Route {
 pub enum FilterOutcome {
     /// A foreign architecture or an x32 syscall number: kill the process.
     KillProcess,
+    /// The IR's decision, made in the kernel.
     Act(Action),
     /// SECCOMP_RET_USER_NOTIF: the monitor decides.
     Notify,

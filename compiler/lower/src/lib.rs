@@ -5,6 +5,8 @@
 //! addresses, comparisons), so nothing here converts between copies; what is
 //! dropped is only the front end's spans and names.
 
+#![forbid(unsafe_code)]
+
 use claw_ir::{self as ir, Ir};
 use claw_lang::model::{self, Target};
 use claw_lang::SourceMap;
@@ -13,8 +15,11 @@ use claw_lang::SourceMap;
 /// later stages' findings (a shadowed rule, a failing property) point at the text.
 #[derive(Debug, Clone, Default)]
 pub struct SpanTable {
+    /// The span of each IR rule, by index.
     pub rules: Vec<claw_lang::Span>,
+    /// The span of each IR transition, by index.
     pub transitions: Vec<claw_lang::Span>,
+    /// The span of each IR assertion, by index.
     pub assertions: Vec<claw_lang::Span>,
 }
 
@@ -162,6 +167,7 @@ fn cond(c: &model::ArgCond) -> ir::ArgCond {
     }
 }
 
+/// The IR's entity for the front end's (path patterns, endpoints).
 pub fn entity(e: &model::Entity) -> ir::Entity {
     match e {
         model::Entity::Paths(ps) => ir::Entity::Paths(ps.iter().map(|p| p.pattern.clone()).collect()),

@@ -30,7 +30,9 @@ pub use tv::{validate_logging, validate_translation};
 /// A concrete request found by the solver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Concrete {
+    /// The syscall's name.
     pub syscall: String,
+    /// The argument registers.
     pub args: [u64; 6],
     /// `read /home/u/.ssh/id_ed25519`, `connect tcp 10.0.0.1:443` (several,
     /// comma-separated: an `O_RDWR` open reads and writes).
@@ -62,20 +64,26 @@ impl std::fmt::Display for Concrete {
 /// One step of a counterexample trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
+    /// The name of the state the step is made in.
     pub state: String,
     /// The state's index (`None` for a note that is no request).
     pub state_id: Option<u32>,
     /// The state the step leads to under the interpreter.
     pub next: Option<u32>,
+    /// The request made.
     pub request: Concrete,
+    /// What the step shows (allowed, fires a transition...).
     pub note: String,
     /// Values the solver chose for path variables.
     pub vars: Vec<(String, String)>,
 }
 
+/// A trace that breaks a property: requests from the initial state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counterexample {
+    /// The steps, in order.
     pub steps: Vec<Step>,
+    /// Why the last step breaks the property, when more needs saying.
     pub explanation: Option<String>,
 }
 
@@ -130,7 +138,9 @@ impl std::fmt::Display for Counterexample {
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// The property holds in every reachable state.
     Proved,
+    /// It does not: a trace that shows it.
     Failed(Counterexample),
     /// Timed out, or the solver could not decide.
     Unknown(String),
@@ -145,42 +155,60 @@ pub enum Check {
     Translation,
 }
 
+/// One check, its outcome and how long it took.
 #[derive(Debug, Clone)]
 pub struct CheckResult {
+    /// What was checked.
     pub check: Check,
+    /// How it ended.
     pub outcome: Outcome,
+    /// The time it took.
     pub time: Duration,
 }
 
 /// A warning about part of the policy, pointing at IR indices.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lint {
+    /// About one rule.
     Rule {
+        /// The stable diagnostic code (`W0401`).
         code: &'static str,
+        /// The rule's index in the IR.
         rule: usize,
+        /// The warning.
         message: String,
     },
+    /// About one transition.
     Transition {
+        /// The stable diagnostic code.
         code: &'static str,
+        /// The transition's index in the IR.
         transition: usize,
         /// Another transition the warning is about (W0405: the earlier one that
         /// takes the requests both match).
         other: Option<usize>,
+        /// The warning.
         message: String,
     },
+    /// About one state.
     State {
+        /// The stable diagnostic code.
         code: &'static str,
+        /// The state's id.
         state: u32,
+        /// The warning.
         message: String,
     },
 }
 
 impl Lint {
+    /// The lint's diagnostic code.
     pub fn code(&self) -> &'static str {
         match self {
             Lint::Rule { code, .. } | Lint::Transition { code, .. } | Lint::State { code, .. } => code,
         }
     }
+    /// The lint's message.
     pub fn message(&self) -> &str {
         match self {
             Lint::Rule { message, .. } | Lint::Transition { message, .. } | Lint::State { message, .. } => {
@@ -190,13 +218,17 @@ impl Lint {
     }
 }
 
+/// Everything `verify` found: the checks and the lints.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// One result per check run.
     pub checks: Vec<CheckResult>,
+    /// Warnings about rules, transitions and states.
     pub lints: Vec<Lint>,
 }
 
 impl Report {
+    /// Did every check prove its property?
     pub fn all_proved(&self) -> bool {
         self.checks.iter().all(|c| c.outcome == Outcome::Proved)
     }
@@ -207,6 +239,7 @@ impl Report {
 pub struct Options {
     /// Time limit of each solver query, in milliseconds.
     pub timeout_ms: u32,
+    /// Whether to run the lints too.
     pub lints: bool,
 }
 

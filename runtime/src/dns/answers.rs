@@ -23,7 +23,9 @@ pub const MAX_NAMES: usize = 8;
 /// How long an answer is kept, whatever its TTL says.
 #[derive(Debug, Clone, Copy)]
 pub struct Ttl {
+    /// The shortest time an answer is kept.
     pub min: Duration,
+    /// The longest.
     pub max: Duration,
 }
 
@@ -50,6 +52,7 @@ impl Ttl {
         t
     }
 
+    /// How long to keep an answer whose TTL is `ttl` seconds.
     pub fn clamp(&self, ttl: u32) -> Duration {
         Duration::from_secs(u64::from(ttl)).clamp(self.min, self.max)
     }
@@ -71,6 +74,7 @@ fn plain(ip: IpAddr) -> IpAddr {
 }
 
 impl Answers {
+    /// An empty table keeping answers as `ttl` says.
     pub fn new(ttl: Ttl) -> Answers {
         Answers {
             ttl,
@@ -78,6 +82,7 @@ impl Answers {
         }
     }
 
+    /// How long answers are kept.
     pub fn ttl(&self) -> Ttl {
         self.ttl
     }

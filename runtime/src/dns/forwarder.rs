@@ -42,7 +42,9 @@ const TCP_MESSAGES: usize = 4;
 
 /// The forwarder's sockets, in the sandbox's network namespace.
 pub struct Sockets {
+    /// The UDP socket on the sandbox's resolver address.
     pub udp: OwnedFd,
+    /// The listening TCP socket on the same address.
     pub tcp: OwnedFd,
 }
 

@@ -38,7 +38,9 @@ const MAX_LOOKUPS: usize = 16;
 
 /// The monitor's DNS state.
 pub struct Dns {
+    /// The addresses the resolver returned, by name.
     pub answers: answers::Answers,
+    /// Where queries are forwarded (`None`: the host has no resolver).
     pub upstream: Option<upstream::Upstream>,
     /// Mediated mode: the monitor resolves exact names itself at connect time.
     pub resolves_itself: bool,
@@ -47,6 +49,7 @@ pub struct Dns {
 }
 
 impl Dns {
+    /// The DNS state for a run with this upstream.
     pub fn new(upstream: Option<upstream::Upstream>, resolves_itself: bool) -> Dns {
         Dns {
             answers: answers::Answers::new(answers::Ttl::from_env()),

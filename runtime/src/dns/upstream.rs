@@ -23,6 +23,7 @@ const MAX_CHAIN: usize = 16;
 /// Where queries go.
 #[derive(Debug, Clone, Copy)]
 pub struct Upstream {
+    /// The upstream resolver's address.
     pub addr: SocketAddr,
 }
 
@@ -30,7 +31,9 @@ pub struct Upstream {
 /// (the name's own or its CNAME chain's) with their TTLs.
 #[derive(Debug, Clone)]
 pub struct Answer {
+    /// The response code.
     pub code: ResponseCode,
+    /// The addresses with their TTLs in seconds.
     pub addrs: Vec<(IpAddr, u32)>,
 }
 

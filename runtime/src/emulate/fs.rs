@@ -156,8 +156,9 @@ fn hide_at(m: &Monitor, n: &Notification, path: &str, verbs: &[Verb], also: &[Ac
 }
 
 fn is_symlink(fd: &OwnedFd) -> bool {
-    // SAFETY: st is written by fstat.
+    // SAFETY: `stat` is plain old data: all-zero bytes are a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is a descriptor the monitor owns; `st` is valid for writing.
     unsafe { libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFLNK }
 }
 
@@ -174,7 +175,7 @@ fn open_may_block(fd: &OwnedFd, oflags: i32) -> bool {
     if oflags & libc::O_NONBLOCK != 0 {
         return false;
     }
-    // SAFETY: st is written by fstat.
+    // SAFETY: `stat` is plain old data: all-zero bytes are a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: fd is a descriptor the monitor owns; st is valid for writing.
     let ok = unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } == 0;
@@ -577,17 +578,21 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
     let tid = n.tid;
     let value: i64 = match name {
         "stat" | "lstat" | "newfstatat" => {
-            // SAFETY: st is written by fstatat.
+            // SAFETY: `stat` is plain old data: all-zero bytes are a valid value.
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            // SAFETY: `fd` is the monitor's descriptor of the object, the path the
+            // empty C string (AT_EMPTY_PATH), `st` valid for writing.
             cvt(unsafe { libc::fstatat(fd, empty.as_ptr(), &mut st, libc::AT_EMPTY_PATH) } as libc::c_long)?;
             let buf = if name == "newfstatat" { a[2] } else { a[1] };
             agent::write_struct(tid, buf, &st)?;
             0
         }
         "statx" => {
-            // SAFETY: stx is written by statx.
+            // SAFETY: `statx` is plain old data: all-zero bytes are a valid value.
             let mut stx: libc::statx = unsafe { std::mem::zeroed() };
             let sync = at_flags & libc::AT_STATX_SYNC_TYPE;
+            // SAFETY: as for fstatat; `stx` is valid for writing and the mask is
+            // only a request (the kernel fills what it has).
             cvt(unsafe {
                 libc::statx(
                     fd,
@@ -603,7 +608,8 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
         "access" | "faccessat" | "faccessat2" => {
             let mode = if name == "access" { a[1] } else { a[2] } as i32;
             let eaccess = at_flags & libc::AT_EACCESS;
-            // SAFETY: plain syscall.
+            // SAFETY: `fd` is the monitor's descriptor of the object and the path the
+            // empty C string (AT_EMPTY_PATH), alive for the call.
             cvt(unsafe {
                 libc::syscall(
                     libc::SYS_faccessat2,
@@ -670,8 +676,9 @@ pub(super) fn look(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
             k
         }
         "statfs" => {
-            // SAFETY: sf is written by fstatfs.
+            // SAFETY: `statfs` is plain old data: all-zero bytes are a valid value.
             let mut sf: libc::statfs = unsafe { std::mem::zeroed() };
+            // SAFETY: `fd` is the monitor's descriptor; `sf` is valid for writing.
             cvt(unsafe { libc::fstatfs(fd, &mut sf) } as libc::c_long)?;
             agent::write_struct(tid, a[1], &sf)?;
             0
@@ -801,8 +808,10 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let o0 = objects.first();
     let dir = |p: &resolve::ResolvedParent| p.dir.as_raw_fd();
     let obj_path = |o: &Resolved| cstr(&proc_fd(&o.fd));
-    // SAFETY (for the calls below): every pointer is a valid C string or buffer
-    // owned here; descriptors are the monitor's own.
+    // SAFETY: every pointer passed below is a C string or buffer owned here (the
+    // parents' names, `target`, the /proc paths) alive for the call; the
+    // descriptors are the monitor's own, resolved above; `mknod` is given a parent
+    // resolved by `resolve`, as it requires.
     let r: libc::c_long = unsafe {
         match (name, p0, o0) {
             ("mkdir", Some(p), _) => {
@@ -938,14 +947,22 @@ pub(super) fn fd_modify(m: &Monitor, n: &Notification, name: &str, fd: i32) -> O
     Ok(Reply::Value(cvt(ret)?).into())
 }
 
+/// `mknodat` in a resolved parent, with the agent's umask applied.
+///
+/// # Safety
+/// None beyond the types: `p` owns its directory descriptor and C-string name.
 unsafe fn mknod(p: &resolve::ResolvedParent, mode: u64, dev: u64, umask: u32) -> libc::c_long {
     let mode = mode as u32;
     let perm = mode & 0o7777 & !umask;
-    libc::mknodat(
-        p.dir.as_raw_fd(),
-        p.name.as_ptr(),
-        (mode & libc::S_IFMT) | perm,
-        dev,
-    )
+    // SAFETY: `p.dir` is an open directory the monitor owns and `p.name` a
+    // NUL-terminated name, both alive for the call.
+    unsafe {
+        libc::mknodat(
+            p.dir.as_raw_fd(),
+            p.name.as_ptr(),
+            (mode & libc::S_IFMT) | perm,
+            dev,
+        )
+    }
     .into()
 }

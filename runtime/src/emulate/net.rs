@@ -403,7 +403,8 @@ fn send_accesses(
 fn pipe_signal(n: &Notification, flags: i32, r: &Result<i64, Fail>) {
     if flags & libc::MSG_NOSIGNAL == 0 && matches!(r, Err(Fail::Errno(libc::EPIPE))) {
         if let Ok(tgid) = agent::tgid_of(n.tid) {
-            // SAFETY: plain syscall.
+            // SAFETY: tgkill with integer arguments touches no memory; `tgid`/`tid` name
+            // the notifying thread, alive while its notification is pending.
             unsafe {
                 libc::syscall(libc::SYS_tgkill, tgid, n.tid, libc::SIGPIPE);
             }

@@ -28,7 +28,7 @@ pub fn mediated() -> bool {
 /// docs/architecture.md "Isolated files"). Landlock then refuses an open with
 /// `EACCES`, whatever errno the policy names.
 pub fn kernel_opens() -> bool {
-    // SAFETY: plain syscall.
+    // SAFETY: geteuid takes nothing and cannot fail.
     !mediated() && unsafe { libc::geteuid() } == 0 && std::env::var_os("CLAWLESS_KERNEL_OPENS").is_some()
 }
 
@@ -60,6 +60,8 @@ pub fn require_kernel() {
         "this kernel does not offer seccomp user notification (actions_avail: {actions:?}); the runtime cannot be tested here"
     );
     // landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)
+    // SAFETY: the version query passes a null ruleset pointer with size 0, which
+    // the kernel accepts and never dereferences.
     let abi = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0, 1) };
     assert!(
         abi >= 1,
@@ -181,6 +183,7 @@ pub fn wait_with_deadline(child: Child, limit: Duration) -> Output {
     let watchdog = std::thread::spawn(move || {
         while !flag.load(std::sync::atomic::Ordering::SeqCst) {
             if start.elapsed() > limit {
+                // SAFETY: kill(2) with integer arguments touches no memory of ours; the pid is a child this test started (at worst the signal misses).
                 unsafe { libc::kill(pid, libc::SIGKILL) };
                 return true;
             }
