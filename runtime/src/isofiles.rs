@@ -105,7 +105,7 @@ pub fn prepare(artifact: &Artifact, env: &Env, noexec: &[String]) -> Result<File
     let tripwires = Arc::new(Tripwires::new(plan.clone(), env.clone())?);
     // The secret cache only where no state lets the agent write it (a poisoned
     // cache would hide secrets).
-    if let Some(file) = crate::tripwire::SecretCache::file_for(&plan, env) {
+    if let Some(file) = crate::discover::SecretCache::file_for() {
         if let Some(dir) = file.parent() {
             use std::os::unix::fs::DirBuilderExt;
             let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);

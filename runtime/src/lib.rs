@@ -24,5 +24,6 @@ pub mod policy_cache;
 pub mod resolve;
 pub mod sandbox;
 pub mod sockaddr;
+pub mod discover;
 pub mod tripwire;
 pub mod wire;
