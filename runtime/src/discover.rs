@@ -235,6 +235,9 @@ pub(crate) struct Walk<'a> {
     /// Directories below watched roots get an inotify watch as they are visited.
     watch: Option<&'a Watcher>,
     now: i64,
+    /// [`MAX_WALK`], or lower (`CLAWLESS_DISCOVERY_BOUND`, for tests: a lower
+    /// bound only makes more runs fall back to mediated opens).
+    bound: usize,
 }
 
 impl<'a> Walk<'a> {
@@ -244,6 +247,10 @@ impl<'a> Walk<'a> {
             seen: 0,
             watch,
             now: now_secs(),
+            bound: std::env::var("CLAWLESS_DISCOVERY_BOUND")
+                .ok()
+                .and_then(|b| b.parse().ok())
+                .map_or(MAX_WALK, |b: usize| b.min(MAX_WALK)),
         }
     }
 
@@ -281,6 +288,9 @@ impl<'a> Walk<'a> {
         }
         // SAFETY: a fresh descriptor.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        if fs_type(fd.as_raw_fd()).is_some_and(|t| PSEUDO_FS.contains(&t)) {
+            return Ok(found); // a kernel pseudo file system holds no user's file
+        }
         self.tree(fd, path, None, known.as_ref(), watched, &mut found)?;
         Ok(found)
     }
@@ -340,9 +350,10 @@ impl<'a> Walk<'a> {
             found.dirs.push(stamp);
             for (name, kind) in listed {
                 self.seen += 1;
-                if self.seen > MAX_WALK {
+                if self.seen > self.bound {
                     return Err(format!(
-                        "discovery reached its bound of {MAX_WALK} entries (in {})",
+                        "discovery reached its bound of {} entries (in {})",
+                        self.bound,
                         lossy(&path)
                     ));
                 }
@@ -624,7 +635,24 @@ pub(crate) fn discover(tw: &Tripwires, watcher: &Watcher, cache_file: Option<&st
     let mut cache = SecretCache::load(cache_file, tw.plan(), tw.env());
     let trace = std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some();
     let mut walk = Walk::new(tw, Some(watcher));
-    for root in tw.plan().discovery_roots(tw.env()) {
+    // A root that is a symlink (`/lib` on merged-/usr systems) is walked where it
+    // leads, once: roots inside another root's canonical path are dropped.
+    let roots = tw.plan().discovery_roots(tw.env());
+    let canon: Vec<String> = roots
+        .iter()
+        .map(|r| std::fs::canonicalize(r).map_or_else(|_| r.clone(), |c| c.to_string_lossy().into_owned()))
+        .collect();
+    let inside = |a: &str, b: &str| b == "/" || a == b || a.starts_with(&format!("{b}/"));
+    let covered = |i: usize| {
+        canon
+            .iter()
+            .enumerate()
+            .any(|(j, c)| j != i && inside(&canon[i], c) && (canon[i] != *c || j < i))
+    };
+    for (i, root) in roots.into_iter().enumerate() {
+        if covered(i) && !tw.secret(&canon[i]) {
+            continue;
+        }
         let t0 = std::time::Instant::now();
         let watched = !UNWATCHED
             .iter()
