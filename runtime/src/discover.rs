@@ -120,7 +120,7 @@ fn fs_type(fd: i32) -> Option<i64> {
     // SAFETY: sf is written by fstatfs.
     unsafe {
         let mut sf: libc::statfs = std::mem::zeroed();
-        (libc::fstatfs(fd, &mut sf) == 0).then_some(sf.f_type as i64)
+        (libc::fstatfs(fd, &mut sf) == 0).then_some(i64::from(sf.f_type))
     }
 }
 
@@ -381,6 +381,21 @@ impl<'a> Walk<'a> {
                 };
                 if !is_dir {
                     continue;
+                }
+                if let (Some(k), false) = (k, watched) {
+                    // An unchanged leaf of an unwatched tree needs no descriptor: its
+                    // stamp, taken without following a symlink, is compared.
+                    let leaf = !k.subdirs.contains_key(&child) && !k.secrets.contains_key(&child);
+                    let c = CString::new(name.clone()).map_err(|_| format!("{shown}: a NUL in a name"))?;
+                    if let (true, Some(cst)) = (leaf, crate::tripwire::stat_at(fd.as_raw_fd(), &c)) {
+                        let now = stamp_of(&child, &cst, self.now);
+                        if cst.st_dev == st.st_dev
+                            && k.stamps.get(&child).is_some_and(|o| o.ctime >= 0 && *o == now)
+                        {
+                            found.dirs.push(now);
+                            continue;
+                        }
+                    }
                 }
                 let sub = match open_dir_at(fd.as_raw_fd(), &name) {
                     Ok(s) => s,

@@ -2540,10 +2540,11 @@ fn isolated_files_the_watcher_survives_a_fifo_exchanged_for_a_directory() {
                 })
         };
         let made = std::time::Instant::now();
-        while !armed() && made.elapsed() < Duration::from_secs(5) {
+        while !armed() && made.elapsed() < Duration::from_secs(30) {
             std::thread::sleep(Duration::from_millis(1));
         }
-        assert!(armed(), "the watcher did not mark the new secret within 5 s (wedged?)");
+        eprintln!("the new secret was marked {:?} after its creation", made.elapsed());
+        assert!(armed(), "the watcher did not mark the new secret within 30 s (wedged?)");
     }
     std::fs::write(f.ws.join("go"), "").unwrap();
     let o = wait_with_deadline(child, Duration::from_secs(120));
@@ -2654,4 +2655,40 @@ fn isolated_files_the_policy_cache_stays_unwritable() {
     assert_eq!(std::fs::read_to_string(cache.join("clawless/policy.bin")).unwrap(), "ORIGINAL", "{}", show(&o));
     assert_eq!(std::fs::read_to_string(cache.join("pip/entry")).unwrap(), "GOODINAL", "{}", show(&o));
     kernel_decided(&o);
+}
+
+/// host-opens-block-on-monitor: a process outside the sandbox that opens a file
+/// the sandbox's tripwires marked is answered at once (ahead of the sandbox's own
+/// opens, which the monitor decides) while the agent floods that tripwire. (A
+/// *stopped* `clawless` still stalls such opens: docs/threat-model.md.)
+#[test]
+fn isolated_files_outside_opens_of_a_tripwire_are_answered_while_the_agent_floods_it() {
+    if !kernel_opens() {
+        eprintln!("not run: tripwires are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root)");
+        return;
+    }
+    let f = Fixture::new("iso-host-opens").with_attack();
+    std::fs::write(f.ws.join(".env"), "A=1\n").unwrap();
+    let script = "cat .env >/dev/null && touch flooding; \
+        for i in 1 2 3; do (n=0; while [ $n -lt 400 ]; do cat .env .env .env .env >/dev/null; n=$((n+1)); done) & done; wait; echo flooded";
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", script]);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while !f.ws.join("flooding").exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(f.ws.join("flooding").exists(), "the agent did not start flooding");
+    let mut worst = Duration::ZERO;
+    for _ in 0..200 {
+        let t = std::time::Instant::now();
+        let text = std::fs::read_to_string(f.ws.join(".env")).unwrap();
+        worst = worst.max(t.elapsed());
+        assert_eq!(text, "A=1\n");
+    }
+    let o = wait_with_deadline(child, Duration::from_secs(180));
+    assert!(stdout(&o).contains("flooded"), "{}", show(&o));
+    kernel_decided(&o);
+    eprintln!("worst outside open of the tripwire during the flood: {worst:?}");
+    assert!(worst < Duration::from_millis(500), "an outside open waited {worst:?}");
 }
