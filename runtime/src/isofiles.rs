@@ -148,6 +148,46 @@ fn carve_out(grant: &FsGrant, carve: &str, carved: &[FsRight]) -> Result<Vec<FsG
     Ok(out)
 }
 
+/// An existing file the policy refuses reading with an errno the kernel's open
+/// cannot give it (Landlock answers `EACCES`, a refusing tripwire `EPERM`): the
+/// standard profiles' `deny(ENOENT) read npm_user_config`, which npm needs to see
+/// as absent. Such a run keeps opens mediated (literal patterns only: a glob's
+/// matches answer `EACCES`/`EPERM`, documented).
+fn errno_the_kernel_cannot_give(ir: &claw_ir::Ir, plan: &IsolatedPlan, env: &Env) -> Option<String> {
+    let nr = ir.table().by_name("openat").map_or(0, |s| s.nr);
+    for t in plan.tripwires.iter().filter(|t| t.refuses) {
+        let Some(p) = exact(&t.pattern).filter(|e| !e.contains("**")).and_then(|e| env.expand(&e)) else {
+            continue;
+        };
+        if std::fs::symlink_metadata(&p).is_err() {
+            continue;
+        }
+        let accesses = [claw_ir::Access::Path {
+            verb: Verb::Read,
+            path: p.clone(),
+        }];
+        for state in 0..ir.states.len() as u32 {
+            let req = claw_ir::Request {
+                nr,
+                args: [libc::AT_FDCWD as u64, 0, libc::O_RDONLY as u64, 0, 0, 0],
+                accesses: &accesses,
+            };
+            if let claw_ir::Action::Deny(e) = ir.decide(state, &req, env).action {
+                let e = i32::from(e);
+                if e != libc::EACCES && e != libc::EPERM {
+                    let shown = std::io::Error::from_raw_os_error(e).to_string();
+                    let shown = shown.split(" (os error").next().unwrap_or("");
+                    return Some(format!(
+                        "{}: the policy refuses reading {p} with errno {e} ({shown}), which a kernel-decided open cannot answer",
+                        t.origins.first().map_or("", String::as_str),
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Prepares isolated files for `artifact` with `env`, or says why not.
 pub fn prepare(artifact: &Artifact, env: &Env, noexec: &[String]) -> Result<Files, String> {
     let plan = artifact.ir.isolated_plan().map_err(|reasons| {
@@ -163,6 +203,9 @@ pub fn prepare(artifact: &Artifact, env: &Env, noexec: &[String]) -> Result<File
             }
         )
     })?;
+    if let Some(why) = errno_the_kernel_cannot_give(&artifact.ir, &plan, env) {
+        return Err(why);
+    }
     let landlock = concrete_landlock(&plan, env, noexec)?;
     let program =
         claw_bpf::compile_isolated(&artifact.ir, &plan).map_err(|e| format!("the isolated filter: {e}"))?;
