@@ -56,24 +56,24 @@ const UNWATCHED: &[&str] = &[
 
 /// File systems the walk does not enter: made by the kernel, holding no user's
 /// files (and procfs refuses permission marks).
-const PSEUDO_FS: &[i64] = &[
-    0x9fa0,                 // proc
-    0x6265_6572,            // sysfs
-    0x6367_7270,            // cgroup2
-    0x0027_e0eb,            // cgroup
-    0x1cd1,                 // devpts
-    0x1980_0202,            // mqueue
-    0x6462_6720,            // debugfs
-    0x7472_6163,            // tracefs
-    0x7363_6673,            // securityfs
-    0xcafe_4a11,            // bpf
-    0x6265_6570,            // configfs
-    0x6165_676c,            // pstore
-    0xde5e_81e4_u32 as i64, // efivarfs
-    0x6573_5543,            // fusectl
-    0x4249_4e4d,            // binfmt_misc
-    0xf97c_ff8c_u32 as i64, // selinuxfs
-    0x6e73_6673,            // nsfs
+const PSEUDO_FS: &[u32] = &[
+    0x9fa0,      // proc
+    0x6265_6572, // sysfs
+    0x6367_7270, // cgroup2
+    0x0027_e0eb, // cgroup
+    0x1cd1,      // devpts
+    0x1980_0202, // mqueue
+    0x6462_6720, // debugfs
+    0x7472_6163, // tracefs
+    0x7363_6673, // securityfs
+    0xcafe_4a11, // bpf
+    0x6265_6570, // configfs
+    0x6165_676c, // pstore
+    0xde5e_81e4, // efivarfs
+    0x6573_5543, // fusectl
+    0x4249_4e4d, // binfmt_misc
+    0xf97c_ff8c, // selinuxfs
+    0x6e73_6673, // nsfs
 ];
 
 /// How directories are opened: never blocking, never following a symlink.
@@ -117,11 +117,11 @@ fn fstat(fd: i32) -> Option<libc::stat> {
     }
 }
 
-fn fs_type(fd: i32) -> Option<i64> {
+fn fs_type(fd: i32) -> Option<u32> {
     // SAFETY: sf is written by fstatfs.
     unsafe {
         let mut sf: libc::statfs = std::mem::zeroed();
-        (libc::fstatfs(fd, &mut sf) == 0).then_some(i64::from(sf.f_type))
+        (libc::fstatfs(fd, &mut sf) == 0).then_some(sf.f_type as u32)
     }
 }
 
@@ -228,6 +228,10 @@ pub(crate) struct Found {
     pub changed: bool,
 }
 
+/// A directory still to walk: its descriptor, path, and its parent's watch with
+/// its name there.
+type Pending = (OwnedFd, Vec<u8>, Option<(i32, Vec<u8>)>);
+
 /// One walk (discovery of every root, or one watcher event): the entry bound is
 /// shared by all its roots.
 pub(crate) struct Walk<'a> {
@@ -308,7 +312,7 @@ impl<'a> Walk<'a> {
     ) -> Result<(), String> {
         let mut visited: HashSet<(u64, u64)> = HashSet::new();
         // (descriptor, path, watch of the parent and this directory's name in it)
-        let mut stack: Vec<(OwnedFd, Vec<u8>, Option<(i32, Vec<u8>)>)> = vec![(fd, path, parent)];
+        let mut stack: Vec<Pending> = vec![(fd, path, parent)];
         while let Some((fd, path, parent)) = stack.pop() {
             let Some(st) = fstat(fd.as_raw_fd()) else {
                 return Err(format!("discovery cannot stat {}", lossy(&path)));
