@@ -436,6 +436,15 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// Says what the watcher could not do, a few times per run at most (its output
+/// must stay small: a slow reader of stderr could otherwise stall it).
+fn warn(e: &str) {
+    static SHOWN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    if SHOWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 3 {
+        eprintln!("clawless: the watcher: {e}");
+    }
+}
+
 /// Where each watched root starts the chain of names up from a watch.
 enum Up {
     Root(Vec<u8>),
@@ -602,7 +611,7 @@ impl Watcher {
         if tw.secret(&shown) {
             if let Ok(c) = CString::new(name) {
                 if let Err(e) = tw.mark_at(dir.as_raw_fd(), &c, &shown) {
-                    eprintln!("clawless: the watcher: {e}");
+                    warn(&e);
                 }
             }
         }
@@ -621,7 +630,7 @@ impl Watcher {
             changed: true,
         };
         if let Err(e) = walk.tree(sub, child, Some((wd, name.to_vec())), None, true, &mut found) {
-            eprintln!("clawless: the watcher: {e}");
+            warn(&e);
         }
     }
 
@@ -653,7 +662,7 @@ impl Watcher {
                 }
             };
             if let Err(e) = walk.tree(dir, path, parent, None, true, &mut found) {
-                eprintln!("clawless: the watcher: {e}");
+                warn(&e);
             }
         }
     }

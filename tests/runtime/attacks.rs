@@ -2584,9 +2584,19 @@ fn isolated_files_the_watcher_survives_a_fifo_exchanged_for_a_directory() {
             "the new secret was marked {:?} after its creation",
             made.elapsed()
         );
+        let threads: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|t| {
+                let r = |f: &str| std::fs::read_to_string(t.path().join(f)).unwrap_or_default();
+                let utime = r("stat").split(' ').nth(13).unwrap_or("").to_string();
+                format!("{} {} {utime}", r("comm").trim(), r("wchan"))
+            })
+            .collect();
         assert!(
             armed(),
-            "the watcher did not mark the new secret within 30 s (wedged?)"
+            "the watcher did not mark the new secret within 30 s (wedged?): {threads:?}"
         );
     }
     std::fs::write(f.ws.join("go"), "").unwrap();

@@ -54,9 +54,13 @@ fn with_alias(m: &Monitor, fd: &impl AsRawFd, verbs: &[Verb], mut accesses: Vec<
     if let Some(t) = m.tripwires.get().filter(|_| opens) {
         // Isolated files: an object the monitor opens for the agent is looked up
         // by inode among the tripwires, as the kernel's open of it would meet the
-        // mark (which the monitor's own opens do not fire): every open of a
-        // tripwire is a read of the secret, by whatever name.
-        if let Some(secret) = tripwire_of(t, fd) {
+        // mark (which the monitor's own opens do not fire): an open of a tripwire
+        // by a name that is no secret (a hard link) is a read of the secret. A
+        // secret's own name is decided as the model decides it.
+        let named = accesses
+            .iter()
+            .any(|a| matches!(a, Access::Path { path, .. } if t.secret(path)));
+        if let Some(secret) = tripwire_of(t, fd).filter(|_| !named) {
             accesses.extend(path_accesses(&[Verb::Read], &secret));
         }
     }
