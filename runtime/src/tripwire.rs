@@ -9,7 +9,9 @@
 //! denies reading in every state refuses every open (`visible` but unreadable).
 //!
 //! Opens by processes outside the sandbox (the user's own ssh, the monitor's
-//! emulated opens) are allowed at once and change nothing. A mark is on the
+//! emulated opens) are allowed at once, ahead of the sandbox's in each batch of
+//! events, and change nothing (the monitor looks its own opens up by inode:
+//! [`Tripwires::secret_of`]). Finding the secrets is [`crate::discover`]'s. A mark is on the
 //! inode, so renaming or linking a secret keeps it a tripwire; names the agent
 //! creates or renames into a secret pattern are marked by the monitor before it
 //! answers (`cover_fd`, `cover_at`); names created by processes outside are
