@@ -13,7 +13,7 @@
 use crate::tripwire::Tripwires;
 use claw_artifact::Artifact;
 use claw_ir::isolate::{exact, IsolatedPlan};
-use claw_ir::landlock::{rights_of, FsGrant, LandlockPlan};
+use claw_ir::landlock::{rights_of, FsGrant, FsRight, LandlockPlan};
 use claw_ir::{Env, Verb};
 use std::sync::Arc;
 
@@ -65,24 +65,142 @@ pub fn concrete_landlock(plan: &IsolatedPlan, env: &Env, noexec: &[String]) -> R
             continue;
         };
         let rights = rights_of(c.verb);
-        for g in out.fs.iter_mut() {
+        let mut fs = Vec::with_capacity(out.fs.len());
+        for mut g in std::mem::take(&mut out.fs) {
             if inside(&g.path, &cp) {
                 g.rights.retain(|r| !rights.contains(r));
+                fs.push(g);
             } else if inside(&cp, &g.path) && g.rights.iter().any(|r| rights.contains(r)) {
                 if c.verb == Verb::Exec && noexec.iter().any(|d| inside(&cp, d)) {
-                    continue; // the noexec mount refuses it
+                    fs.push(g); // the noexec mount refuses it
+                    continue;
                 }
-                return Err(format!(
-                    "{}: `deny {}` on {cp} lies inside the grant on {}, which Landlock cannot subtract",
+                let carved = carve_out(&g, &cp, rights).map_err(|why| {
+                    format!(
+                        "{}: `deny {}` on {cp} lies inside the grant on {}, which Landlock cannot subtract ({why})",
                     c.origin,
                     c.verb.name(),
                     g.path
+                    )
+                })?;
+                fs.extend(carved);
+            } else {
+                fs.push(g);
+            }
+        }
+        out.fs = fs;
+    }
+    out.fs.retain(|g| !g.rights.is_empty());
+    Ok(out)
+}
+
+/// The most entries of one directory a carve expands a grant into.
+const MAX_SIBLINGS: usize = 10_000;
+
+/// `grant` without the rights `carved` on the path `carve` strictly inside it, as
+/// Landlock can say it: the grant's directory keeps the other rights, and each
+/// directory on the way down to the carve grants the carved rights to every entry
+/// *as it is at launch* except the one leading to the carve. Symlinks get nothing
+/// (Landlock decides what they name by its own place). An entry created later in
+/// one of these directories gets only the directory's remaining rights from
+/// Landlock: its creation is the monitor's (creations are always notified), and a
+/// later kernel open of it for writing is refused (`EACCES`) where the policy
+/// allows it (stricter, never looser; docs/architecture.md).
+fn carve_out(grant: &FsGrant, carve: &str, carved: &[FsRight]) -> Result<Vec<FsGrant>, String> {
+    let keep: Vec<FsRight> = grant
+        .rights
+        .iter()
+        .copied()
+        .filter(|r| !carved.contains(r))
+        .collect();
+    let moved: Vec<FsRight> = grant
+        .rights
+        .iter()
+        .copied()
+        .filter(|r| carved.contains(r))
+        .collect();
+    let mut out = vec![FsGrant {
+        path: grant.path.clone(),
+        rights: keep,
+    }];
+    let below = if grant.path == "/" {
+        carve
+    } else {
+        &carve[grant.path.len()..]
+    };
+    let mut dir = grant.path.clone();
+    for comp in below.split('/').filter(|c| !c.is_empty()) {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(format!("listing {dir}: {e}")),
+        };
+        for (n, e) in entries.enumerate() {
+            if n >= MAX_SIBLINGS {
+                return Err(format!("{dir} has more than {MAX_SIBLINGS} entries"));
+            }
+            let e = e.map_err(|e| format!("listing {dir}: {e}"))?;
+            let name = e.file_name();
+            let Some(name) = name.to_str() else {
+                return Err(format!("{dir} has an entry whose name is not UTF-8"));
+            };
+            if name == comp || e.file_type().is_ok_and(|t| t.is_symlink()) {
+                continue;
+            }
+            out.push(FsGrant {
+                path: format!("{}/{name}", dir.trim_end_matches('/')),
+                rights: moved.clone(),
+            });
+        }
+        dir = format!("{}/{comp}", dir.trim_end_matches('/'));
+        if !std::path::Path::new(&dir).is_dir() {
+            break; // the carve (or its way) is not there, or is a file
+        }
+    }
+    Ok(out)
+}
+
+/// An existing file the policy refuses reading with an errno the kernel's open
+/// cannot give it (Landlock answers `EACCES`, a refusing tripwire `EPERM`): the
+/// standard profiles' `deny(ENOENT) read npm_user_config`, which npm needs to see
+/// as absent. Such a run keeps opens mediated (literal patterns only: a glob's
+/// matches answer `EACCES`/`EPERM`, documented).
+fn errno_the_kernel_cannot_give(ir: &claw_ir::Ir, plan: &IsolatedPlan, env: &Env) -> Option<String> {
+    let nr = ir.table().by_name("openat").map_or(0, |s| s.nr);
+    for t in plan.tripwires.iter().filter(|t| t.refuses) {
+        let Some(p) = exact(&t.pattern)
+            .filter(|e| !e.contains("**"))
+            .and_then(|e| env.expand(&e))
+        else {
+            continue;
+        };
+        if std::fs::symlink_metadata(&p).is_err() {
+            continue;
+        }
+        let accesses = [claw_ir::Access::Path {
+            verb: Verb::Read,
+            path: p.clone(),
+        }];
+        for state in 0..ir.states.len() as u32 {
+            let req = claw_ir::Request {
+                nr,
+                args: [libc::AT_FDCWD as u64, 0, libc::O_RDONLY as u64, 0, 0, 0],
+                accesses: &accesses,
+            };
+            if let claw_ir::Action::Deny(e) = ir.decide(state, &req, env).action {
+                let e = i32::from(e);
+                if e != libc::EACCES && e != libc::EPERM {
+                    let shown = std::io::Error::from_raw_os_error(e).to_string();
+                    let shown = shown.split(" (os error").next().unwrap_or("");
+                    return Some(format!(
+                        "{}: the policy refuses reading {p} with errno {e} ({shown}), which a kernel-decided open cannot answer",
+                        t.origins.first().map_or("", String::as_str),
                 ));
             }
         }
     }
-    out.fs.retain(|g| !g.rights.is_empty());
-    Ok(out)
+    }
+    None
 }
 
 /// Prepares isolated files for `artifact` with `env`, or says why not.
@@ -100,6 +218,9 @@ pub fn prepare(artifact: &Artifact, env: &Env, noexec: &[String]) -> Result<File
             }
         )
     })?;
+    if let Some(why) = errno_the_kernel_cannot_give(&artifact.ir, &plan, env) {
+        return Err(why);
+    }
     let landlock = concrete_landlock(&plan, env, noexec)?;
     let program =
         claw_bpf::compile_isolated(&artifact.ir, &plan).map_err(|e| format!("the isolated filter: {e}"))?;
@@ -107,7 +228,7 @@ pub fn prepare(artifact: &Artifact, env: &Env, noexec: &[String]) -> Result<File
     let tripwires = Arc::new(Tripwires::new(plan.clone(), env.clone())?);
     // The secret cache only where no state lets the agent write it (a poisoned
     // cache would hide secrets).
-    if let Some(file) = crate::tripwire::SecretCache::file_for(&plan, env) {
+    if let Some(file) = crate::discover::SecretCache::file_for() {
         if let Some(dir) = file.parent() {
             use std::os::unix::fs::DirBuilderExt;
             let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
@@ -243,12 +364,40 @@ mod tests {
             l.fs.iter().all(|g| g.path != "/"),
             "a literal directory is not granted"
         );
-        // A write carve inside a write grant cannot be expressed.
-        let p = plan(&[("/srv", &[WriteFile])], &[(Verb::Write, "/srv/keep/**")]);
-        assert!(concrete_landlock(&p, &env, &[]).unwrap_err().contains("p:1"));
+        // A write carve inside a write grant: the grant becomes its siblings'.
+        let d = tempfile::tempdir().unwrap();
+        let srv = d.path().to_str().unwrap().to_string();
+        for sub in ["keep", "a", "b"] {
+            std::fs::create_dir(d.path().join(sub)).unwrap();
+        }
+        std::fs::create_dir(d.path().join("keep/inner")).unwrap();
+        std::fs::write(d.path().join("f"), "").unwrap();
+        std::os::unix::fs::symlink("/", d.path().join("up")).unwrap();
+        let p = plan(
+            &[(&srv, &[ReadFile, WriteFile])],
+            &[(Verb::Write, &format!("{srv}/keep/inner/**"))],
+        );
+        let l = concrete_landlock(&p, &env, &[]).unwrap();
+        let mut got: Vec<(String, Vec<FsRight>)> =
+            l.fs.iter()
+                .map(|g| (g.path.trim_start_matches(&srv).to_string(), g.rights.clone()))
+                .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("".to_string(), vec![ReadFile]),
+                ("/a".to_string(), vec![WriteFile]),
+                ("/b".to_string(), vec![WriteFile]),
+                ("/f".to_string(), vec![WriteFile]),
+            ],
+            "no grant on the carve's way, its siblings, or a symlink"
+        );
         // An exec carve inside an exec grant is the noexec mount's.
         let p = plan(&[("/srv", &[Execute])], &[(Verb::Exec, "/srv/tmp/**")]);
-        assert!(concrete_landlock(&p, &env, &[]).is_err());
-        assert!(concrete_landlock(&p, &env, &["/srv/tmp".into()]).is_ok());
+        let l = concrete_landlock(&p, &env, &["/srv/tmp".into()]).unwrap();
+        assert_eq!(l.fs[0].rights, vec![Execute]);
+        // Without the mount it is carved out (nothing there: no grant is left).
+        assert!(concrete_landlock(&p, &env, &[]).unwrap().fs.is_empty());
     }
 }

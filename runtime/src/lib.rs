@@ -7,6 +7,7 @@ pub mod agent;
 pub mod aliases;
 pub mod audit;
 pub mod denials;
+pub mod discover;
 pub mod dns;
 mod emulate;
 pub mod envfilter;

@@ -505,6 +505,9 @@ fn exec_dirs(launch: &Launch) -> (Vec<CString>, Vec<CString>) {
 enum StartError {
     /// Isolation is not available here (nothing of the agent ran).
     Unavailable(String),
+    /// Isolated files cannot cover this run's secrets (nothing of the agent
+    /// ran): isolated mode again, with mediated opens.
+    Files(String),
     Failed(LaunchError),
 }
 
@@ -601,16 +604,28 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
         };
         let mut why_not = "--mode mediated".to_string();
         if launch.mode.try_isolation() {
-            match start(
+            let mut attempt = start(
                 &launch,
                 &exec,
                 Some(&isolation),
                 files.as_ref(),
                 &mut audit,
                 &mut inherited,
-            ) {
+            );
+            if let Err(StartError::Files(why)) = attempt {
+                attempt = start(
+                    &launch,
+                    &exec,
+                    Some(&isolation),
+                    Err(&why),
+                    &mut audit,
+                    &mut inherited,
+                );
+            }
+            match attempt {
                 Ok(started) => return Ok(started.finish(&launch, block)),
                 Err(StartError::Failed(e)) => return Err(e),
+                Err(StartError::Files(why)) => return Err(LaunchError::Setup(why)),
                 Err(StartError::Unavailable(why)) => {
                     if launch.mode.isolation_required() {
                         return Err(LaunchError::Setup(format!(
@@ -625,7 +640,7 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
         match start(&launch, &exec, None, Err(&why_not), &mut audit, &mut inherited) {
             Ok(started) => Ok(started.finish(&launch, block)),
             Err(StartError::Failed(e)) => Err(e),
-            Err(StartError::Unavailable(why)) => Err(LaunchError::Setup(why)),
+            Err(StartError::Unavailable(why) | StartError::Files(why)) => Err(LaunchError::Setup(why)),
         }
     }
 }
@@ -811,6 +826,14 @@ unsafe fn start(
             return Err(e.into());
         }
     };
+    if let Some(f) = files {
+        // Every existing secret a tripwire before the monitor exists (nothing of
+        // the agent runs yet); a part that cannot be covered keeps opens mediated.
+        if let Err(e) = f.tripwires.start(pid).and_then(|()| f.tripwires.discover()) {
+            kill_child(pid);
+            return Err(StartError::Files(e));
+        }
+    }
     let listener = Listener::new(listener);
     listener.sync_wakeups();
     let view = if isolation.is_some() {
@@ -841,7 +864,7 @@ unsafe fn start(
     monitor.start();
     if let Some(f) = files {
         // Tripwires armed before the agent runs anything of its own.
-        if let Err(e) = arm_tripwires(f, pid, &monitor) {
+        if let Err(e) = arm_tripwires(f, &monitor) {
             kill_child(pid);
             return Err(LaunchError::Setup(e).into());
         }
@@ -893,10 +916,11 @@ unsafe fn start(
     })
 }
 
-/// Starts answering tripwires, marks every existing secret, and starts the watcher.
-fn arm_tripwires(f: &crate::isofiles::Files, init: i32, monitor: &Arc<Monitor>) -> Result<(), String> {
+/// Gives the tripwires (marked already) their monitor, marks the secrets' other
+/// names, and starts the watcher.
+fn arm_tripwires(f: &crate::isofiles::Files, monitor: &Arc<Monitor>) -> Result<(), String> {
     monitor.set_tripwires(Arc::clone(&f.tripwires));
-    f.tripwires.start(init, monitor)?;
+    f.tripwires.attach(monitor);
     if !f.plan.monitored.is_empty() {
         // No tripwire kind here watches a whole subtree (the plan has none).
         return Err(format!(
@@ -909,8 +933,7 @@ fn arm_tripwires(f: &crate::isofiles::Files, init: i32, monitor: &Arc<Monitor>) 
     for p in monitor.aliases.secrets() {
         f.tripwires.cover_path(p);
     }
-    let watch = f.tripwires.discover();
-    f.tripwires.watch(watch);
+    f.tripwires.watch();
     Ok(())
 }
 

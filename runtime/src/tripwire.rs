@@ -9,7 +9,9 @@
 //! denies reading in every state refuses every open (`visible` but unreadable).
 //!
 //! Opens by processes outside the sandbox (the user's own ssh, the monitor's
-//! emulated opens) are allowed at once and change nothing. A mark is on the
+//! emulated opens) are allowed at once, ahead of the sandbox's in each batch of
+//! events, and change nothing (the monitor looks its own opens up by inode:
+//! [`Tripwires::secret_of`]). Finding the secrets is [`crate::discover`]'s. A mark is on the
 //! inode, so renaming or linking a secret keeps it a tripwire; names the agent
 //! creates or renames into a secret pattern are marked by the monitor before it
 //! answers (`cover_fd`, `cover_at`); names created by processes outside are
@@ -28,21 +30,9 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-
-/// The most entries the start-up walk looks at (a bound, not an expectation).
-const MAX_WALK: usize = 4_000_000;
-
-/// The most directories the watcher watches.
-const MAX_WATCHES: usize = 200_000;
-
-/// Roots the watcher does not watch: the installed system changes only through
-/// package managers (a secret created there during a session is not covered).
-const UNWATCHED: &[&str] = &[
-    "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/opt", "/boot",
-];
 
 /// `struct fanotify_response`.
 #[repr(C)]
@@ -65,8 +55,8 @@ pub struct Tripwires {
     fan: OwnedFd,
     plan: IsolatedPlan,
     env: Env,
-    /// Our init's pid (here) and the inode of the sandbox's pid namespace.
-    sandbox: OnceLock<(i32, u64)>,
+    /// Our init's pid (here), the inode of the sandbox's pid namespace and of ours.
+    sandbox: OnceLock<(i32, u64, u64)>,
     /// Marked secrets by (device, inode): the path they had when marked.
     secrets: Mutex<HashMap<(u64, u64), String>>,
     monitor: OnceLock<Weak<Monitor>>,
@@ -77,10 +67,17 @@ pub struct Tripwires {
     /// Where the system roots' secrets are cached (only a file no state lets
     /// the agent write: `isofiles` checks).
     cache_file: OnceLock<std::path::PathBuf>,
+    /// The watcher of the writable trees (directories added by discovery).
+    watcher: crate::discover::Watcher,
     /// Each tripwire pattern's last component, when it is not `**`: a path whose
     /// last component does not match it cannot match the pattern (a cheap test
     /// before the whole glob, for the start-up walk).
     lasts: Vec<Option<String>>,
+}
+
+/// `fstatat(dir, name)`, not following a final symlink.
+pub(crate) fn stat_at(dir: i32, name: &CString) -> Option<libc::stat> {
+    stat_of(dir, Some(name), false)
 }
 
 fn stat_of(fd: i32, name: Option<&CString>, follow: bool) -> Option<libc::stat> {
@@ -130,6 +127,7 @@ impl Tripwires {
             errno_ok: AtomicBool::new(errno_ok),
             count: AtomicUsize::new(0),
             cache_file: OnceLock::new(),
+            watcher: crate::discover::Watcher::new()?,
             lasts: plan_lasts(&plan_copy),
         })
     }
@@ -156,8 +154,21 @@ impl Tripwires {
         self.fan.as_raw_fd()
     }
 
+    pub(crate) fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// The secret path a marked inode was recorded under.
+    pub fn secret_of(&self, dev: u64, ino: u64) -> Option<String> {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(dev, ino))
+            .cloned()
+    }
+
     /// Is `path` a match of a tripwire pattern?
-    fn secret(&self, path: &str) -> bool {
+    pub(crate) fn secret(&self, path: &str) -> bool {
         let base = path.rsplit('/').next().unwrap_or("");
         self.plan.tripwires.iter().zip(&self.lasts).any(|(t, last)| {
             last.as_ref()
@@ -166,14 +177,16 @@ impl Tripwires {
         })
     }
 
-    /// Ties the tripwires to the sandbox (our init) and its monitor, and starts
-    /// answering. Before any mark.
-    pub fn start(self: &Arc<Self>, init: i32, monitor: &Arc<Monitor>) -> Result<(), String> {
+    /// Ties the tripwires to the sandbox (our init) and starts answering, before
+    /// any mark: until [`Tripwires::attach`] names the monitor, an open by the
+    /// sandbox of a marked inode is refused (nothing of the agent runs yet).
+    pub fn start(self: &Arc<Self>, init: i32) -> Result<(), String> {
         let ns = std::fs::metadata(format!("/proc/{init}/ns/pid"))
             .map_err(|e| format!("the sandbox's pid namespace: {e}"))?;
+        let own =
+            std::fs::metadata("/proc/self/ns/pid").map_err(|e| format!("our own pid namespace: {e}"))?;
         use std::os::unix::fs::MetadataExt;
-        let _ = self.sandbox.set((init, ns.ino()));
-        let _ = self.monitor.set(Arc::downgrade(monitor));
+        let _ = self.sandbox.set((init, ns.ino(), own.ino()));
         let me = Arc::clone(self);
         std::thread::Builder::new()
             .name("claw-tripwires".into())
@@ -182,14 +195,51 @@ impl Tripwires {
         Ok(())
     }
 
-    /// Marks `name` in `dir` (not following a final symlink) as the secret `path`.
-    fn mark_at(&self, dir: i32, name: &CString, path: &str) -> bool {
+    /// The monitor that decides the sandbox's opens of tripwires.
+    pub fn attach(&self, monitor: &Arc<Monitor>) {
+        let _ = self.monitor.set(Arc::downgrade(monitor));
+    }
+
+    /// Marks every existing secret below the plan's discovery roots and watches
+    /// the writable trees ([`crate::discover`]). On an error (a part that cannot be
+    /// covered, the entry bound) every mark is removed again: the caller keeps
+    /// opens mediated.
+    pub fn discover(&self) -> Result<(), String> {
+        let r = crate::discover::discover(self, &self.watcher, self.cache_file.get());
+        if r.is_err() {
+            // SAFETY: our own group; flushes its inode marks.
+            unsafe {
+                libc::fanotify_mark(
+                    self.fan.as_raw_fd(),
+                    libc::FAN_MARK_FLUSH,
+                    0,
+                    libc::AT_FDCWD,
+                    std::ptr::null(),
+                );
+            }
+            self.secrets.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            self.count.store(0, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// Starts the watcher's thread (after [`Tripwires::discover`]).
+    pub fn watch(self: &Arc<Self>) {
+        let me = Arc::clone(self);
+        let _ = std::thread::Builder::new()
+            .name("claw-watcher".into())
+            .spawn(move || me.watcher.run(&me));
+    }
+
+    /// Marks `name` in `dir` (not following a final symlink) as the secret `path`:
+    /// `Ok(false)` when there is nothing to mark (gone, or a symlink: what it names
+    /// is decided by its own path), an error when the kernel refuses the mark.
+    pub(crate) fn mark_at(&self, dir: i32, name: &CString, path: &str) -> Result<bool, String> {
         let Some(st) = stat_of(dir, Some(name), false) else {
-            return false;
+            return Ok(false);
         };
         if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
-            // A symlink is not the secret; what it names is decided by its own path.
-            return false;
+            return Ok(false);
         }
         let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
         let mask = if is_dir { MASK | libc::FAN_ONDIR } else { MASK };
@@ -203,7 +253,14 @@ impl Tripwires {
                 name.as_ptr(),
             )
         };
-        r == 0 && self.record(st, path)
+        if r != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ENOENT) {
+                return Ok(false);
+            }
+            return Err(format!("cannot place a tripwire on {path}: {e}"));
+        }
+        Ok(self.record(st, path))
     }
 
     fn record(&self, st: libc::stat, path: &str) -> bool {
@@ -248,8 +305,12 @@ impl Tripwires {
     /// trees: its other name may be inside one).
     pub fn cover_path(&self, path: &str) {
         if let Some((dir, name)) = split(path) {
-            if let (Ok(d), Ok(n)) = (std::fs::File::open(dir), CString::new(name)) {
-                self.mark_at(d.as_raw_fd(), &n, path);
+            let opened = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
+                .open(dir);
+            if let (Ok(d), Ok(n)) = (opened, CString::new(name)) {
+                let _ = self.mark_at(d.as_raw_fd(), &n, path);
             }
         }
     }
@@ -258,275 +319,7 @@ impl Tripwires {
     /// secret: a name the monitor just gave an object (rename, link).
     pub fn cover_at(&self, dir: i32, name: &std::ffi::CStr, path: &str) {
         if self.secret(path) {
-            self.mark_at(dir, &name.to_owned(), path);
-        }
-    }
-
-    /// Marks every existing secret below the plan's discovery roots; returns the
-    /// directories seen below the watched roots (for the watcher). With a cache,
-    /// each root is walked again only where it changed (`Tripwires::refresh`:
-    /// a name added, removed or renamed in a directory changes its modification
-    /// time).
-    pub fn discover(&self) -> Vec<String> {
-        let mut watch = Vec::new();
-        let mut seen = 0usize;
-        let mut cache = SecretCache::load(self.cache_file.get(), &self.plan, &self.env);
-        let trace = std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some();
-        for root in self.plan.discovery_roots(&self.env) {
-            let t0 = std::time::Instant::now();
-            let _shown = TraceOnDrop(trace, root.clone(), t0);
-            let watched = !UNWATCHED
-                .iter()
-                .any(|u| root == *u || root.starts_with(&format!("{u}/")));
-            if let Some(c) = cache.as_mut() {
-                let known = c.read(&root);
-                let (dirs, found, changed) = self.refresh(&root, known, &mut seen);
-                if watched {
-                    watch.extend(dirs.iter().map(|d| d.path.clone()));
-                }
-                if changed {
-                    c.put(&root, dirs, found);
-                }
-                continue;
-            }
-            self.walk(&root, watched, &mut watch, &mut seen);
-        }
-        if let Some(c) = cache {
-            c.save();
-        }
-        watch
-    }
-
-    /// Walks `root` again where it changed since `known` (its directories and
-    /// secrets when last walked): a directory with the inode and modification
-    /// time it had keeps its names, so only its subdirectories are looked at; a
-    /// changed one is listed. Marks every secret. Returns the directories, the
-    /// secrets, and whether anything differs from `known`.
-    fn refresh(
-        &self,
-        root: &str,
-        known: Option<(Vec<DirStamp>, Vec<String>)>,
-        seen: &mut usize,
-    ) -> (Vec<DirStamp>, Vec<String>, bool) {
-        let (kdirs, ksecrets) = known.unwrap_or_default();
-        let mut changed = kdirs.is_empty();
-        let by_path: HashMap<&str, &DirStamp> = kdirs.iter().map(|d| (d.path.as_str(), d)).collect();
-        let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
-        for d in &kdirs {
-            if let Some((parent, _)) = split(&d.path) {
-                children.entry(parent).or_default().push(&d.path);
-            }
-        }
-        let mut secrets_in: HashMap<&str, Vec<&str>> = HashMap::new();
-        for p in &ksecrets {
-            if let Some((parent, _)) = split(p) {
-                secrets_in.entry(parent).or_default().push(p);
-            }
-        }
-        let mut dirs: Vec<DirStamp> = Vec::new();
-        let mut found: Vec<String> = Vec::new();
-        if self.secret(root) {
-            self.cover_path(root);
-            found.push(root.to_string());
-        }
-        let Ok(meta) = std::fs::symlink_metadata(root) else {
-            return (dirs, found, !kdirs.is_empty());
-        };
-        if !meta.is_dir() {
-            return (dirs, found, false);
-        }
-        use std::os::unix::fs::MetadataExt;
-        let dev = meta.dev();
-        let mut stack = vec![root.to_string()];
-        while let Some(d) = stack.pop() {
-            let Some(st) = stamp(&d) else {
-                changed = true;
-                continue;
-            };
-            if by_path.get(d.as_str()).is_some_and(|k| **k == st) {
-                for p in secrets_in.get(d.as_str()).into_iter().flatten() {
-                    self.cover_path(p);
-                    found.push(p.to_string());
-                }
-                stack.extend(
-                    children
-                        .get(d.as_str())
-                        .into_iter()
-                        .flatten()
-                        .map(|c| c.to_string()),
-                );
-                dirs.push(st);
-                continue;
-            }
-            changed = true;
-            dirs.push(st);
-            let Ok(dirf) = std::fs::File::open(&d) else {
-                continue;
-            };
-            let Ok(rd) = std::fs::read_dir(&d) else { continue };
-            for e in rd.flatten() {
-                *seen += 1;
-                if *seen > MAX_WALK {
-                    return (dirs, found, true);
-                }
-                let name = e.file_name();
-                let path = if d == "/" {
-                    format!("/{}", name.to_string_lossy())
-                } else {
-                    format!("{d}/{}", name.to_string_lossy())
-                };
-                if self.secret(&path) {
-                    if let Ok(n) = CString::new(name.as_bytes()) {
-                        self.mark_at(dirf.as_raw_fd(), &n, &path);
-                        found.push(path.clone());
-                    }
-                }
-                if e.file_type().is_ok_and(|t| t.is_dir()) && e.metadata().is_ok_and(|m| m.dev() == dev) {
-                    stack.push(path);
-                }
-            }
-        }
-        (dirs, found, changed)
-    }
-
-    fn walk(&self, root: &str, watched: bool, watch: &mut Vec<String>, seen: &mut usize) {
-        let Ok(meta) = std::fs::symlink_metadata(root) else {
-            return;
-        };
-        if let Some((dir, name)) = split(root) {
-            if self.secret(root) {
-                if let (Ok(d), Ok(n)) = (std::fs::File::open(dir), CString::new(name)) {
-                    self.mark_at(d.as_raw_fd(), &n, root);
-                }
-            }
-        }
-        if !meta.is_dir() {
-            return;
-        }
-        let mut stack = vec![root.to_string()];
-        let dev = {
-            use std::os::unix::fs::MetadataExt;
-            meta.dev()
-        };
-        while let Some(d) = stack.pop() {
-            if watched && watch.len() < MAX_WATCHES {
-                watch.push(d.clone());
-            }
-            let Ok(dirf) = std::fs::File::open(&d) else {
-                continue;
-            };
-            let Ok(rd) = std::fs::read_dir(&d) else { continue };
-            for e in rd.flatten() {
-                *seen += 1;
-                if *seen > MAX_WALK {
-                    return;
-                }
-                let name = e.file_name();
-                let path = if d == "/" {
-                    format!("/{}", name.to_string_lossy())
-                } else {
-                    format!("{d}/{}", name.to_string_lossy())
-                };
-                let Ok(ft) = e.file_type() else { continue };
-                if self.secret(&path) {
-                    if let Ok(n) = CString::new(name.as_bytes()) {
-                        self.mark_at(dirf.as_raw_fd(), &n, &path);
-                    }
-                }
-                if ft.is_dir() {
-                    // Stay on the root's file system (no /proc, /sys, other mounts
-                    // below a root are walked from their own grant if granted).
-                    use std::os::unix::fs::MetadataExt;
-                    if e.metadata().is_ok_and(|m| m.dev() == dev) {
-                        stack.push(path);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Watches `dirs` (inotify) and marks secrets created or moved in there by
-    /// anyone, recursively for new directories. Runs on its own thread.
-    pub fn watch(self: &Arc<Self>, dirs: Vec<String>) {
-        // SAFETY: inotify_init1 takes only flags; the descriptor it returns is
-        // owned (and closed) below.
-        let ino = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
-        if ino < 0 {
-            return;
-        }
-        // SAFETY: fresh descriptor.
-        let ino = unsafe { OwnedFd::from_raw_fd(ino) };
-        let me = Arc::clone(self);
-        let _ = std::thread::Builder::new()
-            .name("claw-watcher".into())
-            .spawn(move || me.watch_loop(ino, dirs));
-    }
-
-    fn watch_loop(&self, ino: OwnedFd, dirs: Vec<String>) {
-        let mask = libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_ONLYDIR | libc::IN_DONT_FOLLOW;
-        let mut wds: HashMap<i32, String> = HashMap::new();
-        let add = |wds: &mut HashMap<i32, String>, d: &str| {
-            if wds.len() >= MAX_WATCHES {
-                return;
-            }
-            let Ok(c) = CString::new(d) else { return };
-            // SAFETY: valid C string.
-            let wd = unsafe { libc::inotify_add_watch(ino.as_raw_fd(), c.as_ptr(), mask) };
-            if wd >= 0 {
-                wds.insert(wd, d.to_string());
-            }
-        };
-        for d in &dirs {
-            add(&mut wds, d);
-        }
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            // SAFETY: buf is valid for its length.
-            let n = unsafe { libc::read(ino.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
-                return;
-            }
-            let n = n as usize;
-            let mut off = 0usize;
-            let head = std::mem::size_of::<libc::inotify_event>();
-            while off + head <= n {
-                // SAFETY: at least a header's bytes remain; read unaligned.
-                let ev: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
-                let len = ev.len as usize;
-                let end = match off.checked_add(head).and_then(|x| x.checked_add(len)) {
-                    Some(e) if e <= n => e,
-                    _ => break,
-                };
-                let raw = &buf[off + head..end];
-                let name = &raw[..raw.iter().position(|b| *b == 0).unwrap_or(raw.len())];
-                off = end;
-                let Some(dir) = wds.get(&ev.wd).cloned() else {
-                    continue;
-                };
-                if name.is_empty() {
-                    continue;
-                }
-                let path = format!("{}/{}", dir.trim_end_matches('/'), String::from_utf8_lossy(name));
-                if self.secret(&path) {
-                    if let (Ok(d), Ok(c)) = (std::fs::File::open(&dir), CString::new(name)) {
-                        self.mark_at(d.as_raw_fd(), &c, &path);
-                    }
-                }
-                if ev.mask & libc::IN_ISDIR != 0 {
-                    // A new directory: watch it, and look at what is already in it
-                    // (it may have been filled before the watch).
-                    add(&mut wds, &path);
-                    let mut more = Vec::new();
-                    let mut seen = 0;
-                    self.walk(&path, true, &mut more, &mut seen);
-                    for d in more.iter().skip(1) {
-                        add(&mut wds, d);
-                    }
-                }
-            }
+            let _ = self.mark_at(dir, &name.to_owned(), path);
         }
     }
 
@@ -545,6 +338,10 @@ impl Tripwires {
             }
             let n = n as usize;
             let mut off = 0usize;
+            // First every opener outside the sandbox is answered (at once, with no
+            // look at the file), then the sandbox's opens are decided: a host
+            // process never waits behind the agent's decisions.
+            let mut inside: Vec<(OwnedFd, i32, u64)> = Vec::new();
             while off + head <= n {
                 // SAFETY: a header's bytes remain; read unaligned.
                 let ev: libc::fanotify_event_metadata =
@@ -559,13 +356,15 @@ impl Tripwires {
                 }
                 // SAFETY: the event's descriptor is ours to close.
                 let file = unsafe { OwnedFd::from_raw_fd(ev.fd) };
-                let response = if ev.mask & MASK != 0 {
-                    self.decide(&file, ev.pid, ev.mask)
+                if ev.mask & MASK != 0 && ev.pid > 0 && self.in_sandbox(ev.pid) {
+                    inside.push((file, ev.pid, ev.mask));
                 } else {
-                    libc::FAN_ALLOW
-                };
-                self.respond(ev.fd, response);
-                drop(file);
+                    self.respond(ev.fd, libc::FAN_ALLOW);
+                }
+            }
+            for (file, tid, mask) in inside {
+                let response = self.decide(&file, tid, mask);
+                self.respond(file.as_raw_fd(), response);
             }
         }
     }
@@ -595,13 +394,19 @@ impl Tripwires {
     }
 
     /// Is thread `tid` one of the sandbox's (its pid namespace, or below our init)?
+    /// Race-free: the thread is blocked in its open until we answer, so its pid
+    /// names it (killed meanwhile, nothing waits for the answer). A thread in our
+    /// own pid namespace is outside at once (every process of the sandbox is in its
+    /// namespace, which is below ours); only a third namespace is looked at closer.
     fn in_sandbox(&self, tid: i32) -> bool {
-        let Some(&(init, ns)) = self.sandbox.get() else {
+        let Some(&(init, ns, own)) = self.sandbox.get() else {
             return false;
         };
         use std::os::unix::fs::MetadataExt;
-        if std::fs::metadata(format!("/proc/{tid}/ns/pid")).is_ok_and(|m| m.ino() == ns) {
-            return true;
+        match std::fs::metadata(format!("/proc/{tid}/ns/pid")).map(|m| m.ino()) {
+            Ok(i) if i == ns => return true,
+            Ok(i) if i == own => return false,
+            _ => {}
         }
         let tgid = crate::agent::tgid_of(tid as u32).map_or(tid, |t| t as i32);
         let mut p = tgid;
@@ -629,9 +434,6 @@ impl Tripwires {
 
     /// The answer to one permission event on `file` by thread `tid`.
     fn decide(&self, file: &OwnedFd, tid: i32, mask: u64) -> u32 {
-        if tid <= 0 || !self.in_sandbox(tid) {
-            return libc::FAN_ALLOW;
-        }
         let Some(m) = self.monitor.get().and_then(Weak::upgrade) else {
             return libc::FAN_DENY; // no monitor: fail closed
         };
@@ -704,187 +506,6 @@ impl Tripwires {
 
 fn secret_shown(paths: &[String]) -> bool {
     !paths.is_empty()
-}
-
-/// Prints how long a root took (CLAWLESS_TRACE_DISCOVERY, for measuring).
-struct TraceOnDrop(bool, String, std::time::Instant);
-
-impl Drop for TraceOnDrop {
-    fn drop(&mut self) {
-        if self.0 {
-            eprintln!("clawless: discovery of {}: {:?}", self.1, self.2.elapsed());
-        }
-    }
-}
-
-/// A directory as the cache remembers it: path, inode, modification time.
-#[derive(Clone, PartialEq, Eq)]
-struct DirStamp {
-    path: String,
-    ino: u64,
-    mtime: i64,
-    mtime_nsec: i64,
-}
-
-fn stamp(path: &str) -> Option<DirStamp> {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::symlink_metadata(path).ok()?;
-    Some(DirStamp {
-        path: path.to_string(),
-        ino: m.ino(),
-        mtime: m.mtime(),
-        mtime_nsec: m.mtime_nsec(),
-    })
-}
-
-fn fnv(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-    }
-    h
-}
-
-/// The secrets and directories found below each discovery root, for one set of
-/// patterns and path values, one small text file per root (`S path` and
-/// `D inode mtime nsec path` lines) in `/var/cache/clawless` for root (else
-/// `$XDG_CACHE_HOME/clawless` or `~/.cache/clawless`), private to the user. A root is rewritten only when its
-/// walk found something else than the file says.
-pub(crate) struct SecretCache {
-    /// The files' common prefix (directory and the patterns' hash).
-    prefix: std::path::PathBuf,
-    fresh: Vec<(String, Vec<DirStamp>, Vec<String>)>,
-    /// The tripwire patterns, expanded.
-    patterns: Vec<String>,
-}
-
-impl SecretCache {
-    /// The prefix of the cache files for these patterns and values.
-    pub fn file_for(plan: &IsolatedPlan, env: &Env) -> Option<std::path::PathBuf> {
-        // Tripwires need root: its cache is the machine's, whatever HOME says.
-        // SAFETY: geteuid takes nothing and cannot fail.
-        let base = if unsafe { libc::geteuid() } == 0 {
-            std::path::PathBuf::from("/var/cache")
-        } else {
-            std::env::var_os("XDG_CACHE_HOME")
-                .map(std::path::PathBuf::from)
-                .filter(|p| p.is_absolute())
-                .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?
-        };
-        let _ = (plan, env);
-        Some(base.join("clawless").join("secrets"))
-    }
-
-    fn load(prefix: Option<&std::path::PathBuf>, plan: &IsolatedPlan, env: &Env) -> Option<SecretCache> {
-        Some(SecretCache {
-            prefix: prefix?.clone(),
-            fresh: Vec::new(),
-            patterns: plan
-                .tripwires
-                .iter()
-                .filter_map(|t| env.expand(&t.pattern))
-                .collect(),
-        })
-    }
-
-    /// One root's file: named by the root and the (expanded) patterns that can
-    /// match below it, so runs with another `$HOME` share the system roots'.
-    fn file(&self, root: &str) -> std::path::PathBuf {
-        let related = |a: &str, b: &str| {
-            let inside = |x: &str, y: &str| y == "/" || x == y || x.starts_with(&format!("{y}/"));
-            inside(a, b) || inside(b, a)
-        };
-        let mut key = root.to_string();
-        for p in self
-            .patterns
-            .iter()
-            .filter(|p| related(&claw_ir::landlock::beneath(p), root))
-        {
-            key.push('\0');
-            key.push_str(p);
-        }
-        let mut name = self.prefix.as_os_str().to_owned();
-        name.push(format!("-{:016x}.txt", fnv(&key)));
-        std::path::PathBuf::from(name)
-    }
-
-    /// The directories and secrets of `root` when it was last walked.
-    fn read(&self, root: &str) -> Option<(Vec<DirStamp>, Vec<String>)> {
-        let text = std::fs::read_to_string(self.file(root)).ok()?;
-        let mut lines = text.lines();
-        if lines.next() != Some(&*format!("clawless-secrets 1 {root}")) {
-            return None;
-        }
-        let (mut secrets, mut dirs) = (Vec::new(), Vec::new());
-        for l in lines {
-            if let Some(p) = l.strip_prefix("S ") {
-                secrets.push(p.to_string());
-                continue;
-            }
-            let mut f = l.strip_prefix("D ")?.splitn(4, ' ');
-            let ino: u64 = f.next()?.parse().ok()?;
-            let mtime: i64 = f.next()?.parse().ok()?;
-            let mtime_nsec: i64 = f.next()?.parse().ok()?;
-            let path = f.next()?;
-            dirs.push(DirStamp {
-                path: path.to_string(),
-                ino,
-                mtime,
-                mtime_nsec,
-            });
-        }
-        Some((dirs, secrets))
-    }
-
-    fn put(&mut self, root: &str, dirs: Vec<DirStamp>, secrets: Vec<String>) {
-        if !dirs.is_empty() {
-            self.fresh.push((root.to_string(), dirs, secrets));
-        }
-    }
-
-    fn save(self) {
-        let Some(dir) = self.prefix.parent() else { return };
-        use std::io::Write;
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        if std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .is_err()
-        {
-            return;
-        }
-        for (root, dirs, secrets) in &self.fresh {
-            let all = std::iter::once(root.as_str())
-                .chain(secrets.iter().map(String::as_str))
-                .chain(dirs.iter().map(|d| d.path.as_str()));
-            if all.clone().any(|p| p.contains('\n')) {
-                continue; // a name with a newline: not cached
-            }
-            let mut text = format!("clawless-secrets 1 {root}\n");
-            for p in secrets {
-                text.push_str(&format!("S {p}\n"));
-            }
-            for d in dirs {
-                text.push_str(&format!("D {} {} {} {}\n", d.ino, d.mtime, d.mtime_nsec, d.path));
-            }
-            let file = self.file(root);
-            let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-            // Private to the user (clawless runs with umask 0).
-            let written = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&tmp)
-                .and_then(|mut f| f.write_all(text.as_bytes()));
-            if written.is_ok() {
-                let _ = std::fs::rename(&tmp, &file);
-            } else {
-                let _ = std::fs::remove_file(&tmp);
-            }
-        }
-    }
 }
 
 fn plan_lasts(plan: &IsolatedPlan) -> Vec<Option<String>> {

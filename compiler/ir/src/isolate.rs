@@ -16,7 +16,12 @@
 //! - **Carves** ([`IsolatedPlan::carves`]): an exact `deny` on `write`/`append`/
 //!   `exec` in every state. At run time a grant inside a carve is dropped, a carve
 //!   for `exec` strictly inside a grant becomes a `noexec` mount, and any other
-//!   overlap makes the runtime fall back to mediated mode (it names the rule).
+//!   carve strictly inside a grant is expanded by the runtime into grants on the
+//!   entries beside the carve's path, as the directories are at launch
+//!   (`claw_runtime::isofiles::carve_out`: only paths inside the grant and outside
+//!   the carve are granted, so Landlock stays within this plan); where it cannot
+//!   (too many entries, an unlistable directory) the runtime falls back to mediated
+//!   opens and names the rule.
 //! - **Tripwires** ([`IsolatedPlan::tripwires`]): the patterns whose opens the
 //!   monitor decides one by one — the patterns of transitions on `read` (`on read
 //!   secrets`) and of `deny`/`kill` rules on `read`. Every existing file or

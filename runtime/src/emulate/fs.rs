@@ -50,12 +50,35 @@ pub(super) fn path_accesses(verbs: &[Verb], path: &str) -> Vec<Access> {
 /// open reaches is a secret with another name from before the session
 /// (`crate::aliases`).
 fn with_alias(m: &Monitor, fd: &impl AsRawFd, verbs: &[Verb], mut accesses: Vec<Access>) -> Vec<Access> {
+    let opens = verbs.iter().any(|v| *v != Verb::Visible); // not O_PATH
+    if let Some(t) = m.tripwires.get().filter(|_| opens) {
+        // Isolated files: an object the monitor opens for the agent is looked up
+        // by inode among the tripwires, as the kernel's open of it would meet the
+        // mark (which the monitor's own opens do not fire): an open of a tripwire
+        // by a name that is no secret (a hard link) is a read of the secret. A
+        // secret's own name is decided as the model decides it.
+        let named = accesses
+            .iter()
+            .any(|a| matches!(a, Access::Path { path, .. } if t.secret(path)));
+        if let Some(secret) = tripwire_of(t, fd).filter(|_| !named) {
+            accesses.extend(path_accesses(&[Verb::Read], &secret));
+        }
+    }
     if verbs.contains(&Verb::Read) {
         if let Some(secret) = m.aliases.of(fd) {
             accesses.extend(path_accesses(&[Verb::Read], secret));
         }
     }
     accesses
+}
+
+fn tripwire_of(t: &crate::tripwire::Tripwires, fd: &impl AsRawFd) -> Option<String> {
+    // SAFETY: st is written by fstat.
+    let st = unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        (libc::fstat(fd.as_raw_fd(), &mut st) == 0).then_some(st)?
+    };
+    t.secret_of(st.st_dev, st.st_ino)
 }
 
 fn verb_names(verbs: &[Verb]) -> Vec<&'static str> {

@@ -1580,6 +1580,40 @@ int main(int argc, char **argv) {
         if (r == 0 && k > 0) report("after send", send(s, key, k, 0));
         return 0;
     }
+    if (!strcmp(name, "isoleak") && argc == 6) {
+        // isoleak HOW PATH IP PORT: opens PATH (plain; creat: O_RDONLY|O_CREAT;
+        // openat2), reads it, then connects and sends what it read.
+        const char *how = argv[2], *path = argv[3];
+        long fd;
+        if (!strcmp(how, "creat")) {
+            fd = open(path, O_RDONLY | O_CREAT, 0600);
+        } else if (!strcmp(how, "openat2")) {
+            struct open_how oh = {.flags = O_RDONLY};
+            fd = syscall(SYS_openat2, AT_FDCWD, path, &oh, sizeof oh);
+        } else {
+            fd = open(path, O_RDONLY);
+        }
+        report("isoleak open", fd);
+        char buf[256] = "LEAK:";
+        ssize_t k = fd >= 0 ? read(fd, buf + 5, sizeof buf - 6) : -1;
+        printf("isoleak read: %zd\n", k);
+        fflush(stdout);
+        struct sockaddr_in sa;
+        int s = inet_socket(SOCK_STREAM, argv[4], atoi(argv[5]), &sa);
+        long r = s >= 0 ? connect(s, (struct sockaddr *)&sa, sizeof sa) : -1;
+        if (s >= 0) report("isoleak connect", r);
+        if (r == 0 && k > 0) report("isoleak send", send(s, buf, 5 + k, 0));
+        return 0;
+    }
+    if (!strcmp(name, "fifoswap") && argc == 5) {
+        // fifoswap DIR FIFO N: exchanges a directory and a FIFO N times.
+        int n = atoi(argv[4]), ok = 0;
+        for (int i = 0; i < n; i++)
+            ok += syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_EXCHANGE) == 0;
+        printf("fifoswap: %d of %d exchanges\n", ok, n);
+        fflush(stdout);
+        return 0;
+    }
     if (!strcmp(name, "tcp") && argc >= 5) {
         // tcp IP PORT MESSAGE [SECRET]: connect and send.
         struct sockaddr_in sa;
