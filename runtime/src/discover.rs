@@ -19,7 +19,7 @@
 //! caller then keeps opens mediated (fail closed), and a walk cut short is never
 //! cached.
 //!
-//! The cache ([`SecretCache`]) keeps, per root, each directory's `(device, inode,
+//! The cache (`SecretCache`) keeps, per root, each directory's `(device, inode,
 //! ctime)` and the secrets found. A directory whose stamp is unchanged has the same
 //! names (adding, removing or renaming an entry sets the directory's ctime to now),
 //! so only its subdirectories are opened. Stamps use the *ctime*, not the mtime:
