@@ -12,5 +12,5 @@ runmed() { # the same run with mediated opens (control)
   local h=$1 w=$2; shift 2
   (cd $w && env -u XDG_CACHE_HOME HOME=$h PATH=/usr/bin:/bin timeout 300 $CLAW exec --mode isolated --workspace $w -- "$@"); }
 verdict() { # verdict OUT SECRET
-  sleep 1; kill $LPID 2>/dev/null; echo "--- listener received:"; cat "$1"
+  sleep 1; kill $LPID 2>/dev/null; wait $LPID 2>/dev/null; echo "--- listener received:"; cat "$1"
   if grep -q "LEAK:$2" "$1"; then echo "RESULT: LEAK (secret bytes reached the listener after the read)"; else echo "RESULT: held"; fi; }
