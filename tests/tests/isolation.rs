@@ -41,7 +41,7 @@ fn default_profile() -> Ir {
 
 fn prove(ir: &Ir, plan: &IsolatedPlan) -> (Outcome, Duration) {
     let t = Instant::now();
-    let o = validate_isolation(ir, plan, &[], 10_000);
+    let o = validate_isolation(ir, plan, &[], std::env::var("CLAW_ISO_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000));
     (o, t.elapsed())
 }
 
