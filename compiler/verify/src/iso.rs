@@ -347,7 +347,9 @@ impl View {
             .iter()
             .filter(|r| r.in_state(state))
             .filter_map(|r| match &r.matcher {
-                Matcher::Syscall { .. } => Some(r.clone()),
+                // A syscall rule about another syscall never matches the
+                // questions' requests (their number is fixed).
+                Matcher::Syscall { nr, .. } => asked(ir, *nr).then(|| r.clone()),
                 Matcher::Access { verbs: vs, entity } => {
                     if !vs.iter().any(|v| verbs.contains(v)) {
                         return None;
@@ -465,6 +467,32 @@ impl View {
     }
 }
 
+/// The syscalls the questions' requests make.
+const ASKED: [&str; 3] = ["openat", "execve", "newfstatat"];
+
+fn asked(ir: &Ir, nr: u32) -> bool {
+    ir.table().by_nr(nr).is_some_and(|s| ASKED.contains(&s.name))
+}
+
+/// What the file questions of `state` depend on: the rules in force there
+/// that can concern them (syscall rules on [`ASKED`], access rules with a
+/// file verb or `visible`). Two states with the same signature get the same
+/// file questions, asked once.
+fn file_signature(ir: &Ir, state: u32) -> Vec<usize> {
+    ir.rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.in_state(state))
+        .filter(|(_, r)| match &r.matcher {
+            Matcher::Syscall { nr, .. } => asked(ir, *nr),
+            Matcher::Access { verbs, .. } => verbs
+                .iter()
+                .any(|v| FILE_VERBS.contains(v) || *v == Verb::Visible),
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// `ir`'s header (name, arch, default, states) with these rules and no
 /// transitions or assertions: what `decide` reads.
 fn with_rules(ir: &Ir, rules: Vec<Rule>) -> Ir {
@@ -552,8 +580,12 @@ pub fn validate_isolation(
 ) -> Outcome {
     let vars = Vars::of(ir);
     let mut unknown: Option<String> = None;
+    let mut asked_for: Vec<Vec<usize>> = Vec::new();
     for state in 0..ir.states.len() as u32 {
-        for q in state_questions(ir, plan, stacked, state, &vars) {
+        let sig = file_signature(ir, state);
+        let files = !asked_for.contains(&sig);
+        asked_for.push(sig);
+        for q in state_questions(ir, plan, stacked, state, files, &vars) {
             let t0 = std::time::Instant::now();
             let answer = solve(&q.wf_vars, &q.facts, timeout_ms);
             if std::env::var_os("CLAW_ISO_TRACE").is_some() {
@@ -603,12 +635,15 @@ fn state_questions(
     plan: &IsolatedPlan,
     stacked: &[(&LandlockPlan, &[String])],
     state: u32,
+    files: bool,
     vars: &Vars,
 ) -> Vec<Question> {
     let mut out = Vec::new();
     let table = ir.table();
-    visible_questions(ir, plan, stacked, state, vars, &mut out);
-    for verb in FILE_VERBS {
+    if files {
+        visible_questions(ir, plan, stacked, state, vars, &mut out);
+    }
+    for verb in FILE_VERBS.into_iter().filter(|_| files) {
         let name: &'static str = if verb == Verb::Exec { "execve" } else { "openat" };
         let Some(nr) = table.by_name(name).map(|s| s.nr) else {
             continue;
@@ -639,15 +674,14 @@ fn state_questions(
                 .map(|f| qs.r.in_entity(0, &Entity::Paths(vec![f.clone()]), vars));
             let mut kernel = vec![qs.lay.notified.not(), qs.lay.rest.clone(), qs.looser.not()];
             kernel.extend(in_focus);
-            let mut refused = kernel.clone();
-            refused.push(qs.d.refused.clone());
-            let mut unallowed = kernel;
-            unallowed.extend([qs.d.refused.not(), qs.d.slot_allowed(0, &qs.r).not()]);
-            for extra in [refused, unallowed] {
-                let mut facts = qs.base.clone();
-                facts.extend(extra);
-                out.push(qs.question(facts, looser_note, &v, vars));
-            }
+            // ...and the policy refuses it: a severe rule, or no way allows.
+            let mut facts = qs.base.clone();
+            facts.extend(kernel);
+            facts.push(Bool::or(&[
+                qs.d.refused.clone(),
+                qs.d.slot_allowed(0, &qs.r).not(),
+            ]));
+            out.push(qs.question(facts, looser_note, &v, vars));
         }
         for focus in allow_foci(ir, state, verb) {
             let v = View::new(ir, plan, stacked, state, &verbs, focus.as_deref());
@@ -813,7 +847,7 @@ fn visible_questions(
             .iter()
             .filter(|x| x.in_state(state) && !x.action.is_allowing())
             .filter(|x| match &x.matcher {
-                Matcher::Syscall { .. } => true,
+                Matcher::Syscall { nr, .. } => asked(ir, *nr),
                 Matcher::Access { entity, .. } => !matches!(entity, Entity::Paths(_)),
             })
             .cloned()
