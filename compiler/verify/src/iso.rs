@@ -341,7 +341,7 @@ impl View {
         verbs: &[Verb],
         focus: Option<&str>,
     ) -> View {
-        let meets = |p: &str| focus.is_none_or(|f| may_overlap(p, f));
+        let meets = |p: &str| focus.is_none_or(|f| meets(p, f));
         let rules = ir
             .rules
             .iter()
@@ -465,6 +465,23 @@ impl View {
     fn stacked(&self) -> Vec<(&LandlockPlan, &[String])> {
         self.stacked.iter().map(|(l, lit)| (l, &lit[..])).collect()
     }
+}
+
+/// Can a path in `focus` match `p`? [`may_overlap`], and exactly where the
+/// focus is one literal path (no variable, no wildcard: the request's path is
+/// that path): then a pattern without a variable matches it or not as
+/// `claw_ir::glob_match` (the interpreter's matcher) says, and a pattern that
+/// starts with a variable never matches `/` (a variable is a directory other
+/// than `/`, `Vars::well_formed`).
+fn meets(p: &str, focus: &str) -> bool {
+    let literal = !focus.starts_with('$') && !focus.contains(['*', '?']);
+    if literal && !p.starts_with('$') {
+        return claw_ir::glob_match(p, focus);
+    }
+    if literal && focus == "/" {
+        return false;
+    }
+    may_overlap(p, focus)
 }
 
 /// The syscalls the questions' requests make.
