@@ -235,17 +235,35 @@ enum Answer {
 }
 
 /// `wf_vars`: what the variables the facts mention satisfy (see
-/// [`View::well_formed`]).
-fn solve(wf_vars: &Bool, facts: &[Bool], timeout_ms: u32) -> Answer {
-    let solver = Solver::new();
-    let mut p = Params::new();
-    p.set_u32("timeout", timeout_ms);
-    solver.set_params(&p);
+/// [`View::well_formed`]). One solver serves every question (a scope each):
+/// creating one costs more (10-20 ms) than most questions take (a few ms). A
+/// question the incremental solver cannot settle in time is asked again of a
+/// fresh one, whose preprocessing settles some it cannot (`/proc/sys/kernel/**`
+/// of the default profile).
+fn solve(solver: &Solver, wf_vars: &Bool, facts: &[Bool], timeout_ms: u32) -> Answer {
+    match solve_in(solver, wf_vars, facts, true) {
+        Answer::Unknown(_) => {
+            let fresh = Solver::new();
+            let mut p = Params::new();
+            p.set_u32("timeout", timeout_ms);
+            fresh.set_params(&p);
+            // No scope: a solver that has never pushed one runs z3's
+            // non-incremental preprocessing, which is what settles these.
+            solve_in(&fresh, wf_vars, facts, false)
+        }
+        a => a,
+    }
+}
+
+fn solve_in(solver: &Solver, wf_vars: &Bool, facts: &[Bool], scoped: bool) -> Answer {
+    if scoped {
+        solver.push();
+    }
     solver.assert(wf_vars);
     for f in facts {
         solver.assert(f);
     }
-    match solver.check() {
+    let out = match solver.check() {
         SatResult::Sat => match solver.get_model() {
             Some(m) => Answer::Sat(m),
             None => Answer::Unknown("the solver gave no model".into()),
@@ -254,9 +272,13 @@ fn solve(wf_vars: &Bool, facts: &[Bool], timeout_ms: u32) -> Answer {
         SatResult::Unknown => Answer::Unknown(
             solver
                 .get_reason_unknown()
-                .unwrap_or_else(|| format!("timed out after {timeout_ms} ms")),
+                .unwrap_or_else(|| "timed out".to_string()),
         ),
+    };
+    if scoped {
+        solver.pop(1);
     }
+    out
 }
 
 /// The counterexample of a model: one step, the request in `state`.
@@ -588,7 +610,9 @@ struct Question {
 /// [`View`]): for the looser direction one per grant that may let an open
 /// through, for the stricter one per pattern of each allowing rule, for the
 /// transitions one per pattern of each event. A query that runs out of time
-/// makes the outcome `Unknown` (mediated mode), never `Proved`.
+/// makes the outcome `Unknown` (mediated mode), never `Proved`. With
+/// `CLAW_ISO_TRACE` set, each question's focus, answer and time go to stderr
+/// (to profile the proof).
 pub fn validate_isolation(
     ir: &Ir,
     plan: &IsolatedPlan,
@@ -596,6 +620,12 @@ pub fn validate_isolation(
     timeout_ms: u32,
 ) -> Outcome {
     let vars = Vars::of(ir);
+    // The shared, incremental solver gets a short budget: what it cannot
+    // settle quickly goes to a fresh solver with the full limit (see `solve`).
+    let solver = Solver::new();
+    let mut p = Params::new();
+    p.set_u32("timeout", timeout_ms.min(500));
+    solver.set_params(&p);
     let mut unknown: Option<String> = None;
     let mut asked_for: Vec<Vec<usize>> = Vec::new();
     for state in 0..ir.states.len() as u32 {
@@ -604,7 +634,7 @@ pub fn validate_isolation(
         asked_for.push(sig);
         for q in state_questions(ir, plan, stacked, state, files, &vars) {
             let t0 = std::time::Instant::now();
-            let answer = solve(&q.wf_vars, &q.facts, timeout_ms);
+            let answer = solve(&solver, &q.wf_vars, &q.facts, timeout_ms);
             if std::env::var_os("CLAW_ISO_TRACE").is_some() {
                 let a = match &answer {
                     Answer::Sat(_) => "sat",
@@ -626,7 +656,7 @@ pub fn validate_isolation(
                     let mut facts = q.facts.clone();
                     facts.extend(q.utf8.iter().cloned());
                     facts.push(vars.utf8());
-                    let m = match solve(&q.wf_vars, &facts, timeout_ms) {
+                    let m = match solve(&solver, &q.wf_vars, &facts, timeout_ms) {
                         Answer::Sat(t) => t,
                         _ => m,
                     };
