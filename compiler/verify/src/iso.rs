@@ -538,7 +538,7 @@ fn with_rules(ir: &Ir, rules: Vec<Rule>) -> Ir {
     Ir {
         name: ir.name.clone(),
         arch: ir.arch,
-        default: ir.default.clone(),
+        default: ir.default,
         states: ir.states.clone(),
         initial: ir.initial,
         rules,
