@@ -634,7 +634,23 @@ pub fn validate_isolation(
         asked_for.push(sig);
         for q in state_questions(ir, plan, stacked, state, files, &vars) {
             let t0 = std::time::Instant::now();
-            let answer = solve(&solver, &q.wf_vars, &q.facts, timeout_ms);
+            let mut answer = solve(&solver, &q.wf_vars, &q.facts, timeout_ms);
+            if let Answer::Unknown(_) = answer {
+                // Look for a counterexample under one assignment of the
+                // variables (each its own directory, well formed): a model
+                // there is a counterexample (the proof is for every
+                // assignment); none leaves the question open, as before.
+                let mut facts = q.facts.clone();
+                facts.extend(
+                    vars.names
+                        .iter()
+                        .zip(&vars.values)
+                        .map(|(n, v)| v.eq(crate::encode::lit(&format!("/claw-var/{n}")))),
+                );
+                if let Answer::Sat(m) = solve(&solver, &q.wf_vars, &facts, timeout_ms) {
+                    answer = Answer::Sat(m);
+                }
+            }
             if std::env::var_os("CLAW_ISO_TRACE").is_some() {
                 let a = match &answer {
                     Answer::Sat(_) => "sat",
