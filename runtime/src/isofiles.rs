@@ -196,28 +196,43 @@ fn errno_the_kernel_cannot_give(ir: &claw_ir::Ir, plan: &IsolatedPlan, env: &Env
                         "{}: the policy refuses reading {p} with errno {e} ({shown}), which a kernel-decided open cannot answer",
                         t.origins.first().map_or("", String::as_str),
                 ));
+                }
             }
         }
-    }
     }
     None
 }
 
+/// The artifact's isolated plan (section 5): `clawc compile` writes it only
+/// when translation validation proved it implements the policy in every state,
+/// so the run takes it as written and never computes one of its own (an
+/// unproved plan must not decide opens). Without one, says why: the policy's
+/// rules that force mediated opens, or that the proof did not succeed.
+fn proved_plan(artifact: &Artifact) -> Result<IsolatedPlan, String> {
+    if let Some(plan) = &artifact.isolated {
+        return Ok(plan.clone());
+    }
+    Err(match artifact.ir.isolated_plan() {
+        Err(reasons) => {
+            let shown: Vec<String> = reasons.iter().take(3).map(|r| r.to_string()).collect();
+            let more = reasons.len().saturating_sub(3);
+            format!(
+                "the policy needs mediated opens: {}{}",
+                shown.join("; "),
+                if more > 0 {
+                    format!(" (and {more} more)")
+                } else {
+                    String::new()
+                }
+            )
+        }
+        Ok(_) => "the artifact has no proved isolated plan (`clawc compile` says why)".to_string(),
+    })
+}
+
 /// Prepares isolated files for `artifact` with `env`, or says why not.
 pub fn prepare(artifact: &Artifact, env: &Env, noexec: &[String]) -> Result<Files, String> {
-    let plan = artifact.ir.isolated_plan().map_err(|reasons| {
-        let shown: Vec<String> = reasons.iter().take(3).map(|r| r.to_string()).collect();
-        let more = reasons.len().saturating_sub(3);
-        format!(
-            "the policy needs mediated opens: {}{}",
-            shown.join("; "),
-            if more > 0 {
-                format!(" (and {more} more)")
-            } else {
-                String::new()
-            }
-        )
-    })?;
+    let plan = proved_plan(artifact)?;
     if let Some(why) = errno_the_kernel_cannot_give(&artifact.ir, &plan, env) {
         return Err(why);
     }
@@ -291,7 +306,9 @@ mod tests {
     fn the_default_profile_runs_isolated_and_its_filter_is_the_plans() {
         let bytes = include_bytes!("../default/coding_agent.x86_64.bin");
         let art = Artifact::from_bytes(bytes).unwrap();
-        let plan = art.ir.isolated_plan().unwrap_or_else(|r| panic!("{r:?}"));
+        // The plan the run takes: the artifact's, proved by `clawc compile`.
+        let plan = proved_plan(&art).unwrap_or_else(|r| panic!("{r}"));
+        assert_eq!(Some(&plan), art.isolated.as_ref());
         assert!(
             plan.tripwires.iter().any(|t| t.pattern == "/**/.env"),
             "{:?}",
@@ -341,6 +358,24 @@ mod tests {
             args: [0; 6],
         };
         assert_eq!(claw_bpf::run(&prog, &data).unwrap().0, claw_bpf::RET_ALLOW);
+    }
+
+    /// Without a proved plan in the artifact the run keeps mediated opens, even
+    /// where the policy has a plan (an unproved plan never decides opens), and
+    /// says why.
+    #[test]
+    fn an_artifact_without_a_proved_plan_runs_mediated_opens() {
+        let bytes = include_bytes!("../default/coding_agent.x86_64.bin");
+        let mut art = Artifact::from_bytes(bytes).unwrap();
+        assert!(art.ir.isolated_plan().is_ok());
+        art.isolated = None;
+        let why = proved_plan(&art).unwrap_err();
+        assert!(why.contains("no proved isolated plan"), "{why}");
+        let env = Env::new();
+        let Err(why) = prepare(&art, &env, &[]) else {
+            panic!("prepared isolated files without a proved plan")
+        };
+        assert!(why.contains("no proved isolated plan"), "{why}");
     }
 
     #[test]

@@ -561,9 +561,9 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
     let files = if !launch.mode.try_isolation() {
         Err("--mode mediated".to_string())
     } else if std::env::var_os(KERNEL_OPENS).is_none() {
-        // Opt-in until `clawc` proves the plan for the profiles (its proof does
-        // not finish in time yet) and the red team's findings on the tripwires
-        // are closed: docs/architecture.md "Isolated files".
+        // Opt-in until the red team's findings on the tripwires are closed
+        // (`clawc` now proves the plans of the profiles and writes them into
+        // the artifact): docs/architecture.md "Isolated files".
         Err(format!(
             "kernel-decided opens are experimental ({KERNEL_OPENS}=1)"
         ))

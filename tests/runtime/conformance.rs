@@ -831,7 +831,8 @@ impl Kernel {
             return None;
         }
         let a = claw_artifact::Artifact::from_bytes(&std::fs::read(art).ok()?).ok()?;
-        let plan = a.ir.isolated_plan().ok()?;
+        // The plan the runtime takes: the artifact's proved one (none: mediated).
+        let plan = a.isolated?;
         let mut env = claw_ir::Env::new();
         env.set("WORKSPACE", &t.ws.display().to_string())
             .set("HOME", &t.home.display().to_string())

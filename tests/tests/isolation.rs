@@ -41,7 +41,8 @@ fn default_profile() -> Ir {
 
 fn prove(ir: &Ir, plan: &IsolatedPlan) -> (Outcome, Duration) {
     let t = Instant::now();
-    let o = validate_isolation(ir, plan, &[], 10_000);
+    // clawc's default limit per query: a loaded CI machine is slow.
+    let o = validate_isolation(ir, plan, &[], 30_000);
     (o, t.elapsed())
 }
 
@@ -73,6 +74,7 @@ const SMALL: &str = r#"policy small {
         deny exec path "/tmp/**";
         allow read, exec path "/opt/**";
         deny exec path "/opt/bad";
+        deny write, append path "/tmp/keep";
     }
     state clean initial { on read path "/**/.env" -> tainted; }
     state tainted { }
@@ -84,10 +86,7 @@ fn small() -> (Ir, IsolatedPlan) {
     (ir, plan)
 }
 
-/// Not yet within the limits: some queries of the proof time out (30 s each);
-/// run with `--ignored` to measure.
 #[test]
-#[ignore]
 fn a_small_policy_has_a_proved_plan() {
     let (ir, plan) = small();
     let (o, t) = prove(&ir, &plan);
@@ -134,21 +133,22 @@ fn broken_plans_of_a_small_policy_are_refuted() {
     assert!(access(&c).1.ends_with("/.env"), "{c}");
 }
 
-/// Two more mutations whose refutation needs a longer limit than the quick
-/// suite's on a loaded machine (a query over the exec rules times out at 10 s).
 #[test]
-#[ignore]
 fn more_broken_plans_of_a_small_policy_are_refuted() {
     let (ir, plan) = small();
-    // The carves dropped: exec of /opt/bad is allowed.
+    // The carves dropped: writing /tmp/keep is the kernel's, and allowed. (The
+    // exec carves alone are not needed: `execve` keeps its mediated route, the
+    // monitor refuses /opt/bad; the proof says so.)
     let mut broken = plan.clone();
-    broken.carves.clear();
-    let c = refuted(&ir, &broken, "carve dropped");
-    assert_eq!(access(&c).0, Verb::Exec, "{c}");
-    assert!(
-        access(&c).1.starts_with("/opt/bad") || access(&c).1.starts_with("/tmp/"),
-        "{c}"
-    );
+    broken.carves.retain(|c| c.verb == Verb::Exec);
+    assert!(broken.carves.len() < plan.carves.len(), "{:?}", plan.carves);
+    let c = refuted(&ir, &broken, "write carve dropped");
+    assert!(matches!(access(&c).0, Verb::Write | Verb::Append), "{c}");
+    assert_eq!(access(&c).1, "/tmp/keep", "{c}");
+    assert!(c.steps[0].note.contains("allowed by the isolated plan"), "{c}");
+    let mut exec_only = plan.clone();
+    exec_only.carves.retain(|c| c.verb != Verb::Exec);
+    assert_eq!(prove(&ir, &exec_only).0, Outcome::Proved);
     // A literal grant (`/dev/null`) taken as a tree: `/dev/null/x` is writable.
     let mut broken = plan.clone();
     broken.literal_grants.clear();
@@ -156,35 +156,47 @@ fn more_broken_plans_of_a_small_policy_are_refuted() {
     assert!(access(&c).1.starts_with("/dev/null/"), "{c}");
 }
 
-/// The default profile's proof does not finish within the limits yet (its
-/// ~250 rules; docs/BENCHMARKS.md): run with `--ignored`.
+/// Every stdlib profile and every example that has a plan has a proved one,
+/// within clawc's default limits (each query 30 s; no time is asserted, the test
+/// just finishes: a query out of time is `Unknown`, which fails it).
 #[test]
-#[ignore]
-fn the_default_profile_and_the_examples_have_proved_plans() {
-    let ir = default_profile();
-    let plan = ir
-        .isolated_plan()
-        .unwrap_or_else(|r| panic!("the default profile has no plan: {r:?}"));
-    let (o, t) = prove(&ir, &plan);
-    eprintln!("std::profiles::coding_agent: {o:?} in {:.2} s", t.as_secs_f64());
-    assert_eq!(o, Outcome::Proved);
-    // Well under clawc's limit (30 s per query), on a loaded machine too.
-    assert!(t < Duration::from_secs(30), "{t:?}");
-    for ex in [
-        "examples/coding_agent.claw",
-        "examples/offline_analysis.claw",
-        "examples/readonly_reviewer.claw",
-    ] {
-        let ir = compile_file(ex);
+fn the_stdlib_profiles_and_the_examples_have_proved_plans() {
+    let (_, text) = claw_stdlib::modules::source("std::profiles").expect("std::profiles");
+    let mut proved = Vec::new();
+    for name in ["coding_agent", "offline", "readonly_workspace"] {
+        let ir = compile_text("std::profiles", text.to_string(), Some(name));
+        let Ok(plan) = ir.isolated_plan() else { continue };
+        let (o, t) = prove(&ir, &plan);
+        eprintln!("std::profiles::{name}: {o:?} in {:.2} s", t.as_secs_f64());
+        assert_eq!(o, Outcome::Proved, "{name}");
+        proved.push(name);
+    }
+    // The default profile is among them (clawless embeds its artifact).
+    assert!(proved.contains(&"coding_agent"), "{proved:?}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut examples: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "claw"))
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 3, "{examples:?}");
+    for ex in examples {
+        let rel = format!("examples/{}", ex.file_name().unwrap().to_string_lossy());
+        let ir = compile_file(&rel);
         // An example with rules Landlock cannot carry has no plan (mediated mode).
         let Ok(plan) = ir.isolated_plan() else { continue };
         let (o, t) = prove(&ir, &plan);
-        eprintln!("{ex}: {o:?} in {:.2} s", t.as_secs_f64());
-        assert_eq!(o, Outcome::Proved, "{ex}");
-        assert!(t < Duration::from_secs(30), "{ex}: {t:?}");
+        eprintln!("{rel}: {o:?} in {:.2} s", t.as_secs_f64());
+        assert_eq!(o, Outcome::Proved, "{rel}");
     }
 }
 
+/// Mutations of the default profile's plan: the first three are refuted in
+/// seconds, but with every carve dropped some questions that stay unsat run
+/// out of time (30 s each, z3's string solver after many queries in one
+/// context), so the test takes minutes (the small policy's mutations above run
+/// in every suite): `--ignored`.
 #[test]
 #[ignore]
 fn broken_plans_are_refuted_with_a_counterexample() {

@@ -282,6 +282,9 @@ impl Artifact {
             )));
         }
         check_ir(&ir)?;
+        if let Some(plan) = &isolated {
+            check_isolated(&ir, plan)?;
+        }
         Ok(Artifact {
             program,
             ir,
@@ -320,6 +323,81 @@ fn check_arch_prologue(p: &[Insn], arch: Arch) -> Result<(), LoadError> {
             code: p.first().map_or(0, |i| i.code),
         }))
     }
+}
+
+/// The isolated plan is one the runtime can apply to this IR: its routes name
+/// syscalls of the architecture once each, with argument conditions the filter
+/// can test; its paths are absolute or start with a variable, without `.` or
+/// `..` components; its carves deny a verb Landlock carries; every right it
+/// grants is one its ruleset handles (Landlock refuses other rules). What the
+/// plan decides was proved by `clawc` (the checksum guards the bytes); this
+/// refuses, before anything runs, a section that no proof can have produced.
+fn check_isolated(ir: &Ir, plan: &IsolatedPlan) -> Result<(), LoadError> {
+    let bad = |m: String| Err(LoadError::BadSection(format!("isolated: {m}")));
+    let table = ir.table();
+    let mut seen = Vec::new();
+    for r in &plan.routes {
+        if table.by_nr(r.nr).is_none() {
+            return bad(format!(
+                "route of syscall {} that {} does not have",
+                r.nr, ir.arch
+            ));
+        }
+        if seen.contains(&r.nr) {
+            return bad(format!("two routes of syscall {}", r.nr));
+        }
+        seen.push(r.nr);
+        for c in r.rules.iter().flat_map(|x| &x.conds) {
+            if c.arg > 5 || ![16, 32, 64].contains(&c.width) {
+                return bad(format!("argument condition {c:?}"));
+            }
+        }
+    }
+    let path_ok = |p: &str| {
+        let rest = match p.strip_prefix('$') {
+            Some(r) => {
+                let end = r.find('/').unwrap_or(r.len());
+                if end == 0 {
+                    return false;
+                }
+                &r[end..]
+            }
+            None if p.starts_with('/') => p,
+            None => return false,
+        };
+        !p.contains('\0') && !rest.split('/').any(|c| c == "." || c == "..")
+    };
+    let paths = plan
+        .landlock
+        .fs
+        .iter()
+        .map(|g| &g.path)
+        .chain(&plan.literal_grants)
+        .chain(plan.carves.iter().map(|c| &c.pattern))
+        .chain(plan.tripwires.iter().map(|t| &t.pattern))
+        .chain(&plan.monitored);
+    for p in paths {
+        if !path_ok(p) {
+            return bad(format!("path {p:?}"));
+        }
+    }
+    for c in &plan.carves {
+        if !matches!(
+            c.verb,
+            claw_ir::Verb::Write | claw_ir::Verb::Append | claw_ir::Verb::Exec
+        ) {
+            return bad(format!("a carve of `{}`", c.verb.name()));
+        }
+    }
+    for g in &plan.landlock.fs {
+        if let Some(r) = g.rights.iter().find(|r| !plan.landlock.handled_fs.contains(r)) {
+            return bad(format!(
+                "{} is granted {r:?}, which the ruleset does not handle",
+                g.path
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_ir(ir: &Ir) -> Result<(), LoadError> {

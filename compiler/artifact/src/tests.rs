@@ -188,3 +188,74 @@ fn refuses_invalid_contents_even_with_a_valid_checksum() {
     reseal(&mut bytes);
     assert!(err(&bytes).contains("is for aarch64"), "{}", err(&bytes));
 }
+
+/// A section 5 that parses but no proof can have produced is refused before
+/// anything runs (the checksum resealed, as a forger would): a route of a
+/// syscall the architecture lacks, two routes of one syscall, a relative path,
+/// a `..` component, a carve of a verb Landlock does not carry, a right the
+/// ruleset does not handle. The same plan without the defect loads.
+#[test]
+fn refuses_an_isolated_plan_no_proof_produced() {
+    use claw_ir::isolate::{Carve, IsoAction, IsoRoute, IsolatedPlan};
+    use claw_ir::landlock::{FsGrant, FsRight};
+    let a = sample(Arch::X86_64);
+    let good = IsolatedPlan {
+        landlock: claw_ir::landlock::LandlockPlan {
+            handled_fs: vec![FsRight::ReadFile, FsRight::WriteFile],
+            fs: vec![FsGrant {
+                path: "$WORKSPACE".into(),
+                rights: vec![FsRight::ReadFile, FsRight::WriteFile],
+            }],
+            ..Default::default()
+        },
+        literal_grants: vec![],
+        carves: vec![Carve {
+            verb: claw_ir::Verb::Write,
+            pattern: "$WORKSPACE/keep/**".into(),
+            origin: "x.claw:2".into(),
+        }],
+        tripwires: vec![],
+        monitored: vec!["/proc".into()],
+        routes: vec![IsoRoute {
+            nr: 257,
+            rules: vec![],
+            fallback: IsoAction::Act(Action::Allow),
+        }],
+        stricter: vec![],
+        looser: vec![],
+    };
+    let with = |p: &IsolatedPlan| {
+        let mut b = a.clone();
+        b.isolated = Some(p.clone());
+        b.to_bytes()
+    };
+    assert_eq!(
+        Artifact::from_bytes(&with(&good)).unwrap().isolated,
+        Some(good.clone())
+    );
+    let mut cases: Vec<(IsolatedPlan, &str)> = Vec::new();
+    let mut p = good.clone();
+    p.routes[0].nr = 99_999;
+    cases.push((p, "route of syscall 99999"));
+    let mut p = good.clone();
+    p.routes.push(p.routes[0].clone());
+    cases.push((p, "two routes"));
+    let mut p = good.clone();
+    p.landlock.fs[0].path = "workspace".into();
+    cases.push((p, "path"));
+    let mut p = good.clone();
+    p.carves[0].pattern = "$WORKSPACE/../etc/**".into();
+    cases.push((p, "path"));
+    let mut p = good.clone();
+    p.carves[0].verb = claw_ir::Verb::Visible;
+    cases.push((p, "carve of `visible`"));
+    let mut p = good.clone();
+    p.landlock.fs[0].rights.push(FsRight::Execute);
+    cases.push((p, "does not handle"));
+    for (p, want) in cases {
+        let mut bytes = with(&p);
+        reseal(&mut bytes);
+        let e = err(&bytes);
+        assert!(e.contains("isolated") && e.contains(want), "{want}: {e}");
+    }
+}

@@ -839,8 +839,8 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
     if let Some((to, origin)) = &an.then {
         out += &format!("then:     the sandbox moves to `{to}` (transition at {origin})\n");
     }
-    // Only for an artifact with a proved isolated plan (`clawc compile
-    // --require-isolation`); without one, every request is decided as above.
+    // Only for an artifact with a proved isolated plan (`clawc compile` writes
+    // one when it proves it); without one, every request is decided as above.
     if let Some(layer) = &an.isolated {
         out += &format!("isolated: decided by {layer}\n");
     }

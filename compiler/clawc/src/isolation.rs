@@ -2,8 +2,10 @@
 //! (`Ir::isolated_plan`), proved by translation validation
 //! (`claw_verify::validate_isolation`: Landlock's hierarchical rights, tripwires,
 //! the isolated filter's routes, against the IR in every state), and written into
-//! the artifact only when proved. Otherwise a note names what forced mediated
-//! mode; `--require-isolation` makes that an error.
+//! the artifact only when proved, on every compile. Otherwise a note names what
+//! forced mediated mode (the rules Landlock and tripwires cannot carry, or that
+//! the proof was refuted or ran out of time); `--require-isolation` makes that
+//! an error.
 //!
 //! It knows nothing of the runtime: whether the running kernel has what the plan
 //! needs (user namespaces, Landlock, FUSE) is decided by `clawless` at start.
@@ -32,16 +34,6 @@ pub fn plan(built: &Built, timeout_ms: u32, require: bool, color: bool) -> Resul
             return if require { Err(()) } else { Ok(None) };
         }
     };
-    if !require {
-        // Its proof does not yet finish within the default limits for a profile
-        // of the default's size (docs/BENCHMARKS.md): asked for explicitly only.
-        eprintln!(
-            "note: the policy has an isolated-mode plan ({} Landlock rules, {} tripwire patterns); it is proved and written into the artifact only with --require-isolation",
-            plan.landlock.fs.len(),
-            plan.tripwires.len()
-        );
-        return Ok(None);
-    }
     let t = Instant::now();
     let outcome = claw_verify::validate_isolation(ir, &plan, &[], timeout_ms);
     let secs = t.elapsed().as_secs_f64();
