@@ -1,17 +1,29 @@
-//! Secrets that had another name before the session: a hard link made outside the
-//! sandbox (`~/notes/key`, the same inode as `~/.ssh/id_ed25519`) is, to a policy of
-//! paths, a different file. At start-up the monitor lists the files the policy's
-//! `read` rules and transitions single out (a `deny read`, an `on read` event)
-//! whose pattern has a literal directory to start from, and remembers, by identity
-//! `(dev, inode)`, those with more than one link. An open that reads such an object
-//! under any name is then also decided as a `read` of the secret's own path.
+//! Secrets by identity: the objects the policy's secret patterns name, known by
+//! `(dev, inode)`, so that another name for one of them is still the secret. Three
+//! such names exist outside the sandbox's reach, which a policy of paths would
+//! take for different files:
+//! - a hard link made outside the sandbox (`~/notes/key`, the same inode as
+//!   `~/.ssh/id_ed25519`), before the session or *during* it (by the user's
+//!   tools: every secret file is remembered, linked or not, so a link made later
+//!   meets the same identity);
+//! - the real file behind a symlink with a secret's name (`~/.aws/credentials ->
+//!   ~/dotfiles/aws/credentials`, as dotfile managers lay them out): the link
+//!   names a secret, so what it names is one; a secret directory that is itself a
+//!   symlink (`~/.ssh -> ~/dotfiles/ssh`) is listed through the link;
+//! - the canonical path those reach, which matches no secret pattern.
+//!
+//! At start-up the monitor lists the files the policy's `read` rules and
+//! transitions single out (a `deny read`, an `on read` event) whose pattern has a
+//! literal directory to start from, and remembers each by identity. An open that
+//! reads such an object under any name is then also decided as a `read` of the
+//! secret's own path (`emulate/fs.rs::with_alias`).
 //!
 //! What it does not know: patterns with no literal directory (`/**/.env`: the
 //! whole filesystem would have to be listed), files past the listing bound
-//! ([`MAX_LISTED`]), bind mounts and copies made before the session, and secrets
-//! created after start-up outside the sandbox (docs/threat-model.md). Links made
-//! during the session need none of this: each one is decided as a read of what it
-//! links (`emulate/names.rs`).
+//! ([`MAX_LISTED`]), bind mounts and copies, and secrets created after start-up
+//! outside the sandbox (docs/threat-model.md). Links the agent makes during the
+//! session need none of this: each one is decided as a read of what it links
+//! (`emulate/names.rs`).
 
 use claw_ir::{Entity, Env, Ir, Matcher, Verb};
 use std::collections::HashMap;
@@ -25,14 +37,14 @@ pub const MAX_LISTED: usize = 65_536;
 /// The deepest the start-up listing goes below a pattern's literal directory.
 const MAX_DEPTH: usize = 16;
 
-/// Multiply-linked secret files, by identity.
+/// Secret files, by identity (see the module doc).
 #[derive(Debug, Default)]
 pub struct Aliases {
     by_id: HashMap<(u64, u64), String>,
 }
 
 impl Aliases {
-    /// The secrets' own paths (each with another name somewhere).
+    /// The secrets' own paths.
     pub fn secrets(&self) -> impl Iterator<Item = &String> {
         self.by_id.values()
     }
@@ -73,12 +85,30 @@ impl Aliases {
             return;
         }
         *budget -= 1;
-        let Ok(md) = std::fs::symlink_metadata(path) else {
+        // The pattern's own directory is listed through a symlink (`~/.ssh ->
+        // dotfiles/ssh`); below it, a link is what it names only when its own
+        // name is a secret's.
+        let md = if depth == 0 {
+            std::fs::metadata(path)
+        } else {
+            std::fs::symlink_metadata(path)
+        };
+        let Ok(md) = md else {
             return;
         };
         let name = path.to_string_lossy();
+        if md.is_symlink() {
+            if claw_ir::glob_match(pattern, &name) {
+                if let Some(target) = std::fs::metadata(path).ok().filter(|t| t.is_file()) {
+                    self.by_id
+                        .entry((target.dev(), target.ino()))
+                        .or_insert_with(|| name.into_owned());
+                }
+            }
+            return;
+        }
         if md.is_file() {
-            if md.nlink() > 1 && claw_ir::glob_match(pattern, &name) {
+            if claw_ir::glob_match(pattern, &name) {
                 self.by_id.insert((md.dev(), md.ino()), name.into_owned());
             }
             return;
@@ -97,7 +127,7 @@ impl Aliases {
         }
     }
 
-    /// Whether no multiply-linked secret was found.
+    /// Whether no secret file was found.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
@@ -147,22 +177,39 @@ mod tests {
     }
 
     #[test]
-    fn only_multiply_linked_matching_files_are_remembered() {
+    fn every_matching_file_and_the_target_of_a_matching_link_is_remembered() {
         let d = std::env::temp_dir().join(format!("claw-aliases-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(d.join("sec/sub")).unwrap();
+        std::fs::create_dir_all(d.join("dotfiles")).unwrap();
         std::fs::write(d.join("sec/sub/key"), "k").unwrap();
         std::fs::write(d.join("sec/lone"), "k").unwrap();
+        std::fs::write(d.join("dotfiles/real"), "k").unwrap();
+        std::fs::write(d.join("plain"), "p").unwrap();
+        std::os::unix::fs::symlink(d.join("dotfiles/real"), d.join("sec/linked")).unwrap();
+        std::os::unix::fs::symlink(d.join("sec"), d.join("via")).unwrap();
         std::fs::hard_link(d.join("sec/sub/key"), d.join("alias")).unwrap();
         let pattern = format!("{}/sec/**", d.display());
         let mut a = Aliases::default();
         let mut budget = 100;
         a.list(&d.join("sec"), &pattern, 0, &mut budget);
-        let f = std::fs::File::open(d.join("alias")).unwrap();
-        assert_eq!(a.of(&f), Some(format!("{}/sec/sub/key", d.display()).as_str()));
-        let lone = std::fs::File::open(d.join("sec/lone")).unwrap();
-        assert_eq!(a.of(&lone), None);
-        assert_eq!(a.by_id.len(), 1);
+        let of = |p: &str| a.of(&std::fs::File::open(d.join(p)).unwrap()).map(str::to_string);
+        let named = |p: &str| Some(format!("{}/{p}", d.display()));
+        // A hard link (made before or after the listing: the identity is the same).
+        assert_eq!(of("alias"), named("sec/sub/key"));
+        assert_eq!(of("sec/lone"), named("sec/lone"));
+        std::fs::hard_link(d.join("sec/lone"), d.join("later")).unwrap();
+        assert_eq!(of("later"), named("sec/lone"));
+        // The real file behind a link with a secret's name.
+        assert_eq!(of("dotfiles/real"), named("sec/linked"));
+        assert_eq!(of("plain"), None);
+        // A secret directory that is a symlink is listed through it.
+        let mut b = Aliases::default();
+        let mut budget = 100;
+        let via = format!("{}/via/**", d.display());
+        b.list(&d.join("via"), &via, 0, &mut budget);
+        let f = std::fs::File::open(d.join("sec/lone")).unwrap();
+        assert_eq!(b.of(&f), Some(format!("{}/via/lone", d.display()).as_str()));
         let _ = std::fs::remove_dir_all(&d);
     }
 }

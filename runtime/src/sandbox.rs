@@ -928,10 +928,11 @@ fn arm_tripwires(f: &crate::isofiles::Files, monitor: &Arc<Monitor>) -> Result<(
             f.plan.monitored
         ));
     }
-    // Secrets with another name from before the session (a hard link into the
-    // workspace): the mark on the inode covers every name.
+    // Secrets known by identity (`crate::aliases`: a hard link into the
+    // workspace, the real file behind a secret-named symlink): the mark on the
+    // inode covers every name.
     for p in monitor.aliases.secrets() {
-        f.tripwires.cover_path(p);
+        f.tripwires.cover_object(p);
     }
     f.tripwires.watch();
     Ok(())

@@ -301,6 +301,41 @@ impl Tripwires {
         }
     }
 
+    /// Marks the regular file `name` names, following a symlink, as the secret
+    /// `name` (`crate::aliases`: a secret known by identity, whose other names, a
+    /// hard link or the real file behind a secret-named link, may lie in a
+    /// readable tree). Opened `O_NONBLOCK` and checked to be a regular file
+    /// before the mark (a FIFO or device swapped in is left alone).
+    pub fn cover_object(&self, name: &str) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let Ok(f) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(name)
+        else {
+            return;
+        };
+        let Some(st) = stat_of(f.as_raw_fd(), None, false) else {
+            return;
+        };
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return;
+        }
+        // SAFETY: a NULL path marks the object of our own descriptor `f`.
+        let r = unsafe {
+            libc::fanotify_mark(
+                self.fan.as_raw_fd(),
+                libc::FAN_MARK_ADD,
+                MASK,
+                f.as_raw_fd(),
+                std::ptr::null(),
+            )
+        };
+        if r == 0 {
+            self.record(st, name);
+        }
+    }
+
     /// Marks the secret at `path` (a multiply-linked secret outside the readable
     /// trees: its other name may be inside one).
     pub fn cover_path(&self, path: &str) {

