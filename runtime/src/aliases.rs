@@ -1,16 +1,9 @@
-//! Secrets by identity: the objects the policy's secret patterns name, known by
-//! `(dev, inode)`, so that another name for one of them is still the secret. Three
-//! such names exist outside the sandbox's reach, which a policy of paths would
-//! take for different files:
-//! - a hard link made outside the sandbox (`~/notes/key`, the same inode as
-//!   `~/.ssh/id_ed25519`), before the session or *during* it (by the user's
-//!   tools: every secret file is remembered, linked or not, so a link made later
-//!   meets the same identity);
-//! - the real file behind a symlink with a secret's name (`~/.aws/credentials ->
-//!   ~/dotfiles/aws/credentials`, as dotfile managers lay them out): the link
-//!   names a secret, so what it names is one; a secret directory that is itself a
-//!   symlink (`~/.ssh -> ~/dotfiles/ssh`) is listed through the link;
-//! - the canonical path those reach, which matches no secret pattern.
+//! Secrets by identity: the files the policy's secret patterns name, known by
+//! `(dev, inode)`, so that another name for one of them is still the secret. A
+//! hard link made outside the sandbox (`~/notes/key`, the same inode as
+//! `~/.ssh/id_ed25519`), before the session or *during* it by the user's tools,
+//! is, to a policy of paths, a different file: every secret file is remembered,
+//! linked or not, so a link made later meets the same identity.
 //!
 //! At start-up the monitor lists the files the policy's `read` rules and
 //! transitions single out (a `deny read`, an `on read` event) whose pattern has a
@@ -20,10 +13,13 @@
 //!
 //! What it does not know: patterns with no literal directory (`/**/.env`: the
 //! whole filesystem would have to be listed), files past the listing bound
-//! ([`MAX_LISTED`]), bind mounts and copies, and secrets created after start-up
-//! outside the sandbox (docs/threat-model.md). Links the agent makes during the
-//! session need none of this: each one is decided as a read of what it links
-//! (`emulate/names.rs`).
+//! ([`MAX_LISTED`]), bind mounts and copies, secrets created after start-up
+//! outside the sandbox, and the real file behind a symlink with a secret's name
+//! (`~/.aws/credentials -> ~/dotfiles/aws/credentials`): decisions are on the
+//! canonical path, which `clawc explain` and the verifier share, so making that
+//! file a secret is a change of the model, not made here (docs/threat-model.md).
+//! Links the agent makes during the session need none of this: each one is
+//! decided as a read of what it links (`emulate/names.rs`).
 
 use claw_ir::{Entity, Env, Ir, Matcher, Verb};
 use std::collections::HashMap;
@@ -85,28 +81,10 @@ impl Aliases {
             return;
         }
         *budget -= 1;
-        // The pattern's own directory is listed through a symlink (`~/.ssh ->
-        // dotfiles/ssh`); below it, a link is what it names only when its own
-        // name is a secret's.
-        let md = if depth == 0 {
-            std::fs::metadata(path)
-        } else {
-            std::fs::symlink_metadata(path)
-        };
-        let Ok(md) = md else {
+        let Ok(md) = std::fs::symlink_metadata(path) else {
             return;
         };
         let name = path.to_string_lossy();
-        if md.is_symlink() {
-            if claw_ir::glob_match(pattern, &name) {
-                if let Some(target) = std::fs::metadata(path).ok().filter(|t| t.is_file()) {
-                    self.by_id
-                        .entry((target.dev(), target.ino()))
-                        .or_insert_with(|| name.into_owned());
-                }
-            }
-            return;
-        }
         if md.is_file() {
             if claw_ir::glob_match(pattern, &name) {
                 self.by_id.insert((md.dev(), md.ino()), name.into_owned());
@@ -177,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn every_matching_file_and_the_target_of_a_matching_link_is_remembered() {
+    fn every_matching_file_is_remembered_by_identity() {
         let d = std::env::temp_dir().join(format!("claw-aliases-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(d.join("sec/sub")).unwrap();
@@ -187,7 +165,6 @@ mod tests {
         std::fs::write(d.join("dotfiles/real"), "k").unwrap();
         std::fs::write(d.join("plain"), "p").unwrap();
         std::os::unix::fs::symlink(d.join("dotfiles/real"), d.join("sec/linked")).unwrap();
-        std::os::unix::fs::symlink(d.join("sec"), d.join("via")).unwrap();
         std::fs::hard_link(d.join("sec/sub/key"), d.join("alias")).unwrap();
         let pattern = format!("{}/sec/**", d.display());
         let mut a = Aliases::default();
@@ -195,21 +172,15 @@ mod tests {
         a.list(&d.join("sec"), &pattern, 0, &mut budget);
         let of = |p: &str| a.of(&std::fs::File::open(d.join(p)).unwrap()).map(str::to_string);
         let named = |p: &str| Some(format!("{}/{p}", d.display()));
-        // A hard link (made before or after the listing: the identity is the same).
+        // A hard link, made before or after the listing: the identity is the same.
         assert_eq!(of("alias"), named("sec/sub/key"));
         assert_eq!(of("sec/lone"), named("sec/lone"));
         std::fs::hard_link(d.join("sec/lone"), d.join("later")).unwrap();
         assert_eq!(of("later"), named("sec/lone"));
-        // The real file behind a link with a secret's name.
-        assert_eq!(of("dotfiles/real"), named("sec/linked"));
+        // Decisions are on canonical paths: a symlink's target is what its own
+        // path says (the model's rule), not a secret by the link's name.
+        assert_eq!(of("dotfiles/real"), None);
         assert_eq!(of("plain"), None);
-        // A secret directory that is a symlink is listed through it.
-        let mut b = Aliases::default();
-        let mut budget = 100;
-        let via = format!("{}/via/**", d.display());
-        b.list(&d.join("via"), &via, 0, &mut budget);
-        let f = std::fs::File::open(d.join("sec/lone")).unwrap();
-        assert_eq!(b.of(&f), Some(format!("{}/via/lone", d.display()).as_str()));
         let _ = std::fs::remove_dir_all(&d);
     }
 }

@@ -929,8 +929,8 @@ fn arm_tripwires(f: &crate::isofiles::Files, monitor: &Arc<Monitor>) -> Result<(
         ));
     }
     // Secrets known by identity (`crate::aliases`: a hard link into the
-    // workspace, the real file behind a secret-named symlink): the mark on the
-    // inode covers every name.
+    // workspace, made before the session or during it): the mark on the inode
+    // covers every name.
     for p in monitor.aliases.secrets() {
         f.tripwires.cover_object(p);
     }

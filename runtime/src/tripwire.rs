@@ -301,16 +301,16 @@ impl Tripwires {
         }
     }
 
-    /// Marks the regular file `name` names, following a symlink, as the secret
-    /// `name` (`crate::aliases`: a secret known by identity, whose other names, a
-    /// hard link or the real file behind a secret-named link, may lie in a
-    /// readable tree). Opened `O_NONBLOCK` and checked to be a regular file
-    /// before the mark (a FIFO or device swapped in is left alone).
+    /// Marks the regular file at `name` as the secret `name` (`crate::aliases`:
+    /// a secret known by identity, whose other names, hard links, may lie in a
+    /// readable tree). Opened `O_NONBLOCK|O_NOFOLLOW` and checked to be a
+    /// regular file before the mark (a FIFO, device or link swapped in is left
+    /// alone).
     pub fn cover_object(&self, name: &str) {
         use std::os::unix::fs::OpenOptionsExt;
         let Ok(f) = std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW)
             .open(name)
         else {
             return;

@@ -1576,23 +1576,6 @@ fn a_secret_hard_linked_by_an_outside_process_during_the_session_is_still_the_se
     });
 }
 
-/// The real file behind a symlink with a secret's name (`~/.ssh/id_test ->
-/// ../dotfiles/key`, as dotfile managers lay keys out) is the secret: reading
-/// it directly by its ordinary name taints, and so does reading it through the
-/// link (whose canonical path is the ordinary name).
-#[test]
-fn the_real_file_behind_a_secret_named_symlink_is_the_secret() {
-    for (n, target) in [(44, "h/dotfiles/key"), (45, "h/.ssh/id_test")] {
-        let f = Fixture::new("name-dotfiles").with_attack();
-        let home = f.ws.join("h");
-        std::fs::create_dir_all(home.join(".ssh")).unwrap();
-        std::fs::create_dir_all(home.join("dotfiles")).unwrap();
-        std::fs::write(home.join("dotfiles/key"), SECRET).unwrap();
-        std::os::unix::fs::symlink("../dotfiles/key", home.join(".ssh/id_test")).unwrap();
-        hold_taints(&f, &home, &format!("127.77.12.{n}"), target, || {});
-    }
-}
-
 // ---- the network belongs to the monitor (isolated network, complete revocation) ----
 //
 // Each attack makes its sockets before the secret is read and proves its channel
