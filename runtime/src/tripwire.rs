@@ -336,8 +336,8 @@ impl Tripwires {
         }
     }
 
-    /// Marks the secret at `path` (a multiply-linked secret outside the readable
-    /// trees: its other name may be inside one).
+    /// Marks the secret at `path`, by its parent directory and name (a
+    /// discovery root that is itself a secret).
     pub fn cover_path(&self, path: &str) {
         if let Some((dir, name)) = split(path) {
             let opened = std::fs::OpenOptions::new()
