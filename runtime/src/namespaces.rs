@@ -48,18 +48,45 @@ impl Mode {
     }
 }
 
-/// What the user asked for: a mode (`--mode`, else `CLAWLESS_MODE`), and whether
-/// running without isolation is an error.
+/// What the user asked for: a mode (`--mode`, else `CLAWLESS_MODE`), whether
+/// running without isolation is an error, and whether the kernel may decide
+/// opens (`CLAWLESS_KERNEL_OPENS`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Request {
     /// The mode asked for (`None`: isolated where possible).
     pub mode: Option<Mode>,
     /// Refuse to run without isolation (`--require-isolation`).
     pub require_isolation: bool,
+    /// Kernel-decided opens asked for (`CLAWLESS_KERNEL_OPENS=1`; experimental,
+    /// docs/architecture.md "Isolated files"): used in isolated mode where the
+    /// artifact has a proved plan and `clawless` can place the tripwires.
+    pub kernel_opens: bool,
+}
+
+/// The environment variable that turns on kernel-decided opens (isolated files).
+pub const KERNEL_OPENS: &str = "CLAWLESS_KERNEL_OPENS";
+
+/// Reads [`KERNEL_OPENS`]: unset, empty or `0` is off, `1` is on, anything else
+/// is refused (a typo must not turn an experimental mode on, nor silently off).
+pub fn kernel_opens_from_env() -> Result<bool, String> {
+    kernel_opens_value(std::env::var_os(KERNEL_OPENS).as_deref())
+}
+
+fn kernel_opens_value(v: Option<&std::ffi::OsStr>) -> Result<bool, String> {
+    match v.map(|v| v.as_encoded_bytes()) {
+        None | Some(b"" | b"0") => Ok(false),
+        Some(b"1") => Ok(true),
+        Some(other) => Err(format!(
+            "{KERNEL_OPENS}={}: expected `0` (mediated opens) or `1` (kernel-decided opens)",
+            String::from_utf8_lossy(other)
+        )),
+    }
 }
 
 impl Request {
-    /// Combines the command line with `CLAWLESS_MODE` (the command line wins).
+    /// Combines the command line with `CLAWLESS_MODE` (the command line wins)
+    /// and reads `CLAWLESS_KERNEL_OPENS`; a value of either that means nothing
+    /// is an error.
     pub fn new(cli: Option<Mode>, require_isolation: bool) -> Result<Request, String> {
         let mode = match cli {
             Some(m) => Some(m),
@@ -77,6 +104,7 @@ impl Request {
         Ok(Request {
             mode,
             require_isolation,
+            kernel_opens: kernel_opens_from_env()?,
         })
     }
 
@@ -609,5 +637,20 @@ mod tests {
         let r = Request::new(Some(Mode::Mediated), false).unwrap();
         assert!(!r.isolation_required() && !r.try_isolation());
         assert!(Request::new(Some(Mode::Mediated), true).is_err());
+    }
+
+    #[test]
+    fn kernel_opens_is_off_on_or_refused() {
+        use std::ffi::OsStr;
+        assert_eq!(kernel_opens_value(None), Ok(false));
+        assert_eq!(kernel_opens_value(Some(OsStr::new(""))), Ok(false));
+        assert_eq!(kernel_opens_value(Some(OsStr::new("0"))), Ok(false));
+        assert_eq!(kernel_opens_value(Some(OsStr::new("1"))), Ok(true));
+        for bad in ["yes", "true", "01", " 1", "2", "off"] {
+            let e = kernel_opens_value(Some(OsStr::new(bad))).unwrap_err();
+            assert!(e.contains(&format!("CLAWLESS_KERNEL_OPENS={bad}:")), "{e}");
+        }
+        use std::os::unix::ffi::OsStrExt;
+        assert!(kernel_opens_value(Some(OsStr::from_bytes(b"\xff"))).is_err());
     }
 }

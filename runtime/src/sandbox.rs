@@ -492,9 +492,6 @@ fn protect_self() -> Option<libc::rlimit> {
 
 /// The directories to make `noexec` in isolated mode and those below them made
 /// executable again, as C strings.
-/// The environment variable that turns on kernel-decided opens (isolated files).
-pub const KERNEL_OPENS: &str = "CLAWLESS_KERNEL_OPENS";
-
 fn exec_dirs(launch: &Launch) -> (Vec<CString>, Vec<CString>) {
     let plan = crate::execdirs::exec_plan(&launch.artifact.ir, &launch.artifact.landlock, &launch.env);
     let c = |v: Vec<String>| v.into_iter().filter_map(|d| CString::new(d).ok()).collect();
@@ -560,12 +557,13 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
     // seen (learning, the audit log, --log-denials).
     let files = if !launch.mode.try_isolation() {
         Err("--mode mediated".to_string())
-    } else if std::env::var_os(KERNEL_OPENS).is_none() {
+    } else if !launch.mode.kernel_opens {
         // Opt-in until the red team's findings on the tripwires are closed
         // (`clawc` now proves the plans of the profiles and writes them into
         // the artifact): docs/architecture.md "Isolated files".
         Err(format!(
-            "kernel-decided opens are experimental ({KERNEL_OPENS}=1)"
+            "kernel-decided opens are experimental ({}=1)",
+            crate::namespaces::KERNEL_OPENS
         ))
     } else if launch.learn {
         Err("learning sees every open".to_string())

@@ -894,3 +894,125 @@ fn a_refused_exec_through_a_symlink_is_logged_under_the_name_run() {
         .unwrap_or_else(|| panic!("no denial line for the exec\n{err}"));
     assert!(line.contains("\"name\":\"./mytool\""), "{line}");
 }
+
+/// `CLAWLESS_KERNEL_OPENS`: `1` asks for kernel-decided opens, `0` or unset does
+/// not, anything else is refused before anything runs (exit 125, like an unknown
+/// `CLAWLESS_MODE`). Whatever is asked, exactly one mode line is printed, and in
+/// isolated mode it says who decides opens and, when they stay mediated, why.
+#[test]
+fn kernel_opens_are_asked_for_with_1_and_the_mode_line_says_why_not() {
+    use std::os::unix::process::CommandExt;
+    clawc_is_built();
+    let f = Fixture::new("kopens-env");
+    std::fs::write(f.ws.join(".env"), "A=1\n").unwrap();
+    // A policy whose rules the isolated plan cannot carry (an append-only report).
+    let reviewer = f.root.join("reviewer.bin");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/readonly_reviewer.claw");
+    let st = std::process::Command::new(std::path::Path::new(clawless()).with_file_name("clawc"))
+        .arg("compile")
+        .arg(&src)
+        .arg("-o")
+        .arg(&reviewer)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "compiling {}", src.display());
+    let root = unsafe { libc::geteuid() } == 0;
+    let run = |extra: &[&str], value: Option<&str>, unprivileged: bool| {
+        let mut c = f.command(extra, &["/bin/sh", "-c", "cat ok.txt >/dev/null && echo ran"]);
+        c.env_remove("CLAWLESS_MODE");
+        match value {
+            Some(v) => c.env("CLAWLESS_KERNEL_OPENS", v),
+            None => c.env_remove("CLAWLESS_KERNEL_OPENS"),
+        };
+        if unprivileged {
+            c.uid(65534).gid(65534);
+        }
+        run_with_deadline(c, Duration::from_secs(120))
+    };
+    // One mode line; returns it.
+    let line = |o: &std::process::Output| -> String {
+        let err = stderr(o);
+        let lines: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("clawless: isolated mode") || l.starts_with("clawless: mediated mode"))
+            .collect();
+        assert_eq!(lines.len(), 1, "one mode line\n{}", show(o));
+        lines[0].to_string()
+    };
+    for bad in ["yes", "true", "2", " 1"] {
+        let o = run(&[], Some(bad), false);
+        assert_eq!(code(&o), 125, "{bad:?}\n{}", show(&o));
+        assert!(
+            stderr(&o).contains(&format!("CLAWLESS_KERNEL_OPENS={bad}: expected `0`")),
+            "{bad:?}\n{}",
+            show(&o)
+        );
+        assert!(!stdout(&o).contains("ran"), "{bad:?}: nothing runs\n{}", show(&o));
+    }
+    // Off: `0`, empty or unset.
+    for value in [Some("0"), Some(""), None] {
+        let o = run(&[], value, false);
+        assert_eq!(code(&o), 0, "{value:?}\n{}", show(&o));
+        assert!(stdout(&o).contains("ran"), "{}", show(&o));
+        assert!(
+            line(&o).ends_with(
+                "; opens are mediated: kernel-decided opens are experimental (CLAWLESS_KERNEL_OPENS=1))"
+            ),
+            "{value:?}\n{}",
+            show(&o)
+        );
+    }
+    // On.
+    let o = run(&[], Some("1"), false);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(stdout(&o).contains("ran"), "{}", show(&o));
+    if root {
+        assert!(line(&o).contains("; the kernel decides opens, "), "{}", show(&o));
+    }
+    // On, but this run keeps opens mediated, and says why.
+    let policy = reviewer.to_str().unwrap();
+    for (extra, why) in [
+        (
+            &["--log-denials"][..],
+            "opens are mediated: the audit log and --log-denials see every open",
+        ),
+        (
+            &["--policy", policy][..],
+            "opens are mediated: the policy needs mediated opens: `write` and `append` differ",
+        ),
+    ] {
+        let o = run(extra, Some("1"), false);
+        assert_eq!(code(&o), 0, "{extra:?}\n{}", show(&o));
+        assert!(stdout(&o).contains("ran"), "{}", show(&o));
+        let l = line(&o);
+        assert!(
+            l.starts_with("clawless: isolated mode"),
+            "{extra:?}\n{}",
+            show(&o)
+        );
+        assert!(l.contains(why), "{extra:?}: says why\n{}", show(&o));
+    }
+    let o = run(&["--mode", "mediated"], Some("1"), false);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(
+        line(&o).starts_with("clawless: mediated mode (--mode mediated)"),
+        "{}",
+        show(&o)
+    );
+    // Without root: whichever layer decides, the line says it (and why not).
+    for d in [&f.root, &f.ws, &f.home] {
+        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    }
+    let o = run(&[], Some("1"), true);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let l = line(&o);
+    let why = l
+        .split_once("; opens are mediated: ")
+        .map(|(_, w)| w.trim_end_matches(')'));
+    assert!(
+        l.contains("; the kernel decides opens, ") || why.is_some_and(|w| w.len() > 10),
+        "unprivileged: says who decides opens\n{}",
+        show(&o)
+    );
+}

@@ -24,12 +24,14 @@ pub fn mediated() -> bool {
 }
 
 /// Whether the kernel performs ordinary opens in this run (isolated mode as root,
-/// `CLAWLESS_KERNEL_OPENS=1`, with a policy that has an isolated plan:
+/// `CLAWLESS_KERNEL_OPENS=1` (`0` or unset is off), with a policy that has an isolated plan:
 /// docs/architecture.md "Isolated files"). Landlock then refuses an open with
 /// `EACCES`, whatever errno the policy names.
 pub fn kernel_opens() -> bool {
     // SAFETY: geteuid takes nothing and cannot fail.
-    !mediated() && unsafe { libc::geteuid() } == 0 && std::env::var_os("CLAWLESS_KERNEL_OPENS").is_some()
+    !mediated()
+        && unsafe { libc::geteuid() } == 0
+        && std::env::var("CLAWLESS_KERNEL_OPENS").as_deref() == Ok("1")
 }
 
 /// The errno of an ordinary open (no `O_CREAT`, no `O_DIRECTORY`) the policy
