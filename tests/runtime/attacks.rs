@@ -109,6 +109,7 @@ fn proc_self_mem_cannot_be_opened_for_writing() {
 
 fn assert_race_lost(kind: &str, o: &std::process::Output) {
     let out = stdout(o);
+    eprintln!("{kind}: {}", out.trim());
     assert_eq!(code(o), 0, "{kind}: the secret leaked\n{}", show(o));
     assert!(out.contains("leaked=0"), "{}", show(o));
     // The benign half of the race must have worked at least sometimes, or the
@@ -134,8 +135,11 @@ fn continue_race_from_a_second_thread_cannot_open_the_secret() {
 fn clone_vm_peer_cannot_rewrite_a_checked_path() {
     let f = Fixture::new("vmrace").with_attack();
     let (ok, secret) = (f.path("ok.txt"), f.secret.display().to_string());
-    // Kernel-decided opens read the path at once, so the benign half wins the
-    // race less often: more rounds keep it winning sometimes.
+    // Where the kernel decides opens there is no check-then-use gap to race:
+    // the kernel copies the path once and Landlock and the tripwires decide on
+    // the object it resolves. The attack still runs (it must fail there too),
+    // but nothing blocks in open, so the benign half wins less often: more
+    // rounds, and the loop goes on until it has won once (progs/attack.c).
     let rounds = if kernel_opens() { "30000" } else { "3000" };
     let o = attack(&f, &["vfork-race", &ok, &secret, rounds]);
     assert_race_lost("CLONE_VM race", &o);

@@ -23,15 +23,40 @@ pub fn mediated() -> bool {
     std::env::var("CLAWLESS_MODE").as_deref() == Ok("mediated")
 }
 
-/// Whether the kernel performs ordinary opens in this run (isolated mode as root,
-/// `CLAWLESS_KERNEL_OPENS=1` (`0` or unset is off), with a policy that has an isolated plan:
-/// docs/architecture.md "Isolated files"). Landlock then refuses an open with
-/// `EACCES`, whatever errno the policy names.
+/// Whether the kernel performs ordinary opens in this run (isolated mode,
+/// `CLAWLESS_KERNEL_OPENS=1` (`0` or unset is off), with a policy that has an
+/// isolated plan: docs/architecture.md "Isolated files"). Landlock then refuses
+/// an open with `EACCES`, whatever errno the policy names. A run that asks for
+/// them where they cannot be had (not root, no fanotify permission events)
+/// fails here, naming what is missing, instead of testing mediated opens again.
 pub fn kernel_opens() -> bool {
-    // SAFETY: geteuid takes nothing and cannot fail.
-    !mediated()
-        && unsafe { libc::geteuid() } == 0
-        && std::env::var("CLAWLESS_KERNEL_OPENS").as_deref() == Ok("1")
+    if mediated() || std::env::var("CLAWLESS_KERNEL_OPENS").as_deref() != Ok("1") {
+        return false;
+    }
+    static CHECKED: OnceLock<()> = OnceLock::new();
+    CHECKED.get_or_init(|| {
+        // SAFETY: geteuid takes nothing and cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        assert_eq!(
+            euid, 0,
+            "CLAWLESS_KERNEL_OPENS=1 tests kernel-decided opens, whose tripwires are fanotify permission marks (CAP_SYS_ADMIN): run this pass as root"
+        );
+        // SAFETY: integer flags only; the descriptor is closed at once.
+        let fd = unsafe {
+            libc::fanotify_init(
+                libc::FAN_CLASS_CONTENT | libc::FAN_CLOEXEC,
+                (libc::O_RDONLY | libc::O_CLOEXEC) as libc::c_uint,
+            )
+        };
+        assert!(
+            fd >= 0,
+            "this kernel offers no fanotify permission events (fanotify_init(FAN_CLASS_CONTENT): {}; CONFIG_FANOTIFY_ACCESS_PERMISSIONS): kernel-decided opens cannot be tested here",
+            std::io::Error::last_os_error()
+        );
+        // SAFETY: our own fresh descriptor.
+        unsafe { libc::close(fd) };
+    });
+    true
 }
 
 /// The errno of an ordinary open (no `O_CREAT`, no `O_DIRECTORY`) the policy
