@@ -15,9 +15,9 @@ CLAWLESS_MODE=mediated cargo test -p claw-runtime --locked --test attacks --test
 # "Isolated files"; Landlock and fanotify tripwires, so root). The suites whose
 # requests the mode changes: file opens (attacks, benign, conformance, exec_cli,
 # examples, docs). Not net_conformance: its requests are socket calls, which the
-# isolated filter routes exactly as the policy's own (only `open`/`openat`
-# change, claw_ir::isolate::KERNEL_OPENS; a unit test of claw-bpf compares the
-# two filters on every syscall number), and the pass must keep the whole script
-# under 30 minutes on 2 cores. Without root the tests that need kernel-decided
+# isolated filter decides as the policy's own (it differs only in the routes of
+# `open`/`openat`, claw_ir::isolate::KERNEL_OPENS; a unit test runs it against
+# IsolatedPlan::filter_outcome on every syscall number), and the pass must keep
+# the whole script under 30 minutes on 2 cores. Without root the tests that need kernel-decided
 # opens fail, naming what is missing (tests/runtime/common/mod.rs).
 CLAWLESS_KERNEL_OPENS=1 cargo test -p claw-runtime --locked --test attacks --test benign --test conformance --test exec_cli --test examples --test docs
