@@ -917,6 +917,7 @@ fn kernel_opens_are_asked_for_with_1_and_the_mode_line_says_why_not() {
         .status()
         .unwrap();
     assert!(st.success(), "compiling {}", src.display());
+    // SAFETY: geteuid takes nothing and cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
     let run = |extra: &[&str], value: Option<&str>, unprivileged: bool| {
         let mut c = f.command(extra, &["/bin/sh", "-c", "cat ok.txt >/dev/null && echo ran"]);
