@@ -2726,6 +2726,13 @@ fn isolated_files_discovery_past_its_bound_falls_back_and_is_not_cached() {
             "{}",
             show(&o)
         );
+        // The attempt with kernel-decided opens said nothing: one mode line.
+        assert_eq!(
+            stderr(&o).matches("clawless: isolated mode").count(),
+            1,
+            "{}",
+            show(&o)
+        );
     }
     let o = leak_attempt(&f, "127.77.16.31", "plain", "sub/.env", &[]);
     kernel_decided(&o);
