@@ -121,6 +121,14 @@ fn assert_race_lost(kind: &str, o: &std::process::Output) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     assert!(good > 0, "{kind}: no benign open succeeded\n{}", show(o));
+    // And the malicious half was tried: some open met the secret and was refused.
+    let refused: u32 = out
+        .split("refused=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!(refused > 0, "{kind}: no open met the secret\n{}", show(o));
 }
 
 #[test]

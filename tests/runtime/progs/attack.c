@@ -63,14 +63,15 @@ static int holds_secret(int fd) {
 
 // Opens `path` at least n times (while another thread or process rewrites it),
 // counting the opens that got the workspace file and those that got the secret.
-// Until the benign half has won once it goes on, up to 20 n rounds: where the
-// kernel decides opens nothing blocks, and on a loaded machine the racing peer
-// can sit in one state (or tear every copy) for all of n rounds. A yield every
-// 64 rounds lets a peer on the same CPU move on. Both only add attempts.
+// Until both halves have been seen (an open that got the workspace file, and
+// one refused) it goes on, up to 20 n rounds: where the kernel decides opens
+// nothing blocks, and on a loaded machine the racing peer can sit in one state
+// (or tear every copy) for all of n rounds. A yield every 64 rounds lets a peer
+// on the same CPU move on. Both only add attempts.
 static int loop_rounds, loop_refused, loop_other;
 static void open_loop(const char *path, int n, int *good, int *leaked) {
     int i = 0;
-    for (; i < n || (*good == 0 && i < 20 * n); i++) {
+    for (; i < n || ((*good == 0 || loop_refused == 0) && i < 20 * n); i++) {
         if (i % 64 == 63) sched_yield();
         int fd = open(path, O_RDONLY);
         if (fd >= 0) {
