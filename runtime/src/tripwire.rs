@@ -34,13 +34,6 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-/// `struct fanotify_response`.
-#[repr(C)]
-struct Response {
-    fd: i32,
-    response: u32,
-}
-
 /// `FAN_DENY_ERRNO(e)` (Linux 6.14, pre-content groups): deny with this errno.
 fn deny_errno(e: i32) -> u32 {
     libc::FAN_DENY | ((e as u32 & 0xff) << 24)
@@ -86,6 +79,8 @@ pub struct Tripwires {
     unseen_passing: OnceLock<Option<String>>,
     /// A pidfd of our init (killing it ends the whole sandbox).
     init_fd: OnceLock<OwnedFd>,
+    /// The pid of the process reading the group's events (`crate::fanlisten`).
+    listener: OnceLock<i32>,
 }
 
 /// Files passed with `SCM_RIGHTS` by (device, inode): the sender's thread; and
@@ -162,6 +157,7 @@ impl Tripwires {
             passed: Mutex::new((HashMap::new(), false)),
             unseen_passing: OnceLock::new(),
             init_fd: OnceLock::new(),
+            listener: OnceLock::new(),
         })
     }
 
@@ -223,12 +219,22 @@ impl Tripwires {
         if let Some(fd) = pidfd(init) {
             let _ = self.init_fd.set(fd);
         }
+        // The group's events are read by a process of its own (a stopped
+        // `clawless` must not stall the host's opens: `crate::fanlisten`), which
+        // passes the sandbox's to this thread.
+        let (sock, listener) = crate::fanlisten::spawn(self.fan.as_raw_fd(), own.ino())?;
+        let _ = self.listener.set(listener);
         let me = Arc::clone(self);
         std::thread::Builder::new()
             .name("claw-tripwires".into())
-            .spawn(move || me.serve())
+            .spawn(move || me.serve(sock))
             .map_err(|e| format!("starting the tripwire thread: {e}"))?;
         Ok(())
+    }
+
+    /// The pid of the process that reads the group's events (`crate::fanlisten`).
+    pub fn listener_pid(&self) -> Option<i32> {
+        self.listener.get().copied()
     }
 
     /// The monitor that decides the sandbox's opens of tripwires.
@@ -436,73 +442,95 @@ impl Tripwires {
         }
     }
 
-    /// Answers permission events until the group is closed.
-    fn serve(&self) {
-        let mut buf = vec![0u8; 64 * 1024];
-        let head = std::mem::size_of::<libc::fanotify_event_metadata>();
+    /// Decides the events the listener passes on (every opener not plainly
+    /// outside the sandbox), until the listener is gone; then ends the sandbox
+    /// before the group ([`Tripwires::listener_died`]).
+    fn serve(&self, sock: OwnedFd) {
+        use crate::fanlisten::{Answer, Ask};
+        let size = std::mem::size_of::<Ask>();
         loop {
-            // SAFETY: buf is valid for its length.
-            let n = unsafe { libc::read(self.fan.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
+            let mut a = Ask::default();
+            let mut cbuf = [0u64; 4];
+            let mut io = libc::iovec {
+                iov_base: (&raw mut a).cast(),
+                iov_len: size,
+            };
+            // SAFETY: msghdr is plain old data; every pointer set below is a live
+            // local with its size.
+            let mut mh: libc::msghdr = unsafe { std::mem::zeroed() };
+            mh.msg_iov = &mut io;
+            mh.msg_iovlen = 1;
+            mh.msg_control = cbuf.as_mut_ptr().cast();
+            mh.msg_controllen = std::mem::size_of_val(&cbuf) as _;
+            // SAFETY: as above.
+            let r = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut mh, libc::MSG_CMSG_CLOEXEC) };
+            if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            if r <= 0 {
+                self.listener_died();
                 return;
             }
-            let n = n as usize;
-            let mut off = 0usize;
-            // First every opener outside the sandbox is answered (at once, with no
-            // look at the file), then the sandbox's opens are decided: a host
-            // process never waits behind the agent's decisions.
-            let mut inside: Vec<(OwnedFd, i32, u64)> = Vec::new();
-            while off + head <= n {
-                // SAFETY: a header's bytes remain; read unaligned.
-                let ev: libc::fanotify_event_metadata =
-                    unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
-                let len = ev.event_len as usize;
-                if len < head {
-                    break;
+            // SAFETY: mh's control buffer was filled by the kernel.
+            let c = unsafe { libc::CMSG_FIRSTHDR(&mh) };
+            // SAFETY: c, if not null, points into cbuf.
+            let file = (!c.is_null()
+                && unsafe { (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS })
+            .then(|| {
+                // SAFETY: an SCM_RIGHTS message carries a descriptor now ours.
+                unsafe { OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<i32>())) }
+            });
+            let response = match (file, r as usize == size) {
+                (Some(file), true) if a.mask & MASK != 0 && a.tid > 0 && self.in_sandbox(a.tid) => {
+                    self.decide(&file, a.tid, a.mask)
                 }
-                off = off.saturating_add(len);
-                if ev.fd < 0 {
-                    continue; // queue overflow: nothing to answer
-                }
-                // SAFETY: the event's descriptor is ours to close.
-                let file = unsafe { OwnedFd::from_raw_fd(ev.fd) };
-                if ev.mask & MASK != 0 && ev.pid > 0 && self.in_sandbox(ev.pid) {
-                    inside.push((file, ev.pid, ev.mask));
-                } else {
-                    self.respond(ev.fd, libc::FAN_ALLOW);
-                }
-            }
-            for (file, tid, mask) in inside {
-                let response = self.decide(&file, tid, mask);
-                self.respond(file.as_raw_fd(), response);
+                _ => libc::FAN_ALLOW,
+            };
+            let ans = Answer { key: a.key, response };
+            // SAFETY: ans is a live local of its size.
+            let w = unsafe {
+                libc::send(
+                    sock.as_raw_fd(),
+                    (&raw const ans).cast(),
+                    std::mem::size_of::<Answer>(),
+                    libc::MSG_NOSIGNAL,
+                )
+            };
+            if w < 0 {
+                self.listener_died();
+                return;
             }
         }
     }
 
-    fn respond(&self, fd: i32, response: u32) {
-        let mut r = Response { fd, response };
-        for _ in 0..2 {
-            // SAFETY: r is a valid fanotify_response.
-            let w = unsafe {
-                libc::write(
-                    self.fan.as_raw_fd(),
-                    (&raw const r).cast(),
-                    std::mem::size_of::<Response>(),
-                )
+    /// The listener is gone (killed): nothing answers the group's events, and
+    /// closing the group would allow every pending and later open. So the sandbox
+    /// is killed first, and the group dropped only once its init has ended (the
+    /// kernel ends every process of the pid namespace before that); an init that
+    /// does not end within 10 s keeps the group (fail closed: the marked files'
+    /// openers wait).
+    fn listener_died(&self) {
+        self.kill_sandbox("the tripwire listener died");
+        let ended = self.init_fd.get().is_some_and(|fd| {
+            let mut p = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
             };
-            if w >= 0 {
-                return;
-            }
-            if r.response != libc::FAN_ALLOW && r.response != libc::FAN_DENY {
-                // This kernel does not take an errno: deny plainly (EPERM).
-                self.errno_ok.store(false, Ordering::Relaxed);
-                r.response = libc::FAN_DENY;
-                continue;
-            }
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut p, 1, 10_000) == 1 }
+        });
+        if !ended {
+            eprintln!(
+                "clawless: the sandbox did not end; its tripwires stay (opens of the marked files wait)"
+            );
             return;
+        }
+        // Drop our copy of the group, the last (its number stays taken, by
+        // /dev/null, so nothing else is marked through a reused number).
+        if let Ok(null) = std::fs::File::open("/dev/null") {
+            // SAFETY: both descriptors are open; dup2 replaces the group's atomically.
+            unsafe { libc::dup2(null.as_raw_fd(), self.fan.as_raw_fd()) };
         }
     }
 
