@@ -480,11 +480,14 @@ impl Tripwires {
                 // SAFETY: an SCM_RIGHTS message carries a descriptor now ours.
                 unsafe { OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<i32>())) }
             });
-            let response = match (file, r as usize == size) {
-                (Some(file), true) if a.mask & MASK != 0 && a.tid > 0 && self.in_sandbox(a.tid) => {
-                    self.decide(&file, a.tid, a.mask)
+            let response = if r as usize != size || (a.tid > 0 && !self.in_sandbox(a.tid)) {
+                libc::FAN_ALLOW // outside the sandbox (a third pid namespace)
+            } else {
+                match file {
+                    Some(file) if a.mask & MASK != 0 && a.tid > 0 => self.decide(&file, a.tid, a.mask),
+                    // A sandbox's event without its descriptor: fail closed.
+                    _ => self.refuse(libc::EPERM),
                 }
-                _ => libc::FAN_ALLOW,
             };
             let ans = Answer { key: a.key, response };
             // SAFETY: ans is a live local of its size.
