@@ -9,14 +9,19 @@
 //! denies reading in every state refuses every open (`visible` but unreadable).
 //!
 //! Opens by processes outside the sandbox (the user's own ssh, the monitor's
-//! emulated opens) are allowed at once, ahead of the sandbox's in each batch of
-//! events, and change nothing (the monitor looks its own opens up by inode:
-//! [`Tripwires::secret_of`]). Finding the secrets is [`crate::discover`]'s. A mark is on the
+//! emulated opens) are allowed at once by the group's listener, a process of its
+//! own (`crate::fanlisten`: a stopped `clawless` does not stall them), and change
+//! nothing (the monitor looks its own opens up by inode:
+//! [`Tripwires::secret_of`]); the sandbox's events are passed to this module's
+//! thread, which decides them. If the listener dies, the sandbox is killed before
+//! the group is dropped. Finding the secrets is [`crate::discover`]'s. A mark is on the
 //! inode, so renaming or linking a secret keeps it a tripwire; names the agent
 //! creates or renames into a secret pattern are marked by the monitor before it
 //! answers (`cover_fd`, `cover_at`); names created by processes outside are
 //! marked by the watcher (inotify on the writable roots) as soon as it sees them:
-//! that window is stated in docs/threat-model.md.
+//! that window is stated in docs/threat-model.md. A mark placed once the agent
+//! may run is a *late* one: what the sandbox already holds of the inode is found
+//! and decided (`Tripwires::late_mark`; what that does not see is stated there).
 //!
 //! This module knows fanotify, inotify and the isolated plan; it decides nothing
 //! itself (the monitor's `decide` does), and it does not know how the sandbox was
@@ -513,17 +518,23 @@ impl Tripwires {
     /// does not end within 10 s keeps the group (fail closed: the marked files'
     /// openers wait).
     fn listener_died(&self) {
-        self.kill_sandbox("the tripwire listener died");
-        let ended = self.init_fd.get().is_some_and(|fd| {
-            let mut p = libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            unsafe { libc::poll(&mut p, 1, 10_000) == 1 }
-        });
-        if !ended {
+        let gone = |ms: i32| {
+            self.init_fd.get().is_some_and(|fd| {
+                let mut p = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                unsafe { libc::poll(&mut p, 1, ms) == 1 }
+            })
+        };
+        // At the end of the run (the sandbox ended, then `clawless` ended its
+        // children, the listener among them) there is nothing to say.
+        if !gone(0) {
+            self.kill_sandbox("the tripwire listener died");
+        }
+        if !gone(10_000) {
             eprintln!(
                 "clawless: the sandbox did not end; its tripwires stay (opens of the marked files wait)"
             );
@@ -708,7 +719,15 @@ impl Tripwires {
             return;
         };
         for round in 0..KILL_ROUNDS {
+            let t0 = std::time::Instant::now();
             let scan = self.holders(dev, ino);
+            if std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some() {
+                eprintln!(
+                    "clawless: late mark of {path}: scan {:?}, {} holder(s)",
+                    t0.elapsed(),
+                    scan.holders.len()
+                );
+            }
             let unsure = scan
                 .unsure
                 .clone()

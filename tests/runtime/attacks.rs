@@ -2834,7 +2834,7 @@ fn isolated_files_the_policy_cache_stays_unwritable() {
 /// host-opens-block-on-monitor: a process outside the sandbox that opens a file
 /// the sandbox's tripwires marked is answered at once (ahead of the sandbox's own
 /// opens, which the monitor decides) while the agent floods that tripwire. (A
-/// *stopped* `clawless` still stalls such opens: docs/threat-model.md.)
+/// stopped `clawless`: `isolated_files_a_stopped_clawless_does_not_stall_outside_opens`.)
 #[test]
 fn isolated_files_outside_opens_of_a_tripwire_are_answered_while_the_agent_floods_it() {
     if !kernel_opens() {
@@ -3221,7 +3221,9 @@ fn isolated_files_a_holder_the_policy_refuses_the_secret_is_killed_when_the_mark
     let o = wait_with_deadline(child, Duration::from_secs(120));
     let out = stdout(&o);
     assert!(
-        held && out.contains("earlyhold held"),
+        // `held` is the agent's own marker (its stdout may not all get through:
+        // it is killed).
+        held && out.contains("earlyhold open: ok="),
         "the attack did not run\n{}",
         show(&o)
     );
