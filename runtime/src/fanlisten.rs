@@ -247,7 +247,9 @@ unsafe fn listen(
                     }
                     ns_path(ev.pid, path);
                     let mut st: libc::stat = std::mem::zeroed();
-                    let outside = libc::stat(path.as_ptr().cast(), &mut st) == 0 && st.st_ino == own_ns;
+                    // No pid: an opener our namespace cannot see (above it).
+                    let outside = ev.pid <= 0
+                        || (libc::stat(path.as_ptr().cast(), &mut st) == 0 && st.st_ino == own_ns);
                     if outside || held >= queue.len() {
                         // Outside: at once. Inside with no room: refused (fail closed).
                         respond(fan, ev.fd, if outside { libc::FAN_ALLOW } else { libc::FAN_DENY });

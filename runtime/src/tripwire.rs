@@ -485,11 +485,13 @@ impl Tripwires {
                 // SAFETY: an SCM_RIGHTS message carries a descriptor now ours.
                 unsafe { OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<i32>())) }
             });
-            let response = if r as usize != size || (a.tid > 0 && !self.in_sandbox(a.tid)) {
-                libc::FAN_ALLOW // outside the sandbox (a third pid namespace)
+            // No pid (an opener our namespace cannot see: above it, so outside), or
+            // one outside the sandbox (a third pid namespace): allowed.
+            let response = if r as usize != size || a.tid <= 0 || !self.in_sandbox(a.tid) {
+                libc::FAN_ALLOW
             } else {
                 match file {
-                    Some(file) if a.mask & MASK != 0 && a.tid > 0 => self.decide(&file, a.tid, a.mask),
+                    Some(file) if a.mask & MASK != 0 => self.decide(&file, a.tid, a.mask),
                     // A sandbox's event without its descriptor: fail closed.
                     _ => self.refuse(libc::EPERM),
                 }
