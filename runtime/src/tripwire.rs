@@ -725,9 +725,13 @@ impl Tripwires {
             let scan = self.holders(dev, ino);
             if std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some() {
                 eprintln!(
-                    "clawless: late mark of {path}: scan {:?}, {} holder(s)",
+                    "clawless: late mark of {path}: scan {:?}, {} holder(s){}",
                     t0.elapsed(),
-                    scan.holders.len()
+                    scan.holders.len(),
+                    scan.unsure
+                        .as_deref()
+                        .map(|u| format!(", unsure: {u}"))
+                        .unwrap_or_default()
                 );
             }
             let unsure = scan
