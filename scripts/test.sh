@@ -17,7 +17,8 @@ CLAWLESS_MODE=mediated cargo test -p claw-runtime --locked --test attacks --test
 # the mode changes, to keep this script under 30 minutes on 2 cores: each
 # `clawless` start costs seconds more here (the tripwires' discovery and watcher;
 # measured on the shared machine under load, 2026-12-02: attacks 282-373 s against
-# 124 s with mediated opens, benign 59-109 s against 35 s; this pass 8-10.5 min).
+# 124 s with mediated opens, benign 59-109 s against 35 s; the whole pass as
+# below 342 s at a load average of 8, up to about 10 min at 15).
 # - attacks, benign, conformance, examples: whole (opens, secrets, taints, the
 #   model's answers for files).
 # - exec_cli: the tests whose requests are opens the kernel now performs (the
