@@ -12,6 +12,7 @@ pub mod dns;
 mod emulate;
 pub mod envfilter;
 pub mod execdirs;
+pub mod fusewire;
 pub mod inherited;
 pub mod isofiles;
 pub mod landlock;

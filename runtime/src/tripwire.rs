@@ -18,6 +18,10 @@
 //! marked by the watcher (inotify on the writable roots) as soon as it sees them:
 //! that window is stated in docs/threat-model.md.
 //!
+//! Without `CAP_SYS_ADMIN` the same record of secrets can back FUSE tripwires
+//! instead ([`Tripwires::new_fuse`]: discovery records each secret's identity and
+//! path and places no mark; [`crate::fusewire`] mounts a FUSE file over each).
+//!
 //! This module knows fanotify, inotify and the isolated plan; it decides nothing
 //! itself (the monitor's `decide` does), and it does not know how the sandbox was
 //! set up beyond our init's pid.
@@ -52,7 +56,8 @@ const MASK: u64 = libc::FAN_OPEN_PERM | libc::FAN_OPEN_EXEC_PERM;
 /// The tripwires of a run: the fanotify group marking the secrets, and the plan
 /// that says which they are.
 pub struct Tripwires {
-    fan: OwnedFd,
+    /// The fanotify group; `None` for FUSE tripwires (secrets recorded, not marked).
+    fan: Option<OwnedFd>,
     plan: IsolatedPlan,
     env: Env,
     /// Our init's pid (here), the inode of the sandbox's pid namespace and of ours.
@@ -96,7 +101,6 @@ impl Tripwires {
     /// A fanotify group for permission events, or why there is none (the caller
     /// names the missing feature and keeps opens mediated).
     pub fn new(plan: IsolatedPlan, env: Env) -> Result<Tripwires, String> {
-        let plan_copy = plan.clone();
         let flags =
             libc::FAN_CLOEXEC | libc::FAN_UNLIMITED_QUEUE | libc::FAN_UNLIMITED_MARKS | libc::FAN_REPORT_TID;
         let fl = (libc::O_RDONLY | libc::O_LARGEFILE | libc::O_CLOEXEC) as libc::c_uint;
@@ -113,12 +117,25 @@ impl Tripwires {
         if fd < 0 {
             let e = std::io::Error::last_os_error();
             return Err(format!(
-                "tripwires need fanotify permission events, which need CAP_SYS_ADMIN ({e}); FUSE tripwires are not implemented"
+                "tripwires need fanotify permission events, which need CAP_SYS_ADMIN ({e}); FUSE tripwires ({}=fuse) do not yet cover secrets created outside the sandbox during a session",
+                crate::fusewire::SELECT
             ));
         }
+        // SAFETY: a fresh descriptor.
+        let fan = unsafe { OwnedFd::from_raw_fd(fd) };
+        Tripwires::with(Some(fan), errno_ok, plan, env)
+    }
+
+    /// Tripwires recorded for FUSE ([`crate::fusewire`]): discovery records each
+    /// secret and places no fanotify mark.
+    pub fn new_fuse(plan: IsolatedPlan, env: Env) -> Result<Tripwires, String> {
+        Tripwires::with(None, false, plan, env)
+    }
+
+    fn with(fan: Option<OwnedFd>, errno_ok: bool, plan: IsolatedPlan, env: Env) -> Result<Tripwires, String> {
+        let plan_copy = plan.clone();
         Ok(Tripwires {
-            // SAFETY: a fresh descriptor.
-            fan: unsafe { OwnedFd::from_raw_fd(fd) },
+            fan,
             plan,
             env,
             sandbox: OnceLock::new(),
@@ -149,9 +166,34 @@ impl Tripwires {
     }
 
     /// The fanotify group's descriptor number (its marks are listed in
-    /// `/proc/<clawless>/fdinfo/<n>`).
+    /// `/proc/<clawless>/fdinfo/<n>`); -1 for FUSE tripwires.
     pub fn group_fd(&self) -> i32 {
-        self.fan.as_raw_fd()
+        self.fan.as_ref().map_or(-1, |f| f.as_raw_fd())
+    }
+
+    /// Are these FUSE tripwires (recorded, not marked)?
+    pub fn is_fuse(&self) -> bool {
+        self.fan.is_none()
+    }
+
+    /// Every recorded secret: (device, inode) and the path it was recorded under.
+    pub fn recorded(&self) -> Vec<((u64, u64), String)> {
+        let s = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<_> = s.iter().map(|(k, p)| (*k, p.clone())).collect();
+        v.sort();
+        v
+    }
+
+    /// `fanotify_mark(ADD)` in the group, or nothing (0) for FUSE tripwires.
+    fn add_mark(&self, flags: libc::c_uint, mask: u64, dir: i32, name: *const libc::c_char) -> i32 {
+        match &self.fan {
+            // SAFETY: our own group; `name` is a valid C string or NULL (the
+            // object of `dir` itself), as the callers pass.
+            Some(fan) => unsafe {
+                libc::fanotify_mark(fan.as_raw_fd(), libc::FAN_MARK_ADD | flags, mask, dir, name)
+            },
+            None => 0,
+        }
     }
 
     pub(crate) fn env(&self) -> &Env {
@@ -187,6 +229,9 @@ impl Tripwires {
             std::fs::metadata("/proc/self/ns/pid").map_err(|e| format!("our own pid namespace: {e}"))?;
         use std::os::unix::fs::MetadataExt;
         let _ = self.sandbox.set((init, ns.ino(), own.ino()));
+        if self.fan.is_none() {
+            return Ok(()); // FUSE: crate::fusewire serves them
+        }
         let me = Arc::clone(self);
         std::thread::Builder::new()
             .name("claw-tripwires".into())
@@ -207,15 +252,17 @@ impl Tripwires {
     pub fn discover(&self) -> Result<(), String> {
         let r = crate::discover::discover(self, &self.watcher, self.cache_file.get());
         if r.is_err() {
-            // SAFETY: our own group; flushes its inode marks.
-            unsafe {
-                libc::fanotify_mark(
-                    self.fan.as_raw_fd(),
-                    libc::FAN_MARK_FLUSH,
-                    0,
-                    libc::AT_FDCWD,
-                    std::ptr::null(),
-                );
+            if let Some(fan) = &self.fan {
+                // SAFETY: our own group; flushes its inode marks.
+                unsafe {
+                    libc::fanotify_mark(
+                        fan.as_raw_fd(),
+                        libc::FAN_MARK_FLUSH,
+                        0,
+                        libc::AT_FDCWD,
+                        std::ptr::null(),
+                    );
+                }
             }
             self.secrets.lock().unwrap_or_else(|e| e.into_inner()).clear();
             self.count.store(0, Ordering::Relaxed);
@@ -243,16 +290,7 @@ impl Tripwires {
         }
         let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
         let mask = if is_dir { MASK | libc::FAN_ONDIR } else { MASK };
-        // SAFETY: valid C string; our own descriptor.
-        let r = unsafe {
-            libc::fanotify_mark(
-                self.fan.as_raw_fd(),
-                libc::FAN_MARK_ADD | libc::FAN_MARK_DONT_FOLLOW,
-                mask,
-                dir,
-                name.as_ptr(),
-            )
-        };
+        let r = self.add_mark(libc::FAN_MARK_DONT_FOLLOW, mask, dir, name.as_ptr());
         if r != 0 {
             let e = std::io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::ENOENT) {
@@ -286,16 +324,8 @@ impl Tripwires {
         };
         let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
         let mask = if is_dir { MASK | libc::FAN_ONDIR } else { MASK };
-        // SAFETY: a NULL path marks the object of `fd` itself.
-        let r = unsafe {
-            libc::fanotify_mark(
-                self.fan.as_raw_fd(),
-                libc::FAN_MARK_ADD,
-                mask,
-                fd.as_raw_fd(),
-                std::ptr::null(),
-            )
-        };
+        // A NULL path marks the object of `fd` itself.
+        let r = self.add_mark(0, mask, fd.as_raw_fd(), std::ptr::null());
         if r == 0 {
             self.record(st, &p);
         }
@@ -321,16 +351,8 @@ impl Tripwires {
         if st.st_mode & libc::S_IFMT != libc::S_IFREG {
             return;
         }
-        // SAFETY: a NULL path marks the object of our own descriptor `f`.
-        let r = unsafe {
-            libc::fanotify_mark(
-                self.fan.as_raw_fd(),
-                libc::FAN_MARK_ADD,
-                MASK,
-                f.as_raw_fd(),
-                std::ptr::null(),
-            )
-        };
+        // A NULL path marks the object of our own descriptor `f`.
+        let r = self.add_mark(0, MASK, f.as_raw_fd(), std::ptr::null());
         if r == 0 {
             self.record(st, name);
         }
@@ -360,11 +382,12 @@ impl Tripwires {
 
     /// Answers permission events until the group is closed.
     fn serve(&self) {
+        let Some(fan) = &self.fan else { return };
         let mut buf = vec![0u8; 64 * 1024];
         let head = std::mem::size_of::<libc::fanotify_event_metadata>();
         loop {
             // SAFETY: buf is valid for its length.
-            let n = unsafe { libc::read(self.fan.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            let n = unsafe { libc::read(fan.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             if n <= 0 {
                 if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
                     continue;
@@ -405,12 +428,13 @@ impl Tripwires {
     }
 
     fn respond(&self, fd: i32, response: u32) {
+        let Some(fan) = &self.fan else { return };
         let mut r = Response { fd, response };
         for _ in 0..2 {
             // SAFETY: r is a valid fanotify_response.
             let w = unsafe {
                 libc::write(
-                    self.fan.as_raw_fd(),
+                    fan.as_raw_fd(),
                     (&raw const r).cast(),
                     std::mem::size_of::<Response>(),
                 )
@@ -433,7 +457,7 @@ impl Tripwires {
     /// names it (killed meanwhile, nothing waits for the answer). A thread in our
     /// own pid namespace is outside at once (every process of the sandbox is in its
     /// namespace, which is below ours); only a third namespace is looked at closer.
-    fn in_sandbox(&self, tid: i32) -> bool {
+    pub(crate) fn in_sandbox(&self, tid: i32) -> bool {
         let Some(&(init, ns, own)) = self.sandbox.get() else {
             return false;
         };
