@@ -53,7 +53,7 @@ pub const MAX_OPEN: usize = 4096;
 const MAX_READ: u32 = 1 << 20;
 
 /// `FUSE_SUPER_MAGIC`.
-const FUSE_MAGIC: i64 = 0x6573_5546;
+const FUSE_MAGIC: u32 = 0x6573_5546;
 
 /// `__FMODE_EXEC` in an open's flags (an `execve`'s open).
 const FMODE_EXEC: i32 = 0x20;
@@ -107,11 +107,12 @@ fn io_err(what: &str, path: &str) -> String {
 
 impl FuseWire {
     /// Mounts a FUSE file over every secret `tripwires` recorded (and every
-    /// secret known by identity in `aliases` that exists) in the sandbox of our
-    /// init `init`, and starts serving them. An error (a secret directory, a
+    /// secret known by identity in `aliases` that exists) in the namespaces of
+    /// `agent` (the agent's process before its exec: our init is not dumpable),
+    /// and starts serving them. An error (a secret directory, a
     /// secret with hard links, a secret on FUSE, a mount the kernel refuses)
     /// leaves no server: the caller keeps opens mediated.
-    pub fn mount(init: i32, tripwires: &Arc<Tripwires>, aliases: &[String]) -> Result<FuseWire, String> {
+    pub fn mount(agent: i32, tripwires: &Arc<Tripwires>, aliases: &[String]) -> Result<FuseWire, String> {
         let mut recorded = tripwires.recorded();
         for a in aliases {
             if let Ok(m) = std::fs::symlink_metadata(a) {
@@ -162,7 +163,7 @@ impl FuseWire {
                     st.st_nlink
                 ));
             }
-            if sf.f_type as i64 == FUSE_MAGIC {
+            if sf.f_type as u32 == FUSE_MAGIC {
                 return Err(format!("the secret {path} is on a FUSE file system"));
             }
             targets.push((c, (dev, ino)));
@@ -178,7 +179,7 @@ impl FuseWire {
         if targets.is_empty() {
             return Ok(FuseWire { shared });
         }
-        let (om, dev) = crate::namespaces::Overmount::start(init, &targets)?;
+        let (om, dev) = crate::namespaces::Overmount::start(agent, &targets)?;
         let mut config = fuser::Config::default();
         config.acl = fuser::SessionACL::All;
         let session =

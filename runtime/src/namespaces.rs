@@ -360,8 +360,9 @@ unsafe fn init(iso: &Isolation, status_w: i32, go_r: i32, report_w: i32, agent: 
 }
 
 /// FUSE tripwires' mounts (`crate::fusewire`), made in the sandbox's mount
-/// namespace by a short-lived helper of ours: forked from `clawless`, it joins our
-/// init's user namespace (when it has one) and mount namespace, opens each target
+/// namespace by a short-lived helper of ours: forked from `clawless`, it joins the
+/// sandbox's user namespace (when it has one) and mount namespace (named by the
+/// agent's process before its exec: our init is not dumpable), opens each target
 /// there `O_PATH|O_NOFOLLOW` and checks it is the file discovery recorded (device
 /// and inode), opens `/dev/fuse` (the connection must belong to the user namespace
 /// that mounts it), mounts the FUSE file system on `/proc` for the time of the
@@ -406,9 +407,9 @@ impl Overmount {
     /// inode discovery recorded for each) and returns it with the `/dev/fuse`
     /// descriptor of the mounted file system (entry `i` is named `i`). The caller
     /// must serve the descriptor before [`Overmount::finish`].
-    pub fn start(init: i32, targets: &[(CString, (u64, u64))]) -> Result<(Overmount, OwnedFd), String> {
+    pub fn start(agent: i32, targets: &[(CString, (u64, u64))]) -> Result<(Overmount, OwnedFd), String> {
         let open_ns = |what: &str| -> Result<OwnedFd, String> {
-            std::fs::File::open(format!("/proc/{init}/ns/{what}"))
+            std::fs::File::open(format!("/proc/{agent}/ns/{what}"))
                 .map(OwnedFd::from)
                 .map_err(|e| format!("the sandbox's {what} namespace: {e}"))
         };
@@ -416,7 +417,7 @@ impl Overmount {
         let own_user = std::fs::metadata("/proc/self/ns/user")
             .map_err(|e| e.to_string())?
             .ino();
-        let their_user = std::fs::metadata(format!("/proc/{init}/ns/user"))
+        let their_user = std::fs::metadata(format!("/proc/{agent}/ns/user"))
             .map_err(|e| e.to_string())?
             .ino();
         let user = if own_user != their_user {

@@ -830,7 +830,11 @@ unsafe fn start(
     if let Some(f) = files {
         // Every existing secret a tripwire before the monitor exists (nothing of
         // the agent runs yet); a part that cannot be covered keeps opens mediated.
-        if let Err(e) = f.tripwires.start(pid).and_then(|()| f.tripwires.discover()) {
+        if let Err(e) = f
+            .tripwires
+            .start(pid, agent)
+            .and_then(|()| f.tripwires.discover())
+        {
             kill_child(pid);
             return Err(StartError::Files(e));
         }
@@ -839,7 +843,7 @@ unsafe fn start(
             // secret known by identity (crate::fusewire).
             let aliases = crate::aliases::Aliases::find(&launch.artifact.ir, &launch.env);
             let aliases: Vec<String> = aliases.secrets().cloned().collect();
-            match crate::fusewire::FuseWire::mount(pid, &f.tripwires, &aliases) {
+            match crate::fusewire::FuseWire::mount(agent, &f.tripwires, &aliases) {
                 Ok(w) => fuse_wire = Some(w),
                 Err(e) => {
                     kill_child(pid);

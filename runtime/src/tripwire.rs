@@ -219,11 +219,13 @@ impl Tripwires {
         })
     }
 
-    /// Ties the tripwires to the sandbox (our init) and starts answering, before
-    /// any mark: until [`Tripwires::attach`] names the monitor, an open by the
+    /// Ties the tripwires to the sandbox (our init, and the agent before its
+    /// exec, whose pid namespace is the init's: without root our non-dumpable
+    /// init's namespaces cannot be looked at) and starts answering, before any
+    /// mark: until [`Tripwires::attach`] names the monitor, an open by the
     /// sandbox of a marked inode is refused (nothing of the agent runs yet).
-    pub fn start(self: &Arc<Self>, init: i32) -> Result<(), String> {
-        let ns = std::fs::metadata(format!("/proc/{init}/ns/pid"))
+    pub fn start(self: &Arc<Self>, init: i32, agent: i32) -> Result<(), String> {
+        let ns = std::fs::metadata(format!("/proc/{agent}/ns/pid"))
             .map_err(|e| format!("the sandbox's pid namespace: {e}"))?;
         let own =
             std::fs::metadata("/proc/self/ns/pid").map_err(|e| format!("our own pid namespace: {e}"))?;
