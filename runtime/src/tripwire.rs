@@ -117,7 +117,7 @@ impl Tripwires {
         if fd < 0 {
             let e = std::io::Error::last_os_error();
             return Err(format!(
-                "tripwires need fanotify permission events, which need CAP_SYS_ADMIN ({e}); FUSE tripwires ({}=fuse) do not yet cover secrets created outside the sandbox during a session",
+                "tripwires need fanotify permission events, which need CAP_SYS_ADMIN ({e}); FUSE tripwires ({}=fuse) are opt-in: they do not cover secrets created during the session",
                 crate::fusewire::SELECT
             ));
         }
