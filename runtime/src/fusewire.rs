@@ -49,6 +49,10 @@ pub const SELECT: &str = "CLAWLESS_TRIPWIRES";
 /// The most files the agent may hold open through tripwires at once.
 pub const MAX_OPEN: usize = 4096;
 
+/// The most secrets that get a FUSE file during a session (each is a mount and
+/// a serving thread); past it a new secret stays uncovered and says so.
+pub const MAX_ADDED: usize = 512;
+
 /// The largest read served at once.
 const MAX_READ: u32 = 1 << 20;
 
@@ -85,15 +89,23 @@ struct Secret {
     path: String,
     /// The real file (`O_PATH`), opened and checked at start-up.
     file: OwnedFd,
+    /// Its device and inode.
+    id: (u64, u64),
 }
 
 struct Shared {
-    secrets: Vec<Secret>,
+    /// The secrets at start-up (entry `i` of the first file system), then those
+    /// added during the session (each its own file system).
+    secrets: Mutex<Vec<Arc<Secret>>>,
     monitor: OnceLock<Weak<Monitor>>,
-    tripwires: Arc<Tripwires>,
+    tripwires: Weak<Tripwires>,
+    /// The sandbox's namespaces, for the mounts added during the session.
+    ns: crate::namespaces::SandboxNs,
     /// Open handles: the real file reopened after an allowed decision.
     open: Mutex<HashMap<u64, OwnedFd>>,
     next: AtomicU64,
+    /// Secrets added during the session.
+    added: std::sync::atomic::AtomicUsize,
 }
 
 /// The FUSE tripwires of a run (the server runs on its own thread).
@@ -167,29 +179,38 @@ impl FuseWire {
                 return Err(format!("the secret {path} is on a FUSE file system"));
             }
             targets.push((c, (dev, ino)));
-            secrets.push(Secret { path, file });
+            secrets.push(Secret {
+                path,
+                file,
+                id: (dev, ino),
+            });
         }
         let shared = Arc::new(Shared {
-            secrets,
+            secrets: Mutex::new(secrets.into_iter().map(Arc::new).collect()),
             monitor: OnceLock::new(),
-            tripwires: Arc::clone(tripwires),
+            tripwires: Arc::downgrade(tripwires),
+            ns: crate::namespaces::SandboxNs::of(agent)?,
             open: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
+            added: std::sync::atomic::AtomicUsize::new(0),
         });
         if targets.is_empty() {
             return Ok(FuseWire { shared });
         }
-        let (om, dev) = crate::namespaces::Overmount::start(agent, &targets)?;
+        let (om, dev) = crate::namespaces::Overmount::start(&shared.ns, &targets)?;
         let mut config = fuser::Config::default();
         config.acl = fuser::SessionACL::All;
-        let session =
-            match fuser::Session::from_fd(Fs(Arc::clone(&shared)), dev, fuser::SessionACL::All, config) {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = om.finish();
-                    return Err(format!("the FUSE connection: {e}"));
-                }
-            };
+        let fs = Fs {
+            shared: Arc::clone(&shared),
+            single: None,
+        };
+        let session = match fuser::Session::from_fd(fs, dev, fuser::SessionACL::All, config) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = om.finish();
+                return Err(format!("the FUSE connection: {e}"));
+            }
+        };
         std::thread::Builder::new()
             .name("claw-fusewire".into())
             .spawn(move || {
@@ -208,12 +229,32 @@ impl FuseWire {
 
     /// How many secrets have a FUSE file over them.
     pub fn count(&self) -> usize {
-        self.shared.secrets.len()
+        self.shared
+            .secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Covers secrets that appear during the session: each new record of
+    /// `tripwires` (a name the monitor created or renamed for the agent, before
+    /// it answers; a file the watcher saw created outside) gets its own FUSE file.
+    pub fn follow(&self, tripwires: &Tripwires) {
+        let shared = Arc::clone(&self.shared);
+        tripwires.on_new_secret(Box::new(move |id, path| {
+            if let Err(e) = shared.add(id, path) {
+                eprintln!("clawless: a new secret is not a FUSE tripwire: {path}: {e}");
+            }
+        }));
     }
 }
 
-/// The server (inode 1: the staging directory; inode `i + 2`: secret `i`, named `i`).
-struct Fs(Arc<Shared>);
+/// A server: the first file system (inode 1: the staging directory; inode
+/// `i + 2`: secret `i`, named `i`), or one whose root (inode 1) is `single`.
+struct Fs {
+    shared: Arc<Shared>,
+    single: Option<usize>,
+}
 
 const TTL: Duration = Duration::ZERO;
 
@@ -278,18 +319,95 @@ fn root_attr() -> FileAttr {
     }
 }
 
-impl Shared {
-    fn secret(&self, ino: INodeNo) -> Option<&Secret> {
-        let i = usize::try_from(ino.0.checked_sub(2)?).ok()?;
-        self.secrets.get(i)
+impl Fs {
+    fn secret(&self, ino: INodeNo) -> Option<Arc<Secret>> {
+        let i = match self.single {
+            Some(i) if ino.0 == 1 => i,
+            Some(_) => return None,
+            None => usize::try_from(ino.0.checked_sub(2)?).ok()?,
+        };
+        self.shared
+            .secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(i)
+            .cloned()
     }
 
     fn attr(&self, ino: INodeNo) -> Result<FileAttr, Errno> {
-        if ino.0 == 1 {
+        if ino.0 == 1 && self.single.is_none() {
             return Ok(root_attr());
         }
         let s = self.secret(ino).ok_or(Errno::ENOENT)?;
         Ok(file_attr(ino.0, &fstat(s.file.as_raw_fd())?))
+    }
+}
+
+impl Shared {
+    /// A FUSE file over the secret `path` (`id`: its device and inode as
+    /// recorded), served by a thread of its own.
+    fn add(self: &Arc<Self>, id: (u64, u64), path: &str) -> Result<(), String> {
+        if self.added.fetch_add(1, Ordering::Relaxed) >= MAX_ADDED {
+            return Err(format!("more than {MAX_ADDED} secrets added during the session"));
+        }
+        if self
+            .secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|s| s.id == id && s.path == path)
+        {
+            return Ok(()); // covered already (an alias mounted at start-up)
+        }
+        let c = CString::new(path.as_bytes()).map_err(|_| "a NUL in the path".to_string())?;
+        // SAFETY: a valid C string; the descriptor is owned below.
+        let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(io_err("cannot open", path));
+        }
+        // SAFETY: a fresh descriptor.
+        let file = unsafe { OwnedFd::from_raw_fd(fd) };
+        let st = fstat(file.as_raw_fd()).map_err(|e| format!("cannot look at it: errno {}", e.code()))?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG || (st.st_dev, st.st_ino) != id {
+            return Err(format!(
+                "not the regular file recorded ({:?}, mode {:o}, recorded {id:?})",
+                (st.st_dev, st.st_ino),
+                st.st_mode
+            ));
+        }
+        // SAFETY: sf is written by fstatfs on our descriptor.
+        let on_fuse = unsafe {
+            let mut sf: libc::statfs = std::mem::zeroed();
+            libc::fstatfs(file.as_raw_fd(), &mut sf) != 0 || sf.f_type as u32 == FUSE_MAGIC
+        };
+        if on_fuse {
+            return Err("on a FUSE file system".into());
+        }
+        let index = {
+            let mut v = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+            v.push(Arc::new(Secret {
+                path: path.to_string(),
+                file,
+                id,
+            }));
+            v.len() - 1
+        };
+        let dev = crate::namespaces::overmount_file(&self.ns, &c, id)?;
+        let mut config = fuser::Config::default();
+        config.acl = fuser::SessionACL::All;
+        let fs = Fs {
+            shared: Arc::clone(self),
+            single: Some(index),
+        };
+        let session = fuser::Session::from_fd(fs, dev, fuser::SessionACL::All, config)
+            .map_err(|e| format!("the FUSE connection: {e}"))?;
+        std::thread::Builder::new()
+            .name("claw-fusewire".into())
+            .spawn(move || {
+                let _ = session.run();
+            })
+            .map_err(|e| format!("starting its FUSE thread: {e}"))?;
+        Ok(())
     }
 
     /// Decides an open of `secret` by thread `tid` (our pid namespace) with the
@@ -310,7 +428,7 @@ impl Shared {
         let Ok(t) = i32::try_from(tid) else {
             return Err(Errno::EACCES);
         };
-        if !self.tripwires.in_sandbox(t) {
+        if !self.tripwires.upgrade().is_some_and(|tw| tw.in_sandbox(t)) {
             return Err(Errno::EACCES);
         }
         let Some(m) = self.monitor.get().and_then(Weak::upgrade) else {
@@ -392,7 +510,7 @@ impl Filesystem for Fs {
             .filter(|s| !s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|s| s.parse::<u64>().ok());
         match (parent.0, index) {
-            (1, Some(i)) => match i.checked_add(2).map(INodeNo).map(|ino| (ino, self.0.attr(ino))) {
+            (1, Some(i)) => match i.checked_add(2).map(INodeNo).map(|ino| (ino, self.attr(ino))) {
                 Some((_, Ok(a))) => reply.entry(&TTL, &a, Generation(0)),
                 Some((_, Err(e))) => reply.error(e),
                 None => reply.error(Errno::ENOENT),
@@ -402,7 +520,7 @@ impl Filesystem for Fs {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        match self.0.attr(ino) {
+        match self.attr(ino) {
             Ok(a) => reply.attr(&TTL, &a),
             Err(e) => reply.error(e),
         }
@@ -432,7 +550,7 @@ impl Filesystem for Fs {
         if let Some(size) = size {
             // Only through a handle an allowed open gave (ftruncate): a plain
             // truncate(2) of a tripwire is refused.
-            let Some(fd) = fh.and_then(|h| self.0.handle(h)) else {
+            let Some(fd) = fh.and_then(|h| self.shared.handle(h)) else {
                 return reply.error(Errno::EPERM);
             };
             let Ok(len) = i64::try_from(size) else {
@@ -443,28 +561,28 @@ impl Filesystem for Fs {
                 return reply.error(Errno::from_i32(errno()));
             }
         }
-        match self.0.attr(ino) {
+        match self.attr(ino) {
             Ok(a) => reply.attr(&TTL, &a),
             Err(e) => reply.error(e),
         }
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
-        let Some(secret) = self.0.secret(ino) else {
+        let Some(secret) = self.secret(ino) else {
             return reply.error(Errno::EISDIR);
         };
-        if let Err(e) = self.0.decide(secret, req.pid(), flags.0) {
+        if let Err(e) = self.shared.decide(&secret, req.pid(), flags.0) {
             return reply.error(e);
         }
-        let fd = match self.0.reopen(secret, flags.0) {
+        let fd = match self.shared.reopen(&secret, flags.0) {
             Ok(fd) => fd,
             Err(e) => return reply.error(e),
         };
-        let mut open = self.0.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = self.shared.open.lock().unwrap_or_else(|e| e.into_inner());
         if open.len() >= MAX_OPEN {
             return reply.error(Errno::EMFILE);
         }
-        let fh = self.0.next.fetch_add(1, Ordering::Relaxed);
+        let fh = self.shared.next.fetch_add(1, Ordering::Relaxed);
         open.insert(fh, fd);
         drop(open);
         reply.opened(FileHandle(fh), FopenFlags::empty());
@@ -481,7 +599,7 @@ impl Filesystem for Fs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        let Some(fd) = self.0.handle(fh) else {
+        let Some(fd) = self.shared.handle(fh) else {
             return reply.error(Errno::EBADF);
         };
         let Ok(off) = i64::try_from(offset) else {
@@ -508,7 +626,7 @@ impl Filesystem for Fs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        let Some(fd) = self.0.handle(fh) else {
+        let Some(fd) = self.shared.handle(fh) else {
             return reply.error(Errno::EBADF);
         };
         let Ok(off) = i64::try_from(offset) else {
@@ -543,7 +661,7 @@ impl Filesystem for Fs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        self.0
+        self.shared
             .open
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -552,7 +670,7 @@ impl Filesystem for Fs {
     }
 
     fn fsync(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, datasync: bool, reply: ReplyEmpty) {
-        let Some(fd) = self.0.handle(fh) else {
+        let Some(fd) = self.shared.handle(fh) else {
             return reply.error(Errno::EBADF);
         };
         // SAFETY: our own descriptor.

@@ -383,6 +383,218 @@ pub struct Overmount {
     sock: OwnedFd,
 }
 
+/// The sandbox's user namespace (when it has its own) and mount namespace, held
+/// open for the FUSE tripwires mounted later in the session (the process they
+/// were named by may be gone by then).
+pub struct SandboxNs {
+    user: Option<OwnedFd>,
+    mnt: OwnedFd,
+}
+
+impl SandboxNs {
+    /// The namespaces of `agent` (the agent's process before its exec: our init
+    /// is not dumpable).
+    pub fn of(agent: i32) -> Result<SandboxNs, String> {
+        let open_ns = |what: &str| -> Result<OwnedFd, String> {
+            std::fs::File::open(format!("/proc/{agent}/ns/{what}"))
+                .map(OwnedFd::from)
+                .map_err(|e| format!("the sandbox's {what} namespace: {e}"))
+        };
+        use std::os::unix::fs::MetadataExt;
+        let own_user = std::fs::metadata("/proc/self/ns/user")
+            .map_err(|e| e.to_string())?
+            .ino();
+        let their_user = std::fs::metadata(format!("/proc/{agent}/ns/user"))
+            .map_err(|e| e.to_string())?
+            .ino();
+        let user = if own_user != their_user {
+            Some(open_ns("user")?)
+        } else {
+            None
+        };
+        Ok(SandboxNs {
+            user,
+            mnt: open_ns("mnt")?,
+        })
+    }
+}
+
+/// What a helper needs before the fork: a slot for its `/dev/fuse` descriptor
+/// (a copy of `/dev/null` holds the number) and a socket pair (ours, its).
+fn helper_prep() -> Result<(OwnedFd, OwnedFd, OwnedFd), String> {
+    let slot = OwnedFd::from(std::fs::File::open("/dev/null").map_err(|e| e.to_string())?);
+    let mut pair = [0; 2];
+    // SAFETY: pair is valid for two ints.
+    if unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            pair.as_mut_ptr(),
+        )
+    } != 0
+    {
+        return Err(format!("socketpair: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: fresh descriptors.
+    let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
+    Ok((slot, ours, theirs))
+}
+
+/// One FUSE file system whose root is a regular file, mounted over `target`
+/// (checked to be the file `id` names) in the sandbox's mount namespace, for a
+/// secret that appears during the session: no staging mount (the sandbox's
+/// `/proc` is in use by then) but the new mount API (`fsopen`, `fsconfig`,
+/// `fsmount`, then `move_mount` onto the target's descriptor). Returns the
+/// `/dev/fuse` descriptor to serve (the file is its root, inode 1).
+pub fn overmount_file(ns: &SandboxNs, target: &CString, id: (u64, u64)) -> Result<OwnedFd, String> {
+    let (slot, ours, theirs) = helper_prep()?;
+    // SAFETY: getuid and getgid cannot fail.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let strings = [
+        CString::new(slot.as_raw_fd().to_string()).expect("digits"),
+        CString::new(uid.to_string()).expect("digits"),
+        CString::new(gid.to_string()).expect("digits"),
+        CString::new("100000").expect("digits"),
+    ];
+    // SAFETY: fork; the child runs only raw syscalls on memory prepared above
+    // (no allocation, no lock: other threads of ours exist) and `_exit`s.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        // SAFETY: in the forked child, as above.
+        unsafe { file_helper(theirs.as_raw_fd(), ns, slot.as_raw_fd(), &strings, target, id) }
+    }
+    drop(theirs);
+    let om = Overmount {
+        helper: pid,
+        sock: ours,
+    };
+    let r = om.receive_fd();
+    om.kill();
+    r
+}
+
+/// The helper of [`overmount_file`]. Never returns.
+///
+/// # Safety
+/// Only in the child of its fork: raw syscalls on memory the parent prepared.
+unsafe fn file_helper(
+    sock: i32,
+    ns: &SandboxNs,
+    slot: i32,
+    strings: &[CString; 4],
+    target: &CString,
+    id: (u64, u64),
+) -> ! {
+    // SAFETY: the caller's contract: plain syscalls on live locals and the
+    // parent's prepared, NUL-terminated strings; `_exit` leaves at once.
+    unsafe {
+        let fail = |step: u8| -> ! {
+            let e = *libc::__errno_location();
+            let mut m = [0u8; 10];
+            m[0] = b'E';
+            m[1] = step;
+            m[2..6].copy_from_slice(&e.to_ne_bytes());
+            libc::write(sock, m.as_ptr().cast(), m.len());
+            libc::_exit(1)
+        };
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        if let Some(u) = &ns.user {
+            if libc::setns(u.as_raw_fd(), libc::CLONE_NEWUSER) != 0 {
+                fail(b'u');
+            }
+        }
+        if libc::setns(ns.mnt.as_raw_fd(), libc::CLONE_NEWNS) != 0 {
+            fail(b'm');
+        }
+        let fd = libc::open(target.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        if fd < 0 {
+            fail(b'o');
+        }
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) != 0
+            || st.st_mode & libc::S_IFMT != libc::S_IFREG
+            || (st.st_dev, st.st_ino) != id
+        {
+            *libc::__errno_location() = libc::ESTALE;
+            fail(b'i');
+        }
+        let dev = libc::open(c"/dev/fuse".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+        if dev < 0 || libc::dup3(dev, slot, libc::O_CLOEXEC) < 0 {
+            fail(b'd');
+        }
+        libc::close(dev);
+        let fs = libc::syscall(libc::SYS_fsopen, c"fuse".as_ptr(), FSOPEN_CLOEXEC) as i32;
+        if fs < 0 {
+            fail(b'f');
+        }
+        let set = |key: &std::ffi::CStr, value: Option<&CString>| -> bool {
+            let (cmd, v) = match value {
+                Some(v) => (FSCONFIG_SET_STRING, v.as_ptr()),
+                None => (FSCONFIG_SET_FLAG, std::ptr::null()),
+            };
+            libc::syscall(libc::SYS_fsconfig, fs, cmd, key.as_ptr(), v, 0) == 0
+        };
+        let configured = set(c"fd", Some(&strings[0]))
+            && set(c"rootmode", Some(&strings[3]))
+            && set(c"user_id", Some(&strings[1]))
+            && set(c"group_id", Some(&strings[2]))
+            && set(c"allow_other", None);
+        let null = std::ptr::null::<libc::c_char>();
+        if !configured || libc::syscall(libc::SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, null, null, 0) != 0 {
+            fail(b'f');
+        }
+        let mnt = libc::syscall(
+            libc::SYS_fsmount,
+            fs,
+            FSMOUNT_CLOEXEC,
+            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+        ) as i32;
+        if mnt < 0 {
+            fail(b'f');
+        }
+        let flags = (MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) as libc::c_uint;
+        if libc::syscall(libc::SYS_move_mount, mnt, c"".as_ptr(), fd, c"".as_ptr(), flags) != 0 {
+            fail(b'b');
+        }
+        send_fd(sock, slot);
+        libc::_exit(0)
+    }
+}
+
+/// Sends `fd` with the byte `F` (`SCM_RIGHTS`), or exits.
+///
+/// # Safety
+/// In a helper child: raw syscalls on locals only.
+unsafe fn send_fd(sock: i32, fd: i32) {
+    // SAFETY: the caller's contract; every pointer is to a live local.
+    unsafe {
+        let mut byte = *b"F";
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        let mut space = [0u64; 4];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = space.as_mut_ptr().cast();
+        msg.msg_controllen = libc::CMSG_SPACE(4) as usize;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(4) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<i32>(), fd);
+        if libc::sendmsg(sock, &msg, 0) != 1 {
+            libc::_exit(1);
+        }
+    }
+}
+
 /// How long the helper may take for each step (it waits for nothing of the agent).
 const OVERMOUNT_TIMEOUT_MS: i32 = 10_000;
 
@@ -407,28 +619,10 @@ impl Overmount {
     /// inode discovery recorded for each) and returns it with the `/dev/fuse`
     /// descriptor of the mounted file system (entry `i` is named `i`). The caller
     /// must serve the descriptor before [`Overmount::finish`].
-    pub fn start(agent: i32, targets: &[(CString, (u64, u64))]) -> Result<(Overmount, OwnedFd), String> {
-        let open_ns = |what: &str| -> Result<OwnedFd, String> {
-            std::fs::File::open(format!("/proc/{agent}/ns/{what}"))
-                .map(OwnedFd::from)
-                .map_err(|e| format!("the sandbox's {what} namespace: {e}"))
-        };
-        use std::os::unix::fs::MetadataExt;
-        let own_user = std::fs::metadata("/proc/self/ns/user")
-            .map_err(|e| e.to_string())?
-            .ino();
-        let their_user = std::fs::metadata(format!("/proc/{agent}/ns/user"))
-            .map_err(|e| e.to_string())?
-            .ino();
-        let user = if own_user != their_user {
-            Some(open_ns("user")?)
-        } else {
-            None
-        };
-        let mnt = open_ns("mnt")?;
+    pub fn start(ns: &SandboxNs, targets: &[(CString, (u64, u64))]) -> Result<(Overmount, OwnedFd), String> {
         // The number the helper gives its /dev/fuse descriptor (a copy of /dev/null
         // holds it until then), so that the mount options are written before the fork.
-        let slot = OwnedFd::from(std::fs::File::open("/dev/null").map_err(|e| e.to_string())?);
+        let (slot, ours, theirs) = helper_prep()?;
         // SAFETY: getuid and getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         let opts = CString::new(format!(
@@ -440,21 +634,6 @@ impl Overmount {
             .map(|i| CString::new(format!("/proc/{i}")).expect("digits"))
             .collect();
         let mut held: Vec<i32> = vec![-1; targets.len()];
-        let mut pair = [0; 2];
-        // SAFETY: pair is valid for two ints.
-        if unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-                0,
-                pair.as_mut_ptr(),
-            )
-        } != 0
-        {
-            return Err(format!("socketpair: {}", std::io::Error::last_os_error()));
-        }
-        // SAFETY: fresh descriptors.
-        let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
         // SAFETY: fork; the child runs only raw syscalls on memory prepared above
         // (no allocation, no lock: other threads of ours may exist) and `_exit`s.
         let pid = unsafe { libc::fork() };
@@ -466,8 +645,8 @@ impl Overmount {
             unsafe {
                 overmount_helper(
                     theirs.as_raw_fd(),
-                    user.as_ref().map(|u| u.as_raw_fd()),
-                    mnt.as_raw_fd(),
+                    ns.user.as_ref().map(|u| u.as_raw_fd()),
+                    ns.mnt.as_raw_fd(),
                     slot.as_raw_fd(),
                     &opts,
                     targets,
@@ -653,25 +832,7 @@ unsafe fn overmount_helper(
             fail(b'f', 0);
         }
         // The descriptor to the server.
-        let mut byte = *b"F";
-        let mut iov = libc::iovec {
-            iov_base: byte.as_mut_ptr().cast(),
-            iov_len: 1,
-        };
-        let mut space = [0u64; 4];
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = space.as_mut_ptr().cast();
-        msg.msg_controllen = libc::CMSG_SPACE(4) as usize;
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        (*c).cmsg_level = libc::SOL_SOCKET;
-        (*c).cmsg_type = libc::SCM_RIGHTS;
-        (*c).cmsg_len = libc::CMSG_LEN(4) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<i32>(), slot);
-        if libc::sendmsg(sock, &msg, 0) != 1 {
-            libc::_exit(1);
-        }
+        send_fd(sock, slot);
         let mut go = 0u8;
         if libc::read(sock, (&raw mut go).cast(), 1) != 1 || go != b'g' {
             libc::_exit(1);
@@ -707,6 +868,15 @@ unsafe fn overmount_helper(
         libc::_exit(0)
     }
 }
+
+/// `fsopen(2)`, `fsconfig(2)`, `fsmount(2)` values (linux/mount.h).
+const FSOPEN_CLOEXEC: u32 = 1;
+const FSCONFIG_SET_FLAG: u32 = 0;
+const FSCONFIG_SET_STRING: u32 = 1;
+const FSCONFIG_CMD_CREATE: u32 = 6;
+const FSMOUNT_CLOEXEC: u32 = 1;
+const MOUNT_ATTR_NOSUID: u32 = 0x2;
+const MOUNT_ATTR_NODEV: u32 = 0x4;
 
 /// `open_tree(2)` and `move_mount(2)` flags (linux/mount.h).
 const OPEN_TREE_CLONE: u32 = 1;

