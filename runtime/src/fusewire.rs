@@ -16,11 +16,14 @@
 //! opens a path the agent can name, so no request can make it wait on the agent;
 //! each request is bounded (a read at most 1 MiB, at most [`MAX_OPEN`] open files).
 //!
-//! What it does not cover (docs/threat-model.md): secrets created during the
-//! session (by the agent, by outside processes: recorded, not mounted over), secret
-//! directories and secrets with more than one hard link (the set-up refuses them:
-//! the caller keeps opens mediated, saying why), and `chmod`/`utimes` on a
-//! tripwire (refused `EPERM`). It knows FUSE requests and the recorded secrets; how
+//! Secrets recorded during the session (names the monitor creates for the agent,
+//! files the watcher sees created outside) get FUSE file systems of their own
+//! ([`FuseWire::follow`], at most [`MAX_ADDED`]).
+//!
+//! What it does not cover (docs/threat-model.md): a descriptor opened on a file
+//! before its mount, secret directories and secrets with more than one hard link at
+//! start-up (the set-up refuses them: the caller keeps opens mediated, saying
+//! why), and `chmod`/`utimes` on a tripwire (refused `EPERM`). It knows FUSE requests and the recorded secrets; how
 //! the secrets were found is [`crate::discover`]'s and how the mounts are made is
 //! [`crate::namespaces`]'.
 
@@ -72,8 +75,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// What [`SELECT`] asks for. FUSE only when asked: it does not yet cover
-    /// secrets created during the session (the module doc).
+    /// What [`SELECT`] asks for. FUSE only when asked (docs/threat-model.md:
+    /// its window for outside creations is not measured yet).
     pub fn asked() -> Result<Kind, String> {
         match std::env::var(SELECT).as_deref() {
             Err(_) | Ok("") | Ok("fanotify") => Ok(Kind::Fanotify),

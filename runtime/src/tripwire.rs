@@ -123,7 +123,7 @@ impl Tripwires {
         if fd < 0 {
             let e = std::io::Error::last_os_error();
             return Err(format!(
-                "tripwires need fanotify permission events, which need CAP_SYS_ADMIN ({e}); FUSE tripwires ({}=fuse) are opt-in: they do not cover secrets created during the session",
+                "tripwires need fanotify permission events, which need CAP_SYS_ADMIN ({e}); FUSE tripwires are opt-in ({}=fuse)",
                 crate::fusewire::SELECT
             ));
         }
