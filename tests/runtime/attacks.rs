@@ -2926,7 +2926,7 @@ fn fuse_run(f: &Fixture, extra: &[&str], cmd: &[&str], env: &[(&str, &str)]) -> 
 fn isolated_files_fuse_opening_a_tripwire_taints_before_the_first_byte() {
     let Some(env) = fuse_tripwires() else { return };
     let f = with_dotenv("fuse-hold");
-    let ip = "127.77.17.1";
+    let ip = "127.77.23.1";
     let server = Tcp::new(ip, 443);
     let o = fuse_run(&f, &[], &["./attack", "hold", "tcp", ip, "443", ".env"], &env);
     let out = stdout(&o);
@@ -2947,7 +2947,7 @@ fn isolated_files_fuse_opening_a_tripwire_taints_before_the_first_byte() {
     );
     assert_eq!(server.received(), "before\n");
     let f = with_dotenv("fuse-leak");
-    let o = leak_attempt(&f, "127.77.17.2", "plain", ".env", &env);
+    let o = leak_attempt(&f, "127.77.23.2", "plain", ".env", &env);
     assert!(stderr(&o).contains("FUSE tripwire"), "{}", show(&o));
 }
 
@@ -3193,7 +3193,7 @@ fn isolated_files_fuse_a_secret_the_agent_creates_is_a_tripwire() {
     .enumerate()
     {
         let f = Fixture::new(&format!("fuse-new-{i}")).with_attack();
-        let ip = format!("127.77.17.{}", 10 + i);
+        let ip = format!("127.77.23.{}", 10 + i);
         let server = Tcp::new(&ip, 443);
         let script = script.replace("{ip}", &ip);
         let o = fuse_run(&f, &[], &["/bin/sh", "-c", &script], &env);
@@ -3212,6 +3212,20 @@ fn isolated_files_fuse_a_secret_the_agent_creates_is_a_tripwire() {
         );
         assert_eq!(server.received(), "before\n");
     }
+    // Renamed into a secret's name (which taints by itself): covered before the
+    // rename returns, too.
+    let f = Fixture::new("fuse-new-mv").with_attack();
+    let script = format!(
+        "echo fuse-new-ran; echo B=2 > notes; mv notes .env.moved; grep -c ' {} ' /proc/self/mountinfo",
+        f.path(".env.moved")
+    );
+    let o = fuse_run(&f, &[], &["/bin/sh", "-c", &script], &env);
+    assert!(
+        stdout(&o).contains("fuse-new-ran\n1\n"),
+        "not mounted over\n{}",
+        show(&o)
+    );
+    assert!(!stderr(&o).contains("not a FUSE tripwire"), "{}", show(&o));
 }
 
 /// A secret a process outside creates during the session gets its FUSE file
@@ -3221,7 +3235,7 @@ fn isolated_files_fuse_a_secret_created_outside_during_the_session_is_a_tripwire
     let Some(env) = fuse_tripwires() else { return };
     let f = Fixture::new("fuse-outside").with_attack();
     let (home, secret) = (f.home.clone(), f.ws.join(".env"));
-    let o = hold_taints_with(&f, &home, "127.77.17.20", ".env", &env, move || {
+    let o = hold_taints_with(&f, &home, "127.77.23.20", ".env", &env, move || {
         std::fs::write(&secret, "OUTSIDE-SECRET-5e1\n").unwrap();
         // What is tested is that the file is covered, not the watcher's window.
         std::thread::sleep(Duration::from_millis(500));
