@@ -75,8 +75,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// What [`SELECT`] asks for. FUSE only when asked (docs/threat-model.md:
-    /// its window for outside creations is not measured yet).
+    /// What [`SELECT`] asks for. FUSE only when asked (docs/threat-model.md,
+    /// "FUSE tripwires": what it does not cover).
     pub fn asked() -> Result<Kind, String> {
         match std::env::var(SELECT).as_deref() {
             Err(_) | Ok("") | Ok("fanotify") => Ok(Kind::Fanotify),

@@ -3234,11 +3234,32 @@ fn isolated_files_fuse_a_secret_the_agent_creates_is_a_tripwire() {
 fn isolated_files_fuse_a_secret_created_outside_during_the_session_is_a_tripwire() {
     let Some(env) = fuse_tripwires() else { return };
     let f = Fixture::new("fuse-outside").with_attack();
-    let (home, secret) = (f.home.clone(), f.ws.join(".env"));
+    let (home, secret, ws) = (f.home.clone(), f.ws.join(".env"), f.ws.clone());
     let o = hold_taints_with(&f, &home, "127.77.23.20", ".env", &env, move || {
+        let line = format!(" {} ", secret.display());
+        let made = std::time::Instant::now();
         std::fs::write(&secret, "OUTSIDE-SECRET-5e1\n").unwrap();
-        // What is tested is that the file is covered, not the watcher's window.
-        std::thread::sleep(Duration::from_millis(500));
+        // The window: until a sandbox process (its working directory is the
+        // workspace) sees the FUSE file in its mount table.
+        let mut window = None;
+        while window.is_none() && made.elapsed() < Duration::from_secs(10) {
+            for e in std::fs::read_dir("/proc").unwrap().flatten() {
+                let p = e.path();
+                if std::fs::read_link(p.join("cwd")).ok().as_ref() != Some(&ws) {
+                    continue;
+                }
+                if std::fs::read_to_string(p.join("mountinfo")).is_ok_and(|m| m.contains(&line)) {
+                    window = Some(made.elapsed());
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        eprintln!("FUSE tripwire mounted {window:?} after the file was created outside");
+        assert!(
+            window.is_some_and(|w| w < Duration::from_secs(1)),
+            "no FUSE file over the new secret in time: {window:?}"
+        );
     });
     assert!(
         stderr(&o).contains("the kernel decides opens") && stderr(&o).contains("FUSE tripwire"),
