@@ -240,7 +240,10 @@ pub fn prepare(artifact: &Artifact, env: &Env, noexec: &[String]) -> Result<File
     let program =
         claw_bpf::compile_isolated(&artifact.ir, &plan).map_err(|e| format!("the isolated filter: {e}"))?;
     claw_bpf::validate(&program).map_err(|e| format!("the isolated filter: {e}"))?;
-    let tripwires = Arc::new(Tripwires::new(plan.clone(), env.clone())?);
+    let tripwires = Arc::new(match crate::fusewire::Kind::asked()? {
+        crate::fusewire::Kind::Fuse => Tripwires::new_fuse(plan.clone(), env.clone())?,
+        crate::fusewire::Kind::Fanotify => Tripwires::new(plan.clone(), env.clone())?,
+    });
     // The secret cache only where no state lets the agent write it (a poisoned
     // cache would hide secrets).
     if let Some(file) = crate::discover::SecretCache::file_for() {

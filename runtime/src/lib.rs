@@ -13,6 +13,7 @@ mod emulate;
 pub mod envfilter;
 pub mod execdirs;
 pub(crate) mod fanlisten;
+pub mod fusewire;
 pub mod inherited;
 pub mod isofiles;
 pub mod landlock;

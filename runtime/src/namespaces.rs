@@ -387,6 +387,530 @@ unsafe fn init(iso: &Isolation, status_w: i32, go_r: i32, report_w: i32, agent: 
     }
 }
 
+/// FUSE tripwires' mounts (`crate::fusewire`), made in the sandbox's mount
+/// namespace by a short-lived helper of ours: forked from `clawless`, it joins the
+/// sandbox's user namespace (when it has one) and mount namespace (named by the
+/// agent's process before its exec: our init is not dumpable), opens each target
+/// there `O_PATH|O_NOFOLLOW` and checks it is the file discovery recorded (device
+/// and inode), opens `/dev/fuse` (the connection must belong to the user namespace
+/// that mounts it), mounts the FUSE file system on `/proc` for the time of the
+/// set-up (no secret lies below `/proc`, and nothing of the agent runs yet), and
+/// sends the descriptor back. [`Overmount::finish`] then, with the server
+/// answering, has it clone entry `i` (`open_tree`) and move it onto target `i`'s
+/// descriptor (`move_mount`: exactly the checked file, whatever a path now names),
+/// and detach the staging mount: only the file mounts remain, one per secret.
+///
+/// The mounts are the sandbox's (its mounts are slaves: nothing leaks out). The
+/// agent, without capabilities, can neither unmount nor move them; the kernel
+/// answers renaming or removing a mount point `EBUSY` and linking across mounts
+/// `EXDEV`. With a user namespace the connection is `allow_other` in it: a process
+/// outside (the user's shell through `/proc/<pid>/root`, the monitor's own
+/// emulated opens) is refused `EACCES` by the kernel, before a request exists.
+pub struct Overmount {
+    helper: i32,
+    sock: OwnedFd,
+}
+
+/// The sandbox's user namespace (when it has its own) and mount namespace, held
+/// open for the FUSE tripwires mounted later in the session (the process they
+/// were named by may be gone by then).
+pub struct SandboxNs {
+    user: Option<OwnedFd>,
+    mnt: OwnedFd,
+}
+
+impl SandboxNs {
+    /// The namespaces of `agent` (the agent's process before its exec: our init
+    /// is not dumpable).
+    pub fn of(agent: i32) -> Result<SandboxNs, String> {
+        let open_ns = |what: &str| -> Result<OwnedFd, String> {
+            std::fs::File::open(format!("/proc/{agent}/ns/{what}"))
+                .map(OwnedFd::from)
+                .map_err(|e| format!("the sandbox's {what} namespace: {e}"))
+        };
+        use std::os::unix::fs::MetadataExt;
+        let own_user = std::fs::metadata("/proc/self/ns/user")
+            .map_err(|e| e.to_string())?
+            .ino();
+        let their_user = std::fs::metadata(format!("/proc/{agent}/ns/user"))
+            .map_err(|e| e.to_string())?
+            .ino();
+        let user = if own_user != their_user {
+            Some(open_ns("user")?)
+        } else {
+            None
+        };
+        Ok(SandboxNs {
+            user,
+            mnt: open_ns("mnt")?,
+        })
+    }
+}
+
+/// What a helper needs before the fork: a slot for its `/dev/fuse` descriptor
+/// (a copy of `/dev/null` holds the number) and a socket pair (ours, its).
+fn helper_prep() -> Result<(OwnedFd, OwnedFd, OwnedFd), String> {
+    let slot = OwnedFd::from(std::fs::File::open("/dev/null").map_err(|e| e.to_string())?);
+    let mut pair = [0; 2];
+    // SAFETY: pair is valid for two ints.
+    if unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            pair.as_mut_ptr(),
+        )
+    } != 0
+    {
+        return Err(format!("socketpair: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: fresh descriptors.
+    let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
+    Ok((slot, ours, theirs))
+}
+
+/// One FUSE file system whose root is a regular file, mounted over `target`
+/// (checked to be the file `id` names) in the sandbox's mount namespace, for a
+/// secret that appears during the session: no staging mount (the sandbox's
+/// `/proc` is in use by then) but the new mount API (`fsopen`, `fsconfig`,
+/// `fsmount`, then `move_mount` onto the target's descriptor). Returns the
+/// `/dev/fuse` descriptor to serve (the file is its root, inode 1).
+pub fn overmount_file(ns: &SandboxNs, target: &CString, id: (u64, u64)) -> Result<OwnedFd, String> {
+    let (slot, ours, theirs) = helper_prep()?;
+    // SAFETY: getuid and getgid cannot fail.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let strings = [
+        CString::new(slot.as_raw_fd().to_string()).expect("digits"),
+        CString::new(uid.to_string()).expect("digits"),
+        CString::new(gid.to_string()).expect("digits"),
+        CString::new("100000").expect("digits"),
+    ];
+    // SAFETY: fork; the child runs only raw syscalls on memory prepared above
+    // (no allocation, no lock: other threads of ours exist) and `_exit`s.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        // SAFETY: in the forked child, as above.
+        unsafe { file_helper(theirs.as_raw_fd(), ns, slot.as_raw_fd(), &strings, target, id) }
+    }
+    drop(theirs);
+    let om = Overmount {
+        helper: pid,
+        sock: ours,
+    };
+    let r = om.receive_fd();
+    om.kill();
+    r
+}
+
+/// The helper of [`overmount_file`]. Never returns.
+///
+/// # Safety
+/// Only in the child of its fork: raw syscalls on memory the parent prepared.
+unsafe fn file_helper(
+    sock: i32,
+    ns: &SandboxNs,
+    slot: i32,
+    strings: &[CString; 4],
+    target: &CString,
+    id: (u64, u64),
+) -> ! {
+    // SAFETY: the caller's contract: plain syscalls on live locals and the
+    // parent's prepared, NUL-terminated strings; `_exit` leaves at once.
+    unsafe {
+        let fail = |step: u8| -> ! {
+            let e = *libc::__errno_location();
+            let mut m = [0u8; 10];
+            m[0] = b'E';
+            m[1] = step;
+            m[2..6].copy_from_slice(&e.to_ne_bytes());
+            libc::write(sock, m.as_ptr().cast(), m.len());
+            libc::_exit(1)
+        };
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        if let Some(u) = &ns.user {
+            if libc::setns(u.as_raw_fd(), libc::CLONE_NEWUSER) != 0 {
+                fail(b'u');
+            }
+        }
+        if libc::setns(ns.mnt.as_raw_fd(), libc::CLONE_NEWNS) != 0 {
+            fail(b'm');
+        }
+        let fd = libc::open(target.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        if fd < 0 {
+            fail(b'o');
+        }
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) != 0
+            || st.st_mode & libc::S_IFMT != libc::S_IFREG
+            || (st.st_dev, st.st_ino) != id
+        {
+            *libc::__errno_location() = libc::ESTALE;
+            fail(b'i');
+        }
+        let dev = libc::open(c"/dev/fuse".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+        if dev < 0 || libc::dup3(dev, slot, libc::O_CLOEXEC) < 0 {
+            fail(b'd');
+        }
+        libc::close(dev);
+        let fs = libc::syscall(libc::SYS_fsopen, c"fuse".as_ptr(), FSOPEN_CLOEXEC) as i32;
+        if fs < 0 {
+            fail(b'f');
+        }
+        let set = |key: &std::ffi::CStr, value: Option<&CString>| -> bool {
+            let (cmd, v) = match value {
+                Some(v) => (FSCONFIG_SET_STRING, v.as_ptr()),
+                None => (FSCONFIG_SET_FLAG, std::ptr::null()),
+            };
+            libc::syscall(libc::SYS_fsconfig, fs, cmd, key.as_ptr(), v, 0) == 0
+        };
+        let configured = set(c"fd", Some(&strings[0]))
+            && set(c"rootmode", Some(&strings[3]))
+            && set(c"user_id", Some(&strings[1]))
+            && set(c"group_id", Some(&strings[2]))
+            && set(c"allow_other", None);
+        let null = std::ptr::null::<libc::c_char>();
+        if !configured || libc::syscall(libc::SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, null, null, 0) != 0 {
+            fail(b'f');
+        }
+        let mnt = libc::syscall(
+            libc::SYS_fsmount,
+            fs,
+            FSMOUNT_CLOEXEC,
+            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+        ) as i32;
+        if mnt < 0 {
+            fail(b'f');
+        }
+        let flags = (MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) as libc::c_uint;
+        if libc::syscall(libc::SYS_move_mount, mnt, c"".as_ptr(), fd, c"".as_ptr(), flags) != 0 {
+            fail(b'b');
+        }
+        send_fd(sock, slot);
+        libc::_exit(0)
+    }
+}
+
+/// Sends `fd` with the byte `F` (`SCM_RIGHTS`), or exits.
+///
+/// # Safety
+/// In a helper child: raw syscalls on locals only.
+unsafe fn send_fd(sock: i32, fd: i32) {
+    // SAFETY: the caller's contract; every pointer is to a live local.
+    unsafe {
+        let mut byte = *b"F";
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        let mut space = [0u64; 4];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = space.as_mut_ptr().cast();
+        msg.msg_controllen = libc::CMSG_SPACE(4) as usize;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(4) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<i32>(), fd);
+        if libc::sendmsg(sock, &msg, 0) != 1 {
+            libc::_exit(1);
+        }
+    }
+}
+
+/// How long the helper may take for each step (it waits for nothing of the agent).
+const OVERMOUNT_TIMEOUT_MS: i32 = 10_000;
+
+fn poll_in(fd: i32, ms: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: p is one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, ms) };
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return r > 0;
+    }
+}
+
+impl Overmount {
+    /// Starts the helper for `targets` (canonical paths, with the device and
+    /// inode discovery recorded for each) and returns it with the `/dev/fuse`
+    /// descriptor of the mounted file system (entry `i` is named `i`). The caller
+    /// must serve the descriptor before [`Overmount::finish`].
+    pub fn start(ns: &SandboxNs, targets: &[(CString, (u64, u64))]) -> Result<(Overmount, OwnedFd), String> {
+        // The number the helper gives its /dev/fuse descriptor (a copy of /dev/null
+        // holds it until then), so that the mount options are written before the fork.
+        let (slot, ours, theirs) = helper_prep()?;
+        // SAFETY: getuid and getgid cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let opts = CString::new(format!(
+            "fd={},rootmode=40000,user_id={uid},group_id={gid},allow_other",
+            slot.as_raw_fd()
+        ))
+        .map_err(|e| e.to_string())?;
+        let staging: Vec<CString> = (0..targets.len())
+            .map(|i| CString::new(format!("/proc/{i}")).expect("digits"))
+            .collect();
+        let mut held: Vec<i32> = vec![-1; targets.len()];
+        // SAFETY: fork; the child runs only raw syscalls on memory prepared above
+        // (no allocation, no lock: other threads of ours may exist) and `_exit`s.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            // SAFETY: in the forked child, as above.
+            unsafe {
+                overmount_helper(
+                    theirs.as_raw_fd(),
+                    ns.user.as_ref().map(|u| u.as_raw_fd()),
+                    ns.mnt.as_raw_fd(),
+                    slot.as_raw_fd(),
+                    &opts,
+                    targets,
+                    &staging,
+                    &mut held,
+                )
+            }
+        }
+        drop(theirs);
+        let om = Overmount {
+            helper: pid,
+            sock: ours,
+        };
+        match om.receive_fd() {
+            Ok(fd) => Ok((om, fd)),
+            Err(e) => {
+                om.kill();
+                Err(e)
+            }
+        }
+    }
+
+    fn receive_fd(&self) -> Result<OwnedFd, String> {
+        if !poll_in(self.sock.as_raw_fd(), OVERMOUNT_TIMEOUT_MS) {
+            return Err("the FUSE mount helper did not answer".into());
+        }
+        let mut byte = [0u8; 16];
+        let mut space = [0u64; 8];
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: byte.len(),
+        };
+        // SAFETY: msghdr is plain data; every pointer set below is valid.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = space.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&space);
+        // SAFETY: msg describes live buffers.
+        let n = unsafe { libc::recvmsg(self.sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if n <= 0 {
+            return Err("the FUSE mount helper exited".into());
+        }
+        if byte[0] != b'F' {
+            return Err(helper_error(&byte[..n as usize]));
+        }
+        // SAFETY: the control buffer was filled by recvmsg; CMSG_* walk it.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS {
+                return Err("the FUSE mount helper sent no descriptor".into());
+            }
+            let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<i32>());
+            Ok(OwnedFd::from_raw_fd(fd))
+        }
+    }
+
+    /// Binds every entry over its target and detaches the staging mount (the
+    /// FUSE server must be answering: each clone looks its entry up).
+    pub fn finish(self) -> Result<(), String> {
+        let r = (|| {
+            write_all(self.sock.as_raw_fd(), b"g");
+            if !poll_in(self.sock.as_raw_fd(), OVERMOUNT_TIMEOUT_MS) {
+                return Err("the FUSE mount helper did not finish".to_string());
+            }
+            let mut b = [0u8; 16];
+            // SAFETY: b is valid for its length.
+            let n = unsafe { libc::read(self.sock.as_raw_fd(), b.as_mut_ptr().cast(), b.len()) };
+            if n == 1 && b[0] == b'k' {
+                Ok(())
+            } else if n > 0 {
+                Err(helper_error(&b[..n as usize]))
+            } else {
+                Err("the FUSE mount helper exited".to_string())
+            }
+        })();
+        self.kill();
+        r
+    }
+
+    fn kill(&self) {
+        // SAFETY: our own unreaped child; waitpid gets no status pointer.
+        unsafe {
+            libc::kill(self.helper, libc::SIGKILL);
+            libc::waitpid(self.helper, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+/// The helper's error message: `E`, the step, the errno, the target's index.
+fn helper_error(b: &[u8]) -> String {
+    if b.len() < 10 || b[0] != b'E' {
+        return "the FUSE mount helper failed".into();
+    }
+    let errno = i32::from_ne_bytes([b[2], b[3], b[4], b[5]]);
+    let index = u32::from_ne_bytes([b[6], b[7], b[8], b[9]]);
+    let step = match b[1] {
+        b'u' => "joining the sandbox's user namespace".to_string(),
+        b'm' => "joining the sandbox's mount namespace".to_string(),
+        b'o' => format!("opening secret #{index} in the sandbox"),
+        b'i' => format!("secret #{index} is not the file discovery recorded"),
+        b'd' => "opening /dev/fuse inside the sandbox's user namespace".to_string(),
+        b'f' => "mounting the FUSE file system".to_string(),
+        b't' => format!("cloning FUSE entry #{index}"),
+        b'b' => format!("mounting the FUSE file over secret #{index}"),
+        b'x' => "detaching the staging mount".to_string(),
+        _ => "the FUSE mount helper".to_string(),
+    };
+    format!("{step}: {}", std::io::Error::from_raw_os_error(errno))
+}
+
+/// The helper ([`Overmount`]). Never returns.
+///
+/// # Safety
+/// Only in the child of `Overmount::start`'s fork: raw syscalls on memory the
+/// parent prepared (no allocation), then `_exit`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn overmount_helper(
+    sock: i32,
+    user: Option<i32>,
+    mnt: i32,
+    slot: i32,
+    opts: &CString,
+    targets: &[(CString, (u64, u64))],
+    staging: &[CString],
+    held: &mut [i32],
+) -> ! {
+    // SAFETY: the caller's contract: plain syscalls on live locals and the
+    // parent's prepared, NUL-terminated strings; `_exit` leaves at once.
+    unsafe {
+        let fail = |step: u8, index: usize| -> ! {
+            let e = *libc::__errno_location();
+            let mut m = [0u8; 10];
+            m[0] = b'E';
+            m[1] = step;
+            m[2..6].copy_from_slice(&e.to_ne_bytes());
+            m[6..10].copy_from_slice(&(index as u32).to_ne_bytes());
+            libc::write(sock, m.as_ptr().cast(), m.len());
+            libc::_exit(1)
+        };
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        if let Some(u) = user {
+            if libc::setns(u, libc::CLONE_NEWUSER) != 0 {
+                fail(b'u', 0);
+            }
+        }
+        if libc::setns(mnt, libc::CLONE_NEWNS) != 0 {
+            fail(b'm', 0);
+        }
+        for (i, (path, (dev, ino))) in targets.iter().enumerate() {
+            let fd = libc::open(path.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC);
+            if fd < 0 {
+                fail(b'o', i);
+            }
+            let mut st: libc::stat = std::mem::zeroed();
+            if libc::fstat(fd, &mut st) != 0
+                || st.st_mode & libc::S_IFMT != libc::S_IFREG
+                || st.st_dev != *dev
+                || st.st_ino != *ino
+            {
+                *libc::__errno_location() = libc::ESTALE;
+                fail(b'i', i);
+            }
+            held[i] = fd;
+        }
+        let dev = libc::open(c"/dev/fuse".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+        if dev < 0 {
+            fail(b'd', 0);
+        }
+        if libc::dup3(dev, slot, libc::O_CLOEXEC) < 0 {
+            fail(b'd', 0);
+        }
+        libc::close(dev);
+        if libc::mount(
+            c"clawless".as_ptr(),
+            c"/proc".as_ptr(),
+            c"fuse".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            opts.as_ptr().cast(),
+        ) != 0
+        {
+            fail(b'f', 0);
+        }
+        // The descriptor to the server.
+        send_fd(sock, slot);
+        let mut go = 0u8;
+        if libc::read(sock, (&raw mut go).cast(), 1) != 1 || go != b'g' {
+            libc::_exit(1);
+        }
+        for (i, name) in staging.iter().enumerate() {
+            let tree = libc::syscall(
+                libc::SYS_open_tree,
+                libc::AT_FDCWD,
+                name.as_ptr(),
+                (OPEN_TREE_CLONE | libc::O_CLOEXEC as u32) as libc::c_uint,
+            ) as i32;
+            if tree < 0 {
+                fail(b't', i);
+            }
+            if libc::syscall(
+                libc::SYS_move_mount,
+                tree,
+                c"".as_ptr(),
+                held[i],
+                c"".as_ptr(),
+                (MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) as libc::c_uint,
+            ) != 0
+            {
+                fail(b'b', i);
+            }
+            libc::close(tree);
+            libc::close(held[i]);
+        }
+        if libc::umount2(c"/proc".as_ptr(), libc::MNT_DETACH) != 0 {
+            fail(b'x', 0);
+        }
+        libc::write(sock, c"k".as_ptr().cast(), 1);
+        libc::_exit(0)
+    }
+}
+
+/// `fsopen(2)`, `fsconfig(2)`, `fsmount(2)` values (linux/mount.h).
+const FSOPEN_CLOEXEC: u32 = 1;
+const FSCONFIG_SET_FLAG: u32 = 0;
+const FSCONFIG_SET_STRING: u32 = 1;
+const FSCONFIG_CMD_CREATE: u32 = 6;
+const FSMOUNT_CLOEXEC: u32 = 1;
+const MOUNT_ATTR_NOSUID: u32 = 0x2;
+const MOUNT_ATTR_NODEV: u32 = 0x4;
+
+/// `open_tree(2)` and `move_mount(2)` flags (linux/mount.h).
+const OPEN_TREE_CLONE: u32 = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+
 /// Sets `IFF_UP` on `lo` (the new network namespace has it, down) with
 /// `SIOCSIFFLAGS`: no external tool, no netlink parser.
 ///

