@@ -286,7 +286,11 @@ enum Reach {
 /// in or a new mount): the entry bound is shared by all its roots.
 pub(crate) struct Walk<'a> {
     tw: &'a Tripwires,
-    seen: usize,
+    /// A walk of the watcher's (during the session): its marks are late, the
+    /// agent may already hold descriptors of what they cover.
+    late: bool,
+    /// Entries looked at, shared by the walks of one discovery (its threads).
+    seen: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     now: i64,
     /// [`MAX_WALK`], or lower (`CLAWLESS_DISCOVERY_BOUND`, for tests: a lower
     /// bound only makes more runs fall back to mediated opens).
@@ -326,16 +330,39 @@ const CACHED_DIR: u8 = 0xff;
 const PSEUDO_STAMP: i64 = -2;
 
 impl<'a> Walk<'a> {
-    pub fn new(tw: &'a Tripwires) -> Walk<'a> {
+    /// Another walk of the same discovery: the entry bound is shared.
+    fn sharing(&self) -> Walk<'a> {
+        Walk {
+            tw: self.tw,
+            late: self.late,
+            seen: std::sync::Arc::clone(&self.seen),
+            now: self.now,
+            bound: self.bound,
+        }
+    }
+
+    pub fn new(tw: &'a Tripwires, late: bool) -> Walk<'a> {
         Walk {
             tw,
-            seen: 0,
+            late,
+            seen: Default::default(),
             now: now_secs(),
             bound: std::env::var("CLAWLESS_DISCOVERY_BOUND")
                 .ok()
                 .and_then(|b| b.parse().ok())
                 .map_or(MAX_WALK, |b: usize| b.min(MAX_WALK)),
         }
+    }
+
+    /// Marks `name` in `dir` (an absolute name with `AT_FDCWD`) as the secret
+    /// `path`: every mark of discovery and of the watcher is placed here (`late`:
+    /// during the session).
+    fn mark(&self, dir: i32, name: &CString, path: &str) -> Result<bool, String> {
+        let marked = self.tw.mark_at(dir, name, path)?;
+        if marked && self.late && std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some() {
+            eprintln!("clawless: the watcher marked {path}");
+        }
+        Ok(marked)
     }
 
     /// Walks the root `root` (an absolute path, canonicalised here: Landlock's
@@ -461,8 +488,8 @@ impl<'a> Walk<'a> {
             };
             found.dirs.push(stamp);
             for (name, kind) in listed {
-                self.seen += 1;
-                if self.seen > self.bound {
+                let seen = self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if seen > self.bound {
                     return Err(format!(
                         "discovery reached its bound of {} entries (in {})",
                         self.bound,
@@ -480,7 +507,7 @@ impl<'a> Walk<'a> {
                 if may_be_secret {
                     let shown = shown();
                     let c = CString::new(at.clone()).map_err(|_| format!("{shown}: a NUL in a name"))?;
-                    match self.tw.mark_at(fd, &c, &shown) {
+                    match self.mark(fd, &c, &shown) {
                         Ok(true) => found.secrets.push(child.clone()),
                         Ok(false) => {
                             if k.is_some() {
@@ -571,6 +598,8 @@ struct Watched {
     fs: HashMap<Fsid, Vec<MountAt>>,
     /// Every mount id looked at (watched, pseudo, or outside the roots).
     seen: HashSet<u64>,
+    /// Our mounts when last read: (id, mount point).
+    present: Vec<(u64, Vec<u8>)>,
     /// Resolved directories: (fsid, handle) to the directory's names inside a
     /// discovery root (empty: none). Emptied when a directory moves or a mount
     /// changes; bounded.
@@ -739,10 +768,25 @@ impl Watcher {
     pub fn arm(&self, roots: &[Vec<u8>]) -> Result<(), String> {
         *self.roots.lock().unwrap_or_else(|e| e.into_inner()) = roots.to_vec();
         let all = mounts()?;
+        self.watched.lock().unwrap_or_else(|e| e.into_inner()).present = all.clone();
         for root in roots {
-            let Some(fd) = open_path(root) else {
-                continue; // absent, or not a directory: nothing below it
+            // An absent root: its nearest existing ancestor's file system, where
+            // it would be created or moved to.
+            let mut at: &[u8] = root;
+            let fd = loop {
+                match open_path(at) {
+                    Some(fd) => break Some(fd),
+                    None if at.len() > 1 => at = parent_and_name(at).map_or(&b"/"[..], |(p, _)| p),
+                    None => break None,
+                }
             };
+            let Some(fd) = fd else {
+                return Err(format!(
+                    "the watcher cannot open any directory above {}",
+                    lossy(root)
+                ));
+            };
+            let root = &at.to_vec();
             // The mount holding the root: the deepest mount point above it.
             let id = all
                 .iter()
@@ -825,7 +869,10 @@ impl Watcher {
             let (Some(a), Some(b)) = (fstat(fd.as_raw_fd()), stat_name(libc::AT_FDCWD, &p)) else {
                 continue;
             };
-            if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino) || !roots.iter().any(|r| inside(&p, r)) {
+            // Inside a root, or above one (a directory moved there may hold it).
+            if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino)
+                || !roots.iter().any(|r| inside(&p, r) || inside(r, &p))
+            {
                 continue;
             }
             if !out.iter().any(|(_, q)| *q == p) {
@@ -961,10 +1008,22 @@ impl Watcher {
     /// was created before it came).
     fn entry(&self, tw: &Tripwires, dir: &OwnedFd, path: &[u8], name: &[u8], moved_dir: bool) {
         let child = join(path, name);
+        let roots = self.roots.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if !roots.iter().any(|r| inside(&child, r)) {
+            // Above every root (the directory is an ancestor of one): a directory
+            // moved here may bring a root with it, which is walked.
+            if moved_dir {
+                for r in roots.iter().filter(|r| inside(r, &child)) {
+                    self.walk_path(tw, r);
+                }
+            }
+            return;
+        }
         let shown = lossy(&child);
+        let walk = Walk::new(tw, true);
         if tw.secret(&shown) {
             if let Ok(c) = CString::new(name) {
-                if let Err(e) = tw.mark_at(dir.as_raw_fd(), &c, &shown) {
+                if let Err(e) = walk.mark(dir.as_raw_fd(), &c, &shown) {
                     warn(&e);
                 }
             }
@@ -981,20 +1040,26 @@ impl Watcher {
             secrets: Vec::new(),
             changed: true,
         };
-        if let Err(e) = Walk::new(tw).tree(Reach::Open(sub), child, st, None, &mut found) {
+        let mut walk = walk;
+        if let Err(e) = walk.tree(Reach::Open(sub), child, st, None, &mut found) {
             warn(&e);
         }
     }
 
-    /// Our mounts changed: a new mount below a root is watched and walked.
+    /// Our mounts changed: a new mount below a root is watched and walked, and
+    /// so is the place of a mount gone (what it covered is visible again).
     fn mounts_changed(&self, tw: &Tripwires) {
         let Ok(all) = mounts() else { return };
         let fresh: Vec<(u64, Vec<u8>)> = {
-            let w = self.watched.lock().unwrap_or_else(|e| e.into_inner());
-            all.iter()
+            let mut w = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+            let mut f: Vec<(u64, Vec<u8>)> = all
+                .iter()
                 .filter(|(id, _)| !w.seen.contains(id))
                 .cloned()
-                .collect()
+                .collect();
+            f.extend(w.present.iter().filter(|m| !all.contains(m)).cloned());
+            w.present = all.clone();
+            f
         };
         self.watched
             .lock()
@@ -1026,7 +1091,7 @@ impl Watcher {
             secrets: Vec::new(),
             changed: true,
         };
-        if let Err(e) = Walk::new(tw).tree(Reach::Open(fd), path.to_vec(), st, None, &mut found) {
+        if let Err(e) = Walk::new(tw, true).tree(Reach::Open(fd), path.to_vec(), st, None, &mut found) {
             warn(&e);
         }
     }
@@ -1053,7 +1118,6 @@ pub(crate) fn discover(
 ) -> Result<(), String> {
     let mut cache = SecretCache::load(cache_file, tw.plan(), tw.env());
     let trace = std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some();
-    let mut walk = Walk::new(tw);
     // A root that is a symlink (`/lib` on merged-/usr systems) is walked where it
     // leads, once: roots inside another root's canonical path are dropped.
     let roots = tw.plan().discovery_roots(tw.env());
@@ -1073,19 +1137,61 @@ pub(crate) fn discover(
             .enumerate()
             .any(|(j, c)| j != i && inside(canon[i].as_bytes(), c.as_bytes()) && (canon[i] != *c || j < i))
     };
-    for (i, root) in roots.into_iter().enumerate() {
-        if covered(i) && !tw.secret(&canon[i]) {
-            continue;
+    // The roots, the largest (by its cached directories) first, walked by two
+    // threads (the walk is mostly `fstatat`, which runs in parallel).
+    let mut todo: Vec<(String, Option<Known>)> = roots
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !covered(*i) || tw.secret(&canon[*i]))
+        .map(|(_, root)| {
+            let known = cache.as_ref().map(|c| {
+                let (d, s) = c.read(&root).unwrap_or_default();
+                Known::new(d, s)
+            });
+            (root, known)
+        })
+        .collect();
+    todo.sort_by_key(|(_, k)| std::cmp::Reverse(k.as_ref().map_or(0, |k| k.stamps.len())));
+    let todo = Mutex::new(todo);
+    let results: Mutex<Vec<(String, Result<Found, String>)>> = Mutex::new(Vec::new());
+    let work = |walk: Walk<'_>| {
+        let mut walk = walk;
+        loop {
+            let next = {
+                let mut t = todo.lock().unwrap_or_else(|e| e.into_inner());
+                (!t.is_empty()).then(|| t.remove(0))
+            };
+            let Some((root, known)) = next else { return };
+            let t0 = std::time::Instant::now();
+            let found = walk.root(&root, known);
+            if trace {
+                eprintln!("clawless: discovery of {root}: {:?}", t0.elapsed());
+            }
+            let failed = found.is_err();
+            results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((root, found));
+            if failed {
+                todo.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                return;
+            }
         }
-        let t0 = std::time::Instant::now();
-        let known = cache.as_ref().map(|c| {
-            let (d, s) = c.read(&root).unwrap_or_default();
-            Known::new(d, s)
-        });
-        let found = walk.root(&root, known);
-        if trace {
-            eprintln!("clawless: discovery of {root}: {:?}", t0.elapsed());
+    };
+    let walk = Walk::new(tw, false);
+    let other = walk.sharing();
+    std::thread::scope(|s| {
+        let helper = std::thread::Builder::new()
+            .name("claw-discovery".into())
+            .spawn_scoped(s, || work(other));
+        work(walk);
+        if let Ok(h) = helper {
+            let _ = h.join();
         }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    for (root, found) in results {
         let found = found?;
         if let Some(c) = cache.as_mut() {
             if found.changed {
