@@ -1383,6 +1383,19 @@ mod tests {
         assert_eq!(join(b"/a", b"\xff"), b"/a/\xff");
     }
 
+    /// mountinfo's escapes are undone; `inside` is by whole components.
+    #[test]
+    fn mount_points_and_roots() {
+        assert_eq!(unescape(br"/mnt/a\040b"), b"/mnt/a b");
+        assert_eq!(unescape(br"/x\134y"), b"/x\\y");
+        assert_eq!(unescape(br"/short\04"), br"/short\04");
+        assert!(inside(b"/opt/app", b"/opt"));
+        assert!(inside(b"/opt", b"/opt"));
+        assert!(inside(b"/anything", b"/"));
+        assert!(!inside(b"/optional", b"/opt"));
+        assert!(!inside(b"/", b"/opt"));
+    }
+
     /// A directory listing returns names as bytes, a non-UTF-8 one too.
     #[test]
     fn lists_byte_names() {
