@@ -622,6 +622,9 @@ const WATCH_MASK: u64 = libc::FAN_CREATE | libc::FAN_MOVED_TO | libc::FAN_ONDIR;
 /// its name. New mounts are seen through `/proc/self/mountinfo`.
 pub(crate) struct Watcher {
     fan: OwnedFd,
+    /// `/proc/self/mountinfo`, opened before the mounts were first read: a poll
+    /// on it reports every change since.
+    mountinfo: Mutex<Option<std::fs::File>>,
     roots: Mutex<Vec<Vec<u8>>>,
     watched: Mutex<Watched>,
 }
@@ -714,6 +717,7 @@ impl Watcher {
         Ok(Watcher {
             // SAFETY: a fresh descriptor.
             fan: unsafe { OwnedFd::from_raw_fd(fd) },
+            mountinfo: Mutex::new(None),
             roots: Mutex::new(Vec::new()),
             watched: Mutex::new(Watched::default()),
         })
@@ -767,6 +771,9 @@ impl Watcher {
     /// means a part cannot be watched (fail closed: opens stay mediated).
     pub fn arm(&self, roots: &[Vec<u8>]) -> Result<(), String> {
         *self.roots.lock().unwrap_or_else(|e| e.into_inner()) = roots.to_vec();
+        let mi = std::fs::File::open("/proc/self/mountinfo")
+            .map_err(|e| format!("the watcher cannot follow mounts (/proc/self/mountinfo): {e}"))?;
+        *self.mountinfo.lock().unwrap_or_else(|e| e.into_inner()) = Some(mi);
         let all = mounts()?;
         self.watched.lock().unwrap_or_else(|e| e.into_inner()).present = all.clone();
         for root in roots {
@@ -891,7 +898,7 @@ impl Watcher {
     /// in), and watches mounts made during the session. Runs on its own thread
     /// until the group's descriptor fails.
     pub fn run(&self, tw: &Tripwires) {
-        let mi = std::fs::File::open("/proc/self/mountinfo").ok();
+        let mi = self.mountinfo.lock().unwrap_or_else(|e| e.into_inner()).take();
         let mut buf = vec![0u8; 64 * 1024];
         let head = std::mem::size_of::<libc::fanotify_event_metadata>();
         loop {
