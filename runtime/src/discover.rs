@@ -249,6 +249,8 @@ impl Known {
 
     fn new(dirs: Vec<DirStamp>, secrets: Vec<Vec<u8>>) -> Known {
         let mut k = Known::default();
+        k.stamps.reserve(dirs.len());
+        k.subdirs.reserve(dirs.len());
         for d in dirs {
             if let Some((parent, name)) = parent_and_name(&d.path) {
                 k.subdirs.entry(parent.to_vec()).or_default().push(name.to_vec());
@@ -447,7 +449,11 @@ impl<'a> Walk<'a> {
                 continue; // a bind mount of an ancestor
             }
             let stamp = stamp_of(&path, &st, self.now);
-            let k = known.filter(|k| k.unchanged(&stamp));
+            // A stamped directory was found unchanged when it was stamped.
+            let k = match reach {
+                Reach::Stamped => known,
+                Reach::Open(_) => known.filter(|k| k.unchanged(&stamp)),
+            };
             let fd = match &reach {
                 Reach::Open(fd) => fd.as_raw_fd(),
                 Reach::Stamped => libc::AT_FDCWD,
@@ -531,8 +537,8 @@ impl<'a> Walk<'a> {
                     continue;
                 }
                 let cstamp = stamp_of(&child, &cst, self.now);
-                let old = known.and_then(|k| k.stamps.get(&child));
                 if cst.st_dev != st.st_dev && is_pseudo_at(fd, &at) {
+                    let old = known.and_then(|k| k.stamps.get(&child));
                     // A kernel pseudo file system: not entered, but remembered,
                     // so that another mount in its place is walked.
                     let mut p = cstamp;
