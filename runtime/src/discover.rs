@@ -2,35 +2,55 @@
 //! the plan's discovery roots, its cache between runs, and the watcher that marks
 //! secrets created or moved in by processes outside the sandbox during a session.
 //!
-//! Everything here works on directory descriptors and byte names: a directory is
-//! opened relative to its parent's descriptor with
+//! **The watcher is armed first.** Before any directory is looked at, a fanotify
+//! notification group (`FAN_REPORT_DFID_NAME`) puts a *filesystem* mark
+//! (`FAN_MARK_FILESYSTEM`: `FAN_CREATE|FAN_MOVED_TO|FAN_ONDIR`) on every file
+//! system a discovery root lives on or reaches through a mount below it. Such a
+//! mark is on the superblock: it reports every new name in every directory of
+//! that file system, made by anyone through any mount (a bind mount, the
+//! sandbox's copy of the mount tree), and needs no walk and no descriptor per
+//! directory. An event names the directory by file handle and the entry by name;
+//! the watcher opens the directory with `open_by_handle_at`, takes its names
+//! inside the roots (each checked to lead to that very directory), and marks the
+//! entry if one of them is a secret; a directory moved in is walked. Mounts made
+//! during the session are seen through `/proc/self/mountinfo` (poll), watched and
+//! walked. A file system that takes no such mark fails the discovery (opens stay
+//! mediated).
+//!
+//! Everything the walk opens works on directory descriptors and byte names: a
+//! directory is opened relative to its parent's descriptor with
 //! `O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK` (a FIFO or device swapped in for a
 //! directory fails at once instead of blocking; a symlink is never followed), a
 //! secret is marked by `(parent descriptor, name)`, and names are bytes end to end
 //! (a name that is not UTF-8 is walked like any other; patterns are matched on its
-//! lossy spelling, where an invalid byte can only match a wildcard). No path is
-//! re-resolved from a string once the walk is below a root.
+//! lossy spelling, where an invalid byte can only match a wildcard).
 //!
 //! The walk crosses mounts (Landlock's grants cover every mount below them): a
 //! mount of a kernel pseudo file system (procfs, sysfs, cgroup, ...: no user's file
-//! lives there, and procfs takes no permission marks) is not entered; any other
-//! mount is walked like its parent, and a directory or mark that cannot be covered
-//! fails the whole discovery, naming it. So does reaching the entry bound: the
-//! caller then keeps opens mediated (fail closed), and a walk cut short is never
-//! cached.
+//! lives there, and procfs takes no permission marks) is not entered (but its
+//! place is remembered); any other mount is walked like its parent, and a
+//! directory or mark that cannot be covered fails the whole discovery, naming it.
+//! So does reaching the entry bound: the caller then keeps opens mediated (fail
+//! closed), and a walk cut short is never cached.
 //!
 //! The cache (`SecretCache`) keeps, per root, each directory's `(device, inode,
-//! ctime)` and the secrets found. A directory whose stamp is unchanged has the same
-//! names (adding, removing or renaming an entry sets the directory's ctime to now),
-//! so only its subdirectories are opened. Stamps use the *ctime*, not the mtime:
-//! `utimensat` sets the mtime to any value but always sets the ctime to the current
-//! time, which nothing short of changing the system clock (root, outside the
-//! sandbox) can choose. A ctime less than two seconds old when it is stamped is
-//! never trusted (a change in the same clock tick would keep it), so a directory
-//! changed during the walk is listed again next time.
+//! ctime)` and the secrets found. A directory whose stamp, taken through its path
+//! (`fstatat`, no final symlink followed) after the watcher was armed, is the
+//! cache's has the same names (adding, removing or renaming an entry sets the
+//! directory's ctime to now; a mount on it or an unmount changes its device and
+//! inode), so it is not opened: its secrets are marked and its subdirectories
+//! stamped by path. A change made after the stamp is an event of the watcher. Stamps
+//! use the *ctime*, not the mtime: `utimensat` sets the mtime to any value but
+//! always sets the ctime to the current time, which nothing short of changing the
+//! system clock (root, outside the sandbox) can choose. A ctime less than two
+//! seconds old when it is stamped is never trusted (a change in the same clock
+//! tick would keep it), so a directory changed during the walk is listed again
+//! next time.
 //!
-//! This module knows directories, inotify and the cache format; what a secret is
-//! and how it is marked belong to [`crate::tripwire`].
+//! This module knows directories, fanotify's directory-entry events, mounts and
+//! the cache format; what a secret is and how it is marked belong to
+//! [`crate::tripwire`] (every mark the watcher places goes through
+//! `Watcher::entry`, then `Tripwires::mark_at`).
 
 use crate::tripwire::Tripwires;
 use std::collections::{HashMap, HashSet};
@@ -41,18 +61,6 @@ use std::sync::Mutex;
 
 /// The most entries one discovery (all roots) or one watcher walk looks at.
 pub(crate) const MAX_WALK: usize = 4_000_000;
-
-/// The most directories the watcher watches.
-const MAX_WATCHES: usize = 200_000;
-
-/// The deepest directory chain the watcher follows up to its root.
-const MAX_DEPTH: usize = 4096;
-
-/// Roots the watcher does not watch: the installed system changes only through
-/// package managers (a secret created there during a session is not covered).
-const UNWATCHED: &[&str] = &[
-    "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/opt", "/boot",
-];
 
 /// File systems the walk does not enter: made by the kernel, holding no user's
 /// files (and procfs refuses permission marks).
@@ -185,12 +193,37 @@ fn stamp_of(path: &[u8], st: &libc::stat, now: i64) -> DirStamp {
     }
 }
 
+/// FNV-1a as a [`std::hash::Hasher`]: the walk's maps are keyed by paths it
+/// made itself (no adversary picks them to collide: the cost of a collision is
+/// time, never a wrong answer), and SipHash was a tenth of a cached start.
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
 /// A root's directories and secrets as last walked, by directory.
 #[derive(Default)]
 struct Known {
-    stamps: HashMap<Vec<u8>, DirStamp>,
-    subdirs: HashMap<Vec<u8>, Vec<Vec<u8>>>,
-    secrets: HashMap<Vec<u8>, Vec<Vec<u8>>>,
+    stamps: FastMap<Vec<u8>, DirStamp>,
+    subdirs: FastMap<Vec<u8>, Vec<Vec<u8>>>,
+    secrets: FastMap<Vec<u8>, Vec<Vec<u8>>>,
 }
 
 fn parent_and_name(p: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -203,8 +236,21 @@ fn parent_and_name(p: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 impl Known {
+    /// Is `s` the cache's stamp of its directory (and one to trust)?
+    fn unchanged(&self, s: &DirStamp) -> bool {
+        self.stamps.get(&s.path).is_some_and(|k| {
+            k.ctime >= 0
+                && k.dev == s.dev
+                && k.ino == s.ino
+                && k.ctime == s.ctime
+                && k.ctime_nsec == s.ctime_nsec
+        })
+    }
+
     fn new(dirs: Vec<DirStamp>, secrets: Vec<Vec<u8>>) -> Known {
         let mut k = Known::default();
+        k.stamps.reserve(dirs.len());
+        k.subdirs.reserve(dirs.len());
         for d in dirs {
             if let Some((parent, name)) = parent_and_name(&d.path) {
                 k.subdirs.entry(parent.to_vec()).or_default().push(name.to_vec());
@@ -228,29 +274,80 @@ pub(crate) struct Found {
     pub changed: bool,
 }
 
-/// A directory still to walk: its descriptor, path, and its parent's watch with
-/// its name there.
-type Pending = (OwnedFd, Vec<u8>, Option<(i32, Vec<u8>)>);
+/// How a directory still to walk is reached.
+enum Reach {
+    /// Opened: its descriptor (a directory that changed since the cache, or one
+    /// not in it).
+    Open(OwnedFd),
+    /// Its stamp, taken through its path after the watch was armed, is the
+    /// cache's: its names are the cache's, and it is not opened.
+    Stamped,
+}
 
-/// One walk (discovery of every root, or one watcher event): the entry bound is
-/// shared by all its roots.
+/// One walk (discovery of every root, or the watcher's look at a directory moved
+/// in or a new mount): the entry bound is shared by all its roots.
 pub(crate) struct Walk<'a> {
     tw: &'a Tripwires,
-    seen: usize,
-    /// Directories below watched roots get an inotify watch as they are visited.
-    watch: Option<&'a Watcher>,
+    /// A walk of the watcher's (during the session): its marks are late, the
+    /// agent may already hold descriptors of what they cover.
+    late: bool,
+    /// Entries looked at, shared by the walks of one discovery (its threads).
+    seen: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     now: i64,
     /// [`MAX_WALK`], or lower (`CLAWLESS_DISCOVERY_BOUND`, for tests: a lower
     /// bound only makes more runs fall back to mediated opens).
     bound: usize,
 }
 
+/// `fstatat(dir, name)` without following a final symlink (`dir` may be
+/// `AT_FDCWD` with an absolute name).
+fn stat_name(dir: i32, name: &[u8]) -> Option<libc::stat> {
+    let c = CString::new(name).ok()?;
+    crate::tripwire::stat_at(dir, &c)
+}
+
+fn is_pseudo_at(dir: i32, name: &[u8]) -> bool {
+    let Ok(c) = CString::new(name) else {
+        return false;
+    };
+    // SAFETY: valid C string; the descriptor is checked and closed at once.
+    let fd = unsafe { libc::openat(dir, c.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: a fresh descriptor.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    fs_type(fd.as_raw_fd()).is_some_and(|t| PSEUDO_FS.contains(&t))
+}
+
+/// A cached directory's entry that was a secret (marked, not entered: a secret
+/// directory is among the cached directories too).
+const CACHED_SECRET: u8 = 0xfe;
+
+/// A cached directory's subdirectory (no secret: the cache knows the secrets).
+const CACHED_DIR: u8 = 0xff;
+
+/// Stamps of a kernel pseudo file system's mount point (not entered): a `ctime`
+/// of `-2`, so that a mount there that is no longer pseudo is walked.
+const PSEUDO_STAMP: i64 = -2;
+
 impl<'a> Walk<'a> {
-    pub fn new(tw: &'a Tripwires, watch: Option<&'a Watcher>) -> Walk<'a> {
+    /// Another walk of the same discovery: the entry bound is shared.
+    fn sharing(&self) -> Walk<'a> {
+        Walk {
+            tw: self.tw,
+            late: self.late,
+            seen: std::sync::Arc::clone(&self.seen),
+            now: self.now,
+            bound: self.bound,
+        }
+    }
+
+    pub fn new(tw: &'a Tripwires, late: bool) -> Walk<'a> {
         Walk {
             tw,
-            seen: 0,
-            watch,
+            late,
+            seen: Default::default(),
             now: now_secs(),
             bound: std::env::var("CLAWLESS_DISCOVERY_BOUND")
                 .ok()
@@ -259,11 +356,22 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Marks `name` in `dir` (an absolute name with `AT_FDCWD`) as the secret
+    /// `path`: every mark of discovery and of the watcher is placed here (`late`:
+    /// during the session).
+    fn mark(&self, dir: i32, name: &CString, path: &str) -> Result<bool, String> {
+        let marked = self.tw.mark_at(dir, name, path)?;
+        if marked && self.late && std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some() {
+            eprintln!("clawless: the watcher marked {path}");
+        }
+        Ok(marked)
+    }
+
     /// Walks the root `root` (an absolute path, canonicalised here: Landlock's
     /// grant on it covers what it names), reusing `known` where a directory is
     /// unchanged. Marks every secret. An error means a part of the root is not
     /// covered: the caller must not let the kernel decide opens.
-    fn root(&mut self, root: &str, known: Option<Known>, watched: bool) -> Result<Found, String> {
+    fn root(&mut self, root: &str, known: Option<Known>) -> Result<Found, String> {
         let mut found = Found {
             dirs: Vec::new(),
             secrets: Vec::new(),
@@ -279,6 +387,22 @@ impl<'a> Walk<'a> {
             self.tw.cover_path(&lossy(&path));
             found.secrets.push(path.clone());
         }
+        let Some(st) = stat_name(libc::AT_FDCWD, &path) else {
+            return Ok(found);
+        };
+        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            return Ok(found);
+        }
+        if is_pseudo_at(libc::AT_FDCWD, &path) {
+            return Ok(found); // a kernel pseudo file system holds no user's file
+        }
+        if known
+            .as_ref()
+            .is_some_and(|k| k.unchanged(&stamp_of(&path, &st, self.now)))
+        {
+            self.tree(Reach::Stamped, path, st, known.as_ref(), &mut found)?;
+            return Ok(found);
+        }
         let c = CString::new(path.clone()).map_err(|_| format!("{root}: a NUL in the path"))?;
         // SAFETY: valid C string.
         let fd = unsafe { libc::open(c.as_ptr(), DIR_FLAGS) };
@@ -293,59 +417,68 @@ impl<'a> Walk<'a> {
         }
         // SAFETY: a fresh descriptor.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        if fs_type(fd.as_raw_fd()).is_some_and(|t| PSEUDO_FS.contains(&t)) {
-            return Ok(found); // a kernel pseudo file system holds no user's file
-        }
-        self.tree(fd, path, None, known.as_ref(), watched, &mut found)?;
+        let Some(st) = fstat(fd.as_raw_fd()) else {
+            return Err(format!("discovery cannot stat {root}"));
+        };
+        self.tree(Reach::Open(fd), path, st, known.as_ref(), &mut found)?;
         Ok(found)
     }
 
-    /// Walks the directory `fd` (at `path`; `parent`: its parent's watch).
+    /// Walks the directory at `path` (reached as `reach`, with the status `st`).
+    ///
+    /// A directory whose stamp is the cache's is not opened: its names are the
+    /// cache's, its secrets are marked by path and its subdirectories stamped by
+    /// path. This is sound because the caller armed the watcher before the walk:
+    /// a change made before the stamp was taken shows in it (adding, removing or
+    /// renaming an entry sets the directory's ctime; a mount on it or an unmount
+    /// changes its device and inode), and every change after it is an event of
+    /// the watcher, which marks what it creates or moves in.
     fn tree(
         &mut self,
-        fd: OwnedFd,
+        reach: Reach,
         path: Vec<u8>,
-        parent: Option<(i32, Vec<u8>)>,
+        st: libc::stat,
         known: Option<&Known>,
-        watched: bool,
         found: &mut Found,
     ) -> Result<(), String> {
-        let mut visited: HashSet<(u64, u64)> = HashSet::new();
-        // (descriptor, path, watch of the parent and this directory's name in it)
-        let mut stack: Vec<Pending> = vec![(fd, path, parent)];
-        while let Some((fd, path, parent)) = stack.pop() {
-            let Some(st) = fstat(fd.as_raw_fd()) else {
-                return Err(format!("discovery cannot stat {}", lossy(&path)));
-            };
+        let mut visited: std::collections::HashSet<(u64, u64), std::hash::BuildHasherDefault<Fnv>> =
+            Default::default();
+        let mut stack: Vec<(Reach, Vec<u8>, libc::stat)> = vec![(reach, path, st)];
+        while let Some((reach, path, st)) = stack.pop() {
             if !visited.insert((st.st_dev, st.st_ino)) {
                 continue; // a bind mount of an ancestor
             }
-            let wd = match (watched, self.watch) {
-                (true, Some(w)) => w.add(fd.as_raw_fd(), parent, &path, &st),
-                _ => None,
-            };
             let stamp = stamp_of(&path, &st, self.now);
-            let same = known.and_then(|k| k.stamps.get(&path)).is_some_and(|k| {
-                k.ctime >= 0
-                    && k.dev == stamp.dev
-                    && k.ino == stamp.ino
-                    && k.ctime == stamp.ctime
-                    && k.ctime_nsec == stamp.ctime_nsec
-            });
-            let k = known.filter(|_| same);
-            let listed: Vec<(Vec<u8>, u8)> = match k {
-                Some(k) => {
-                    // Unchanged: its names are the cache's.
+            // A stamped directory was found unchanged when it was stamped.
+            let k = match reach {
+                Reach::Stamped => known,
+                Reach::Open(_) => known.filter(|k| k.unchanged(&stamp)),
+            };
+            let fd = match &reach {
+                Reach::Open(fd) => fd.as_raw_fd(),
+                Reach::Stamped => libc::AT_FDCWD,
+            };
+            // Names relative to `fd`: the entry's name, or its whole path.
+            let rel = |name: &[u8]| -> Vec<u8> {
+                match reach {
+                    Reach::Open(_) => name.to_vec(),
+                    Reach::Stamped => join(&path, name),
+                }
+            };
+            let listed: Vec<(Vec<u8>, u8)> = match (k, &reach) {
+                (Some(k), _) => {
+                    // Unchanged: its names are the cache's, which also says which
+                    // are secrets (the cache file is the patterns' and values').
                     let mut l: Vec<(Vec<u8>, u8)> = Vec::new();
                     for n in k.secrets.get(&path).into_iter().flatten() {
-                        l.push((n.clone(), libc::DT_UNKNOWN));
+                        l.push((n.clone(), CACHED_SECRET));
                     }
                     for n in k.subdirs.get(&path).into_iter().flatten() {
-                        l.push((n.clone(), libc::DT_DIR));
+                        l.push((n.clone(), CACHED_DIR));
                     }
                     l
                 }
-                None => {
+                (None, Reach::Open(fd)) => {
                     found.changed = true;
                     entries(fd.as_raw_fd()).map_err(|e| {
                         format!(
@@ -355,11 +488,14 @@ impl<'a> Walk<'a> {
                         )
                     })?
                 }
+                (None, Reach::Stamped) => {
+                    return Err(format!("discovery: {} changed as it was walked", lossy(&path)));
+                }
             };
             found.dirs.push(stamp);
             for (name, kind) in listed {
-                self.seen += 1;
-                if self.seen > self.bound {
+                let seen = self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if seen > self.bound {
                     return Err(format!(
                         "discovery reached its bound of {} entries (in {})",
                         self.bound,
@@ -367,10 +503,17 @@ impl<'a> Walk<'a> {
                     ));
                 }
                 let child = join(&path, &name);
-                let shown = lossy(&child);
-                if self.tw.secret(&shown) {
-                    let c = CString::new(name.clone()).map_err(|_| format!("{shown}: a NUL in a name"))?;
-                    match self.tw.mark_at(fd.as_raw_fd(), &c, &shown) {
+                let shown = || lossy(&child);
+                let at = rel(&name);
+                let may_be_secret = match kind {
+                    CACHED_SECRET => true,
+                    CACHED_DIR => false,
+                    _ => self.tw.secret(&shown()),
+                };
+                if may_be_secret {
+                    let shown = shown();
+                    let c = CString::new(at.clone()).map_err(|_| format!("{shown}: a NUL in a name"))?;
+                    match self.mark(fd, &c, &shown) {
                         Ok(true) => found.secrets.push(child.clone()),
                         Ok(false) => {
                             if k.is_some() {
@@ -380,35 +523,37 @@ impl<'a> Walk<'a> {
                         Err(e) => return Err(e),
                     }
                 }
-                let is_dir = match kind {
-                    libc::DT_DIR => true,
-                    libc::DT_UNKNOWN => {
-                        let c =
-                            CString::new(name.clone()).map_err(|_| format!("{shown}: a NUL in a name"))?;
-                        crate::tripwire::stat_at(fd.as_raw_fd(), &c)
-                            .is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR)
-                    }
-                    _ => false,
+                if !matches!(kind, libc::DT_DIR | libc::DT_UNKNOWN | CACHED_DIR) {
+                    continue; // (a cached secret that is a directory is a cached one too)
+                }
+                let Some(cst) = stat_name(fd, &at) else {
+                    found.changed = true; // gone since it was listed
+                    continue;
                 };
-                if !is_dir {
+                if cst.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                    if kind != libc::DT_UNKNOWN {
+                        found.changed = true; // replaced since it was listed
+                    }
                     continue;
                 }
-                if let (Some(k), false) = (k, watched) {
-                    // An unchanged leaf of an unwatched tree needs no descriptor: its
-                    // stamp, taken without following a symlink, is compared.
-                    let leaf = !k.subdirs.contains_key(&child) && !k.secrets.contains_key(&child);
-                    let c = CString::new(name.clone()).map_err(|_| format!("{shown}: a NUL in a name"))?;
-                    if let (true, Some(cst)) = (leaf, crate::tripwire::stat_at(fd.as_raw_fd(), &c)) {
-                        let now = stamp_of(&child, &cst, self.now);
-                        if cst.st_dev == st.st_dev
-                            && k.stamps.get(&child).is_some_and(|o| o.ctime >= 0 && *o == now)
-                        {
-                            found.dirs.push(now);
-                            continue;
-                        }
+                let cstamp = stamp_of(&child, &cst, self.now);
+                if cst.st_dev != st.st_dev && is_pseudo_at(fd, &at) {
+                    let old = known.and_then(|k| k.stamps.get(&child));
+                    // A kernel pseudo file system: not entered, but remembered,
+                    // so that another mount in its place is walked.
+                    let mut p = cstamp;
+                    p.ctime = PSEUDO_STAMP;
+                    if old != Some(&p) {
+                        found.changed = true;
                     }
+                    found.dirs.push(p);
+                    continue;
                 }
-                let sub = match open_dir_at(fd.as_raw_fd(), &name) {
+                if known.is_some_and(|k| k.unchanged(&cstamp)) {
+                    stack.push((Reach::Stamped, child, cst));
+                    continue;
+                }
+                let sub = match open_dir_at(fd, &at) {
                     Ok(s) => s,
                     // Gone or replaced since it was listed.
                     Err(libc::ENOENT | libc::ENOTDIR | libc::ELOOP) => {
@@ -417,19 +562,16 @@ impl<'a> Walk<'a> {
                     }
                     Err(e) => {
                         return Err(format!(
-                            "discovery cannot open {shown}: {}",
+                            "discovery cannot open {}: {}",
+                            shown(),
                             std::io::Error::from_raw_os_error(e)
                         ))
                     }
                 };
                 let Some(sst) = fstat(sub.as_raw_fd()) else {
-                    return Err(format!("discovery cannot stat {shown}"));
+                    return Err(format!("discovery cannot stat {}", shown()));
                 };
-                if sst.st_dev != st.st_dev && fs_type(sub.as_raw_fd()).is_some_and(|t| PSEUDO_FS.contains(&t))
-                {
-                    continue; // a kernel pseudo file system
-                }
-                stack.push((sub, child, wd.map(|w| (w, name.clone()))));
+                stack.push((Reach::Open(sub), child, sst));
             }
         }
         Ok(())
@@ -445,129 +587,360 @@ fn warn(e: &str) {
     }
 }
 
-/// Where each watched root starts the chain of names up from a watch.
-enum Up {
-    Root(Vec<u8>),
-    Parent(i32, Vec<u8>),
+/// One mount of a watched file system: where it is mounted (in our mount
+/// namespace, which the sandbox's copies: its mounts are slaves of ours).
+#[derive(Clone, PartialEq, Eq)]
+struct MountAt {
+    id: u64,
+    point: Vec<u8>,
 }
 
-struct Node {
-    up: Up,
-    dev: u64,
-    ino: u64,
+/// A file system's id (`statfs`'s `f_fsid`, as fanotify reports it).
+type Fsid = (i32, i32);
+
+/// The watched file systems, by fsid, with their mounts.
+#[derive(Default)]
+struct Watched {
+    fs: HashMap<Fsid, Vec<MountAt>>,
+    /// Every mount id looked at (watched, pseudo, or outside the roots).
+    seen: HashSet<u64>,
+    /// Our mounts when last read: (id, mount point).
+    present: Vec<(u64, Vec<u8>)>,
+    /// Resolved directories: (fsid, handle) to the directory's names inside a
+    /// discovery root (empty: none). Emptied when a directory moves or a mount
+    /// changes; bounded.
+    names: HashMap<(Fsid, Vec<u8>), Vec<Vec<u8>>>,
 }
 
-/// The inotify watches on the writable trees, as a tree of names: a watch knows
-/// its parent's watch and its name there, so a directory moved with its subtree
-/// needs only its own entry changed (which watching it again at its new name does:
-/// inotify gives one inode one watch).
+/// The most resolved directories the watcher remembers.
+const MAX_NAMES: usize = 65_536;
+
+/// The events the watcher asks for on each file system.
+const WATCH_MASK: u64 = libc::FAN_CREATE | libc::FAN_MOVED_TO | libc::FAN_ONDIR;
+
+/// The watcher of outside creations: a fanotify notification group reporting
+/// directory entries (`FAN_REPORT_DFID_NAME`) with a *filesystem* mark
+/// (`FAN_MARK_FILESYSTEM`, which needs `CAP_SYS_ADMIN`, as tripwires do) on
+/// every file system a discovery root lives on or reaches through a mount. It
+/// needs no walk to arm and sees every creation and every rename into any
+/// directory of those file systems, by anyone, through any mount (bind mounts
+/// included); an event names the directory by its file handle and the entry by
+/// its name. New mounts are seen through `/proc/self/mountinfo`.
 pub(crate) struct Watcher {
-    ino: OwnedFd,
-    nodes: Mutex<HashMap<i32, Node>>,
-    full: std::sync::atomic::AtomicBool,
+    fan: OwnedFd,
+    /// `/proc/self/mountinfo`, opened before the mounts were first read: a poll
+    /// on it reports every change since.
+    mountinfo: Mutex<Option<std::fs::File>>,
+    roots: Mutex<Vec<Vec<u8>>>,
+    watched: Mutex<Watched>,
 }
 
-const WATCH_MASK: u32 = libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_ONLYDIR;
+/// `fsid` of the file system of `fd`.
+fn fsid_of(fd: i32) -> Option<(i32, i32)> {
+    // SAFETY: sf is written by fstatfs.
+    unsafe {
+        let mut sf: libc::statfs = std::mem::zeroed();
+        if libc::fstatfs(fd, &mut sf) != 0 {
+            return None;
+        }
+        let v: [i32; 2] = std::mem::transmute(sf.f_fsid);
+        Some((v[0], v[1]))
+    }
+}
+
+/// Undoes mountinfo's octal escapes (`\040` for a space).
+fn unescape(f: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(f.len());
+    let mut i = 0;
+    while i < f.len() {
+        if f[i] == b'\\' && i + 3 < f.len() && f[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            let v = (f[i + 1] - b'0') as u32 * 64 + (f[i + 2] - b'0') as u32 * 8 + (f[i + 3] - b'0') as u32;
+            out.push(v as u8);
+            i += 4;
+        } else {
+            out.push(f[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Our mounts: (mount id, mount point).
+fn mounts() -> Result<Vec<(u64, Vec<u8>)>, String> {
+    let text =
+        std::fs::read("/proc/self/mountinfo").map_err(|e| format!("reading /proc/self/mountinfo: {e}"))?;
+    let mut out = Vec::new();
+    for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let mut f = line.split(|b| *b == b' ');
+        let id = f.next().and_then(|x| std::str::from_utf8(x).ok()?.parse().ok());
+        let point = f.nth(3);
+        if let (Some(id), Some(point)) = (id, point) {
+            out.push((id, unescape(point)));
+        }
+    }
+    Ok(out)
+}
+
+fn inside(a: &[u8], b: &[u8]) -> bool {
+    b == b"/" || a == b || (a.starts_with(b) && a.get(b.len()) == Some(&b'/'))
+}
+
+/// A descriptor of the directory `path` (following symlinks: a mount point from
+/// mountinfo is canonical, a root canonicalised), never blocking; not `O_PATH`,
+/// which `open_by_handle_at` does not take as its mount.
+fn open_path(path: &[u8]) -> Option<OwnedFd> {
+    let c = CString::new(path).ok()?;
+    // SAFETY: valid C string; the descriptor is owned below.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    // SAFETY: a fresh descriptor.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
 
 impl Watcher {
     pub fn new() -> Result<Watcher, String> {
-        // SAFETY: plain syscall.
-        let ino = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
-        if ino < 0 {
-            return Err(format!("inotify: {}", std::io::Error::last_os_error()));
+        // SAFETY: integer flags only; the descriptor is owned below.
+        let fd = unsafe {
+            libc::fanotify_init(
+                libc::FAN_CLASS_NOTIF
+                    | libc::FAN_REPORT_DFID_NAME
+                    | libc::FAN_CLOEXEC
+                    | libc::FAN_UNLIMITED_QUEUE
+                    | libc::FAN_UNLIMITED_MARKS,
+                (libc::O_RDONLY | libc::O_CLOEXEC) as libc::c_uint,
+            )
+        };
+        if fd < 0 {
+            return Err(format!(
+                "the watcher needs fanotify directory-entry events (FAN_REPORT_DFID_NAME): {}",
+                std::io::Error::last_os_error()
+            ));
         }
         Ok(Watcher {
-            // SAFETY: fresh descriptor.
-            ino: unsafe { OwnedFd::from_raw_fd(ino) },
-            nodes: Mutex::new(HashMap::new()),
-            full: std::sync::atomic::AtomicBool::new(false),
+            // SAFETY: a fresh descriptor.
+            fan: unsafe { OwnedFd::from_raw_fd(fd) },
+            mountinfo: Mutex::new(None),
+            roots: Mutex::new(Vec::new()),
+            watched: Mutex::new(Watched::default()),
         })
     }
 
-    /// Watches the directory `fd` (by its descriptor: `/proc/self/fd/N` names the
-    /// open directory itself, whatever its path is now).
-    fn add(&self, fd: i32, parent: Option<(i32, Vec<u8>)>, path: &[u8], st: &libc::stat) -> Option<i32> {
-        let mut nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
-        if nodes.len() >= MAX_WATCHES {
-            if !self.full.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                eprintln!("clawless: the watcher watches {MAX_WATCHES} directories, its bound: secrets created outside the sandbox in further directories are not covered");
+    /// Puts a filesystem mark on the file system of `fd` (the mount `id` at
+    /// `point`) unless it has one; remembers the mount. `Ok(false)`: a kernel
+    /// pseudo file system, not watched (nothing of a user's lives there).
+    fn watch_fs(&self, fd: &OwnedFd, id: u64, point: &[u8]) -> Result<bool, String> {
+        if fs_type(fd.as_raw_fd()).is_some_and(|t| PSEUDO_FS.contains(&t)) {
+            return Ok(false);
+        }
+        let fsid =
+            fsid_of(fd.as_raw_fd()).ok_or_else(|| format!("the watcher cannot statfs {}", lossy(point)))?;
+        let mut w = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        let new = !w.fs.contains_key(&fsid);
+        if new {
+            // SAFETY: `.` relative to our own descriptor: its file system.
+            let r = unsafe {
+                libc::fanotify_mark(
+                    self.fan.as_raw_fd(),
+                    libc::FAN_MARK_ADD | libc::FAN_MARK_FILESYSTEM,
+                    WATCH_MASK,
+                    fd.as_raw_fd(),
+                    c".".as_ptr(),
+                )
+            };
+            if r != 0 {
+                return Err(format!(
+                    "the watcher cannot watch the file system of {} for new names: {}",
+                    lossy(point),
+                    std::io::Error::last_os_error()
+                ));
             }
-            return None;
         }
-        let Ok(c) = CString::new(format!("/proc/self/fd/{fd}")) else {
-            return None;
+        let at = MountAt {
+            id,
+            point: point.to_vec(),
         };
-        // SAFETY: valid C string.
-        let wd = unsafe { libc::inotify_add_watch(self.ino.as_raw_fd(), c.as_ptr(), WATCH_MASK) };
-        if wd < 0 {
-            return None;
+        let list = w.fs.entry(fsid).or_default();
+        if !list.contains(&at) {
+            list.push(at);
         }
-        let up = match parent {
-            Some((p, name)) => Up::Parent(p, name),
-            None => Up::Root(path.to_vec()),
-        };
-        nodes.insert(
-            wd,
-            Node {
-                up,
-                dev: st.st_dev,
-                ino: st.st_ino,
-            },
-        );
-        Some(wd)
+        w.names.clear();
+        Ok(true)
     }
 
-    /// The directory of watch `wd` now, opened name by name from its root (no
-    /// symlink followed, never blocking) and checked to be the watched inode; and
-    /// its path.
-    fn open(&self, wd: i32) -> Option<(OwnedFd, Vec<u8>)> {
-        let mut chain: Vec<Vec<u8>> = Vec::new();
-        let (root, ids) = {
-            let nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
-            let mut at = wd;
-            let ids = nodes.get(&wd).map(|n| (n.dev, n.ino))?;
-            let mut root = None;
-            for _ in 0..MAX_DEPTH {
-                match &nodes.get(&at)?.up {
-                    Up::Root(p) => {
-                        root = Some(p.clone());
-                        break;
-                    }
-                    Up::Parent(p, name) => {
-                        chain.push(name.clone());
-                        at = *p;
-                    }
+    /// Arms the watch on every file system the canonical `roots` live on or reach
+    /// through a mount, before anything below them is looked at: a creation after
+    /// this is an event, one before it shows in a directory's stamp. An error
+    /// means a part cannot be watched (fail closed: opens stay mediated).
+    pub fn arm(&self, roots: &[Vec<u8>]) -> Result<(), String> {
+        *self.roots.lock().unwrap_or_else(|e| e.into_inner()) = roots.to_vec();
+        let mi = std::fs::File::open("/proc/self/mountinfo")
+            .map_err(|e| format!("the watcher cannot follow mounts (/proc/self/mountinfo): {e}"))?;
+        *self.mountinfo.lock().unwrap_or_else(|e| e.into_inner()) = Some(mi);
+        let all = mounts()?;
+        self.watched.lock().unwrap_or_else(|e| e.into_inner()).present = all.clone();
+        for root in roots {
+            // An absent root: its nearest existing ancestor's file system, where
+            // it would be created or moved to.
+            let mut at: &[u8] = root;
+            let fd = loop {
+                match open_path(at) {
+                    Some(fd) => break Some(fd),
+                    None if at.len() > 1 => at = parent_and_name(at).map_or(&b"/"[..], |(p, _)| p),
+                    None => break None,
                 }
-            }
-            (root?, ids)
-        };
-        let c = CString::new(root.clone()).ok()?;
-        // SAFETY: valid C string.
-        let fd = unsafe { libc::open(c.as_ptr(), DIR_FLAGS) };
-        if fd < 0 {
-            return None;
+            };
+            let Some(fd) = fd else {
+                return Err(format!(
+                    "the watcher cannot open any directory above {}",
+                    lossy(root)
+                ));
+            };
+            let root = &at.to_vec();
+            // The mount holding the root: the deepest mount point above it.
+            let id = all
+                .iter()
+                .filter(|(_, p)| inside(root, p))
+                .max_by_key(|(_, p)| p.len())
+                .map_or(0, |(id, _)| *id);
+            let point = all
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map_or(root.clone(), |(_, p)| p.clone());
+            self.watch_fs(&fd, id, &point)?;
         }
-        // SAFETY: a fresh descriptor.
-        let mut fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let mut path = root;
-        for name in chain.iter().rev() {
-            fd = open_dir_at(fd.as_raw_fd(), name).ok()?;
-            path = join(&path, name);
-        }
-        let st = fstat(fd.as_raw_fd())?;
-        ((st.st_dev, st.st_ino) == ids).then_some((fd, path))
+        self.new_mounts(&all)
     }
 
-    /// Marks secrets created or moved in by anyone, walking new directories (and
-    /// watching them). Runs on its own thread until the descriptor fails.
+    /// Watches each mount of `all` below a root not seen yet
+    /// (the caller walks a mount made during the session: what it holds was never
+    /// walked).
+    fn new_mounts(&self, all: &[(u64, Vec<u8>)]) -> Result<(), String> {
+        let roots = self.roots.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for (id, point) in all {
+            let fresh = self
+                .watched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .seen
+                .insert(*id);
+            if !fresh || !roots.iter().any(|r| inside(point, r)) {
+                continue;
+            }
+            // A mount point hidden by a later mount on it opens as the later one;
+            // its own files are unreachable by any path.
+            let Some(fd) = open_path(point) else { continue };
+            self.watch_fs(&fd, *id, point)?;
+        }
+        Ok(())
+    }
+
+    /// The names (inside a discovery root) of the directory of the handle `fh`
+    /// (a `struct file_handle`) on the file system `fsid`, opened (`O_PATH`).
+    fn resolve(&self, fsid: (i32, i32), fh: &[u8]) -> Vec<(OwnedFd, Vec<u8>)> {
+        let key = (fsid, fh.to_vec());
+        let (mounts, cached) = {
+            let w = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+            (
+                w.fs.get(&fsid).cloned().unwrap_or_default(),
+                w.names.get(&key).cloned(),
+            )
+        };
+        if cached.as_ref().is_some_and(Vec::is_empty) {
+            return Vec::new();
+        }
+        let roots = self.roots.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut out: Vec<(OwnedFd, Vec<u8>)> = Vec::new();
+        let mut buf = fh.to_vec();
+        for m in &mounts {
+            let Some(mfd) = open_path(&m.point) else { continue };
+            if fsid_of(mfd.as_raw_fd()) != Some(fsid) {
+                continue; // unmounted, or hidden by another mount
+            }
+            // SAFETY: buf holds a whole `struct file_handle` from the kernel.
+            let fd = unsafe {
+                libc::open_by_handle_at(
+                    mfd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                )
+            };
+            if fd < 0 {
+                continue; // gone (ESTALE)
+            }
+            // SAFETY: a fresh descriptor.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            let Ok(p) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
+                continue;
+            };
+            let p = p.as_os_str().as_bytes().to_vec();
+            // Only a name that leads to this very directory counts (a directory
+            // outside the mount's root has no name through it).
+            let (Some(a), Some(b)) = (fstat(fd.as_raw_fd()), stat_name(libc::AT_FDCWD, &p)) else {
+                continue;
+            };
+            // Inside a root, or above one (a directory moved there may hold it).
+            if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino)
+                || !roots.iter().any(|r| inside(&p, r) || inside(r, &p))
+            {
+                continue;
+            }
+            if !out.iter().any(|(_, q)| *q == p) {
+                out.push((fd, p));
+            }
+        }
+        let mut w = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        if w.names.len() >= MAX_NAMES {
+            w.names.clear();
+        }
+        w.names.insert(key, out.iter().map(|(_, p)| p.clone()).collect());
+        out
+    }
+
+    /// Marks secrets created or moved in by anyone (walking directories moved
+    /// in), and watches mounts made during the session. Runs on its own thread
+    /// until the group's descriptor fails.
     pub fn run(&self, tw: &Tripwires) {
+        let mi = self.mountinfo.lock().unwrap_or_else(|e| e.into_inner()).take();
         let mut buf = vec![0u8; 64 * 1024];
-        let head = std::mem::size_of::<libc::inotify_event>();
+        let head = std::mem::size_of::<libc::fanotify_event_metadata>();
         loop {
-            // SAFETY: buf is valid for its length.
-            let n = unsafe { libc::read(self.ino.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
+            let mut fds = [
+                libc::pollfd {
+                    fd: self.fan.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: mi.as_ref().map_or(-1, AsRawFd::as_raw_fd),
+                    events: libc::POLLPRI,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: fds is valid for its length.
+            let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+            if r < 0 {
                 if errno() == libc::EINTR {
+                    continue;
+                }
+                return;
+            }
+            if fds[1].revents & (libc::POLLPRI | libc::POLLERR) != 0 {
+                self.mounts_changed(tw);
+            }
+            if fds[0].revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+                return;
+            }
+            if fds[0].revents & libc::POLLIN == 0 {
+                continue;
+            }
+            // SAFETY: buf is valid for its length.
+            let n = unsafe { libc::read(self.fan.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                if errno() == libc::EINTR || errno() == libc::EAGAIN {
                     continue;
                 }
                 return;
@@ -575,103 +948,182 @@ impl Watcher {
             let n = n as usize;
             let mut off = 0usize;
             while off + head <= n {
-                // SAFETY: at least a header's bytes remain; read unaligned.
-                let ev: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
-                let end = match off.checked_add(head).and_then(|x| x.checked_add(ev.len as usize)) {
-                    Some(e) if e <= n => e,
-                    _ => break,
-                };
-                let raw = &buf[off + head..end];
-                let name = raw[..raw.iter().position(|b| *b == 0).unwrap_or(raw.len())].to_vec();
-                off = end;
-                if ev.mask & libc::IN_Q_OVERFLOW != 0 {
+                // SAFETY: a header's bytes remain; read unaligned.
+                let ev: libc::fanotify_event_metadata =
+                    unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
+                let len = ev.event_len as usize;
+                if len < head || off + len > n {
+                    break;
+                }
+                if ev.fd >= 0 {
+                    // SAFETY: a descriptor the kernel gave us (none is expected
+                    // in a fid group).
+                    drop(unsafe { OwnedFd::from_raw_fd(ev.fd) });
+                }
+                if ev.mask & libc::FAN_Q_OVERFLOW != 0 {
                     self.rescan(tw);
-                    continue;
+                } else {
+                    self.event(tw, ev.mask, &buf[off + head..off + len]);
                 }
-                if ev.mask & libc::IN_IGNORED != 0 {
-                    self.nodes
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&ev.wd);
-                    continue;
-                }
-                if name.is_empty() {
-                    continue;
-                }
-                self.event(tw, ev.wd, &name, ev.mask & libc::IN_ISDIR != 0);
+                off += len;
             }
         }
     }
 
-    fn event(&self, tw: &Tripwires, wd: i32, name: &[u8], is_dir: bool) {
-        // The watched directory moved on since (a later event walks it where it is).
-        let Some((dir, path)) = self.open(wd) else { return };
-        let child = join(&path, name);
+    /// One event: its info records hold the directory's fsid and handle and the
+    /// entry's name.
+    fn event(&self, tw: &Tripwires, mask: u64, info: &[u8]) {
+        let mut at = 0usize;
+        while at + 4 <= info.len() {
+            let kind = info[at];
+            let len = u16::from_ne_bytes([info[at + 2], info[at + 3]]) as usize;
+            if len < 4 || at + len > info.len() {
+                return;
+            }
+            let rec = &info[at + 4..at + len];
+            at += len;
+            if kind != libc::FAN_EVENT_INFO_TYPE_DFID_NAME || rec.len() < 16 {
+                continue;
+            }
+            let fsid = (
+                i32::from_ne_bytes([rec[0], rec[1], rec[2], rec[3]]),
+                i32::from_ne_bytes([rec[4], rec[5], rec[6], rec[7]]),
+            );
+            let hbytes = u32::from_ne_bytes([rec[8], rec[9], rec[10], rec[11]]) as usize;
+            let Some(hend) = 16usize.checked_add(hbytes).filter(|e| *e <= rec.len()) else {
+                return;
+            };
+            let fh = &rec[8..hend];
+            let raw = &rec[hend..];
+            let name = &raw[..raw.iter().position(|b| *b == 0).unwrap_or(raw.len())];
+            if name.is_empty() {
+                continue;
+            }
+            let moved_dir = mask & libc::FAN_MOVED_TO != 0 && mask & libc::FAN_ONDIR != 0;
+            if moved_dir {
+                // A directory moved: names of what is below it changed.
+                self.watched
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .names
+                    .clear();
+            } else if !tw.name_may_be_secret(name) {
+                continue; // no pattern can match this name anywhere
+            }
+            for (dir, path) in self.resolve(fsid, fh) {
+                self.entry(tw, &dir, &path, name, moved_dir);
+            }
+        }
+    }
+
+    /// The entry `name` of the directory `dir` (at `path`, inside a root) is new:
+    /// marks it if it is a secret; a directory moved in is walked (what it holds
+    /// was created before it came).
+    fn entry(&self, tw: &Tripwires, dir: &OwnedFd, path: &[u8], name: &[u8], moved_dir: bool) {
+        let child = join(path, name);
+        let roots = self.roots.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if !roots.iter().any(|r| inside(&child, r)) {
+            // Above every root (the directory is an ancestor of one): a directory
+            // moved here may bring a root with it, which is walked.
+            if moved_dir {
+                for r in roots.iter().filter(|r| inside(r, &child)) {
+                    self.walk_path(tw, r);
+                }
+            }
+            return;
+        }
         let shown = lossy(&child);
+        let walk = Walk::new(tw, true);
         if tw.secret(&shown) {
             if let Ok(c) = CString::new(name) {
-                if let Err(e) = tw.mark_at(dir.as_raw_fd(), &c, &shown) {
+                if let Err(e) = walk.mark(dir.as_raw_fd(), &c, &shown) {
                     warn(&e);
                 }
             }
         }
-        if !is_dir {
-            return;
+        if !moved_dir {
+            return; // a new directory is empty: what comes into it is an event
         }
-        // A new directory (or one moved here): watch it and look at what is in it
-        // (it may have been filled before the watch, or come from elsewhere).
         let Ok(sub) = open_dir_at(dir.as_raw_fd(), name) else {
             return;
         };
-        let mut walk = Walk::new(tw, Some(self));
+        let Some(st) = fstat(sub.as_raw_fd()) else { return };
         let mut found = Found {
             dirs: Vec::new(),
             secrets: Vec::new(),
             changed: true,
         };
-        if let Err(e) = walk.tree(sub, child, Some((wd, name.to_vec())), None, true, &mut found) {
+        let mut walk = walk;
+        if let Err(e) = walk.tree(Reach::Open(sub), child, st, None, &mut found) {
             warn(&e);
         }
     }
 
-    /// Events were lost (queue overflow): every watched directory is looked at again.
-    fn rescan(&self, tw: &Tripwires) {
-        let wds: Vec<i32> = {
-            let nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
-            nodes
+    /// Our mounts changed: a new mount below a root is watched and walked, and
+    /// so is the place of a mount gone (what it covered is visible again).
+    fn mounts_changed(&self, tw: &Tripwires) {
+        let Ok(all) = mounts() else { return };
+        let fresh: Vec<(u64, Vec<u8>)> = {
+            let mut w = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+            let mut f: Vec<(u64, Vec<u8>)> = all
                 .iter()
-                .filter(|(_, n)| matches!(n.up, Up::Root(_)))
-                .map(|(w, _)| *w)
-                .collect()
+                .filter(|(id, _)| !w.seen.contains(id))
+                .cloned()
+                .collect();
+            f.extend(w.present.iter().filter(|m| !all.contains(m)).cloned());
+            w.present = all.clone();
+            f
         };
-        for wd in wds {
-            let Some((dir, path)) = self.open(wd) else {
-                continue;
-            };
-            let mut walk = Walk::new(tw, Some(self));
-            let mut found = Found {
-                dirs: Vec::new(),
-                secrets: Vec::new(),
-                changed: true,
-            };
-            let parent = {
-                let nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
-                match nodes.get(&wd).map(|n| &n.up) {
-                    Some(Up::Parent(p, name)) => Some((*p, name.clone())),
-                    _ => None,
-                }
-            };
-            if let Err(e) = walk.tree(dir, path, parent, None, true, &mut found) {
-                warn(&e);
+        self.watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .names
+            .clear();
+        if let Err(e) = self.new_mounts(&all) {
+            warn(&e);
+        }
+        let roots = self.roots.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for (_, point) in fresh {
+            if roots.iter().any(|r| inside(&point, r)) {
+                self.walk_path(tw, &point);
             }
+        }
+    }
+
+    /// Walks the directory at `path` (no cache), marking its secrets.
+    fn walk_path(&self, tw: &Tripwires, path: &[u8]) {
+        let Ok(fd) = open_dir_at(libc::AT_FDCWD, path) else {
+            return;
+        };
+        let Some(st) = fstat(fd.as_raw_fd()) else { return };
+        if fs_type(fd.as_raw_fd()).is_some_and(|t| PSEUDO_FS.contains(&t)) {
+            return;
+        }
+        let mut found = Found {
+            dirs: Vec::new(),
+            secrets: Vec::new(),
+            changed: true,
+        };
+        if let Err(e) = Walk::new(tw, true).tree(Reach::Open(fd), path.to_vec(), st, None, &mut found) {
+            warn(&e);
+        }
+    }
+
+    /// Events were lost (the queue overflowed; an unlimited queue does not):
+    /// every root is walked again.
+    fn rescan(&self, tw: &Tripwires) {
+        let roots = self.roots.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for r in roots {
+            self.walk_path(tw, &r);
         }
     }
 }
 
-/// Marks every existing secret below the plan's discovery roots, watching the
-/// directories below the writable ones with `watcher`. With a cache, a root is
-/// listed again only where it changed. Fails (naming the part) when some part of
-/// a root cannot be covered; then nothing is cached.
+/// Marks every existing secret below the plan's discovery roots, after arming
+/// `watcher` on every file system they live on (so nothing created meanwhile is
+/// missed). With a cache, a directory whose stamp is unchanged is not opened.
+/// Fails (naming the part) when some part of a root cannot be covered or
+/// watched; then nothing is cached.
 pub(crate) fn discover(
     tw: &Tripwires,
     watcher: &Watcher,
@@ -679,7 +1131,6 @@ pub(crate) fn discover(
 ) -> Result<(), String> {
     let mut cache = SecretCache::load(cache_file, tw.plan(), tw.env());
     let trace = std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some();
-    let mut walk = Walk::new(tw, Some(watcher));
     // A root that is a symlink (`/lib` on merged-/usr systems) is walked where it
     // leads, once: roots inside another root's canonical path are dropped.
     let roots = tw.plan().discovery_roots(tw.env());
@@ -687,29 +1138,73 @@ pub(crate) fn discover(
         .iter()
         .map(|r| std::fs::canonicalize(r).map_or_else(|_| r.clone(), |c| c.to_string_lossy().into_owned()))
         .collect();
-    let inside = |a: &str, b: &str| b == "/" || a == b || a.starts_with(&format!("{b}/"));
+    let t0 = std::time::Instant::now();
+    let bytes: Vec<Vec<u8>> = canon.iter().map(|c| c.as_bytes().to_vec()).collect();
+    watcher.arm(&bytes)?;
+    if trace {
+        eprintln!("clawless: the watcher armed: {:?}", t0.elapsed());
+    }
     let covered = |i: usize| {
         canon
             .iter()
             .enumerate()
-            .any(|(j, c)| j != i && inside(&canon[i], c) && (canon[i] != *c || j < i))
+            .any(|(j, c)| j != i && inside(canon[i].as_bytes(), c.as_bytes()) && (canon[i] != *c || j < i))
     };
-    for (i, root) in roots.into_iter().enumerate() {
-        if covered(i) && !tw.secret(&canon[i]) {
-            continue;
+    // The roots, the largest (by its cached directories) first, walked by two
+    // threads (the walk is mostly `fstatat`, which runs in parallel).
+    let mut todo: Vec<(String, Option<Known>)> = roots
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !covered(*i) || tw.secret(&canon[*i]))
+        .map(|(_, root)| {
+            let known = cache.as_ref().map(|c| {
+                let (d, s) = c.read(&root).unwrap_or_default();
+                Known::new(d, s)
+            });
+            (root, known)
+        })
+        .collect();
+    todo.sort_by_key(|(_, k)| std::cmp::Reverse(k.as_ref().map_or(0, |k| k.stamps.len())));
+    let todo = Mutex::new(todo);
+    let results: Mutex<Vec<(String, Result<Found, String>)>> = Mutex::new(Vec::new());
+    let work = |walk: Walk<'_>| {
+        let mut walk = walk;
+        loop {
+            let next = {
+                let mut t = todo.lock().unwrap_or_else(|e| e.into_inner());
+                (!t.is_empty()).then(|| t.remove(0))
+            };
+            let Some((root, known)) = next else { return };
+            let t0 = std::time::Instant::now();
+            let found = walk.root(&root, known);
+            if trace {
+                eprintln!("clawless: discovery of {root}: {:?}", t0.elapsed());
+            }
+            let failed = found.is_err();
+            results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((root, found));
+            if failed {
+                todo.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                return;
+            }
         }
-        let t0 = std::time::Instant::now();
-        let watched = !UNWATCHED
-            .iter()
-            .any(|u| root == *u || root.starts_with(&format!("{u}/")));
-        let known = cache.as_ref().map(|c| {
-            let (d, s) = c.read(&root).unwrap_or_default();
-            Known::new(d, s)
-        });
-        let found = walk.root(&root, known, watched);
-        if trace {
-            eprintln!("clawless: discovery of {root}: {:?}", t0.elapsed());
+    };
+    let walk = Walk::new(tw, false);
+    let other = walk.sharing();
+    std::thread::scope(|s| {
+        let helper = std::thread::Builder::new()
+            .name("claw-discovery".into())
+            .spawn_scoped(s, || work(other));
+        work(walk);
+        if let Ok(h) = helper {
+            let _ = h.join();
         }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    for (root, found) in results {
         let found = found?;
         if let Some(c) = cache.as_mut() {
             if found.changed {
@@ -899,6 +1394,19 @@ mod tests {
         assert_eq!(parent_and_name(b"/"), None);
         assert_eq!(join(b"/", b"x"), b"/x");
         assert_eq!(join(b"/a", b"\xff"), b"/a/\xff");
+    }
+
+    /// mountinfo's escapes are undone; `inside` is by whole components.
+    #[test]
+    fn mount_points_and_roots() {
+        assert_eq!(unescape(br"/mnt/a\040b"), b"/mnt/a b");
+        assert_eq!(unescape(br"/x\134y"), b"/x\\y");
+        assert_eq!(unescape(br"/short\04"), br"/short\04");
+        assert!(inside(b"/opt/app", b"/opt"));
+        assert!(inside(b"/opt", b"/opt"));
+        assert!(inside(b"/anything", b"/"));
+        assert!(!inside(b"/optional", b"/opt"));
+        assert!(!inside(b"/", b"/opt"));
     }
 
     /// A directory listing returns names as bytes, a non-UTF-8 one too.

