@@ -928,11 +928,12 @@ fn arm_tripwires(f: &crate::isofiles::Files, monitor: &Arc<Monitor>) -> Result<(
             f.plan.monitored
         ));
     }
-    // Secrets known by identity (`crate::aliases`: a hard link into the
-    // workspace, made before the session or during it): the mark on the inode
-    // covers every name.
-    for p in monitor.aliases.secrets() {
-        f.tripwires.cover_object(p);
+    // Secrets known by another name (`crate::aliases`: a hard link into the
+    // workspace, made before the session or during it; the real file behind a
+    // secret-named symlink): the mark on the inode covers every name, and the
+    // monitor decides the open as a read of the secret name.
+    for (path, name) in monitor.aliases.objects() {
+        f.tripwires.cover_object(path.as_deref().unwrap_or(&name), &name);
     }
     f.tripwires.watch();
     Ok(())
