@@ -840,8 +840,21 @@ unsafe fn start(
             // FUSE tripwires: a FUSE file over each recorded secret and each
             // secret known by identity (crate::fusewire).
             let aliases = crate::aliases::Aliases::find(&launch.artifact.ir, &launch.env);
-            let aliases: Vec<String> = aliases.secrets().cloned().collect();
-            match crate::fusewire::FuseWire::mount(agent, &f.tripwires, &aliases) {
+            // A FUSE file is decided as the path it covers: the real file behind a
+            // secret-named symlink (decided as the link's name) is not one it can
+            // stand for, so such a session keeps opens mediated (fail closed).
+            let (own, linked): (Vec<_>, Vec<_>) =
+                aliases.objects().into_iter().partition(|(path, _)| path.is_none());
+            let mounted = match linked.first() {
+                Some((Some(path), name)) => Err(format!(
+                    "{path} is the secret {name} by a symlink, which FUSE tripwires do not cover"
+                )),
+                _ => {
+                    let own: Vec<String> = own.into_iter().map(|(_, name)| name).collect();
+                    crate::fusewire::FuseWire::mount(agent, &f.tripwires, &own)
+                }
+            };
+            match mounted {
                 Ok(w) => fuse_wire = Some(w),
                 Err(e) => {
                     kill_child(pid);
@@ -956,11 +969,12 @@ fn arm_tripwires(f: &crate::isofiles::Files, monitor: &Arc<Monitor>) -> Result<(
             f.plan.monitored
         ));
     }
-    // Secrets known by identity (`crate::aliases`: a hard link into the
-    // workspace, made before the session or during it): the mark on the inode
-    // covers every name.
-    for p in monitor.aliases.secrets() {
-        f.tripwires.cover_object(p);
+    // Secrets known by another name (`crate::aliases`: a hard link into the
+    // workspace, made before the session or during it; the real file behind a
+    // secret-named symlink): the mark on the inode covers every name, and the
+    // monitor decides the open as a read of the secret name.
+    for (path, name) in monitor.aliases.objects() {
+        f.tripwires.cover_object(path.as_deref().unwrap_or(&name), &name);
     }
     f.tripwires.watch();
     Ok(())

@@ -449,17 +449,17 @@ impl Tripwires {
         }
     }
 
-    /// Marks the regular file at `name` as the secret `name` (`crate::aliases`:
-    /// a secret known by identity, whose other names, hard links, may lie in a
-    /// readable tree). Opened `O_NONBLOCK|O_NOFOLLOW` and checked to be a
-    /// regular file before the mark (a FIFO, device or link swapped in is left
-    /// alone).
-    pub fn cover_object(&self, name: &str) {
+    /// Marks the regular file at `path` as the secret `name` (`crate::aliases`:
+    /// a secret known by another name, a hard link or a secret-named symlink,
+    /// while `path` may lie in a readable tree). Opened `O_NONBLOCK|O_NOFOLLOW`
+    /// and checked to be a regular file before the mark (a FIFO, device or link
+    /// swapped in is left alone).
+    pub fn cover_object(&self, path: &str, name: &str) {
         use std::os::unix::fs::OpenOptionsExt;
         let Ok(f) = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW)
-            .open(name)
+            .open(path)
         else {
             return;
         };
@@ -665,6 +665,12 @@ impl Tripwires {
         };
         let mut paths: Vec<String> = Vec::new();
         match secret {
+            // Another name's object (a hard link, a secret-named symlink's
+            // target: `crate::aliases`) mapped for exec: no read, so decided on
+            // the path it was opened by, as mediated mode decides an exec.
+            Some(s) if verb == Verb::Exec && opened.starts_with('/') && opened != s => {
+                paths.push(opened.clone());
+            }
             Some(s) => {
                 paths.push(s.clone());
                 if !opened.is_empty() && opened != s {

@@ -157,7 +157,12 @@ fn clone_vm_peer_cannot_rewrite_a_checked_path() {
 fn symlink_swap_cannot_redirect_an_open() {
     let f = Fixture::new("swap").with_attack();
     let (link, ok, secret) = (f.path("swap"), f.path("ok.txt"), f.secret.display().to_string());
-    let o = attack(&f, &["symlink-swap", &link, &ok, &secret, "2000"]);
+    // Kernel-decided opens are fast next to the swapper's monitored renames:
+    // the link may point at the ordinary file for none of 2,000 opens (measured
+    // under the shared machine's load), so more rounds keep the benign half
+    // winning sometimes.
+    let rounds = if kernel_opens() { "30000" } else { "2000" };
+    let o = attack(&f, &["symlink-swap", &link, &ok, &secret, rounds]);
     assert_race_lost("symlink swap", &o);
 }
 
@@ -1602,6 +1607,109 @@ fn a_secret_hard_linked_by_an_outside_process_during_the_session_is_still_the_se
     hold_taints(&f, &home, "127.77.12.43", "notes.txt", move || {
         std::fs::hard_link(key, link).unwrap();
     });
+}
+
+/// A file whose canonical path names no secret but which a symlink with a
+/// secret's name reaches is the secret (docs/language.md, "Secret names"): the
+/// layouts of dotfile managers and of per-deployment env files. Each case is
+/// built before the session (`layout`, in a workspace with `HOME` at `h`) and
+/// the agent reads `target`: by the link or by the ordinary name, both taint.
+fn symlinked_secret_taints(case: &str, n: u8, target: &str, layout: impl Fn(&std::path::Path)) {
+    let f = Fixture::new(&format!("symname-{case}")).with_attack();
+    let home = f.ws.join("h");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    layout(&f.ws);
+    eprintln!("symlinked secret `{case}`: reading {target}");
+    hold_taints(&f, &home, &format!("127.77.13.{n}"), target, || {});
+}
+
+fn write_secret(p: &std::path::Path) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, SECRET).unwrap();
+}
+
+fn symlink(target: &str, link: &std::path::Path) {
+    std::os::unix::fs::symlink(target, link).unwrap();
+}
+
+/// `ws/.env -> config/dev-settings` (a relative link; `/**/.env` has no literal
+/// directory, so the workspace is where the link is found): the red team's
+/// round-4 reproducer `symlinked-secret-name`.
+#[test]
+fn a_file_behind_a_secret_named_symlink_in_the_workspace_is_the_secret() {
+    for (n, target) in [(1, "config/dev-settings"), (2, ".env")] {
+        symlinked_secret_taints("ws", n, target, |ws| {
+            write_secret(&ws.join("config/dev-settings"));
+            symlink("config/dev-settings", &ws.join(".env"));
+        });
+    }
+}
+
+/// `~/.ssh/id_test -> ../dotfiles/key`, the file in a readable tree.
+#[test]
+fn a_file_behind_a_secret_named_symlink_in_a_secret_directory_is_the_secret() {
+    for (n, target) in [(3, "h/dotfiles/key"), (4, "h/.ssh/id_test")] {
+        symlinked_secret_taints("ssh", n, target, |ws| {
+            write_secret(&ws.join("h/dotfiles/key"));
+            symlink("../dotfiles/key", &ws.join("h/.ssh/id_test"));
+        });
+    }
+}
+
+/// A chain: `.env.local -> hop -> <absolute>/h/stash/env`, through an ordinary
+/// name to a file outside the workspace's own tree.
+#[test]
+fn a_file_at_the_end_of_a_secret_named_symlink_chain_is_the_secret() {
+    symlinked_secret_taints("chain", 5, "h/stash/env", |ws| {
+        write_secret(&ws.join("h/stash/env"));
+        symlink(&ws.join("h/stash/env").display().to_string(), &ws.join("hop"));
+        symlink("hop", &ws.join(".env.local"));
+    });
+}
+
+/// `~/.aws -> dotfiles/aws`: every file below the target is under a secret name
+/// (`~/.aws/credentials`).
+#[test]
+fn a_file_below_a_directory_behind_a_secret_named_symlink_is_the_secret() {
+    symlinked_secret_taints("dir", 6, "h/dotfiles/aws/credentials", |ws| {
+        write_secret(&ws.join("h/dotfiles/aws/credentials"));
+        symlink("dotfiles/aws", &ws.join("h/.aws"));
+    });
+}
+
+/// The agent makes `.env -> config/x` itself, then reads `config/x`: the file has
+/// a secret's name from then on, so the read taints (the user's editor writing
+/// `.env` writes into `config/x`).
+#[test]
+fn a_file_the_agent_gives_a_secret_named_symlink_is_the_secret() {
+    let f = Fixture::new("symname-agent").with_attack();
+    let home = f.ws.join("h");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    write_secret(&f.ws.join("config/x"));
+    let ip = "127.77.13.7";
+    let server = Tcp::new(ip, 443);
+    let script = format!("ln -s config/x .env && echo linked; ./attack hold tcp {ip} 443 config/x");
+    let mut c = f.command(&[], &["/bin/sh", "-c", &script]);
+    c.env("HOME", &home);
+    let o = run_with_deadline(c, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert!(
+        out.contains("linked"),
+        "the agent could not make the link\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("write before: ok=7"),
+        "the channel works\n{}",
+        show(&o)
+    );
+    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(
+        out.contains("write after: errno=32"),
+        "reading config/x did not taint\n{}",
+        show(&o)
+    );
+    assert_eq!(server.received(), "before\n");
 }
 
 // ---- the network belongs to the monitor (isolated network, complete revocation) ----

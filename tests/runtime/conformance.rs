@@ -331,6 +331,14 @@ fn build(t: &Tree, phases: usize) -> Vec<Req> {
     )
     .unwrap();
     std::fs::write(t.ws.join(".env"), "TOKEN=conformance\n").unwrap();
+    // A secret behind a symlink with a secret's name (`/**/.env.*`), its real
+    // file named ordinarily: explain finds the link on the file system as the
+    // runtime does (`claw_ir::names`), and decides a read of the file as a read
+    // of `.env.linked` too.
+    let _ = std::fs::remove_file(t.ws.join(".env.linked"));
+    std::fs::create_dir_all(t.ws.join("dotfiles")).unwrap();
+    std::fs::write(t.ws.join("dotfiles/env"), "TOKEN=linked\n").unwrap();
+    std::os::unix::fs::symlink("dotfiles/env", t.ws.join(".env.linked")).unwrap();
     let _ = std::fs::remove_file(t.ws.join("audit.log"));
     std::fs::create_dir_all(t.ws.join(".review")).unwrap();
     std::fs::write(t.ws.join(".review/report.md"), "# Review\n").unwrap();
@@ -368,6 +376,10 @@ fn build(t: &Tree, phases: usize) -> Vec<Req> {
             }
         }
         system(t, &mut reqs);
+        if phase == 0 {
+            let linked = t.ws.join("dotfiles/env").display().to_string();
+            reqs.push(open_req("open", 0, &linked, vec![linked.clone()], true, false));
+        }
     }
     reqs
 }
@@ -845,7 +857,7 @@ impl Kernel {
     }
 
     /// The answer the kernel gives instead of `want`, if it differs.
-    fn adjust(&self, r: &Req, want: &str, native: &str) -> Option<(String, &'static str)> {
+    fn adjust(&self, r: &Req, want: &str, native: &str, named: bool) -> Option<(String, &'static str)> {
         if !Kernel::plain_open(r) {
             return None;
         }
@@ -879,7 +891,9 @@ impl Kernel {
             .filter(|g| !self.plan.literal_grants.contains(&g.path))
             .filter_map(|g| self.env.expand(&g.path))
             .any(|g| path == &g || path.starts_with(&format!("{g}/")));
-        if refused && readable && self.plan.is_secret(&self.env, path) {
+        // A secret by its pattern, or by a secret name explain found (the
+        // target of a secret-named symlink: a tripwire of `aliases.rs`).
+        if refused && readable && (self.plan.is_secret(&self.env, path) || named) {
             return Some((
                 "errno=1".into(),
                 "isolated: a refusing tripwire (fanotify's EPERM)",
@@ -938,14 +952,10 @@ fn conform(name: &str, source: &str, policy: Option<&str>, extra: &[&str]) {
     let again = build(&t, phases);
     lap("rebuilt");
     assert_eq!(probe_input(&again), probe_input(&reqs));
-    let mut sandboxed = f.command(
-        &["--policy", art.to_str().unwrap(), "--require-landlock"],
-        &["python3", "-c", &script],
-    );
-    sandboxed.env("TMPDIR", "/tmp");
-    let got = run_probe(sandboxed, &reqs);
-    lap("sandboxed");
-
+    // Explain before the sandboxed run, on the tree as the session finds it at
+    // its start: the secret names explain reads from the file system (a
+    // secret-named symlink's target, `claw_ir::names`) are those the runtime
+    // discovers then.
     // Explain in the state each request is made in: from the initial state on,
     // until a request the policy allows, that reaches its file, moves to another.
     let mut answers: Vec<Value> = Vec::new();
@@ -974,6 +984,28 @@ fn conform(name: &str, source: &str, policy: Option<&str>, extra: &[&str]) {
         assert!(moved > 0, "reading a secret moves {name} to another state");
     }
     lap("explained");
+    // The symlinked secret was explained through its secret name.
+    let linked = t.ws.join("dotfiles/env").display().to_string();
+    let named = reqs
+        .iter()
+        .zip(&answers)
+        .find(|(r, _)| r.a == linked)
+        .map(|(_, a)| a["secret_names"].to_string())
+        .unwrap_or_default();
+    if name.contains("coding") {
+        assert!(
+            named.contains(".env.linked"),
+            "{name}: explain does not name the secret behind `.env.linked`: {named}"
+        );
+    }
+    let mut sandboxed = f.command(
+        &["--policy", art.to_str().unwrap(), "--require-landlock"],
+        &["python3", "-c", &script],
+    );
+    sandboxed.env("TMPDIR", "/tmp");
+    let got = run_probe(sandboxed, &reqs);
+    lap("sandboxed");
+
     let mut mismatches = Vec::new();
     let mut counts: HashMap<&str, usize> = HashMap::new();
     let isolated = Kernel::of(&art, &t);
@@ -982,7 +1014,10 @@ fn conform(name: &str, source: &str, policy: Option<&str>, extra: &[&str]) {
         let (want, why) = expected(r, a, &kernel[i]);
         let (want, why) = isolated
             .as_ref()
-            .and_then(|k| k.adjust(r, &want, &kernel[i]))
+            .and_then(|k| {
+                let named = a["secret_names"].as_array().is_some_and(|n| !n.is_empty());
+                k.adjust(r, &want, &kernel[i], named)
+            })
             .unwrap_or((want, why));
         *counts.entry(why).or_default() += 1;
         if got[i] != want {

@@ -3,6 +3,7 @@
 use crate::front::build;
 use claw_artifact::{Artifact, MAGIC};
 use claw_bpf::{ret_name, SeccompData, RET_USER_NOTIF};
+use claw_ir::names::SecretNames;
 use claw_ir::{mediation, Access, Env, Mediation, NetAddr, Proto, Request, Verb};
 use claw_stdlib::Arch;
 use std::process::ExitCode;
@@ -143,6 +144,9 @@ pub struct Question {
     pub paths: Vec<String>,
     pub addr: Option<String>,
     pub env: Vec<String>,
+    /// Decide on the paths alone (`--pure`): no secret names from the file
+    /// system (`claw_ir::names`).
+    pub pure: bool,
 }
 
 /// How `explain` answers.
@@ -209,6 +213,7 @@ pub fn explain_batch_cmd(
     target: Arch,
     file: &str,
     env: &[String],
+    pure: bool,
 ) -> ExitCode {
     let artifact = match load_input(input, policy, target) {
         Ok(a) => a,
@@ -232,7 +237,7 @@ pub fn explain_batch_cmd(
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let answer = serde_json::from_str::<serde_json::Value>(line)
             .map_err(|e| format!("not a JSON question: {e}"))
-            .and_then(|v| question_of(&v, env))
+            .and_then(|v| question_of(&v, env, pure))
             .and_then(|q| explain_json(&artifact, &q));
         match answer {
             Ok((v, agree)) => {
@@ -250,7 +255,7 @@ pub fn explain_batch_cmd(
     }
 }
 
-fn question_of(v: &serde_json::Value, env: &[String]) -> Result<Question, String> {
+fn question_of(v: &serde_json::Value, env: &[String], pure: bool) -> Result<Question, String> {
     let strings = |key: &str| -> Result<Vec<String>, String> {
         match v.get(key) {
             None | Some(serde_json::Value::Null) => Ok(Vec::new()),
@@ -275,6 +280,7 @@ fn question_of(v: &serde_json::Value, env: &[String]) -> Result<Question, String
         paths: strings("paths")?,
         addr: string("addr"),
         env: all_env,
+        pure,
     })
 }
 
@@ -456,6 +462,8 @@ struct Analysis {
     /// resolve gets the kernel's error)?
     sees: Vec<(String, bool)>,
     notes: Vec<String>,
+    /// The secret names a read is decided on too: (the path asked, the name).
+    named: Vec<(String, String)>,
     /// Which layer decides the request in isolated mode (`None`: the artifact
     /// has no isolated plan).
     isolated: Option<String>,
@@ -532,6 +540,62 @@ fn errno_of(action: claw_ir::Action) -> Option<u16> {
     }
 }
 
+thread_local! {
+    /// The secret names last found, and the policy and values they were found
+    /// for (a batch asks many questions of one file system).
+    static NAMES: std::cell::RefCell<Option<(usize, Env, std::rc::Rc<SecretNames>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The secret names on this file system for `ir` under `env`, as the runtime
+/// finds them at a session's start (`claw_ir::names`, the same function).
+fn secret_names(ir: &claw_ir::Ir, env: &Env) -> std::rc::Rc<SecretNames> {
+    let key = ir as *const claw_ir::Ir as usize;
+    NAMES.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some((k, e, n)) = c.as_ref() {
+            if *k == key && e == env {
+                return std::rc::Rc::clone(n);
+            }
+        }
+        let n = std::rc::Rc::new(SecretNames::discover(ir, env));
+        *c = Some((key, env.clone(), std::rc::Rc::clone(&n)));
+        n
+    })
+}
+
+/// `accesses` and a `read` of each secret name of a path an existing object is
+/// read or run at, as the monitor adds them for an open or an exec
+/// (`runtime/src/aliases.rs`);
+/// each name added is noted in `named`.
+fn with_names(
+    names: Option<&SecretNames>,
+    mut accesses: Vec<Access>,
+    named: &mut Vec<(String, String)>,
+) -> Vec<Access> {
+    let Some(names) = names else { return accesses };
+    // The object read, or run (an exec maps its bytes).
+    let read = accesses.iter().find_map(|a| match a {
+        Access::Path {
+            verb: Verb::Read | Verb::Exec,
+            path,
+        } if std::fs::symlink_metadata(path).is_ok() => Some(path.clone()),
+        _ => None,
+    });
+    if let Some(path) = read {
+        for n in names.names_of_path(&path) {
+            accesses.push(Access::Path {
+                verb: Verb::Read,
+                path: n.clone(),
+            });
+            if !named.iter().any(|(_, m)| *m == n) {
+                named.push((path.clone(), n));
+            }
+        }
+    }
+    accesses
+}
+
 fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
     let ir = &a.ir;
     let arch = ir.arch;
@@ -606,7 +670,10 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
         Ok(accesses)
     };
     let verbs = verbs_for(None);
-    let accesses = accesses_for(&verbs)?;
+    let opens = matches!(mediated, Some(Mediation::Open { .. } | Mediation::Exec { .. }));
+    let names = (!q.pure && opens).then(|| secret_names(ir, &env));
+    let mut named = Vec::new();
+    let accesses = with_names(names.as_deref(), accesses_for(&verbs)?, &mut named);
 
     let data = SeccompData {
         nr,
@@ -654,7 +721,7 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
             if creat && flags & c("O_EXCL") == 0 {
                 let without = flags & !c("O_CREAT");
                 let v = verbs_for(Some(without));
-                let acc = accesses_for(&v)?;
+                let acc = with_names(names.as_deref(), accesses_for(&v)?, &mut Vec::new());
                 let d = ir.decide(
                     state,
                     &Request {
@@ -738,6 +805,7 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
         if_exists,
         sees,
         notes,
+        named,
     })
 }
 
@@ -833,6 +901,13 @@ pub fn explain(a: &Artifact, q: &Question) -> Result<(String, bool), String> {
         out += "note:     clone3 is always answered ENOSYS: its flags are in memory no filter can read, so libc \
                 falls back to clone, whose flags the policy decides\n";
     }
+    for (path, name) in &an.named {
+        out += &format!(
+            "name:     `{path}` is also the secret `{name}` on this file system (a symlink whose own path is a \
+             secret's, or a directory link above it, or a hard link): the read is decided as a read of `{name}` \
+             too (--pure: on the path alone)\n"
+        );
+    }
     for n in &an.notes {
         out += &format!("note:     {n}\n");
     }
@@ -891,6 +966,14 @@ pub fn explain_json(a: &Artifact, q: &Question) -> Result<(serde_json::Value, bo
     );
     m.insert("agree".into(), json!(an.kernel_agrees != Some(false)));
     m.insert("then".into(), json!(an.then.as_ref().map(|(to, _)| to)));
+    m.insert(
+        "secret_names".into(),
+        json!(an
+            .named
+            .iter()
+            .map(|(path, name)| json!({ "path": path, "name": name }))
+            .collect::<Vec<_>>()),
+    );
     m.insert(
         "if_exists".into(),
         an.if_exists

@@ -180,6 +180,11 @@ enum Command {
         /// one JSON answer per line.
         #[arg(long, value_name = "FILE", conflicts_with_all = ["syscall", "state", "args", "paths", "addr"])]
         batch: Option<String>,
+        /// Explain the pure model: decide on the paths given alone, without the
+        /// secret names found on this file system (secret-named symlinks, hard
+        /// links of secrets) that the runtime adds to a read.
+        #[arg(long)]
+        pure: bool,
     },
 }
 
@@ -307,9 +312,10 @@ fn main() -> ExitCode {
             target,
             format,
             batch,
+            pure,
         } => {
             if let Some(file) = batch {
-                return inspect::explain_batch_cmd(&input, policy.as_deref(), target, &file, &env);
+                return inspect::explain_batch_cmd(&input, policy.as_deref(), target, &file, &env, pure);
             }
             let q = inspect::Question {
                 state,
@@ -318,6 +324,7 @@ fn main() -> ExitCode {
                 paths,
                 addr,
                 env,
+                pure,
             };
             let output = match format {
                 Format::Human => inspect::Output::Human,

@@ -409,3 +409,57 @@ fn a_standard_policy_is_named_module_then_policy() {
     assert_ne!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("no policy `nosuch`"), "{err}");
 }
+
+/// `clawc explain` on a path that exists decides a read as the runtime does: on
+/// the path and on each secret name of the file found on this file system (a
+/// symlink whose own path matches a secret pattern, here `.env` and a link to a
+/// directory `~/.aws`), shown with the name; `--pure` on the path alone.
+#[test]
+fn explain_names_the_secret_behind_a_symlink_and_pure_does_not() {
+    let d = std::env::temp_dir().join(format!("clawc-symname-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("ws/config")).unwrap();
+    std::fs::create_dir_all(d.join("h/dotfiles/aws")).unwrap();
+    let d = std::fs::canonicalize(&d).unwrap();
+    std::fs::write(d.join("ws/config/dev-settings"), "K=1\n").unwrap();
+    std::fs::write(d.join("h/dotfiles/aws/credentials"), "k\n").unwrap();
+    std::os::unix::fs::symlink("config/dev-settings", d.join("ws/.env")).unwrap();
+    std::os::unix::fs::symlink("dotfiles/aws", d.join("h/.aws")).unwrap();
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/coding_agent.claw");
+    let ws = format!("WORKSPACE={}", d.join("ws").display());
+    let home = format!("HOME={}", d.join("h").display());
+    let ask = |path: &str, pure: bool| {
+        let p = d.join(path).display().to_string();
+        let mut args = vec![
+            "explain",
+            policy,
+            "--syscall",
+            "openat",
+            "--arg",
+            "flags=0",
+            "--path",
+            &p,
+            "--env",
+            &ws,
+            "--env",
+            &home,
+        ];
+        if pure {
+            args.push("--pure");
+        }
+        let o = clawc(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let out = ask("ws/config/dev-settings", false);
+    let link = d.join("ws/.env").display().to_string();
+    assert!(out.contains(&format!("is also the secret `{link}`")), "{out}");
+    assert!(out.contains(&format!("read {link}")), "{out}");
+    assert!(out.contains("the sandbox moves to `tainted`"), "{out}");
+    let out = ask("h/dotfiles/aws/credentials", false);
+    let name = d.join("h/.aws/credentials").display().to_string();
+    assert!(out.contains(&format!("is also the secret `{name}`")), "{out}");
+    let out = ask("ws/config/dev-settings", true);
+    assert!(!out.contains("name:") && !out.contains("tainted"), "{out}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -15,6 +15,9 @@
 //!   ([`check_var`]);
 //! - [`route`]: which syscalls the kernel decides and which go to the monitor;
 //! - [`mediation`]: what each mediated syscall does, for the router and the monitor;
+//! - [`names`]: the secret names on the file system (hard links, secret-named
+//!   symlinks) that make an object with an ordinary canonical path a secret,
+//!   shared by the runtime and `clawc explain`;
 //! - [`landlock`], [`isolate`], [`netns`], [`domain`]: the plans derived from the
 //!   IR for Landlock, isolated files, the network namespace and domain endpoints.
 //!
@@ -28,6 +31,7 @@ mod glob;
 pub mod isolate;
 pub mod landlock;
 pub mod mediation;
+pub mod names;
 pub mod netns;
 pub mod route;
 mod types;

@@ -46,9 +46,9 @@ pub(super) fn path_accesses(verbs: &[Verb], path: &str) -> Vec<Access> {
         .collect()
 }
 
-/// `accesses`, plus a `read` of the secret's own path when the object a reading
-/// open reaches is a secret with another name from before the session
-/// (`crate::aliases`).
+/// `accesses`, plus a `read` of each secret name of the object a reading open
+/// reaches (a hard link's secret path, a secret-named symlink to it or to a
+/// directory above it: `crate::aliases`).
 fn with_alias(m: &Monitor, fd: &impl AsRawFd, verbs: &[Verb], mut accesses: Vec<Access>) -> Vec<Access> {
     let opens = verbs.iter().any(|v| *v != Verb::Visible); // not O_PATH
     if let Some(t) = m.tripwires.get().filter(|_| opens) {
@@ -65,8 +65,14 @@ fn with_alias(m: &Monitor, fd: &impl AsRawFd, verbs: &[Verb], mut accesses: Vec<
         }
     }
     if verbs.contains(&Verb::Read) {
-        if let Some(secret) = m.aliases.of(fd) {
-            accesses.extend(path_accesses(&[Verb::Read], secret));
+        let canonical = accesses.iter().find_map(|a| match a {
+            Access::Path { path, .. } => Some(path.clone()),
+            Access::Net { .. } => None,
+        });
+        if let Some(path) = canonical {
+            for secret in m.aliases.of(fd, &path) {
+                accesses.extend(path_accesses(&[Verb::Read], &secret));
+            }
         }
     }
     accesses
@@ -525,11 +531,17 @@ pub(super) fn exec(m: &Monitor, n: &Notification, name: &str, dirfd: Option<u8>,
     };
     match resolve::resolve(&asker, dfd, &raw, how) {
         Ok(r) => {
+            // Running a file maps its bytes into the agent: a read of each secret
+            // name it has (`crate::aliases`), as `clawc explain` decides it.
+            let mut accesses = path_accesses(&[Verb::Exec], &r.path);
+            for secret in m.aliases.of(&r.fd, &r.path) {
+                accesses.extend(path_accesses(&[Verb::Read], &secret));
+            }
             let v = m.decide(
                 n,
                 name,
                 n.nr,
-                &path_accesses(&[Verb::Exec], &r.path),
+                &accesses,
                 // Decided on the resolved path; logged with the name the agent
                 // ran too (`cargo`, not only rustup, the symlink's target).
                 || {
@@ -915,7 +927,20 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
             _ => return Err(Fail::Errno(libc::ENOSYS)),
         }
     };
-    Ok(Reply::Value(cvt(r)?).into())
+    let r = cvt(r)?;
+    if target.is_some() {
+        // A link the agent made with a secret's name (or into a directory of
+        // secret names) names what it reaches from now on (`crate::aliases`).
+        if let Some(link) = shown_paths.first() {
+            let named = m.aliases.learn_link(link);
+            if let Some(t) = m.tripwires.get() {
+                for (path, name) in named {
+                    t.cover_object(path.as_deref().unwrap_or(&name), &name);
+                }
+            }
+        }
+    }
+    Ok(Reply::Value(r).into())
 }
 
 /// `fchmod`, `fchown`, `fsetxattr`, `fremovexattr`: decided as `write` on the path
