@@ -843,8 +843,10 @@ unsafe fn start(
             // A FUSE file is decided as the path it covers: the real file behind a
             // secret-named symlink (decided as the link's name) is not one it can
             // stand for, so such a session keeps opens mediated (fail closed).
-            let (own, linked): (Vec<_>, Vec<_>) =
-                aliases.objects().into_iter().partition(|(path, _)| path.is_none());
+            let (own, linked): (Vec<_>, Vec<_>) = aliases
+                .objects()
+                .into_iter()
+                .partition(|(path, _)| path.is_none());
             let mounted = match linked.first() {
                 Some((Some(path), name)) => Err(format!(
                     "{path} is the secret {name} by a symlink, which FUSE tripwires do not cover"
