@@ -28,7 +28,6 @@
 //! [`crate::namespaces`]'.
 
 use crate::monitor::Monitor;
-use crate::notify::Notification;
 use crate::tripwire::Tripwires;
 use claw_ir::{Access, Verb};
 use fuser::{
@@ -458,19 +457,9 @@ impl Shared {
             verb,
             path: secret.path.clone(),
         }];
-        let nr = m.table().by_name("openat").map_or(0, |s| s.nr);
-        let n = Notification {
-            id: 0,
+        let v = m.decide_tripwire_open(
             tid,
-            nr,
-            arch: m.ir.arch.audit_arch(),
-            args: [libc::AT_FDCWD as u64, 0, flags as u32 as u64, 0, 0, 0],
-            ip: 0,
-        };
-        let v = m.decide(
-            &n,
-            "openat",
-            nr,
+            flags as u32 as u64,
             &accesses,
             || json!({ "path": secret.path, "tripwire": "fuse" }),
         );

@@ -917,6 +917,28 @@ impl Monitor {
         self.decide_then(n, name, nr, accesses, shown, |_| {})
     }
 
+    /// Decides an open the kernel is holding for a tripwire (a fanotify event or
+    /// a FUSE `OPEN` request of thread `tid`): as an `openat` with `flags` that
+    /// makes `accesses`, firing the transition before the caller answers.
+    pub(crate) fn decide_tripwire_open(
+        &self,
+        tid: u32,
+        flags: u64,
+        accesses: &[Access],
+        shown: impl FnOnce() -> serde_json::Value,
+    ) -> Verdict {
+        let nr = self.table().by_name("openat").map_or(0, |s| s.nr);
+        let n = Notification {
+            id: 0,
+            tid,
+            nr,
+            arch: self.ir.arch.audit_arch(),
+            args: [libc::AT_FDCWD as u64, 0, flags, 0, 0, 0],
+            ip: 0,
+        };
+        self.decide(&n, "openat", nr, accesses, shown)
+    }
+
     /// How the current state would decide, without acting or recording (to decide
     /// what an error may reveal).
     pub(crate) fn peek(&self, nr: u32, accesses: &[Access]) -> Verdict {

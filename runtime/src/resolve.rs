@@ -395,19 +395,7 @@ fn agent_view(real: &str, asker: &Asker) -> io::Result<String> {
 }
 
 /// Normalises `.` and `..` lexically and removes duplicate slashes.
-pub(crate) fn lexical(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
+pub(crate) use claw_ir::names::lexical;
 
 /// The canonical agent-view path of a handle; for objects with no path (pipes,
 /// sockets behind `/proc/self/fd/N`, memfds) the lexical path that named them

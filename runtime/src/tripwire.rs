@@ -689,19 +689,9 @@ impl Tripwires {
                 path: p.clone(),
             })
             .collect();
-        let nr = m.table().by_name("openat").map_or(0, |s| s.nr);
-        let n = Notification {
-            id: 0,
-            tid: tid as u32,
-            nr,
-            arch: m.ir.arch.audit_arch(),
-            args: [libc::AT_FDCWD as u64, 0, libc::O_RDONLY as u64, 0, 0, 0],
-            ip: 0,
-        };
-        let v = m.decide(
-            &n,
-            "openat",
-            nr,
+        let v = m.decide_tripwire_open(
+            tid as u32,
+            libc::O_RDONLY as u64,
             &accesses,
             || json!({ "path": paths.first(), "tripwire": secret_shown(&paths) }),
         );

@@ -104,8 +104,9 @@ pub fn literal_dir(pattern: &str) -> String {
     }
 }
 
-/// `path` with `.`, `..` and empty components removed, lexically.
-fn lexical(path: &str) -> String {
+/// `path` with `.`, `..` and empty components removed, lexically (no symlink
+/// is looked at: `/a/l/..` is `/a` whatever `l` is).
+pub fn lexical(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for c in path.split('/') {
         match c {
