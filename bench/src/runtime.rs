@@ -604,6 +604,21 @@ fn files(clawless: &Path, ws: &Path, runs: usize) {
             .stderr(std::process::Stdio::null());
         c
     };
+    // The isolated rows measure kernel-decided opens only if this run has them
+    // (root, a policy with a proved plan, no secret that keeps opens mediated,
+    // such as an `.npmrc` in `HOME`): said, and the run stopped, otherwise.
+    let probe = Command::new(clawless)
+        .args(["exec", "--mode", "isolated", "--workspace"])
+        .arg(ws)
+        .args(["--", "true"])
+        .env("CLAWLESS_KERNEL_OPENS", "1")
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&probe.stderr);
+    assert!(
+        line.contains("the kernel decides opens"),
+        "the isolated rows would measure mediated opens: {line}"
+    );
     // An agent runs many commands in one session: the short workloads run five
     // times in one `clawless exec` (start-up, measured on its own row, paid once).
     println!("| workload (tree walk, git, grep: 5 times in one session) | what | native (median of {runs}) | isolated | mediated | isolated ratio | mediated ratio |");
