@@ -240,9 +240,17 @@ enum Answer {
 /// question the incremental solver cannot settle in time is asked again of a
 /// fresh one, whose preprocessing settles some it cannot (`/proc/sys/kernel/**`
 /// of the default profile).
-fn solve(solver: &Solver, wf_vars: &Bool, facts: &[Bool], timeout_ms: u32) -> Answer {
+///
+/// A check that ran out of time was cancelled inside z3, and the system's z3
+/// (4.8.12) does not always leave a cancelled incremental solver usable: a later
+/// check on it crashed the process about one run in six under load (always in
+/// `Z3_solver_check` on the shared solver, after a timeout). So the shared solver
+/// is replaced after every check that did not finish; nothing is carried over
+/// (each question is in a scope of its own).
+fn solve(solver: &mut Solver, wf_vars: &Bool, facts: &[Bool], timeout_ms: u32) -> Answer {
     match solve_in(solver, wf_vars, facts, true) {
         Answer::Unknown(_) => {
+            *solver = shared_solver(timeout_ms);
             let fresh = Solver::new();
             let mut p = Params::new();
             p.set_u32("timeout", timeout_ms);
@@ -253,6 +261,16 @@ fn solve(solver: &Solver, wf_vars: &Bool, facts: &[Bool], timeout_ms: u32) -> An
         }
         a => a,
     }
+}
+
+/// The shared, incremental solver: a short budget (what it cannot settle
+/// quickly goes to a fresh solver with the full limit, see [`solve`]).
+fn shared_solver(timeout_ms: u32) -> Solver {
+    let solver = Solver::new();
+    let mut p = Params::new();
+    p.set_u32("timeout", timeout_ms.min(500));
+    solver.set_params(&p);
+    solver
 }
 
 fn solve_in(solver: &Solver, wf_vars: &Bool, facts: &[Bool], scoped: bool) -> Answer {
@@ -620,12 +638,7 @@ pub fn validate_isolation(
     timeout_ms: u32,
 ) -> Outcome {
     let vars = Vars::of(ir);
-    // The shared, incremental solver gets a short budget: what it cannot
-    // settle quickly goes to a fresh solver with the full limit (see `solve`).
-    let solver = Solver::new();
-    let mut p = Params::new();
-    p.set_u32("timeout", timeout_ms.min(500));
-    solver.set_params(&p);
+    let mut solver = shared_solver(timeout_ms);
     let mut unknown: Option<String> = None;
     let mut asked_for: Vec<Vec<usize>> = Vec::new();
     for state in 0..ir.states.len() as u32 {
@@ -634,7 +647,7 @@ pub fn validate_isolation(
         asked_for.push(sig);
         for q in state_questions(ir, plan, stacked, state, files, &vars) {
             let t0 = std::time::Instant::now();
-            let mut answer = solve(&solver, &q.wf_vars, &q.facts, timeout_ms);
+            let mut answer = solve(&mut solver, &q.wf_vars, &q.facts, timeout_ms);
             if let Answer::Unknown(_) = answer {
                 // Look for a counterexample under one assignment of the
                 // variables (each its own directory, well formed): a model
@@ -647,7 +660,7 @@ pub fn validate_isolation(
                         .zip(&vars.values)
                         .map(|(n, v)| v.eq(crate::encode::lit(&format!("/claw-var/{n}")))),
                 );
-                if let Answer::Sat(m) = solve(&solver, &q.wf_vars, &facts, timeout_ms) {
+                if let Answer::Sat(m) = solve(&mut solver, &q.wf_vars, &facts, timeout_ms) {
                     answer = Answer::Sat(m);
                 }
             }
@@ -672,7 +685,7 @@ pub fn validate_isolation(
                     let mut facts = q.facts.clone();
                     facts.extend(q.utf8.iter().cloned());
                     facts.push(vars.utf8());
-                    let m = match solve(&solver, &q.wf_vars, &facts, timeout_ms) {
+                    let m = match solve(&mut solver, &q.wf_vars, &facts, timeout_ms) {
                         Answer::Sat(t) => t,
                         _ => m,
                     };
