@@ -35,9 +35,20 @@ pub struct Aliases {
 
 impl Aliases {
     /// Lists the secret names of `ir`'s secret patterns (see the module doc).
+    /// A listing cut short by its bounds is said on stderr: a secret name past
+    /// the bound is not known to this session (the model has no bound).
     pub fn find(ir: &Ir, env: &Env) -> Aliases {
+        let names = SecretNames::discover(ir, env);
+        if let Some(why) = names.incomplete() {
+            eprintln!(
+                "clawless: secret names: {why} (at most {MAX_LISTED} entries, {} levels): a secret-named \
+                 symlink or hard link past it is not known, so a read through it is decided on the file's own \
+                 path (docs/language.md, \"Secret names\")",
+                claw_ir::names::MAX_DEPTH
+            );
+        }
         Aliases {
-            names: RwLock::new(SecretNames::discover(ir, env)),
+            names: RwLock::new(names),
         }
     }
 

@@ -379,7 +379,8 @@ fn root_is_fixed(ir: &Ir) -> bool {
 
 impl Monitor {
     /// `agent`: the sandboxed process (its pid here), whose root absolute paths
-    /// are resolved from; `view`: whether it has a `/proc` of its own.
+    /// are resolved from; `view`: whether it has a `/proc` of its own;
+    /// `aliases`: the session's secret names ([`crate::aliases::Aliases::find`]).
     pub fn new(
         artifact: &Artifact,
         env: Env,
@@ -387,8 +388,9 @@ impl Monitor {
         audit: AuditLog,
         agent: u32,
         view: crate::resolve::View,
+        aliases: crate::aliases::Aliases,
     ) -> Arc<Monitor> {
-        Monitor::with_ir(&artifact.ir, env, listener, audit, agent, view)
+        Monitor::with_ir(&artifact.ir, env, listener, audit, agent, view, aliases)
     }
 
     /// [`Monitor::new`] from the IR alone.
@@ -399,8 +401,8 @@ impl Monitor {
         audit: AuditLog,
         agent: u32,
         view: crate::resolve::View,
+        aliases: crate::aliases::Aliases,
     ) -> Arc<Monitor> {
-        let aliases = crate::aliases::Aliases::find(ir, &env);
         Arc::new(Monitor {
             aliases,
             shared: Mutex::new(Shared {
@@ -1388,6 +1390,7 @@ mod tests {
             AuditLog::new(None, false),
             std::process::id(),
             crate::resolve::View::Host { monitor: 0 },
+            crate::aliases::Aliases::default(),
         );
         (m, addr)
     }

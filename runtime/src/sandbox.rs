@@ -824,6 +824,9 @@ unsafe fn start(
             return Err(e.into());
         }
     };
+    // The session's secret names, found once: the monitor decides reads with
+    // them, and FUSE tripwires cover the secrets among them.
+    let aliases = crate::aliases::Aliases::find(&launch.artifact.ir, &launch.env);
     let mut fuse_wire = None;
     if let Some(f) = files {
         // Every existing secret a tripwire before the monitor exists (nothing of
@@ -839,7 +842,6 @@ unsafe fn start(
         if f.tripwires.is_fuse() {
             // FUSE tripwires: a FUSE file over each recorded secret and each
             // secret known by identity (crate::fusewire).
-            let aliases = crate::aliases::Aliases::find(&launch.artifact.ir, &launch.env);
             // A FUSE file is decided as the path it covers: the real file behind a
             // secret-named symlink (decided as the link's name) is not one it can
             // stand for, so such a session keeps opens mediated (fail closed).
@@ -881,6 +883,7 @@ unsafe fn start(
         audit.take().unwrap_or_else(|| AuditLog::new(None, false)),
         agent as u32,
         view,
+        aliases,
     );
     if let Err(e) = crate::dns::attach(&monitor, isolation) {
         kill_child(pid);

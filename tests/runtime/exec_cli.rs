@@ -1017,3 +1017,30 @@ fn kernel_opens_are_asked_for_with_1_and_the_mode_line_says_why_not() {
         show(&o)
     );
 }
+
+/// The secret-name listing (`claw_ir::names`) has bounds the model does not: a
+/// listing cut short says so on stderr, and one within its bounds says nothing.
+#[test]
+fn a_secret_name_listing_cut_short_is_said() {
+    let f = Fixture::new("names-bound");
+    let o = f.sh("echo ran");
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(stdout(&o).contains("ran"), "{}", show(&o));
+    assert!(!stderr(&o).contains("secret names:"), "{}", show(&o));
+    // Deeper than the listing goes (claw_ir::names::MAX_DEPTH levels).
+    let mut deep = f.ws.clone();
+    for i in 0..=claw_ir::names::MAX_DEPTH {
+        deep = deep.join(format!("d{i}"));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    let o = f.sh("echo ran");
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(stdout(&o).contains("ran"), "{}", show(&o));
+    let said = stderr(&o);
+    assert_eq!(said.matches("clawless: secret names:").count(), 1, "{}", show(&o));
+    assert!(
+        said.contains("levels below where the listing began"),
+        "{}",
+        show(&o)
+    );
+}

@@ -712,6 +712,12 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
     // Where the runtime's answer depends on the file system, say how.
     let c = |n: &str| claw_stdlib::constants::by_name(n).map_or(0, |c| c.value(arch) as u64);
     let mut notes = Vec::new();
+    if let Some(why) = names.as_deref().and_then(SecretNames::incomplete) {
+        notes.push(format!(
+            "secret names: {why}: a secret name past it (a secret-named symlink, a hard link of a secret) \
+             is not known here, nor to `clawless exec`, which lists the same way"
+        ));
+    }
     let mut if_exists = None;
     let mut sees = Vec::new();
     if ret == RET_USER_NOTIF && !q.paths.is_empty() {

@@ -62,6 +62,9 @@ pub struct SecretNames {
     /// Canonical paths (files, directories, or where a dangling link ends) and
     /// the names symlinks give each.
     by_path: BTreeMap<String, Vec<String>>,
+    /// Where the listing stopped short of the model (a bound reached), if it
+    /// did: names past that point are not known (see [`Self::incomplete`]).
+    incomplete: Option<String>,
 }
 
 /// The secret patterns of `ir`: those of every rule that does not allow and names
@@ -222,6 +225,21 @@ impl SecretNames {
         self.by_id.is_empty() && self.by_path.is_empty()
     }
 
+    /// Where the listing was cut short by a bound ([`MAX_LISTED`] entries,
+    /// [`MAX_DEPTH`] levels), if it was: a secret name past that point (a
+    /// secret-named symlink, a hard link of a secret) is not known, so a read
+    /// through the other name is decided on its own path alone. The runtime and
+    /// `clawc explain` say so; the model ("any name") does not have the bound.
+    pub fn incomplete(&self) -> Option<&str> {
+        self.incomplete.as_deref()
+    }
+
+    fn cut_short(&mut self, why: impl FnOnce() -> String) {
+        if self.incomplete.is_none() {
+            self.incomplete = Some(why());
+        }
+    }
+
     /// The secret files known by identity: `(dev, inode)` and the name each was
     /// found under.
     pub fn files(&self) -> impl Iterator<Item = (&(u64, u64), &String)> {
@@ -275,6 +293,7 @@ impl SecretNames {
         seen: &mut HashSet<(u64, u64)>,
     ) {
         if *budget == 0 {
+            self.cut_short(|| format!("the listing reached its bound of entries at {name}"));
             return;
         }
         *budget -= 1;
@@ -293,7 +312,14 @@ impl SecretNames {
             }
             return;
         }
-        if !md.is_dir() || depth >= MAX_DEPTH || !seen.insert((md.dev(), md.ino())) {
+        if !md.is_dir() || !seen.insert((md.dev(), md.ino())) {
+            return;
+        }
+        if depth >= MAX_DEPTH {
+            seen.remove(&(md.dev(), md.ino()));
+            self.cut_short(|| {
+                format!("{name} is more than {MAX_DEPTH} levels below where the listing began")
+            });
             return;
         }
         let Ok(entries) = std::fs::read_dir(real) else {
@@ -301,6 +327,7 @@ impl SecretNames {
         };
         for e in entries.flatten() {
             if *budget == 0 {
+                self.cut_short(|| format!("the listing reached its bound of entries in {name}"));
                 return;
             }
             let child = format!(
@@ -396,6 +423,9 @@ impl SecretNames {
         }
         std::mem::swap(&mut fresh.patterns, &mut self.patterns);
         std::mem::swap(&mut fresh.lasts, &mut self.lasts);
+        if let Some(why) = fresh.incomplete.take() {
+            self.cut_short(|| why);
+        }
         let mut files = Vec::new();
         for (id, name) in fresh.by_id {
             if let std::collections::hash_map::Entry::Vacant(e) = self.by_id.entry(id) {
@@ -565,5 +595,31 @@ mod tests {
         n.list_root(&d.to_string_lossy(), &mut budget, &mut HashSet::new());
         assert_eq!(budget, 0);
         assert!(n.files().count() < 10);
+        assert!(
+            n.incomplete().is_some_and(|w| w.contains("bound of entries")),
+            "{:?}",
+            n.incomplete()
+        );
+        // Within the bound, and within the depth: complete.
+        let mut n = SecretNames::with_patterns(vec![format!("{}/**", d.display())]);
+        let mut budget = 100;
+        n.list_root(&d.to_string_lossy(), &mut budget, &mut HashSet::new());
+        assert_eq!(n.files().count(), 50);
+        assert_eq!(n.incomplete(), None);
+        // Deeper than MAX_DEPTH: said.
+        let mut deep = d.join("deep");
+        for i in 0..=MAX_DEPTH {
+            deep = deep.join(format!("d{i}"));
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        let mut n = SecretNames::with_patterns(vec![format!("{}/**", d.display())]);
+        let mut budget = MAX_LISTED;
+        n.list_root(&d.to_string_lossy(), &mut budget, &mut HashSet::new());
+        assert!(
+            n.incomplete().is_some_and(|w| w.contains("levels")),
+            "{:?}",
+            n.incomplete()
+        );
+        let _ = std::fs::remove_dir_all(&d);
     }
 }
