@@ -672,6 +672,7 @@ fn files(clawless: &Path, ws: &Path, runs: usize) {
                 .arg("--")
                 .arg(ws.join("openloop"))
                 .args(&args)
+                .env("CLAWLESS_KERNEL_OPENS", "1")
                 .stderr(std::process::Stdio::null());
             c
         };
