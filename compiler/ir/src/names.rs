@@ -54,9 +54,9 @@ pub const MAX_HOPS: usize = 40;
 pub struct SecretNames {
     /// The secret patterns, expanded.
     patterns: Vec<String>,
-    /// Each pattern's last component as a pattern of its own (`/.env`), `None`
-    /// for `**`.
-    lasts: Vec<Option<String>>,
+    /// The patterns by their last component, which a name's last component
+    /// must match (unless it is `**`): most names fail there.
+    lasts: Lasts,
     /// Files by identity `(dev, inode)`: the secret name each was found under.
     by_id: HashMap<(u64, u64), String>,
     /// Canonical paths (files, directories, or where a dangling link ends) and
@@ -65,6 +65,20 @@ pub struct SecretNames {
     /// Where the listing stopped short of the model (a bound reached), if it
     /// did: names past that point are not known (see [`Self::incomplete`]).
     incomplete: Option<String>,
+}
+
+/// Secret patterns indexed by their last component (indices into `patterns`).
+#[derive(Debug, Default, Clone)]
+struct Lasts {
+    /// A literal last component, with its leading `/` (`/.npmrc`).
+    literal: HashMap<String, Vec<usize>>,
+    /// A last component with wildcards, as a one-component pattern (`/.env*`).
+    wild: Vec<(String, usize)>,
+    /// Patterns ending in `**` (they match any last component).
+    any: Vec<usize>,
+    /// Each pattern's literal directory ([`literal_dir`]): a name it matches is
+    /// at or below it.
+    dirs: Vec<String>,
 }
 
 /// The secret patterns of `ir`: those of every rule that does not allow and names
@@ -197,13 +211,20 @@ impl SecretNames {
 
     /// An empty set that knows `patterns` (expanded), for names learnt later.
     pub fn with_patterns(patterns: Vec<String>) -> SecretNames {
-        let lasts = patterns
-            .iter()
-            .map(|p| {
-                let last = p.rsplit('/').next().unwrap_or("");
-                (last != "**").then(|| format!("/{last}"))
-            })
-            .collect();
+        let mut lasts = Lasts {
+            dirs: patterns.iter().map(|p| literal_dir(p)).collect(),
+            ..Lasts::default()
+        };
+        for (i, p) in patterns.iter().enumerate() {
+            let last = p.rsplit('/').next().unwrap_or("");
+            if last == "**" {
+                lasts.any.push(i);
+            } else if last.contains(['*', '?']) {
+                lasts.wild.push((format!("/{last}"), i));
+            } else {
+                lasts.literal.entry(format!("/{last}")).or_default().push(i);
+            }
+        }
         SecretNames {
             patterns,
             lasts,
@@ -211,13 +232,32 @@ impl SecretNames {
         }
     }
 
-    /// Does `name` match a secret pattern? (A pattern's last component, when it
-    /// is not `**`, is matched against the name's first: most names fail there.)
+    /// Does `name` match a secret pattern? Only the patterns whose last
+    /// component can match the name's are tried: a table look-up for literal
+    /// ones (`.npmrc`), a one-component match for wildcards (`.env*`), and those
+    /// ending in `**`; each only if the name is below its literal directory.
+    /// (The listing asks this of every entry it meets.)
     pub fn is_secret_name(&self, name: &str) -> bool {
-        let base = format!("/{}", name.rsplit('/').next().unwrap_or(""));
-        self.patterns.iter().zip(&self.lasts).any(|(p, last)| {
-            last.as_ref().is_none_or(|l| crate::glob_match(l, &base)) && crate::glob_match(p, name)
-        })
+        let tail = name.rfind('/').map_or(name, |i| &name[i..]);
+        // The literal directory first (a string prefix; the glob also takes
+        // `//` as `/`, so such a name skips this test).
+        let lexical = !name.contains("//");
+        let under = |dir: &str| {
+            dir == "/"
+                || !lexical
+                || (name.starts_with(dir) && matches!(name.as_bytes().get(dir.len()), None | Some(b'/')))
+        };
+        let full = |i: usize| under(&self.lasts.dirs[i]) && crate::glob_match(&self.patterns[i], name);
+        self.lasts
+            .literal
+            .get(tail)
+            .is_some_and(|ix| ix.iter().any(|&i| full(i)))
+            || self
+                .lasts
+                .wild
+                .iter()
+                .any(|(l, i)| crate::glob_match(l, tail) && full(*i))
+            || self.lasts.any.iter().any(|&i| full(i))
     }
 
     /// Whether nothing was found.
@@ -582,6 +622,51 @@ mod tests {
         n.learn_link(&s("ws/.env"));
         assert_eq!(n.names_of_path(&s("ws/x")), vec![s("ws/.env")]);
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_index_by_last_component_answers_as_every_pattern_would() {
+        let patterns: Vec<String> = [
+            "/h/.ssh/**",
+            "/**/.env",
+            "/**/.env.*",
+            "/h/.aws/credentials",
+            "/h/.config/*/token",
+            "/etc/ssh/ssh_host_*_key",
+            "/**/id_?sa",
+            "/h/.npmrc",
+            "/**",
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+        let names = [
+            "/h/.ssh",
+            "/h/.ssh/id_rsa",
+            "/ws/.env",
+            "/ws/a/.env.local",
+            "/ws/.envrc",
+            "/h/.aws/credentials",
+            "/h/.aws/config",
+            "/h/.config/gh/token",
+            "/h/.config/token",
+            "/etc/ssh/ssh_host_rsa_key",
+            "/etc/ssh/ssh_host_key",
+            "/x/id_rsa",
+            "/x/id_ecdsa",
+            "/h/.npmrc",
+            "/h/.npmrc/x",
+            "/",
+            "/ws/",
+        ];
+        for n in 0..=patterns.len() {
+            let some = &patterns[..n];
+            let idx = SecretNames::with_patterns(some.to_vec());
+            for name in names {
+                let want = some.iter().any(|p| crate::glob_match(p, name));
+                assert_eq!(idx.is_secret_name(name), want, "{name} under {some:?}");
+            }
+        }
     }
 
     #[test]
