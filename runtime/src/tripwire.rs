@@ -1013,6 +1013,17 @@ impl Tripwires {
                         }
                     }
                 }
+                // The thread's own view of its address space: `map_files` is the
+                // thread-group leader's, empty once the leader has exited alone
+                // (`SYS_exit` on the main thread) while other threads keep the
+                // mappings (red team round 5, zombie-leader-mapping).
+                if new_vm && found.is_none() {
+                    match maps_hold(&format!("{base}/maps"), dev, ino) {
+                        Some((true, _)) => found = Some((tid, "mapping")),
+                        Some((false, lines)) if !spend(lines) => break 'procs,
+                        _ => {}
+                    }
+                }
                 if found.is_some() {
                     break;
                 }
@@ -1028,6 +1039,36 @@ impl Tripwires {
         }
         scan
     }
+}
+
+/// Whether the `maps` file at `path` (`/proc/<pid>/task/<tid>/maps`) lists a
+/// mapping of `(dev, ino)` (its device as `major:minor` in hex, its inode in
+/// decimal), and how many lines it has; `None` when it cannot be read (the thread
+/// is gone).
+fn maps_hold(path: &str, dev: u64, ino: u64) -> Option<(bool, usize)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = 0;
+    for l in text.lines() {
+        lines += 1;
+        let mut f = l.split_ascii_whitespace();
+        let (Some(d), Some(i)) = (f.nth(3), f.next()) else {
+            continue;
+        };
+        let Some((maj, min)) = d.split_once(':') else {
+            continue;
+        };
+        let (Ok(maj), Ok(min), Ok(i)) = (
+            u32::from_str_radix(maj, 16),
+            u32::from_str_radix(min, 16),
+            i.parse::<u64>(),
+        ) else {
+            continue;
+        };
+        if i == ino && libc::makedev(maj, min) == dev {
+            return Some((true, lines));
+        }
+    }
+    Some((false, lines))
 }
 
 /// `kcmp` types (linux/kcmp.h).
@@ -1076,12 +1117,43 @@ fn split(path: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::{maps_hold, split};
 
     #[test]
     fn splits_paths() {
         assert_eq!(split("/a/b"), Some(("/a", "b")));
         assert_eq!(split("/b"), Some(("/", "b")));
         assert_eq!(split("/"), None);
+    }
+
+    #[test]
+    fn finds_a_mapping_in_a_threads_maps() {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let p = std::env::temp_dir().join(format!("claw-maps-{}", std::process::id()));
+        std::fs::write(&p, [7u8; 4096]).unwrap();
+        let f = std::fs::File::open(&p).unwrap();
+        let md = f.metadata().unwrap();
+        // SAFETY: a fresh shared read-only mapping of our own file, unmapped below.
+        let m = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(m, libc::MAP_FAILED);
+        // SAFETY: no arguments.
+        let tid = unsafe { libc::gettid() };
+        let maps = format!("/proc/self/task/{tid}/maps");
+        assert!(maps_hold(&maps, md.dev(), md.ino()).unwrap().0);
+        // SAFETY: the mapping made above.
+        unsafe { libc::munmap(m, 4096) };
+        assert!(!maps_hold(&maps, md.dev(), md.ino()).unwrap().0);
+        assert!(maps_hold("/proc/self/task/0/maps", 0, 0).is_none());
+        let _ = std::fs::remove_file(&p);
     }
 }

@@ -3126,6 +3126,14 @@ fn isolated_files_a_mapping_held_before_the_mark_taints_when_it_lands() {
     early_hold_taints("map", "127.77.16.61");
 }
 
+/// Red team round 5 (zombie-leader-mapping): the mapping's process has no live
+/// thread-group leader (it exited alone), so `/proc/<pid>/map_files`, the leader's,
+/// is empty; the late-mark scan must look at each address space's own threads.
+#[test]
+fn isolated_files_a_mapping_held_by_a_process_whose_leader_exited_taints_when_the_mark_lands() {
+    early_hold_taints("zmap", "127.77.16.79");
+}
+
 #[test]
 fn isolated_files_a_descriptor_in_flight_before_the_mark_taints_when_it_lands() {
     early_hold_taints("inflight", "127.77.16.62");

