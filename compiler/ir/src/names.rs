@@ -37,6 +37,18 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+/// `name` for a message: a long one cut in the middle.
+fn shown(name: &str) -> String {
+    if name.len() <= 160 {
+        return name.to_string();
+    }
+    let head = (0..=80).rev().find(|i| name.is_char_boundary(*i)).unwrap_or(0);
+    let tail = (name.len() - 60..name.len())
+        .find(|i| name.is_char_boundary(*i))
+        .unwrap_or(name.len());
+    format!("{}...{}", &name[..head], &name[tail..])
+}
+
 /// The most entries listed, over all roots.
 pub const MAX_LISTED: usize = 65_536;
 
@@ -333,7 +345,7 @@ impl SecretNames {
         seen: &mut HashSet<(u64, u64)>,
     ) {
         if *budget == 0 {
-            self.cut_short(|| format!("the listing reached its bound of entries at {name}"));
+            self.cut_short(|| format!("the listing reached its bound of entries at {}", shown(name)));
             return;
         }
         *budget -= 1;
@@ -358,7 +370,10 @@ impl SecretNames {
         if depth >= MAX_DEPTH {
             seen.remove(&(md.dev(), md.ino()));
             self.cut_short(|| {
-                format!("{name} is more than {MAX_DEPTH} levels below where the listing began")
+                format!(
+                    "{} is more than {MAX_DEPTH} levels below where the listing began",
+                    shown(name)
+                )
             });
             return;
         }
@@ -367,7 +382,7 @@ impl SecretNames {
         };
         for e in entries.flatten() {
             if *budget == 0 {
-                self.cut_short(|| format!("the listing reached its bound of entries in {name}"));
+                self.cut_short(|| format!("the listing reached its bound of entries in {}", shown(name)));
                 return;
             }
             let child = format!(
