@@ -939,97 +939,123 @@ impl Tripwires {
                 libc::stat(c.as_ptr(), &mut st) == 0 && st.st_dev == dev && st.st_ino == ino
             }
         };
-        let Ok(procs) = std::fs::read_dir("/proc") else {
-            scan.unsure = Some("/proc cannot be listed".into());
-            return scan;
-        };
-        'procs: for e in procs.flatten() {
-            if !spend(1) {
-                break;
-            }
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                continue;
+        // Rounds until a listing of `/proc` shows no sandbox process not scanned
+        // yet: a process forked after a listing (by one not scanned yet, which
+        // then closes its own copy) is in the next (red team round 5,
+        // fork-after-scan-start). Processes are told apart by pid and start time
+        // (a pid reused is another process).
+        let mut seen: std::collections::HashSet<(i32, u64)> = std::collections::HashSet::new();
+        let mut rounds = 0;
+        'procs: loop {
+            let Ok(procs) = std::fs::read_dir("/proc") else {
+                scan.unsure = Some("/proc cannot be listed".into());
+                return scan;
             };
-            if !self.in_sandbox(pid) {
-                continue;
-            }
-            // The pidfd first, then the check again: what it refers to is what
-            // was checked (a pid reused in between fails the check).
-            let Some(pfd) = pidfd(pid) else { continue };
-            if !self.in_sandbox(pid) {
-                continue;
-            }
-            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-                continue;
-            };
-            // One thread per descriptor table, file-system context, address space.
-            let (mut files, mut fs, mut vm): (Vec<i32>, Vec<i32>, Vec<i32>) =
-                (Vec::new(), Vec::new(), Vec::new());
-            let mut found: Option<(i32, &'static str)> = None;
-            for t in tasks.flatten() {
-                let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                    continue;
-                };
-                let base = format!("/proc/{pid}/task/{tid}");
-                let fresh = |reps: &mut Vec<i32>, kind: i32| {
-                    let n = reps.len();
-                    let shared = reps.iter().any(|&r| kcmp(r, tid, kind) == Some(0));
-                    if !shared {
-                        reps.push(tid);
-                    }
-                    (!shared, n)
-                };
-                let (new_files, n1) = fresh(&mut files, KCMP_FILES);
-                let (new_fs, n2) = fresh(&mut fs, KCMP_FS);
-                let (new_vm, n3) = fresh(&mut vm, KCMP_VM);
-                if !spend(1 + n1 + n2 + n3) {
+            let mut fresh = Vec::new();
+            for e in procs.flatten() {
+                if !spend(1) {
                     break 'procs;
                 }
-                if new_fs {
-                    for (link, how) in [("cwd", "cwd"), ("root", "root")] {
-                        if found.is_none() && is_it(&format!("{base}/{link}")) {
-                            found = Some((tid, how));
-                        }
-                    }
+                let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                    continue;
+                };
+                if !self.in_sandbox(pid) {
+                    continue;
                 }
-                // `map_files` is the process's (threads do not have one): an
-                // address space shared without a thread group has its own process.
-                let maps = format!("/proc/{pid}/map_files");
-                let fds = format!("{base}/fd");
-                for (new, dir, how) in [(new_files, &fds, "descriptor"), (new_vm, &maps, "mapping")] {
-                    if !new || found.is_some() {
-                        continue;
-                    }
-                    let Ok(rd) = std::fs::read_dir(dir) else {
-                        continue;
-                    };
-                    for f in rd.flatten() {
-                        if !spend(1) {
-                            break 'procs;
-                        }
-                        if is_it(&f.path().to_string_lossy()) {
-                            found = Some((tid, how));
-                            break;
-                        }
-                    }
-                }
-                // The thread's own view of its address space: `map_files` is the
-                // thread-group leader's, empty once the leader has exited alone
-                // (`SYS_exit` on the main thread) while other threads keep the
-                // mappings (red team round 5, zombie-leader-mapping).
-                if new_vm && found.is_none() {
-                    match maps_hold(&format!("{base}/maps"), dev, ino) {
-                        Some((true, _)) => found = Some((tid, "mapping")),
-                        Some((false, lines)) if !spend(lines) => break 'procs,
-                        _ => {}
-                    }
-                }
-                if found.is_some() {
-                    break;
+                let Some(start) = start_time(pid) else { continue };
+                if seen.insert((pid, start)) {
+                    fresh.push(pid);
                 }
             }
-            if let Some((tid, how)) = found {
-                scan.holders.push(Holder { pidfd: pfd, tid, how });
+            if fresh.is_empty() {
+                break;
+            }
+            rounds += 1;
+            if rounds > MAX_ROUNDS {
+                scan.unsure = Some(format!(
+                    "new processes kept appearing in the sandbox during {MAX_ROUNDS} rounds of the scan"
+                ));
+                return scan;
+            }
+            for pid in fresh {
+                // The pidfd first, then the check again: what it refers to is what
+                // was checked (a pid reused in between fails the check).
+                let Some(pfd) = pidfd(pid) else { continue };
+                if !self.in_sandbox(pid) {
+                    continue;
+                }
+                let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                    continue;
+                };
+                // One thread per descriptor table, file-system context, address space.
+                let (mut files, mut fs, mut vm): (Vec<i32>, Vec<i32>, Vec<i32>) =
+                    (Vec::new(), Vec::new(), Vec::new());
+                let mut found: Option<(i32, &'static str)> = None;
+                for t in tasks.flatten() {
+                    let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                        continue;
+                    };
+                    let base = format!("/proc/{pid}/task/{tid}");
+                    let fresh = |reps: &mut Vec<i32>, kind: i32| {
+                        let n = reps.len();
+                        let shared = reps.iter().any(|&r| kcmp(r, tid, kind) == Some(0));
+                        if !shared {
+                            reps.push(tid);
+                        }
+                        (!shared, n)
+                    };
+                    let (new_files, n1) = fresh(&mut files, KCMP_FILES);
+                    let (new_fs, n2) = fresh(&mut fs, KCMP_FS);
+                    let (new_vm, n3) = fresh(&mut vm, KCMP_VM);
+                    if !spend(1 + n1 + n2 + n3) {
+                        break 'procs;
+                    }
+                    if new_fs {
+                        for (link, how) in [("cwd", "cwd"), ("root", "root")] {
+                            if found.is_none() && is_it(&format!("{base}/{link}")) {
+                                found = Some((tid, how));
+                            }
+                        }
+                    }
+                    // `map_files` is the process's (threads do not have one): an
+                    // address space shared without a thread group has its own process.
+                    let maps = format!("/proc/{pid}/map_files");
+                    let fds = format!("{base}/fd");
+                    for (new, dir, how) in [(new_files, &fds, "descriptor"), (new_vm, &maps, "mapping")] {
+                        if !new || found.is_some() {
+                            continue;
+                        }
+                        let Ok(rd) = std::fs::read_dir(dir) else {
+                            continue;
+                        };
+                        for f in rd.flatten() {
+                            if !spend(1) {
+                                break 'procs;
+                            }
+                            if is_it(&f.path().to_string_lossy()) {
+                                found = Some((tid, how));
+                                break;
+                            }
+                        }
+                    }
+                    // The thread's own view of its address space: `map_files` is the
+                    // thread-group leader's, empty once the leader has exited alone
+                    // (`SYS_exit` on the main thread) while other threads keep the
+                    // mappings (red team round 5, zombie-leader-mapping).
+                    if new_vm && found.is_none() {
+                        match maps_hold(&format!("{base}/maps"), dev, ino) {
+                            Some((true, _)) => found = Some((tid, "mapping")),
+                            Some((false, lines)) if !spend(lines) => break 'procs,
+                            _ => {}
+                        }
+                    }
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                if let Some((tid, how)) = found {
+                    scan.holders.push(Holder { pidfd: pfd, tid, how });
+                }
             }
         }
         if budget == 0 {
@@ -1069,6 +1095,17 @@ fn maps_hold(path: &str, dev: u64, ino: u64) -> Option<(bool, usize)> {
         }
     }
     Some((false, lines))
+}
+
+/// The most rounds of [`Tripwires::holders`]' scan (each lists `/proc` again for
+/// processes created meanwhile); past it the scan is unsure (fail closed).
+const MAX_ROUNDS: usize = 64;
+
+/// A process's start time (`/proc/<pid>/stat` field 22, clock ticks since boot).
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// `kcmp` types (linux/kcmp.h).
@@ -1117,13 +1154,23 @@ fn split(path: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{maps_hold, split};
+    use super::{maps_hold, split, start_time};
 
     #[test]
     fn splits_paths() {
         assert_eq!(split("/a/b"), Some(("/a", "b")));
         assert_eq!(split("/b"), Some(("/", "b")));
         assert_eq!(split("/"), None);
+    }
+
+    #[test]
+    fn a_process_has_a_start_time() {
+        let me = std::process::id() as i32;
+        let t = start_time(me).unwrap();
+        assert_eq!(start_time(me), Some(t));
+        assert_eq!(start_time(0), None);
+        // pid 1 started before us.
+        assert!(start_time(1).is_some_and(|one| one <= t));
     }
 
     #[test]

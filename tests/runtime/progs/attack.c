@@ -1623,7 +1623,8 @@ int main(int argc, char **argv) {
         // earlyhold HOW PATH IP PORT: holds PATH (an ordinary file now) before it
         // becomes a secret: HOW fd (a descriptor), map (a shared mapping, the
         // descriptor closed), inflight (a descriptor passed with SCM_RIGHTS into a
-        // socket's queue, every descriptor of it closed). Creates `held`, waits
+        // socket's queue, every descriptor of it closed), forkhop (moved by fork
+        // while the scan runs, see below). Creates `held`, waits
         // for `go`, reads what the file holds then through what it kept, and
         // connects and sends it.
         const char *how = argv[2], *path = argv[3];
@@ -1645,6 +1646,57 @@ int main(int argc, char **argv) {
             if (pthread_create(&t, NULL, zmap_thread, NULL) != 0) return 1;
             fflush(stdout);
             syscall(SYS_exit, 0);
+        }
+        if (!strcmp(how, "forkhop")) {
+            // Two idle fillers with ~20,000 descriptors each (a longer scan), then
+            // a holder H, which forks C 30 ms after the file became `.env` (the
+            // late-mark scan has listed /proc by then) and closes its own copy:
+            // C, created after the listing, holds it (red team round 5,
+            // fork-after-scan-start). C does the rest below.
+            struct rlimit rl;
+            getrlimit(RLIMIT_NOFILE, &rl);
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+            long nfd = rl.rlim_cur > 20064 ? 20064 : (long)rl.rlim_cur - 1;
+            int pp[2];
+            if (pipe(pp) != 0) return 1;
+            pid_t fill[2];
+            for (int i = 0; i < 2; i++) {
+                if ((fill[i] = fork()) == 0) {
+                    close(fd);
+                    int n = open("/dev/null", O_RDONLY);
+                    for (long k = 64; k < nfd; k++)
+                        if (dup2(n, (int)k) < 0) break;
+                    if (write(pp[1], "x", 1) != 1) _exit(1);
+                    pause();
+                    _exit(0);
+                }
+            }
+            for (int i = 0; i < 2; i++) {
+                char c;
+                if (read(pp[0], &c, 1) != 1) return 1;
+            }
+            pid_t h = fork();
+            if (h != 0) {
+                close(fd);
+                waitpid(h, NULL, 0);
+                for (int i = 0; i < 2; i++) kill(fill[i], SIGKILL);
+                while (wait(NULL) > 0) {
+                }
+                return 0;
+            }
+            int hh = open("held", O_WRONLY | O_CREAT, 0600);
+            if (hh >= 0) close(hh);
+            for (int i = 0; i < 600000 && access(".env", F_OK) != 0; i++) usleep(100);
+            usleep(30000);
+            pid_t c = fork();
+            if (c != 0) {
+                close(fd);
+                printf("earlyhold forked: %d\n", c > 0);
+                fflush(stdout);
+                waitpid(c, NULL, 0);
+                _exit(0);
+            }
         }
         if (!strcmp(how, "map")) {
             map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
