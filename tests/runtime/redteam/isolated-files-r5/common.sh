@@ -4,7 +4,7 @@ R5=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$R5/../../../.." && pwd)
 CLAW=$ROOT/target/debug/clawless
 listen() { # listen IP OUT
-  : > "$2"; python3 $R5/listen.py "$1" "$2" & LPID=$!; sleep 0.5; }
+  : > "$2"; python3 $R5/../isolated-files-r4/listen.py "$1" "$2" & LPID=$!; sleep 0.5; }
 run() { # run HOME WS cmd...   (isolated, kernel-decided opens, default profile)
   local h=$1 w=$2; shift 2
   (cd $w && env -u XDG_CACHE_HOME HOME=$h PATH=/usr/bin:/bin CLAWLESS_KERNEL_OPENS=1 timeout 300 $CLAW exec --mode isolated --workspace $w -- "$@"); }

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include "../send.c"
+#include "../../isolated-files-r4/send.c"
 static double now(){ struct timespec t; clock_gettime(CLOCK_MONOTONIC,&t); return t.tv_sec+t.tv_nsec/1e9; }
 static void reader(const char*ip,int fd,const char*who){ char first[64]={0}; pread(fd,first,63,0);
   for(int i=0;i<30000;i++){ char buf[64]={0}; pread(fd,buf,63,0);

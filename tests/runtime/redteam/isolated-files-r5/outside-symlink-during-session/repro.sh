@@ -5,7 +5,7 @@
 # secret-name listing is done at start-up only: the target is read untainted.
 set -u; . "$(dirname "$0")/../common.sh"
 D=$R5/outside-symlink-during-session; W=$D/ws H=$D/home; rm -rf $W $H; mkdir -p $W/config $H
-gcc -O1 -o $W/readsend $R5/readsend.c
+gcc -O1 -o $W/readsend $R5/../isolated-files-r4/readsend.c
 listen 127.0.0.1 $D/out.txt
 for i in 1 2; do
   printf "SECRET-ENV-link-$i\n" > $W/config/dev-settings; rm -f $W/.env $W/ready

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include "../send.c"
+#include "../../isolated-files-r4/send.c"
 static double now(){ struct timespec t; clock_gettime(CLOCK_MONOTONIC,&t); return t.tv_sec+t.tv_nsec/1e9; }
 int main(int argc,char**argv){ setvbuf(stdout,0,_IONBF,0); const char*ip=argv[1]; int np=atoi(argv[3]);
   printf("PRE send: %d\n", send_buf(ip,"PRE-TAINT-CHANNEL-OK",20));

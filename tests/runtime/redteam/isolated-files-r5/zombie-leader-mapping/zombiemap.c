@@ -12,7 +12,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include "../send.c"
+#include "../../isolated-files-r4/send.c"
 static const char *ip; static volatile char *map; static sigjmp_buf jb;
 static void onbus(int s){ (void)s; siglongjmp(jb,1); }
 static void *watch(void *a){ (void)a;
