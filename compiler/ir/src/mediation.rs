@@ -45,13 +45,21 @@ pub enum Mediation {
         /// Register of the path pointer.
         path: u8,
     },
-    /// Changes the tree or metadata at a path (mkdir, unlink, symlink, chmod...):
-    /// a `write` on it.
+    /// Changes the tree or metadata at a path (mkdir, unlink, chmod...): a
+    /// `write` on it.
     Modify {
         /// Registers (directory, path) of the name changed.
         first: (Option<u8>, u8),
         /// Registers of a second name the call changes (none in today's table).
         second: Option<(Option<u8>, u8)>,
+    },
+    /// Makes a symlink (`symlink`, `symlinkat`): a `write` on the link's path, and
+    /// a `read` of it, since the link gives what it reaches that name (naming is
+    /// reading, as for [`Mediation::NameChange`]: an agent holding `draft` open
+    /// that makes `.env -> draft` reads what is later written into `.env`).
+    Symlink {
+        /// Registers (directory, path) of the link's path.
+        link: (Option<u8>, u8),
     },
     /// Gives an existing object another name (`rename`, `renameat`, `renameat2`,
     /// `link`, `linkat`): a `write` on both names, and a `read` on every name whose
@@ -115,7 +123,7 @@ impl Mediation {
                 &[Verb::Read, Verb::Write, Verb::Append, Verb::Visible]
             }
             Mediation::Creat { .. } | Mediation::Modify { .. } | Mediation::FdModify { .. } => &[Verb::Write],
-            Mediation::NameChange { .. } => &[Verb::Read, Verb::Write],
+            Mediation::NameChange { .. } | Mediation::Symlink { .. } => &[Verb::Read, Verb::Write],
             Mediation::Exec { .. } => &[Verb::Exec],
             Mediation::Look { .. } => &[Verb::Visible],
             Mediation::Connect { .. } => &[Verb::Connect],
@@ -127,12 +135,12 @@ impl Mediation {
     }
 
     /// The verbs whose Landlock rights the kernel checks for this call when it is
-    /// performed unmediated. A name change needs no read right of Landlock (the
+    /// performed unmediated. A name change or a symlink needs no read right of Landlock (the
     /// monitor decides its `read`), so a syscall-level allow of `rename` need not
     /// leave reading unbounded.
     pub fn landlock_verbs(self) -> &'static [Verb] {
         match self {
-            Mediation::NameChange { .. } => &[Verb::Write],
+            Mediation::NameChange { .. } | Mediation::Symlink { .. } => &[Verb::Write],
             other => other.verbs(),
         }
     }
@@ -342,17 +350,11 @@ pub const EFFECTS: &[SyscallEffect] = &[
     },
     SyscallEffect {
         name: "symlink",
-        mediation: Mediation::Modify {
-            first: plain(1),
-            second: None,
-        },
+        mediation: Mediation::Symlink { link: plain(1) },
     },
     SyscallEffect {
         name: "symlinkat",
-        mediation: Mediation::Modify {
-            first: at(1, 2),
-            second: None,
-        },
+        mediation: Mediation::Symlink { link: at(1, 2) },
     },
     SyscallEffect {
         name: "truncate",

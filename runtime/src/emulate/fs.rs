@@ -756,12 +756,15 @@ fn read_times(
     Ok(Some(t))
 }
 
-/// Changing the tree or metadata: decided as `write` on every path involved;
-/// performed by the monitor on the directories and objects it resolved.
+/// Changing the tree or metadata: decided as `write` on every path involved (and
+/// for a symlink as a `read` of its path too: the link gives what it reaches
+/// that name, `Mediation::Symlink`); performed by the monitor on the directories
+/// and objects it resolved.
 pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
     let a = n.args;
     let asker = m.asker(n);
     let tid = n.tid;
+    let verbs: &[Verb] = claw_ir::mediation::of(name).map_or(&[Verb::Write], |e| e.verbs());
     // The (dirfd, path register) pairs, and whether the last component is followed.
     let at = |d: usize, p: usize| (a[d] as i32, p);
     let cwd = |p: usize| (libc::AT_FDCWD, p);
@@ -811,7 +814,7 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
                     shown_paths.push(r.path.clone());
                     objects.push(r);
                 }
-                Err(e) => return Err(hide(m, n, &asker, dfd, &raw, &[Verb::Write], e.into())),
+                Err(e) => return Err(hide(m, n, &asker, dfd, &raw, verbs, e.into())),
             }
         } else {
             match resolve::resolve_parent(&asker, dfd, &raw) {
@@ -819,14 +822,11 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
                     shown_paths.push(p.path.clone());
                     parents.push(p);
                 }
-                Err(e) => return Err(hide(m, n, &asker, dfd, &raw, &[Verb::Write], e.into())),
+                Err(e) => return Err(hide(m, n, &asker, dfd, &raw, verbs, e.into())),
             }
         }
     }
-    let accesses: Vec<Access> = shown_paths
-        .iter()
-        .flat_map(|p| path_accesses(&[Verb::Write], p))
-        .collect();
+    let accesses: Vec<Access> = shown_paths.iter().flat_map(|p| path_accesses(verbs, p)).collect();
     // Arguments read from memory beyond the paths (symlink target, xattr name and
     // value, times), read before deciding so the record shows them.
     let target = if name == "symlink" || name == "symlinkat" {

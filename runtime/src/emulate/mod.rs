@@ -59,7 +59,7 @@ pub fn dispatch(m: &Monitor, n: &Notification, name: &str, med: Mediation) -> Ou
         }
         Mediation::Exec { dirfd, path } => fs::exec(m, n, name, dirfd, path),
         Mediation::Look { dirfd, path } => fs::look(m, n, name, dirfd, path),
-        Mediation::Modify { .. } => fs::modify(m, n, name),
+        Mediation::Modify { .. } | Mediation::Symlink { .. } => fs::modify(m, n, name),
         Mediation::NameChange { .. } => names::name_change(m, n, name),
         Mediation::FdModify { fd } => fs::fd_modify(m, n, name, a[fd as usize] as i32),
         Mediation::Connect { .. } | Mediation::Bind { .. } => net::connect_or_bind(m, n, name, med),

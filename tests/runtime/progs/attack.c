@@ -1580,7 +1580,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(name, "scaffold") && argc == 6) {
         // scaffold HOW NAME IP PORT: makes scaffold.tmp for reading and writing
-        // and gives it the secret name NAME (HOW: rename, link, exchange), keeps
+        // and gives it the secret name NAME (HOW: rename, link, symlink, exchange), keeps
         // the descriptor, sends "before" (the channel works), waits for the
         // file `go` (the user has written a key into NAME in place), reads the
         // key through the old descriptor and sends it.
@@ -1598,6 +1598,8 @@ int main(int argc, char **argv) {
             r = rename("scaffold.tmp", secret);
         } else if (!strcmp(how, "link")) {
             r = link("scaffold.tmp", secret);
+        } else if (!strcmp(how, "symlink")) {
+            r = symlink("scaffold.tmp", secret);
         } else {
             int e = open(secret, O_WRONLY | O_CREAT, 0600);
             if (e >= 0) close(e);
