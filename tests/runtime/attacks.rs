@@ -4235,7 +4235,7 @@ fn isolated_files_a_secret_named_link_made_outside_during_the_session_taints() {
             format!("./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; ./attack earlyhold fd config/dev-settings {ip} 443")
         } else {
             format!(
-                "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; touch held; while [ ! -e go ]; do sleep 0.02; done; \
+                "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; touch held; i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i+1)); done; \
                  ./attack isoleak plain .env {ip} 443"
             )
         };
