@@ -16,6 +16,9 @@
 //!   the directories the policy never lets the agent execute from `noexec`;
 //! - forks the agent (pid 2), which does the caller's child work (filter, Landlock,
 //!   exec) and never runs anything of ours again;
+//! - is moved by the parent, before the go byte, into a cgroup of the sandbox's
+//!   own when one can be made (`crate::cgroup`: the late-mark scans freeze it),
+//!   so every process of the sandbox is in it;
 //! - stays outside the filter, reaps every zombie, passes on the signals a process
 //!   outside the namespace sends it, and when the agent exits writes its raw wait
 //!   status on the report pipe and exits: the kernel then kills everything left in
@@ -152,6 +155,9 @@ pub struct Spawned {
     pub report: OwnedFd,
     /// Whether a user namespace was needed (not root).
     pub user_ns: bool,
+    /// The sandbox's cgroup, our init in it before it forked anything
+    /// ([`crate::cgroup`]), or why there is none (the sandbox runs without).
+    pub cgroup: Result<crate::cgroup::Cgroup, String>,
 }
 
 /// The status-pipe message of an init that could not set the namespaces up (the
@@ -260,12 +266,15 @@ pub unsafe fn spawn_isolated(
             return Err(format!("cannot map ids in the user namespace: {e}"));
         }
     }
+    // Before the go byte: everything the init forks inherits its cgroup.
+    let cgroup = crate::cgroup::Cgroup::create(pid);
     write_all(go_w.as_raw_fd(), b"g");
     drop(go_w);
     Ok(Spawned {
         init: pid,
         report: report_r,
         user_ns,
+        cgroup,
     })
 }
 

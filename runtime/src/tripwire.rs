@@ -91,6 +91,9 @@ pub struct Tripwires {
     unseen_passing: OnceLock<Option<String>>,
     /// A pidfd of our init (killing it ends the whole sandbox).
     init_fd: OnceLock<OwnedFd>,
+    /// The sandbox's cgroup, when it has one: a late-mark scan freezes it
+    /// ([`crate::cgroup`]; the run owns it).
+    cgroup: OnceLock<Weak<crate::cgroup::Cgroup>>,
     /// The pid of the process reading the group's events (`crate::fanlisten`).
     listener: OnceLock<i32>,
     /// Told of each secret recorded after it is set (FUSE tripwires mount a file
@@ -116,6 +119,13 @@ const MAX_SCAN: usize = 2_000_000;
 /// How many times a late mark kills the holders it found and scans again, before
 /// it kills the whole sandbox.
 const KILL_ROUNDS: usize = 4;
+
+/// How long a late mark waits for the sandbox to be frozen before it scans anyway.
+const FREEZE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The same, for a late mark the monitor makes while it answers a sandbox
+/// thread (which cannot freeze before that answer).
+const ANSWERING_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// `fstatat(dir, name)`, not following a final symlink.
 pub(crate) fn stat_at(dir: i32, name: &CString) -> Option<libc::stat> {
@@ -187,6 +197,7 @@ impl Tripwires {
             passed: Mutex::new((HashMap::new(), false)),
             unseen_passing: OnceLock::new(),
             init_fd: OnceLock::new(),
+            cgroup: OnceLock::new(),
             listener: OnceLock::new(),
             on_new: OnceLock::new(),
         })
@@ -300,6 +311,12 @@ impl Tripwires {
         Ok(())
     }
 
+    /// The sandbox's cgroup (every process of the sandbox in it): late-mark
+    /// scans freeze it. Without one they run with the sandbox running.
+    pub fn set_cgroup(&self, cg: Weak<crate::cgroup::Cgroup>) {
+        let _ = self.cgroup.set(cg);
+    }
+
     /// The pid of the process that reads the group's events (`crate::fanlisten`).
     pub fn listener_pid(&self) -> Option<i32> {
         self.listener.get().copied()
@@ -375,7 +392,7 @@ impl Tripwires {
     pub(crate) fn mark_at(&self, dir: i32, name: &CString, path: &str) -> Result<bool, String> {
         let st = self.mark_only(dir, name, path)?;
         if let Some(st) = st {
-            self.late_mark(st.st_dev, st.st_ino, path);
+            self.late_mark(st.st_dev, st.st_ino, path, None);
         }
         Ok(st.is_some())
     }
@@ -425,8 +442,9 @@ impl Tripwires {
     }
 
     /// Marks the object `fd` refers to, if its path is a secret (a file the
-    /// monitor created for the agent, before it hands it over).
-    pub fn cover_fd(&self, fd: BorrowedFd<'_>) {
+    /// monitor created for the agent, before it hands it over to the thread
+    /// `answering`, which waits for that answer).
+    pub fn cover_fd(&self, fd: BorrowedFd<'_>, answering: u32) {
         let Ok(p) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
             return;
         };
@@ -445,7 +463,7 @@ impl Tripwires {
             self.record(st, &p);
             // An `O_CREAT` open of an existing file the watcher has not marked
             // yet: the sandbox may hold it already.
-            self.late_mark(st.st_dev, st.st_ino, &p);
+            self.late_mark(st.st_dev, st.st_ino, &p, Some(answering));
         }
     }
 
@@ -757,31 +775,88 @@ impl Tripwires {
     /// [`KILL_ROUNDS`] times; a holder in flight or unseen, or holders left after
     /// the last round, kill the whole sandbox.
     ///
-    /// Not closed (docs/threat-model.md): a descriptor *moved* between sandbox
-    /// processes while the scan runs (`pidfd_getfd` from a process not yet
+    /// Frozen (red team round 5, slow-scan): when the sandbox has a cgroup of its
+    /// own ([`crate::cgroup`]), it is frozen from just after the mark until the
+    /// decision and the kills are done (thawed on every return: a guard). From
+    /// the freeze on no user code of the sandbox runs, so nothing reads the file
+    /// through what it held, forks, or moves a descriptor (`pidfd_getfd`,
+    /// `SCM_RIGHTS`) while the scan looks, however long the sandbox makes it; a
+    /// holder killed dies frozen, with whatever it read. The scan waits up to
+    /// [`FREEZE_WAIT`] for `frozen 1`: a task in a wait the freezer does not end
+    /// (a seccomp notification the monitor is answering, a fanotify permission
+    /// event, I/O) keeps it from that until answered; past the bound the scan
+    /// goes on (such a task only finishes that one syscall, then freezes: no user
+    /// code runs either), and says so (the trace, the audit record's
+    /// `late_mark.frozen`). Called by the monitor while it answers the thread
+    /// `answering` (which cannot freeze before that answer), it waits
+    /// [`ANSWERING_WAIT`] only. A sandbox process found outside the cgroup makes
+    /// the scan unsure (it was not frozen).
+    ///
+    /// Not closed (docs/threat-model.md): without a cgroup (no writable cgroup2
+    /// hierarchy here, not root and nothing delegated, [`crate::cgroup::NO_CGROUP`])
+    /// the scan runs with the sandbox running: a descriptor *moved* between
+    /// sandbox processes while it runs (`pidfd_getfd` from a process not yet
     /// scanned into one already scanned, or a fork into a pid below the scan's
-    /// position after the pid counter wrapped) is not seen; and bytes written
-    /// into the file between its mark and the end of this scan can be read
-    /// through such a descriptor before the transition fires.
-    pub(crate) fn late_mark(&self, dev: u64, ino: u64, path: &str) {
+    /// position after the pid counter wrapped) is not seen, and bytes written
+    /// into the file between its mark and the end of the scan can be read
+    /// through such a descriptor before the transition fires. With one, bytes
+    /// written between the mark and the freeze (microseconds; the watcher's own
+    /// window before the mark is stated apart), and a syscall that was already
+    /// in progress at the freeze and still is when the scan passes its process.
+    pub(crate) fn late_mark(&self, dev: u64, ino: u64, path: &str, answering: Option<u32>) {
         if !self.late.load(Ordering::SeqCst) {
             return;
         }
         let Some(m) = self.monitor.get().and_then(Weak::upgrade) else {
             return;
         };
+        let trace = std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some();
+        // Declared before its guard, so it outlives it (the guard thaws).
+        let cg = self.cgroup.get().and_then(Weak::upgrade);
+        let t0 = std::time::Instant::now();
+        let guard = cg.as_deref().map(crate::cgroup::Cgroup::freeze);
+        // `Some(true)`: frozen; `Some(false)`: frozen not reached in time (or the
+        // freeze refused); `None`: no cgroup.
+        let frozen = match &guard {
+            Some(Ok(g)) => Some(g.wait(if answering.is_some() {
+                ANSWERING_WAIT
+            } else {
+                FREEZE_WAIT
+            })),
+            Some(Err(e)) => {
+                eprintln!("clawless: late mark of {path}: the sandbox could not be frozen: {e}");
+                Some(false)
+            }
+            None => None,
+        };
+        let freezing = guard.as_ref().and_then(|g| g.as_ref().ok()).and(cg.as_deref());
+        if trace {
+            match frozen {
+                Some(true) => eprintln!("clawless: late mark of {path}: frozen in {:?}", t0.elapsed()),
+                Some(false) => eprintln!(
+                    "clawless: late mark of {path}: not frozen after {:?} (a task is still in a syscall); scanning",
+                    t0.elapsed()
+                ),
+                None => {}
+            }
+        }
         for round in 0..KILL_ROUNDS {
             let t0 = std::time::Instant::now();
-            let scan = self.holders(dev, ino);
-            if std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some() {
+            let scan = self.holders(dev, ino, freezing);
+            if trace {
                 eprintln!(
-                    "clawless: late mark of {path}: scan {:?}, {} holder(s){}",
+                    "clawless: late mark of {path}: scan {:?}, {} holder(s){}{}",
                     t0.elapsed(),
                     scan.holders.len(),
                     scan.unsure
                         .as_deref()
                         .map(|u| format!(", unsure: {u}"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    match frozen {
+                        Some(true) => ", sandbox frozen",
+                        Some(false) => ", sandbox freezing (not frozen)",
+                        None => ", sandbox running (no cgroup)",
+                    }
                 );
             }
             let unsure = scan
@@ -816,6 +891,7 @@ impl Tripwires {
                         "holders": scan.holders.len(),
                         "how": hows.first(),
                         "unsure": unsure,
+                        "frozen": frozen,
                     },
                 })
             });
@@ -919,7 +995,9 @@ impl Tripwires {
 
     /// Every way a sandbox process holds `(dev, ino)` now (see
     /// [`Tripwires::late_mark`]).
-    fn holders(&self, dev: u64, ino: u64) -> Scan {
+    /// With `frozen` (the sandbox's cgroup, frozen or freezing), a sandbox
+    /// process outside it makes the scan unsure.
+    fn holders(&self, dev: u64, ino: u64, frozen: Option<&crate::cgroup::Cgroup>) -> Scan {
         let mut scan = Scan {
             holders: Vec::new(),
             unsure: None,
@@ -964,6 +1042,11 @@ impl Tripwires {
                 }
                 let Some(start) = start_time(pid) else { continue };
                 if seen.insert((pid, start)) {
+                    if frozen.and_then(|c| c.holds(pid)) == Some(false) && scan.unsure.is_none() {
+                        scan.unsure = Some(format!(
+                            "sandbox process {pid} is outside the sandbox's cgroup (not frozen)"
+                        ));
+                    }
                     fresh.push(pid);
                 }
             }
