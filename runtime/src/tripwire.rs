@@ -22,7 +22,8 @@
 //! the discovery roots, [`crate::discover`]) as soon as it sees them: that window
 //! is stated in docs/threat-model.md. A mark placed once the agent
 //! may run is a *late* one: what the sandbox already holds of the inode is found
-//! and decided (`Tripwires::late_mark`; what that does not see is stated there).
+//! and decided (`Tripwires::late_mark`, with the sandbox frozen when it has a
+//! cgroup of its own, [`crate::cgroup`]; what that does not see is stated there).
 //!
 //! Without `CAP_SYS_ADMIN` the same record of secrets can back FUSE tripwires
 //! instead ([`Tripwires::new_fuse`]: discovery records each secret's identity and
@@ -30,7 +31,7 @@
 //!
 //! This module knows fanotify permission events and the isolated plan; it decides nothing
 //! itself (the monitor's `decide` does), and it does not know how the sandbox was
-//! set up beyond our init's pid.
+//! set up beyond our init's pid and its cgroup (which it only freezes and thaws).
 
 use crate::monitor::Monitor;
 use crate::notify::Notification;
@@ -759,7 +760,8 @@ impl Tripwires {
     /// just marked as the secret `path` (nothing before the agent may run: the
     /// start-up marks precede every process of the agent's). Looks at every
     /// thread of every process in the sandbox's pid namespace: its descriptor
-    /// table (`/proc/<pid>/task/<tid>/fd`), its mappings (`map_files`), its
+    /// table (`/proc/<pid>/task/<tid>/fd`; a write-only or `O_PATH` descriptor
+    /// cannot read, so it is no holder), its mappings (`map_files`), its
     /// working directory and root; a table, file-system context or address space
     /// shared by several threads is looked at once (`kcmp`). Descriptors in
     /// flight (passed with `SCM_RIGHTS`, not yet received) are not in `/proc`:
@@ -1115,7 +1117,16 @@ impl Tripwires {
                             if !spend(1) {
                                 break 'procs;
                             }
-                            if is_it(&f.path().to_string_lossy()) {
+                            // A descriptor that cannot read (write-only, `O_PATH`:
+                            // reopening it is an open, which meets the mark) is
+                            // no holder: the agent's own `echo > .env` is not one.
+                            if is_it(&f.path().to_string_lossy())
+                                && (how != "descriptor"
+                                    || may_read(&format!(
+                                        "{base}/fdinfo/{}",
+                                        f.file_name().to_string_lossy()
+                                    )))
+                            {
                                 found = Some((tid, how));
                                 break;
                             }
@@ -1180,6 +1191,23 @@ fn maps_hold(path: &str, dev: u64, ino: u64) -> Option<(bool, usize)> {
     Some((false, lines))
 }
 
+/// Whether the descriptor whose `fdinfo` is at `path` may read its file: not
+/// write-only and not `O_PATH` (its `flags:` line, octal); `true` when that
+/// cannot be told (fail closed: a holder).
+fn may_read(path: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return true;
+    };
+    let flags = text
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
+    match flags {
+        Some(f) => f & libc::O_PATH as u32 == 0 && f & libc::O_ACCMODE as u32 != libc::O_WRONLY as u32,
+        None => true,
+    }
+}
+
 /// The most rounds of [`Tripwires::holders`]' scan (each lists `/proc` again for
 /// processes created meanwhile); past it the scan is unsure (fail closed).
 const MAX_ROUNDS: usize = 64;
@@ -1237,7 +1265,34 @@ fn split(path: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{maps_hold, split, start_time};
+    use super::{maps_hold, may_read, split, start_time};
+
+    #[test]
+    fn a_write_only_or_path_descriptor_cannot_read() {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = std::env::temp_dir().join(format!("claw-mayread-{}", std::process::id()));
+        std::fs::write(&p, "x").unwrap();
+        let info = |f: &std::fs::File| format!("/proc/self/fdinfo/{}", f.as_raw_fd());
+        let r = std::fs::File::open(&p).unwrap();
+        let w = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+        let rw = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&p)
+            .unwrap();
+        let path = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH)
+            .open(&p)
+            .unwrap();
+        assert!(may_read(&info(&r)));
+        assert!(!may_read(&info(&w)));
+        assert!(may_read(&info(&rw)));
+        assert!(!may_read(&info(&path)));
+        assert!(may_read("/proc/self/fdinfo/999999"));
+        let _ = std::fs::remove_file(&p);
+    }
 
     #[test]
     fn splits_paths() {
