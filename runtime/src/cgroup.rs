@@ -1,6 +1,7 @@
 //! The sandbox's cgroup (isolated mode): a cgroup v2 directory of its own,
-//! `clawless.<our pid>` below the cgroup `clawless` runs in, holding our init and
-//! so everything it forks. Its one use is the v2 *freezer*: a late-mark scan
+//! `clawless.<our pid>` below the cgroup `clawless` runs in, holding our init (born
+//! in it with `clone3(CLONE_INTO_CGROUP)`, or moved in before it forks) and so
+//! everything it forks. Its one use is the v2 *freezer*: a late-mark scan
 //! ([`crate::tripwire`]) freezes the sandbox while it looks at what the sandbox
 //! holds, so that nothing of the sandbox reads, forks or moves a descriptor
 //! between the mark and the decision.
@@ -33,7 +34,8 @@
 //! before it moves its init there can be lost: that run then freezes nothing).
 
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -62,9 +64,10 @@ const REMOVE_TRIES: usize = 100;
 const MAX_STALE: usize = 4096;
 
 impl Cgroup {
-    /// Makes the sandbox's cgroup and moves process `init` into it (before it
-    /// forks anything). `Err` says why not; nothing is left behind then.
-    pub fn create(init: i32) -> Result<Cgroup, String> {
+    /// Makes the sandbox's cgroup (empty: our init is created in it with
+    /// `clone3(CLONE_INTO_CGROUP)`, [`Cgroup::open`], or moved in, [`Cgroup::attach`]).
+    /// `Err` says why not; nothing is left behind then.
+    pub fn create() -> Result<Cgroup, String> {
         if std::env::var_os(NO_CGROUP).is_some() {
             return Err(format!("{NO_CGROUP} is set (a test hook)"));
         }
@@ -100,9 +103,25 @@ impl Cgroup {
         if !cg.dir.join("cgroup.freeze").exists() {
             return Err(format!("{} has no cgroup.freeze (Linux 5.2+)", cg.dir.display()));
         }
-        std::fs::write(cg.dir.join("cgroup.procs"), init.to_string())
-            .map_err(|e| format!("moving our init into {}: {e}", cg.dir.display()))?;
         Ok(cg)
+    }
+
+    /// Its directory, open (for `clone3`'s `CLONE_INTO_CGROUP`: the child is
+    /// born in it, without the migration's cost, ~8 ms here).
+    pub fn open(&self) -> Result<OwnedFd, String> {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&self.dir)
+            .map(OwnedFd::from)
+            .map_err(|e| format!("opening {}: {e}", self.dir.display()))
+    }
+
+    /// Moves process `pid` (not forked yet) into the cgroup.
+    pub fn attach(self, pid: i32) -> Result<Cgroup, String> {
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string())
+            .map_err(|e| format!("moving our init into {}: {e}", self.dir.display()))?;
+        Ok(self)
     }
 
     /// Its directory.
