@@ -836,8 +836,12 @@ impl Tripwires {
             match frozen {
                 Some(true) => eprintln!("clawless: late mark of {path}: frozen in {:?}", t0.elapsed()),
                 Some(false) => eprintln!(
-                    "clawless: late mark of {path}: not frozen after {:?} (a task is still in a syscall); scanning",
-                    t0.elapsed()
+                    "clawless: late mark of {path}: not frozen after {:?} ({}); scanning",
+                    t0.elapsed(),
+                    match answering {
+                        Some(t) => format!("thread {t} waits for the monitor's answer"),
+                        None => "a task is still in a syscall".to_string(),
+                    }
                 ),
                 None => {}
             }
