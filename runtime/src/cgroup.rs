@@ -152,11 +152,15 @@ impl Cgroup {
     }
 
     fn write_freeze(&self, v: &[u8]) -> Result<(), String> {
+        self.write_freeze_io(v)
+            .map_err(|e| format!("writing {}/cgroup.freeze: {e}", self.dir.display()))
+    }
+
+    fn write_freeze_io(&self, v: &[u8]) -> std::io::Result<()> {
         std::fs::OpenOptions::new()
             .write(true)
             .open(self.dir.join("cgroup.freeze"))
             .and_then(|mut f| f.write_all(v))
-            .map_err(|e| format!("writing {}/cgroup.freeze: {e}", self.dir.display()))
     }
 
     /// Removes the directory (every process of the sandbox gone, or leaving),
@@ -219,11 +223,19 @@ impl Drop for Frozen<'_> {
         let mut n = self.0.freezes.lock().unwrap_or_else(|e| e.into_inner());
         *n = n.saturating_sub(1);
         if *n == 0 {
-            if let Err(e) = self.0.write_freeze(b"0") {
-                // A cgroup that cannot be thawed would keep the sandbox stopped:
-                // ended instead (its processes die frozen: a fatal signal ends them).
-                eprintln!("clawless: {e}: killing the sandbox");
-                let _ = std::fs::write(self.0.dir.join("cgroup.kill"), "1");
+            match self.0.write_freeze_io(b"0") {
+                Ok(()) => {}
+                // Removed: the run is over (every process of it gone).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    // A cgroup that cannot be thawed would keep the sandbox
+                    // stopped: ended instead (a fatal signal ends frozen tasks).
+                    eprintln!(
+                        "clawless: writing {}/cgroup.freeze: {e}: killing the sandbox",
+                        self.0.dir.display()
+                    );
+                    let _ = std::fs::write(self.0.dir.join("cgroup.kill"), "1");
+                }
             }
         }
     }
