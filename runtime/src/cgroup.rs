@@ -16,7 +16,8 @@
 //! returns (restarted after the thaw), a killable or uninterruptible one (a seccomp
 //! notification the monitor has received, `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`;
 //! a fanotify permission event; I/O) lasts until it is answered. A child forked
-//! meanwhile is given the bit in `cgroup_post_fork` and freezes before it runs.
+//! meanwhile is given the bit in `cgroup_post_fork` and freezes before it runs; a
+//! vfork parent waiting for its child counts as frozen (`wait_for_vfork_done`).
 //! `cgroup.events` says `frozen 1` once every task is in the trap (or stopped), and
 //! is notified (`POLLPRI`) when that changes. A fatal signal still ends a frozen
 //! task (`get_signal` looks at a group exit before the trap). `rmdir` fails
