@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod aliases;
 pub mod audit;
+pub mod cgroup;
 pub mod denials;
 pub mod discover;
 pub mod dns;

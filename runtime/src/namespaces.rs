@@ -16,6 +16,10 @@
 //!   the directories the policy never lets the agent execute from `noexec`;
 //! - forks the agent (pid 2), which does the caller's child work (filter, Landlock,
 //!   exec) and never runs anything of ours again;
+//! - is created in a cgroup of the sandbox's own when one can be made
+//!   (`crate::cgroup`: the late-mark scans freeze it; `clone3` with
+//!   `CLONE_INTO_CGROUP`, else the parent moves it there before the go byte), so
+//!   every process of the sandbox is in it;
 //! - stays outside the filter, reaps every zombie, passes on the signals a process
 //!   outside the namespace sends it, and when the agent exits writes its raw wait
 //!   status on the report pipe and exits: the kernel then kills everything left in
@@ -152,7 +156,30 @@ pub struct Spawned {
     pub report: OwnedFd,
     /// Whether a user namespace was needed (not root).
     pub user_ns: bool,
+    /// The sandbox's cgroup, our init in it before it forked anything
+    /// ([`crate::cgroup`]), or why there is none (the sandbox runs without).
+    pub cgroup: Result<crate::cgroup::Cgroup, String>,
 }
+
+/// `struct clone_args` (linux/sched.h, `CLONE_ARGS_SIZE_VER2`).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// `CLONE_INTO_CGROUP` (Linux 5.7): the child is born in the cgroup `cgroup` names.
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 /// The status-pipe message of an init that could not set the namespaces up (the
 /// caller may fall back to mediated mode: nothing of the agent has run).
@@ -204,22 +231,50 @@ pub unsafe fn spawn_isolated(
     if user_ns {
         flags |= libc::CLONE_NEWUSER;
     }
-    // A raw clone: like fork (SIGCHLD to us on exit, the child continues on a copy
-    // of this stack), with new namespaces.
-    // SAFETY: without CLONE_VM or a new stack the child gets a copy of our memory,
-    // as after fork, and the caller guarantees we are single-threaded, so the copy
-    // holds no lock of another thread; the child only runs `init`, which never
-    // returns into our frames.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (flags | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
+    // The sandbox's cgroup (`crate::cgroup`): the init is born in it
+    // (`clone3(CLONE_INTO_CGROUP)`), or moved into it before the go byte; so
+    // everything the init forks is in it.
+    let mut cgroup = crate::cgroup::Cgroup::create();
+    let into = cgroup.as_ref().ok().and_then(|c| c.open().ok());
+    let mut born_in = false;
+    let mut pid = -1;
+    if let Some(dir) = &into {
+        let args = CloneArgs {
+            flags: flags as u64 | CLONE_INTO_CGROUP,
+            exit_signal: libc::SIGCHLD as u64,
+            cgroup: dir.as_raw_fd() as u64,
+            ..CloneArgs::default()
+        };
+        // SAFETY: as the raw clone below (no CLONE_VM, no stack: fork-like);
+        // `args` is a live, fully initialised `clone_args` of the size given.
+        pid = unsafe {
+            libc::syscall(
+                libc::SYS_clone3,
+                &raw const args,
+                std::mem::size_of::<CloneArgs>(),
+            )
+        };
+        born_in = pid >= 0;
+    }
+    if pid < 0 {
+        // A raw clone: like fork (SIGCHLD to us on exit, the child continues on a
+        // copy of this stack), with new namespaces.
+        // SAFETY: without CLONE_VM or a new stack the child gets a copy of our
+        // memory, as after fork, and the caller guarantees we are
+        // single-threaded, so the copy holds no lock of another thread; the child
+        // only runs `init`, which never returns into our frames.
+        pid = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                (flags | libc::SIGCHLD) as libc::c_ulong,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
+        };
+    }
+    drop(into);
     if pid < 0 {
         let e = std::io::Error::last_os_error();
         return Err(format!(
@@ -260,12 +315,17 @@ pub unsafe fn spawn_isolated(
             return Err(format!("cannot map ids in the user namespace: {e}"));
         }
     }
+    if !born_in {
+        // Before the go byte: everything the init forks inherits its cgroup.
+        cgroup = cgroup.and_then(|c| c.attach(pid));
+    }
     write_all(go_w.as_raw_fd(), b"g");
     drop(go_w);
     Ok(Spawned {
         init: pid,
         report: report_r,
         user_ns,
+        cgroup,
     })
 }
 

@@ -663,6 +663,8 @@ struct Started {
     monitor: Arc<Monitor>,
     /// The command's process, as the monitor sees its pid.
     agent: u32,
+    /// Isolated: the sandbox's cgroup, if it has one (removed at the end).
+    cgroup: Option<Arc<crate::cgroup::Cgroup>>,
 }
 
 impl Started {
@@ -670,6 +672,12 @@ impl Started {
         spawn_signal_forwarder(self.child, block);
         spawn_socket_reaper(Arc::clone(&self.monitor));
         let code = wait_for(self.child, self.report.as_ref());
+        // Our init is reaped: every process of its pid namespace is gone.
+        if let Some(cg) = &self.cgroup {
+            if let Err(e) = cg.remove() {
+                eprintln!("clawless: the sandbox's cgroup: {e}");
+            }
+        }
         let code = crate::denials::explain_kill(self.monitor.killed(), self.agent, code);
         // The audit writers write what is queued (a stuck destination cannot
         // keep clawless from exiting).
@@ -748,13 +756,13 @@ unsafe fn start(
             )
         }
     };
-    let (pid, report, user_ns) = match isolation {
+    let (pid, report, user_ns, cgroup) = match isolation {
         Some(iso) => {
             // SAFETY: `start`'s caller guarantees a single-threaded process, and
             // `agent_work` only does what is safe after fork (`child`).
             let s = unsafe { namespaces::spawn_isolated(iso, status_w.as_raw_fd(), &mut agent_work) }
                 .map_err(StartError::Unavailable)?;
-            (s.init, Some(s.report), s.user_ns)
+            (s.init, Some(s.report), s.user_ns, Some(s.cgroup.map(Arc::new)))
         }
         None => {
             // SAFETY: getpid cannot fail; fork in a process that `start`'s caller
@@ -779,7 +787,7 @@ unsafe fn start(
                 // SAFETY: as above.
                 unsafe { libc::_exit(125) };
             }
-            (pid, None, false)
+            (pid, None, false, None)
         }
     };
     drop(status_w);
@@ -831,6 +839,10 @@ unsafe fn start(
     if let Some(f) = files {
         // Every existing secret a tripwire before the monitor exists (nothing of
         // the agent runs yet); a part that cannot be covered keeps opens mediated.
+        if let Some(Ok(cg)) = &cgroup {
+            // Late-mark scans freeze the sandbox (the run keeps the cgroup).
+            f.tripwires.set_cgroup(Arc::downgrade(cg));
+        }
         if let Err(e) = f
             .tripwires
             .start(pid, agent)
@@ -917,8 +929,14 @@ unsafe fn start(
                     Some(w) => (w.count(), "FUSE "),
                     None => (f.tripwires.count(), ""),
                 };
+                let unfrozen = match &cgroup {
+                    Some(Err(why)) => {
+                        format!("; late-mark scans cannot freeze the sandbox (no cgroup of its own: {why})")
+                    }
+                    _ => String::new(),
+                };
                 format!(
-                    "; the kernel decides opens, {n} {kind}tripwire{}",
+                    "; the kernel decides opens, {n} {kind}tripwire{}{unfrozen}",
                     if n == 1 { "" } else { "s" }
                 )
             }
@@ -926,10 +944,15 @@ unsafe fn start(
             (None, None) => String::new(),
         };
         eprintln!(
-            "clawless: isolated mode ({}pid, mount and network namespaces, private /proc{}{how})",
+            "clawless: isolated mode ({}pid, mount and network namespaces, private /proc{}{}{how})",
             if user_ns { "user, " } else { "" },
             if isolation.is_some_and(|i| !i.noexec.is_empty()) {
                 ", noexec mounts"
+            } else {
+                ""
+            },
+            if matches!(cgroup, Some(Ok(_))) {
+                ", a cgroup"
             } else {
                 ""
             }
@@ -959,6 +982,7 @@ unsafe fn start(
         report,
         monitor,
         agent: agent as u32,
+        cgroup: cgroup.and_then(Result::ok),
     })
 }
 

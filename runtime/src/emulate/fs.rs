@@ -233,7 +233,7 @@ fn hand_over(m: &Monitor, n: &Notification, file: OwnedFd, cloexec: bool) -> Out
     if let Some(t) = m.tripwires.get() {
         // Isolated files: a secret the agent creates is a tripwire before it
         // can open it again by itself.
-        t.cover_fd(file.as_fd());
+        t.cover_fd(file.as_fd(), n.tid);
     }
     m.listener.send_fd(n.id, file.as_fd(), cloexec)?;
     Ok(Answer::Done)

