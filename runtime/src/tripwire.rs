@@ -509,7 +509,7 @@ impl Tripwires {
         };
         for (path, name) in m.aliases.learn_link(link) {
             if let Some((dev, ino)) = self.cover_object(path.as_deref().unwrap_or(&name), &name) {
-                self.late_mark(dev, ino, &name);
+                self.late_mark(dev, ino, &name, None);
             }
         }
     }
