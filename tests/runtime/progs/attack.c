@@ -1121,6 +1121,38 @@ static void *zmap_thread(void *arg) {
     _exit(0);
 }
 
+/* Starts `n` idle fillers (red team round 5: a longer late-mark scan), each
+ * holding about 20,000 duplicates of /dev/null (the hard RLIMIT_NOFILE, raised
+ * to) and not `keep` (closed in them); returns once all hold them, with how many
+ * descriptors each holds, or -1. Their pids go to `pids`. */
+static long start_fillers(int n, int keep, pid_t *pids) {
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    long nfd = rl.rlim_cur > 20064 ? 20064 : (long)rl.rlim_cur - 1;
+    int pp[2];
+    if (pipe(pp) != 0) return -1;
+    for (int i = 0; i < n; i++) {
+        if ((pids[i] = fork()) == 0) {
+            close(keep);
+            int d = open("/dev/null", O_RDONLY);
+            for (long k = 64; k < nfd; k++)
+                if (dup2(d, (int)k) < 0) break;
+            if (write(pp[1], "x", 1) != 1) _exit(1);
+            pause();
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        char c;
+        if (read(pp[0], &c, 1) != 1) return -1;
+    }
+    close(pp[0]);
+    close(pp[1]);
+    return nfd;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: attack NAME [ARGS]\n");
@@ -1636,29 +1668,10 @@ int main(int argc, char **argv) {
         if (fd < 0) return 1;
         char first[64] = {0};
         if (pread(fd, first, sizeof first - 1, 0) < 0) return 1;
-        struct rlimit rl;
-        getrlimit(RLIMIT_NOFILE, &rl);
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        long nfd = rl.rlim_cur > 20064 ? 20064 : (long)rl.rlim_cur - 1;
-        int pp[2];
-        if (pipe(pp) != 0) return 1;
         pid_t fill[64];
-        for (int i = 0; i < nfill && i < 64; i++) {
-            if ((fill[i] = fork()) == 0) {
-                close(fd);
-                int n = open("/dev/null", O_RDONLY);
-                for (long k = 64; k < nfd; k++)
-                    if (dup2(n, (int)k) < 0) break;
-                if (write(pp[1], "x", 1) != 1) _exit(1);
-                pause();
-                _exit(0);
-            }
-        }
-        for (int i = 0; i < nfill && i < 64; i++) {
-            char c;
-            if (read(pp[0], &c, 1) != 1) return 1;
-        }
+        if (nfill > 64) nfill = 64;
+        long nfd = start_fillers(nfill, fd, fill);
+        if (nfd < 0) return 1;
         printf("slowscan fillers: %d with %ld descriptors each\n", nfill, nfd);
         int h = open("held", O_WRONLY | O_CREAT, 0600);
         if (h >= 0) close(h);
@@ -1718,29 +1731,8 @@ int main(int argc, char **argv) {
             // late-mark scan has listed /proc by then) and closes its own copy:
             // C, created after the listing, holds it (red team round 5,
             // fork-after-scan-start). C does the rest below.
-            struct rlimit rl;
-            getrlimit(RLIMIT_NOFILE, &rl);
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
-            long nfd = rl.rlim_cur > 20064 ? 20064 : (long)rl.rlim_cur - 1;
-            int pp[2];
-            if (pipe(pp) != 0) return 1;
             pid_t fill[2];
-            for (int i = 0; i < 2; i++) {
-                if ((fill[i] = fork()) == 0) {
-                    close(fd);
-                    int n = open("/dev/null", O_RDONLY);
-                    for (long k = 64; k < nfd; k++)
-                        if (dup2(n, (int)k) < 0) break;
-                    if (write(pp[1], "x", 1) != 1) _exit(1);
-                    pause();
-                    _exit(0);
-                }
-            }
-            for (int i = 0; i < 2; i++) {
-                char c;
-                if (read(pp[0], &c, 1) != 1) return 1;
-            }
+            if (start_fillers(2, fd, fill) < 0) return 1;
             pid_t h = fork();
             if (h != 0) {
                 close(fd);
