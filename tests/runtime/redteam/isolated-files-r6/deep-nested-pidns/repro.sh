@@ -20,3 +20,8 @@ listen 127.0.0.1 $D/out-flat.txt
 echo "== control: no new namespace, 4,100 generations deep"
 run $H $W ./chain 127.0.0.1 .env 4100 flat 2>&1
 verdict $D/out-flat.txt SECRET-ENV-flat
+echo "SECRET-ENV-med" > $W/.env
+listen 127.0.0.1 $D/out-med.txt
+echo "== control: the attack with mediated opens"
+runmed $H $W ./chain 127.0.0.1 .env 4100 2>&1
+verdict $D/out-med.txt SECRET-ENV-med
