@@ -1,6 +1,6 @@
-# control.sh (inside the sandbox): the same, but notes.txt is opened after the link.
+# control.sh (inside the sandbox): the same link, but notes.txt is opened (by path)
+# only after it: PRE first, then the open meets the tripwire and taints.
 echo draft > notes.txt
 ln -s notes.txt .env && echo "agent: .env -> $(readlink .env)"
-exec 3< notes.txt
-touch ./linked
-exec ./fdsend 127.0.0.1 3
+touch ./linked; sleep 2
+exec ./readsend 127.0.6.6 plain notes.txt

@@ -4,4 +4,4 @@ echo draft > notes.txt
 exec 3< notes.txt
 ln -s notes.txt .env && echo "agent: .env -> $(readlink .env), notes.txt held as fd 3"
 touch ./linked
-exec ./fdsend 127.0.0.1 3
+exec ./fdsend 127.0.6.6 3

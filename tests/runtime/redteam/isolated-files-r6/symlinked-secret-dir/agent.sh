@@ -4,4 +4,4 @@
 set -u
 mv ~/.cache/huggingface ~/.cache/hf-real && ln -s hf-real ~/.cache/huggingface && echo "agent: ~/.cache/huggingface -> $(readlink ~/.cache/huggingface)"
 touch ./linked
-exec ./waitread 127.0.0.1 $HOME/.cache/hf-real/token
+exec ./waitread 127.0.6.6 $HOME/.cache/hf-real/token

@@ -11,7 +11,7 @@ one() { # one MODE(run|runmed) SCRIPT TAG [FILE the user writes]
   W=$D/ws H=$D/home; rm -rf $W $H; mkdir -p $W $H/.cache/huggingface/hub/models--gpt2
   file=${file:+$D/$file}; file=${file:-$H/.cache/huggingface/token}
   gcc -O1 -o $W/waitread $R4/waitread.c; cp $D/$2 $W/
-  listen 127.0.0.1 $D/out-$3.txt
+  listen $IP $D/out-$3.txt
   # The user, outside, logs in to Hugging Face during the session (huggingface-cli
   # writes $HF_HOME/token, HF_HOME defaulting to ~/.cache/huggingface).
   (while [ ! -e $W/linked ]; do sleep 0.05; done; sleep 0.5
