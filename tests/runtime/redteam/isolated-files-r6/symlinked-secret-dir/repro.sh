@@ -11,6 +11,7 @@ one() { # one MODE(run|runmed) SCRIPT TAG [FILE the user writes]
   W=$D/ws H=$D/home; rm -rf $W $H; mkdir -p $W $H/.cache/huggingface/hub/models--gpt2
   file=${file:+$D/$file}; file=${file:-$H/.cache/huggingface/token}
   gcc -O1 -o $W/waitread $R4/waitread.c; cp $D/$2 $W/
+  [ "$2" = startup.sh ] && ln -s notes.txt $W/.env   # left by an earlier session
   listen $IP $D/out-$3.txt
   # The user, outside, logs in to Hugging Face during the session (huggingface-cli
   # writes $HF_HOME/token, HF_HOME defaulting to ~/.cache/huggingface).
@@ -23,3 +24,6 @@ echo "== attack, mediated opens"; one runmed agent.sh med
 echo "== control: no link (kernel-decided opens)"; one run control.sh control
 echo "== variant: a dangling .env -> notes.txt in the workspace, kernel-decided opens"; one run dangling.sh dangling-iso ws/.env
 echo "== variant: the same, mediated opens"; one runmed dangling.sh dangling-med ws/.env
+echo "== variant: the dangling link exists when the session starts, kernel-decided opens"; one run startup.sh startup-iso ws/.env
+echo "== clawc explain on the file the last variant read (the model says: a secret, the read taints)"
+$ROOT/target/debug/clawc explain std::profiles::coding_agent --syscall openat --path $D/ws/notes.txt --env WORKSPACE=$D/ws 2>&1 | grep -E "^(accesses|name|then):" | sed "s|$D/||g"
