@@ -1,0 +1,18 @@
+#!/bin/bash
+# A secret-named link's chain retargeted after the link was learned: the runtime
+# keeps the old end as the secret's object; the user's later `.env` is written at
+# the new end and read untainted.
+set -u; . "$(dirname "$0")/../common.sh"
+D=$R6/relinked-chain
+one() { # one MODE(run|runmed) TAG
+  W=$D/ws H=$D/home; rm -rf $W $H; mkdir -p $W $H/.cache
+  gcc -O1 -o $W/waitread $R4/waitread.c; cp $D/agent.sh $W/
+  listen $IP $D/out-$2.txt
+  (while [ ! -e $W/linked ]; do sleep 0.05; done; sleep 0.5
+   printf "SECRET-ENV-$2\n" > $W/.env; echo "outside: wrote .env (through .env -> hop -> notes.txt)") & CPID=$!
+  CLAWLESS_TRACE_DISCOVERY=1 $1 $H $W bash ./agent.sh 2>&1 | grep -v "^clawless: discovery\|walk\|root\|cached\|armed"
+  wait $CPID; verdict $D/out-$2.txt SECRET-ENV-$2; }
+echo "== attack, kernel-decided opens"; one run iso
+echo "== attack, mediated opens"; one runmed med
+echo "== clawc explain on notes.txt (the model: .env names it through the chain)"
+$ROOT/target/debug/clawc explain std::profiles::coding_agent --syscall openat --path $D/ws/notes.txt --env WORKSPACE=$D/ws 2>&1 | grep -E "^(accesses|name|then):" | sed "s|$D/||g"
