@@ -15,6 +15,7 @@ one() { # one MODE(run|runmed) TAG [SCRIPT]
   wait $CPID; verdict $D/out-$2.txt SECRET-ENV-$2; }
 echo "== attack, kernel-decided opens"; one run iso
 echo "== attack, mediated opens"; one runmed med
+echo "== control: the chain never retargeted, mediated opens"; one runmed straight-med straight.sh
 echo "== variant: the middle link replaced by a rename, kernel-decided opens"; one run ren-iso renamed.sh
 echo "== variant: the same, mediated opens"; one runmed ren-med renamed.sh
 echo "== variant: a directory of the path replaced by a link, kernel-decided opens"; one run dir-iso dirswap.sh
