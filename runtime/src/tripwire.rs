@@ -642,7 +642,9 @@ impl Tripwires {
         }
     }
 
-    /// Is thread `tid` one of the sandbox's (its pid namespace, or below our init)?
+    /// Is thread `tid` one of the sandbox's (its pid namespace, its cgroup, or
+    /// below our init; an ancestry deeper than [`MAX_ANCESTORS`] counts as the
+    /// sandbox's)?
     /// Race-free: the thread is blocked in its open until we answer, so its pid
     /// names it (killed meanwhile, nothing waits for the answer). A thread in our
     /// own pid namespace is outside at once (every process of the sandbox is in its
@@ -658,8 +660,15 @@ impl Tripwires {
             _ => {}
         }
         let tgid = crate::agent::tgid_of(tid as u32).map_or(tid, |t| t as i32);
+        // The sandbox's cgroup holds every process of it, however deep its pid
+        // namespaces nest (red team round 6, deep-nested-pidns).
+        if let Some(cg) = self.cgroup.get().and_then(Weak::upgrade) {
+            if cg.holds(tgid) == Some(true) {
+                return true;
+            }
+        }
         let mut p = tgid;
-        for _ in 0..4096 {
+        for _ in 0..MAX_ANCESTORS {
             if p == init {
                 return true;
             }
@@ -678,7 +687,10 @@ impl Tripwires {
                 None => return false,
             }
         }
-        false
+        // Deeper than the bound: no process outside has such an ancestry, the
+        // agent can make one (a chain of `clone`s in nested pid namespaces, red
+        // team round 6, deep-nested-pidns): fail closed, decided as the sandbox's.
+        true
     }
 
     /// The answer to one permission event on `file` by thread `tid`.
@@ -1230,6 +1242,9 @@ fn may_read(path: &str) -> bool {
         None => true,
     }
 }
+
+/// The most ancestors [`Tripwires::in_sandbox`] follows looking for our init.
+const MAX_ANCESTORS: usize = 4096;
 
 /// The most rounds of [`Tripwires::holders`]' scan (each lists `/proc` again for
 /// processes created meanwhile); past it the scan is unsure (fail closed).

