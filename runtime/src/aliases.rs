@@ -86,6 +86,18 @@ impl Aliases {
         n.names_of(path, id)
     }
 
+    /// The secret names of whatever is (or will be) at the canonical path
+    /// `path`, by path only: a link's end, a path below a linked directory (the
+    /// watcher's question about a new entry, red team round 6,
+    /// symlinked-secret-dir).
+    pub fn of_path(&self, path: &str) -> Vec<String> {
+        let n = self.read();
+        if n.is_empty() {
+            return Vec::new();
+        }
+        n.names_of(path, None)
+    }
+
     /// Records the symlink the agent just made at the canonical path `link`: if
     /// its name is a secret's (or names paths below it that are), what it reaches
     /// has that name from now on. Returns the objects newly named (as

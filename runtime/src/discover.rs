@@ -1068,8 +1068,8 @@ impl Watcher {
                     .unwrap_or_else(|e| e.into_inner())
                     .names
                     .clear();
-            } else if !tw.name_may_be_secret(name) {
-                continue; // no pattern can match this name anywhere
+            } else if !tw.name_may_be_secret(name) && !tw.has_other_names() {
+                continue; // no pattern can match this name anywhere, nor a link name it
             }
             for (dir, path) in self.resolve(fsid, fh) {
                 self.entry(tw, &dir, &path, name, moved_dir);
@@ -1099,9 +1099,9 @@ impl Watcher {
             // A link made outside names what it reaches (`Tripwires::learn_link`).
             tw.learn_link(&shown);
         }
-        if tw.secret(&shown) {
+        if let Some(secret) = tw.secret_name(&shown) {
             if let Ok(c) = CString::new(name) {
-                if let Err(e) = walk.mark(dir.as_raw_fd(), &c, &shown) {
+                if let Err(e) = walk.mark(dir.as_raw_fd(), &c, &secret) {
                     warn(&e);
                 }
             }

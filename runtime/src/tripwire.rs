@@ -272,6 +272,28 @@ impl Tripwires {
         })
     }
 
+    /// The name a new entry at the canonical path `path` is a secret by: its
+    /// own path when a tripwire pattern matches it, else a secret name another
+    /// object gives it (the end of a secret-named link, a path below a linked
+    /// secret directory: `crate::aliases`), as mediated opens decide it. The
+    /// watcher marks it as that name (red team round 6, symlinked-secret-dir).
+    pub(crate) fn secret_name(&self, path: &str) -> Option<String> {
+        if self.secret(path) {
+            return Some(path.to_string());
+        }
+        let m = self.monitor.get().and_then(Weak::upgrade)?;
+        m.aliases.of_path(path).into_iter().find(|n| self.secret(n))
+    }
+
+    /// Whether some object has secret names other than its own path this
+    /// session (then any new entry may be one: [`Tripwires::secret_name`]).
+    pub(crate) fn has_other_names(&self) -> bool {
+        self.monitor
+            .get()
+            .and_then(Weak::upgrade)
+            .is_some_and(|m| !m.aliases.is_empty())
+    }
+
     /// Can a path whose last component is `name` match a tripwire pattern (a
     /// pattern whose last component is `**` or a variable can match any)?
     pub(crate) fn name_may_be_secret(&self, name: &[u8]) -> bool {

