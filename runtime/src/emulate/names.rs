@@ -233,6 +233,23 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
             }
         }
     }
+    // A symlink given a new name names what it reaches under that name, as one
+    // the agent makes there does (`crate::aliases`; red team round 6,
+    // relinked-chain: a link moved over a link of a secret-named chain).
+    let mut renamed = vec![(dir(&to), &*to.name, to.path.as_str())];
+    if let (true, From::Entry(p)) = (exchange, &from) {
+        renamed.push((dir(p), &*p.name, from.path()));
+    }
+    for (d, entry, path) in renamed {
+        if is_symlink_at(d, entry) {
+            let named = m.aliases.learn_link(path);
+            if let Some(t) = m.tripwires.get() {
+                for (p, name) in named {
+                    t.cover_object(p.as_deref().unwrap_or(&name), &name);
+                }
+            }
+        }
+    }
     Ok(Reply::Value(r).into())
 }
 
@@ -303,6 +320,16 @@ fn new_name(path: &str, old: &str, new: &str) -> Option<String> {
         Some(format!("{}{rest}", new.trim_end_matches('/')))
     } else {
         None
+    }
+}
+
+/// Whether `name` in the directory `dir` is a symlink (not followed).
+fn is_symlink_at(dir: i32, name: &CStr) -> bool {
+    // SAFETY: st is written by fstatat; name is a valid C string.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) == 0
+            && st.st_mode & libc::S_IFMT == libc::S_IFLNK
     }
 }
 
