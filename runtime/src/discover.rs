@@ -56,7 +56,7 @@ use crate::tripwire::Tripwires;
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::sync::Mutex;
 
 /// The most entries one discovery (all roots) or one watcher walk looks at.
@@ -241,6 +241,89 @@ fn stamp_of(path: &[u8], st: &libc::stat, now: i64) -> DirStamp {
     }
 }
 
+/// A cache file's `D dev ino ctime nsec path` line, borrowed.
+struct StampLine<'t> {
+    dev: u64,
+    ino: u64,
+    ctime: i64,
+    ctime_nsec: i64,
+    path: &'t [u8],
+}
+
+fn parse_stamp_line(l: &[u8]) -> Option<StampLine<'_>> {
+    let mut f = l.strip_prefix(b"D ")?.splitn(5, |b| *b == b' ');
+    let mut num = || -> Option<i64> { std::str::from_utf8(f.next()?).ok()?.parse().ok() };
+    let dev = num()? as u64;
+    let ino = num()? as u64;
+    let ctime = num()?;
+    let ctime_nsec = num()?;
+    let path = f.next()?;
+    Some(StampLine {
+        dev,
+        ino,
+        ctime,
+        ctime_nsec,
+        path,
+    })
+}
+
+/// Is the stamp of the directory at `path` (NUL-terminated, absolute; no final
+/// symlink followed), taken now, the trusted stamp `d`? One `statx` asking for
+/// the type, inode and ctime only (the device is always given).
+fn stamp_matches(path: &[u8], d: &StampLine<'_>, now: i64) -> bool {
+    debug_assert_eq!(path.last(), Some(&0));
+    // SAFETY: `path` is NUL-terminated; sx is written by statx.
+    let sx = unsafe {
+        let mut sx: libc::statx = std::mem::zeroed();
+        let r = libc::statx(
+            libc::AT_FDCWD,
+            path.as_ptr().cast(),
+            libc::AT_SYMLINK_NOFOLLOW | libc::AT_STATX_SYNC_AS_STAT,
+            libc::STATX_TYPE | libc::STATX_INO | libc::STATX_CTIME,
+            &mut sx,
+        );
+        if r != 0 {
+            return false;
+        }
+        sx
+    };
+    let need = libc::STATX_TYPE | libc::STATX_INO | libc::STATX_CTIME;
+    let ctime = sx.stx_ctime.tv_sec;
+    sx.stx_mask & need == need
+        && u32::from(sx.stx_mode) & libc::S_IFMT == libc::S_IFDIR
+        && libc::makedev(sx.stx_dev_major, sx.stx_dev_minor) == d.dev
+        && sx.stx_ino == d.ino
+        // As `stamp_of`: a ctime less than two seconds old is never trusted.
+        && now.saturating_sub(ctime) >= 2
+        && ctime == d.ctime
+        && i64::from(sx.stx_ctime.tv_nsec) == d.ctime_nsec
+}
+
+/// The directories and secrets of the cache file `text` of `root`; `None` if it
+/// is not one (another version, another root, a line that does not parse).
+fn parse_cache(root: &str, text: &[u8]) -> Option<(Vec<DirStamp>, Vec<Vec<u8>>)> {
+    let mut lines = text.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+    if lines.next() != Some(format!("{CACHE_VERSION} {root}").as_bytes()) {
+        return None;
+    }
+    let (mut secrets, mut dirs) = (Vec::new(), Vec::new());
+    for l in lines {
+        if let Some(p) = l.strip_prefix(b"S ") {
+            secrets.push(p.to_vec());
+            continue;
+        }
+        let d = parse_stamp_line(l)?;
+        dirs.push(DirStamp {
+            path: d.path.to_vec(),
+            dev: d.dev,
+            ino: d.ino,
+            ctime: d.ctime,
+            ctime_nsec: d.ctime_nsec,
+        });
+    }
+    Some((dirs, secrets))
+}
+
 /// FNV-1a as a [`std::hash::Hasher`]: the walk's maps are keyed by paths it
 /// made itself (no adversary picks them to collide: the cost of a collision is
 /// time, never a wrong answer), and SipHash was a tenth of a cached start.
@@ -320,6 +403,9 @@ pub(crate) struct Found {
     pub secrets: Vec<Vec<u8>>,
     /// Something differs from the cache.
     pub changed: bool,
+    /// Found by [`Walk::unchanged_root`]: every one of these many cached
+    /// directories had its stamp (`None`: walked).
+    pub unchanged: Option<usize>,
 }
 
 /// How a directory still to walk is reached.
@@ -415,6 +501,119 @@ impl<'a> Walk<'a> {
         Ok(marked)
     }
 
+    /// Walks the root `root` with its cache file's `text` (`None`: no cache at
+    /// all; empty: no file for this root): first as [`Walk::unchanged_root`],
+    /// else as [`Walk::root`] with the file parsed.
+    fn root_cached(&mut self, root: &str, text: Option<Vec<u8>>) -> Result<Found, String> {
+        if let Some(found) = text
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|t| self.unchanged_root(root, t))
+            .transpose()?
+            .flatten()
+        {
+            return Ok(found);
+        }
+        let known = text.map(|t| {
+            let (d, s) = parse_cache(root, &t).unwrap_or_default();
+            Known::new(d, s)
+        });
+        self.root(root, known)
+    }
+
+    /// The common case of a cached root, with no map and no allocation per
+    /// directory: when every directory of the cache `text` still has its stamp,
+    /// taken by path after the watcher was armed (one `statx` each, asking only
+    /// for what a stamp compares), the tree is the cache's, so its secrets are
+    /// marked by path and that is all. `None` (nothing marked but what is marked
+    /// again) when anything differs, when a stamp is one not to trust or a kernel
+    /// pseudo file system's, or when the root is a secret itself: the caller
+    /// walks the root with the cache parsed ([`Walk::root`]), which finds what
+    /// changed.
+    ///
+    /// Sound for the same reason as [`Walk::tree`]'s stamped directories: by
+    /// induction from the root, a directory whose stamp is unchanged has the
+    /// cache's names, so each cached subdirectory's path leads to the directory
+    /// whose stamp is checked, and there is no other. (`AT_STATX_SYNC_AS_STAT`,
+    /// what `fstatat` does: `AT_STATX_DONT_SYNC` would let a network file system
+    /// answer from attributes cached before a change made elsewhere.)
+    fn unchanged_root(&mut self, root: &str, text: &[u8]) -> Result<Option<Found>, String> {
+        let canon = match std::fs::canonicalize(root) {
+            Ok(c) => c.into_os_string().into_vec(),
+            Err(_) => return Ok(None),
+        };
+        if self.tw.secret(&lossy(&canon)) || is_pseudo_at(libc::AT_FDCWD, &canon) {
+            return Ok(None);
+        }
+        let mut lines = text.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+        if lines.next() != Some(format!("{CACHE_VERSION} {root}").as_bytes()) {
+            return Ok(None);
+        }
+        let mut secrets: Vec<&[u8]> = Vec::new();
+        let mut buf: Vec<u8> = Vec::with_capacity(4096);
+        let mut first = true;
+        let mut count: usize = 0;
+        let mut dirs: usize = 0;
+        for l in lines {
+            count = count.saturating_add(1);
+            if let Some(p) = l.strip_prefix(b"S ") {
+                secrets.push(p);
+                continue;
+            }
+            dirs = dirs.saturating_add(1);
+            let Some(d) = parse_stamp_line(l) else {
+                return Ok(None);
+            };
+            // The walk's first directory is the root's own.
+            if first && d.path != canon.as_slice() {
+                return Ok(None);
+            }
+            first = false;
+            if d.ctime < 0 {
+                return Ok(None); // not to trust, or a pseudo file system's place
+            }
+            buf.clear();
+            buf.extend_from_slice(d.path);
+            if buf.contains(&0) {
+                return Ok(None);
+            }
+            buf.push(0);
+            if !stamp_matches(&buf, &d, self.now) {
+                return Ok(None);
+            }
+        }
+        if first {
+            return Ok(None); // no directory: the root was not one
+        }
+        let seen = self
+            .seen
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed)
+            .saturating_add(count);
+        if seen > self.bound {
+            return Err(format!(
+                "discovery reached its bound of {} entries (in {root})",
+                self.bound
+            ));
+        }
+        let mut found = Found {
+            dirs: Vec::new(),
+            secrets: Vec::new(),
+            changed: false,
+            unchanged: Some(dirs),
+        };
+        for p in secrets {
+            let shown = lossy(p);
+            let Ok(c) = CString::new(p) else {
+                return Ok(None);
+            };
+            if !self.mark(libc::AT_FDCWD, &c, &shown)? {
+                return Ok(None); // gone: the walk finds out what it is now
+            }
+            found.secrets.push(p.to_vec());
+        }
+        Ok(Some(found))
+    }
+
     /// Walks the root `root` (an absolute path, canonicalised here: Landlock's
     /// grant on it covers what it names), reusing `known` where a directory is
     /// unchanged. Marks every secret. An error means a part of the root is not
@@ -424,6 +623,7 @@ impl<'a> Walk<'a> {
             dirs: Vec::new(),
             secrets: Vec::new(),
             changed: known.is_none(),
+            unchanged: None,
         };
         let canon = match std::fs::canonicalize(root) {
             Ok(c) => c,
@@ -1113,6 +1313,7 @@ impl Watcher {
             dirs: Vec::new(),
             secrets: Vec::new(),
             changed: true,
+            unchanged: None,
         };
         let mut walk = walk;
         if let Err(e) = walk.tree(Reach::Open(sub), child, st, None, &mut found) {
@@ -1164,6 +1365,7 @@ impl Watcher {
             dirs: Vec::new(),
             secrets: Vec::new(),
             changed: true,
+            unchanged: None,
         };
         if let Err(e) = Walk::new(tw, true).tree(Reach::Open(fd), path.to_vec(), st, None, &mut found) {
             warn(&e);
@@ -1202,6 +1404,7 @@ pub(crate) fn discover(
     let t0 = std::time::Instant::now();
     let bytes: Vec<Vec<u8>> = canon.iter().map(|c| c.as_bytes().to_vec()).collect();
     watcher.arm(&bytes)?;
+    crate::startup_mark("the watcher armed");
     if trace {
         eprintln!("clawless: the watcher armed: {:?}", t0.elapsed());
     }
@@ -1213,19 +1416,17 @@ pub(crate) fn discover(
     };
     // The roots, the largest (by its cached directories) first, walked by two
     // threads (the walk is mostly `fstatat`, which runs in parallel).
-    let mut todo: Vec<(String, Option<Known>)> = roots
+    // Each root's cache file is read by the thread that walks it.
+    let mut todo: Vec<(String, u64)> = roots
         .into_iter()
         .enumerate()
         .filter(|(i, _)| !covered(*i) || tw.secret(&canon[*i]))
         .map(|(_, root)| {
-            let known = cache.as_ref().map(|c| {
-                let (d, s) = c.read(&root).unwrap_or_default();
-                Known::new(d, s)
-            });
-            (root, known)
+            let size = cache.as_ref().map_or(0, |c| c.size(&root));
+            (root, size)
         })
         .collect();
-    todo.sort_by_key(|(_, k)| std::cmp::Reverse(k.as_ref().map_or(0, |k| k.stamps.len())));
+    todo.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
     let todo = Mutex::new(todo);
     let results: Mutex<Vec<(String, Result<Found, String>)>> = Mutex::new(Vec::new());
     let work = |walk: Walk<'_>| {
@@ -1235,11 +1436,19 @@ pub(crate) fn discover(
                 let mut t = todo.lock().unwrap_or_else(|e| e.into_inner());
                 (!t.is_empty()).then(|| t.remove(0))
             };
-            let Some((root, known)) = next else { return };
+            let Some((root, _)) = next else { return };
             let t0 = std::time::Instant::now();
-            let found = walk.root(&root, known);
+            let text = cache.as_ref().map(|c| c.text(&root));
+            let found = walk.root_cached(&root, text);
             if trace {
-                eprintln!("clawless: discovery of {root}: {:?}", t0.elapsed());
+                let how = match &found {
+                    Ok(Found {
+                        unchanged: Some(n), ..
+                    }) => format!("every stamp unchanged ({n} directories)"),
+                    Ok(_) => "walked".to_string(),
+                    Err(_) => "failed".to_string(),
+                };
+                eprintln!("clawless: discovery of {root}: {:?}, {how}", t0.elapsed());
             }
             let failed = found.is_err();
             results
@@ -1263,6 +1472,7 @@ pub(crate) fn discover(
             let _ = h.join();
         }
     });
+    crate::startup_mark("the roots walked");
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by(|a, b| a.0.cmp(&b.0));
     for (root, found) in results {
@@ -1356,35 +1566,15 @@ impl SecretCache {
         std::path::PathBuf::from(name)
     }
 
-    /// The directories and secrets of `root` when it was last walked.
-    fn read(&self, root: &str) -> Option<(Vec<DirStamp>, Vec<Vec<u8>>)> {
-        let text = std::fs::read(self.file(root)).ok()?;
-        let mut lines = text.split(|b| *b == b'\n').filter(|l| !l.is_empty());
-        if lines.next() != Some(format!("{CACHE_VERSION} {root}").as_bytes()) {
-            return None;
-        }
-        let (mut secrets, mut dirs) = (Vec::new(), Vec::new());
-        for l in lines {
-            if let Some(p) = l.strip_prefix(b"S ") {
-                secrets.push(p.to_vec());
-                continue;
-            }
-            let mut f = l.strip_prefix(b"D ")?.splitn(6, |b| *b == b' ');
-            let mut num = || -> Option<i64> { std::str::from_utf8(f.next()?).ok()?.parse().ok() };
-            let dev = num()? as u64;
-            let ino = num()? as u64;
-            let ctime = num()?;
-            let ctime_nsec = num()?;
-            let path = f.next()?.to_vec();
-            dirs.push(DirStamp {
-                path,
-                dev,
-                ino,
-                ctime,
-                ctime_nsec,
-            });
-        }
-        Some((dirs, secrets))
+    /// The text of `root`'s file (as [`parse_cache`] reads it) when it was last
+    /// walked; empty if there is none.
+    fn text(&self, root: &str) -> Vec<u8> {
+        std::fs::read(self.file(root)).unwrap_or_default()
+    }
+
+    /// The size of `root`'s file (0: none), to walk the largest roots first.
+    fn size(&self, root: &str) -> u64 {
+        std::fs::metadata(self.file(root)).map_or(0, |m| m.len())
     }
 
     fn put(&mut self, root: &str, dirs: Vec<DirStamp>, secrets: Vec<Vec<u8>>) {

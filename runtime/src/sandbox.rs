@@ -516,6 +516,7 @@ impl From<LaunchError> for StartError {
 
 /// Runs the command; returns the exit status to exit with.
 pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
+    crate::startup_mark("the run begins");
     // Before any descriptor of ours exists: the sockets we inherited.
     let inherited = crate::inherited::find();
     for fd in &inherited.replaced {
@@ -577,6 +578,7 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
             .collect();
         crate::isofiles::prepare(&launch.artifact, &launch.env, &noexec)
     };
+    crate::startup_mark("the isolated plan prepared");
     // SAFETY: no thread has been started yet, which `start` requires (it forks);
     // the sigsets are zeroed locals (all-zero is a valid sigset_t) that
     // sigemptyset and pthread_sigmask initialise before use; `exec` borrows
@@ -669,7 +671,9 @@ impl Started {
     fn finish(self, _launch: &Launch, block: libc::sigset_t) -> i32 {
         spawn_signal_forwarder(self.child, block);
         spawn_socket_reaper(Arc::clone(&self.monitor));
+        crate::startup_mark("the agent runs");
         let code = wait_for(self.child, self.report.as_ref());
+        crate::startup_mark("the agent exited");
         let code = crate::denials::explain_kill(self.monitor.killed(), self.agent, code);
         // The audit writers write what is queued (a stuck destination cannot
         // keep clawless from exiting).
@@ -791,8 +795,10 @@ unsafe fn start(
         libc::waitpid(pid, std::ptr::null_mut(), 0);
     };
 
+    crate::startup_mark("the sandbox forked");
     let shown = Path::new(exec.path.to_str().unwrap_or("?")).display().to_string();
     let first = read_exact(&status_r, 1);
+    crate::startup_mark("the sandbox set up (its listener sent)");
     let listener = match first.as_deref() {
         Some([MSG_LISTENER]) => {
             let n = read_exact(&status_r, 4).ok_or_else(|| LaunchError::Setup("child vanished".into()))?;
@@ -827,15 +833,14 @@ unsafe fn start(
     // The session's secret names, found once: the monitor decides reads with
     // them, and FUSE tripwires cover the secrets among them.
     let aliases = crate::aliases::Aliases::find(&launch.artifact.ir, &launch.env);
+    crate::startup_mark("the secret names listed");
     let mut fuse_wire = None;
     if let Some(f) = files {
         // Every existing secret a tripwire before the monitor exists (nothing of
         // the agent runs yet); a part that cannot be covered keeps opens mediated.
-        if let Err(e) = f
-            .tripwires
-            .start(pid, agent)
-            .and_then(|()| f.tripwires.discover())
-        {
+        let started = f.tripwires.start(pid, agent);
+        crate::startup_mark("the tripwires' listener started");
+        if let Err(e) = started.and_then(|()| f.tripwires.discover()) {
             kill_child(pid);
             return Err(StartError::Files(e));
         }
@@ -867,6 +872,7 @@ unsafe fn start(
             }
         }
     }
+    crate::startup_mark("the secrets discovered");
     let listener = Listener::new(listener);
     listener.sync_wakeups();
     let view = if isolation.is_some() {
@@ -935,6 +941,7 @@ unsafe fn start(
             }
         );
     }
+    crate::startup_mark("the monitor started; the agent may exec");
     write_all(ack_w.as_raw_fd(), b"g");
     drop(ack_w);
     // EOF: the exec happened. Otherwise the child tells why it did not.
