@@ -1660,6 +1660,79 @@ mod tests {
         assert!(!inside(b"/", b"/opt"));
     }
 
+    /// A `D` line's path is everything after its four numbers, spaces included
+    /// (it was once cut at its first space, which hid such a directory below an
+    /// unchanged parent); a file of another root or version is not read.
+    #[test]
+    fn cache_lines_keep_spaces() {
+        let d = parse_stamp_line(b"D 1 2 3 4 /a b/c  d").unwrap();
+        assert_eq!((d.dev, d.ino, d.ctime, d.ctime_nsec), (1, 2, 3, 4));
+        assert_eq!(d.path, b"/a b/c  d");
+        assert!(parse_stamp_line(b"D 1 2 x 4 /a").is_none());
+        assert!(parse_stamp_line(b"D 1 2 3 4").is_none());
+        assert!(parse_stamp_line(b"S /a").is_none());
+        let text = format!("{CACHE_VERSION} /r\nS /r/x y/.env\nD 1 2 3 4 /r\nD 1 5 3 4 /r/x y\n");
+        let (dirs, secrets) = parse_cache("/r", text.as_bytes()).unwrap();
+        assert_eq!(secrets, vec![b"/r/x y/.env".to_vec()]);
+        assert_eq!(dirs.len(), 2);
+        assert_eq!(dirs[1].path, b"/r/x y");
+        assert_eq!(dirs[1].ino, 5);
+        assert!(parse_cache("/other", text.as_bytes()).is_none());
+        assert!(parse_cache("/r", b"clawless-secrets 1 /r\n").is_none());
+    }
+
+    /// The fast path's stamp (`statx`) matches only the very directory it was
+    /// taken of, unchanged, with a ctime old enough to trust; never through a
+    /// symlink, never a directory changed since, a missing one or another inode.
+    #[test]
+    fn stamps_match_only_unchanged_directories() {
+        let d = tempfile::tempdir().unwrap();
+        let sub = d.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let bytes = sub.as_os_str().as_bytes().to_vec();
+        let st = stat_name(libc::AT_FDCWD, &bytes).unwrap();
+        let line = |ino: u64| StampLine {
+            dev: st.st_dev,
+            ino,
+            ctime: st.st_ctime,
+            ctime_nsec: st.st_ctime_nsec,
+            path: &bytes,
+        };
+        let mut nul = bytes.clone();
+        nul.push(0);
+        let old = st.st_ctime + 10;
+        assert!(stamp_matches(&nul, &line(st.st_ino), old));
+        // The same stamp as `stamp_of` takes.
+        let s = stamp_of(&bytes, &st, old);
+        assert_eq!(
+            (s.dev, s.ino, s.ctime, s.ctime_nsec),
+            (st.st_dev, st.st_ino, st.st_ctime, st.st_ctime_nsec)
+        );
+        // Too recent to trust, another inode.
+        assert!(!stamp_matches(&nul, &line(st.st_ino), st.st_ctime + 1));
+        assert!(!stamp_matches(&nul, &line(st.st_ino + 1), old));
+        // A name added inside changes the ctime (past the clock's tick).
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::fs::write(sub.join(".env"), "").unwrap();
+        assert!(!stamp_matches(&nul, &line(st.st_ino), old + 10));
+        // A symlink to it in its place is not followed; gone is no match.
+        let st = stat_name(libc::AT_FDCWD, &bytes).unwrap();
+        let now = st.st_ctime + 10;
+        let cur = StampLine {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            ctime: st.st_ctime,
+            ctime_nsec: st.st_ctime_nsec,
+            path: &bytes,
+        };
+        assert!(stamp_matches(&nul, &cur, now));
+        let moved = d.path().join("moved");
+        std::fs::rename(&sub, &moved).unwrap();
+        assert!(!stamp_matches(&nul, &cur, now));
+        std::os::unix::fs::symlink(&moved, &sub).unwrap();
+        assert!(!stamp_matches(&nul, &cur, now));
+    }
+
     /// A directory listing returns names as bytes, a non-UTF-8 one too.
     #[test]
     fn lists_byte_names() {

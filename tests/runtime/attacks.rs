@@ -3936,12 +3936,12 @@ fn discovery_of(o: &std::process::Output, root: &std::path::Path) -> String {
         .to_string()
 }
 
-/// Makes the workspace's cache one the next run trusts whole: waits out the
-/// cache's distrust of fresh timestamps, runs twice, and checks (kernel-decided
-/// opens) that the second run found every stamp unchanged (the fast path,
-/// `discover.rs::Walk::unchanged_root`), so that what the next run finds is
-/// found past it.
-fn warm_cache(f: &Fixture) {
+/// Makes the cache of the discovery root `root` one the next run trusts whole:
+/// waits out the cache's distrust of fresh timestamps, runs twice, and checks
+/// (kernel-decided opens) that the second run found every stamp unchanged (the
+/// fast path, `discover.rs::Walk::unchanged_root`), so that what the next run
+/// finds is found past it.
+fn warm_cache(f: &Fixture, root: &std::path::Path) {
     std::thread::sleep(Duration::from_millis(2100));
     let mut last = None;
     for _ in 0..2 {
@@ -3955,7 +3955,7 @@ fn warm_cache(f: &Fixture) {
     let o = last.unwrap();
     if kernel_opens() {
         assert!(
-            discovery_of(&o, &f.ws).contains("every stamp unchanged"),
+            discovery_of(&o, root).contains("every stamp unchanged"),
             "the warm run did not take the cache's fast path\n{}",
             show(&o)
         );
@@ -3963,14 +3963,14 @@ fn warm_cache(f: &Fixture) {
 }
 
 /// A leak attempt on `path` (see `leak_attempt`) after a change made between
-/// runs, which must have sent the discovery of the workspace past the cache's
-/// fast path (kernel-decided opens).
-fn leak_attempt_after_change(f: &Fixture, ip: &str, path: &str) {
+/// runs below the discovery root `root`, which must have sent its discovery past
+/// the cache's fast path (kernel-decided opens).
+fn leak_attempt_after_change(f: &Fixture, root: &std::path::Path, ip: &str, path: &str) {
     let o = leak_attempt(f, ip, "plain", path, &[("CLAWLESS_TRACE_DISCOVERY", "1")]);
     kernel_decided(&o);
     if kernel_opens() {
         assert!(
-            discovery_of(&o, &f.ws).contains("walked"),
+            discovery_of(&o, root).contains("walked"),
             "the change did not send the discovery past the cache's fast path\n{}",
             show(&o)
         );
@@ -3994,40 +3994,43 @@ fn isolated_files_the_cache_sees_secrets_added_between_runs() {
         libc::getpid()
     }));
     let _clean = Cleanup(vec![from.clone()]);
-    warm_cache(&f);
+    warm_cache(&f, &f.ws);
     // Added deep inside a cached directory.
     std::fs::write(deep.join(".env"), "LEAK:SECRET-added-between-runs\n").unwrap();
-    leak_attempt_after_change(&f, "127.77.41.10", "deep/a/b/c/.env");
+    leak_attempt_after_change(&f, &f.ws, "127.77.41.10", "deep/a/b/c/.env");
     // A directory made in a cached one, a secret in it.
-    warm_cache(&f);
+    warm_cache(&f, &f.ws);
     std::fs::create_dir(f.ws.join("deep/a/made")).unwrap();
     std::fs::write(f.ws.join("deep/a/made/.env"), "LEAK:SECRET-made-between-runs\n").unwrap();
-    leak_attempt_after_change(&f, "127.77.41.13", "deep/a/made/.env");
+    leak_attempt_after_change(&f, &f.ws, "127.77.41.13", "deep/a/made/.env");
     // Moved in, with what it holds, from outside every root.
     std::fs::create_dir_all(from.join("app")).unwrap();
     std::fs::write(from.join("app/.env.local"), "LEAK:SECRET-moved-between-runs\n").unwrap();
-    warm_cache(&f);
+    warm_cache(&f, &f.ws);
     std::fs::rename(from.join("app"), f.ws.join("deep/a/app")).unwrap();
-    leak_attempt_after_change(&f, "127.77.41.11", "deep/a/app/.env.local");
+    leak_attempt_after_change(&f, &f.ws, "127.77.41.11", "deep/a/app/.env.local");
     // A file system mounted over a cached directory.
-    warm_cache(&f);
+    warm_cache(&f, &f.ws);
     let _m = Mounted::tmpfs(&f.ws.join("deep/a/b"));
     std::fs::write(f.ws.join("deep/a/b/.env"), "LEAK:SECRET-mounted-between-runs\n").unwrap();
-    leak_attempt_after_change(&f, "127.77.41.12", "deep/a/b/.env");
+    leak_attempt_after_change(&f, &f.ws, "127.77.41.12", "deep/a/b/.env");
 }
 
 /// cache-space-in-name: a cached directory whose name holds a space is stamped
 /// under its whole path. The cache's reader once cut a `D` line's path at its
 /// first space: such a directory below an unchanged parent was never looked at
 /// again, and a secret created in it between runs was no tripwire (its read did
-/// not taint).
+/// not taint). In the readable `~/.cache` (a discovery root), not the workspace,
+/// whose secret names `crate::aliases` lists (and covers) at every start.
 #[test]
 fn isolated_files_a_cached_directory_named_with_a_space_is_not_skipped() {
     let f = Fixture::new("iso-cache-space").with_attack();
-    std::fs::create_dir_all(f.ws.join("my dir/in it")).unwrap();
-    warm_cache(&f);
-    std::fs::write(f.ws.join("my dir/in it/.env"), "LEAK:SECRET-in-a-spaced-dir\n").unwrap();
-    leak_attempt_after_change(&f, "127.77.41.50", "my dir/in it/.env");
+    let cache = f.home.join(".cache");
+    std::fs::create_dir_all(cache.join("proj/my dir/in it")).unwrap();
+    warm_cache(&f, &cache);
+    let secret = cache.join("proj/my dir/in it/.env");
+    std::fs::write(&secret, "LEAK:SECRET-in-a-spaced-dir\n").unwrap();
+    leak_attempt_after_change(&f, &cache, "127.77.41.50", &secret.display().to_string());
 }
 
 /// A cached tree changed during a run: the secret an outside process creates in
