@@ -45,7 +45,11 @@
 //! system clock (root, outside the sandbox) can choose. A ctime less than two
 //! seconds old when it is stamped is never trusted (a change in the same clock
 //! tick would keep it), so a directory changed during the walk is listed again
-//! next time.
+//! next time. A root where nothing changed takes a fast path
+//! (`Walk::unchanged_root`): each cached directory's stamp is checked straight
+//! from the cache file's lines (one `statx` by path each, no map, no allocation);
+//! only when all match are its secrets marked and the walk skipped, else the root
+//! is walked as above with the file parsed.
 //!
 //! This module knows directories, fanotify's directory-entry events, mounts and
 //! the cache format; what a secret is and how it is marked belong to
