@@ -954,6 +954,21 @@ fn open_path(path: &[u8]) -> Option<OwnedFd> {
 }
 
 impl Watcher {
+    /// Removes the watcher's filesystem marks (the session is over:
+    /// [`crate::tripwire::Tripwires::unmark_all`]).
+    pub fn unmark_all(&self) {
+        // SAFETY: our own group; flushes its filesystem marks.
+        unsafe {
+            libc::fanotify_mark(
+                self.fan.as_raw_fd(),
+                libc::FAN_MARK_FLUSH | libc::FAN_MARK_FILESYSTEM,
+                0,
+                libc::AT_FDCWD,
+                std::ptr::null(),
+            );
+        }
+    }
+
     pub fn new() -> Result<Watcher, String> {
         // SAFETY: integer flags only; the descriptor is owned below.
         let fd = unsafe {

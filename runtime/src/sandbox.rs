@@ -672,7 +672,12 @@ impl Started {
         spawn_signal_forwarder(self.child, block);
         spawn_socket_reaper(Arc::clone(&self.monitor));
         crate::startup_mark("the agent runs");
-        let code = wait_for(self.child, self.report.as_ref());
+        let tripwires = self.monitor.tripwires.get().cloned();
+        let code = wait_for(self.child, self.report.as_ref(), || {
+            if let Some(t) = &tripwires {
+                t.unmark_all();
+            }
+        });
         crate::startup_mark("the agent exited");
         let code = crate::denials::explain_kill(self.monitor.killed(), self.agent, code);
         // The audit writers write what is queued (a stuck destination cannot
@@ -1053,7 +1058,11 @@ fn exit_code(status: i32) -> i32 {
 /// Waits for the command (isolated: for our init, which reports the agent's status
 /// on `report`); then ends whatever it left running (without the monitor it could
 /// do nothing useful anyway) and returns its status, 128+signal if killed.
-fn wait_for(child: i32, report: Option<&OwnedFd>) -> i32 {
+///
+/// `ended` runs once the child is reaped, before the rest is ended: with our
+/// init reaped, no process of the sandbox is left (the kernel ends an init only
+/// after every process of its pid namespace).
+fn wait_for(child: i32, report: Option<&OwnedFd>, ended: impl FnOnce()) -> i32 {
     let code;
     loop {
         let mut status = 0;
@@ -1080,6 +1089,7 @@ fn wait_for(child: i32, report: Option<&OwnedFd>) -> i32 {
             break;
         }
     }
+    ended();
     for p in descendants(std::process::id() as i32) {
         // SAFETY: kill with integer arguments touches no memory; `p` was read from
         // our own tree just now (a reused pid gets a signal meant for the sandbox).
