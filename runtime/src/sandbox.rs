@@ -835,17 +835,33 @@ unsafe fn start(
             return Err(e.into());
         }
     };
+    // The tripwires' listener is forked first, while we have no other thread.
+    let started = files.map(|f| f.tripwires.start(pid, agent));
+    crate::startup_mark("the tripwires' listener started");
     // The session's secret names, found once: the monitor decides reads with
-    // them, and FUSE tripwires cover the secrets among them.
-    let aliases = crate::aliases::Aliases::find(&launch.artifact.ir, &launch.env);
+    // them, and FUSE tripwires cover the secrets among them. Listed on a thread
+    // of their own while discovery walks (neither needs the other; an open of a
+    // directory discovery has marked is answered by the listener at once).
+    let find = || crate::aliases::Aliases::find(&launch.artifact.ir, &launch.env);
+    let (aliases, discovered) = std::thread::scope(|s| {
+        let names = std::thread::Builder::new()
+            .name("claw-names".into())
+            .spawn_scoped(s, find);
+        let discovered = files
+            .zip(started)
+            .map(|(f, started)| started.and_then(|()| f.tripwires.discover()));
+        let aliases = match names {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(_) => find(),
+        };
+        (aliases, discovered)
+    });
     crate::startup_mark("the secret names listed");
     let mut fuse_wire = None;
     if let Some(f) = files {
         // Every existing secret a tripwire before the monitor exists (nothing of
         // the agent runs yet); a part that cannot be covered keeps opens mediated.
-        let started = f.tripwires.start(pid, agent);
-        crate::startup_mark("the tripwires' listener started");
-        if let Err(e) = started.and_then(|()| f.tripwires.discover()) {
+        if let Some(Err(e)) = discovered {
             kill_child(pid);
             return Err(StartError::Files(e));
         }
