@@ -303,6 +303,74 @@ fn stamp_matches(path: &[u8], d: &StampLine<'_>, now: i64) -> bool {
         && i64::from(sx.stx_ctime.tv_nsec) == d.ctime_nsec
 }
 
+/// A cached root as the fast path takes it: its cache file's directory lines
+/// and secrets, borrowed ([`Walk::unchanged_prepare`]).
+struct Unchanged<'t> {
+    dirs: Vec<&'t [u8]>,
+    secrets: Vec<&'t [u8]>,
+}
+
+/// Does every directory line of `lines` (`D dev ino ctime nsec path`) still have
+/// its stamp, a trusted one ([`stamp_matches`], at `now`)? A line that does not
+/// parse, a stamp not to trust (`-1`) or a pseudo file system's place (`-2`)
+/// is a no. One reused buffer, no other allocation.
+fn stamps_hold(lines: &[&[u8]], now: i64) -> bool {
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    lines.iter().all(|l| {
+        let Some(d) = parse_stamp_line(l) else {
+            return false;
+        };
+        if d.ctime < 0 || d.path.contains(&0) {
+            return false;
+        }
+        buf.clear();
+        buf.extend_from_slice(d.path);
+        buf.push(0);
+        stamp_matches(&buf, &d, now)
+    })
+}
+
+/// Directory lines per piece of the fast path's work.
+const STAMP_CHUNK: usize = 1024;
+
+/// Checks the stamps of every root in `todo` (`Some`: its fast path's lines)
+/// on up to `threads` threads, in pieces of [`STAMP_CHUNK`] lines taken in turn
+/// (a large root is spread over all of them); true for each root whose every
+/// stamp holds ([`stamps_hold`]).
+fn check_stamps(todo: &[Option<Unchanged<'_>>], now: i64, threads: usize) -> Vec<bool> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let pieces: Vec<(usize, &[&[u8]])> = todo
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| u.as_ref().map(|u| (i, u)))
+        .flat_map(|(i, u)| u.dirs.chunks(STAMP_CHUNK).map(move |c| (i, c)))
+        .collect();
+    let failed: Vec<AtomicBool> = todo.iter().map(|u| AtomicBool::new(u.is_none())).collect();
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        let Some((i, lines)) = pieces.get(n) else { return };
+        if !failed[*i].load(Ordering::Relaxed) && !stamps_hold(lines, now) {
+            failed[*i].store(true, Ordering::Relaxed);
+        }
+    };
+    std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads.min(pieces.len()).max(1))
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("claw-discovery".into())
+                    .spawn_scoped(s, work)
+                    .ok()
+            })
+            .collect();
+        work();
+        for h in helpers {
+            let _ = h.join();
+        }
+    });
+    failed.iter().map(|f| !f.load(Ordering::Relaxed)).collect()
+}
+
 /// The directories and secrets of the cache file `text` of `root`; `None` if it
 /// is not one (another version, another root, a line that does not parse).
 fn parse_cache(root: &str, text: &[u8]) -> Option<(Vec<DirStamp>, Vec<Vec<u8>>)> {
@@ -506,18 +574,8 @@ impl<'a> Walk<'a> {
     }
 
     /// Walks the root `root` with its cache file's `text` (`None`: no cache at
-    /// all; empty: no file for this root): first as [`Walk::unchanged_root`],
-    /// else as [`Walk::root`] with the file parsed.
+    /// all; empty: no file for this root) parsed: [`Walk::root`].
     fn root_cached(&mut self, root: &str, text: Option<Vec<u8>>) -> Result<Found, String> {
-        if let Some(found) = text
-            .as_deref()
-            .filter(|t| !t.is_empty())
-            .map(|t| self.unchanged_root(root, t))
-            .transpose()?
-            .flatten()
-        {
-            return Ok(found);
-        }
         let known = text.map(|t| {
             let (d, s) = parse_cache(root, &t).unwrap_or_default();
             Known::new(d, s)
@@ -525,70 +583,50 @@ impl<'a> Walk<'a> {
         self.root(root, known)
     }
 
-    /// The common case of a cached root, with no map and no allocation per
-    /// directory: when every directory of the cache `text` still has its stamp,
-    /// taken by path after the watcher was armed (one `statx` each, asking only
-    /// for what a stamp compares), the tree is the cache's, so its secrets are
-    /// marked by path and that is all. `None` (nothing marked but what is marked
-    /// again) when anything differs, when a stamp is one not to trust or a kernel
-    /// pseudo file system's, or when the root is a secret itself: the caller
-    /// walks the root with the cache parsed ([`Walk::root`]), which finds what
-    /// changed.
+    /// The fast path's first step for a cached root (the common case: nothing
+    /// changed), with no map and no allocation per directory: the cache `text`'s
+    /// directory lines (whose stamps [`stamps_hold`] then checks, on several
+    /// threads) and its secrets. `None` when the file is not one to take this
+    /// way: another root's or version, no directory, a first directory that is
+    /// not the root's canonical path, a root that is a secret itself or on a
+    /// kernel pseudo file system. The caller then walks the root with the cache
+    /// parsed ([`Walk::root`]), which finds what changed.
+    fn unchanged_prepare<'t>(&self, root: &str, text: &'t [u8]) -> Option<Unchanged<'t>> {
+        let canon = std::fs::canonicalize(root).ok()?.into_os_string().into_vec();
+        if self.tw.secret(&lossy(&canon)) || is_pseudo_at(libc::AT_FDCWD, &canon) {
+            return None;
+        }
+        let mut lines = text.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+        if lines.next() != Some(format!("{CACHE_VERSION} {root}").as_bytes()) {
+            return None;
+        }
+        let mut u = Unchanged {
+            dirs: Vec::new(),
+            secrets: Vec::new(),
+        };
+        for l in lines {
+            match l.strip_prefix(b"S ") {
+                Some(p) => u.secrets.push(p),
+                None => u.dirs.push(l),
+            }
+        }
+        // The walk's first directory is the root's own.
+        let first = parse_stamp_line(u.dirs.first()?)?;
+        (first.path == canon.as_slice()).then_some(u)
+    }
+
+    /// The fast path's last step, once [`stamps_hold`] found every directory of
+    /// `u` with its stamp, taken by path after the watcher was armed: the tree is
+    /// the cache's, so its secrets are marked by path and that is all. `None`
+    /// (nothing marked but what is marked again) when a cached secret is gone or
+    /// no longer one to mark: the caller walks the root ([`Walk::root`]).
     ///
     /// Sound for the same reason as [`Walk::tree`]'s stamped directories: by
     /// induction from the root, a directory whose stamp is unchanged has the
     /// cache's names, so each cached subdirectory's path leads to the directory
-    /// whose stamp is checked, and there is no other. (`AT_STATX_SYNC_AS_STAT`,
-    /// what `fstatat` does: `AT_STATX_DONT_SYNC` would let a network file system
-    /// answer from attributes cached before a change made elsewhere.)
-    fn unchanged_root(&mut self, root: &str, text: &[u8]) -> Result<Option<Found>, String> {
-        let canon = match std::fs::canonicalize(root) {
-            Ok(c) => c.into_os_string().into_vec(),
-            Err(_) => return Ok(None),
-        };
-        if self.tw.secret(&lossy(&canon)) || is_pseudo_at(libc::AT_FDCWD, &canon) {
-            return Ok(None);
-        }
-        let mut lines = text.split(|b| *b == b'\n').filter(|l| !l.is_empty());
-        if lines.next() != Some(format!("{CACHE_VERSION} {root}").as_bytes()) {
-            return Ok(None);
-        }
-        let mut secrets: Vec<&[u8]> = Vec::new();
-        let mut buf: Vec<u8> = Vec::with_capacity(4096);
-        let mut first = true;
-        let mut count: usize = 0;
-        let mut dirs: usize = 0;
-        for l in lines {
-            count = count.saturating_add(1);
-            if let Some(p) = l.strip_prefix(b"S ") {
-                secrets.push(p);
-                continue;
-            }
-            dirs = dirs.saturating_add(1);
-            let Some(d) = parse_stamp_line(l) else {
-                return Ok(None);
-            };
-            // The walk's first directory is the root's own.
-            if first && d.path != canon.as_slice() {
-                return Ok(None);
-            }
-            first = false;
-            if d.ctime < 0 {
-                return Ok(None); // not to trust, or a pseudo file system's place
-            }
-            buf.clear();
-            buf.extend_from_slice(d.path);
-            if buf.contains(&0) {
-                return Ok(None);
-            }
-            buf.push(0);
-            if !stamp_matches(&buf, &d, self.now) {
-                return Ok(None);
-            }
-        }
-        if first {
-            return Ok(None); // no directory: the root was not one
-        }
+    /// whose stamp was checked, and there is no other.
+    fn unchanged_finish(&mut self, root: &str, u: &Unchanged<'_>) -> Result<Option<Found>, String> {
+        let count = u.dirs.len().saturating_add(u.secrets.len());
         let seen = self
             .seen
             .fetch_add(count, std::sync::atomic::Ordering::Relaxed)
@@ -603,11 +641,11 @@ impl<'a> Walk<'a> {
             dirs: Vec::new(),
             secrets: Vec::new(),
             changed: false,
-            unchanged: Some(dirs),
+            unchanged: Some(u.dirs.len()),
         };
-        for p in secrets {
+        for p in &u.secrets {
             let shown = lossy(p);
-            let Ok(c) = CString::new(p) else {
+            let Ok(c) = CString::new(*p) else {
                 return Ok(None);
             };
             if !self.mark(libc::AT_FDCWD, &c, &shown)? {
@@ -1433,21 +1471,63 @@ pub(crate) fn discover(
             .enumerate()
             .any(|(j, c)| j != i && inside(canon[i].as_bytes(), c.as_bytes()) && (canon[i] != *c || j < i))
     };
-    // The roots, the largest (by its cached directories) first, walked by two
-    // threads (the walk is mostly `fstatat`, which runs in parallel).
-    // Each root's cache file is read by the thread that walks it.
-    let mut todo: Vec<(String, u64)> = roots
+    let roots: Vec<String> = roots
         .into_iter()
         .enumerate()
         .filter(|(i, _)| !covered(*i) || tw.secret(&canon[*i]))
-        .map(|(_, root)| {
-            let size = cache.as_ref().map_or(0, |c| c.size(&root));
-            (root, size)
+        .map(|(_, root)| root)
+        .collect();
+    let texts: Vec<Option<Vec<u8>>> = roots
+        .iter()
+        .map(|root| cache.as_ref().map(|c| c.text(root)))
+        .collect();
+    let mut walk = Walk::new(tw, false);
+    // The fast path first: every cached root's stamps, checked on every core
+    // (the check is `statx` by path, which runs in parallel).
+    let t1 = std::time::Instant::now();
+    let fast: Vec<Option<Unchanged<'_>>> = roots
+        .iter()
+        .zip(&texts)
+        .map(|(root, t)| {
+            t.as_deref()
+                .filter(|t| !t.is_empty())
+                .and_then(|t| walk.unchanged_prepare(root, t))
         })
         .collect();
-    todo.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
-    let todo = Mutex::new(todo);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+    let held = check_stamps(&fast, walk.now, threads);
+    let stamped = t1.elapsed();
     let results: Mutex<Vec<(String, Result<Found, String>)>> = Mutex::new(Vec::new());
+    // The rest (changed, or not cached), the largest cache file first, walked by
+    // two threads, each root with its cache file parsed.
+    let mut done: Vec<Option<Found>> = Vec::with_capacity(roots.len());
+    for ((root, u), held) in roots.iter().zip(&fast).zip(held) {
+        done.push(match u.as_ref().filter(|_| held) {
+            Some(u) => walk.unchanged_finish(root, u)?,
+            None => None,
+        });
+    }
+    drop(fast);
+    let mut todo: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+    for ((root, text), done) in roots.into_iter().zip(texts).zip(done) {
+        match done {
+            Some(found) => {
+                if trace {
+                    eprintln!(
+                        "clawless: discovery of {root}: {stamped:?} (with every cached root, {threads} threads), every stamp unchanged ({} directories)",
+                        found.unchanged.unwrap_or(0)
+                    );
+                }
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((root, Ok(found)));
+            }
+            None => todo.push((root, text)),
+        }
+    }
+    todo.sort_by_key(|(_, text)| std::cmp::Reverse(text.as_ref().map_or(0, Vec::len)));
+    let todo = Mutex::new(todo);
     let work = |walk: Walk<'_>| {
         let mut walk = walk;
         loop {
@@ -1455,18 +1535,11 @@ pub(crate) fn discover(
                 let mut t = todo.lock().unwrap_or_else(|e| e.into_inner());
                 (!t.is_empty()).then(|| t.remove(0))
             };
-            let Some((root, _)) = next else { return };
+            let Some((root, text)) = next else { return };
             let t0 = std::time::Instant::now();
-            let text = cache.as_ref().map(|c| c.text(&root));
             let found = walk.root_cached(&root, text);
             if trace {
-                let how = match &found {
-                    Ok(Found {
-                        unchanged: Some(n), ..
-                    }) => format!("every stamp unchanged ({n} directories)"),
-                    Ok(_) => "walked".to_string(),
-                    Err(_) => "failed".to_string(),
-                };
+                let how = if found.is_ok() { "walked" } else { "failed" };
                 eprintln!("clawless: discovery of {root}: {:?}, {how}", t0.elapsed());
             }
             let failed = found.is_err();
@@ -1480,7 +1553,6 @@ pub(crate) fn discover(
             }
         }
     };
-    let walk = Walk::new(tw, false);
     let other = walk.sharing();
     std::thread::scope(|s| {
         let helper = std::thread::Builder::new()
@@ -1589,11 +1661,6 @@ impl SecretCache {
     /// walked; empty if there is none.
     fn text(&self, root: &str) -> Vec<u8> {
         std::fs::read(self.file(root)).unwrap_or_default()
-    }
-
-    /// The size of `root`'s file (0: none), to walk the largest roots first.
-    fn size(&self, root: &str) -> u64 {
-        std::fs::metadata(self.file(root)).map_or(0, |m| m.len())
     }
 
     fn put(&mut self, root: &str, dirs: Vec<DirStamp>, secrets: Vec<Vec<u8>>) {
@@ -1750,6 +1817,56 @@ mod tests {
         assert!(!stamp_matches(&nul, &cur, now));
         std::os::unix::fs::symlink(&moved, &sub).unwrap();
         assert!(!stamp_matches(&nul, &cur, now));
+    }
+
+    /// The fast path's stamps checked in pieces on several threads: each root's
+    /// answer is its own (a change in one piece of a root fails that root only),
+    /// a root with no fast path is never one that held, and a stamp not to trust
+    /// or a pseudo file system's place fails its root.
+    #[test]
+    fn stamps_checked_in_pieces_answer_per_root() {
+        let d = tempfile::tempdir().unwrap();
+        let line = |p: &std::path::Path| -> Vec<u8> {
+            let b = p.as_os_str().as_bytes();
+            let st = stat_name(libc::AT_FDCWD, b).unwrap();
+            let mut l = format!(
+                "D {} {} {} {} ",
+                st.st_dev, st.st_ino, st.st_ctime, st.st_ctime_nsec
+            )
+            .into_bytes();
+            l.extend_from_slice(b);
+            l
+        };
+        let mut big = Vec::new();
+        for i in 0..(2 * STAMP_CHUNK + 10) {
+            let p = d.path().join(format!("big/d{i}"));
+            std::fs::create_dir_all(&p).unwrap();
+            big.push(p);
+        }
+        let small = d.path().join("small dir");
+        std::fs::create_dir(&small).unwrap();
+        let big_lines: Vec<Vec<u8>> = big.iter().map(|p| line(p)).collect();
+        let small_lines = vec![line(&small)];
+        let now = now_secs() + 10;
+        fn of(ls: &[Vec<u8>]) -> Option<Unchanged<'_>> {
+            Some(Unchanged {
+                dirs: ls.iter().map(Vec::as_slice).collect(),
+                secrets: Vec::new(),
+            })
+        }
+        let todo = [of(&big_lines), None, of(&small_lines)];
+        for threads in [1, 2, 3, 8] {
+            assert_eq!(check_stamps(&todo, now, threads), vec![true, false, true]);
+        }
+        // A name added in the last piece of the big root fails it alone.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::fs::write(big.last().unwrap().join(".env"), "").unwrap();
+        assert_eq!(check_stamps(&todo, now + 10, 2), vec![false, false, true]);
+        // Not trusted, a pseudo file system's place, a line that does not parse.
+        for bad in ["D 1 2 -1 0 /", "D 1 2 -2 0 /", "D x 2 3 4 /"] {
+            assert!(!stamps_hold(&[bad.as_bytes()], now));
+        }
+        assert!(stamps_hold(&[], now));
     }
 
     /// A directory listing returns names as bytes, a non-UTF-8 one too.
