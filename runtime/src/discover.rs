@@ -46,10 +46,12 @@
 //! seconds old when it is stamped is never trusted (a change in the same clock
 //! tick would keep it), so a directory changed during the walk is listed again
 //! next time. A root where nothing changed takes a fast path
-//! (`Walk::unchanged_root`): each cached directory's stamp is checked straight
-//! from the cache file's lines (one `statx` by path each, no map, no allocation);
-//! only when all match are its secrets marked and the walk skipped, else the root
-//! is walked as above with the file parsed.
+//! (`Walk::unchanged_prepare`, [`check_stamps`], `Walk::unchanged_finish`): each
+//! cached directory's stamp is checked straight from the cache file's lines (one
+//! `statx` by path each, no map, no allocation; every cached root's lines in
+//! pieces on one thread per core); only when all of a root's match are its
+//! secrets marked and its walk skipped, else the root is walked as above with the
+//! file parsed.
 //!
 //! This module knows directories, fanotify's directory-entry events, mounts and
 //! the cache format; what a secret is and how it is marked belong to
@@ -475,7 +477,7 @@ pub(crate) struct Found {
     pub secrets: Vec<Vec<u8>>,
     /// Something differs from the cache.
     pub changed: bool,
-    /// Found by [`Walk::unchanged_root`]: every one of these many cached
+    /// Found by the fast path ([`Walk::unchanged_finish`]): every one of these many cached
     /// directories had its stamp (`None`: walked).
     pub unchanged: Option<usize>,
 }

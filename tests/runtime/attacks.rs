@@ -3939,7 +3939,7 @@ fn discovery_of(o: &std::process::Output, root: &std::path::Path) -> String {
 /// Makes the cache of the discovery root `root` one the next run trusts whole:
 /// waits out the cache's distrust of fresh timestamps, runs twice, and checks
 /// (kernel-decided opens) that the second run found every stamp unchanged (the
-/// fast path, `discover.rs::Walk::unchanged_root`), so that what the next run
+/// fast path, `discover.rs::check_stamps`), so that what the next run
 /// finds is found past it.
 fn warm_cache(f: &Fixture, root: &std::path::Path) {
     std::thread::sleep(Duration::from_millis(2100));
