@@ -46,7 +46,7 @@
 //! seconds old when it is stamped is never trusted (a change in the same clock
 //! tick would keep it), so a directory changed during the walk is listed again
 //! next time. A root where nothing changed takes a fast path
-//! (`Walk::unchanged_prepare`, [`check_stamps`], `Walk::unchanged_finish`): each
+//! (`Walk::unchanged_prepare`, `check_stamps`, `Walk::unchanged_finish`): each
 //! cached directory's stamp is checked straight from the cache file's lines (one
 //! `statx` by path each, no map, no allocation; every cached root's lines in
 //! pieces on one thread per core); only when all of a root's match are its
