@@ -45,7 +45,13 @@
 //! system clock (root, outside the sandbox) can choose. A ctime less than two
 //! seconds old when it is stamped is never trusted (a change in the same clock
 //! tick would keep it), so a directory changed during the walk is listed again
-//! next time.
+//! next time. A root where nothing changed takes a fast path
+//! (`Walk::unchanged_prepare`, `check_stamps`, `Walk::unchanged_finish`): each
+//! cached directory's stamp is checked straight from the cache file's lines (one
+//! `statx` by path each, no map, no allocation; every cached root's lines in
+//! pieces on one thread per core); only when all of a root's match are its
+//! secrets marked and its walk skipped, else the root is walked as above with the
+//! file parsed.
 //!
 //! This module knows directories, fanotify's directory-entry events, mounts and
 //! the cache format; what a secret is and how it is marked belong to
@@ -56,7 +62,7 @@ use crate::tripwire::Tripwires;
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::sync::Mutex;
 
 /// The most entries one discovery (all roots) or one watcher walk looks at.
@@ -241,6 +247,157 @@ fn stamp_of(path: &[u8], st: &libc::stat, now: i64) -> DirStamp {
     }
 }
 
+/// A cache file's `D dev ino ctime nsec path` line, borrowed.
+struct StampLine<'t> {
+    dev: u64,
+    ino: u64,
+    ctime: i64,
+    ctime_nsec: i64,
+    path: &'t [u8],
+}
+
+fn parse_stamp_line(l: &[u8]) -> Option<StampLine<'_>> {
+    let mut f = l.strip_prefix(b"D ")?.splitn(5, |b| *b == b' ');
+    let mut num = || -> Option<i64> { std::str::from_utf8(f.next()?).ok()?.parse().ok() };
+    let dev = num()? as u64;
+    let ino = num()? as u64;
+    let ctime = num()?;
+    let ctime_nsec = num()?;
+    let path = f.next()?;
+    Some(StampLine {
+        dev,
+        ino,
+        ctime,
+        ctime_nsec,
+        path,
+    })
+}
+
+/// Is the stamp of the directory at `path` (NUL-terminated, absolute; no final
+/// symlink followed), taken now, the trusted stamp `d`? One `statx` asking for
+/// the type, inode and ctime only (the device is always given).
+fn stamp_matches(path: &[u8], d: &StampLine<'_>, now: i64) -> bool {
+    debug_assert_eq!(path.last(), Some(&0));
+    // SAFETY: `path` is NUL-terminated; sx is written by statx.
+    let sx = unsafe {
+        let mut sx: libc::statx = std::mem::zeroed();
+        let r = libc::statx(
+            libc::AT_FDCWD,
+            path.as_ptr().cast(),
+            libc::AT_SYMLINK_NOFOLLOW | libc::AT_STATX_SYNC_AS_STAT,
+            libc::STATX_TYPE | libc::STATX_INO | libc::STATX_CTIME,
+            &mut sx,
+        );
+        if r != 0 {
+            return false;
+        }
+        sx
+    };
+    let need = libc::STATX_TYPE | libc::STATX_INO | libc::STATX_CTIME;
+    let ctime = sx.stx_ctime.tv_sec;
+    sx.stx_mask & need == need
+        && u32::from(sx.stx_mode) & libc::S_IFMT == libc::S_IFDIR
+        && libc::makedev(sx.stx_dev_major, sx.stx_dev_minor) == d.dev
+        && sx.stx_ino == d.ino
+        // As `stamp_of`: a ctime less than two seconds old is never trusted.
+        && now.saturating_sub(ctime) >= 2
+        && ctime == d.ctime
+        && i64::from(sx.stx_ctime.tv_nsec) == d.ctime_nsec
+}
+
+/// A cached root as the fast path takes it: its cache file's directory lines
+/// and secrets, borrowed ([`Walk::unchanged_prepare`]).
+struct Unchanged<'t> {
+    dirs: Vec<&'t [u8]>,
+    secrets: Vec<&'t [u8]>,
+}
+
+/// Does every directory line of `lines` (`D dev ino ctime nsec path`) still have
+/// its stamp, a trusted one ([`stamp_matches`], at `now`)? A line that does not
+/// parse, a stamp not to trust (`-1`) or a pseudo file system's place (`-2`)
+/// is a no. One reused buffer, no other allocation.
+fn stamps_hold(lines: &[&[u8]], now: i64) -> bool {
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    lines.iter().all(|l| {
+        let Some(d) = parse_stamp_line(l) else {
+            return false;
+        };
+        if d.ctime < 0 || d.path.contains(&0) {
+            return false;
+        }
+        buf.clear();
+        buf.extend_from_slice(d.path);
+        buf.push(0);
+        stamp_matches(&buf, &d, now)
+    })
+}
+
+/// Directory lines per piece of the fast path's work.
+const STAMP_CHUNK: usize = 1024;
+
+/// Checks the stamps of every root in `todo` (`Some`: its fast path's lines)
+/// on up to `threads` threads, in pieces of [`STAMP_CHUNK`] lines taken in turn
+/// (a large root is spread over all of them); true for each root whose every
+/// stamp holds ([`stamps_hold`]).
+fn check_stamps(todo: &[Option<Unchanged<'_>>], now: i64, threads: usize) -> Vec<bool> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let pieces: Vec<(usize, &[&[u8]])> = todo
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| u.as_ref().map(|u| (i, u)))
+        .flat_map(|(i, u)| u.dirs.chunks(STAMP_CHUNK).map(move |c| (i, c)))
+        .collect();
+    let failed: Vec<AtomicBool> = todo.iter().map(|u| AtomicBool::new(u.is_none())).collect();
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        let Some((i, lines)) = pieces.get(n) else { return };
+        if !failed[*i].load(Ordering::Relaxed) && !stamps_hold(lines, now) {
+            failed[*i].store(true, Ordering::Relaxed);
+        }
+    };
+    std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads.min(pieces.len()).max(1))
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("claw-discovery".into())
+                    .spawn_scoped(s, work)
+                    .ok()
+            })
+            .collect();
+        work();
+        for h in helpers {
+            let _ = h.join();
+        }
+    });
+    failed.iter().map(|f| !f.load(Ordering::Relaxed)).collect()
+}
+
+/// The directories and secrets of the cache file `text` of `root`; `None` if it
+/// is not one (another version, another root, a line that does not parse).
+fn parse_cache(root: &str, text: &[u8]) -> Option<(Vec<DirStamp>, Vec<Vec<u8>>)> {
+    let mut lines = text.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+    if lines.next() != Some(format!("{CACHE_VERSION} {root}").as_bytes()) {
+        return None;
+    }
+    let (mut secrets, mut dirs) = (Vec::new(), Vec::new());
+    for l in lines {
+        if let Some(p) = l.strip_prefix(b"S ") {
+            secrets.push(p.to_vec());
+            continue;
+        }
+        let d = parse_stamp_line(l)?;
+        dirs.push(DirStamp {
+            path: d.path.to_vec(),
+            dev: d.dev,
+            ino: d.ino,
+            ctime: d.ctime,
+            ctime_nsec: d.ctime_nsec,
+        });
+    }
+    Some((dirs, secrets))
+}
+
 /// FNV-1a as a [`std::hash::Hasher`]: the walk's maps are keyed by paths it
 /// made itself (no adversary picks them to collide: the cost of a collision is
 /// time, never a wrong answer), and SipHash was a tenth of a cached start.
@@ -320,6 +477,9 @@ pub(crate) struct Found {
     pub secrets: Vec<Vec<u8>>,
     /// Something differs from the cache.
     pub changed: bool,
+    /// Found by the fast path ([`Walk::unchanged_finish`]): every one of these many cached
+    /// directories had its stamp (`None`: walked).
+    pub unchanged: Option<usize>,
 }
 
 /// How a directory still to walk is reached.
@@ -415,6 +575,89 @@ impl<'a> Walk<'a> {
         Ok(marked)
     }
 
+    /// Walks the root `root` with its cache file's `text` (`None`: no cache at
+    /// all; empty: no file for this root) parsed: [`Walk::root`].
+    fn root_cached(&mut self, root: &str, text: Option<Vec<u8>>) -> Result<Found, String> {
+        let known = text.map(|t| {
+            let (d, s) = parse_cache(root, &t).unwrap_or_default();
+            Known::new(d, s)
+        });
+        self.root(root, known)
+    }
+
+    /// The fast path's first step for a cached root (the common case: nothing
+    /// changed), with no map and no allocation per directory: the cache `text`'s
+    /// directory lines (whose stamps [`stamps_hold`] then checks, on several
+    /// threads) and its secrets. `None` when the file is not one to take this
+    /// way: another root's or version, no directory, a first directory that is
+    /// not the root's canonical path, a root that is a secret itself or on a
+    /// kernel pseudo file system. The caller then walks the root with the cache
+    /// parsed ([`Walk::root`]), which finds what changed.
+    fn unchanged_prepare<'t>(&self, root: &str, text: &'t [u8]) -> Option<Unchanged<'t>> {
+        let canon = std::fs::canonicalize(root).ok()?.into_os_string().into_vec();
+        if self.tw.secret(&lossy(&canon)) || is_pseudo_at(libc::AT_FDCWD, &canon) {
+            return None;
+        }
+        let mut lines = text.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+        if lines.next() != Some(format!("{CACHE_VERSION} {root}").as_bytes()) {
+            return None;
+        }
+        let mut u = Unchanged {
+            dirs: Vec::new(),
+            secrets: Vec::new(),
+        };
+        for l in lines {
+            match l.strip_prefix(b"S ") {
+                Some(p) => u.secrets.push(p),
+                None => u.dirs.push(l),
+            }
+        }
+        // The walk's first directory is the root's own.
+        let first = parse_stamp_line(u.dirs.first()?)?;
+        (first.path == canon.as_slice()).then_some(u)
+    }
+
+    /// The fast path's last step, once [`stamps_hold`] found every directory of
+    /// `u` with its stamp, taken by path after the watcher was armed: the tree is
+    /// the cache's, so its secrets are marked by path and that is all. `None`
+    /// (nothing marked but what is marked again) when a cached secret is gone or
+    /// no longer one to mark: the caller walks the root ([`Walk::root`]).
+    ///
+    /// Sound for the same reason as [`Walk::tree`]'s stamped directories: by
+    /// induction from the root, a directory whose stamp is unchanged has the
+    /// cache's names, so each cached subdirectory's path leads to the directory
+    /// whose stamp was checked, and there is no other.
+    fn unchanged_finish(&mut self, root: &str, u: &Unchanged<'_>) -> Result<Option<Found>, String> {
+        let count = u.dirs.len().saturating_add(u.secrets.len());
+        let seen = self
+            .seen
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed)
+            .saturating_add(count);
+        if seen > self.bound {
+            return Err(format!(
+                "discovery reached its bound of {} entries (in {root})",
+                self.bound
+            ));
+        }
+        let mut found = Found {
+            dirs: Vec::new(),
+            secrets: Vec::new(),
+            changed: false,
+            unchanged: Some(u.dirs.len()),
+        };
+        for p in &u.secrets {
+            let shown = lossy(p);
+            let Ok(c) = CString::new(*p) else {
+                return Ok(None);
+            };
+            if !self.mark(libc::AT_FDCWD, &c, &shown)? {
+                return Ok(None); // gone: the walk finds out what it is now
+            }
+            found.secrets.push(p.to_vec());
+        }
+        Ok(Some(found))
+    }
+
     /// Walks the root `root` (an absolute path, canonicalised here: Landlock's
     /// grant on it covers what it names), reusing `known` where a directory is
     /// unchanged. Marks every secret. An error means a part of the root is not
@@ -424,6 +667,7 @@ impl<'a> Walk<'a> {
             dirs: Vec::new(),
             secrets: Vec::new(),
             changed: known.is_none(),
+            unchanged: None,
         };
         let canon = match std::fs::canonicalize(root) {
             Ok(c) => c,
@@ -750,6 +994,21 @@ fn open_path(path: &[u8]) -> Option<OwnedFd> {
 }
 
 impl Watcher {
+    /// Removes the watcher's filesystem marks (the session is over:
+    /// [`crate::tripwire::Tripwires::unmark_all`]).
+    pub fn unmark_all(&self) {
+        // SAFETY: our own group; flushes its filesystem marks.
+        unsafe {
+            libc::fanotify_mark(
+                self.fan.as_raw_fd(),
+                libc::FAN_MARK_FLUSH | libc::FAN_MARK_FILESYSTEM,
+                0,
+                libc::AT_FDCWD,
+                std::ptr::null(),
+            );
+        }
+    }
+
     pub fn new() -> Result<Watcher, String> {
         // SAFETY: integer flags only; the descriptor is owned below.
         let fd = unsafe {
@@ -1117,6 +1376,7 @@ impl Watcher {
             dirs: Vec::new(),
             secrets: Vec::new(),
             changed: true,
+            unchanged: None,
         };
         let mut walk = walk;
         if let Err(e) = walk.tree(Reach::Open(sub), child, st, None, &mut found) {
@@ -1168,6 +1428,7 @@ impl Watcher {
             dirs: Vec::new(),
             secrets: Vec::new(),
             changed: true,
+            unchanged: None,
         };
         if let Err(e) = Walk::new(tw, true).tree(Reach::Open(fd), path.to_vec(), st, None, &mut found) {
             warn(&e);
@@ -1206,6 +1467,7 @@ pub(crate) fn discover(
     let t0 = std::time::Instant::now();
     let bytes: Vec<Vec<u8>> = canon.iter().map(|c| c.as_bytes().to_vec()).collect();
     watcher.arm(&bytes)?;
+    crate::startup_mark("the watcher armed");
     if trace {
         eprintln!("clawless: the watcher armed: {:?}", t0.elapsed());
     }
@@ -1215,23 +1477,63 @@ pub(crate) fn discover(
             .enumerate()
             .any(|(j, c)| j != i && inside(canon[i].as_bytes(), c.as_bytes()) && (canon[i] != *c || j < i))
     };
-    // The roots, the largest (by its cached directories) first, walked by two
-    // threads (the walk is mostly `fstatat`, which runs in parallel).
-    let mut todo: Vec<(String, Option<Known>)> = roots
+    let roots: Vec<String> = roots
         .into_iter()
         .enumerate()
         .filter(|(i, _)| !covered(*i) || tw.secret(&canon[*i]))
-        .map(|(_, root)| {
-            let known = cache.as_ref().map(|c| {
-                let (d, s) = c.read(&root).unwrap_or_default();
-                Known::new(d, s)
-            });
-            (root, known)
+        .map(|(_, root)| root)
+        .collect();
+    let texts: Vec<Option<Vec<u8>>> = roots
+        .iter()
+        .map(|root| cache.as_ref().map(|c| c.text(root)))
+        .collect();
+    let mut walk = Walk::new(tw, false);
+    // The fast path first: every cached root's stamps, checked on every core
+    // (the check is `statx` by path, which runs in parallel).
+    let t1 = std::time::Instant::now();
+    let fast: Vec<Option<Unchanged<'_>>> = roots
+        .iter()
+        .zip(&texts)
+        .map(|(root, t)| {
+            t.as_deref()
+                .filter(|t| !t.is_empty())
+                .and_then(|t| walk.unchanged_prepare(root, t))
         })
         .collect();
-    todo.sort_by_key(|(_, k)| std::cmp::Reverse(k.as_ref().map_or(0, |k| k.stamps.len())));
-    let todo = Mutex::new(todo);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+    let held = check_stamps(&fast, walk.now, threads);
+    let stamped = t1.elapsed();
     let results: Mutex<Vec<(String, Result<Found, String>)>> = Mutex::new(Vec::new());
+    // The rest (changed, or not cached), the largest cache file first, walked by
+    // two threads, each root with its cache file parsed.
+    let mut done: Vec<Option<Found>> = Vec::with_capacity(roots.len());
+    for ((root, u), held) in roots.iter().zip(&fast).zip(held) {
+        done.push(match u.as_ref().filter(|_| held) {
+            Some(u) => walk.unchanged_finish(root, u)?,
+            None => None,
+        });
+    }
+    drop(fast);
+    let mut todo: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+    for ((root, text), done) in roots.into_iter().zip(texts).zip(done) {
+        match done {
+            Some(found) => {
+                if trace {
+                    eprintln!(
+                        "clawless: discovery of {root}: {stamped:?} (with every cached root, {threads} threads), every stamp unchanged ({} directories)",
+                        found.unchanged.unwrap_or(0)
+                    );
+                }
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((root, Ok(found)));
+            }
+            None => todo.push((root, text)),
+        }
+    }
+    todo.sort_by_key(|(_, text)| std::cmp::Reverse(text.as_ref().map_or(0, Vec::len)));
+    let todo = Mutex::new(todo);
     let work = |walk: Walk<'_>| {
         let mut walk = walk;
         loop {
@@ -1239,11 +1541,12 @@ pub(crate) fn discover(
                 let mut t = todo.lock().unwrap_or_else(|e| e.into_inner());
                 (!t.is_empty()).then(|| t.remove(0))
             };
-            let Some((root, known)) = next else { return };
+            let Some((root, text)) = next else { return };
             let t0 = std::time::Instant::now();
-            let found = walk.root(&root, known);
+            let found = walk.root_cached(&root, text);
             if trace {
-                eprintln!("clawless: discovery of {root}: {:?}", t0.elapsed());
+                let how = if found.is_ok() { "walked" } else { "failed" };
+                eprintln!("clawless: discovery of {root}: {:?}, {how}", t0.elapsed());
             }
             let failed = found.is_err();
             results
@@ -1256,7 +1559,6 @@ pub(crate) fn discover(
             }
         }
     };
-    let walk = Walk::new(tw, false);
     let other = walk.sharing();
     std::thread::scope(|s| {
         let helper = std::thread::Builder::new()
@@ -1267,6 +1569,7 @@ pub(crate) fn discover(
             let _ = h.join();
         }
     });
+    crate::startup_mark("the roots walked");
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by(|a, b| a.0.cmp(&b.0));
     for (root, found) in results {
@@ -1360,35 +1663,10 @@ impl SecretCache {
         std::path::PathBuf::from(name)
     }
 
-    /// The directories and secrets of `root` when it was last walked.
-    fn read(&self, root: &str) -> Option<(Vec<DirStamp>, Vec<Vec<u8>>)> {
-        let text = std::fs::read(self.file(root)).ok()?;
-        let mut lines = text.split(|b| *b == b'\n').filter(|l| !l.is_empty());
-        if lines.next() != Some(format!("{CACHE_VERSION} {root}").as_bytes()) {
-            return None;
-        }
-        let (mut secrets, mut dirs) = (Vec::new(), Vec::new());
-        for l in lines {
-            if let Some(p) = l.strip_prefix(b"S ") {
-                secrets.push(p.to_vec());
-                continue;
-            }
-            let mut f = l.strip_prefix(b"D ")?.splitn(6, |b| *b == b' ');
-            let mut num = || -> Option<i64> { std::str::from_utf8(f.next()?).ok()?.parse().ok() };
-            let dev = num()? as u64;
-            let ino = num()? as u64;
-            let ctime = num()?;
-            let ctime_nsec = num()?;
-            let path = f.next()?.to_vec();
-            dirs.push(DirStamp {
-                path,
-                dev,
-                ino,
-                ctime,
-                ctime_nsec,
-            });
-        }
-        Some((dirs, secrets))
+    /// The text of `root`'s file (as [`parse_cache`] reads it) when it was last
+    /// walked; empty if there is none.
+    fn text(&self, root: &str) -> Vec<u8> {
+        std::fs::read(self.file(root)).unwrap_or_default()
     }
 
     fn put(&mut self, root: &str, dirs: Vec<DirStamp>, secrets: Vec<Vec<u8>>) {
@@ -1472,6 +1750,129 @@ mod tests {
         assert!(inside(b"/anything", b"/"));
         assert!(!inside(b"/optional", b"/opt"));
         assert!(!inside(b"/", b"/opt"));
+    }
+
+    /// A `D` line's path is everything after its four numbers, spaces included
+    /// (it was once cut at its first space, which hid such a directory below an
+    /// unchanged parent); a file of another root or version is not read.
+    #[test]
+    fn cache_lines_keep_spaces() {
+        let d = parse_stamp_line(b"D 1 2 3 4 /a b/c  d").unwrap();
+        assert_eq!((d.dev, d.ino, d.ctime, d.ctime_nsec), (1, 2, 3, 4));
+        assert_eq!(d.path, b"/a b/c  d");
+        assert!(parse_stamp_line(b"D 1 2 x 4 /a").is_none());
+        assert!(parse_stamp_line(b"D 1 2 3 4").is_none());
+        assert!(parse_stamp_line(b"S /a").is_none());
+        let text = format!("{CACHE_VERSION} /r\nS /r/x y/.env\nD 1 2 3 4 /r\nD 1 5 3 4 /r/x y\n");
+        let (dirs, secrets) = parse_cache("/r", text.as_bytes()).unwrap();
+        assert_eq!(secrets, vec![b"/r/x y/.env".to_vec()]);
+        assert_eq!(dirs.len(), 2);
+        assert_eq!(dirs[1].path, b"/r/x y");
+        assert_eq!(dirs[1].ino, 5);
+        assert!(parse_cache("/other", text.as_bytes()).is_none());
+        assert!(parse_cache("/r", b"clawless-secrets 1 /r\n").is_none());
+    }
+
+    /// The fast path's stamp (`statx`) matches only the very directory it was
+    /// taken of, unchanged, with a ctime old enough to trust; never through a
+    /// symlink, never a directory changed since, a missing one or another inode.
+    #[test]
+    fn stamps_match_only_unchanged_directories() {
+        let d = tempfile::tempdir().unwrap();
+        let sub = d.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let bytes = sub.as_os_str().as_bytes().to_vec();
+        let st = stat_name(libc::AT_FDCWD, &bytes).unwrap();
+        let line = |ino: u64| StampLine {
+            dev: st.st_dev,
+            ino,
+            ctime: st.st_ctime,
+            ctime_nsec: st.st_ctime_nsec,
+            path: &bytes,
+        };
+        let mut nul = bytes.clone();
+        nul.push(0);
+        let old = st.st_ctime + 10;
+        assert!(stamp_matches(&nul, &line(st.st_ino), old));
+        // The same stamp as `stamp_of` takes.
+        let s = stamp_of(&bytes, &st, old);
+        assert_eq!(
+            (s.dev, s.ino, s.ctime, s.ctime_nsec),
+            (st.st_dev, st.st_ino, st.st_ctime, st.st_ctime_nsec)
+        );
+        // Too recent to trust, another inode.
+        assert!(!stamp_matches(&nul, &line(st.st_ino), st.st_ctime + 1));
+        assert!(!stamp_matches(&nul, &line(st.st_ino + 1), old));
+        // A name added inside changes the ctime (past the clock's tick).
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::fs::write(sub.join(".env"), "").unwrap();
+        assert!(!stamp_matches(&nul, &line(st.st_ino), old + 10));
+        // A symlink to it in its place is not followed; gone is no match.
+        let st = stat_name(libc::AT_FDCWD, &bytes).unwrap();
+        let now = st.st_ctime + 10;
+        let cur = StampLine {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            ctime: st.st_ctime,
+            ctime_nsec: st.st_ctime_nsec,
+            path: &bytes,
+        };
+        assert!(stamp_matches(&nul, &cur, now));
+        let moved = d.path().join("moved");
+        std::fs::rename(&sub, &moved).unwrap();
+        assert!(!stamp_matches(&nul, &cur, now));
+        std::os::unix::fs::symlink(&moved, &sub).unwrap();
+        assert!(!stamp_matches(&nul, &cur, now));
+    }
+
+    /// The fast path's stamps checked in pieces on several threads: each root's
+    /// answer is its own (a change in one piece of a root fails that root only),
+    /// a root with no fast path is never one that held, and a stamp not to trust
+    /// or a pseudo file system's place fails its root.
+    #[test]
+    fn stamps_checked_in_pieces_answer_per_root() {
+        let d = tempfile::tempdir().unwrap();
+        let line = |p: &std::path::Path| -> Vec<u8> {
+            let b = p.as_os_str().as_bytes();
+            let st = stat_name(libc::AT_FDCWD, b).unwrap();
+            let mut l = format!(
+                "D {} {} {} {} ",
+                st.st_dev, st.st_ino, st.st_ctime, st.st_ctime_nsec
+            )
+            .into_bytes();
+            l.extend_from_slice(b);
+            l
+        };
+        let mut big = Vec::new();
+        for i in 0..(2 * STAMP_CHUNK + 10) {
+            let p = d.path().join(format!("big/d{i}"));
+            std::fs::create_dir_all(&p).unwrap();
+            big.push(p);
+        }
+        let small = d.path().join("small dir");
+        std::fs::create_dir(&small).unwrap();
+        let big_lines: Vec<Vec<u8>> = big.iter().map(|p| line(p)).collect();
+        let small_lines = vec![line(&small)];
+        let now = now_secs() + 10;
+        fn of(ls: &[Vec<u8>]) -> Option<Unchanged<'_>> {
+            Some(Unchanged {
+                dirs: ls.iter().map(Vec::as_slice).collect(),
+                secrets: Vec::new(),
+            })
+        }
+        let todo = [of(&big_lines), None, of(&small_lines)];
+        for threads in [1, 2, 3, 8] {
+            assert_eq!(check_stamps(&todo, now, threads), vec![true, false, true]);
+        }
+        // A name added in the last piece of the big root fails it alone.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::fs::write(big.last().unwrap().join(".env"), "").unwrap();
+        assert_eq!(check_stamps(&todo, now + 10, 2), vec![false, false, true]);
+        // Not trusted, a pseudo file system's place, a line that does not parse.
+        for bad in ["D 1 2 -1 0 /", "D 1 2 -2 0 /", "D x 2 3 4 /"] {
+            assert!(!stamps_hold(&[bad.as_bytes()], now));
+        }
+        assert!(stamps_hold(&[], now));
     }
 
     /// A directory listing returns names as bytes, a non-UTF-8 one too.

@@ -30,3 +30,17 @@ pub mod sandbox;
 pub mod sockaddr;
 pub mod tripwire;
 pub mod wire;
+
+/// With `CLAWLESS_TRACE_STARTUP` set, says on stderr how long after
+/// [`startup_mark`]'s first call (`clawless`'s `main`) the start-up reached
+/// `what`: where an isolated start-up's time goes (docs/BENCHMARKS.md).
+pub fn startup_mark(what: &str) {
+    static T0: std::sync::OnceLock<Option<std::time::Instant>> = std::sync::OnceLock::new();
+    let t0 = T0.get_or_init(|| std::env::var_os("CLAWLESS_TRACE_STARTUP").map(|_| std::time::Instant::now()));
+    if let Some(t0) = t0 {
+        eprintln!(
+            "clawless: start-up: {what} at {:.1} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}

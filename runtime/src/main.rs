@@ -261,7 +261,8 @@ fn unverified(a: &Artifact) -> Option<String> {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    claw_runtime::startup_mark("main");
+    let code = match Cli::parse().command {
         Command::Exec(a) => exec(a),
         Command::Learn {
             policy,
@@ -276,7 +277,9 @@ fn main() -> ExitCode {
             mode,
             cmd,
         ),
-    }
+    };
+    claw_runtime::startup_mark("main returns");
+    code
 }
 
 /// `clawless exec`.

@@ -516,6 +516,7 @@ impl From<LaunchError> for StartError {
 
 /// Runs the command; returns the exit status to exit with.
 pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
+    crate::startup_mark("the run begins");
     // Before any descriptor of ours exists: the sockets we inherited.
     let inherited = crate::inherited::find();
     for fd in &inherited.replaced {
@@ -577,6 +578,7 @@ pub fn run(mut launch: Launch) -> Result<i32, LaunchError> {
             .collect();
         crate::isofiles::prepare(&launch.artifact, &launch.env, &noexec)
     };
+    crate::startup_mark("the isolated plan prepared");
     // SAFETY: no thread has been started yet, which `start` requires (it forks);
     // the sigsets are zeroed locals (all-zero is a valid sigset_t) that
     // sigemptyset and pthread_sigmask initialise before use; `exec` borrows
@@ -671,7 +673,14 @@ impl Started {
     fn finish(self, _launch: &Launch, block: libc::sigset_t) -> i32 {
         spawn_signal_forwarder(self.child, block);
         spawn_socket_reaper(Arc::clone(&self.monitor));
-        let code = wait_for(self.child, self.report.as_ref());
+        crate::startup_mark("the agent runs");
+        let tripwires = self.monitor.tripwires.get().cloned();
+        let code = wait_for(self.child, self.report.as_ref(), || {
+            if let Some(t) = &tripwires {
+                t.unmark_all();
+            }
+        });
+        crate::startup_mark("the agent exited");
         // Our init is reaped: every process of its pid namespace is gone.
         if let Some(cg) = &self.cgroup {
             if let Err(e) = cg.remove() {
@@ -799,8 +808,10 @@ unsafe fn start(
         libc::waitpid(pid, std::ptr::null_mut(), 0);
     };
 
+    crate::startup_mark("the sandbox forked");
     let shown = Path::new(exec.path.to_str().unwrap_or("?")).display().to_string();
     let first = read_exact(&status_r, 1);
+    crate::startup_mark("the sandbox set up (its listener sent)");
     let listener = match first.as_deref() {
         Some([MSG_LISTENER]) => {
             let n = read_exact(&status_r, 4).ok_or_else(|| LaunchError::Setup("child vanished".into()))?;
@@ -832,22 +843,38 @@ unsafe fn start(
             return Err(e.into());
         }
     };
+    if let (Some(f), Some(Ok(cg))) = (files, &cgroup) {
+        // Late-mark scans freeze the sandbox, and its processes are told by
+        // their cgroup (the run keeps the cgroup).
+        f.tripwires.set_cgroup(Arc::downgrade(cg));
+    }
+    // The tripwires' listener is forked first, while we have no other thread.
+    let started = files.map(|f| f.tripwires.start(pid, agent));
+    crate::startup_mark("the tripwires' listener started");
     // The session's secret names, found once: the monitor decides reads with
-    // them, and FUSE tripwires cover the secrets among them.
-    let aliases = crate::aliases::Aliases::find(&launch.artifact.ir, &launch.env);
+    // them, and FUSE tripwires cover the secrets among them. Listed on a thread
+    // of their own while discovery walks (neither needs the other; an open of a
+    // directory discovery has marked is answered by the listener at once).
+    let find = || crate::aliases::Aliases::find(&launch.artifact.ir, &launch.env);
+    let (aliases, discovered) = std::thread::scope(|s| {
+        let names = std::thread::Builder::new()
+            .name("claw-names".into())
+            .spawn_scoped(s, find);
+        let discovered = files
+            .zip(started)
+            .map(|(f, started)| started.and_then(|()| f.tripwires.discover()));
+        let aliases = match names {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(_) => find(),
+        };
+        (aliases, discovered)
+    });
+    crate::startup_mark("the secret names listed");
     let mut fuse_wire = None;
     if let Some(f) = files {
         // Every existing secret a tripwire before the monitor exists (nothing of
         // the agent runs yet); a part that cannot be covered keeps opens mediated.
-        if let Some(Ok(cg)) = &cgroup {
-            // Late-mark scans freeze the sandbox (the run keeps the cgroup).
-            f.tripwires.set_cgroup(Arc::downgrade(cg));
-        }
-        if let Err(e) = f
-            .tripwires
-            .start(pid, agent)
-            .and_then(|()| f.tripwires.discover())
-        {
+        if let Some(Err(e)) = discovered {
             kill_child(pid);
             return Err(StartError::Files(e));
         }
@@ -879,6 +906,7 @@ unsafe fn start(
             }
         }
     }
+    crate::startup_mark("the secrets discovered");
     let listener = Listener::new(listener);
     listener.sync_wakeups();
     let view = if isolation.is_some() {
@@ -958,6 +986,7 @@ unsafe fn start(
             }
         );
     }
+    crate::startup_mark("the monitor started; the agent may exec");
     write_all(ack_w.as_raw_fd(), b"g");
     drop(ack_w);
     // EOF: the exec happened. Otherwise the child tells why it did not.
@@ -1070,7 +1099,11 @@ fn exit_code(status: i32) -> i32 {
 /// Waits for the command (isolated: for our init, which reports the agent's status
 /// on `report`); then ends whatever it left running (without the monitor it could
 /// do nothing useful anyway) and returns its status, 128+signal if killed.
-fn wait_for(child: i32, report: Option<&OwnedFd>) -> i32 {
+///
+/// `ended` runs once the child is reaped, before the rest is ended: with our
+/// init reaped, no process of the sandbox is left (the kernel ends an init only
+/// after every process of its pid namespace).
+fn wait_for(child: i32, report: Option<&OwnedFd>, ended: impl FnOnce()) -> i32 {
     let code;
     loop {
         let mut status = 0;
@@ -1097,6 +1130,7 @@ fn wait_for(child: i32, report: Option<&OwnedFd>) -> i32 {
             break;
         }
     }
+    ended();
     for p in descendants(std::process::id() as i32) {
         // SAFETY: kill with integer arguments touches no memory; `p` was read from
         // our own tree just now (a reused pid gets a signal meant for the sandbox).

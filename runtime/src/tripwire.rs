@@ -395,6 +395,27 @@ impl Tripwires {
         r
     }
 
+    /// Removes every mark (the tripwires' and the watcher's) once the sandbox is
+    /// gone (its init reaped). The kernel frees marks after a grace period, which
+    /// closing a group with marks waits for, one group after the other, as
+    /// `clawless` exits: removed together here, both wait out one grace period,
+    /// overlapping what `clawless` still does before it exits.
+    pub fn unmark_all(&self) {
+        if let Some(fan) = &self.fan {
+            // SAFETY: our own group; flushes its inode marks.
+            unsafe {
+                libc::fanotify_mark(
+                    fan.as_raw_fd(),
+                    libc::FAN_MARK_FLUSH,
+                    0,
+                    libc::AT_FDCWD,
+                    std::ptr::null(),
+                );
+            }
+        }
+        self.watcher.unmark_all();
+    }
+
     /// Starts the watcher's thread (after [`Tripwires::discover`]).
     pub fn watch(self: &Arc<Self>) {
         // From here on the agent may run: every new mark is a late one.

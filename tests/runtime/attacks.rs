@@ -4164,12 +4164,66 @@ fn isolated_files_a_secret_created_outside_under_a_system_root_taints() {
     }
 }
 
+/// The line `CLAWLESS_TRACE_DISCOVERY=1` prints for the discovery root `root`
+/// (empty without kernel-decided opens): "every stamp unchanged" when the cache's
+/// fast path found the whole root as cached, "walked" otherwise.
+fn discovery_of(o: &std::process::Output, root: &std::path::Path) -> String {
+    let head = format!("clawless: discovery of {}: ", root.display());
+    stderr(o)
+        .lines()
+        .find(|l| l.starts_with(&head))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Makes the cache of the discovery root `root` one the next run trusts whole:
+/// waits out the cache's distrust of fresh timestamps, runs twice, and checks
+/// (kernel-decided opens) that the second run found every stamp unchanged (the
+/// fast path, `discover.rs::check_stamps`), so that what the next run
+/// finds is found past it.
+fn warm_cache(f: &Fixture, root: &std::path::Path) {
+    std::thread::sleep(Duration::from_millis(2100));
+    let mut last = None;
+    for _ in 0..2 {
+        let mut c = f.command(&[], &["/bin/true"]);
+        c.env("CLAWLESS_TRACE_DISCOVERY", "1");
+        let o = run_with_deadline(c, Duration::from_secs(120));
+        assert_eq!(code(&o), 0, "{}", show(&o));
+        kernel_decided(&o);
+        last = Some(o);
+    }
+    let o = last.unwrap();
+    if kernel_opens() {
+        assert!(
+            discovery_of(&o, root).contains("every stamp unchanged"),
+            "the warm run did not take the cache's fast path\n{}",
+            show(&o)
+        );
+    }
+}
+
+/// A leak attempt on `path` (see `leak_attempt`) after a change made between
+/// runs below the discovery root `root`, which must have sent its discovery past
+/// the cache's fast path (kernel-decided opens).
+fn leak_attempt_after_change(f: &Fixture, root: &std::path::Path, ip: &str, path: &str) {
+    let o = leak_attempt(f, ip, "plain", path, &[("CLAWLESS_TRACE_DISCOVERY", "1")]);
+    kernel_decided(&o);
+    if kernel_opens() {
+        assert!(
+            discovery_of(&o, root).contains("walked"),
+            "the change did not send the discovery past the cache's fast path\n{}",
+            show(&o)
+        );
+    }
+}
+
 /// The discovery cache is invalidated by every change made between runs in a
 /// cached tree (its stamps are trusted: the tree is older than the cache's
-/// distrust of fresh timestamps when first cached, and a second run starts from
-/// the cache): a secret added deep inside, a directory holding a secret moved in
-/// from outside every discovery root, and a file system mounted over a cached
-/// directory are each a tripwire in the next run.
+/// distrust of fresh timestamps when first cached, and the run before each
+/// change found the whole tree as cached, by the fast path): a secret added deep
+/// inside, a directory made with a secret in it, a directory holding a secret
+/// moved in from outside every discovery root, and a file system mounted over a
+/// cached directory are each a tripwire in the next run.
 #[test]
 fn isolated_files_the_cache_sees_secrets_added_between_runs() {
     let f = Fixture::new("iso-cache-between").with_attack();
@@ -4180,33 +4234,43 @@ fn isolated_files_the_cache_sees_secrets_added_between_runs() {
         libc::getpid()
     }));
     let _clean = Cleanup(vec![from.clone()]);
-    std::thread::sleep(Duration::from_millis(2100));
-    for _ in 0..2 {
-        let o = f.run(&[], &["/bin/true"]);
-        assert_eq!(code(&o), 0, "{}", show(&o));
-        kernel_decided(&o);
-    }
+    warm_cache(&f, &f.ws);
     // Added deep inside a cached directory.
     std::fs::write(deep.join(".env"), "LEAK:SECRET-added-between-runs\n").unwrap();
-    let o = leak_attempt(&f, "127.77.41.10", "plain", "deep/a/b/c/.env", &[]);
-    kernel_decided(&o);
+    leak_attempt_after_change(&f, &f.ws, "127.77.41.10", "deep/a/b/c/.env");
+    // A directory made in a cached one, a secret in it.
+    warm_cache(&f, &f.ws);
+    std::fs::create_dir(f.ws.join("deep/a/made")).unwrap();
+    std::fs::write(f.ws.join("deep/a/made/.env"), "LEAK:SECRET-made-between-runs\n").unwrap();
+    leak_attempt_after_change(&f, &f.ws, "127.77.41.13", "deep/a/made/.env");
     // Moved in, with what it holds, from outside every root.
     std::fs::create_dir_all(from.join("app")).unwrap();
     std::fs::write(from.join("app/.env.local"), "LEAK:SECRET-moved-between-runs\n").unwrap();
-    std::thread::sleep(Duration::from_millis(2100));
-    let o = f.run(&[], &["/bin/true"]);
-    assert_eq!(code(&o), 0, "{}", show(&o));
+    warm_cache(&f, &f.ws);
     std::fs::rename(from.join("app"), f.ws.join("deep/a/app")).unwrap();
-    let o = leak_attempt(&f, "127.77.41.11", "plain", "deep/a/app/.env.local", &[]);
-    kernel_decided(&o);
+    leak_attempt_after_change(&f, &f.ws, "127.77.41.11", "deep/a/app/.env.local");
     // A file system mounted over a cached directory.
-    std::thread::sleep(Duration::from_millis(2100));
-    let o = f.run(&[], &["/bin/true"]);
-    assert_eq!(code(&o), 0, "{}", show(&o));
+    warm_cache(&f, &f.ws);
     let _m = Mounted::tmpfs(&f.ws.join("deep/a/b"));
     std::fs::write(f.ws.join("deep/a/b/.env"), "LEAK:SECRET-mounted-between-runs\n").unwrap();
-    let o = leak_attempt(&f, "127.77.41.12", "plain", "deep/a/b/.env", &[]);
-    kernel_decided(&o);
+    leak_attempt_after_change(&f, &f.ws, "127.77.41.12", "deep/a/b/.env");
+}
+
+/// cache-space-in-name: a cached directory whose name holds a space is stamped
+/// under its whole path. The cache's reader once cut a `D` line's path at its
+/// first space: such a directory below an unchanged parent was never looked at
+/// again, and a secret created in it between runs was no tripwire (its read did
+/// not taint). In the readable `~/.cache` (a discovery root), not the workspace,
+/// whose secret names `crate::aliases` lists (and covers) at every start.
+#[test]
+fn isolated_files_a_cached_directory_named_with_a_space_is_not_skipped() {
+    let f = Fixture::new("iso-cache-space").with_attack();
+    let cache = f.home.join(".cache");
+    std::fs::create_dir_all(cache.join("proj/my dir/in it")).unwrap();
+    warm_cache(&f, &cache);
+    let secret = cache.join("proj/my dir/in it/.env");
+    std::fs::write(&secret, "LEAK:SECRET-in-a-spaced-dir\n").unwrap();
+    leak_attempt_after_change(&f, &cache, "127.77.41.50", &secret.display().to_string());
 }
 
 /// A cached tree changed during a run: the secret an outside process creates in
