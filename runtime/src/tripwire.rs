@@ -1087,16 +1087,18 @@ impl Tripwires {
             budget = budget.saturating_sub(n);
             budget > 0
         };
-        let is_it = |p: &str| {
-            let Ok(c) = CString::new(p) else { return false };
+        // What a `/proc` magic link names: `None` if gone, else its stat.
+        let look = |p: &str| -> Option<libc::stat> {
+            let c = CString::new(p).ok()?;
             // SAFETY: st is written by stat; c is a valid C string. `stat`
             // follows the magic link without opening what it names (no
             // permission event).
             unsafe {
                 let mut st: libc::stat = std::mem::zeroed();
-                libc::stat(c.as_ptr(), &mut st) == 0 && st.st_dev == dev && st.st_ino == ino
+                (libc::stat(c.as_ptr(), &mut st) == 0).then_some(st)
             }
         };
+        let is_it = |p: &str| look(p).is_some_and(|st| st.st_dev == dev && st.st_ino == ino);
         // Rounds until a listing of `/proc` shows no sandbox process not scanned
         // yet: a process forked after a listing (by one not scanned yet, which
         // then closes its own copy) is in the next (red team round 5,
@@ -1195,10 +1197,28 @@ impl Tripwires {
                             if !spend(1) {
                                 break 'procs;
                             }
+                            let Some(st) = look(&f.path().to_string_lossy()) else {
+                                continue;
+                            };
+                            // A pipe or socket with data queued may hold the file's
+                            // pages themselves, not a copy (`splice`, `sendfile`,
+                            // `vmsplice` of a mapping: red team round 7,
+                            // splice-page-holder), which read what is written into
+                            // the file later: a holder (fail closed).
+                            let fmt = st.st_mode & libc::S_IFMT;
+                            if how == "descriptor" && (fmt == libc::S_IFIFO || fmt == libc::S_IFSOCK) {
+                                let n = f.file_name().to_string_lossy().parse::<i32>().ok();
+                                if n.is_none_or(|n| queued(&pfd, n, &st)) {
+                                    found = Some((tid, "pipe or socket with data queued"));
+                                    break;
+                                }
+                                continue;
+                            }
                             // A descriptor that cannot read (write-only, `O_PATH`:
                             // reopening it is an open, which meets the mark) is
                             // no holder: the agent's own `echo > .env` is not one.
-                            if is_it(&f.path().to_string_lossy())
+                            if st.st_dev == dev
+                                && st.st_ino == ino
                                 && (how != "descriptor"
                                     || may_read(&format!(
                                         "{base}/fdinfo/{}",
@@ -1237,6 +1257,42 @@ impl Tripwires {
         }
         scan
     }
+}
+
+/// Whether the pipe or socket `fd` of the process `pidfd` (whose magic link
+/// stats as `st`) has data queued, in either direction for a socket (`FIONREAD`,
+/// `SIOCOUTQ`): such data may be pages of a file rather than copies. Fails
+/// closed (`true`) when it cannot be told: the descriptor cannot be taken
+/// (`pidfd_getfd` reaches the thread group's table, a thread may have its own),
+/// or what is taken is another object.
+fn queued(pidfd: &OwnedFd, fd: i32, st: &libc::stat) -> bool {
+    // SAFETY: a pidfd we own; the descriptor returned is ours (closed below).
+    let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    let Ok(dup) = i32::try_from(dup) else { return true };
+    if dup < 0 {
+        return true;
+    }
+    // SAFETY: `dup` is a fresh descriptor of ours; OwnedFd closes it.
+    let dup = unsafe { OwnedFd::from_raw_fd(dup) };
+    let Some(now) = stat_of(dup.as_raw_fd(), None, false) else {
+        return true;
+    };
+    if now.st_dev != st.st_dev || now.st_ino != st.st_ino {
+        return true;
+    }
+    let count = |req: libc::c_ulong| -> Option<libc::c_int> {
+        let mut n: libc::c_int = 0;
+        // SAFETY: `n` is a valid int for the kernel to write.
+        (unsafe { libc::ioctl(dup.as_raw_fd(), req, &mut n) } == 0).then_some(n)
+    };
+    // A listening or unconnected socket answers neither: it holds nothing.
+    let inq = count(libc::FIONREAD).unwrap_or(0);
+    let outq = if st.st_mode & libc::S_IFMT == libc::S_IFSOCK {
+        count(libc::TIOCOUTQ).unwrap_or(0)
+    } else {
+        0
+    };
+    inq > 0 || outq > 0
 }
 
 /// Whether the `maps` file at `path` (`/proc/<pid>/task/<tid>/maps`) lists a

@@ -3400,6 +3400,16 @@ fn isolated_files_without_a_cgroup_the_sandbox_runs_and_says_late_marks_cannot_f
     kernel_decided(&o);
 }
 
+/// Red team round 7 (splice-page-holder): the file's page itself in a pipe's
+/// buffer (`splice`), every descriptor of the file closed: the pipe reads what
+/// is written into the page later. A pipe or socket with data queued is a
+/// holder. (`vmsplice` of a shared mapping does the same; the default profile
+/// refuses `vmsplice`, and the same check covers it where a policy allows it.)
+#[test]
+fn isolated_files_a_page_held_in_a_pipe_before_the_mark_taints_when_it_lands() {
+    early_hold_taints("splice", "127.77.16.85");
+}
+
 #[test]
 fn isolated_files_a_descriptor_in_flight_before_the_mark_taints_when_it_lands() {
     early_hold_taints("inflight", "127.77.16.62");

@@ -1740,7 +1740,7 @@ int main(int argc, char **argv) {
         // becomes a secret: HOW fd (a descriptor), map (a shared mapping, the
         // descriptor closed), inflight (a descriptor passed with SCM_RIGHTS into a
         // socket's queue, every descriptor of it closed), forkhop (moved by fork
-        // while the scan runs, see below). Creates `held`, waits
+        // while the scan runs, see below), splice/vmsplice (its page in a pipe). Creates `held`, waits
         // for `go`, reads what the file holds then through what it kept, and
         // connects and sends it.
         const char *how = argv[2], *path = argv[3];
@@ -1749,6 +1749,7 @@ int main(int argc, char **argv) {
         if (fd < 0) return 1;
         char *map = NULL;
         int sp[2] = {-1, -1};
+        int held_pipe[2] = {-1, -1};
         if (!strcmp(how, "zmap")) {
             // A shared mapping, the descriptor closed, and the main thread exits
             // alone: the leader's /proc/<pid>/map_files is then empty.
@@ -1812,6 +1813,25 @@ int main(int argc, char **argv) {
             report("earlyhold pass", sendmsg(sp[0], &mh, 0));
             close(fd);
             fd = -1;
+        } else if (!strcmp(how, "splice") || !strcmp(how, "vmsplice")) {
+            // The file's page itself in a pipe's buffer (not a copy), the
+            // descriptor closed: the pipe reads what is written into the page
+            // later (red team round 7, splice-page-holder).
+            if (pipe(held_pipe) != 0) return 1;
+            long n;
+            if (how[0] == 'v') {
+                char *a = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+                if (a == MAP_FAILED) return 1;
+                struct iovec v = {.iov_base = a, .iov_len = 64};
+                n = vmsplice(held_pipe[1], &v, 1, 0);
+                munmap(a, 4096);
+            } else {
+                n = splice(fd, NULL, held_pipe[1], NULL, 64, 0);
+            }
+            report("earlyhold splice", n);
+            if (n <= 0) return 1;
+            close(fd);
+            fd = -1;
         }
         int h = open("held", O_WRONLY | O_CREAT, 0600);
         if (h >= 0) close(h);
@@ -1832,6 +1852,11 @@ int main(int argc, char **argv) {
         if (map) {
             k = (ssize_t)strnlen(map, 200);
             memcpy(buf + 5, map, k);
+        } else if (held_pipe[0] >= 0) {
+            char tmp[64] = {0};
+            ssize_t r = read(held_pipe[0], tmp, sizeof tmp);
+            k = r > 0 ? (ssize_t)strnlen(tmp, (size_t)r) : -1;
+            if (k > 0) memcpy(buf + 5, tmp, (size_t)k);
         } else if (fd >= 0) {
             k = pread(fd, buf + 5, 200, 0);
         }
