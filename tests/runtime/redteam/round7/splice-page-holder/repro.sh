@@ -7,7 +7,7 @@ IP=127.77.7.1
 D=$R7/splice-page-holder; W=$D/ws H=$D/home; rm -rf $W $H; mkdir -p $W $H
 gcc -O1 -o $W/splicehold $D/splicehold.c
 outside() { # the user's tool: rename draft to .env, then write the secret into it in place
-  while [ ! -e $W/ready ]; do sleep 0.05; done; mv $W/draft $W/.env; sleep 0.5
+  for i in $(seq 600); do [ -e $W/ready ] && break; sleep 0.05; done; [ -e $W/ready ] || return; mv $W/draft $W/.env; sleep 0.5
   printf "SECRET-ENV-$1\n" | dd of=$W/.env conv=notrunc status=none; }
 try() { # try NAME ARGS...
   printf 'draft-draft-draft-draft-draft\n' > $W/draft; rm -f $W/.env $W/ready
