@@ -50,6 +50,10 @@ int main(int argc,char**argv){ setvbuf(stdout,0,_IONBF,0); const char*ip=argv[1]
   else if(!strcmp(how,"outside-wronly-reopen")||!strcmp(how,"outside-path-reopen")){ close(fd);
     fd=open("draft",how[8]=='w'?O_WRONLY:O_PATH); r=fd<0?-1:0;}
   else if(!strncmp(how,"outside-",8)){ close(fd); mkdir("config",0700); fd=open("config/x",O_RDWR|O_CREAT,0600); r=fd<0?-1:0;}
+  // dotfiles-*: the workspace is a dotfiles repo: ~/.aws -> <ws>/aws from before the session.
+  else if(!strcmp(how,"dotfiles-rename-over")){ r=rename("draft","aws/credentials");}
+  else if(!strcmp(how,"dotfiles-read")){ close(fd); fd=open("aws/credentials",O_RDONLY); r=fd<0?-1:0;} // control: an open by the alias taints
+  else if(!strcmp(how,"dotfiles-link")){ r=link("draft","aws/config");}
   else if(!strcmp(how,"none")) r=0;
   else { printf("unknown\n"); return 1; }
   printf("naming %s: r=%ld errno=%s\n",how,r,r<0?strerror(errno):"-");

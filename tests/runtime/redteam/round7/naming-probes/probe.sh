@@ -18,8 +18,8 @@ outside_links() { # the user's tool makes links while the agent runs (kopens: th
   esac; }
 for how in $HOWS; do for cfg in ${CFGS:-kopens isolated mediated}; do
   W=$D/ws-$cfg-$how H=$D/home-$cfg-$how; rm -rf $W $H; mkdir -p $W $H; cp $D/naming.bin $W/naming
-  case $how in dangling-*) mkdir $W/config; ln -s config/dev.env $W/.env;; existing-*) mkdir $W/config; echo OLD-KEY > $W/config/dev.env; ln -s config/dev.env $W/.env;; esac
-  case $how in relative-subdir) S=sub/.env;; rename-dir-of-link) S=e/d/.env;; hf-*) S=../home-$cfg-$how/.cache/huggingface/token;; *) S=.env;; esac
+  case $how in dangling-*) mkdir $W/config; ln -s config/dev.env $W/.env;; dotfiles-*) mkdir $W/aws; echo '[default] OLD' > $W/aws/credentials; ln -s $W/aws $H/.aws;; existing-*) mkdir $W/config; echo OLD-KEY > $W/config/dev.env; ln -s config/dev.env $W/.env;; esac
+  case $how in relative-subdir) S=sub/.env;; rename-dir-of-link) S=e/d/.env;; hf-*) S=../home-$cfg-$how/.cache/huggingface/token;; dotfiles-rename-over|dotfiles-read) S=../home-$cfg-$how/.aws/credentials;; dotfiles-link) S=../home-$cfg-$how/.aws/config;; *) S=.env;; esac
   ( while [ ! -e $W/named ]; do sleep 0.05; done; sleep 0.3; outside_links $how $W; sleep 0.3; printf "API_KEY=SECRET-$how-$cfg\n" > $W/$S; touch $W/go ) & UP=$!
   listen $IP $D/out-$cfg-$how.txt
   case $cfg in

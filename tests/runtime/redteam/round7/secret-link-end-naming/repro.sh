@@ -8,4 +8,4 @@
 # naming step too), `symlink-then-rename` (naming `.env` itself: tainted, held).
 set -u; D=$(cd "$(dirname "$0")" && pwd)
 echo "MARKER: round7 secret-link-end-naming"
-CFGS=${CFGS:-} $D/../naming-probes/probe.sh none symlink-then-rename existing-rename-over existing-unlink-link dangling-rename dangling-link dangling-symlink dangling-creat
+CFGS=${CFGS:-} $D/../naming-probes/probe.sh none symlink-then-rename dotfiles-read existing-rename-over existing-unlink-link dangling-rename dangling-link dangling-symlink dangling-creat dotfiles-rename-over dotfiles-link
