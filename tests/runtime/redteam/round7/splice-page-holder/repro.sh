@@ -8,7 +8,7 @@ D=$R7/splice-page-holder; W=$D/ws H=$D/home; rm -rf $W $H; mkdir -p $W $H
 gcc -O1 -o $W/splicehold $D/splicehold.c
 outside() { # the user's tool: rename draft to .env, then write the secret into it in place
   for i in $(seq 600); do [ -e $W/ready ] && break; sleep 0.05; done; [ -e $W/ready ] || return; mv $W/draft $W/.env; sleep 0.5
-  printf "SECRET-ENV-$1\n" | dd of=$W/.env conv=notrunc status=none; }
+  if [ "${TRUNC:-}" ]; then printf "SECRET-ENV-$1\n" > $W/.env; else printf "SECRET-ENV-$1\n" | dd of=$W/.env conv=notrunc status=none; fi; }
 try() { # try NAME ARGS...
   printf 'draft-draft-draft-draft-draft\n' > $W/draft; rm -f $W/.env $W/ready
   outside $1 & CPID=$!; shift
@@ -17,6 +17,9 @@ try() { # try NAME ARGS...
 listen $IP $D/out.txt
 echo "== attack: the page is held by a pipe only"; try splice
 verdict $D/out.txt SECRET-ENV-splice
+listen $IP $D/out-trunc.txt
+echo "== the same, the user's write truncating (printf > .env): the page leaves the file"; TRUNC=1 try trunc
+verdict $D/out-trunc.txt SECRET-ENV-trunc
 listen $IP $D/out-control.txt
 echo "== control: the descriptor is kept (a holder the scan finds)"; try control hold
 verdict $D/out-control.txt SECRET-ENV-control
