@@ -596,6 +596,43 @@ fn with_names(
     accesses
 }
 
+/// A naming (rename, link, symlink) reads every name it reads under the other
+/// secret names of that place too, by path (the end of a secret-named link, a
+/// path below a linked directory), as the monitor decides it
+/// (`emulate/names.rs`, `emulate/fs.rs::modify`).
+fn with_names_of_places(
+    names: Option<&SecretNames>,
+    mut accesses: Vec<Access>,
+    named: &mut Vec<(String, String)>,
+) -> Vec<Access> {
+    let Some(names) = names else { return accesses };
+    let reads: Vec<String> = accesses
+        .iter()
+        .filter_map(|a| match a {
+            Access::Path {
+                verb: Verb::Read,
+                path,
+            } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    for path in reads {
+        for n in names.names_of(&path, None) {
+            let read = Access::Path {
+                verb: Verb::Read,
+                path: n.clone(),
+            };
+            if !accesses.contains(&read) {
+                accesses.push(read);
+            }
+            if !named.iter().any(|(_, m)| *m == n) {
+                named.push((path.clone(), n));
+            }
+        }
+    }
+    accesses
+}
+
 fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
     let ir = &a.ir;
     let arch = ir.arch;
@@ -671,9 +708,17 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
     };
     let verbs = verbs_for(None);
     let opens = matches!(mediated, Some(Mediation::Open { .. } | Mediation::Exec { .. }));
-    let names = (!q.pure && opens).then(|| secret_names(ir, &env));
+    let namings = matches!(
+        mediated,
+        Some(Mediation::NameChange { .. } | Mediation::Symlink { .. })
+    );
+    let names = (!q.pure && (opens || namings)).then(|| secret_names(ir, &env));
     let mut named = Vec::new();
-    let accesses = with_names(names.as_deref(), accesses_for(&verbs)?, &mut named);
+    let accesses = if namings {
+        with_names_of_places(names.as_deref(), accesses_for(&verbs)?, &mut named)
+    } else {
+        with_names(names.as_deref(), accesses_for(&verbs)?, &mut named)
+    };
 
     let data = SeccompData {
         nr,

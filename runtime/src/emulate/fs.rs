@@ -826,7 +826,17 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
             }
         }
     }
-    let accesses: Vec<Access> = shown_paths.iter().flat_map(|p| path_accesses(verbs, p)).collect();
+    let mut accesses: Vec<Access> = shown_paths.iter().flat_map(|p| path_accesses(verbs, p)).collect();
+    if name == "symlink" || name == "symlinkat" {
+        // A link at the end of a secret name (`.env -> config/dev.env`, the
+        // link made at `config/dev.env`) gives what it reaches that name too
+        // (red team round 7, secret-link-end-naming).
+        for p in &shown_paths {
+            for secret in m.aliases.of_path(p) {
+                accesses.extend(path_accesses(&[Verb::Read], &secret));
+            }
+        }
+    }
     // Arguments read from memory beyond the paths (symlink target, xattr name and
     // value, times), read before deciding so the record shows them.
     let target = if name == "symlink" || name == "symlinkat" {

@@ -174,7 +174,17 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
         // whole call below, as if this had not happened (what it fired was a
         // read the call performs if it goes ahead).
     }
-    let moved = moved_names(&from, &to, is_link, exchange)?;
+    let mut moved = moved_names(&from, &to, is_link, exchange)?;
+    // The session's other secret names of those names (the end of a
+    // secret-named link, a path below a linked directory: `crate::aliases`): an
+    // object given such a name has that secret's name too (red team round 7,
+    // secret-link-end-naming: `mv draft config/dev.env` under `.env ->
+    // config/dev.env`).
+    let mut also: Vec<String> = moved.iter().flat_map(|p| m.aliases.of_path(p)).collect();
+    also.retain(|n| !moved.contains(n));
+    also.sort();
+    also.dedup();
+    moved.extend(also);
     let acc = accesses(from.path(), &to.path, &moved);
     let v = m.decide(n, name, n.nr, &acc, || {
         json!({

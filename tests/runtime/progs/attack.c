@@ -1669,7 +1669,9 @@ int main(int argc, char **argv) {
         } else if (!strcmp(how, "link")) {
             r = link("scaffold.tmp", secret);
         } else if (!strcmp(how, "symlink")) {
-            r = symlink("scaffold.tmp", secret);
+            // By its absolute path: NAME may be in another directory.
+            char abs[4096];
+            r = realpath("scaffold.tmp", abs) ? symlink(abs, secret) : -1;
         } else {
             int e = open(secret, O_WRONLY | O_CREAT, 0600);
             if (e >= 0) close(e);
