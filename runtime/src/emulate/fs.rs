@@ -944,8 +944,37 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
         if let Some(link) = shown_paths.first() {
             let named = m.aliases.learn_link(link);
             if let Some(t) = m.tripwires.get() {
-                for (path, name) in named {
-                    t.cover_object(path.as_deref().unwrap_or(&name), &name);
+                for (path, name) in &named {
+                    t.cover_object(path.as_deref().unwrap_or(name), name);
+                }
+            }
+            // The names the link gave are read by the naming, as a rename's are:
+            // a link to a directory (`~/.cache/huggingface -> ws/hf`) names the
+            // files below it (`.../huggingface/token`), which the agent may hold
+            // open (red team round 7, dir-symlink-over-secret-tree). Refused, the
+            // link is taken back.
+            let mut reads: Vec<Access> = Vec::new();
+            for (_, name) in &named {
+                for a in path_accesses(&[Verb::Read], name) {
+                    if !reads.contains(&a) && !accesses.contains(&a) {
+                        reads.push(a);
+                    }
+                }
+            }
+            if !reads.is_empty() {
+                let v = m.decide(
+                    n,
+                    name,
+                    n.nr,
+                    &reads,
+                    || json!({ "paths": shown_paths, "named": reads.len() }),
+                );
+                if !v.allowed() {
+                    if let Some(p) = p0 {
+                        // SAFETY: the parent handle and name resolved above.
+                        unsafe { libc::unlinkat(dir(p), p.name.as_ptr(), 0) };
+                    }
+                    return Ok(v.refusal().into());
                 }
             }
         }
