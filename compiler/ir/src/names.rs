@@ -483,7 +483,18 @@ impl SecretNames {
     /// record something)? Its own path is a secret's, or a path below it could
     /// be, or it is a place a known name reaches (a link of a chain made again).
     pub fn may_name(&self, link: &str) -> bool {
-        self.is_secret_name(link) || self.could_name_below(link) || self.by_path.contains_key(link)
+        self.is_secret_name(link) || self.could_name_below(link) || !self.places_at(link).is_empty()
+    }
+
+    /// The places at or below `link` that known names reach (a link of a chain,
+    /// a dangling name's end whose directory the link now is), with their names.
+    fn places_at(&self, link: &str) -> Vec<(String, Vec<String>)> {
+        let below = format!("{}/", link.trim_end_matches('/'));
+        self.by_path
+            .iter()
+            .filter(|(k, _)| k.as_str() == link || k.starts_with(&below))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Could a path at or below `dir` match a secret pattern? (A pattern's
@@ -509,8 +520,11 @@ impl SecretNames {
     /// with their name, and canonical paths with the link's name for them.
     #[allow(clippy::type_complexity)]
     pub fn learn_link(&mut self, link: &str) -> (Vec<((u64, u64), String)>, Vec<(String, String)>) {
-        // The names other links give this place (it is a link of their chain).
-        let inherited: Vec<String> = self.by_path.get(link).cloned().unwrap_or_default();
+        // The names other links give this place (it is a link of their chain) or
+        // places below it (a dangling name's directory, made a link now: red
+        // team round 7, outside-link-completed-later): followed again, through
+        // the new link.
+        let inherited = self.places_at(link);
         let mut fresh = SecretNames::with_patterns(Vec::new());
         std::mem::swap(&mut fresh.patterns, &mut self.patterns);
         std::mem::swap(&mut fresh.lasts, &mut self.lasts);
@@ -518,8 +532,10 @@ impl SecretNames {
         if fresh.could_name_below(link) || fresh.is_secret_name(link) {
             fresh.follow(Path::new(link), link, 0, &mut budget, &mut HashSet::new());
         }
-        for name in &inherited {
-            fresh.follow(Path::new(link), name, 0, &mut budget, &mut HashSet::new());
+        for (place, names) in &inherited {
+            for name in names {
+                fresh.follow(Path::new(place), name, 0, &mut budget, &mut HashSet::new());
+            }
         }
         std::mem::swap(&mut fresh.patterns, &mut self.patterns);
         std::mem::swap(&mut fresh.lasts, &mut self.lasts);
@@ -633,6 +649,15 @@ mod tests {
         // An ordinary link made elsewhere still names nothing.
         std::os::unix::fs::symlink("notes", d.join("other")).unwrap();
         assert!(!n.may_name(&s("other")));
+        // A dangling name's directory made a link later (`.env2 -> cfg/x`, then
+        // `cfg -> config`): what the name reaches now is named.
+        std::fs::create_dir_all(d.join("config")).unwrap();
+        std::fs::write(d.join("config/x"), "x").unwrap();
+        n.name_path(s("cfg/x"), &s(".env"));
+        std::os::unix::fs::symlink("config", d.join("cfg")).unwrap();
+        assert!(n.may_name(&s("cfg")));
+        let (_, paths) = n.learn_link(&s("cfg"));
+        assert!(paths.contains(&(s("config/x"), s(".env"))), "{paths:?}");
         let _ = std::fs::remove_dir_all(&d);
     }
 
