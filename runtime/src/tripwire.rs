@@ -1205,10 +1205,15 @@ impl Tripwires {
                             // `vmsplice` of a mapping: red team round 7,
                             // splice-page-holder), which read what is written into
                             // the file later: a holder (fail closed).
+                            // Only what the sandbox can read back counts: a pipe's
+                            // write end (its stdout, read outside) is no holder.
                             let fmt = st.st_mode & libc::S_IFMT;
                             if how == "descriptor" && (fmt == libc::S_IFIFO || fmt == libc::S_IFSOCK) {
-                                let n = f.file_name().to_string_lossy().parse::<i32>().ok();
-                                if n.is_none_or(|n| queued(&pfd, n, &st)) {
+                                let name = f.file_name().to_string_lossy().into_owned();
+                                if fmt == libc::S_IFIFO && !may_read(&format!("{base}/fdinfo/{name}")) {
+                                    continue;
+                                }
+                                if name.parse::<i32>().ok().is_none_or(|n| queued(&pfd, n, &st)) {
                                     found = Some((tid, "pipe or socket with data queued"));
                                     break;
                                 }
@@ -1260,8 +1265,9 @@ impl Tripwires {
 }
 
 /// Whether the pipe or socket `fd` of the process `pidfd` (whose magic link
-/// stats as `st`) has data queued, in either direction for a socket (`FIONREAD`,
-/// `SIOCOUTQ`): such data may be pages of a file rather than copies. Fails
+/// stats as `st`) has data queued to be read (`FIONREAD`): such data may be pages
+/// of a file rather than copies (a socket's peer in the sandbox spliced them; a
+/// peer outside sent them, which counts too: fail closed). Fails
 /// closed (`true`) when it cannot be told: the descriptor cannot be taken
 /// (`pidfd_getfd` reaches the thread group's table, a thread may have its own),
 /// or what is taken is another object.
@@ -1285,14 +1291,8 @@ fn queued(pidfd: &OwnedFd, fd: i32, st: &libc::stat) -> bool {
         // SAFETY: `n` is a valid int for the kernel to write.
         (unsafe { libc::ioctl(dup.as_raw_fd(), req, &mut n) } == 0).then_some(n)
     };
-    // A listening or unconnected socket answers neither: it holds nothing.
-    let inq = count(libc::FIONREAD).unwrap_or(0);
-    let outq = if st.st_mode & libc::S_IFMT == libc::S_IFSOCK {
-        count(libc::TIOCOUTQ).unwrap_or(0)
-    } else {
-        0
-    };
-    inq > 0 || outq > 0
+    // A listening or unconnected socket does not answer: it holds nothing.
+    count(libc::FIONREAD).unwrap_or(0) > 0
 }
 
 /// Whether the `maps` file at `path` (`/proc/<pid>/task/<tid>/maps`) lists a
