@@ -378,16 +378,7 @@ impl Tripwires {
         let r = crate::discover::discover(self, &self.watcher, self.cache_file.get());
         if r.is_err() {
             if let Some(fan) = &self.fan {
-                // SAFETY: our own group; flushes its inode marks.
-                unsafe {
-                    libc::fanotify_mark(
-                        fan.as_raw_fd(),
-                        libc::FAN_MARK_FLUSH,
-                        0,
-                        libc::AT_FDCWD,
-                        std::ptr::null(),
-                    );
-                }
+                flush_marks(fan);
             }
             self.secrets.lock().unwrap_or_else(|e| e.into_inner()).clear();
             self.count.store(0, Ordering::Relaxed);
@@ -402,16 +393,7 @@ impl Tripwires {
     /// overlapping what `clawless` still does before it exits.
     pub fn unmark_all(&self) {
         if let Some(fan) = &self.fan {
-            // SAFETY: our own group; flushes its inode marks.
-            unsafe {
-                libc::fanotify_mark(
-                    fan.as_raw_fd(),
-                    libc::FAN_MARK_FLUSH,
-                    0,
-                    libc::AT_FDCWD,
-                    std::ptr::null(),
-                );
-            }
+            flush_marks(fan);
         }
         self.watcher.unmark_all();
     }
@@ -1261,6 +1243,20 @@ impl Tripwires {
             ));
         }
         scan
+    }
+}
+
+/// Removes every inode mark of the fanotify group `fan` (ours).
+fn flush_marks(fan: &OwnedFd) {
+    // SAFETY: our own group; flushes its inode marks.
+    unsafe {
+        libc::fanotify_mark(
+            fan.as_raw_fd(),
+            libc::FAN_MARK_FLUSH,
+            0,
+            libc::AT_FDCWD,
+            std::ptr::null(),
+        );
     }
 }
 

@@ -2499,40 +2499,47 @@ fn an_object_given_a_secret_name_is_read_by_the_naming() {
     .into_iter()
     .enumerate()
     {
-        let ip = format!("127.77.15.{}", 30 + k);
-        let server = Tcp::new(&ip, 443);
         let f = Fixture::new(&format!("scaffold-{k}")).with_attack();
-        let mut cmd = f.command(&[], &["./attack", "scaffold", how, name, &ip, "443"]);
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let child = cmd.spawn().unwrap();
-        let start = std::time::Instant::now();
-        let mut got = String::new();
-        while start.elapsed() < Duration::from_secs(60) && !got.contains("before") {
-            got.push_str(&server.received());
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert_eq!(got, "before", "{how}: the channel did not work before the naming");
-        while start.elapsed() < Duration::from_secs(60) && !f.ws.join("named").exists() {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        std::fs::write(f.ws.join(name), "API_KEY=FILLED-IN-BY-THE-USER\n").unwrap();
-        std::fs::write(f.ws.join("go"), "").unwrap();
-        let o = wait_with_deadline(child, Duration::from_secs(120));
-        let out = stdout(&o);
-        assert!(out.contains("scaffold naming: ok"), "{how}\n{}", show(&o));
-        assert!(
-            out.contains("read through the old descriptor: 30"),
-            "{how}\n{}",
-            show(&o)
-        );
-        assert!(
-            out.contains("after connect: errno="),
-            "{how}: not tainted\n{}",
-            show(&o)
-        );
-        assert_eq!(server.received(), "", "{how}: the key left the sandbox");
+        scaffold_naming_taints(&f, &format!("127.77.15.{}", 30 + k), how, name, name);
     }
+}
+
+/// `attack scaffold HOW NAME`: the agent proves its channel, makes
+/// `scaffold.tmp`, keeps it open and names it NAME (HOW); the user writes a key
+/// into `written` (NAME, or a link leading there); the agent reads it through its
+/// old descriptor and tries to send it. The naming must have tainted.
+fn scaffold_naming_taints(f: &Fixture, ip: &str, how: &str, name: &str, written: &str) {
+    let server = Tcp::new(ip, 443);
+    let mut cmd = f.command(&[], &["./attack", "scaffold", how, name, ip, "443"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    let mut got = String::new();
+    while start.elapsed() < Duration::from_secs(60) && !got.contains("before") {
+        got.push_str(&server.received());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(got, "before", "{how}: the channel did not work before the naming");
+    while start.elapsed() < Duration::from_secs(60) && !f.ws.join("named").exists() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::fs::write(f.ws.join(written), "API_KEY=FILLED-IN-BY-THE-USER\n").unwrap();
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let out = stdout(&o);
+    assert!(out.contains("scaffold naming: ok"), "{how}\n{}", show(&o));
+    assert!(
+        out.contains("read through the old descriptor: 30"),
+        "{how}: the attack did not read the key\n{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("after connect: errno="),
+        "{how}: not tainted\n{}",
+        show(&o)
+    );
+    assert_eq!(server.received(), "", "{how}: the key left the sandbox");
 }
 
 #[test]
@@ -4754,42 +4761,17 @@ fn a_link_of_a_secret_named_chain_made_again_names_its_new_end() {
 #[test]
 fn an_object_put_at_the_end_of_a_secret_named_link_is_read_by_the_naming() {
     for (k, how) in ["rename", "link", "symlink", "exchange"].into_iter().enumerate() {
-        let ip = format!("127.77.41.{}", 90 + k);
-        let server = Tcp::new(&ip, 443);
         let f = Fixture::new(&format!("link-end-{how}")).with_attack();
         std::fs::create_dir_all(f.ws.join("config")).unwrap();
         std::os::unix::fs::symlink("config/dev.env", f.ws.join(".env")).unwrap();
-        let mut cmd = f.command(&[], &["./attack", "scaffold", how, "config/dev.env", &ip, "443"]);
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let child = cmd.spawn().unwrap();
-        let start = std::time::Instant::now();
-        let mut got = String::new();
-        while start.elapsed() < Duration::from_secs(60) && !got.contains("before") {
-            got.push_str(&server.received());
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert_eq!(got, "before", "{how}: the channel did not work before the naming");
-        while start.elapsed() < Duration::from_secs(60) && !f.ws.join("named").exists() {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        // The user: `.env`, through the link (for `symlink`, through the chain).
-        std::fs::write(f.ws.join(".env"), "API_KEY=FILLED-IN-BY-THE-USER\n").unwrap();
-        std::fs::write(f.ws.join("go"), "").unwrap();
-        let o = wait_with_deadline(child, Duration::from_secs(120));
-        let out = stdout(&o);
-        assert!(out.contains("scaffold naming: ok"), "{how}\n{}", show(&o));
-        assert!(
-            out.contains("read through the old descriptor: 30"),
-            "{how}: the attack did not read the key\n{}",
-            show(&o)
+        // The user writes `.env`, through the link (for `symlink`, the chain).
+        scaffold_naming_taints(
+            &f,
+            &format!("127.77.41.{}", 90 + k),
+            how,
+            "config/dev.env",
+            ".env",
         );
-        assert!(
-            out.contains("after connect: errno="),
-            "{how}: not tainted\n{}",
-            show(&o)
-        );
-        assert_eq!(server.received(), "", "{how}: the key left the sandbox");
     }
 }
 
