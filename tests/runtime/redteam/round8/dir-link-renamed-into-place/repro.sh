@@ -21,3 +21,6 @@ for cfg in ${CFGS:-mediated isolated kopens}; do
   echo "==== $cfg: attack (symlink elsewhere, rename into place)"; try rename-$cfg rename-here $cfg
   echo "==== $cfg: control (the symlink made in place)"; try plain-$cfg plain $cfg
 done
+for how in ${HOWS:-rename-link rename-exchange}; do
+  echo "==== kopens: variant $how"; try $how-kopens $how kopens
+done
