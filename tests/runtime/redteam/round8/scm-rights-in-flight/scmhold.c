@@ -5,7 +5,8 @@
 // MODE: dgram0 (SOCK_DGRAM, 0 bytes of data: FIONREAD answers 0), seqpacket0
 // (SOCK_SEQPACKET, 0 bytes), stream1 (SOCK_STREAM, 1 byte: data queued, a holder
 // the scan knows: control), hold (control: the descriptor itself kept open),
-// splicepass: the file's first page spliced into a pipe, the pipe's read end (not the
+// unrelated-pipe: the file closed, a pipe with 1 unrelated byte kept (does the late
+// mark fail closed on it?), splicepass: the file's first page spliced into a pipe, the pipe's read end (not the
 // file) passed in a 0-byte SOCK_DGRAM message, every descriptor closed: the monitor
 // remembers the pipe's inode as passed, not the file's, and no /proc entry is left.
 #define _GNU_SOURCE
@@ -19,6 +20,10 @@ int main(int argc,char**argv){ setvbuf(stdout,0,_IONBF,0); const char*ip=argv[1]
   int fd=open(argv[2],O_RDONLY); if(fd<0){perror("open");return 1;}
   int type=!strcmp(mode,"seqpacket0")?SOCK_SEQPACKET:!strcmp(mode,"stream1")?SOCK_STREAM:SOCK_DGRAM;
   int sv[2]; if(socketpair(AF_UNIX,type,0,sv)){perror("socketpair");return 1;}
+  if(!strcmp(mode,"unrelated-pipe")){ // fail closed: a pipe with a byte unrelated to the file
+    int q[2]; pipe(q); write(q[1],"x",1); close(fd); printf("file closed; a pipe holds 1 unrelated byte\n");
+    close(open("ready",O_CREAT|O_WRONLY,0644)); sleep(atoi(argv[3]));
+    printf("POST send: %d\n",send_buf(ip,"LEAK:none-unrelated",19)); return 0; }
   int hold=!strcmp(mode,"hold"), sp=!strcmp(mode,"splicepass"); int p[2];
   if(sp){ if(pipe(p)){perror("pipe");return 1;} ssize_t n=splice(fd,NULL,p[1],NULL,4096,0);
     printf("splice: %zd\n",n); if(n<=0) return 1; close(p[1]); close(fd); fd=p[0]; }
