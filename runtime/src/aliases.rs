@@ -100,7 +100,7 @@ impl Aliases {
 
     /// Records the symlink the agent just made at the canonical path `link`: if
     /// its name is a secret's (or names paths below it that are), what it reaches
-    /// has that name from now on. Returns the objects newly named (as
+    /// has that name from now on. Returns every object it names (as
     /// [`Self::objects`]), for tripwires when the kernel decides opens.
     pub fn learn_link(&self, link: &str) -> Vec<(Option<String>, String)> {
         // Most links name nothing: decided under the read lock, nothing taken.

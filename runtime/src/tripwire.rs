@@ -86,6 +86,10 @@ pub struct Tripwires {
     /// `sendmsg`), by (device, inode), with the sender's thread; `true` once
     /// [`MAX_PASSED`] was reached (every late mark then counts as passed).
     passed: Mutex<Passed>,
+    /// The thread that first passed a pipe or socket with `SCM_RIGHTS`: in flight
+    /// it is in no table, and it may hold a file's pages (`splice`): every late
+    /// mark from then on counts as held (red team round 8, scm-rights-in-flight).
+    queue_passed: OnceLock<u32>,
     /// Why the monitor may not see every descriptor passed in flight (the policy
     /// lets the kernel perform some `sendmsg`), if so: every late mark then counts
     /// as held by a passed descriptor.
@@ -196,6 +200,7 @@ impl Tripwires {
             lasts: plan_lasts(&plan_copy),
             late: AtomicBool::new(false),
             passed: Mutex::new((HashMap::new(), false)),
+            queue_passed: OnceLock::new(),
             unseen_passing: OnceLock::new(),
             init_fd: OnceLock::new(),
             cgroup: OnceLock::new(),
@@ -1036,6 +1041,10 @@ impl Tripwires {
         let Some(st) = stat_of(fd.as_raw_fd(), None, false) else {
             return;
         };
+        let fmt = st.st_mode & libc::S_IFMT;
+        if fmt == libc::S_IFIFO || fmt == libc::S_IFSOCK {
+            let _ = self.queue_passed.set(tid);
+        }
         let mut p = self.passed.lock().unwrap_or_else(|e| e.into_inner());
         if p.0.len() >= MAX_PASSED && !p.0.contains_key(&(st.st_dev, st.st_ino)) {
             p.1 = true;
@@ -1052,7 +1061,14 @@ impl Tripwires {
                 "thread {tid} passed it to another process with SCM_RIGHTS"
             ));
         }
-        p.1.then(|| format!("more than {MAX_PASSED} files were passed with SCM_RIGHTS"))
+        if p.1 {
+            return Some(format!(
+                "more than {MAX_PASSED} files were passed with SCM_RIGHTS"
+            ));
+        }
+        self.queue_passed.get().map(|tid| {
+            format!("thread {tid} passed a pipe or socket with SCM_RIGHTS, which may hold the file's pages in flight")
+        })
     }
 
     /// Every way a sandbox process holds `(dev, ino)` now (see

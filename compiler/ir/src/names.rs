@@ -483,7 +483,16 @@ impl SecretNames {
     /// record something)? Its own path is a secret's, or a path below it could
     /// be, or it is a place a known name reaches (a link of a chain made again).
     pub fn may_name(&self, link: &str) -> bool {
-        self.is_secret_name(link) || self.could_name_below(link) || !self.places_at(link).is_empty()
+        self.is_secret_name(link) || self.could_name_below(link) || self.is_place(link)
+    }
+
+    /// Whether a known name reaches `link` or a path below it (no copy made:
+    /// asked of every symlink the agent makes).
+    fn is_place(&self, link: &str) -> bool {
+        let below = format!("{}/", link.trim_end_matches('/'));
+        self.by_path
+            .keys()
+            .any(|k| k.as_str() == link || k.starts_with(&below))
     }
 
     /// The places at or below `link` that known names reach (a link of a chain,
@@ -516,8 +525,9 @@ impl SecretNames {
 
     /// Records the symlink `link` (its own path, canonical in its directory) the
     /// agent just made, as the listing would have found it (at most 4,096 entries
-    /// below a linked directory). Returns what is newly named: files by identity
-    /// with their name, and canonical paths with the link's name for them.
+    /// below a linked directory). Returns everything it names (known before or
+    /// not): files by identity with their name, and canonical paths with the
+    /// link's name for them.
     #[allow(clippy::type_complexity)]
     pub fn learn_link(&mut self, link: &str) -> (Vec<((u64, u64), String)>, Vec<(String, String)>) {
         // The names other links give this place (it is a link of their chain) or
@@ -542,12 +552,13 @@ impl SecretNames {
         if let Some(why) = fresh.incomplete.take() {
             self.cut_short(|| why);
         }
+        // Everything the link names is returned, known before or not: a naming
+        // refused once (and taken back) must be decided again when made again
+        // (red team round 8, refused-link-made-again).
         let mut files = Vec::new();
         for (id, name) in fresh.by_id {
-            if let std::collections::hash_map::Entry::Vacant(e) = self.by_id.entry(id) {
-                e.insert(name.clone());
-                files.push((id, name));
-            }
+            self.by_id.entry(id).or_insert_with(|| name.clone());
+            files.push((id, name));
         }
         let mut paths = Vec::new();
         for (path, names) in fresh.by_path {
@@ -555,8 +566,8 @@ impl SecretNames {
                 let known = self.by_path.get(&path).is_some_and(|ns| ns.contains(&name));
                 if !known {
                     self.name_path(path.clone(), &name);
-                    paths.push((path.clone(), name));
                 }
+                paths.push((path.clone(), name));
             }
         }
         (files, paths)

@@ -942,44 +942,67 @@ pub(super) fn modify(m: &Monitor, n: &Notification, name: &str) -> Outcome {
         // A link the agent made with a secret's name (or into a directory of
         // secret names) names what it reaches from now on (`crate::aliases`).
         if let Some(link) = shown_paths.first() {
-            let named = m.aliases.learn_link(link);
-            if let Some(t) = m.tripwires.get() {
-                for (path, name) in &named {
-                    t.cover_object(path.as_deref().unwrap_or(name), name);
+            if let Err(refused) = decide_link_names(m, n, name, link, &accesses) {
+                if let Some(p) = p0 {
+                    // SAFETY: the parent handle and name resolved above.
+                    unsafe { libc::unlinkat(dir(p), p.name.as_ptr(), 0) };
                 }
-            }
-            // The names the link gave are read by the naming, as a rename's are:
-            // a link to a directory (`~/.cache/huggingface -> ws/hf`) names the
-            // files below it (`.../huggingface/token`), which the agent may hold
-            // open (red team round 7, dir-symlink-over-secret-tree). Refused, the
-            // link is taken back.
-            let mut reads: Vec<Access> = Vec::new();
-            for (_, name) in &named {
-                for a in path_accesses(&[Verb::Read], name) {
-                    if !reads.contains(&a) && !accesses.contains(&a) {
-                        reads.push(a);
-                    }
-                }
-            }
-            if !reads.is_empty() {
-                let v = m.decide(
-                    n,
-                    name,
-                    n.nr,
-                    &reads,
-                    || json!({ "paths": shown_paths, "named": reads.len() }),
-                );
-                if !v.allowed() {
-                    if let Some(p) = p0 {
-                        // SAFETY: the parent handle and name resolved above.
-                        unsafe { libc::unlinkat(dir(p), p.name.as_ptr(), 0) };
-                    }
-                    return Ok(v.refusal().into());
-                }
+                return Ok(refused);
             }
         }
     }
     Ok(Reply::Value(r).into())
+}
+
+/// The symlink at the canonical path `link` was just made or given its name
+/// (`symlink`, or a rename or link of a symlink: `emulate/names.rs`): learns what
+/// it names (`crate::aliases`), covers those objects with tripwires, and decides
+/// a `read` of every name it gives (beyond `decided`, the call's own accesses),
+/// as a rename's are: a link to a directory (`~/.cache/huggingface -> ws/hf`)
+/// names the files below it (`.../huggingface/token`), which the agent may hold
+/// open (red team rounds 7 and 8, dir-symlink-over-secret-tree,
+/// dir-link-renamed-into-place). Every name it gives is decided each time, known
+/// before or not (a refused link made again: refused-link-made-again). `Err`: the
+/// refusal, for the caller to give after taking the naming back.
+pub(super) fn decide_link_names(
+    m: &Monitor,
+    n: &Notification,
+    name: &str,
+    link: &str,
+    decided: &[Access],
+) -> Result<(), Answer> {
+    let named = m.aliases.learn_link(link);
+    if let Some(t) = m.tripwires.get() {
+        for (path, secret) in &named {
+            t.cover_object(path.as_deref().unwrap_or(secret), secret);
+        }
+    }
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut reads: Vec<Access> = Vec::new();
+    for (_, secret) in &named {
+        if seen.insert(secret.as_str()) {
+            reads.extend(
+                path_accesses(&[Verb::Read], secret)
+                    .into_iter()
+                    .filter(|a| !decided.contains(a)),
+            );
+        }
+    }
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let v = m.decide(
+        n,
+        name,
+        n.nr,
+        &reads,
+        || json!({ "link": link, "named": reads.len() }),
+    );
+    if v.allowed() {
+        Ok(())
+    } else {
+        Err(v.refusal().into())
+    }
 }
 
 /// `fchmod`, `fchown`, `fsetxattr`, `fremovexattr`: decided as `write` on the path

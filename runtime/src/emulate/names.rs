@@ -252,15 +252,42 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
     }
     for (d, entry, path) in renamed {
         if is_symlink_at(d, entry) {
-            let named = m.aliases.learn_link(path);
-            if let Some(t) = m.tripwires.get() {
-                for (p, name) in named {
-                    t.cover_object(p.as_deref().unwrap_or(&name), &name);
-                }
+            if let Err(refused) = super::fs::decide_link_names(m, n, name, path, &acc) {
+                undo(&from, &to, is_link, exchange);
+                return Ok(refused);
             }
         }
     }
     Ok(Reply::Value(r).into())
+}
+
+/// Takes back a name change whose link the policy refuses to let name what it
+/// reaches (`fs::decide_link_names`): a link's new name removed; a rename moved
+/// back, where nothing took the old name meanwhile (`RENAME_NOREPLACE`; a
+/// destination it replaced stays gone, a `write` the call was allowed); an
+/// exchange exchanged again.
+fn undo(from: &From, to: &ResolvedParent, is_link: bool, exchange: bool) {
+    let dir = |p: &ResolvedParent| p.dir.as_raw_fd();
+    // SAFETY: the parent handles and names resolved for the call.
+    unsafe {
+        if is_link {
+            libc::unlinkat(dir(to), to.name.as_ptr(), 0);
+        } else if let From::Entry(p) = from {
+            let flags = if exchange {
+                RENAME_EXCHANGE
+            } else {
+                RENAME_NOREPLACE
+            };
+            libc::syscall(
+                libc::SYS_renameat2,
+                dir(to),
+                to.name.as_ptr(),
+                dir(p),
+                p.name.as_ptr(),
+                flags,
+            );
+        }
+    }
 }
 
 /// Is `name` in `dir` the root of a mount in the agent's view (`dir` was resolved

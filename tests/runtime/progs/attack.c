@@ -1752,6 +1752,7 @@ int main(int argc, char **argv) {
         char *map = NULL;
         int sp[2] = {-1, -1};
         int held_pipe[2] = {-1, -1};
+        int passed_pipe = 0;
         if (!strcmp(how, "zmap")) {
             // A shared mapping, the descriptor closed, and the main thread exits
             // alone: the leader's /proc/<pid>/map_files is then empty.
@@ -1834,6 +1835,27 @@ int main(int argc, char **argv) {
             if (n <= 0) return 1;
             close(fd);
             fd = -1;
+        } else if (!strcmp(how, "splicepass")) {
+            // The same, and the pipe's read end then passed in a 0-byte datagram
+            // and closed: the page is in flight only (red team round 8,
+            // scm-rights-in-flight).
+            if (pipe(held_pipe) != 0) return 1;
+            report("earlyhold splice", splice(fd, NULL, held_pipe[1], NULL, 64, 0));
+            close(fd);
+            fd = -1;
+            report("earlyhold socketpair", socketpair(AF_UNIX, SOCK_DGRAM, 0, sp));
+            char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+            struct msghdr mh = {.msg_control = cbuf, .msg_controllen = sizeof cbuf};
+            struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &held_pipe[0], sizeof held_pipe[0]);
+            report("earlyhold pass", sendmsg(sp[0], &mh, 0));
+            close(held_pipe[0]);
+            close(held_pipe[1]);
+            held_pipe[0] = held_pipe[1] = -1;
+            passed_pipe = 1;
         }
         int h = open("held", O_WRONLY | O_CREAT, 0600);
         if (h >= 0) close(h);
@@ -1847,7 +1869,8 @@ int main(int argc, char **argv) {
             long r = recvmsg(sp[1], &mh, 0);
             report("earlyhold receive", r);
             struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-            if (r == 1 && c && c->cmsg_type == SCM_RIGHTS) memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            if (r == (passed_pipe ? 0 : 1) && c && c->cmsg_type == SCM_RIGHTS)
+                memcpy(passed_pipe ? &held_pipe[0] : &fd, CMSG_DATA(c), sizeof fd);
         }
         char buf[256] = "LEAK:";
         ssize_t k = -1;
