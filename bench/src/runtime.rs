@@ -84,6 +84,14 @@ fn make_project(dir: &Path, n: usize, funcs: usize) {
 
 /// A tree of `dirs` × `files` small text files.
 fn make_tree(dir: &Path, dirs: usize, files: usize) {
+    make_tree_of(dir, dirs, files, false)
+}
+
+/// [`make_tree`], where `distinct` gives each file a first line of its own (its
+/// name), so that git stores every file as an object of its own; without it the
+/// 2,000 files hold two contents, and git stores two objects and *freshens*
+/// them (`utime`) once for each other file.
+fn make_tree_of(dir: &Path, dirs: usize, files: usize, distinct: bool) {
     for d in 0..dirs {
         let sub = dir.join(format!("d{d:03}"));
         std::fs::create_dir_all(&sub).unwrap();
@@ -93,7 +101,12 @@ fn make_tree(dir: &Path, dirs: usize, files: usize) {
             } else {
                 "plain text line\n"
             };
-            std::fs::write(sub.join(format!("f{f:03}.txt")), body.repeat(20)).unwrap();
+            let head = if distinct {
+                format!("d{d:03}/f{f:03}\n")
+            } else {
+                String::new()
+            };
+            std::fs::write(sub.join(format!("f{f:03}.txt")), head + &body.repeat(20)).unwrap();
         }
     }
 }
@@ -540,6 +553,16 @@ const FILE_WORKLOADS: &[Workload] = &[
         script: "cd tree && rm -rf .git && git init -q && git add -A && git -c user.name=b -c user.email=b@x commit -qm m && git status --porcelain | wc -l >/dev/null && git log --oneline >/dev/null",
     },
     Workload {
+        name: "git, distinct files",
+        what: "the same of 2,000 files of distinct contents: 2,000 objects written (each a creation, a link and an unlink)",
+        script: "cd treeu && rm -rf .git && git init -q && git add -A && git -c user.name=b -c user.email=b@x commit -qm m && git status --porcelain | wc -l >/dev/null && git log --oneline >/dev/null",
+    },
+    Workload {
+        name: "git status/diff/log",
+        what: "`git status`, `git diff`, `git log -p` in a committed 2,000-file repository (no object written)",
+        script: "cd repo && git status --porcelain >/dev/null && git diff --stat >/dev/null && git log -p >/dev/null",
+    },
+    Workload {
         name: "grep -r",
         what: "`grep -r` over 3,000 files in 60 directories",
         script: "grep -r needle big | wc -l >/dev/null",
@@ -572,6 +595,7 @@ fn files(clawless: &Path, ws: &Path, runs: usize) {
     make_tree(&ws.join("tree"), 40, 50);
     make_tree(&ws.join("big"), 60, 50);
     make_tree(&ws.join("repo"), 40, 50);
+    make_tree_of(&ws.join("treeu"), 40, 50, true);
     sh(
         ws,
         "cd repo && git init -q && git add -A && git -c user.name=b -c user.email=b@x commit -qm m",
@@ -585,6 +609,15 @@ fn files(clawless: &Path, ws: &Path, runs: usize) {
         .status()
         .unwrap();
     assert!(st.success());
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("progs/createloop.c");
+    let st = Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(ws.join("createloop"))
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::create_dir_all(ws.join("creations")).unwrap();
     std::fs::write(ws.join("target.txt"), "x").unwrap();
     sh(ws, "cd proj && make -s -j2 && cd ../tiny && make -s -j2"); // warm the page cache
     let native = |script: &str| {
@@ -625,7 +658,10 @@ fn files(clawless: &Path, ws: &Path, runs: usize) {
     println!("|---|---|---:|---:|---:|---:|---:|");
     for w in FILE_WORKLOADS {
         // The short ones five times in one session; the long ones once.
-        let script = if matches!(w.name, "tree walk" | "git" | "grep -r") {
+        let script = if matches!(
+            w.name,
+            "tree walk" | "git" | "git, distinct files" | "git status/diff/log" | "grep -r"
+        ) {
             format!("for i in 1 2 3 4 5; do ( {} ) || exit 1; done", w.script)
         } else {
             w.script.to_string()
@@ -685,6 +721,60 @@ fn files(clawless: &Path, ws: &Path, runs: usize) {
         let (mn, mi, mm) = (median(n), median(i), median(m));
         println!(
             "| {name} | {mn:.0} | {mi:.0} | {mm:.0} | **{:.2}× slower** | {:.2}× slower |",
+            mn / mi,
+            mn / mm
+        );
+    }
+    creations(clawless, ws, runs);
+}
+
+/// What leaving creations and renames with the monitor costs (a new name may be
+/// a secret's, so both modes notify them): `createloop` natively, isolated
+/// (kernel-decided opens) and mediated, interleaved.
+fn creations(clawless: &Path, ws: &Path, runs: usize) {
+    let dir = ws.join("creations");
+    let args = [dir.display().to_string(), "5000".into()];
+    let rates = |c: &mut Command| -> [f64; 3] {
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v: Vec<f64> = text.split_whitespace().map(|x| x.parse().unwrap()).collect();
+        [v[0], v[1], v[2]]
+    };
+    let under = |mode: &str| {
+        let mut c = Command::new(clawless);
+        c.arg("exec")
+            .args(["--mode", mode])
+            .arg("--workspace")
+            .arg(ws)
+            .arg("--")
+            .arg(ws.join("createloop"))
+            .args(&args)
+            .env("CLAWLESS_KERNEL_OPENS", "1")
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let (mut n, mut i, mut m) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        n.push(rates(Command::new(ws.join("createloop")).args(&args)));
+        i.push(rates(&mut under("isolated")));
+        m.push(rates(&mut under("mediated")));
+    }
+    println!();
+    println!("| 5,000 of each, one thread | native per s | isolated | mediated | isolated | mediated |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (k, what) in [
+        "create (O_CREAT|O_EXCL, write 16 bytes, close)",
+        "rename",
+        "unlink",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let col = |v: &[[f64; 3]]| median(v.iter().map(|r| r[k]).collect());
+        let (mn, mi, mm) = (col(&n), col(&i), col(&m));
+        println!(
+            "| {what} | {mn:.0} | {mi:.0} | {mm:.0} | **{:.2}× slower** | {:.2}× slower |",
             mn / mi,
             mn / mm
         );
