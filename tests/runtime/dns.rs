@@ -13,13 +13,13 @@
 //! agent connects by address.
 
 mod common;
+use common::net::Tcp;
 use common::*;
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{RData, Record, RecordType};
 use std::collections::HashMap;
-use std::io::Read;
-use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::net::{Ipv4Addr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -108,29 +108,6 @@ impl DnsServer {
 impl Drop for DnsServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
-/// A TCP server: what every connection sent.
-struct Tcp(TcpListener);
-
-impl Tcp {
-    fn new(ip: &str, port: u16) -> Tcp {
-        let l = TcpListener::bind((ip, port)).unwrap_or_else(|e| panic!("binding {ip}:{port}: {e}"));
-        l.set_nonblocking(true).unwrap();
-        Tcp(l)
-    }
-
-    fn received(&self) -> String {
-        let mut all = String::new();
-        while let Ok((mut s, _)) = self.0.accept() {
-            s.set_nonblocking(false).unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf);
-            all.push_str(&buf);
-        }
-        all
     }
 }
 

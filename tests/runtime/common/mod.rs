@@ -4,6 +4,8 @@
 //! with a message naming it.
 #![allow(dead_code)]
 
+pub mod net;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -202,6 +204,37 @@ pub fn run_with_deadline(mut cmd: Command, limit: Duration) -> Output {
     wait_with_deadline(child, limit)
 }
 
+/// Starts a command (a `clawless` run, usually from [`Fixture::command`]) with its
+/// standard output and error piped, for a test that acts while it runs and then
+/// collects the run with [`wait_with_deadline`].
+pub fn spawn_piped(mut cmd: Command) -> Child {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.spawn().expect("spawning clawless")
+}
+
+/// Asks `ready` every `every` until it says yes or `limit` has passed; returns its
+/// last answer (the caller asserts on it where the wait must succeed).
+pub fn wait_until(limit: Duration, every: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if ready() {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// Waits (every 5 ms, up to `limit`) until `path` exists: a marker file the agent
+/// makes when it got to a step. Returns whether it exists.
+pub fn wait_for_file(path: &Path, limit: Duration) -> bool {
+    wait_until(limit, Duration::from_millis(5), || path.exists())
+}
+
+/// Waits for `child` (started by [`spawn_piped`] or with its output piped),
+/// killing it if it outlives `limit` (then the test fails).
 pub fn wait_with_deadline(child: Child, limit: Duration) -> Output {
     let pid = child.id() as i32;
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
