@@ -20,4 +20,5 @@ try() { # try MODE NAME [copy]
 for mode in kopens isolated mediated; do
   echo "== attack ($mode): a spliced page rewritten after the taint"; try $mode $mode
 done
+echo "== attack (kopens), sendfile instead of splice"; try kopens sendfile sendfile
 echo "== control (kopens): the page sent as a copy (read + write)"; try kopens control copy
