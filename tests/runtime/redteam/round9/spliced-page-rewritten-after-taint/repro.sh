@@ -13,7 +13,7 @@ try() { # try MODE NAME [copy]
   printf 'placeholder-placeholder-placeholder-xxx\n' > $W/buf; printf 'SECRET-ENV-%s\n' $name > $W/.env
   : > $D/out-$name.txt; python3 $D/../socket-queue-page-in-flight/listen_late.py $IP $D/out-$name.txt 3 & LPID=$!; sleep 0.5
   case $mode in
-    kopens) run $H $W ./rewrite $IP "$@" 2>&1;;
+    kopens) if [ $name = python ]; then cp $D/rewrite.py $W/; run $H $W python3 rewrite.py $IP 2>&1; else run $H $W ./rewrite $IP "$@" 2>&1; fi;;
     *) runmode $mode $H $W ./rewrite $IP "$@" 2>&1;;
   esac
   sleep 3; verdict $D/out-$name.txt SECRET-ENV-$name; }
@@ -22,3 +22,4 @@ for mode in kopens isolated mediated; do
 done
 echo "== attack (kopens), sendfile instead of splice"; try kopens sendfile sendfile
 echo "== control (kopens): the page sent as a copy (read + write)"; try kopens control copy
+echo "== attack (kopens), plain Python: socket.sendfile"; try kopens python
