@@ -472,20 +472,30 @@ impl Tripwires {
         let _ = self.on_new.set(f);
     }
 
-    /// Marks the object `fd` refers to, if its path is a secret (a file the
-    /// monitor created for the agent, before it hands it over to the thread
-    /// `answering`, which waits for that answer).
+    /// Marks the object `fd` refers to, if its path is a secret or has a
+    /// secret's name ([`Tripwires::secret_name`]: the end of a secret-named
+    /// link, a path below a linked secret directory), as that secret: a file
+    /// the monitor created for the agent, before it hands it over to the thread
+    /// `answering`, which waits for that answer. (A write-only creation at
+    /// `config/dev.env` under `.env -> config/dev.env` is then `.env`'s
+    /// tripwire before the agent can reopen it for reading by itself: red team
+    /// round 7, secret-link-end-naming, `O_CREAT`.)
     pub fn cover_fd(&self, fd: BorrowedFd<'_>, answering: u32) {
         let Ok(p) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
             return;
         };
-        let p = p.to_string_lossy().into_owned();
-        if !self.secret(&p) {
+        let path = p.to_string_lossy().into_owned();
+        let Some(p) = self.secret_name(&path) else {
             return;
-        }
+        };
         let Some(st) = stat_of(fd.as_raw_fd(), None, false) else {
             return;
         };
+        if p != path && st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            // By another name, only files are marked, as the start-up listing
+            // and the watcher mark them (`Tripwires::cover_object`).
+            return;
+        }
         let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
         let mask = if is_dir { MASK | libc::FAN_ONDIR } else { MASK };
         // A NULL path marks the object of `fd` itself.

@@ -4449,6 +4449,146 @@ fn an_object_put_at_the_end_of_a_secret_named_link_is_read_by_the_naming() {
     }
 }
 
+/// Red team round 7 (secret-link-end-naming, the case left open: `O_CREAT`):
+/// `.env -> config/dev.env` exists when the session starts, dangling. The agent
+/// creates `config/dev.env` itself and keeps the descriptor (`open` with
+/// `O_CREAT` read-write or read-only, through the link or from a directory
+/// descriptor, `openat2`; write-only `open` and `creat`, read later by reopening
+/// `/proc/self/fd/N`; `O_TMPFILE`, either, then `linkat`); the user's `.env`, written
+/// through the link, lands in the agent's file. A creation at the end of a
+/// secret name reads that name: it taints (a write-only one, the reopen). Also
+/// the dotfiles layout, `~/.aws -> <ws>/aws`, the agent creating
+/// `aws/credentials`: the profile never lets it read `~/.aws/**`, so the
+/// creation (or the reopen) is refused. Every mode.
+#[test]
+fn a_file_created_at_the_end_of_a_secret_named_link_is_read_by_the_creation() {
+    let cases = [
+        ("rdwr", "rdwr", "config/dev.env"),
+        ("rdonly", "rdonly", "config/dev.env"),
+        ("wronly", "wronly", "config/dev.env"),
+        ("creat", "creat", "config/dev.env"),
+        ("openat2", "openat2", "config/dev.env"),
+        ("dirfd", "dirfd", "config/dev.env"),
+        ("tmpfile", "tmpfile", "config/dev.env"),
+        ("tmpfile-wronly", "tmpfile-wronly", "config/dev.env"),
+        ("through-link", "rdwr", ".env"),
+    ];
+    let mut failed = Vec::new();
+    for (k, &(case, how, at)) in cases.iter().enumerate() {
+        let f = Fixture::new(&format!("create-end-{case}")).with_attack();
+        std::fs::create_dir_all(f.ws.join("config")).unwrap();
+        std::os::unix::fs::symlink("config/dev.env", f.ws.join(".env")).unwrap();
+        let ip = format!("127.77.91.{}", 10 + k);
+        if let Err(e) = create_at_link_end(&f, &ip, how, at, &f.ws.join(".env"), false) {
+            failed.push(format!("{case}: {e}"));
+        }
+    }
+    for (k, &(case, how, at)) in cases.iter().enumerate() {
+        let f = Fixture::new(&format!("create-end-aws-{case}")).with_attack();
+        std::fs::create_dir_all(f.ws.join("aws")).unwrap();
+        std::os::unix::fs::symlink(f.ws.join("aws"), f.home.join(".aws")).unwrap();
+        let at = if case == "through-link" {
+            f.home.join(".aws/credentials").display().to_string()
+        } else {
+            at.replace("config/dev.env", "aws/credentials")
+        };
+        let ip = format!("127.77.91.{}", 30 + k);
+        if let Err(e) = create_at_link_end(&f, &ip, how, &at, &f.home.join(".aws/credentials"), true) {
+            failed.push(format!("aws {case}: {e}"));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failed.len(),
+        2 * cases.len(),
+        failed.join("\n")
+    );
+}
+
+/// One case of the test above: `./attack createend HOW AT` in `f`, the user
+/// writing a key into `written` (through the link) once the agent holds the
+/// file. With `refused` the profile never lets the agent read the secret name:
+/// the creation, the reopen or the link is refused (or the session tainted);
+/// otherwise the key is read and the session tainted. Either way nothing
+/// leaves after the pre-taint send.
+fn create_at_link_end(
+    f: &Fixture,
+    ip: &str,
+    how: &str,
+    at: &str,
+    written: &std::path::Path,
+    refused: bool,
+) -> Result<(), String> {
+    eprintln!("MARKER: round7 secret-link-end-naming O_CREAT: {how} {at}");
+    let server = Tcp::new(ip, 443);
+    let mut cmd = f.command(&[], &["./attack", "createend", how, at, ip, "443"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    let mut got = String::new();
+    while start.elapsed() < Duration::from_secs(60) && !got.contains("PRE-TAINT-CHANNEL-OK") {
+        got.push_str(&server.received());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    while start.elapsed() < Duration::from_secs(60) && !f.ws.join("named").exists() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let named = f.ws.join("named").exists();
+    if named {
+        // The user, outside: writes the key through the link.
+        std::fs::write(written, "API_KEY=FILLED-IN-BY-THE-USER\n").unwrap();
+    }
+    std::fs::write(f.ws.join("go"), "").unwrap();
+    let o = wait_with_deadline(child, Duration::from_secs(120));
+    let out = stdout(&o);
+    got.push_str(&server.received());
+    eprintln!(
+        "{how} {at}: received {got:?}; {}",
+        out.lines().collect::<Vec<_>>().join(" | ")
+    );
+    let fail = |why: &str| Err(format!("{why}: received {got:?}\n{}", show(&o)));
+    if got != "PRE-TAINT-CHANNEL-OK" && !got.starts_with("PRE-TAINT-CHANNEL-OK") {
+        return fail("the channel did not work before the creation");
+    }
+    if !named {
+        return fail("the agent never got ready");
+    }
+    if got.contains("LEAK:") {
+        return fail("the key left the sandbox");
+    }
+    let tainted = out.contains("after connect: errno=");
+    if refused {
+        let refusal = [
+            "createend fd: errno=",
+            "createend reopen: errno=",
+            "createend linkat: errno=",
+        ]
+        .iter()
+        .any(|r| out.contains(r));
+        if !refusal && !tainted {
+            return fail("neither refused nor tainted");
+        }
+    } else {
+        if !out.contains("createend fd: ok")
+            || (how.starts_with("tmpfile") && !out.contains("createend linkat: ok"))
+        {
+            return fail("the agent could not create the file");
+        }
+        if !out.contains("read through the kept descriptor: 30") {
+            return fail("the attack did not read the key");
+        }
+        if !tainted {
+            return fail("not tainted");
+        }
+    }
+    if kernel_opens() && !stderr(&o).contains("the kernel decides opens") {
+        return fail("the kernel did not decide opens");
+    }
+    Ok(())
+}
+
 /// Red team round 7 (dir-symlink-over-secret-tree): the agent holds
 /// `ws/hf/token` open (an ordinary name) and links `~/.cache/huggingface` to
 /// `ws/hf` (the profile lets it write below `$XDG_CACHE_HOME`): the token the

@@ -339,6 +339,13 @@ fn build(t: &Tree, phases: usize) -> Vec<Req> {
     std::fs::create_dir_all(t.ws.join("dotfiles")).unwrap();
     std::fs::write(t.ws.join("dotfiles/env"), "TOKEN=linked\n").unwrap();
     std::os::unix::fs::symlink("dotfiles/env", t.ws.join(".env.linked")).unwrap();
+    // And a dangling one (`.env.later -> dotfiles/later.env`): an `O_CREAT` open
+    // that reads, of the file where it ends, is decided as a read of
+    // `.env.later` too, by explain and the runtime alike (red team round 7,
+    // secret-link-end-naming).
+    let _ = std::fs::remove_file(t.ws.join(".env.later"));
+    let _ = std::fs::remove_file(t.ws.join("dotfiles/later.env"));
+    std::os::unix::fs::symlink("dotfiles/later.env", t.ws.join(".env.later")).unwrap();
     let _ = std::fs::remove_file(t.ws.join("audit.log"));
     std::fs::create_dir_all(t.ws.join(".review")).unwrap();
     std::fs::write(t.ws.join(".review/report.md"), "# Review\n").unwrap();
@@ -377,6 +384,15 @@ fn build(t: &Tree, phases: usize) -> Vec<Req> {
         }
         system(t, &mut reqs);
         if phase == 0 {
+            let later = t.ws.join("dotfiles/later.env").display().to_string();
+            reqs.push(open_req(
+                "open",
+                O_RDWR | O_CREAT,
+                &later,
+                vec![later.clone()],
+                true,
+                false,
+            ));
             let linked = t.ws.join("dotfiles/env").display().to_string();
             reqs.push(open_req("open", 0, &linked, vec![linked.clone()], true, false));
         }
@@ -996,6 +1012,19 @@ fn conform(name: &str, source: &str, policy: Option<&str>, extra: &[&str]) {
         assert!(
             named.contains(".env.linked"),
             "{name}: explain does not name the secret behind `.env.linked`: {named}"
+        );
+    }
+    // So was the file created where the dangling `.env.later` ends.
+    let later = t.ws.join("dotfiles/later.env").display().to_string();
+    let (_, a) = reqs
+        .iter()
+        .zip(&answers)
+        .find(|(r, _)| r.a == later)
+        .expect("the creation at `.env.later`'s end is asked");
+    if name.contains("coding") {
+        assert!(
+            a["secret_names"].to_string().contains(".env.later"),
+            "{name}: explain does not name `.env.later` for a creation where it ends: {a}"
         );
     }
     let mut sandboxed = f.command(

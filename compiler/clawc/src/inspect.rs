@@ -566,24 +566,36 @@ fn secret_names(ir: &claw_ir::Ir, env: &Env) -> std::rc::Rc<SecretNames> {
 
 /// `accesses` and a `read` of each secret name of a path an existing object is
 /// read or run at, as the monitor adds them for an open or an exec
-/// (`runtime/src/aliases.rs`);
+/// (`runtime/src/aliases.rs`); with `creates` (an `O_CREAT` open that reads),
+/// of a missing path too, by path: the file it creates there has the names of
+/// that place (the end of a secret-named link, a path below a linked
+/// directory), as the monitor decides a creation (`emulate/fs.rs::creating`);
 /// each name added is noted in `named`.
 fn with_names(
     names: Option<&SecretNames>,
     mut accesses: Vec<Access>,
+    creates: bool,
     named: &mut Vec<(String, String)>,
 ) -> Vec<Access> {
     let Some(names) = names else { return accesses };
-    // The object read, or run (an exec maps its bytes).
+    // The object read, or run (an exec maps its bytes), or created to be read.
     let read = accesses.iter().find_map(|a| match a {
         Access::Path {
-            verb: Verb::Read | Verb::Exec,
+            verb: verb @ (Verb::Read | Verb::Exec),
             path,
-        } if std::fs::symlink_metadata(path).is_ok() => Some(path.clone()),
+        } => {
+            let exists = std::fs::symlink_metadata(path).is_ok();
+            (exists || creates && *verb == Verb::Read).then(|| (path.clone(), exists))
+        }
         _ => None,
     });
-    if let Some(path) = read {
-        for n in names.names_of_path(&path) {
+    if let Some((path, exists)) = read {
+        let found = if exists {
+            names.names_of_path(&path)
+        } else {
+            names.names_of(&path, None)
+        };
+        for n in found {
             accesses.push(Access::Path {
                 verb: Verb::Read,
                 path: n.clone(),
@@ -717,7 +729,16 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
     let accesses = if namings {
         with_names_of_places(names.as_deref(), accesses_for(&verbs)?, &mut named)
     } else {
-        with_names(names.as_deref(), accesses_for(&verbs)?, &mut named)
+        // An `O_CREAT` open (the decision when the file is missing: created).
+        let creates = match mediated {
+            Some(Mediation::Open { flags: i, .. }) => {
+                args[i as usize]
+                    & claw_stdlib::constants::by_name("O_CREAT").map_or(0, |c| c.value(arch) as u64)
+                    != 0
+            }
+            _ => false,
+        };
+        with_names(names.as_deref(), accesses_for(&verbs)?, creates, &mut named)
     };
 
     let data = SeccompData {
@@ -772,7 +793,7 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
             if creat && flags & c("O_EXCL") == 0 {
                 let without = flags & !c("O_CREAT");
                 let v = verbs_for(Some(without));
-                let acc = with_names(names.as_deref(), accesses_for(&v)?, &mut Vec::new());
+                let acc = with_names(names.as_deref(), accesses_for(&v)?, false, &mut Vec::new());
                 let d = ir.decide(
                     state,
                     &Request {

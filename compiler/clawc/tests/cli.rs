@@ -463,3 +463,58 @@ fn explain_names_the_secret_behind_a_symlink_and_pure_does_not() {
     assert!(!out.contains("name:") && !out.contains("tainted"), "{out}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// An `O_CREAT` open that reads, of a missing file where a secret-named link
+/// ends (`.env -> config/dev.env`, dangling) or below a secret-named directory
+/// link (`~/.aws -> dotfiles/aws`), is decided as a read of that secret name,
+/// as the runtime decides the creation (red team round 7,
+/// secret-link-end-naming); a write-only one writes only.
+#[test]
+fn explain_decides_a_creation_at_the_end_of_a_secret_named_link_as_its_read() {
+    let d = std::env::temp_dir().join(format!("clawc-creatend-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("ws/config")).unwrap();
+    std::fs::create_dir_all(d.join("h/dotfiles/aws")).unwrap();
+    let d = std::fs::canonicalize(&d).unwrap();
+    std::os::unix::fs::symlink("config/dev.env", d.join("ws/.env")).unwrap();
+    std::os::unix::fs::symlink("dotfiles/aws", d.join("h/.aws")).unwrap();
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/coding_agent.claw");
+    let ws = format!("WORKSPACE={}", d.join("ws").display());
+    let home = format!("HOME={}", d.join("h").display());
+    let ask = |path: &str, flags: &str| {
+        let p = d.join(path).display().to_string();
+        let flags = format!("flags={flags}");
+        let o = clawc(&[
+            "explain",
+            policy,
+            "--syscall",
+            "openat",
+            "--arg",
+            &flags,
+            "--path",
+            &p,
+            "--env",
+            &ws,
+            "--env",
+            &home,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let link = d.join("ws/.env").display().to_string();
+    for flags in ["O_RDWR|O_CREAT", "O_RDONLY|O_CREAT"] {
+        let out = ask("ws/config/dev.env", flags);
+        assert!(
+            out.contains(&format!("is also the secret `{link}`")),
+            "{flags}\n{out}"
+        );
+        assert!(out.contains(&format!("read {link}")), "{flags}\n{out}");
+        assert!(out.contains("the sandbox moves to `tainted`"), "{flags}\n{out}");
+    }
+    let out = ask("ws/config/dev.env", "O_WRONLY|O_CREAT");
+    assert!(!out.contains("name:") && !out.contains("tainted"), "{out}");
+    let out = ask("h/dotfiles/aws/credentials", "O_RDWR|O_CREAT");
+    let name = d.join("h/.aws/credentials").display().to_string();
+    assert!(out.contains(&format!("is also the secret `{name}`")), "{out}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -415,7 +415,7 @@ fn create(
                 .map_err(|e| hide_at(m, n, &named, verbs, &[], e.into()))?;
             continue;
         }
-        let v = m.decide(n, name, n.nr, &path_accesses(verbs, &parent.path), || {
+        let v = m.decide(n, name, n.nr, &creating(m, verbs, &parent.path), || {
             shown(&parent.path, verbs)
         });
         if !v.allowed() {
@@ -435,6 +435,26 @@ fn create(
         }
     }
     Err(Fail::Errno(libc::ELOOP))
+}
+
+/// The accesses of an open that creates the file at the canonical path `path`:
+/// `verbs` on it, and, when the open reads, a `read` of each secret name that
+/// place has this session (the end of a secret-named link, `.env ->
+/// config/dev.env`; a path below a linked directory, `~/.aws -> ws/aws`: by
+/// path, `crate::aliases`), as a naming decides it: the descriptor handed over
+/// reads what is written under that name later (red team round 7,
+/// secret-link-end-naming, `O_CREAT`). A write-only creation writes only; a
+/// later open of it for reading is decided by those names as any open is (with
+/// kernel-decided opens, the new file is a tripwire under the name:
+/// `Tripwires::cover_fd`). `clawc explain` decides a creating open the same way.
+fn creating(m: &Monitor, verbs: &[Verb], path: &str) -> Vec<Access> {
+    let mut accesses = path_accesses(verbs, path);
+    if verbs.contains(&Verb::Read) {
+        for secret in m.aliases.of_path(path) {
+            accesses.extend(path_accesses(&[Verb::Read], &secret));
+        }
+    }
+    accesses
 }
 
 /// The target of the final name in `parent` if it is a symlink; `None` if it is

