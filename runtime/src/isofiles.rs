@@ -330,12 +330,27 @@ mod tests {
             0o2000,
             0o10000000,
             0o20200000,
+            0o20000000,
+            0o10200000,
             1 << 32 | 0o100,
             1 << 40,
         ];
+        // openat's dirfd: AT_FDCWD (its 32 bits, sign-extended or not, and with
+        // the upper half set), a descriptor, and a value one off.
+        let cwd = libc::AT_FDCWD as i64 as u64;
+        let dirfds = [
+            0u64,
+            5,
+            cwd,
+            cwd & 0xffff_ffff,
+            1 << 32 | (cwd & 0xffff_ffff),
+            cwd + 1,
+        ];
         for nr in 0..table.nr_limit() + 2 {
             for f in flags {
-                for args in [[0, 0, f, 0, 0, 0], [0, f, 0, 0, 0, 0], [f; 6]] {
+                let mut cases = vec![[0, f, 0, 0, 0, 0], [f; 6]];
+                cases.extend(dirfds.map(|d| [d, 0, f, 0, 0, 0]));
+                for args in cases {
                     let data = claw_bpf::SeccompData {
                         nr,
                         arch,
@@ -361,6 +376,19 @@ mod tests {
             args: [0; 6],
         };
         assert_eq!(claw_bpf::run(&prog, &data).unwrap().0, claw_bpf::RET_ALLOW);
+        // A tree walk's directory open relative to a descriptor is the kernel's;
+        // from the working directory, and any O_TMPFILE, the monitor's.
+        let run = |dirfd: u64, flags: u64| {
+            let args = [dirfd, 0, flags, 0, 0, 0];
+            claw_bpf::run(&prog, &claw_bpf::SeccompData { args, ..data })
+                .unwrap()
+                .0
+        };
+        let (dir, tmpfile) = (libc::O_DIRECTORY as u64, (libc::O_TMPFILE | libc::O_RDWR) as u64);
+        assert_eq!(run(5, dir), claw_bpf::RET_ALLOW);
+        assert_eq!(run(cwd, dir), claw_bpf::RET_USER_NOTIF);
+        assert_eq!(run(5, tmpfile), claw_bpf::RET_USER_NOTIF);
+        assert_eq!(run(cwd, tmpfile), claw_bpf::RET_USER_NOTIF);
     }
 
     /// Without a proved plan in the artifact the run keeps mediated opens, even

@@ -2690,6 +2690,60 @@ fn isolated_files_monitor_opens_of_a_hard_link_to_a_secret_taint() {
     }
 }
 
+/// A tree walk's directory open: `openat(parentfd, ".env", O_RDONLY|O_DIRECTORY|...)`
+/// relative to a descriptor is decided in the kernel (only `O_DIRECTORY` opens from
+/// the working directory are notified), so a secret directory's tripwire (its
+/// fanotify mark has `FAN_ONDIR`) must fire: a directory named like a secret
+/// (`/**/.env`, `/**/.env.*`), listed and a file in it read through that
+/// descriptor, taints, and the send after is refused.
+#[test]
+fn isolated_files_a_secret_directory_opened_relative_to_a_descriptor_taints() {
+    for (i, dir) in [".env", ".env.d"].iter().enumerate() {
+        let f = Fixture::new(&format!("iso-dirat-{i}")).with_attack();
+        std::fs::create_dir_all(f.ws.join("conf").join(dir)).unwrap();
+        std::fs::write(f.ws.join("conf").join(dir).join("token"), "SECRET-dirat-41\n").unwrap();
+        let o = leak_attempt(
+            &f,
+            &format!("127.77.92.{}", i + 1),
+            "dirat",
+            &format!("conf/{dir}/token"),
+            &[],
+        );
+        let out = stdout(&o);
+        assert!(
+            out.contains("isoleak dirat: ok=") && out.contains("isoleak getdents: ok="),
+            "{dir}: the directory was not opened and listed through the descriptor\n{}",
+            show(&o)
+        );
+        kernel_decided(&o);
+    }
+}
+
+/// `O_TMPFILE` is `__O_TMPFILE | O_DIRECTORY`: relative to a descriptor it is
+/// still a creation the monitor decides (the filter notifies its own bit), so a
+/// directory the policy does not let the agent write refuses it with the
+/// policy's errno (`EPERM`), not Landlock's `EACCES`; in the workspace it is made.
+#[test]
+fn isolated_files_an_o_tmpfile_relative_to_a_descriptor_is_the_monitors() {
+    let f = Fixture::new("iso-tmpfileat").with_attack();
+    let o = f.sh("./attack tmpfileat /usr/lib .; ./attack tmpfileat . .");
+    let out = stdout(&o);
+    assert!(out.matches("tmpfileat dir: ok=").count() == 2, "{}", show(&o));
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("tmpfileat:")).collect();
+    assert_eq!(lines.len(), 2, "{}", show(&o));
+    assert!(
+        lines[0].starts_with("tmpfileat: errno=1 "),
+        "O_TMPFILE in /usr/lib: want the policy's EPERM\n{}",
+        show(&o)
+    );
+    assert!(
+        lines[1].starts_with("tmpfileat: ok="),
+        "O_TMPFILE in the workspace: want it made\n{}",
+        show(&o)
+    );
+    kernel_decided(&o);
+}
+
 /// watcher-fifo-wedge: exchanging a watched directory with a FIFO many times does
 /// not wedge the watcher; a secret created outside afterwards is still marked.
 #[test]

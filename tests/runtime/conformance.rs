@@ -38,6 +38,10 @@ const O_PATH: u64 = 0o10000000;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 const AT_REMOVEDIR: u64 = 0x200;
 const AT_SYMLINK_FOLLOW: u64 = 0x400;
+/// The probe's `openat` relative to an `O_PATH` descriptor of the path's parent
+/// (`/` itself: `.` relative to `/`); explain is asked about `openat` with a
+/// descriptor (`dfd=3`), not `AT_FDCWD`.
+const OPENAT_PFD: &str = "openat_pfd";
 
 /// One entry of a case directory: its name, what it is, and the path (relative to
 /// the case directory, or absolute) a followed lookup ends at.
@@ -205,6 +209,10 @@ struct Tree {
     tmp: PathBuf,
     locations: Vec<PathBuf>,
     true_bin: Vec<u8>,
+    /// Ask `openat` relative to a parent's `O_PATH` descriptor ([`OPENAT_PFD`]):
+    /// only where the policy lets every path be seen (a policy with an isolated
+    /// plan), so the probe can always take the descriptor.
+    pfd: bool,
 }
 
 fn expand(s: &str, c: &Path, t: &Tree, id: &str) -> String {
@@ -410,6 +418,7 @@ fn open_req(
 ) -> Req {
     let args = match op {
         "creat" => vec![],
+        OPENAT_PFD => vec!["dfd=3".into(), format!("flags={flags}")],
         _ => vec![format!("flags={flags}")],
     };
     Req {
@@ -438,6 +447,13 @@ fn looks(t: &Tree, c: &Path, id: &str, reqs: &mut Vec<Req>) {
         ("open", O_WRONLY | O_TRUNC),
         ("openat", 0),
         ("openat", O_WRONLY | O_APPEND),
+        // Relative to an O_PATH descriptor of the parent (a tree walk's): with
+        // O_DIRECTORY the kernel's in isolated mode.
+        (OPENAT_PFD, O_DIRECTORY),
+        (OPENAT_PFD, O_DIRECTORY | O_NOFOLLOW),
+        (OPENAT_PFD, O_DIRECTORY | O_PATH),
+        (OPENAT_PFD, O_DIRECTORY | O_WRONLY),
+        (OPENAT_PFD, 0),
     ];
     // Programs are run before anything here is opened for writing: the monitor
     // closes its copy of a file it opened just after the agent resumes, and an
@@ -464,10 +480,15 @@ fn looks(t: &Tree, c: &Path, id: &str, reqs: &mut Vec<Req>) {
             if writes_etc && flags & (O_WRONLY | O_RDWR | O_TRUNC) != 0 {
                 continue;
             }
+            if op == OPENAT_PFD && (!t.pfd || e.name.contains('/')) {
+                continue; // its parent is missing: the O_PATH open's error
+            }
             let follow = flags & O_NOFOLLOW == 0;
             let m = model_path(t, c, e.name, follow, id);
-            let resolves = if flags & O_DIRECTORY != 0 {
+            let resolves = if flags & O_DIRECTORY != 0 && follow {
                 Path::new(&raw).is_dir()
+            } else if flags & O_DIRECTORY != 0 {
+                std::fs::symlink_metadata(&raw).is_ok_and(|m| m.is_dir())
             } else {
                 exists(&raw, follow)
             };
@@ -683,6 +704,37 @@ fn system(t: &Tree, reqs: &mut Vec<Req>) {
             ));
         }
     }
+    // Directories opened with O_DIRECTORY from the working directory (the
+    // monitor's) and relative to a descriptor (the kernel's in isolated mode: a
+    // directory granted alone, `/`, is Landlock's EACCES there, declared stricter).
+    for d in [
+        "/".to_string(),
+        "/usr".into(),
+        "/etc".into(),
+        format!("{}/.ssh", t.home.display()),
+        t.ws.display().to_string(),
+        t.tmp.display().to_string(),
+    ] {
+        let resolves = Path::new(&d).is_dir();
+        reqs.push(open_req(
+            "open",
+            O_DIRECTORY,
+            &d,
+            vec![d.clone()],
+            resolves,
+            false,
+        ));
+        if t.pfd {
+            reqs.push(open_req(
+                OPENAT_PFD,
+                O_DIRECTORY,
+                &d,
+                vec![d.clone()],
+                resolves,
+                false,
+            ));
+        }
+    }
     for (raw, m) in paths {
         // The test's own /proc/self is not the probe's: look at what it names.
         let resolves = exists(&m, true);
@@ -754,7 +806,8 @@ fn explain(art: &Path, t: &Tree, reqs: &[Req], state: Option<&str>) -> Vec<Value
     let lines: String = reqs
         .iter()
         .map(|r| {
-            let mut q = serde_json::json!({ "syscall": r.op, "args": r.args, "paths": r.model });
+            let syscall = if r.op == OPENAT_PFD { "openat" } else { r.op };
+            let mut q = serde_json::json!({ "syscall": syscall, "args": r.args, "paths": r.model });
             if let Some(s) = state {
                 q["state"] = Value::from(s);
             }
@@ -839,14 +892,16 @@ fn tree(f: &Fixture, extra: &[&str]) -> Tree {
         home: f.home.clone(),
         tmp,
         true_bin: std::fs::read("/usr/bin/true").unwrap(),
+        pfd: false,
     }
 }
 
 /// Isolated files (docs/architecture.md "Isolated files"): the kernel performs an
-/// ordinary open (no `O_CREAT`, `O_DIRECTORY` or `O_PATH`), so the answer differs
-/// from explain's exactly where the plan says: Landlock refuses with `EACCES`; a
-/// tripwire the policy refuses answers fanotify's `EPERM`; a directory granted
-/// alone (a literal pattern) is refused without `O_DIRECTORY`; reading below the
+/// ordinary open (no `O_CREAT` or `O_PATH`; `O_DIRECTORY` only relative to a
+/// descriptor), so the answer differs from explain's exactly where the plan says:
+/// Landlock refuses with `EACCES`; a tripwire the policy refuses answers
+/// fanotify's `EPERM`; a directory granted alone (a literal pattern) is refused
+/// without `O_DIRECTORY`, and with it relative to a descriptor; reading below the
 /// private `/proc` is allowed (`IsolatedPlan::looser`).
 struct Kernel {
     plan: claw_ir::isolate::IsolatedPlan,
@@ -869,12 +924,21 @@ impl Kernel {
     }
 
     fn plain_open(r: &Req) -> bool {
-        (r.op == "open" || r.op == "openat") && r.flags & (O_CREAT | O_DIRECTORY | O_PATH) == 0 && r.resolves
+        (r.op == "open" || r.op == "openat" || r.op == OPENAT_PFD)
+            && r.flags & (O_CREAT | O_DIRECTORY | O_PATH) == 0
+            && r.resolves
+    }
+
+    /// An `O_DIRECTORY` open relative to a descriptor (not `O_PATH`, which
+    /// Landlock does not check) of a directory: the kernel performs it, as the
+    /// same open without `O_DIRECTORY`.
+    fn dir_open_at(r: &Req) -> bool {
+        r.op == OPENAT_PFD && r.flags & O_DIRECTORY != 0 && r.flags & (O_CREAT | O_PATH) == 0 && r.resolves
     }
 
     /// The answer the kernel gives instead of `want`, if it differs.
     fn adjust(&self, r: &Req, want: &str, native: &str, named: bool) -> Option<(String, &'static str)> {
-        if !Kernel::plain_open(r) {
+        if !Kernel::plain_open(r) && !Kernel::dir_open_at(r) {
             return None;
         }
         let path = r.model.first()?;
@@ -924,6 +988,12 @@ impl Kernel {
             .iter()
             .filter_map(|g| self.env.expand(g))
             .any(|g| &g == path && Path::new(&g).is_dir());
+        if literal_dir && Kernel::dir_open_at(r) {
+            return Some((
+                "errno=13".into(),
+                "isolated: a directory granted alone, opened relative to a descriptor (stricter)",
+            ));
+        }
         if literal_dir {
             return Some((
                 "errno=13".into(),
@@ -939,7 +1009,7 @@ impl Kernel {
 fn conform(name: &str, source: &str, policy: Option<&str>, extra: &[&str]) {
     clawc_is_built();
     let f = Fixture::new(&format!("conf-{name}"));
-    let t = tree(&f, extra);
+    let mut t = tree(&f, extra);
     let art = f.root.join("policy.bin");
     let clawc = Path::new(clawless()).with_file_name("clawc");
     let mut c = Command::new(&clawc);
@@ -951,6 +1021,10 @@ fn conform(name: &str, source: &str, policy: Option<&str>, extra: &[&str]) {
     assert_eq!(o.status.code(), Some(0), "compiling {source}\n{}", show(&o));
     let ir = claw_states(&clawc, &art);
     let phases = if ir.len() > 1 { 2 } else { 1 };
+    t.pfd = claw_artifact::Artifact::from_bytes(&std::fs::read(&art).unwrap())
+        .unwrap()
+        .isolated
+        .is_some();
 
     let script = probe_script();
     let clock = std::time::Instant::now();

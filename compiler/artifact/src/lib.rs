@@ -327,7 +327,8 @@ fn check_arch_prologue(p: &[Insn], arch: Arch) -> Result<(), LoadError> {
 
 /// The isolated plan is one the runtime can apply to this IR: its routes name
 /// syscalls of the architecture once each, with argument conditions the filter
-/// can test; its paths are absolute or start with a variable, without `.` or
+/// can test, and an open's route notifies every open with `O_CREAT` or
+/// `O_TMPFILE` (creations: the monitor marks a new secret); its paths are absolute or start with a variable, without `.` or
 /// `..` components; its carves deny a verb Landlock carries; every right it
 /// grants is one its ruleset handles (Landlock refuses other rules). What the
 /// plan decides was proved by `clawc` (the checksum guards the bytes); this
@@ -350,6 +351,33 @@ fn check_isolated(ir: &Ir, plan: &IsolatedPlan) -> Result<(), LoadError> {
         for c in r.rules.iter().flat_map(|x| &x.conds) {
             if c.arg > 5 || ![16, 32, 64].contains(&c.width) {
                 return bad(format!("argument condition {c:?}"));
+            }
+        }
+        // A creation reaches the monitor (the plan's validation does not model
+        // creations): an open's route notifies `O_CREAT` and `O_TMPFILE`'s own bit
+        // whatever the other registers hold — a rule of that one condition with no
+        // rule deciding in the kernel before it. The rest (O_DIRECTORY, from
+        // AT_FDCWD or not) is the proved plan's.
+        let name = table.by_nr(r.nr).map_or("", |s| s.name);
+        if let Some(claw_ir::mediation::Mediation::Open { flags, .. }) = claw_ir::mediation::of(name) {
+            let value = |n: &str| claw_stdlib::constants::by_name(n).map_or(0, |c| c.value(ir.arch) as u64);
+            let tmpfile = value("O_TMPFILE") & !value("O_DIRECTORY");
+            for (bit, what) in [(value("O_CREAT"), "O_CREAT"), (tmpfile, "__O_TMPFILE")] {
+                let notify = claw_ir::isolate::IsoAction::Notify;
+                let only = |x: &claw_ir::isolate::IsoArgRule| {
+                    matches!(x.conds.as_slice(), [c] if c.arg == flags && c.op == claw_ir::CmpOp::Ne && c.value == 0
+                        && c.mask.is_some_and(|m| m & claw_ir::width_mask(c.width) == bit))
+                };
+                let before = r.rules.iter().position(|x| x.action == notify && only(x));
+                let ok = match before {
+                    Some(i) => r.rules[..i].iter().all(|x| x.action == notify),
+                    None => r.rules.iter().all(|x| x.action == notify) && r.fallback == notify,
+                };
+                if !ok {
+                    return bad(format!(
+                        "the route of {name} does not notify every open with {what}"
+                    ));
+                }
             }
         }
     }

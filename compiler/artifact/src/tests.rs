@@ -196,7 +196,7 @@ fn refuses_invalid_contents_even_with_a_valid_checksum() {
 /// ruleset does not handle. The same plan without the defect loads.
 #[test]
 fn refuses_an_isolated_plan_no_proof_produced() {
-    use claw_ir::isolate::{Carve, IsoAction, IsoRoute, IsolatedPlan};
+    use claw_ir::isolate::{Carve, IsoAction, IsoArgRule, IsoRoute, IsolatedPlan};
     use claw_ir::landlock::{FsGrant, FsRight};
     let a = sample(Arch::X86_64);
     let good = IsolatedPlan {
@@ -218,7 +218,19 @@ fn refuses_an_isolated_plan_no_proof_produced() {
         monitored: vec!["/proc".into()],
         routes: vec![IsoRoute {
             nr: 257,
-            rules: vec![],
+            rules: [0o100u64, 0o20000000]
+                .iter()
+                .map(|&bit| IsoArgRule {
+                    conds: vec![claw_ir::ArgCond {
+                        arg: 2,
+                        width: 32,
+                        mask: Some(bit),
+                        op: claw_ir::CmpOp::Ne,
+                        value: 0,
+                    }],
+                    action: IsoAction::Notify,
+                })
+                .collect(),
             fallback: IsoAction::Act(Action::Allow),
         }],
         stricter: vec![],
@@ -252,6 +264,29 @@ fn refuses_an_isolated_plan_no_proof_produced() {
     let mut p = good.clone();
     p.landlock.fs[0].rights.push(FsRight::Execute);
     cases.push((p, "does not handle"));
+    // Creations must reach the monitor: O_TMPFILE's rule dropped, or an O_CREAT
+    // rule narrowed to AT_FDCWD, or put after a kernel decision.
+    let mut p = good.clone();
+    p.routes[0].rules.remove(1);
+    cases.push((p, "does not notify every open with __O_TMPFILE"));
+    let mut p = good.clone();
+    p.routes[0].rules[0].conds.push(claw_ir::ArgCond {
+        arg: 0,
+        width: 32,
+        mask: None,
+        op: claw_ir::CmpOp::Eq,
+        value: 0xffff_ff9c,
+    });
+    cases.push((p, "does not notify every open with O_CREAT"));
+    let mut p = good.clone();
+    p.routes[0].rules.insert(
+        0,
+        IsoArgRule {
+            conds: vec![],
+            action: IsoAction::Act(Action::Allow),
+        },
+    );
+    cases.push((p, "does not notify every open with O_CREAT"));
     for (p, want) in cases {
         let mut bytes = with(&p);
         reseal(&mut bytes);

@@ -61,8 +61,10 @@ pub fn compile(ir: &Ir) -> Result<Program, CodegenError> {
 const NOTIFY_STANDIN: u16 = u16::MAX;
 
 /// Compiles the isolated-mode filter: `plan`'s routes replace the mediated routes
-/// of their syscalls (`open`/`openat`: notified with `O_CREAT` or `O_DIRECTORY`,
-/// else allowed in the kernel); every other syscall is as [`compile`] lays it out.
+/// of their syscalls (`open`/`openat`: notified with `O_CREAT`, `O_TMPFILE`'s bit,
+/// or `O_DIRECTORY` — for `openat` only with `dirfd == AT_FDCWD`, its 32 bits —
+/// else allowed in the kernel: each rule's conditions are tested in order, as for
+/// any argument block); every other syscall is as [`compile`] lays it out.
 pub fn compile_isolated(ir: &Ir, plan: &IsolatedPlan) -> Result<Program, CodegenError> {
     let standin = ret_value(claw_ir::Action::Deny(NOTIFY_STANDIN));
     let as_action = |a: IsoAction| match a {

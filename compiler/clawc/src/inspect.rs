@@ -102,10 +102,29 @@ fn isolated_summary(a: &Artifact) -> String {
             .join(" ")
     };
     let mut s = format!(
-        "proved; the kernel decides {} (Landlock, {} rules) except where the isolated filter notifies (O_CREAT, O_DIRECTORY)",
+        "proved; the kernel decides {} (Landlock, {} rules) except where the isolated filter notifies",
         names(p.routes.iter().map(|r| r.nr).collect()),
         p.landlock.fs.len()
     );
+    // Each route as the filter tests it, first match wins: an `openat` with
+    // O_DIRECTORY relative to a directory descriptor is the kernel's.
+    for r in &p.routes {
+        let sc = a.ir.table().by_nr(r.nr);
+        let cases: Vec<String> = r
+            .rules
+            .iter()
+            .map(|rule| {
+                let conds: Vec<String> = rule.conds.iter().map(|c| cond_text(c, sc, a.ir.arch)).collect();
+                format!("{} if {}", iso_action(rule.action), conds.join(" && "))
+            })
+            .collect();
+        s += &format!(
+            "\n           route     {}: {}; else {}",
+            names(vec![r.nr]),
+            cases.join("; "),
+            iso_action(r.fallback)
+        );
+    }
     for g in &p.landlock.fs {
         let rights: Vec<String> = g.rights.iter().map(|r| format!("{r:?}")).collect();
         s += &format!("\n           landlock  {} {}", g.path, rights.join(","));
@@ -131,6 +150,40 @@ fn isolated_summary(a: &Artifact) -> String {
     }
     s += "\n           monitor   every other syscall keeps its mediated route";
     s
+}
+
+fn iso_action(a: claw_ir::isolate::IsoAction) -> String {
+    match a {
+        claw_ir::isolate::IsoAction::Notify => "notify".into(),
+        claw_ir::isolate::IsoAction::Act(a) => format!("{a} in the kernel"),
+    }
+}
+
+/// An isolated route's condition as written: the argument by name, a flag bit
+/// or a value by its constant's name where one of the open flags (or
+/// `AT_FDCWD`) has it.
+fn cond_text(c: &claw_ir::ArgCond, sc: Option<&claw_stdlib::Syscall>, arch: Arch) -> String {
+    let arg = sc
+        .and_then(|s| s.args.get(c.arg as usize))
+        .map_or_else(|| format!("arg{}", c.arg), |x| x.name.to_string());
+    let width = claw_ir::width_mask(c.width);
+    let named = |v: u64| {
+        claw_stdlib::constants::all()
+            .iter()
+            .filter(|k| k.name.starts_with("O_") || k.name == "AT_FDCWD")
+            .find(|k| k.value(arch) as u64 & width == v & width)
+            .map_or_else(|| format!("{v:#x}"), |k| k.name.to_string())
+    };
+    let tmpfile_bit = named_value("O_TMPFILE", arch) & !named_value("O_DIRECTORY", arch);
+    match c.mask {
+        Some(m) if m == tmpfile_bit => format!("{arg} & __O_TMPFILE {} {:#x}", c.op.text(), c.value),
+        Some(m) => format!("{arg} & {} {} {:#x}", named(m), c.op.text(), c.value),
+        None => format!("{arg} {} {}", c.op.text(), named(c.value)),
+    }
+}
+
+fn named_value(name: &str, arch: Arch) -> u64 {
+    claw_stdlib::constants::by_name(name).map_or(0, |c| c.value(arch) as u64)
 }
 
 /// What `clawc explain` is asked.
@@ -497,6 +550,14 @@ fn isolated_layer(a: &Artifact, nr: u32, args: &[u64; 6], accesses: &[Access], e
             None
         }
     };
+    // A literal grant that is a directory here: the runtime does not give it to
+    // Landlock (`isofiles::concrete_landlock`).
+    let literal_dir = |p: &str| {
+        plan.literal_grants
+            .iter()
+            .filter_map(|g| env.expand(g))
+            .any(|g| g == p && std::path::Path::new(&g).is_dir())
+    };
     let layer = match (plan.route_of(nr), name) {
         (Some(route), _) => match route.eval(args) {
             claw_ir::isolate::IsoAction::Notify => {
@@ -505,6 +566,10 @@ fn isolated_layer(a: &Artifact, nr: u32, args: &[u64; 6], accesses: &[Access], e
             claw_ir::isolate::IsoAction::Act(act) if act.is_allowing() => {
                 match paths.iter().find_map(|p| covered(p)) {
                     Some(what) => what.to_string(),
+                    None if paths.iter().any(|p| literal_dir(p)) => "the kernel: Landlock refuses it (EACCES): a directory granted alone by a literal pattern \
+                         is not given to Landlock, and only O_DIRECTORY opens from the working directory (open, openat from AT_FDCWD) \
+                         reach the monitor (stricter than the policy)"
+                        .to_string(),
                     None => "the kernel: Landlock decides the open by path (a refusal is EACCES)".to_string(),
                 }
             }
@@ -657,6 +722,15 @@ fn analyse(a: &Artifact, q: &Question) -> Result<Analysis, String> {
             .ok_or_else(|| format!("no state `{name}` (states: {})", ir.states.join(", ")))?,
     };
     let mut args = [0u64; 6];
+    // A directory descriptor not given is `AT_FDCWD`: the path is looked up as
+    // written (the isolated filter tells `openat` from `AT_FDCWD` from one
+    // relative to a descriptor: `dfd=3` asks about the latter).
+    let at_fdcwd = claw_stdlib::constants::by_name("AT_FDCWD").map_or(0, |c| c.value(arch) as u64);
+    for (i, a) in sc.iter().flat_map(|sc| sc.args.iter().enumerate()) {
+        if matches!(a.name, "dfd" | "olddfd" | "newdfd") {
+            args[i] = at_fdcwd;
+        }
+    }
     for spec in &q.args {
         let (k, v) = spec
             .split_once('=')

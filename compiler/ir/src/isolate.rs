@@ -11,8 +11,9 @@
 //!   which are exactly the sets Landlock grants (`DIR/**` is `DIR` and everything
 //!   below it, as the glob semantics say). A literal path that is a *directory* at
 //!   run time cannot be granted alone (Landlock would grant its subtree): the
-//!   runtime grants it nothing, and the plan sends directory opens to the monitor
-//!   (see [`IsolatedPlan::stricter`] for the one spelling this refuses).
+//!   runtime grants it nothing, and the plan sends `O_DIRECTORY` opens looked up
+//!   from the working directory (`open`, `openat` from `AT_FDCWD`) to the monitor
+//!   (see [`IsolatedPlan::stricter`] for the spellings this refuses).
 //! - **Carves** ([`IsolatedPlan::carves`]): an exact `deny` on `write`/`append`/
 //!   `exec` in every state. At run time a grant inside a carve is dropped, a carve
 //!   for `exec` strictly inside a grant becomes a `noexec` mount, and any other
@@ -49,8 +50,12 @@
 //!   ([`IsolatedPlan::monitored`], subtrees whose every open the monitor would
 //!   decide, is kept for a tripwire kind that can watch them; it is empty.)
 //! - **Routes** ([`IsolatedPlan::routes`]): `open` and `openat` are decided in the
-//!   kernel (ALLOW) unless `O_CREAT` is set (a creation may make a new secret) or
-//!   `O_DIRECTORY` is (see above): those are notified. Every other syscall keeps
+//!   kernel (ALLOW) unless `O_CREAT` is set or `O_TMPFILE`'s own bit
+//!   (`__O_TMPFILE`, which `O_TMPFILE` sets with `O_DIRECTORY`) is — a creation
+//!   may make a new secret — or, when the policy has literal grants, `O_DIRECTORY`
+//!   is on an `open`, or on an `openat` whose `dirfd` is `AT_FDCWD` (compared on
+//!   its 32 bits, as the kernel reads an `int`): those are notified (see above, and
+//!   "Directories" below). Every other syscall keeps
 //!   its mediated route ([`Ir::route`]); the plan requires that creations and
 //!   renames (`creat`, `openat2`, `mkdir*`, `mknod*`, `rename*`, `link*`) are
 //!   routed to the monitor, so a name the agent makes that matches a tripwire
@@ -58,7 +63,8 @@
 //!
 //! # Why it implements the policy
 //!
-//! For an open the kernel performs (no `O_CREAT`, no `O_DIRECTORY`) of canonical
+//! For an open the kernel performs (no `O_CREAT`, no `O_TMPFILE`; for `O_DIRECTORY`
+//! see "Directories" below) of canonical
 //! path `p` with verbs `V` (from the flags, [`crate::mediation::open_verbs`]) in
 //! state `s`:
 //! 1. *`visible`* is allowed for every path in every state and nothing denies or
@@ -82,6 +88,40 @@
 //!    so no transition is missed and no state changes a kernel decision.
 //!
 //! Every other request has its mediated route and decision.
+//!
+//! # Directories
+//!
+//! An `openat` with `O_DIRECTORY` relative to a directory descriptor (a tree
+//! walk's `openat(fd, "sub", O_RDONLY|O_DIRECTORY|...)`), and every `O_DIRECTORY`
+//! open of a policy without literal grants, is performed by the kernel too. It is
+//! decided as the same open without `O_DIRECTORY`, which the kernel already
+//! performs (flags with neither `O_CREAT` nor `__O_TMPFILE`), or refused before:
+//! `O_DIRECTORY` only adds `LOOKUP_DIRECTORY` to the lookup (the same object is
+//! reached: symlinks are followed or not as without it) and `ENOTDIR` when that
+//! object is no directory, checked in `do_open` before `may_open` and
+//! `security_file_open`. So no such open is allowed that the same open without
+//! `O_DIRECTORY` is not, and that one is decided as above, with directories:
+//! - an open for writing of a directory is the kernel's `EISDIR` (`may_open`)
+//!   before Landlock is asked; `O_PATH | O_DIRECTORY` is not checked by Landlock
+//!   (`do_dentry_open` returns before `security_file_open`) and is `visible`,
+//!   allowed everywhere (1.);
+//! - a directory opened for reading needs Landlock's `READ_DIR` at its place,
+//!   which only `DIR/**` grants with `read` give (a literal grant that is a
+//!   directory is not given to Landlock): exactly where the IR allows reading it
+//!   (`DIR/**` matches `DIR` and everything below);
+//! - a secret directory carries a tripwire (its fanotify mark has `FAN_ONDIR`),
+//!   which decides the open as a `read` of its path, as for the ordinary `O_RDONLY`
+//!   open of a directory without `O_DIRECTORY`.
+//!
+//! The one difference from the IR is stricter ([`IsolatedPlan::stricter`]): a
+//! directory granted alone by a literal pattern (the default profile's `allow read
+//! root`, `/`) is refused `EACCES` by Landlock when opened relative to a directory
+//! descriptor, or by an absolute path with a `dirfd` other than `AT_FDCWD` (the
+//! kernel ignores `dirfd` for an absolute path, so the filter cannot tell): only
+//! `open`, or `openat` from `AT_FDCWD`, with `O_DIRECTORY` reaches the monitor,
+//! which grants it. `O_CREAT | O_DIRECTORY` (`EINVAL` since Linux 6.4) is notified
+//! by the first rule, and `O_TMPFILE` (a creation, in any directory) by its bit,
+//! whatever the `dirfd`.
 //!
 //! This module knows the IR; it does not know path values, the running kernel, or
 //! how a tripwire is implemented.
@@ -543,8 +583,8 @@ impl Ir {
         let mut routes = Vec::new();
         for name in KERNEL_OPENS {
             let Some(sc) = table.by_name(name) else { continue };
-            let flags = match crate::mediation::of(name) {
-                Some(crate::mediation::Mediation::Open { flags, .. }) => flags,
+            let (flags, dirfd) = match crate::mediation::of(name) {
+                Some(crate::mediation::Mediation::Open { flags, dirfd, .. }) => (flags, dirfd),
                 _ => continue,
             };
             let flag = |bit: u64| ArgCond {
@@ -554,13 +594,35 @@ impl Ir {
                 op: CmpOp::Ne,
                 value: 0,
             };
-            let mut rules = vec![IsoArgRule {
-                conds: vec![flag(const_of("O_CREAT", self.arch))],
-                action: IsoAction::Notify,
-            }];
+            let o_directory = const_of("O_DIRECTORY", self.arch);
+            // `O_TMPFILE` is `__O_TMPFILE | O_DIRECTORY`: its own bit, the same on
+            // every architecture the tables know, is what makes an open a creation.
+            let tmpfile_bit = const_of("O_TMPFILE", self.arch) & !o_directory;
+            let mut rules = vec![
+                IsoArgRule {
+                    conds: vec![flag(const_of("O_CREAT", self.arch))],
+                    action: IsoAction::Notify,
+                },
+                IsoArgRule {
+                    conds: vec![flag(tmpfile_bit)],
+                    action: IsoAction::Notify,
+                },
+            ];
             if dir_opens {
+                let mut conds = vec![flag(o_directory)];
+                // `openat`: only a path looked up from the working directory. One
+                // relative to a directory descriptor (a tree walk's) is the kernel's.
+                if let Some(dirfd) = dirfd {
+                    conds.push(ArgCond {
+                        arg: dirfd,
+                        width: 32,
+                        mask: None,
+                        op: CmpOp::Eq,
+                        value: const_of("AT_FDCWD", self.arch) & 0xffff_ffff,
+                    });
+                }
                 rules.push(IsoArgRule {
-                    conds: vec![flag(const_of("O_DIRECTORY", self.arch))],
+                    conds,
                     action: IsoAction::Notify,
                 });
             }
@@ -576,7 +638,7 @@ impl Ir {
         )];
         if dir_opens {
             stricter.push(
-                "a directory granted alone (a literal pattern) is opened only with O_DIRECTORY (by the monitor); without it Landlock refuses".into(),
+                "a directory granted alone (a literal pattern) is opened only with O_DIRECTORY by open, or by openat from AT_FDCWD (the monitor); without O_DIRECTORY, or relative to a directory descriptor (or an absolute path with a dirfd other than AT_FDCWD), Landlock refuses".into(),
             );
         }
         if !trip.is_empty() {
@@ -811,10 +873,13 @@ mod tests {
         assert_eq!(pats, vec!["/**/.env", "~/.ssh/**"]);
         assert!(plan.tripwires.iter().all(|t| !t.refuses));
 
-        // openat: O_CREAT and O_DIRECTORY are notified, everything else allowed.
+        // openat: O_CREAT, O_TMPFILE and O_DIRECTORY from AT_FDCWD are notified,
+        // everything else allowed.
         let openat = SyscallTable::get(Arch::X86_64).by_name("openat").unwrap().nr;
         let arch = Arch::X86_64.audit_arch();
-        let at = |flags: u64| plan.filter_outcome(&ir, arch, openat, &[0, 0, flags, 0, 0, 0]);
+        let cwd = (-100i64) as u64;
+        let at = |flags: u64| plan.filter_outcome(&ir, arch, openat, &[cwd, 0, flags, 0, 0, 0]);
+        let at_fd = |fd: u64, flags: u64| plan.filter_outcome(&ir, arch, openat, &[fd, 0, flags, 0, 0, 0]);
         assert_eq!(at(0), FilterOutcome::Act(Action::Allow));
         assert_eq!(
             at(0o2 | 0o1000),
@@ -823,6 +888,94 @@ mod tests {
         );
         assert_eq!(at(0o100), FilterOutcome::Notify, "O_CREAT");
         assert_eq!(at(0o200000), FilterOutcome::Notify, "O_DIRECTORY");
+        assert_eq!(
+            at_fd(0xffff_ff9c, 0o200000),
+            FilterOutcome::Notify,
+            "AT_FDCWD, 32 bits"
+        );
+        assert_eq!(
+            at_fd(0x1_ffff_ff9c, 0o200000),
+            FilterOutcome::Notify,
+            "dirfd: upper half ignored"
+        );
+        // Relative to a directory descriptor: the kernel's (a tree walk).
+        assert_eq!(
+            at_fd(5, 0o200000),
+            FilterOutcome::Act(Action::Allow),
+            "fd 5, O_DIRECTORY"
+        );
+        assert_eq!(
+            at_fd(0, 0o200000),
+            FilterOutcome::Act(Action::Allow),
+            "fd 0, O_DIRECTORY"
+        );
+        assert_eq!(
+            at_fd(0xffff_ff9d, 0o200000 | 0o400000 | 0o4000 | 0o2000000),
+            FilterOutcome::Act(Action::Allow),
+            "fts's flags"
+        );
+        assert_eq!(
+            at_fd(0xffff_ff9d, 0o10000000 | 0o200000),
+            FilterOutcome::Act(Action::Allow),
+            "O_PATH|O_DIRECTORY"
+        );
+        // Creations stay notified from any descriptor.
+        assert_eq!(
+            at_fd(5, 0o100 | 0o200000),
+            FilterOutcome::Notify,
+            "O_CREAT|O_DIRECTORY"
+        );
+        for fd in [5, cwd] {
+            assert_eq!(
+                at_fd(fd, 0o20200000 | 0o2),
+                FilterOutcome::Notify,
+                "O_TMPFILE|O_RDWR"
+            );
+            assert_eq!(
+                at_fd(fd, 0o20000000 | 0o1),
+                FilterOutcome::Notify,
+                "__O_TMPFILE alone"
+            );
+        }
+        // open has no dirfd: O_DIRECTORY is notified whatever arg 0 holds.
+        let open = SyscallTable::get(Arch::X86_64).by_name("open").unwrap().nr;
+        let op = |flags: u64| plan.filter_outcome(&ir, arch, open, &[0, flags, 0, 0, 0, 0]);
+        assert_eq!(op(0o200000), FilterOutcome::Notify, "open O_DIRECTORY");
+        assert_eq!(op(0o20200000 | 0o2), FilterOutcome::Notify, "open O_TMPFILE");
+        assert_eq!(op(0), FilterOutcome::Act(Action::Allow));
+        // aarch64: O_DIRECTORY is 0o40000 there, __O_TMPFILE the same bit.
+        let mut ir64 = coding();
+        ir64.arch = Arch::Aarch64;
+        let plan64 = ir64.isolated_plan().unwrap_or_else(|r| panic!("{r:?}"));
+        let openat64 = SyscallTable::get(Arch::Aarch64).by_name("openat").unwrap().nr;
+        let a64 = |fd: u64, flags: u64| {
+            plan64.filter_outcome(
+                &ir64,
+                Arch::Aarch64.audit_arch(),
+                openat64,
+                &[fd, 0, flags, 0, 0, 0],
+            )
+        };
+        assert_eq!(
+            a64(cwd, 0o40000),
+            FilterOutcome::Notify,
+            "aarch64 O_DIRECTORY, AT_FDCWD"
+        );
+        assert_eq!(
+            a64(5, 0o40000),
+            FilterOutcome::Act(Action::Allow),
+            "aarch64 O_DIRECTORY, fd"
+        );
+        assert_eq!(
+            a64(5, 0o20040000 | 0o2),
+            FilterOutcome::Notify,
+            "aarch64 O_TMPFILE"
+        );
+        assert!(
+            plan.stricter.iter().any(|s| s.contains("directory descriptor")),
+            "{:?}",
+            plan.stricter
+        );
         assert_eq!(at(0o100 | 1 << 32), FilterOutcome::Notify, "upper half ignored");
         assert_eq!(at(1 << 32), FilterOutcome::Act(Action::Allow));
         // The mediated route is kept for the rest.

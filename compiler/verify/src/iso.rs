@@ -33,8 +33,15 @@
 //! which Landlock does not check) is allowed everywhere, as the plan assumes.
 //! A counterexample is a concrete request, state and variable values.
 //!
-//! What it does not model: directories (opened with `O_DIRECTORY`, routed to the
-//! monitor; Landlock's `READ_DIR`), creations and renames (routed to the monitor
+//! The route's conditions are symbolic in every register, so an `openat` with
+//! `O_DIRECTORY` relative to a directory descriptor (`dirfd != AT_FDCWD`, which the
+//! plan gives the kernel) is one of the opens asked about: of a regular file the
+//! kernel refuses it (`ENOTDIR`) before Landlock, so the model's Landlock answer
+//! only over-approximates what it allows.
+//!
+//! What it does not model: directories (Landlock's `READ_DIR`, granted by `DIR/**`
+//! grants only; the argument is the module doc's of `claw_ir::isolate`,
+//! "Directories"), creations and renames (routed to the monitor
 //! by the plan, checked by the cBPF translation validation), the time between a
 //! secret's creation outside the sandbox and its tripwire (docs/threat-model.md).
 

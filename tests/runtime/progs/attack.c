@@ -1979,6 +1979,28 @@ int main(int argc, char **argv) {
         } else if (!strcmp(how, "openat2")) {
             struct open_how oh = {.flags = O_RDONLY};
             fd = syscall(SYS_openat2, AT_FDCWD, path, &oh, sizeof oh);
+        } else if (!strcmp(how, "dirat")) {
+            // PATH is TOP/DIR/FILE: TOP opened from the working directory
+            // (O_PATH: the policy need not let it be listed), DIR relative to it
+            // with O_DIRECTORY as fts opens it (a tree walk's directory open),
+            // listed, and FILE opened relative to DIR.
+            char top[4096];
+            snprintf(top, sizeof top, "%s", path);
+            char *file = strrchr(top, '/');
+            if (!file) return 2;
+            *file++ = 0;
+            char *dir = strrchr(top, '/');
+            if (!dir) return 2;
+            *dir++ = 0;
+            int t = open(top, O_PATH | O_DIRECTORY | O_CLOEXEC);
+            report("isoleak top", t);
+            int d = syscall(SYS_openat, t, dir,
+                            O_RDONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY);
+            report("isoleak dirat", d);
+            char ents[4096];
+            long n = d >= 0 ? syscall(SYS_getdents64, d, ents, sizeof ents) : -1;
+            report("isoleak getdents", n);
+            fd = d >= 0 ? openat(d, file, O_RDONLY) : -1;
         } else {
             fd = open(path, O_RDONLY);
         }
@@ -1992,6 +2014,14 @@ int main(int argc, char **argv) {
         long r = s >= 0 ? connect(s, (struct sockaddr *)&sa, sizeof sa) : -1;
         if (s >= 0) report("isoleak connect", r);
         if (r == 0 && k > 0) report("isoleak send", send(s, buf, 5 + k, 0));
+        return 0;
+    }
+    if (!strcmp(name, "tmpfileat") && argc == 4) {
+        // tmpfileat DIR NAME: O_TMPFILE|O_RDWR relative to an O_PATH descriptor
+        // of DIR (a creation: always the monitor's in isolated mode).
+        int d = open(argv[2], O_PATH | O_DIRECTORY | O_CLOEXEC);
+        report("tmpfileat dir", d);
+        report("tmpfileat", syscall(SYS_openat, d, argv[3], O_TMPFILE | O_RDWR, 0600));
         return 0;
     }
     if (!strcmp(name, "fifoswap") && argc == 5) {

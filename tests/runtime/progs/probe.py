@@ -4,7 +4,8 @@
 # conformance test asks `clawc explain` about.
 #
 # A request: OP <TAB> FLAGS <TAB> PATH [<TAB> SECOND]. FLAGS is a number (open
-# flags, access mode, AT_* flags), 0 where the call takes none.
+# flags, access mode, AT_* flags), 0 where the call takes none. `openat_pfd` is
+# `openat` relative to an O_PATH descriptor of PATH's parent.
 import ctypes
 import os
 import sys
@@ -35,6 +36,15 @@ def run(op, flags, a, b):
         r, e = sc(op, p, L(flags), L(0o644))
     elif op == "openat":
         r, e = sc(op, L(AT_FDCWD), p, L(flags), L(0o644))
+    elif op == "openat_pfd":
+        # openat relative to an O_PATH descriptor of the parent (`/`: `.` in `/`).
+        d, n = ("/", ".") if a == "/" else os.path.split(a)
+        try:
+            pfd = os.open(d, os.O_PATH | os.O_DIRECTORY)
+        except OSError as x:
+            return "errno=%d" % x.errno
+        r, e = sc("openat", L(pfd), n.encode(), L(flags), L(0o644))
+        os.close(pfd)
     elif op == "creat":
         r, e = sc(op, p, L(0o644))
     elif op in ("stat", "lstat"):
@@ -90,7 +100,7 @@ def run(op, flags, a, b):
         return "bad-op"
     if r < 0:
         return "errno=%d" % e
-    if op in ("open", "openat", "creat"):
+    if op in ("open", "openat", "openat_pfd", "creat"):
         os.close(r)
     return "ok"
 
