@@ -253,7 +253,16 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
     for (d, entry, path) in renamed {
         if is_symlink_at(d, entry) {
             if let Err(refused) = super::fs::decide_link_names(m, n, name, path, &acc) {
-                undo(&from, &to, is_link, exchange);
+                if !undo(&from, &to, is_link, exchange) && is_symlink_at(d, entry) {
+                    // A racing thread took the old name (`RENAME_NOREPLACE`
+                    // fails) or removed what an exchange swapped (red team round
+                    // 9b, undo-noreplace-race): the link is still at the refused
+                    // place; it goes from there, which the call was allowed to
+                    // write.
+                    // SAFETY: `d` is a parent handle resolved for the call,
+                    // `entry` a valid C string.
+                    unsafe { libc::unlinkat(d, entry.as_ptr(), 0) };
+                }
                 return Ok(refused);
             }
         }
@@ -265,13 +274,14 @@ pub(super) fn name_change(m: &Monitor, n: &Notification, name: &str) -> Outcome 
 /// reaches (`fs::decide_link_names`): a link's new name removed; a rename moved
 /// back, where nothing took the old name meanwhile (`RENAME_NOREPLACE`; a
 /// destination it replaced stays gone, a `write` the call was allowed); an
-/// exchange exchanged again.
-fn undo(from: &From, to: &ResolvedParent, is_link: bool, exchange: bool) {
+/// exchange exchanged again. False if that failed (a racing thread changed a
+/// name meanwhile).
+fn undo(from: &From, to: &ResolvedParent, is_link: bool, exchange: bool) -> bool {
     let dir = |p: &ResolvedParent| p.dir.as_raw_fd();
     // SAFETY: the parent handles and names resolved for the call.
     unsafe {
         if is_link {
-            libc::unlinkat(dir(to), to.name.as_ptr(), 0);
+            libc::unlinkat(dir(to), to.name.as_ptr(), 0) == 0
         } else if let From::Entry(p) = from {
             let flags = if exchange {
                 RENAME_EXCHANGE
@@ -285,7 +295,9 @@ fn undo(from: &From, to: &ResolvedParent, is_link: bool, exchange: bool) {
                 dir(p),
                 p.name.as_ptr(),
                 flags,
-            );
+            ) == 0
+        } else {
+            true // an object linked by descriptor is no symlink
         }
     }
 }
