@@ -699,19 +699,7 @@ fn files(clawless: &Path, ws: &Path, runs: usize) {
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
         };
-        let under = |mode: &str| {
-            let mut c = Command::new(clawless);
-            c.arg("exec")
-                .args(["--mode", mode])
-                .arg("--workspace")
-                .arg(ws)
-                .arg("--")
-                .arg(ws.join("openloop"))
-                .args(&args)
-                .env("CLAWLESS_KERNEL_OPENS", "1")
-                .stderr(std::process::Stdio::null());
-            c
-        };
+        let under = |mode: &str| program_under(clawless, ws, mode, "openloop", &args);
         let (mut n, mut i, mut m) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
             n.push(rate(Command::new(ws.join("openloop")).args(&args)));
@@ -728,6 +716,22 @@ fn files(clawless: &Path, ws: &Path, runs: usize) {
     creations(clawless, ws, runs);
 }
 
+/// `clawless exec --mode MODE` (kernel-decided opens asked for) of the program
+/// `ws/prog` with `args`, its messages dropped.
+fn program_under(clawless: &Path, ws: &Path, mode: &str, prog: &str, args: &[String]) -> Command {
+    let mut c = Command::new(clawless);
+    c.arg("exec")
+        .args(["--mode", mode])
+        .arg("--workspace")
+        .arg(ws)
+        .arg("--")
+        .arg(ws.join(prog))
+        .args(args)
+        .env("CLAWLESS_KERNEL_OPENS", "1")
+        .stderr(std::process::Stdio::null());
+    c
+}
+
 /// What leaving creations and renames with the monitor costs (a new name may be
 /// a secret's, so both modes notify them): `createloop` natively, isolated
 /// (kernel-decided opens) and mediated, interleaved.
@@ -741,19 +745,7 @@ fn creations(clawless: &Path, ws: &Path, runs: usize) {
         let v: Vec<f64> = text.split_whitespace().map(|x| x.parse().unwrap()).collect();
         [v[0], v[1], v[2]]
     };
-    let under = |mode: &str| {
-        let mut c = Command::new(clawless);
-        c.arg("exec")
-            .args(["--mode", mode])
-            .arg("--workspace")
-            .arg(ws)
-            .arg("--")
-            .arg(ws.join("createloop"))
-            .args(&args)
-            .env("CLAWLESS_KERNEL_OPENS", "1")
-            .stderr(std::process::Stdio::null());
-        c
-    };
+    let under = |mode: &str| program_under(clawless, ws, mode, "createloop", &args);
     let (mut n, mut i, mut m) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         n.push(rates(Command::new(ws.join("createloop")).args(&args)));
