@@ -473,7 +473,7 @@ impl Tripwires {
     }
 
     /// Marks the object `fd` refers to, if its path is a secret or has a
-    /// secret's name ([`Tripwires::secret_name`]: the end of a secret-named
+    /// secret's name (`Tripwires::secret_name`: the end of a secret-named
     /// link, a path below a linked secret directory), as that secret: a file
     /// the monitor created for the agent, before it hands it over to the thread
     /// `answering`, which waits for that answer. (A write-only creation at
